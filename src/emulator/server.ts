@@ -1,0 +1,214 @@
+/**
+ * A local, wire-compatible AWS Marketplace Metering Service: the unmodified AWS SDK talks to it through
+ * `endpoint`. AWS JSON 1.1 (`X-Amz-Target: AWSMPMeteringService.<Operation>`), SigV4 required, errors as
+ * `{"__type","message"}` with the real status codes. Behaviour is steered per test through `scenario`,
+ * and every call is recorded in `calls`.
+ *
+ * @example
+ * const emulator = await startMeteringEmulator();
+ * const entitlement = await ensureEntitled({
+ *   productCode: 'prod-abc', publicKey: emulator.publicKeyPem, endpoint: emulator.url, region: 'us-east-1',
+ *   credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+ * });
+ * emulator.scenario.entitled = false; // the next call answers CustomerNotEntitledException
+ * await emulator.close();
+ */
+import { createPublicKey, createPrivateKey, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { generateRsaKeyPair, registerUsage } from './register-usage.js';
+import { checkSignature, SignatureCheckError, type EmulatorCredentials } from './sigv4.js';
+import {
+  DEFAULT_SCENARIO,
+  EmulatorServiceError,
+  type EmulatorScenario,
+  type OperationContext,
+  type OperationHandler,
+  type RecordedCall,
+} from './types.js';
+
+const TARGET_PREFIX = 'AWSMPMeteringService.';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface MeteringEmulatorOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Default 127.0.0.1: never exposed beyond this host unless asked. */
+  host?: string;
+  /** The signing key (RSA private key, PEM or KeyObject). Default: a fresh RSA-3072 key. */
+  privateKey?: string | KeyObject;
+  /** When given, SigV4 signatures are fully verified against these credentials. */
+  credentials?: EmulatorCredentials;
+  scenario?: Partial<EmulatorScenario>;
+  /** The emulator's clock (token `iat`). */
+  now?: () => Date;
+  /** Extra or replacement operations, by name. */
+  operations?: Record<string, OperationHandler>;
+  /** Called after every request, e.g. to log it. */
+  onCall?: (call: RecordedCall) => void;
+}
+
+export interface MeteringEmulator {
+  url: string;
+  port: number;
+  /** The public key to verify this emulator's tokens with (SPKI PEM). */
+  publicKeyPem: string;
+  publicKey: KeyObject;
+  /** Mutable: change it to change what the next calls see. */
+  scenario: EmulatorScenario;
+  /** Every request received, in order. */
+  calls: RecordedCall[];
+  /** Restores the initial scenario and forgets recorded calls and counters. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startMeteringEmulator(options: MeteringEmulatorOptions = {}): Promise<MeteringEmulator> {
+  const privateKey = options.privateKey
+    ? typeof options.privateKey === 'string'
+      ? createPrivateKey(options.privateKey)
+      : options.privateKey
+    : (await generateRsaKeyPair()).privateKey;
+  const publicKey = createPublicKey(privateKey);
+  const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const initialScenario = { ...DEFAULT_SCENARIO, ...options.scenario };
+  const operations: Record<string, OperationHandler> = { RegisterUsage: registerUsage, ...options.operations };
+  const now = options.now ?? (() => new Date());
+  const sockets = new Set<Socket>();
+  let callCounts = new Map<string, number>();
+  let bucket: { tokens: number; at: number } | undefined;
+
+  const emulator: MeteringEmulator = {
+    url: '',
+    port: 0,
+    publicKeyPem,
+    publicKey,
+    scenario: { ...initialScenario },
+    calls: [],
+    reset() {
+      emulator.scenario = { ...initialScenario };
+      emulator.calls.length = 0;
+      callCounts = new Map();
+      bucket = undefined;
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+
+  /** True when the shared token bucket has no token for this call. */
+  function rateLimited(): boolean {
+    const limit = emulator.scenario.rateLimit;
+    if (!limit) return false;
+    const capacity = limit.burst ?? limit.perSecond;
+    const t = Date.now();
+    bucket ??= { tokens: capacity, at: t };
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((t - bucket.at) / 1000) * limit.perSecond);
+    bucket.at = t;
+    if (bucket.tokens < 1) return true;
+    bucket.tokens -= 1;
+    return false;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
+    const call: RecordedCall = { operation, input: {}, at: new Date(), statusCode: 200 };
+    const finish = (statusCode: number, payload: unknown, errorType?: string): void => {
+      call.statusCode = statusCode;
+      if (errorType) call.errorType = errorType;
+      emulator.calls.push(call);
+      options.onCall?.(call);
+      if (res.destroyed) return;
+      const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.1' };
+      if (errorType) headers['x-amzn-errortype'] = errorType;
+      res.writeHead(statusCode, headers).end(typeof payload === 'string' ? payload : JSON.stringify(payload));
+    };
+    const fail = (err: EmulatorServiceError): void =>
+      finish(err.statusCode, { __type: err.errorType, message: err.message }, err.errorType);
+
+    try {
+      const signed = checkSignature(req.method ?? 'POST', req.url ?? '/', req.headers, body, options.credentials);
+      call.region = signed.region;
+      call.accessKeyId = signed.accessKeyId;
+    } catch (err) {
+      if (err instanceof SignatureCheckError) return fail(new EmulatorServiceError(err.errorType, err.message, 403));
+      throw err;
+    }
+    const handler = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
+    if (req.method !== 'POST' || !handler) {
+      return fail(new EmulatorServiceError('UnknownOperationException', `Unknown operation ${JSON.stringify(target)}`));
+    }
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8') || '{}');
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      call.input = parsed as Record<string, unknown>;
+    } catch {
+      return fail(new EmulatorServiceError('SerializationException', 'Request body is not a JSON object'));
+    }
+
+    const seen = (callCounts.get(operation) ?? 0) + 1;
+    callCounts.set(operation, seen);
+    const scenario = emulator.scenario;
+    if (scenario.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, scenario.latencyMs));
+    const transportFault = seen <= (scenario.transportFaultFirst ?? Infinity) ? scenario.transportFault : undefined;
+    if (transportFault === 'reset') {
+      call.errorType = 'ConnectionReset';
+      emulator.calls.push(call);
+      req.socket.destroy();
+      return;
+    }
+    if (transportFault === 'hang') {
+      call.errorType = 'Hang';
+      emulator.calls.push(call);
+      return; // never answered; close() destroys the socket
+    }
+    if (seen <= scenario.throttleFirst || rateLimited()) {
+      return fail(new EmulatorServiceError('ThrottlingException', 'Rate exceeded'));
+    }
+    if (seen <= scenario.failFirst) return fail(new EmulatorServiceError('InternalServiceErrorException', 'Internal service error'));
+    if (transportFault === 'malformed-json') return finish(200, '{"Signature": "eyJ');
+    if (transportFault === 'empty-signature') return finish(200, { Signature: '' });
+    if (transportFault === 'non-jwt-signature') return finish(200, { Signature: 'this-is-not-a-jwt' });
+
+    const ctx: OperationContext = { scenario, privateKey, publicKeyPem, now, region: call.region ?? '' };
+    try {
+      finish(200, (await handler(call.input, ctx)) ?? {});
+    } catch (err) {
+      if (err instanceof EmulatorServiceError) return fail(err);
+      throw err;
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) req.destroy();
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
+          res.end(JSON.stringify({ __type: 'InternalServiceErrorException', message: `Emulator error: ${(err as Error).message}` }));
+        }
+      });
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  emulator.port = address.port;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  emulator.url = `http://${host}:${address.port}`;
+  return emulator;
+}

@@ -1,0 +1,75 @@
+import type { KeyObject } from 'node:crypto';
+import type { TokenFault } from './register-usage.js';
+
+/** Transport-level misbehaviour, to test what happens below the API. */
+export const TRANSPORT_FAULTS = ['reset', 'hang', 'malformed-json', 'empty-signature', 'non-jwt-signature'] as const;
+export type TransportFault = (typeof TRANSPORT_FAULTS)[number];
+
+/** How the emulator behaves; every field can be changed between (or during) tests. */
+export interface EmulatorScenario {
+  /** false: RegisterUsage answers CustomerNotEntitledException. Default true. */
+  entitled: boolean;
+  /** A modelled error name every RegisterUsage call answers with, e.g. 'PlatformNotSupportedException'. */
+  error?: string | undefined;
+  /** Only these product codes exist (InvalidProductCodeException otherwise). Default: any valid code. */
+  productCodes?: string[] | undefined;
+  /** The first N calls of each operation answer ThrottlingException (Infinity: all). */
+  throttleFirst: number;
+  /** The first N calls of each operation answer InternalServiceErrorException, HTTP 500. */
+  failFirst: number;
+  /** A token bucket shared by all operations: `perSecond` refill, `burst` capacity (default perSecond). */
+  rateLimit?: { perSecond: number; burst?: number } | undefined;
+  /** Delay before every answer. */
+  latencyMs: number;
+  /** Spoil the RegisterUsage token in this way. */
+  tokenFault?: TokenFault | undefined;
+  /** Claim names in the token. Default camelCase, like production verifiers read. */
+  claimSpelling: 'camelCase' | 'PascalCase';
+  /** Return PublicKeyRotationTimestamp (the key version expired at this time). */
+  rotationTimestamp?: Date | undefined;
+  /** Misbehave at the transport level on the first `transportFaultFirst` calls (default: every call). */
+  transportFault?: TransportFault | undefined;
+  transportFaultFirst?: number | undefined;
+}
+
+export const DEFAULT_SCENARIO: Readonly<EmulatorScenario> = Object.freeze({
+  entitled: true,
+  throttleFirst: 0,
+  failFirst: 0,
+  latencyMs: 0,
+  claimSpelling: 'camelCase',
+});
+
+/** What an operation handler sees. */
+export interface OperationContext {
+  scenario: EmulatorScenario;
+  privateKey: KeyObject;
+  publicKeyPem: string;
+  now: () => Date;
+  /** The Region from the request's SigV4 credential scope. */
+  region: string;
+}
+
+export type OperationHandler = (input: Record<string, unknown>, ctx: OperationContext) => Promise<unknown> | unknown;
+
+/** A modelled AWS error, answered as `{"__type","message"}` with its HTTP status. */
+export class EmulatorServiceError extends Error {
+  constructor(
+    readonly errorType: string,
+    message: string,
+    readonly statusCode = errorType === 'InternalServiceErrorException' ? 500 : 400,
+  ) {
+    super(message);
+  }
+}
+
+/** One request the emulator received. */
+export interface RecordedCall {
+  operation: string;
+  input: Record<string, unknown>;
+  region?: string;
+  accessKeyId?: string;
+  at: Date;
+  statusCode: number;
+  errorType?: string;
+}

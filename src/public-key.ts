@@ -1,0 +1,91 @@
+/**
+ * Loading and vetting the product's public key: the trust anchor for every RegisterUsage answer.
+ *
+ * AWS issues one RSA key per product and key version (in the AWS Marketplace Management Portal); there is
+ * no global AWS key. The only PEM in AWS's documentation is a placeholder whose private key is public, so
+ * tokens "verified" under it prove nothing: it is refused by fingerprint.
+ *
+ * @example
+ * const key = loadProductPublicKey(fs.readFileSync('product-key.pem', 'utf8'));
+ */
+import { createHash, createPublicKey, KeyObject } from 'node:crypto';
+import { ConfigurationError } from './errors.js';
+
+/** SHA-256 of the SPKI DER of the placeholder key printed in AWS's RegisterUsage documentation. */
+export const AWS_DOC_PLACEHOLDER_KEY_SHA256 = 'd2f8d7917928bbe7a457bdbaa0f69221a49b0fbc867ea34b700e9e78364d57e8';
+
+/** RegisterUsage tokens are PS256; below 2048 bits RSA offers no real assurance (and the placeholder is 1024). */
+export const MIN_RSA_BITS = 2048;
+
+export type PublicKeyInput = string | Buffer | KeyObject;
+
+/** SHA-256 (hex) of a public key's SPKI DER encoding: a stable fingerprint for logs and allow-lists. */
+export function publicKeyFingerprint(key: KeyObject): string {
+  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/**
+ * Parses a PEM (or DER SPKI) public key or takes a KeyObject, and checks that it can be a RegisterUsage
+ * trust anchor: a public RSA key of at least 2048 bits that is not AWS's documentation placeholder.
+ * Throws {@link ConfigurationError} `INVALID_PUBLIC_KEY` or `REFUSED_PUBLIC_KEY`.
+ */
+export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
+  const key = parsePublicKey(input);
+  const type = key.asymmetricKeyType;
+  if (type !== 'rsa' && type !== 'rsa-pss') {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      `The product public key is a ${type ?? 'non-asymmetric'} key; RegisterUsage signatures are PS256, so it must be ` +
+        'the RSA public key AWS Marketplace issued for this product (Management Portal, product page, "public key").',
+    );
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (publicKeyFingerprint(key) === AWS_DOC_PLACEHOLDER_KEY_SHA256) {
+    throw new ConfigurationError(
+      'REFUSED_PUBLIC_KEY',
+      'The product public key is the placeholder printed in AWS documentation ("Replace with your public key"). ' +
+        'Its private key is published, so anyone could forge an entitlement under it. Use the public key AWS ' +
+        'Marketplace issued for your product and key version (AWS Marketplace Management Portal).',
+    );
+  }
+  if (bits < MIN_RSA_BITS) {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      `The product public key is RSA-${bits}; at least ${MIN_RSA_BITS} bits are required. ` +
+        'Use the public key AWS Marketplace issued for your product (the ones seen in production are 3072-bit).',
+    );
+  }
+  return key;
+}
+
+function parsePublicKey(input: PublicKeyInput): KeyObject {
+  if (input instanceof KeyObject) {
+    if (input.type !== 'public') {
+      throw new ConfigurationError(
+        'INVALID_PUBLIC_KEY',
+        `The product public key must be a public KeyObject, got a ${input.type} key. Pass only AWS's public key.`,
+      );
+    }
+    return input;
+  }
+  const text = typeof input === 'string' ? input : input.includes('-----BEGIN') ? input.toString('utf8') : undefined;
+  if (text !== undefined && /PRIVATE KEY-----/.test(text)) {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      'A private key was given where the product public key belongs. Pass the PUBLIC key AWS Marketplace issued ' +
+        '(-----BEGIN PUBLIC KEY-----), and keep private keys out of configuration.',
+    );
+  }
+  try {
+    return text !== undefined
+      ? createPublicKey({ key: text.trim(), format: 'pem' })
+      : createPublicKey({ key: input as Buffer, format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      'The product public key could not be parsed: expected a PEM block "-----BEGIN PUBLIC KEY-----" (SPKI) ' +
+        `or "-----BEGIN RSA PUBLIC KEY-----" (${(err as Error).message}).`,
+      { cause: err },
+    );
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Verification of the RegisterUsage `Signature`: a PS256 JWT signed by AWS under the product's key.
+ *
+ * Conservative by design: the algorithm is pinned to PS256 before any key is used (so `none`, HS256 with
+ * the public key as a secret, or RS256 are refused whatever the key), the signature is checked by jose,
+ * and every claim we sent (nonce, product code, key version) must come back unchanged. AWS's prose spells
+ * the claims in PascalCase, working verifiers read camelCase: both are accepted, and when both are present
+ * both must match.
+ *
+ * @example
+ * const claims = await verifyRegistration(response.Signature, {
+ *   publicKey, productCode: 'abc123', publicKeyVersion: 1, nonce,
+ * });
+ * console.log(claims.issuedAt);
+ */
+import type { KeyObject } from 'node:crypto';
+import { compactVerify } from 'jose';
+import { VerificationError } from './errors.js';
+import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
+
+export const DEFAULT_CLOCK_TOLERANCE_SEC = 300;
+export const DEFAULT_MAX_TOKEN_AGE_SEC = 600;
+
+export interface VerifyRegistrationOptions {
+  /** The product's public key for `publicKeyVersion` (PEM or KeyObject). */
+  publicKey: PublicKeyInput;
+  productCode: string;
+  publicKeyVersion: number;
+  /** The nonce sent with RegisterUsage. */
+  nonce: string;
+  /** Allowed clock skew for an `iat` in the future. Default 300. */
+  clockToleranceSec?: number;
+  /** Oldest acceptable `iat`, in seconds before `now`. Default 600. */
+  maxTokenAgeSec?: number;
+  /** The moment the token is judged at. Default: the current time. */
+  now?: Date;
+}
+
+/** The verified content of a RegisterUsage token. */
+export interface RegistrationClaims {
+  productCode: string;
+  publicKeyVersion: number;
+  nonce: string;
+  issuedAt: Date;
+  /** The decoded payload, as AWS sent it. */
+  payload: Record<string, unknown>;
+}
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** Throws {@link VerificationError} (its `code` names the failed check) unless `token` passes every check. */
+export async function verifyRegistration(token: unknown, options: VerifyRegistrationOptions): Promise<RegistrationClaims> {
+  const key: KeyObject = loadProductPublicKey(options.publicKey);
+  const segments = typeof token === 'string' ? token.split('.') : [];
+  const malformed = () =>
+    new VerificationError(
+      'TOKEN_MALFORMED',
+      'The RegisterUsage signature is not a compact JWT (three non-empty unpadded base64url segments).',
+    );
+  if (segments.length !== 3 || !SEGMENT.test(segments[0]!)) throw malformed();
+  // The algorithm is judged first, so an unsigned (alg none) token is reported as what it is.
+  const header = decodeJson(segments[0]!, 'header');
+  if (header.alg !== 'PS256') {
+    throw new VerificationError(
+      'ALGORITHM_NOT_ALLOWED',
+      `The RegisterUsage token uses alg ${JSON.stringify(header.alg)}; only PS256 is accepted.`,
+    );
+  }
+  if (!segments.every((s) => SEGMENT.test(s))) throw malformed();
+  try {
+    await compactVerify(token as string, key, { algorithms: ['PS256'] });
+  } catch (err) {
+    throw new VerificationError(
+      'SIGNATURE_INVALID',
+      'The RegisterUsage token signature does not verify under the configured public key. Check that the key is ' +
+        "the one AWS issued for this product and that --public-key-version matches it; otherwise the answer was forged.",
+      { cause: err },
+    );
+  }
+  const payload = decodeJson(segments[1]!, 'payload');
+  const nonce = expectClaim(payload, ['nonce', 'Nonce'], options.nonce, 'NONCE_MISMATCH', 'nonce');
+  const productCode = expectClaim(payload, ['productCode', 'ProductCode'], options.productCode, 'PRODUCT_CODE_MISMATCH', 'product code');
+  const publicKeyVersion = expectClaim(
+    payload,
+    ['publicKeyVersion', 'PublicKeyVersion'],
+    options.publicKeyVersion,
+    'PUBLIC_KEY_VERSION_MISMATCH',
+    'public key version',
+    (v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
+  );
+  const issuedAt = checkIssuedAt(payload.iat, options);
+  return { productCode, publicKeyVersion, nonce, issuedAt, payload };
+}
+
+function decodeJson(segment: string, part: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch (err) {
+    throw new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${part} is not valid JSON.`, { cause: err });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${part} is not a JSON object.`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function expectClaim<T extends string | number>(
+  payload: Record<string, unknown>,
+  names: string[],
+  expected: T,
+  code: string,
+  label: string,
+  normalize: (v: unknown) => unknown = (v) => v,
+): T {
+  const present = names.filter((n) => Object.hasOwn(payload, n));
+  if (present.length === 0) {
+    throw new VerificationError(code, `The RegisterUsage token has no ${label} claim (${names.join(' or ')}).`);
+  }
+  for (const name of present) {
+    if (normalize(payload[name]) !== expected) {
+      throw new VerificationError(
+        code,
+        `The RegisterUsage token's ${name} is ${JSON.stringify(payload[name])}, but ${JSON.stringify(expected)} was sent.`,
+      );
+    }
+  }
+  return expected;
+}
+
+function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): Date {
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) {
+    throw new VerificationError('IAT_MISSING', 'The RegisterUsage token has no numeric iat (issued-at) claim.');
+  }
+  const nowSec = (options.now ?? new Date()).getTime() / 1000;
+  const tolerance = options.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
+  const maxAge = options.maxTokenAgeSec ?? DEFAULT_MAX_TOKEN_AGE_SEC;
+  if (iat > nowSec + tolerance) {
+    throw new VerificationError(
+      'IAT_IN_FUTURE',
+      `The RegisterUsage token was issued ${Math.round(iat - nowSec)} s in the future (tolerance ${tolerance} s). ` +
+        "Check this host's clock (NTP).",
+    );
+  }
+  if (nowSec - iat > maxAge) {
+    throw new VerificationError(
+      'TOKEN_TOO_OLD',
+      `The RegisterUsage token was issued ${Math.round(nowSec - iat)} s ago (limit ${maxAge} s): a replayed or delayed answer.`,
+    );
+  }
+  return new Date(iat * 1000);
+}
