@@ -50,6 +50,8 @@ const FATAL: Record<string, (message: string) => EntitlementError> = {
     new ConfigurationError('NO_CREDENTIALS', `No AWS credentials were found (${m}). ${ROLE_HINT}`),
 };
 
+const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError']);
+
 const RETRYABLE_NAMES = new Set(['ThrottlingException', 'InternalServiceErrorException', 'TimeoutError', 'RequestTimeout']);
 
 export function classifyMeteringError(
@@ -68,6 +70,13 @@ export function classifyMeteringError(
     return {
       retryable: false,
       error: new ConfigurationError('AWS_CLIENT_ERROR', `AWS refused the call: ${name}: ${message}. ${ROLE_HINT}`, { cause: err }),
+    };
+  }
+  if (PROGRAMMING_ERRORS.has(name) && e.$metadata === undefined) {
+    // A bug or a misuse of the SDK (not an answer from AWS): retrying for 30 minutes would only hide it.
+    return {
+      retryable: false,
+      error: new ConfigurationError('CLIENT_FAILURE', `The Metering client failed before reaching AWS: ${name}: ${message}.`, { cause: err }),
     };
   }
   return { retryable: true };

@@ -94,3 +94,35 @@ export class OutputError extends EntitlementError {
     super(code, ExitCode.CANNOT_WRITE, message, options);
   }
 }
+
+/**
+ * An input broke one of the Metering API's rules, found before any network call. A {@link ConfigurationError}
+ * with code `INVALID_INPUT` (exit 78: the caller must change something, retrying cannot help) that also
+ * carries the offending `field` path (e.g. `UsageRecords[3].UsageAllocations[0].Tags[1].Key`), the `rule`
+ * in words and the `value`, so programs can react without parsing the message.
+ *
+ * @example
+ * try { await meterUsage({ ProductCode: 'p', Timestamp: new Date(), UsageDimension: '', UsageQuantity: 1 }); }
+ * catch (err) { if (err instanceof ValidationError) console.error(err.field, err.rule); } // UsageDimension ...
+ */
+export class ValidationError extends ConfigurationError {
+  readonly field: string;
+  readonly rule: string;
+  readonly value: unknown;
+
+  constructor(field: string, rule: string, value: unknown, options?: EntitlementErrorOptions) {
+    super('INVALID_INPUT', `${field} ${rule}; got ${previewValue(value)}.`, options);
+    this.field = field;
+    this.rule = rule;
+    this.value = value;
+  }
+}
+
+/** A short, log-safe rendering of an offending value: long strings are cut, objects named by type. */
+function previewValue(value: unknown): string {
+  if (typeof value === 'string') return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}... (${value.length} characters)` : JSON.stringify(value);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : value.toISOString();
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value === null || typeof value !== 'object') return String(value);
+  return 'an object';
+}

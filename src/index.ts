@@ -10,6 +10,30 @@ export type { EnsureEntitledOptions, Entitlement } from './register.js';
 export { verifyRegistration, DEFAULT_CLOCK_TOLERANCE_SEC, DEFAULT_MAX_TOKEN_AGE_SEC } from './verify.js';
 export type { VerifyRegistrationOptions, RegistrationClaims } from './verify.js';
 export {
+  verifyEntitlementFile,
+  verifyEntitlementToken,
+  prepareEntitlementFile,
+  decodeCompactJws,
+  jwkThumbprint,
+  ENTITLEMENT_FILE_TYPE,
+} from './entitlement-file.js';
+export type {
+  EntitlementFileClaims,
+  VerifyEntitlementFileOptions,
+  Ed25519PublicJwk,
+  PendingEntitlementFile,
+  DecodedJws,
+} from './entitlement-file.js';
+export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from './entitlement-file-path.js';
+export { writeFileAtomic, ensureParentDirectory } from './atomic-write.js';
+export type { AtomicWriteOptions } from './atomic-write.js';
+export { readInputFile } from './input-file.js';
+export type { InputFileOptions } from './input-file.js';
+export { resolveInstanceId } from './instance-id.js';
+export type { ResolvedInstance } from './instance-id.js';
+export { inspectToken, formatInspection } from './inspect.js';
+export type { Inspection, InspectOptions } from './inspect.js';
+export {
   EntitlementError,
   NotEntitledError,
   ConfigurationError,
@@ -17,14 +41,49 @@ export {
   ServiceUnavailableError,
   InputError,
   OutputError,
+  ValidationError,
   ExitCode,
 } from './errors.js';
 export { loadProductPublicKey, publicKeyFingerprint, AWS_DOC_PLACEHOLDER_KEY_SHA256, MIN_RSA_BITS } from './public-key.js';
 export type { PublicKeyInput } from './public-key.js';
+export { createEntitlementGate } from './gate.js';
+export type { EntitlementGate, EntitlementGateOptions, EntitlementGateStatus, EntitlementGateStats } from './gate.js';
 export { resolveRegion } from './region.js';
 export type { ResolvedRegion } from './region.js';
 export { readEcsTaskMetadata } from './ecs-metadata.js';
 export { classifyMeteringError } from './aws-errors.js';
+export { meteringClient } from './metering-client.js';
+export type { MeteringClientOptions } from './metering-client.js';
+export { meterUsage } from './metering/meter-usage.js';
+export type { MeterUsageResult } from './metering/meter-usage.js';
+export { batchMeterUsage, UnprocessedRecordsError } from './metering/batch-meter-usage.js';
+export type { BatchMeterUsageResult } from './metering/batch-meter-usage.js';
+export { resolveCustomer } from './metering/resolve-customer.js';
+export type { ResolvedCustomer } from './metering/resolve-customer.js';
+export type { MeteringCallOptions } from './metering/call.js';
+export {
+  validateMeterUsageInput,
+  validateBatchMeterUsageInput,
+  validateResolveCustomerInput,
+  validateRegisterUsageInput,
+  METER_USAGE_MAX_AGE_MS,
+  BATCH_METER_USAGE_MAX_AGE_MS,
+} from './metering/validation.js';
+export type {
+  MeterUsageInput,
+  BatchMeterUsageInput,
+  UsageRecordInput,
+  UsageAllocationInput,
+  TagInput,
+  ResolveCustomerInput,
+  RegisterUsageInput,
+  TimestampInput,
+} from './metering/validation.js';
+export { create } from './metering/datafire-client.js';
+export type { DataFireAccount, MeteringMarketplaceClient } from './metering/datafire-client.js';
+export { createUsageMeter, usageClientToken } from './metering/usage-meter.js';
+export type { UsageMeter, UsageMeterOptions, FlushReport, FlushOptions, SentUsage, LostUsage, FailedUsage } from './metering/usage-meter.js';
+export { handleUsageRequest, isLoopbackAddress, USAGE_PATH } from './metering/usage-endpoint.js';
 export { backoffDelay, retryUntilDeadline, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } from './retry.js';
 export type { RetryPolicy, RetryOptions } from './retry.js';
 export type { Logger, LogFields } from './logger.js';
@@ -33,4 +92,5 @@ export type { MeteringEmulator, MeteringEmulatorOptions } from './emulator/serve
 export { TOKEN_FAULTS, REGISTER_USAGE_ERRORS } from './emulator/register-usage.js';
 export type { TokenFault } from './emulator/register-usage.js';
 export { TRANSPORT_FAULTS, EmulatorServiceError } from './emulator/types.js';
-export type { EmulatorScenario, RecordedCall, OperationHandler, OperationContext, TransportFault } from './emulator/types.js';
+export type { EmulatorScenario, RecordedCall, OperationHandler, OperationContext, TransportFault, RegistrationTokenGrant } from './emulator/types.js';
+export { meteringOperations } from './emulator/metering-operations.js';

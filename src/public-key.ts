@@ -30,6 +30,14 @@ export function publicKeyFingerprint(key: KeyObject): string {
  * Throws {@link ConfigurationError} `INVALID_PUBLIC_KEY` or `REFUSED_PUBLIC_KEY`.
  */
 export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
+  if (input instanceof KeyObject && vettedKeys.has(input)) return input;
+  if (input === undefined || input === null || input === '' || (Buffer.isBuffer(input) && input.length === 0)) {
+    throw new ConfigurationError(
+      'MISSING_PUBLIC_KEY',
+      'No product public key given. There is no global AWS key: pass the RSA public key AWS Marketplace issued for ' +
+        'this product and key version (Management Portal) as publicKey / --public-key-file.',
+    );
+  }
   const key = parsePublicKey(input);
   const type = key.asymmetricKeyType;
   if (type !== 'rsa' && type !== 'rsa-pss') {
@@ -55,8 +63,12 @@ export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
         'Use the public key AWS Marketplace issued for your product (the ones seen in production are 3072-bit).',
     );
   }
+  vettedKeys.add(key);
   return key;
 }
+
+/** Keys that passed the checks: verifying many files or tokens under one key pays for the checks once. */
+const vettedKeys = new WeakSet<KeyObject>();
 
 function parsePublicKey(input: PublicKeyInput): KeyObject {
   if (input instanceof KeyObject) {

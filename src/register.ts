@@ -15,55 +15,39 @@
  * console.log(`entitled, registered at ${entitlement.issuedAt.toISOString()}`);
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import {
-  MarketplaceMeteringClient,
-  RegisterUsageCommand,
-  type MarketplaceMeteringClientConfig,
-  type RegisterUsageCommandOutput,
-} from '@aws-sdk/client-marketplace-metering';
+import { RegisterUsageCommand, type RegisterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
 import { classifyMeteringError } from './aws-errors.js';
+import { prepareEntitlementFile } from './entitlement-file.js';
 import { ConfigurationError } from './errors.js';
 import { defaultLogger, describeError, type Logger } from './logger.js';
+import { meteringClient, type MeteringClientOptions } from './metering-client.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
-import { resolveRegion } from './region.js';
-import { DEFAULT_DEADLINE_MS, retryUntilDeadline, type RetryPolicy } from './retry.js';
+import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type RetryPolicy } from './retry.js';
 import { verifyRegistration } from './verify.js';
 
 /** What RegisterUsage accepts as a product code (API model). */
 export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
 
-/** Per-attempt HTTP timeout: a hung connection is abandoned and retried long before the deadline. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export { DEFAULT_REQUEST_TIMEOUT_MS } from './metering-client.js';
 
-/** The EKS Pod Identity agent's address: AWS Marketplace does not support these credentials. */
-const POD_IDENTITY_HOST = '169.254.170.23';
-
-export interface EnsureEntitledOptions {
+export interface EnsureEntitledOptions extends MeteringClientOptions {
   /** The product code from the AWS Marketplace Management Portal. */
   productCode: string;
   /** The public key AWS issued for this product and `publicKeyVersion` (PEM or KeyObject). There is no default. */
   publicKey: PublicKeyInput;
   /** The version of `publicKey`. Default 1. */
   publicKeyVersion?: number;
-  /** Default: discovered (AWS_REGION, ECS task metadata, EC2 IMDSv2). Never assumed. */
-  region?: string;
-  /** Metering endpoint override, e.g. the emulator's URL. */
-  endpoint?: string;
-  /** Handed to the SDK; default: its credential chain (IRSA on EKS, task role on ECS). */
-  credentials?: MarketplaceMeteringClientConfig['credentials'];
-  /** An existing client; `region`, `endpoint` and `credentials` are then ignored. */
-  client?: MarketplaceMeteringClient;
   /** Total retry budget. Default 30 minutes (AWS guidance). */
   deadlineMs?: number;
   retry?: Partial<RetryPolicy>;
-  /** Per-attempt HTTP timeout. Default 10 s. */
-  requestTimeoutMs?: number;
   signal?: AbortSignal;
   clockToleranceSec?: number;
   maxTokenAgeSec?: number;
   logger?: Logger;
-  /** Environment to read discovery variables from. Default `process.env`. */
-  env?: NodeJS.ProcessEnv;
+  /** When given, a signed entitlement file is written there (docs/entitlement-file.md). Default: no file. */
+  entitlementFile?: string;
+  /** The pod UID or ECS task ARN the file is bound to. Default: env POD_UID, else the ECS task ARN. */
+  instanceId?: string;
 }
 
 /** A verified registration. */
@@ -82,11 +66,21 @@ export interface Entitlement {
   attempts: number;
   /** The Region the call went to. */
   region: string;
+  /** Where the entitlement file was written, when `entitlementFile` was given. */
+  entitlementFile?: string;
+  /** The instance the entitlement file is bound to, when known. */
+  instance?: string;
 }
 
-/** Calls RegisterUsage and verifies the answer; throws an {@link EntitlementError} subclass otherwise. */
+/**
+ * Calls RegisterUsage and verifies the answer (and, with `entitlementFile`, writes the signed entitlement file);
+ * throws an {@link EntitlementError} subclass otherwise.
+ */
 export async function ensureEntitled(options: EnsureEntitledOptions): Promise<Entitlement> {
-  return registerUsage(options, newNonce());
+  const { entitlementFile } = options;
+  if (entitlementFile === undefined) return registerUsage(options, newNonce());
+  const pending = await prepareEntitlementFile({ ...options, entitlementFile });
+  return pending.write(await registerUsage(options, pending.nonce));
 }
 
 /** A nonce from the CSPRNG: 256 bits, 43 base64url characters (RegisterUsage allows 255). */
@@ -116,7 +110,7 @@ export async function registerUsage(options: EnsureEntitledOptions, nonce: strin
     {
       operation: 'RegisterUsage',
       deadlineMs: config.deadlineMs,
-      policy: options.retry,
+      policy: config.retryPolicy,
       signal: options.signal,
       isRetryable: (err) => classifyMeteringError(err).retryable,
       onRetry: ({ error, attempt, delayMs }) =>
@@ -170,6 +164,7 @@ interface CheckedOptions {
   publicKey: KeyObject;
   publicKeyVersion: number;
   deadlineMs: number;
+  retryPolicy: RetryPolicy;
 }
 
 function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
@@ -187,44 +182,14 @@ function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
       `Public key version ${JSON.stringify(options.publicKeyVersion)} is not valid: a whole number >= 1, as shown beside the key in the Management Portal.`,
     );
   }
-  if (options.publicKey === undefined || options.publicKey === null || options.publicKey === '') {
-    throw new ConfigurationError(
-      'MISSING_PUBLIC_KEY',
-      'No product public key given. There is no global AWS key: pass the RSA public key AWS Marketplace issued for ' +
-        'this product (Management Portal) as publicKey / --public-key-file.',
-    );
-  }
   const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   if (!(deadlineMs > 0) || !Number.isFinite(deadlineMs)) {
     throw new ConfigurationError('INVALID_OPTION', `deadlineMs must be a positive number of milliseconds, got ${String(options.deadlineMs)}.`);
   }
-  return { publicKey: loadProductPublicKey(options.publicKey), publicKeyVersion, deadlineMs };
-}
-
-async function meteringClient(
-  options: EnsureEntitledOptions,
-  logger: Logger,
-): Promise<{ client: MarketplaceMeteringClient; region: string }> {
-  if (options.client) return { client: options.client, region: await options.client.config.region() };
-  const env = options.env ?? process.env;
-  warnOnUnsupportedCredentials(env, options, logger);
-  const { region, source } = await resolveRegion({ region: options.region, env, logger });
-  logger.debug?.(`Using Region ${region} (from ${source})`, { event: 'register.region', region, source });
-  const client = new MarketplaceMeteringClient({
-    region,
-    maxAttempts: 1, // our loop owns retries: deadline, jitter and abort in one place
-    requestHandler: { requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, connectionTimeout: 3_000 },
-    ...(options.endpoint && { endpoint: options.endpoint }),
-    ...(options.credentials && { credentials: options.credentials }),
-  });
-  return { client, region };
-}
-
-function warnOnUnsupportedCredentials(env: NodeJS.ProcessEnv, options: EnsureEntitledOptions, logger: Logger): void {
-  if (options.credentials || !env.AWS_CONTAINER_CREDENTIALS_FULL_URI?.includes(POD_IDENTITY_HOST)) return;
-  logger.warn?.(
-    'Credentials come from EKS Pod Identity, which AWS Marketplace does not support for RegisterUsage: ' +
-      'use IAM Roles for Service Accounts (IRSA) for this pod.',
-    { event: 'register.pod_identity' },
-  );
+  return {
+    publicKey: loadProductPublicKey(options.publicKey),
+    publicKeyVersion,
+    deadlineMs,
+    retryPolicy: resolveRetryPolicy(options.retry),
+  };
 }

@@ -48,6 +48,15 @@ export interface RegistrationClaims {
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * Unpadded base64url that re-encodes to itself. Decoders ignore the spare low bits of a last character, so
+ * without this check a signature whose length leaves spare bits (RSA-2048: 342 characters) would verify
+ * with its last character altered: two different strings passing for one token.
+ */
+function isCanonicalSegment(segment: string): boolean {
+  return SEGMENT.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment;
+}
+
 /** Throws {@link VerificationError} (its `code` names the failed check) unless `token` passes every check. */
 export async function verifyRegistration(token: unknown, options: VerifyRegistrationOptions): Promise<RegistrationClaims> {
   const key: KeyObject = loadProductPublicKey(options.publicKey);
@@ -57,7 +66,7 @@ export async function verifyRegistration(token: unknown, options: VerifyRegistra
       'TOKEN_MALFORMED',
       'The RegisterUsage signature is not a compact JWT (three non-empty unpadded base64url segments).',
     );
-  if (segments.length !== 3 || !SEGMENT.test(segments[0]!)) throw malformed();
+  if (segments.length !== 3 || !isCanonicalSegment(segments[0]!)) throw malformed();
   // The algorithm is judged first, so an unsigned (alg none) token is reported as what it is.
   const header = decodeJson(segments[0]!, 'header');
   if (header.alg !== 'PS256') {
@@ -66,7 +75,7 @@ export async function verifyRegistration(token: unknown, options: VerifyRegistra
       `The RegisterUsage token uses alg ${JSON.stringify(header.alg)}; only PS256 is accepted.`,
     );
   }
-  if (!segments.every((s) => SEGMENT.test(s))) throw malformed();
+  if (!segments.every(isCanonicalSegment)) throw malformed();
   try {
     await compactVerify(token as string, key, { algorithms: ['PS256'] });
   } catch (err) {

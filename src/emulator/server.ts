@@ -16,6 +16,7 @@
 import { createPublicKey, createPrivateKey, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { meteringOperations } from './metering-operations.js';
 import { generateRsaKeyPair, registerUsage } from './register-usage.js';
 import { checkSignature, SignatureCheckError, type EmulatorCredentials } from './sigv4.js';
 import {
@@ -72,7 +73,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   const publicKey = createPublicKey(privateKey);
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const initialScenario = { ...DEFAULT_SCENARIO, ...options.scenario };
-  const operations: Record<string, OperationHandler> = { RegisterUsage: registerUsage, ...options.operations };
+  const operations: Record<string, OperationHandler> = { RegisterUsage: registerUsage, ...meteringOperations, ...options.operations };
   const now = options.now ?? (() => new Date());
   const sockets = new Set<Socket>();
   let callCounts = new Map<string, number>();
@@ -155,12 +156,14 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
     const transportFault = seen <= (scenario.transportFaultFirst ?? Infinity) ? scenario.transportFault : undefined;
     if (transportFault === 'reset') {
       call.errorType = 'ConnectionReset';
+      call.statusCode = 0; // no answer was sent
       emulator.calls.push(call);
       req.socket.destroy();
       return;
     }
     if (transportFault === 'hang') {
       call.errorType = 'Hang';
+      call.statusCode = 0; // no answer was sent
       emulator.calls.push(call);
       return; // never answered; close() destroys the socket
     }
@@ -172,7 +175,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
     if (transportFault === 'empty-signature') return finish(200, { Signature: '' });
     if (transportFault === 'non-jwt-signature') return finish(200, { Signature: 'this-is-not-a-jwt' });
 
-    const ctx: OperationContext = { scenario, privateKey, publicKeyPem, now, region: call.region ?? '' };
+    const ctx: OperationContext = { scenario, privateKey, publicKeyPem, now, region: call.region ?? '', accessKeyId: call.accessKeyId };
     try {
       finish(200, (await handler(call.input, ctx)) ?? {});
     } catch (err) {

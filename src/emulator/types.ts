@@ -30,6 +30,26 @@ export interface EmulatorScenario {
   /** Misbehave at the transport level on the first `transportFaultFirst` calls (default: every call). */
   transportFault?: TransportFault | undefined;
   transportFaultFirst?: number | undefined;
+  /** MeterUsage/BatchMeterUsage: only these dimensions exist (InvalidUsageDimensionException otherwise). Default: any. */
+  dimensions?: string[] | undefined;
+  /** MeterUsage/BatchMeterUsage are denied: a DryRun answers UnauthorizedException, a real call AccessDeniedException. */
+  meteringDenied?: boolean | undefined;
+  /** BatchMeterUsage: the first N calls leave every other record (the 1st, 3rd, ...) in UnprocessedRecords. */
+  unprocessedFirst?: number | undefined;
+  /** BatchMeterUsage: only these customers (identifier or AWS account id) are subscribed. Default: every customer. */
+  subscribedCustomers?: string[] | undefined;
+  /** ResolveCustomer: the registration tokens that exist; any other token is InvalidTokenException. */
+  registrationTokens?: Record<string, RegistrationTokenGrant> | undefined;
+}
+
+/** What a registration token resolves to in the emulator. */
+export interface RegistrationTokenGrant {
+  customerIdentifier?: string | undefined;
+  customerAWSAccountId?: string | undefined;
+  productCode: string;
+  licenseArn?: string | undefined;
+  /** From this instant (a Date, or ISO 8601 when the scenario comes from JSON) the token answers ExpiredTokenException. Default: never. */
+  expiresAt?: Date | string | undefined;
 }
 
 export const DEFAULT_SCENARIO: Readonly<EmulatorScenario> = Object.freeze({
@@ -48,6 +68,8 @@ export interface OperationContext {
   now: () => Date;
   /** The Region from the request's SigV4 credential scope. */
   region: string;
+  /** The caller's access key id (SigV4): who "this task or pod" is for the once-per-hour rule. */
+  accessKeyId?: string | undefined;
 }
 
 export type OperationHandler = (input: Record<string, unknown>, ctx: OperationContext) => Promise<unknown> | unknown;
@@ -70,6 +92,7 @@ export interface RecordedCall {
   region?: string;
   accessKeyId?: string;
   at: Date;
+  /** The HTTP status answered; 0 when no answer was sent (connection reset, hang). */
   statusCode: number;
   errorType?: string;
 }

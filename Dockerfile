@@ -1,0 +1,85 @@
+# syntax=docker/dockerfile:1
+#
+# marketplace-entitlement: the bundled CLI (dist/cli.mjs) on a Node.js LTS runtime, and nothing else.
+#
+#   docker build -t marketplace-entitlement:0.1.0 .
+#
+# A seller bakes their product code and public key into the image they publish (recommended; see
+# docs/deployment.md "Baked image"), so the manifests they hand to buyers carry neither:
+#
+#   docker build --build-arg PRODUCT_CODE=<your product code> \
+#                --build-arg PUBLIC_KEY_FILE=<path of the PEM key, relative to the build context> \
+#                -t <your registry>/marketplace-entitlement:0.1.0 .
+#
+# Base image: an exact release tag, not a digest (a digest cannot be resolved in the offline CI that builds
+# this file, and an exact tag is what Renovate/Dependabot bump; re-pin by digest when you mirror it).
+# Node 24 is an LTS line supported until April 2028; Node 20 is end-of-life, Node 22 ends in April 2027, and
+# the AWS SDK requires Node >= 22 from January 2027. Only the build stage uses this image: the runtime stage
+# is `scratch` plus the node binary, the shared libraries it links against, and the bundle.
+
+############################## build: npm ci, tsc + esbuild bundle ##############################
+FROM docker.io/library/node:24.21.0-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: no dependency install script runs in the build (esbuild & co. ship their binaries as
+# optional packages and need none).
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY . .
+RUN npm run build \
+ && test -f dist/cli.mjs \
+ && node dist/cli.mjs --help > /dev/null
+
+############################## rootfs: what the runtime image holds ##############################
+FROM build AS rootfs
+ARG PRODUCT_CODE=""
+ARG PUBLIC_KEY_FILE=""
+# A bad product code or key fails the build here, not the first pod in a buyer's cluster.
+RUN set -eu; \
+    if [ -n "$PRODUCT_CODE" ]; then \
+      node -e 'const c = process.argv[1]; if (!/^[-a-zA-Z0-9\/=:_.@]{1,255}$/.test(c)) { console.error("PRODUCT_CODE is not a valid AWS Marketplace product code"); process.exit(1); }' "$PRODUCT_CODE"; \
+    fi; \
+    mkdir -p /rootfs/opt/marketplace-entitlement /rootfs/usr/local/bin /rootfs/etc/marketplace-entitlement \
+             /rootfs/var/run /rootfs/tmp /entitlement-dir; \
+    if [ -n "$PUBLIC_KEY_FILE" ]; then \
+      node -e 'const k = require("node:crypto").createPublicKey(require("node:fs").readFileSync(process.argv[1])); if (k.asymmetricKeyType !== "rsa" && k.asymmetricKeyType !== "rsa-pss") { console.error("PUBLIC_KEY_FILE is not an RSA public key"); process.exit(1); }' "/src/$PUBLIC_KEY_FILE"; \
+      install -m 0444 "/src/$PUBLIC_KEY_FILE" /rootfs/etc/marketplace-entitlement/public-key.pem; \
+    fi; \
+    install -m 0755 /usr/local/bin/node /rootfs/opt/marketplace-entitlement/node; \
+    ln -s /opt/marketplace-entitlement/node /rootfs/usr/local/bin/node; \
+    install -m 0444 dist/cli.mjs /rootfs/opt/marketplace-entitlement/cli.mjs; \
+    if [ -f /usr/local/LICENSE ]; then install -D -m 0444 /usr/local/LICENSE /rootfs/opt/marketplace-entitlement/licenses/node.LICENSE; fi; \
+    for lib in $(ldd /usr/local/bin/node | grep -o '/[^ ]*'); do cp -L --parents "$lib" /rootfs/; done; \
+    printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin\n' > /rootfs/etc/passwd; \
+    printf 'root:x:0:\nnonroot:x:65532:\n' > /rootfs/etc/group; \
+    printf 'hosts: files dns\n' > /rootfs/etc/nsswitch.conf; \
+    chmod 1777 /rootfs/tmp; \
+    /rootfs/opt/marketplace-entitlement/node --version
+
+############################## runtime ##############################
+FROM scratch
+ARG PRODUCT_CODE=""
+ARG PUBLIC_KEY_FILE=""
+ARG VERSION=0.1.0
+ARG REVISION=""
+ARG CREATED=""
+ARG SOURCE=""
+COPY --from=rootfs /rootfs/ /
+COPY --from=rootfs --chown=65532:65532 /entitlement-dir/ /var/run/marketplace-entitlement/
+# Baked configuration (empty unless the build args were given; an empty MARKETPLACE_* variable counts as unset).
+ENV MARKETPLACE_PRODUCT_CODE=${PRODUCT_CODE} \
+    MARKETPLACE_PUBLIC_KEY_FILE=${PUBLIC_KEY_FILE:+/etc/marketplace-entitlement/public-key.pem}
+LABEL org.opencontainers.image.title="marketplace-entitlement" \
+      org.opencontainers.image.description="AWS Marketplace paid container entitlement: RegisterUsage init container, healthcheck and sidecar" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="docker.io/library/node:24.21.0-bookworm-slim"
+# Written by `register`/`serve`/`run`; a volume so that `docker run --read-only` works without extra flags.
+VOLUME ["/var/run/marketplace-entitlement"]
+USER 65532:65532
+ENTRYPOINT ["/opt/marketplace-entitlement/node", "/opt/marketplace-entitlement/cli.mjs"]
+CMD ["register"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["/opt/marketplace-entitlement/node", "/opt/marketplace-entitlement/cli.mjs", "check"]

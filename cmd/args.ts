@@ -1,0 +1,73 @@
+/**
+ * Merging a parsed command line with `MARKETPLACE_<OPTION>` variables and defaults, and typing the values.
+ * Both parsers (yargs and the `node:util` fast path) hand their raw strings here, so they agree exactly.
+ * Precedence: command line, then environment, then default. Variables naming no option are ignored.
+ *
+ * @example
+ * envName('public-key-file'); // 'MARKETPLACE_PUBLIC_KEY_FILE'
+ * parseDuration('30m');       // 1_800_000
+ */
+import type { Args, CommandSpec, OptionSpec } from './spec.js';
+import { UsageError } from './usage-error.js';
+
+export const ENV_PREFIX = 'MARKETPLACE_';
+
+/** The environment variable that supplies option `name`. */
+export function envName(name: string): string {
+  return ENV_PREFIX + name.toUpperCase().replace(/-/g, '_');
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** `30m`, `90s`, `1h`, `500ms` (a bare number is seconds) in milliseconds. */
+export function parseDuration(text: string): number {
+  const match = DURATION.exec(text.trim());
+  if (!match) throw new Error(`${JSON.stringify(text)} is not a duration like 30m, 90s, 1h or 500ms`);
+  return Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!);
+}
+
+/** Typed values for every option of `spec`, plus its positionals and `_` (what follows `--`). */
+export function resolveArgs(spec: CommandSpec, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Args {
+  const args: Args = { _: ((raw._ as unknown[] | undefined) ?? []).map(String) };
+  for (const name of Object.keys(spec.positionals ?? {})) {
+    if (raw[name] !== undefined) args[name] = String(raw[name]);
+  }
+  for (const [name, option] of Object.entries(spec.options)) {
+    const fromEnv = env[envName(name)];
+    const given = raw[name] ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
+    const value = given ?? option.default;
+    if (value === undefined) {
+      if (option.required) throw new UsageError(`--${name} is required (or set ${envName(name)}).`);
+      continue;
+    }
+    args[name] = convert(name, option, value, raw[name] === undefined ? envName(name) : `--${name}`);
+  }
+  return args;
+}
+
+function convert(name: string, option: OptionSpec, value: unknown, source: string): string | number | boolean {
+  const bad = (why: string) => new UsageError(`${source} ${JSON.stringify(value)} is not valid: ${why}.`);
+  if (option.type === 'boolean') {
+    if (typeof value === 'boolean') return value;
+    if (/^(1|true|yes)$/i.test(String(value))) return true;
+    if (/^(0|false|no)$/i.test(String(value))) return false;
+    throw bad('expected true or false');
+  }
+  if (Array.isArray(value)) throw new UsageError(`--${name} was given more than once.`);
+  const text = String(value);
+  if (option.type === 'number') {
+    const number = Number(text);
+    if (text.trim() === '' || !Number.isFinite(number)) throw bad('expected a number');
+    return number;
+  }
+  if (option.type === 'duration') {
+    try {
+      return parseDuration(text);
+    } catch (err) {
+      throw bad((err as Error).message);
+    }
+  }
+  if (option.choices && !option.choices.includes(text)) throw bad(`expected one of ${option.choices.join(', ')}`);
+  return text;
+}

@@ -1,0 +1,46 @@
+/**
+ * `check`: the exec healthcheck. Verifies the entitlement file offline (no AWS call, no AWS SDK loaded):
+ * exit 0 valid, 65 invalid, 66 missing. Parsed without yargs: it runs cold every few seconds per pod.
+ *
+ * @example
+ * marketplace-entitlement check --public-key-file /etc/marketplace/product-key.pem --product-code abc123
+ */
+import { DEFAULT_ENTITLEMENT_FILE } from '../../src/entitlement-file-path.js';
+import { INSTANCE_ID_OPTION, KEY_OPTIONS, LOG_OPTIONS, PRODUCT_CODE_OPTION, productPublicKey } from '../options.js';
+import type { CommandSpec } from '../spec.js';
+
+export const checkCommand: CommandSpec = {
+  name: 'check',
+  describe: 'Verify the signed entitlement file (exec probe): exit 0 valid, 65 invalid, 66 missing',
+  fastPath: true,
+  options: {
+    file: { type: 'string', default: DEFAULT_ENTITLEMENT_FILE, describe: 'The entitlement file to verify' },
+    ...KEY_OPTIONS,
+    'product-code': { ...PRODUCT_CODE_OPTION, describe: 'When given, the file must be for this product' },
+    'instance-id': INSTANCE_ID_OPTION,
+    'max-age': { type: 'duration', describe: 'Reject a file signed longer ago than this (e.g. 24h); default no limit' },
+    ...LOG_OPTIONS,
+  },
+  examples: [
+    ['$0 check --public-key-file /etc/marketplace/product-key.pem --product-code abc123', 'Exec readiness probe'],
+    ['$0 check --file /shared/entitlement.jwt --public-key="$KEY" --max-age 24h', 'Also refuse files older than a day'],
+  ],
+  async run(args, ctx) {
+    const [{ verifyEntitlementFile }, { resolveInstanceId }] = await Promise.all([
+      import('../../src/entitlement-file.js'),
+      import('../../src/instance-id.js'),
+    ]);
+    const file = args.file as string;
+    const instance = await resolveInstanceId({ instanceId: args['instance-id'] as string | undefined, env: ctx.env });
+    const claims = await verifyEntitlementFile(file, {
+      publicKey: await productPublicKey(args),
+      ...(args['product-code'] !== undefined && { productCode: args['product-code'] as string }),
+      ...(instance && { instanceId: instance.instance }),
+      ...(args['max-age'] !== undefined && { maxAgeSec: (args['max-age'] as number) / 1000 }),
+    });
+    ctx.print(
+      `valid: product ${claims.productCode} registered at ${claims.registeredAt.toISOString()}` +
+        `${claims.instance ? ` for instance ${claims.instance}` : ''} (${file})`,
+    );
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * `meter`: one MeterUsage record from the command line (validated, retried until --deadline), e.g. from a
+ * cron job or a shell script. Hourly metering from a long-running app belongs to the usage meter
+ * (`createUsageMeter`, or `POST /usage` on the `serve` sidecar): AWS takes one record per dimension and
+ * hour from a pod or task, so a one-off record and the meter must not both send the same dimension.
+ *
+ * @example
+ * marketplace-entitlement meter --product-code abc123 --dimension requests --quantity 120 --tags tenant=acme
+ */
+import { LOG_OPTIONS, PRODUCT_CODE_OPTION, REGISTER_OPTIONS } from '../options.js';
+import type { CommandSpec } from '../spec.js';
+import { UsageError } from '../usage-error.js';
+
+/** The option that supplies each MeterUsage field, to name it in errors. */
+const OPTION_OF_FIELD: [RegExp, string][] = [
+  [/^ProductCode$/, 'product-code'],
+  [/^UsageDimension$/, 'dimension'],
+  [/^UsageQuantity$/, 'quantity'],
+  [/^Timestamp$/, 'timestamp'],
+  [/^ClientToken$/, 'client-token'],
+  [/^UsageAllocations/, 'tags'],
+];
+
+export const meterCommand: CommandSpec = {
+  name: 'meter',
+  describe: 'Send one MeterUsage record (custom dimension usage) for this pod/task',
+  options: {
+    'product-code': { ...PRODUCT_CODE_OPTION, required: true },
+    dimension: { type: 'string', required: true, describe: 'The usage dimension (its API name in the Management Portal)' },
+    quantity: { type: 'number', required: true, describe: 'Usage quantity, a whole number from 0 to 2147483647' },
+    timestamp: { type: 'string', describe: 'When the usage happened (ISO 8601, at most 6 hours ago); default now' },
+    tags: { type: 'string', describe: 'Allocation tags for the whole quantity: key=value[,key=value] (at most 5)' },
+    'dry-run': { type: 'boolean', describe: 'Only check that MeterUsage is permitted (IAM, product, dimension)' },
+    'client-token': { type: 'string', describe: 'Idempotency token (1-64 characters); default a random one per run' },
+    region: REGISTER_OPTIONS.region,
+    endpoint: REGISTER_OPTIONS.endpoint,
+    deadline: REGISTER_OPTIONS.deadline,
+    ...LOG_OPTIONS,
+  },
+  examples: [
+    ['$0 meter --product-code abc123 --dimension requests --quantity 120', 'Meter 120 requests now'],
+    ['$0 meter --product-code abc123 --dimension users --quantity 3 --tags tenant=acme,plan=pro', 'With an allocation by tags'],
+    ['$0 meter --product-code abc123 --dimension requests --quantity 0 --dry-run', 'Check the IAM role and the dimension'],
+  ],
+  async run(args, ctx) {
+    const [{ meterUsage }, { ValidationError }] = await Promise.all([import('../../src/metering/meter-usage.js'), import('../../src/errors.js')]);
+    const quantity = args.quantity as number;
+    const tags = args.tags === undefined ? undefined : parseTags(args.tags as string);
+    const dryRun = args['dry-run'] === true;
+    const result = await meterUsage(
+      {
+        ProductCode: args['product-code'] as string,
+        Timestamp: (args.timestamp as string | undefined) ?? new Date(),
+        UsageDimension: args.dimension as string,
+        UsageQuantity: quantity,
+        DryRun: dryRun,
+        ...(tags && { UsageAllocations: [{ AllocatedUsageQuantity: quantity, Tags: tags }] }),
+        ...(args['client-token'] !== undefined && { ClientToken: args['client-token'] as string }),
+      },
+      {
+        deadlineMs: args.deadline as number,
+        signal: ctx.signal,
+        logger: ctx.logger,
+        env: ctx.env,
+        ...(args.region !== undefined && { region: args.region as string }),
+        ...(args.endpoint !== undefined && { endpoint: args.endpoint as string }),
+      },
+    ).catch((err: unknown) => {
+      if (!(err instanceof ValidationError)) throw err;
+      const option = OPTION_OF_FIELD.find(([field]) => field.test(err.field))?.[1];
+      throw option ? new UsageError(`--${option}: ${err.message}`) : err;
+    });
+    ctx.print(
+      dryRun
+        ? `dry run: MeterUsage for ${args.dimension as string} is permitted (${result.region})`
+        : `metered ${quantity} ${args.dimension as string}: record ${result.meteringRecordId ?? '-'} after ${result.attempts} attempt(s) (${result.region})`,
+    );
+  },
+};
+
+/** `key=value,key=value` as MeterUsage tags; the library checks the tag rules. */
+function parseTags(text: string): { Key: string; Value: string }[] {
+  return text.split(',').map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new UsageError(`--tags ${JSON.stringify(text)} is not valid: expected key=value[,key=value].`);
+    return { Key: pair.slice(0, at), Value: pair.slice(at + 1) };
+  });
+}

@@ -1,0 +1,29 @@
+/**
+ * `register`: the init container. Calls RegisterUsage (retrying until --deadline), verifies AWS's signed
+ * answer and writes the signed entitlement file atomically; exit 0 only with the file written.
+ *
+ * @example
+ * marketplace-entitlement register --product-code abc123 --public-key-file /etc/marketplace/key.pem
+ */
+import { entitlementOptions, LOG_OPTIONS, REGISTER_OPTIONS } from '../options.js';
+import type { CommandSpec } from '../spec.js';
+
+export const registerCommand: CommandSpec = {
+  name: 'register',
+  describe: 'Register this pod/task with AWS Marketplace (RegisterUsage) and write the signed entitlement file',
+  options: { ...REGISTER_OPTIONS, ...LOG_OPTIONS },
+  examples: [
+    ['$0 register --product-code abc123 --public-key-file /etc/marketplace/product-key.pem', 'Init container: register and write the file'],
+    ['MARKETPLACE_PRODUCT_CODE=abc123 MARKETPLACE_PUBLIC_KEY="$KEY" $0 register --out /shared/entitlement.jwt', 'The same, configured from the environment'],
+    ['$0 register --product-code abc123 --public-key-file key.pem --endpoint http://127.0.0.1:8443 --region us-east-1', 'Against a local emulator'],
+  ],
+  async run(args, ctx) {
+    const { ensureEntitled } = await import('../../src/register.js');
+    const entitlement = await ensureEntitled(await entitlementOptions(args, ctx));
+    ctx.print(
+      `entitled: product ${entitlement.productCode} registered at ${entitlement.issuedAt.toISOString()} ` +
+        `for ${entitlement.instance ? `instance ${entitlement.instance}` : 'no known instance'} ` +
+        `after ${entitlement.attempts} attempt(s); wrote ${entitlement.entitlementFile}`,
+    );
+  },
+};

@@ -1,0 +1,29 @@
+/**
+ * The `node:util` parser for commands that run cold every few seconds (the exec probe `check`): loading
+ * yargs costs more than a bare node start. It reads the same option table; anything it cannot parse
+ * (unknown flag, `--help`) is handed to yargs, so errors and help look the same everywhere.
+ *
+ * @example
+ * parseFast(checkCommand, ['--file', '/tmp/e.jwt']); // { file: '/tmp/e.jwt', _: [] }
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { CommandSpec } from './spec.js';
+
+const HELP = new Set(['--help', '-h']);
+
+/** The raw values, or undefined when yargs should handle this command line. */
+export function parseFast(spec: CommandSpec, argv: string[]): Record<string, unknown> | undefined {
+  if (argv.some((arg) => HELP.has(arg))) return undefined;
+  const options: ParseArgsConfig['options'] = {};
+  for (const [name, option] of Object.entries(spec.options)) options[name] = { type: option.type === 'boolean' ? 'boolean' : 'string' };
+  const positionalNames = Object.keys(spec.positionals ?? {});
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: positionalNames.length > 0, strict: true });
+    if (positionals.length > positionalNames.length) return undefined;
+    const raw: Record<string, unknown> = { ...values, _: [] };
+    positionalNames.forEach((name, i) => (raw[name] = positionals[i]));
+    return raw;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The CLI's logger: one JSON object per line on stderr (`time`, `level`, `event`, `message`, then the
+ * fields), or `--log-format text` for people. Messages and fields come from the library, which never puts
+ * credentials, private keys or whole tokens in them.
+ *
+ * @example
+ * const logger = createCliLogger({ format: 'json', level: 'info' });
+ * logger.info?.('Entitlement verified', { event: 'register.verified', productCode: 'abc' });
+ * // {"time":"2025-01-01T00:00:00.000Z","level":"info","event":"register.verified","message":"Entitlement verified","productCode":"abc"}
+ */
+import type { LogFields, Logger } from '../src/logger.js';
+
+export const LOG_FORMATS = ['json', 'text'] as const;
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface CliLoggerOptions {
+  format: LogFormat;
+  level: LogLevel;
+  write?: (line: string) => void;
+}
+
+export function createCliLogger(options: CliLoggerOptions): Logger {
+  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const threshold = LOG_LEVELS.indexOf(options.level);
+  const logger: Logger = {};
+  for (const level of LOG_LEVELS.slice(threshold)) {
+    logger[level] = (message: string, fields?: LogFields) => write(formatLine(options.format, level, message, fields));
+  }
+  return logger;
+}
+
+function formatLine(format: LogFormat, level: LogLevel, message: string, fields: LogFields | undefined): string {
+  const { event = 'log', ...rest } = fields ?? {};
+  const time = new Date().toISOString();
+  const core = { time, level, event, message };
+  // Core keys first, and a field can never overwrite them.
+  if (format === 'json') return JSON.stringify(Object.assign({ ...core }, rest, core));
+  const extras = Object.entries(rest)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  return [time, level.toUpperCase().padEnd(5), event, message, ...extras].join(' ');
+}

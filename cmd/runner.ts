@@ -1,0 +1,69 @@
+/**
+ * Runs one command: merges options, sets up logging and signal handling, calls the command, and maps the
+ * outcome to an exit code (`err.exitCode`, 70 for a bug). SIGTERM and SIGINT abort `ctx.signal`; a command
+ * interrupted that way exits 128+signal (143, 130), one that stops cleanly on it (serve, emulator) returns
+ * its own code. A second signal exits at once.
+ *
+ * @example
+ * await runCommand(checkCommand, { file: '/tmp/e.jwt' }, process.env); // never returns: exits
+ */
+import { constants } from 'node:os';
+import { describeError } from '../src/logger.js';
+import { resolveArgs } from './args.js';
+import { createCliLogger, type LogFormat, type LogLevel } from './log.js';
+import { PROGRAM, type Args, type CommandContext, type CommandSpec } from './spec.js';
+import { UsageError } from './usage-error.js';
+
+/** A failure that is a bug, not an outcome: EX_SOFTWARE. */
+export const EXIT_INTERNAL_ERROR = 70;
+
+export function exitCodeOf(err: unknown): number {
+  const code = (err as { exitCode?: unknown } | null)?.exitCode;
+  return typeof code === 'number' ? code : EXIT_INTERNAL_ERROR;
+}
+
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+const print = (line: string) => process.stdout.write(`${line.replace(/\s*\n\s*/g, ' ')}\n`);
+
+/** A command line that cannot run: one error log line, the summary, exit 64. */
+export function exitOnUsageError(command: string | undefined, message: string): never {
+  createCliLogger({ format: 'json', level: 'error' }).error?.(message, { event: 'cli.usage', command });
+  print(`${message} Run \`${[PROGRAM, command, '--help'].filter(Boolean).join(' ')}\` for usage.`);
+  return process.exit(new UsageError(message).exitCode);
+}
+
+export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<never> {
+  let args: Args;
+  try {
+    args = resolveArgs(spec, raw, env);
+  } catch (err) {
+    return exitOnUsageError(spec.name, (err as Error).message);
+  }
+  const logger = createCliLogger({ format: (args['log-format'] ?? 'json') as LogFormat, level: (args['log-level'] ?? 'info') as LogLevel });
+  // Process warnings (e.g. the AWS SDK's Node version notice) become log lines: stderr stays one format.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn?.(warning.message.replace(/\s+/g, ' '), { event: 'node.warning', name: warning.name }));
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) process.exit(128 + constants.signals[signal]);
+    received = signal;
+    logger.warn?.(`Received ${signal}, stopping`, { event: 'cli.signal', signal });
+    controller.abort(new Error(`Stopped by ${signal}`));
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  const releaseSignals = () => STOP_SIGNALS.forEach((signal) => process.off(signal, onSignal));
+  const ctx: CommandContext = { logger, signal: controller.signal, print, env, releaseSignals };
+
+  try {
+    return process.exit((await spec.run(args, ctx)) ?? 0);
+  } catch (err) {
+    const code = received ? 128 + constants.signals[received] : exitCodeOf(err);
+    const error = describeError(err);
+    logger.error?.(error.message, { event: 'cli.failed', command: spec.name, error, exitCode: code });
+    const why = received ? `stopped by ${received}` : `${error.code ?? error.name}: ${error.message}`;
+    print(`${spec.name} failed (exit ${code}): ${why}`);
+    return process.exit(code);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * How a command is declared: its options (one table drives yargs, the `node:util` fast path, the
+ * `MARKETPLACE_<OPTION>` environment and the help text) and a `run` that calls the library.
+ *
+ * @example
+ * const hello: CommandSpec = {
+ *   name: 'hello', describe: 'Greets', options: { name: { type: 'string', describe: 'Who', default: 'world' } },
+ *   examples: [['$0 hello --name you', 'Greets you']],
+ *   run: async (args, ctx) => ctx.print(`hello ${args.name}`),
+ * };
+ */
+import type { Logger } from '../src/logger.js';
+
+export const PROGRAM = 'marketplace-entitlement';
+
+export type OptionType = 'string' | 'number' | 'boolean' | 'duration';
+
+export interface OptionSpec {
+  type: OptionType;
+  describe: string;
+  default?: string | number | boolean;
+  choices?: readonly string[];
+  /** Checked after the command line and the environment are merged (so env can supply it). */
+  required?: boolean;
+}
+
+/** Option values after the command line, `MARKETPLACE_*` and defaults are merged and typed (durations in ms). */
+export interface Args {
+  /** What follows `--` (commands with `passThrough`). */
+  _: string[];
+  [option: string]: string | number | boolean | undefined | string[];
+}
+
+export interface CommandContext {
+  logger: Logger;
+  /** Aborts on SIGTERM or SIGINT. */
+  signal: AbortSignal;
+  /** Stop handling SIGTERM/SIGINT (a command that forwards signals itself, like `run`). */
+  releaseSignals(): void;
+  /** Writes one line to stdout (the human summary, or a command's output). */
+  print(line: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CommandSpec {
+  name: string;
+  /** yargs command string with positionals, e.g. `inspect <file>`. Default: `name`. */
+  usage?: string;
+  describe: string;
+  options: Record<string, OptionSpec>;
+  /** Positional arguments, in order, with their help text. */
+  positionals?: Record<string, string>;
+  examples: [command: string, description: string][];
+  /** Parse with `node:util` parseArgs instead of loading yargs (exec probes run cold every few seconds). */
+  fastPath?: boolean;
+  /** Everything after `--` is passed through untouched (for `run -- COMMAND`). */
+  passThrough?: boolean;
+  /** Returns the exit code (default 0); throws an error carrying `exitCode` otherwise. */
+  run(args: Args, ctx: CommandContext): Promise<number | void>;
+}

@@ -1,0 +1,68 @@
+/**
+ * The yargs front end: every command from the registry with its options, positionals, examples and
+ * `MARKETPLACE_*` variable names in `--help`. Parsing only; values go through the shared option table.
+ *
+ * @example
+ * await runWithYargs(process.argv.slice(2), commands, (spec, raw) => runCommand(spec, raw, process.env));
+ */
+import yargs, { type Argv } from 'yargs';
+import { envName } from './args.js';
+import { exitOnUsageError } from './runner.js';
+import { PROGRAM, type CommandSpec } from './spec.js';
+
+const EXIT_CODES =
+  'Exit codes: 0 ok, 64 usage, 65 verification failed, 66 no input (missing file, unreadable key), 69 AWS unavailable ' +
+  '(deadline passed), 73 cannot write output, 77 not entitled, 78 configuration, 130/143 stopped by SIGINT/SIGTERM. ' +
+  'Every option can also be set as MARKETPLACE_<OPTION> (e.g. MARKETPLACE_PRODUCT_CODE); the command line wins.';
+
+export async function runWithYargs(
+  argv: string[],
+  commands: CommandSpec[],
+  run: (spec: CommandSpec, raw: Record<string, unknown>) => Promise<never>,
+): Promise<void> {
+  let parser = yargs(argv)
+    .scriptName(PROGRAM)
+    .usage(`$0 <command> [options]\n\nAWS Marketplace paid-container entitlement: register, verify and gate on it.`)
+    .parserConfiguration({ 'populate--': true, 'camel-case-expansion': false })
+    .strict()
+    .demandCommand(1, 'Name a command.')
+    .recommendCommands()
+    .epilogue(EXIT_CODES)
+    .wrap(Math.min(120, process.stdout.columns ?? 100))
+    .version(false)
+    .help()
+    .alias('help', 'h')
+    .fail((message, err) => {
+      if (err && !message) throw err;
+      const command = commands.find((c) => c.name === argv[0])?.name;
+      exitOnUsageError(command, message ?? err?.message ?? 'Invalid command line.');
+    });
+  for (const spec of commands) {
+    parser = parser.command(
+      spec.usage ?? spec.name,
+      spec.describe,
+      (y) => describeCommand(y, spec, argv.includes('-')),
+      (raw) => run(spec, { ...raw, _: spec.passThrough ? (raw['--'] as unknown[] | undefined) ?? [] : [] }),
+    );
+  }
+  await parser.parseAsync();
+}
+
+function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
+  for (const [name, describe] of Object.entries(spec.positionals ?? {})) {
+    // yargs-parser turns a lone "-" (stdin, by convention) into an empty value; give it back.
+    y = y.positional(name, { describe, type: 'string', coerce: (value: unknown) => (hasDash && (value === '' || value === true) ? '-' : value) });
+  }
+  for (const [name, option] of Object.entries(spec.options)) {
+    const notes = [`env ${envName(name)}`];
+    if (option.default !== undefined) notes.push(`default ${String(option.default)}`);
+    if (option.required) notes.push('required');
+    y = y.option(name, {
+      type: option.type === 'boolean' ? 'boolean' : 'string',
+      describe: `${option.describe} [${notes.join(', ')}]`,
+      ...(option.choices && { choices: [...option.choices] }),
+    });
+  }
+  for (const [command, description] of spec.examples) y = y.example(command, description);
+  return y;
+}

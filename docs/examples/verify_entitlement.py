@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Reference verifier for a marketplace-entitlement file, in another language than the library.
+
+Follows docs/entitlement-file.md step by step. Needs the `cryptography` package.
+
+    python3 verify_entitlement.py FILE PRODUCT_KEY.pem [PRODUCT_CODE [INSTANCE_ID]]
+
+Exit 0 and prints the claims when valid; exit 65 and names the failed check otherwise.
+"""
+import base64, hashlib, json, re, sys, time
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
+CLOCK_TOLERANCE, MAX_REGISTRATION_AGE = 300, 600
+
+
+class Invalid(Exception):
+    pass
+
+
+def b64d(segment):
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != segment:
+        raise Invalid("FILE_MALFORMED: non-canonical base64url")
+    return data
+
+
+def b64e(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def split(token, code):
+    parts = token.split(".")
+    if len(parts) != 3 or not all(SEGMENT.match(p) for p in parts):
+        raise Invalid(f"{code}: not a compact JWS")
+    return parts
+
+
+def verify(text, product_key_pem, product_code=None, instance_id=None, now=None):
+    now = time.time() if now is None else now
+    token = text[:-1] if text.endswith("\n") else text
+    h, p, s = split(token, "FILE_MALFORMED")
+    header, payload, signature = json.loads(b64d(h)), json.loads(b64d(p)), b64d(s)
+    # 1. Header: EdDSA, our typ, no crit, a public Ed25519 key with exactly kty, crv, x.
+    if header.get("alg") != "EdDSA":
+        raise Invalid("FILE_ALGORITHM_NOT_ALLOWED")
+    if header.get("typ") != "marketplace-entitlement+jwt" or "crit" in header:
+        raise Invalid("FILE_MALFORMED: typ/crit")
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict) or sorted(jwk) != ["crv", "kty", "x"] or jwk["kty"] != "OKP" or jwk["crv"] != "Ed25519":
+        raise Invalid("FILE_KEY_INVALID")
+    # 2. Signature over ASCII(header "." payload) under that key.
+    try:
+        Ed25519PublicKey.from_public_bytes(b64d(jwk["x"])).verify(signature, f"{h}.{p}".encode())
+    except (InvalidSignature, ValueError):
+        raise Invalid("FILE_SIGNATURE_INVALID")
+    # 3. The nonce is the RFC 7638 thumbprint of that key.
+    canonical = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"), sort_keys=True)
+    if payload["nonce"] != b64e(hashlib.sha256(canonical.encode()).digest()):
+        raise Invalid("NONCE_NOT_KEY_THUMBPRINT")
+    if payload["iat"] > now + CLOCK_TOLERANCE:
+        raise Invalid("FILE_IAT_IN_FUTURE")
+    # 4. The AWS registration: PS256 under the product key, claims equal to the file's, iat judged at the file's iat.
+    rh, rp, rs = split(payload["registration"], "TOKEN_MALFORMED")
+    if json.loads(b64d(rh)).get("alg") != "PS256":
+        raise Invalid("ALGORITHM_NOT_ALLOWED")
+    key = serialization.load_pem_public_key(product_key_pem)
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
+        raise Invalid("product key must be RSA >= 2048 bits")
+    try:
+        key.verify(b64d(rs), f"{rh}.{rp}".encode(), padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+    except InvalidSignature:
+        raise Invalid("SIGNATURE_INVALID")
+    claims = json.loads(b64d(rp))
+    for camel, pascal in (("nonce", "Nonce"), ("productCode", "ProductCode"), ("publicKeyVersion", "PublicKeyVersion")):
+        present = [claims[n] for n in (camel, pascal) if n in claims]
+        if not present or any(str(v) != str(payload[camel]) for v in present):
+            raise Invalid("CLAIMS_DIFFER_FROM_REGISTRATION")
+    if not isinstance(claims.get("iat"), (int, float)):
+        raise Invalid("IAT_MISSING")
+    if claims["iat"] > payload["iat"] + CLOCK_TOLERANCE:
+        raise Invalid("IAT_IN_FUTURE")
+    if payload["iat"] - claims["iat"] > MAX_REGISTRATION_AGE:
+        raise Invalid("TOKEN_TOO_OLD")
+    # 5. What this verifier expects.
+    if product_code is not None and payload["productCode"] != product_code:
+        raise Invalid("PRODUCT_CODE_MISMATCH")
+    if instance_id is not None:
+        if "instance" not in payload:
+            raise Invalid("INSTANCE_MISSING")
+        if payload["instance"] != instance_id:
+            raise Invalid("INSTANCE_MISMATCH")
+    return {k: v for k, v in payload.items() if k != "registration"}
+
+
+if __name__ == "__main__":
+    path, key_path, *expect = sys.argv[1:]
+    try:
+        with open(path) as f, open(key_path, "rb") as k:
+            print(json.dumps(verify(f.read(), k.read(), *expect)))
+    except Invalid as err:
+        print(f"invalid: {err}", file=sys.stderr)
+        sys.exit(65)

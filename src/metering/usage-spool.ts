@@ -1,0 +1,62 @@
+/**
+ * The usage meter's spool: its ledger as one JSON file, replaced atomically on every change, so a restart
+ * (or a crash) finds exactly what was recorded and not yet sent. A file that cannot be read as a ledger is
+ * moved aside (never deleted: it may be evidence of usage) and reported.
+ *
+ * @example
+ * const file = spoolPath('/var/lib/usage', 'abc123');
+ * const ledger = (await readSpool(file, 'abc123', logger)) ?? UsageLedger.empty('abc123', instanceId);
+ * await writeSpool(file, ledger);
+ */
+import { readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-write.js';
+import { ConfigurationError, InputError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { UsageLedger } from './usage-ledger.js';
+
+/** One spool file per product in `spoolDir`. */
+export function spoolPath(spoolDir: string, productCode: string): string {
+  return join(spoolDir, `usage-${productCode.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+}
+
+/** The ledger in `file`; undefined when there is none (or it was unreadable and moved aside). */
+export async function readSpool(file: string, productCode: string, logger: Logger): Promise<UsageLedger | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new InputError('SPOOL_UNREADABLE', `Cannot read the usage spool ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the volume's permissions.`, {
+      cause: err,
+    });
+  }
+  let ledger: UsageLedger | undefined;
+  try {
+    ledger = UsageLedger.fromJSON(JSON.parse(text));
+  } catch {
+    ledger = undefined;
+  }
+  if (!ledger) {
+    const aside = `${file}.corrupt-${Date.now()}`;
+    await rename(file, aside);
+    (logger.error ?? logger.warn)?.(`The usage spool ${file} is not a usage ledger; moved it to ${aside} and started an empty one. Usage it held is not sent.`, {
+      event: 'meter.spool_corrupt',
+      file,
+      movedTo: aside,
+    });
+    return undefined;
+  }
+  if (ledger.data.productCode !== productCode) {
+    throw new ConfigurationError(
+      'SPOOL_PRODUCT_MISMATCH',
+      `The usage spool ${file} belongs to product ${JSON.stringify(ledger.data.productCode)}, not ${JSON.stringify(productCode)}. Give each product its own spool directory.`,
+    );
+  }
+  return ledger;
+}
+
+/** Replaces the spool with `ledger` atomically (mode 0600: usage data is the seller's business). */
+export function writeSpool(file: string, ledger: UsageLedger): Promise<void> {
+  return writeFileAtomic(file, `${JSON.stringify(ledger)}\n`, { mode: 0o600 });
+}

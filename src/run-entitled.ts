@@ -1,0 +1,56 @@
+/**
+ * The entrypoint wrapper (`marketplace-entitlement run -- COMMAND`): makes sure the pod is entitled (reusing
+ * a valid file for this instance, else registering), then runs COMMAND with the entitlement file's path in
+ * `MARKETPLACE_ENTITLEMENT_FILE` and the terminal's stdin/stdout/stderr, forwards the signals a container
+ * runtime sends, and resolves with COMMAND's exit code (128 + signal number when it died of a signal).
+ * When registration fails COMMAND never starts.
+ *
+ * Caveat (AWS): a buyer can override a wrapper in ENTRYPOINT/CMD; a library call inside the application
+ * (`ensureEntitled`, `createEntitlementGate`) cannot be bypassed that way.
+ *
+ * @example
+ * process.exitCode = await runEntitled(['node', 'server.js'], { productCode, publicKey, entitlementFile: '/tmp/e.jwt' });
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { resolve } from 'node:path';
+import { ensureEntitlementFile } from './ensure-entitlement-file.js';
+import { ENTITLEMENT_FILE_ENV } from './entitlement-file-path.js';
+import { ConfigurationError } from './errors.js';
+import type { EnsureEntitledOptions } from './register.js';
+
+/** What a container runtime or an operator may send; all reach the wrapped program. */
+export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+
+export interface RunEntitledOptions extends EnsureEntitledOptions {
+  entitlementFile: string;
+  /** Called after registration, before COMMAND starts (e.g. to stop handling signals elsewhere). */
+  beforeStart?: () => void;
+}
+
+export async function runEntitled(command: string[], options: RunEntitledOptions): Promise<number> {
+  const [program, ...args] = command;
+  if (!program) throw new ConfigurationError('MISSING_COMMAND', 'Nothing to run: give the command after --, e.g. `run -- node server.js`.');
+  await ensureEntitlementFile(options);
+  options.beforeStart?.();
+  const env = { ...(options.env ?? process.env), [ENTITLEMENT_FILE_ENV]: resolve(options.entitlementFile) };
+  const child = spawn(program, args, { stdio: 'inherit', env });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  try {
+    return await new Promise<number>((resolveCode, reject) => {
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new ConfigurationError(
+            'COMMAND_NOT_STARTED',
+            `Cannot start ${JSON.stringify(program)} (${err.code ?? err.message}): check the command and that it is executable in the image.`,
+            { cause: err },
+          ),
+        ),
+      );
+      child.once('exit', (code, signal) => resolveCode(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    });
+  } finally {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  }
+}

@@ -1,0 +1,247 @@
+// The signed entitlement file through the library: ensureEntitled({ entitlementFile }) against the emulator,
+// then verifyEntitlementFile on the real file, genuine and forged.
+import { generateKeyPairSync } from 'node:crypto';
+import { chmod, lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ensureEntitled,
+  registerUsage,
+  InputError,
+  OutputError,
+  ServiceUnavailableError,
+  verifyEntitlementFile,
+  VerificationError,
+  type VerifyEntitlementFileOptions,
+} from '../../src/index.js';
+import { emulatorOptions, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
+import { decodeFile, signFile, thumbprintOf, useTempDir } from './helpers.js';
+
+const emulator = useEmulator();
+const tempDir = useTempDir();
+let counter = 0;
+const freshPath = () => join(tempDir(), `case-${++counter}`, 'entitlement.jwt');
+
+async function registerFile(path = freshPath(), instanceId = 'pod-a'): Promise<string> {
+  await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: path, instanceId, env: {} }));
+  return path;
+}
+
+const verifyOptions = (overrides: Partial<VerifyEntitlementFileOptions> = {}): VerifyEntitlementFileOptions => ({
+  publicKey: emulator().publicKeyPem,
+  productCode: TEST_PRODUCT_CODE,
+  instanceId: 'pod-a',
+  ...overrides,
+});
+
+async function expectRejected(path: string, code: string, overrides: Partial<VerifyEntitlementFileOptions> = {}): Promise<void> {
+  const error = await verifyEntitlementFile(path, verifyOptions(overrides)).catch((err: unknown) => err);
+  expect(error).toBeInstanceOf(VerificationError);
+  expect(error).toMatchObject({ code, exitCode: 65 });
+}
+
+async function writeForgery(text: string): Promise<string> {
+  const path = freshPath();
+  await mkdir(join(path, '..'), { recursive: true });
+  await writeFile(path, text);
+  return path;
+}
+
+describe('writing', () => {
+  it('writes a newline-terminated EdDSA JWS whose nonce is its key thumbprint and the nonce AWS received', async () => {
+    const path = await registerFile();
+    const text = await readFile(path, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const { header, payload } = decodeFile(text);
+    expect(header).toMatchObject({ alg: 'EdDSA', typ: 'marketplace-entitlement+jwt', jwk: { kty: 'OKP', crv: 'Ed25519' } });
+    expect(Object.keys(header.jwk as object).sort()).toEqual(['crv', 'kty', 'x']);
+    expect(payload).toMatchObject({ productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, instance: 'pod-a' });
+    expect(emulator().calls.map((c) => c.input.Nonce)).toEqual([payload.nonce]);
+    const claims = await verifyEntitlementFile(path, verifyOptions({ publicKeyVersion: 1, maxAgeSec: 60 }));
+    expect(claims).toMatchObject({ productCode: TEST_PRODUCT_CODE, nonce: payload.nonce, instance: 'pod-a', registration: payload.registration });
+    expect((await stat(path)).mode & 0o777).toBe(0o644);
+  });
+
+  it('creates the parent directory, replaces an existing file and leaves no temp file', async () => {
+    const path = join(tempDir(), 'deep', 'er', 'entitlement.jwt');
+    await registerFile(path);
+    const first = await readFile(path, 'utf8');
+    await registerFile(path);
+    expect(await readFile(path, 'utf8')).not.toBe(first);
+    expect(await readdir(join(path, '..'))).toEqual(['entitlement.jwt']);
+  });
+
+  it('writes mode 0644 whatever the umask', async () => {
+    const previous = process.umask(0o077);
+    try {
+      const path = await registerFile();
+      expect((await stat(path)).mode & 0o777).toBe(0o644);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('replaces a symlink planted at the output path instead of writing through it', async () => {
+    const dir = join(tempDir(), 'symlink');
+    await mkdir(dir, { recursive: true });
+    const victim = join(dir, 'victim.txt');
+    await writeFile(victim, 'keep me');
+    const path = join(dir, 'entitlement.jwt');
+    await symlink(victim, path);
+    await registerFile(path);
+    expect(await readFile(victim, 'utf8')).toBe('keep me');
+    expect((await lstat(path)).isSymbolicLink()).toBe(false);
+    await expect(readlink(path)).rejects.toThrow();
+  });
+
+  it('fails with OutputError 73 before calling AWS, leaving nothing, when the directory cannot exist', async () => {
+    const blocker = join(tempDir(), 'a-file');
+    await writeFile(blocker, 'not a directory');
+    const error = await registerFile(join(blocker, 'entitlement.jwt')).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(OutputError);
+    expect(error).toMatchObject({ code: 'OUTPUT_DIR_UNAVAILABLE', exitCode: 73 });
+    expect(emulator().calls).toHaveLength(0);
+  });
+
+  it('fails with OutputError 73 and no file or temp file when the rename fails', async () => {
+    const dir = join(tempDir(), 'rename-fails');
+    const path = join(dir, 'entitlement.jwt');
+    await mkdir(path, { recursive: true }); // a directory where the file belongs
+    await chmod(dir, 0o755);
+    const error = await registerFile(path).catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'OUTPUT_WRITE_FAILED', exitCode: 73 });
+    expect(await readdir(dir)).toEqual(['entitlement.jwt']);
+    expect((await stat(path)).isDirectory()).toBe(true);
+  });
+
+  it('writes nothing when aborted during the retry loop', async () => {
+    emulator().scenario.throttleFirst = Infinity;
+    const path = freshPath();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const error = await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: path, signal: controller.signal, env: {} })).catch(
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(error).toMatchObject({ code: 'ABORTED' });
+    expect(await readdir(join(path, '..'))).toEqual([]);
+  });
+
+  it('binds the file to POD_UID when no instance id is given', async () => {
+    const path = freshPath();
+    await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: path, env: { POD_UID: 'pod-from-downward-api' } }));
+    expect(decodeFile(await readFile(path, 'utf8')).payload.instance).toBe('pod-from-downward-api');
+  });
+
+  it('writes no instance when none is known, and a verifier that expects one rejects it', async () => {
+    const path = freshPath();
+    await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: path, env: {} }));
+    expect(decodeFile(await readFile(path, 'utf8')).payload).not.toHaveProperty('instance');
+    await expect(verifyEntitlementFile(path, verifyOptions({ instanceId: undefined }))).resolves.toMatchObject({ productCode: TEST_PRODUCT_CODE });
+    await expectRejected(path, 'INSTANCE_MISSING');
+  });
+
+  it('without entitlementFile writes nothing', async () => {
+    const entitlement = await ensureEntitled(emulatorOptions(emulator()));
+    expect(entitlement.entitlementFile).toBeUndefined();
+  });
+});
+
+describe('verification', () => {
+  it('reports a missing file as InputError ENTITLEMENT_FILE_MISSING (66)', async () => {
+    const error = await verifyEntitlementFile(join(tempDir(), 'nope.jwt'), verifyOptions()).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error).toMatchObject({ code: 'ENTITLEMENT_FILE_MISSING', exitCode: 66 });
+  });
+
+  it('rejects the file with any single byte changed', async () => {
+    const text = await readFile(await registerFile(), 'utf8');
+    const body = text.slice(0, -1);
+    const failures = new Set<string>();
+    for (let i = 0; i < body.length; i++) {
+      const replacement = body[i] === 'A' ? 'B' : body[i] === '.' ? '_' : 'A';
+      const path = await writeForgery(`${body.slice(0, i)}${replacement}${body.slice(i + 1)}\n`);
+      const error = await verifyEntitlementFile(path, verifyOptions()).catch((err: unknown) => err);
+      expect(error, `byte ${i}`).toBeInstanceOf(VerificationError);
+      failures.add((error as VerificationError).code);
+    }
+    expect([...failures]).toEqual(expect.arrayContaining(['FILE_SIGNATURE_INVALID', 'FILE_MALFORMED']));
+  });
+
+  it('rejects a registration moved from another file, whichever nonce the forger claims', async () => {
+    const donor = decodeFile(await readFile(await registerFile(), 'utf8')).payload;
+    const key = generateKeyPairSync('ed25519').privateKey;
+    const base = { ...donor, iat: Math.floor(Date.now() / 1000) };
+    await expectRejected(await writeForgery(signFile({ ...base, nonce: thumbprintOf(key) }, { key })), 'CLAIMS_DIFFER_FROM_REGISTRATION');
+    await expectRejected(await writeForgery(signFile(base, { key })), 'NONCE_NOT_KEY_THUMBPRINT');
+  });
+
+  it('rejects a file re-signed with another key, with or without that key in the header', async () => {
+    const { header, payload } = decodeFile(await readFile(await registerFile(), 'utf8'));
+    await expectRejected(await writeForgery(signFile(payload)), 'NONCE_NOT_KEY_THUMBPRINT');
+    await expectRejected(await writeForgery(signFile(payload, { header: { jwk: header.jwk } })), 'FILE_SIGNATURE_INVALID');
+  });
+
+  it("rejects another instance's file, and a file for another product", async () => {
+    const path = await registerFile(freshPath(), 'pod-b');
+    await expectRejected(path, 'INSTANCE_MISMATCH');
+    await expectRejected(path, 'PRODUCT_CODE_MISMATCH', { instanceId: 'pod-b', productCode: 'another-product' });
+    await expectRejected(path, 'PUBLIC_KEY_VERSION_MISMATCH', { instanceId: 'pod-b', publicKeyVersion: 2 });
+  });
+
+  it('rejects a file under another product key (the registration signature)', async () => {
+    const path = await registerFile();
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await expectRejected(path, 'SIGNATURE_INVALID', { publicKey });
+  });
+
+  it('applies maxAgeSec to the file and judges the registration at the file iat', async () => {
+    const path = await registerFile();
+    const later = new Date(Date.now() + 3_600_000);
+    await expect(verifyEntitlementFile(path, verifyOptions({ now: later }))).resolves.toMatchObject({ instance: 'pod-a' });
+    await expectRejected(path, 'FILE_TOO_OLD', { now: later, maxAgeSec: 60 });
+    await expectRejected(path, 'FILE_IAT_IN_FUTURE', { now: new Date(Date.now() - 3_600_000) });
+  });
+
+  it('judges the registration inside at the file iat: one an hour older than its file is TOKEN_TOO_OLD', async () => {
+    const key = generateKeyPairSync('ed25519').privateKey;
+    const nonce = thumbprintOf(key);
+    emulator().scenario.tokenFault = 'stale-iat'; // AWS's iat an hour back
+    const stale = await registerUsage(emulatorOptions(emulator(), { maxTokenAgeSec: 7_200 }), nonce);
+    const payload = { productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce, registration: stale.registration, iat: Math.floor(Date.now() / 1000), instance: 'pod-a' };
+    await expectRejected(await writeForgery(signFile(payload, { key })), 'TOKEN_TOO_OLD');
+    const atRegistration = { ...payload, iat: Math.floor(stale.issuedAt.getTime() / 1000) };
+    await expect(verifyEntitlementFile(await writeForgery(signFile(atRegistration, { key })), verifyOptions())).resolves.toMatchObject({ nonce });
+  });
+
+  it.each([
+    ['alg none', { alg: 'none' }, 'FILE_ALGORITHM_NOT_ALLOWED'],
+    ['alg ES256', { alg: 'ES256' }, 'FILE_ALGORITHM_NOT_ALLOWED'],
+    ['another typ', { typ: 'JWT' }, 'FILE_MALFORMED'],
+    ['a crit header', { crit: ['exp'] }, 'FILE_MALFORMED'],
+    ['a private jwk (d member)', { jwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43), d: 'A'.repeat(43) } }, 'FILE_KEY_INVALID'],
+    ['an X25519 jwk', { jwk: { kty: 'OKP', crv: 'X25519', x: 'A'.repeat(43) } }, 'FILE_KEY_INVALID'],
+    ['an RSA jwk', { jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } }, 'FILE_KEY_INVALID'],
+  ])('rejects a header with %s', async (_name, header, code) => {
+    const { payload } = decodeFile(await readFile(await registerFile(), 'utf8'));
+    await expectRejected(await writeForgery(signFile(payload, { header })), code);
+  });
+
+  it.each([
+    ['not a JWS', 'hello\n'],
+    ['padded base64', 'eyJ=.eyJ=.AA==\n'],
+    ['four segments', 'a.b.c.d\n'],
+    ['JSON that is not an object', `${Buffer.from('[1]').toString('base64url')}.e30.AA\n`],
+  ])('rejects %s as FILE_MALFORMED', async (_name, text) => {
+    await expectRejected(await writeForgery(text), 'FILE_MALFORMED');
+  });
+
+  it('rejects a signature segment with non-canonical trailing bits', async () => {
+    const text = (await readFile(await registerFile(), 'utf8')).trimEnd();
+    const last = text.at(-1)!;
+    // 64 signature bytes end in a character carrying 2 unused bits: flipping them keeps the decoded bytes.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
+    await expectRejected(await writeForgery(`${text.slice(0, -1)}${sibling}\n`), 'FILE_MALFORMED');
+  });
+});

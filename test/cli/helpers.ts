@@ -1,0 +1,136 @@
+/**
+ * Running the built CLI (dist/cli.mjs, from `npm run build`) as a child process, and hand-made entitlement
+ * files for forgery tests.
+ *
+ * @example
+ * const result = await runCli(['check', '--file', path], { env: { MARKETPLACE_PUBLIC_KEY: pem } });
+ * expect(result.code).toBe(0);
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { jwkThumbprint, type Ed25519PublicJwk } from '../../src/entitlement-file.js';
+import { DUMMY_CREDENTIALS, TEST_REGION, type MeteringEmulator } from '../support/index.js';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));
+
+/** A clean environment: no MARKETPLACE_* or AWS_* from the developer's shell, never a metadata service. */
+export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(MARKETPLACE_|AWS_|POD_UID$|ECS_CONTAINER_METADATA)/.test(key)) env[key] = value;
+  }
+  return { ...env, AWS_EC2_METADATA_DISABLED: 'true', ...extra };
+}
+
+/** Environment aimed at an in-process emulator: dummy credentials, its Region, its key. */
+export function emulatorEnv(emulator: MeteringEmulator, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return baseEnv({
+    AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+    AWS_REGION: TEST_REGION,
+    MARKETPLACE_ENDPOINT: emulator.url,
+    MARKETPLACE_PUBLIC_KEY: emulator.publicKeyPem,
+    ...extra,
+  });
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stderr parsed as JSON lines (throws if a line is not JSON). */
+  logs(): Record<string, unknown>[];
+}
+
+export interface CliProcess {
+  child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  done: Promise<CliResult>;
+}
+
+/** Starts the CLI; `done` settles when it exits. */
+export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): CliProcess {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
+  const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? baseEnv() });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end(options.stdin ?? '');
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        logs: () =>
+          stderr
+            .split('\n')
+            .filter((line) => line !== '')
+            .map((line) => JSON.parse(line) as Record<string, unknown>),
+      }),
+    );
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliResult> {
+  return startCli(args, options).done;
+}
+
+/** Resolves once `predicate` holds, polling every 20 ms; rejects after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > until) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A temporary directory for the test file, removed afterwards. */
+export function useTempDir(): () => string {
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'me-cli-test-'));
+  });
+  afterAll(async () => dir && rm(dir, { recursive: true, force: true }));
+  return () => dir!;
+}
+
+/** Decodes the three segments of an entitlement file. */
+export function decodeFile(text: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const [header, payload] = text
+    .trim()
+    .split('.')
+    .slice(0, 2)
+    .map((s) => JSON.parse(Buffer.from(s, 'base64url').toString()) as Record<string, unknown>);
+  return { header: header!, payload: payload! };
+}
+
+/**
+ * Signs an entitlement file as an attacker could: any payload, with a fresh Ed25519 key (or the given one),
+ * the header naming that key unless `header` overrides it.
+ */
+export function signFile(payload: Record<string, unknown>, options: { key?: KeyObject; header?: Record<string, unknown> } = {}): string {
+  const key = options.key ?? generateKeyPairSync('ed25519').privateKey;
+  const { x } = key.export({ format: 'jwk' });
+  const header = { alg: 'EdDSA', typ: 'marketplace-entitlement+jwt', jwk: { kty: 'OKP', crv: 'Ed25519', x }, ...options.header };
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}\n`;
+}
+
+/** The nonce a file signed with `key` must carry. */
+export function thumbprintOf(key: KeyObject): string {
+  const { x } = key.export({ format: 'jwk' });
+  return jwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x } as Ed25519PublicJwk);
+}

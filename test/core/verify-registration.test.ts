@@ -1,0 +1,184 @@
+/** verifyRegistration on hand-made tokens: malformed compact forms, algorithms, claim spellings and iat bounds. */
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode, verifyRegistration, VerificationError, type VerifyRegistrationOptions } from '../../src/index.js';
+import { encodeSegment, PS256_HEADER, rejectionOf, replaceSegment, signToken, testSigningKey } from '../support/index.js';
+
+const NOW = new Date('2025-03-01T12:00:00Z');
+const NOW_SEC = NOW.getTime() / 1000;
+const SENT = { productCode: 'prod-verify', publicKeyVersion: 2, nonce: 'n0nce_-Value' };
+const CLAIMS = { ...SENT, iat: NOW_SEC };
+
+let privateKey: KeyObject;
+let options: VerifyRegistrationOptions;
+let valid: string;
+
+beforeAll(async () => {
+  privateKey = await testSigningKey();
+  options = { publicKey: createPublicKey(privateKey), ...SENT, now: NOW };
+  valid = await signToken(privateKey, CLAIMS);
+});
+
+/** The VerificationError code `token` is refused with (fails the test if it is accepted). */
+async function refusal(token: unknown, overrides: Partial<VerifyRegistrationOptions> = {}): Promise<string> {
+  const error = await rejectionOf(verifyRegistration(token, { ...options, ...overrides }), VerificationError);
+  expect(error.exitCode).toBe(ExitCode.VERIFICATION_FAILED);
+  return error.code;
+}
+
+const signClaims = (claims: unknown) => signToken(privateKey, claims);
+
+describe('a valid token', () => {
+  it('verifies and returns what was sent and when it was issued', async () => {
+    const claims = await verifyRegistration(valid, options);
+    expect(claims).toEqual({ ...SENT, issuedAt: NOW, payload: CLAIMS });
+  });
+});
+
+describe('malformed tokens are TOKEN_MALFORMED', () => {
+  it.each([
+    ['two segments', () => valid.split('.').slice(0, 2).join('.')],
+    ['four segments', () => `${valid}.${valid.split('.')[2]}`],
+    ['an empty signature segment', () => replaceSegment(valid, 2, '')],
+    ['an empty payload segment', () => replaceSegment(valid, 1, '')],
+    ['base64 padding on the signature', () => `${valid}=`],
+    ['base64 padding on the header', () => replaceSegment(valid, 0, `${valid.split('.')[0]}=`)],
+    ['a non-base64url character (+)', () => replaceSegment(valid, 2, `+${valid.split('.')[2]!.slice(1)}`)],
+    ['a non-base64url character (/) in the payload', () => replaceSegment(valid, 1, `/${valid.split('.')[1]!.slice(1)}`)],
+    ['whitespace inside', () => valid.replace('.', '. ')],
+    ['a header that is not JSON', () => replaceSegment(valid, 0, encodeSegment('{"alg":"PS256"'))],
+    ['a header that is a JSON array', () => replaceSegment(valid, 0, encodeSegment(['PS256']))],
+    ['a header that is JSON null', () => replaceSegment(valid, 0, encodeSegment('null'))],
+    ['the empty string', () => ''],
+  ])('%s', async (_label, make) => {
+    expect(await refusal(make())).toBe('TOKEN_MALFORMED');
+  });
+
+  it.each([undefined, null, 42, { token: 'x' }])('a token that is no string (%s)', async (token) => {
+    expect(await refusal(token)).toBe('TOKEN_MALFORMED');
+  });
+
+  it('a correctly signed payload that is not a JSON object', async () => {
+    expect(await refusal(await signClaims('[1,2,3]'))).toBe('TOKEN_MALFORMED');
+  });
+});
+
+describe('the algorithm is pinned to PS256, whatever the key', () => {
+  it.each(['none', 'HS256', 'RS256', 'PS384', 'ES256', 'ps256', undefined])('alg %s is ALGORITHM_NOT_ALLOWED', async (alg) => {
+    const [, payload, signature] = valid.split('.');
+    expect(await refusal(`${encodeSegment({ ...PS256_HEADER, alg })}.${payload}.${signature}`)).toBe('ALGORITHM_NOT_ALLOWED');
+  });
+
+  it('a valid signature under another key is SIGNATURE_INVALID', async () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    expect(await refusal(await signToken(other.privateKey, CLAIMS))).toBe('SIGNATURE_INVALID');
+  });
+
+  it('extra header fields do not matter once the signature covers them', async () => {
+    const token = await signToken(privateKey, CLAIMS, { typ: 'JWT', kid: 'ignored' });
+    await expect(verifyRegistration(token, options)).resolves.toMatchObject(SENT);
+  });
+});
+
+describe('claims', () => {
+  it('PascalCase spellings are accepted', async () => {
+    const token = await signClaims({ ProductCode: SENT.productCode, PublicKeyVersion: SENT.publicKeyVersion, Nonce: SENT.nonce, iat: NOW_SEC });
+    await expect(verifyRegistration(token, options)).resolves.toMatchObject(SENT);
+  });
+
+  it('both spellings present and agreeing are accepted', async () => {
+    await expect(verifyRegistration(await signClaims({ ...CLAIMS, Nonce: SENT.nonce }), options)).resolves.toMatchObject(SENT);
+  });
+
+  it.each([
+    ['ProductCode', 'other-product', 'PRODUCT_CODE_MISMATCH'],
+    ['Nonce', 'other-nonce', 'NONCE_MISMATCH'],
+    ['PublicKeyVersion', 3, 'PUBLIC_KEY_VERSION_MISMATCH'],
+  ])('both spellings present but %s disagreeing is refused', async (name, value, code) => {
+    expect(await refusal(await signClaims({ ...CLAIMS, [name]: value }))).toBe(code);
+  });
+
+  it.each([
+    ['productCode', 'PRODUCT_CODE_MISMATCH'],
+    ['nonce', 'NONCE_MISMATCH'],
+    ['publicKeyVersion', 'PUBLIC_KEY_VERSION_MISMATCH'],
+  ])('a missing %s is refused', async (name, code) => {
+    const claims: Record<string, unknown> = { ...CLAIMS };
+    delete claims[name];
+    expect(await refusal(await signClaims(claims))).toBe(code);
+  });
+
+  it.each([
+    ['the number 2', '2', true],
+    ['2.0', '2.0', true],
+    ['the string "2"', '"2"', true],
+    ['the number 3', '3', false],
+    ['the string "02x"', '"02x"', false],
+    ['the string " 2"', '" 2"', false],
+    ['true', 'true', false],
+    ['null', 'null', false],
+  ])('publicKeyVersion as %s (2 was sent)', async (_label, json, accepted) => {
+    const token = await signClaims(`{"productCode":"${SENT.productCode}","nonce":"${SENT.nonce}","iat":${NOW_SEC},"publicKeyVersion":${json}}`);
+    if (accepted) await expect(verifyRegistration(token, options)).resolves.toMatchObject({ publicKeyVersion: 2 });
+    else expect(await refusal(token)).toBe('PUBLIC_KEY_VERSION_MISMATCH');
+  });
+
+  it('a version that only matches as a string is refused when a different number was sent', async () => {
+    expect(await refusal(await signClaims({ ...CLAIMS, publicKeyVersion: '1' }))).toBe('PUBLIC_KEY_VERSION_MISMATCH');
+  });
+
+  it('the nonce is compared exactly (case matters)', async () => {
+    expect(await refusal(await signClaims({ ...CLAIMS, nonce: SENT.nonce.toUpperCase() }))).toBe('NONCE_MISMATCH');
+  });
+});
+
+describe('iat', () => {
+  it.each([
+    ['missing', undefined],
+    ['a string', String(NOW_SEC)],
+    ['null', null],
+    ['an ISO date', NOW.toISOString()],
+  ])('%s is IAT_MISSING', async (_label, iat) => {
+    expect(await refusal(await signClaims({ ...SENT, iat }))).toBe('IAT_MISSING');
+  });
+
+  it.each([
+    ['now', 0, undefined],
+    ['299 s ahead (default tolerance 300 s)', 299, undefined],
+    ['300 s ahead, exactly the tolerance', 300, undefined],
+    ['599 s old (default limit 600 s)', -599, undefined],
+    ['600 s old, exactly the limit', -600, undefined],
+    ['301 s ahead', 301, 'IAT_IN_FUTURE'],
+    ['an hour ahead', 3_600, 'IAT_IN_FUTURE'],
+    ['601 s old', -601, 'TOKEN_TOO_OLD'],
+    ['a day old', -86_400, 'TOKEN_TOO_OLD'],
+  ])('issued %s', async (_label, offsetSec, code) => {
+    const token = await signClaims({ ...SENT, iat: NOW_SEC + offsetSec });
+    if (code) expect(await refusal(token)).toBe(code);
+    else await expect(verifyRegistration(token, options)).resolves.toMatchObject({ issuedAt: new Date((NOW_SEC + offsetSec) * 1000) });
+  });
+
+  it('honours clockToleranceSec and maxTokenAgeSec', async () => {
+    const ahead = await signClaims({ ...SENT, iat: NOW_SEC + 30 });
+    const old = await signClaims({ ...SENT, iat: NOW_SEC - 120 });
+
+    expect(await refusal(ahead, { clockToleranceSec: 10 })).toBe('IAT_IN_FUTURE');
+    await expect(verifyRegistration(ahead, { ...options, clockToleranceSec: 60 })).resolves.toBeDefined();
+    expect(await refusal(old, { maxTokenAgeSec: 60 })).toBe('TOKEN_TOO_OLD');
+    await expect(verifyRegistration(old, { ...options, maxTokenAgeSec: 3_600 })).resolves.toBeDefined();
+  });
+
+  it('judges against the current time when no `now` is given', async () => {
+    const token = await signClaims({ ...SENT, iat: Math.floor(Date.now() / 1000) });
+    await expect(verifyRegistration(token, { ...options, now: undefined })).resolves.toMatchObject(SENT);
+    expect(await refusal(valid, { now: undefined })).toBe('TOKEN_TOO_OLD'); // issued in March 2025
+  });
+});
+
+describe('the key', () => {
+  it('is vetted like ensureEntitled vets it (the placeholder and short keys are refused)', async () => {
+    const placeholder = readFileSync(new URL('../fixtures/aws-doc-example-key.pem', import.meta.url), 'utf8');
+    await expect(verifyRegistration(valid, { ...options, publicKey: placeholder })).rejects.toMatchObject({ code: 'REFUSED_PUBLIC_KEY' });
+  });
+});

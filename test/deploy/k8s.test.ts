@@ -1,0 +1,280 @@
+/**
+ * k8s/: every manifest validated against the Kubernetes schemas (kubernetes-models), the kustomize base and both
+ * overlays rendered with `kubectl kustomize` and checked for what each variant promises, Pod Security "restricted",
+ * and resources sized from the measured footprint of the CLI. The strict (`satisfies`) check is in typecheck.test.ts.
+ */
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Container, PodSpec } from 'kubernetes-types/core/v1';
+import {
+  CONTRACT,
+  type Doc,
+  KUSTOMIZATIONS,
+  allContainers,
+  kubectlVersion,
+  kustomize,
+  parseYamlDocs,
+  path,
+  quantity,
+  readJson,
+  readText,
+  restrictedViolations,
+  validateWithSchema,
+} from './helpers.js';
+
+/**
+ * Peak RSS of the CLI measured in the image (Node 24, `npm run test:container`, in-container measurement:
+ * process.resourceUsage().maxRSS of 11 runs each); see docs/deployment.md "Sizing". Requests must cover the peak,
+ * memory limits must leave at least 50 % headroom above it.
+ */
+const MEASURED_PEAK_MIB = { register: 79, serve: 90, check: 70, run: 79 };
+
+/** `kubectl kustomize` once per directory; a failure (kubectl missing) fails every test that needs the output. */
+const cache = new Map<string, Doc[] | Error>();
+const render = (k: string): Doc[] => {
+  if (!cache.has(k)) {
+    try {
+      cache.set(k, kustomize(k));
+    } catch (err) {
+      cache.set(k, err as Error);
+    }
+  }
+  const r = cache.get(k)!;
+  if (r instanceof Error) throw r;
+  return r;
+};
+
+const deployment = (k: string) => {
+  const d = render(k).find((doc) => doc.kind === 'Deployment');
+  if (!d) throw new Error(`${k} rendered no Deployment`);
+  return d;
+};
+const podSpec = (k: string) => deployment(k).spec.template.spec as PodSpec;
+const container = (spec: PodSpec, name: string) => {
+  const c = allContainers(spec).find((x) => x.name === name);
+  if (!c) throw new Error(`no container named ${name}; have ${allContainers(spec).map((x) => x.name).join(', ')}`);
+  return c;
+};
+const env = (c: Container, name: string) => (c.env ?? []).find((e) => e.name === name);
+const mount = (c: Container, mountPath: string) => (c.volumeMounts ?? []).find((m) => m.mountPath === mountPath);
+const argValue = (args: string[] | undefined, flag: string) => args?.[(args ?? []).indexOf(flag) + 1];
+
+describe('kubectl', () => {
+  it('is installed (the manifest tests render kustomizations with it; CI installs kubernetes-client)', () => {
+    const version = kubectlVersion();
+    expect(version, 'kubectl not found on PATH: apt-get install -y kubernetes-client').toBeDefined();
+  });
+});
+
+describe('raw manifest files', () => {
+  const files = ['k8s/base/serviceaccount.yaml', 'k8s/base/deployment.yaml'];
+
+  it.each(files)('%s is valid against the Kubernetes schema', (file) => {
+    const docs = parseYamlDocs(readText(file), file);
+    expect(docs.length).toBeGreaterThan(0);
+    for (const doc of docs) expect(() => validateWithSchema(doc), `${file} ${doc.kind}`).not.toThrow();
+  });
+
+  it('the schema validation is not a no-op: a wrong type and a missing required field are caught', () => {
+    const doc = parseYamlDocs(readText('k8s/base/deployment.yaml'), 'deployment.yaml')[0]!;
+    const wrongType = structuredClone(doc);
+    wrongType.spec.replicas = 'one';
+    expect(() => validateWithSchema(wrongType)).toThrow(/replicas/);
+    const noImage = structuredClone(doc);
+    delete noImage.spec.template.spec.containers[0].name;
+    expect(() => validateWithSchema(noImage)).toThrow(/name/);
+  });
+
+  it('every YAML file under k8s/ parses and every kustomization directory is tested', () => {
+    const dirs = new Set<string>();
+    const walk = (dir: string) => {
+      for (const e of readdirSync(path(dir), { withFileTypes: true })) {
+        if (e.isDirectory()) walk(`${dir}/${e.name}`);
+        else if (e.name.endsWith('.yaml')) {
+          expect(() => parseYamlDocs(readText(`${dir}/${e.name}`), e.name)).not.toThrow();
+          if (e.name === 'kustomization.yaml') dirs.add(dir);
+        }
+      }
+    };
+    walk('k8s');
+    expect([...dirs].sort()).toEqual([...KUSTOMIZATIONS].sort());
+  });
+});
+
+describe.each(KUSTOMIZATIONS)('kubectl kustomize %s', (k) => {
+  it('renders, and every rendered manifest is valid against the Kubernetes schema', () => {
+    const kinds = render(k).map((d) => d.kind).sort();
+    expect(kinds).toEqual(['ConfigMap', 'ConfigMap', 'Deployment', 'ServiceAccount']);
+    for (const doc of render(k)) expect(() => validateWithSchema(doc), `${doc.kind} ${doc.metadata?.name}`).not.toThrow();
+  });
+
+  it('is Pod Security "restricted" compliant, with a read-only root filesystem everywhere', () => {
+    expect(restrictedViolations(podSpec(k))).toEqual([]);
+  });
+
+  it('references only ConfigMaps, ServiceAccounts and volumes that exist', () => {
+    const spec = podSpec(k);
+    const names = (kind: string) => render(k).filter((d) => d.kind === kind).map((d) => d.metadata.name);
+    expect(names('ServiceAccount')).toContain(spec.serviceAccountName);
+    const volumes = (spec.volumes ?? []).map((v) => v.name);
+    for (const c of allContainers(spec)) {
+      for (const m of c.volumeMounts ?? []) expect(volumes, `${c.name} mounts ${m.name}`).toContain(m.name);
+      for (const e of c.envFrom ?? []) expect(names('ConfigMap'), `${c.name} envFrom`).toContain(e.configMapRef?.name);
+    }
+    for (const v of spec.volumes ?? []) if (v.configMap) expect(names('ConfigMap')).toContain(v.configMap.name);
+  });
+
+  it('gives every container of ours POD_UID from the downward API and the product configuration', () => {
+    for (const c of allContainers(podSpec(k))) {
+      expect(env(c, 'POD_UID')?.valueFrom?.fieldRef?.fieldPath, `${c.name} POD_UID`).toBe('metadata.uid');
+      expect(env(c, 'MARKETPLACE_PUBLIC_KEY_FILE')?.value, `${c.name} key file`).toBe('/etc/marketplace-entitlement/public-key.pem');
+      expect(c.envFrom?.[0]?.configMapRef?.name, `${c.name} envFrom`).toMatch(/^marketplace-entitlement-config-/);
+    }
+    const config = render(k).find((d) => d.kind === 'ConfigMap' && d.data?.MARKETPLACE_PRODUCT_CODE);
+    expect(config?.data.MARKETPLACE_PRODUCT_CODE).toMatch(/^[-a-zA-Z0-9/=:_.@]{1,255}$/);
+  });
+
+  it('keeps the entitlement in an in-memory emptyDir', () => {
+    const vol = (podSpec(k).volumes ?? []).find((v) => v.name === 'entitlement');
+    expect(vol?.emptyDir?.medium).toBe('Memory');
+    expect(quantity(vol?.emptyDir?.sizeLimit)).toBeLessThanOrEqual(1024 ** 2);
+  });
+
+  it('sets memory requests and limits from the measured footprint, and no CPU limit (throttling slows every cold start)', () => {
+    for (const c of allContainers(podSpec(k))) {
+      const r = c.resources ?? {};
+      expect(quantity(r.requests?.cpu), `${c.name} cpu request`).toBeGreaterThan(0);
+      expect(quantity(r.requests?.memory), `${c.name} memory request`).toBeGreaterThan(0);
+      expect(quantity(r.limits?.memory), `${c.name} memory limit`).toBeGreaterThanOrEqual(quantity(r.requests?.memory));
+      expect(r.limits?.cpu, `${c.name} has a CPU limit`).toBeUndefined();
+    }
+  });
+
+  it('uses the kustomize image names, so `images:` in the base sets them', () => {
+    const images = allContainers(podSpec(k)).map((c) => c.image);
+    for (const image of images) expect(image).toMatch(/^709825985650\.dkr\.ecr\.us-east-1\.amazonaws\.com\/your-seller-prefix\/(marketplace-entitlement:0\.1\.0|my-app:1\.0\.0)$/);
+  });
+});
+
+describe('base: init container + exec check', () => {
+  const k = 'k8s/base';
+
+  it('runs `register` in an init container that writes into the emptyDir', () => {
+    const init = container(podSpec(k), 'marketplace-entitlement');
+    expect(podSpec(k).initContainers).toHaveLength(1);
+    expect(init.args).toEqual(['register']);
+    expect(init.restartPolicy, 'a plain init container runs to completion before the app starts').toBeUndefined();
+    const m = mount(init, CONTRACT.outDir);
+    expect(m?.name).toBe('entitlement');
+    expect(m?.readOnly ?? false).toBe(false);
+    expect(init.securityContext?.runAsUser).toBe(CONTRACT.uid);
+  });
+
+  it('mounts the emptyDir read-only in the app, whose readiness probe runs `check`', () => {
+    const app = container(podSpec(k), 'app');
+    const m = mount(app, CONTRACT.outDir);
+    expect(m?.name).toBe('entitlement');
+    expect(m?.readOnly).toBe(true);
+    expect(app.readinessProbe?.exec?.command).toEqual([...CONTRACT.cli, 'check']);
+    expect(app.livenessProbe, 'a liveness probe on the entitlement would crash-loop the buyer on a transient problem').toBeUndefined();
+    expect(env(app, 'MARKETPLACE_ENTITLEMENT_FILE')?.value).toBe(CONTRACT.outFile);
+  });
+
+  it('has a ServiceAccount with the IRSA role annotation, matching iam/irsa-trust-policy.json', () => {
+    const sa = render(k).find((d) => d.kind === 'ServiceAccount')!;
+    const roleArn = sa.metadata.annotations?.['eks.amazonaws.com/role-arn'];
+    expect(roleArn).toMatch(/^arn:aws:iam::\d{12}:role\/[\w+=,.@-]+$/);
+    const trust = readJson('iam/irsa-trust-policy.json');
+    const subs = trust.Statement.flatMap((s: Doc) => Object.entries(s.Condition.StringEquals).filter(([key]) => key.endsWith(':sub')).map(([, v]) => v));
+    expect(subs).toEqual([`system:serviceaccount:${sa.metadata.namespace}:${sa.metadata.name}`]);
+  });
+
+  it('sizes the init container from the measured peak RSS of `register`', () => {
+    const r = container(podSpec(k), 'marketplace-entitlement').resources!;
+    expect(quantity(r.requests!.memory) / 1024 ** 2).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.register);
+    expect(quantity(r.limits!.memory) / 1024 ** 2).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.register * 1.5);
+  });
+});
+
+describe('overlay: native sidecar', () => {
+  const k = 'k8s/overlays/native-sidecar';
+
+  it('runs `serve` as a restartable init container (restartPolicy: Always) and nothing else before the app', () => {
+    const spec = podSpec(k);
+    expect(spec.initContainers).toHaveLength(1);
+    const sidecar = spec.initContainers![0]!;
+    expect(sidecar.restartPolicy).toBe('Always');
+    expect(sidecar.args?.[0]).toBe('serve');
+    expect(mount(sidecar, CONTRACT.outDir)?.readOnly ?? false).toBe(false);
+  });
+
+  it('gates the app on a startupProbe GET /healthz on the port serve listens on, reachable by the kubelet', () => {
+    const sidecar = podSpec(k).initContainers![0]!;
+    const port = Number(argValue(sidecar.args, '--port'));
+    expect(port).toBeGreaterThan(0);
+    expect(argValue(sidecar.args, '--host'), 'the kubelet probes the pod IP, so serve must not bind 127.0.0.1 only').toMatch(/^(0\.0\.0\.0|::)$/);
+    expect(sidecar.ports?.map((p) => p.containerPort)).toContain(port);
+    for (const probe of [sidecar.startupProbe, sidecar.readinessProbe]) {
+      expect(probe?.httpGet?.path).toBe('/healthz');
+      expect(probe?.httpGet?.port).toBe(port);
+    }
+    const app = container(podSpec(k), 'app');
+    expect((app.ports ?? []).map((p) => p.containerPort), 'sidecar and app share the pod network namespace').not.toContain(port);
+    const s = sidecar.startupProbe!;
+    expect((s.periodSeconds ?? 10) * (s.failureThreshold ?? 3), 'startup probe must outlast the 30 min RegisterUsage retry window').toBeGreaterThanOrEqual(30 * 60);
+  });
+
+  it('needs nothing in the app image: no exec probe on the app', () => {
+    const app = container(podSpec(k), 'app');
+    expect(app.readinessProbe).toBeUndefined();
+    expect(app.command).toBeUndefined();
+  });
+
+  it('sizes the sidecar from the measured RSS of `serve`', () => {
+    const r = podSpec(k).initContainers![0]!.resources!;
+    expect(quantity(r.requests!.memory) / 1024 ** 2).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.serve);
+    expect(quantity(r.limits!.memory) / 1024 ** 2).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.serve * 1.5);
+  });
+});
+
+describe('overlay: run wrapper', () => {
+  const k = 'k8s/overlays/run-wrapper';
+
+  it('has no init container; the app entrypoint is `run --` followed by the app command', () => {
+    const spec = podSpec(k);
+    expect(spec.initContainers ?? []).toHaveLength(0);
+    const app = container(spec, 'app');
+    expect(app.command).toEqual([...CONTRACT.cli, 'run', '--']);
+    expect(app.args?.length, 'Kubernetes ignores the image CMD once command is set: args must hold the app command').toBeGreaterThan(0);
+  });
+
+  it('lets `run` write the entitlement file, and still gates readiness on `check`', () => {
+    const app = container(podSpec(k), 'app');
+    expect(mount(app, CONTRACT.outDir)?.readOnly).toBe(false);
+    expect(app.readinessProbe?.exec?.command).toEqual([...CONTRACT.cli, 'check']);
+  });
+
+  it('adds the measured footprint of the wrapper to the app container', () => {
+    const base = container(podSpec('k8s/base'), 'app').resources!;
+    const wrapped = container(podSpec(k), 'app').resources!;
+    const mib = (q: string | number | undefined) => quantity(q) / 1024 ** 2;
+    expect(mib(wrapped.requests!.memory) - mib(base.requests!.memory)).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.run * 0.8);
+    expect(mib(wrapped.limits!.memory) - mib(base.limits!.memory)).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.run * 0.8);
+  });
+});
+
+describe('Pod Security checker', () => {
+  it('is not a no-op: it reports each weakened setting', () => {
+    const spec = structuredClone(podSpec('k8s/base'));
+    expect(restrictedViolations(spec)).toEqual([]);
+    delete spec.initContainers![0]!.securityContext!.allowPrivilegeEscalation;
+    spec.containers[0]!.securityContext!.capabilities = { add: ['SYS_ADMIN'], drop: [] };
+    spec.containers[0]!.securityContext!.readOnlyRootFilesystem = false;
+    delete spec.securityContext!.seccompProfile;
+    spec.volumes!.push({ name: 'host', hostPath: { path: '/' } });
+    const violations = restrictedViolations(spec).join('\n');
+    for (const expected of ['allowPrivilegeEscalation', 'drop ALL', 'SYS_ADMIN', 'readOnlyRootFilesystem', 'seccompProfile', 'hostPath']) {
+      expect(violations).toContain(expected);
+    }
+  });
+});

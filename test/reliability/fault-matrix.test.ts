@@ -1,0 +1,224 @@
+/**
+ * The fault matrix: the built CLI's `register` (dist/cli.mjs, a real child process, the real AWS SDK over
+ * HTTP) against the emulator, once for every fault the emulator can inject. For each row: the exit code,
+ * the error code in the JSON log, how many calls the emulator saw, that the output directory holds nothing
+ * afterwards (no entitlement file, no temp file) or exactly a valid file, and that the run ended within its
+ * deadline. The table is complete by construction: a fault added to the emulator without a row fails here.
+ *
+ * Rows run five at a time (vitest's maxConcurrency); each has its own emulator and output directory.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REGISTER_USAGE_ERRORS, TOKEN_FAULTS, TRANSPORT_FAULTS, type EmulatorScenario, type MeteringEmulator } from '../../src/index.js';
+import { verifyEntitlementFile } from '../../src/entitlement-file.js';
+import { startTestEmulator, TEST_PRODUCT_CODE } from '../support/emulator.js';
+import { cliEnv, failureCode, listDir, logSpanMs, registerArgs, runCli } from './support.js';
+
+interface Row {
+  name: string;
+  /** What it covers, for the completeness check: `error:<Name>`, `token:<fault>`, `transport:<fault>`, `latency`. */
+  covers: string;
+  scenario: Partial<EmulatorScenario>;
+  deadline: string;
+  deadlineMs: number;
+  exit: number;
+  /** The `error.code` of the `cli.failed` log line; undefined for success. */
+  code?: string;
+  /** Exact number of RegisterUsage calls the emulator must see, or a minimum. */
+  calls: number | { atLeast: number };
+}
+
+const SHORT = { deadline: '3s', deadlineMs: 3_000 };
+const LONG = { deadline: '20s', deadlineMs: 20_000 };
+
+const FATAL_ERRORS: Record<string, { exit: number; code: string }> = {
+  CustomerNotEntitledException: { exit: 77, code: 'CUSTOMER_NOT_ENTITLED' },
+  PlatformNotSupportedException: { exit: 78, code: 'PLATFORM_NOT_SUPPORTED' },
+  InvalidProductCodeException: { exit: 78, code: 'INVALID_PRODUCT_CODE' },
+  InvalidPublicKeyVersionException: { exit: 78, code: 'INVALID_PUBLIC_KEY_VERSION' },
+  InvalidRegionException: { exit: 78, code: 'INVALID_REGION' },
+  DisabledApiException: { exit: 78, code: 'DISABLED_API' },
+};
+const RETRYABLE_ERRORS = ['ThrottlingException', 'InternalServiceErrorException'];
+
+const TOKEN_FAULT_CODES: Record<string, string> = {
+  'wrong-nonce': 'NONCE_MISMATCH',
+  'wrong-product-code': 'PRODUCT_CODE_MISMATCH',
+  'wrong-key-version': 'PUBLIC_KEY_VERSION_MISMATCH',
+  'wrong-key': 'SIGNATURE_INVALID',
+  'bad-signature': 'SIGNATURE_INVALID',
+  'alg-none': 'ALGORITHM_NOT_ALLOWED',
+  hs256: 'ALGORITHM_NOT_ALLOWED',
+  rs256: 'ALGORITHM_NOT_ALLOWED',
+  'missing-iat': 'IAT_MISSING',
+  'stale-iat': 'TOKEN_TOO_OLD',
+  'future-iat': 'IAT_IN_FUTURE',
+};
+
+const rows: Row[] = [
+  { name: 'no fault (control)', covers: 'none', scenario: {}, ...LONG, exit: 0, calls: 1 },
+  { name: 'PascalCase claims', covers: 'claims', scenario: { claimSpelling: 'PascalCase' }, ...LONG, exit: 0, calls: 1 },
+  { name: 'key rotation timestamp returned', covers: 'rotation', scenario: { rotationTimestamp: new Date('2025-01-01T00:00:00Z') }, ...LONG, exit: 0, calls: 1 },
+  { name: 'not entitled (scenario.entitled = false)', covers: 'entitled', scenario: { entitled: false }, ...LONG, exit: 77, code: 'CUSTOMER_NOT_ENTITLED', calls: 1 },
+  ...Object.entries(FATAL_ERRORS).map(([error, want]): Row => ({
+    name: error,
+    covers: `error:${error}`,
+    scenario: { error },
+    ...LONG,
+    exit: want.exit,
+    code: want.code,
+    calls: 1,
+  })),
+  ...RETRYABLE_ERRORS.map((error): Row => ({
+    name: `${error} on every call`,
+    covers: `error:${error}`,
+    scenario: { error },
+    ...SHORT,
+    exit: 69,
+    code: 'DEADLINE_EXCEEDED',
+    calls: { atLeast: 2 },
+  })),
+  { name: 'ThrottlingException x2, then success', covers: 'recover', scenario: { throttleFirst: 2 }, ...LONG, exit: 0, calls: 3 },
+  { name: 'HTTP 500 x2, then success', covers: 'recover', scenario: { failFirst: 2 }, ...LONG, exit: 0, calls: 3 },
+  { name: 'rate limit 5/s (one pod)', covers: 'rate', scenario: { rateLimit: { perSecond: 5 } }, ...LONG, exit: 0, calls: 1 },
+  ...TOKEN_FAULTS.map((fault): Row => ({
+    name: `token: ${fault}`,
+    covers: `token:${fault}`,
+    scenario: { tokenFault: fault },
+    ...LONG,
+    exit: 65,
+    code: TOKEN_FAULT_CODES[fault] ?? `(no expectation for ${fault})`,
+    calls: 1,
+  })),
+  { name: 'connection reset on every call', covers: 'transport:reset', scenario: { transportFault: 'reset' }, ...SHORT, exit: 69, code: 'DEADLINE_EXCEEDED', calls: { atLeast: 2 } },
+  { name: 'connection reset once, then success', covers: 'recover', scenario: { transportFault: 'reset', transportFaultFirst: 1 }, ...LONG, exit: 0, calls: 2 },
+  { name: 'hung connection on every call', covers: 'transport:hang', scenario: { transportFault: 'hang' }, ...SHORT, exit: 69, code: 'DEADLINE_EXCEEDED', calls: 1 },
+  {
+    name: 'hung connection once: per-attempt timeout (10 s), then success',
+    covers: 'recover',
+    scenario: { transportFault: 'hang', transportFaultFirst: 1 },
+    ...LONG,
+    exit: 0,
+    calls: 2,
+  },
+  {
+    name: 'malformed JSON on every call',
+    covers: 'transport:malformed-json',
+    scenario: { transportFault: 'malformed-json' },
+    ...SHORT,
+    exit: 69,
+    code: 'DEADLINE_EXCEEDED',
+    calls: { atLeast: 2 },
+  },
+  {
+    name: 'malformed JSON once, then success',
+    covers: 'recover',
+    scenario: { transportFault: 'malformed-json', transportFaultFirst: 1 },
+    ...LONG,
+    exit: 0,
+    calls: 2,
+  },
+  { name: 'empty Signature', covers: 'transport:empty-signature', scenario: { transportFault: 'empty-signature' }, ...LONG, exit: 65, code: 'TOKEN_MALFORMED', calls: 1 },
+  {
+    name: 'non-JWT Signature',
+    covers: 'transport:non-jwt-signature',
+    scenario: { transportFault: 'non-jwt-signature' },
+    ...LONG,
+    exit: 65,
+    code: 'TOKEN_MALFORMED',
+    calls: 1,
+  },
+  // The emulator records a call when it answers; this one is never answered before the client gives up.
+  { name: 'slow answer (8 s) past the deadline', covers: 'latency', scenario: { latencyMs: 8_000 }, ...SHORT, exit: 69, code: 'DEADLINE_EXCEEDED', calls: { atLeast: 0 } },
+  { name: 'slow answer (1 s) within the deadline', covers: 'latency', scenario: { latencyMs: 1_000 }, ...SHORT, exit: 0, calls: 1 },
+];
+
+/** Start-up of node + the bundled SDK, and exit, on a loaded 2-core machine: outside the library's deadline. */
+const PROCESS_ALLOWANCE_MS = 6_000;
+/** The library's own span (first log line to the failure line) may pass the deadline only by this much. */
+const LOOP_ALLOWANCE_MS = 1_000;
+
+let root: string;
+let keyFile: string;
+let publicKeyPem: string;
+const results: { row: Row; code: number | null; logged?: string; calls: number; left: string[]; elapsedMs: number; spanMs?: number }[] = [];
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'fault-matrix-'));
+  const probe = await startTestEmulator();
+  publicKeyPem = probe.publicKeyPem;
+  await probe.close();
+  keyFile = join(root, 'product-key.pem');
+  writeFileSync(keyFile, publicKeyPem);
+});
+
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+  if (results.length > 0) {
+    const lines = ['| fault | deadline | exit | logged error code | calls | left in --out dir | wall time |', '|---|---:|---:|---|---:|---|---:|'];
+    for (const r of results.sort((a, b) => rows.indexOf(a.row) - rows.indexOf(b.row))) {
+      lines.push(
+        `| ${r.row.name} | ${r.row.deadline} | ${r.code} | ${r.logged ?? '-'} | ${r.calls} | ${r.left.length ? r.left.join(', ') : 'nothing'} | ${(r.elapsedMs / 1000).toFixed(1)} s |`,
+      );
+    }
+    console.log(`fault matrix results:\n${lines.join('\n')}`);
+  }
+});
+
+describe('fault matrix: built CLI register against the emulator', () => {
+  it('has a row for every fault the emulator can inject', () => {
+    const covered = new Set(rows.map((r) => r.covers));
+    const injectable = [
+      ...Object.keys(REGISTER_USAGE_ERRORS).map((e) => `error:${e}`),
+      ...TOKEN_FAULTS.map((f) => `token:${f}`),
+      ...TRANSPORT_FAULTS.map((f) => `transport:${f}`),
+      'latency',
+    ];
+    expect(injectable.filter((f) => !covered.has(f))).toEqual([]);
+    expect(Object.keys(TOKEN_FAULT_CODES).sort()).toEqual([...TOKEN_FAULTS].sort());
+  });
+
+  describe.concurrent('rows', () => {
+    for (const row of rows) {
+      it(`${row.name}: exit ${row.exit}${row.code ? ` ${row.code}` : ''}`, async () => {
+        let emulator: MeteringEmulator | undefined;
+        const outDir = join(root, row.name.replace(/[^a-zA-Z0-9]+/g, '-'));
+        mkdirSync(outDir); // like an emptyDir volume: exists, empty
+        const out = join(outDir, 'entitlement.jwt');
+        try {
+          emulator = await startTestEmulator({ scenario: row.scenario });
+          const run = await runCli(registerArgs(emulator, keyFile, out, row.deadline), { env: cliEnv(), timeoutMs: row.deadlineMs + 20_000 });
+          const calls = emulator.calls.filter((c) => c.operation === 'RegisterUsage').length;
+          const left = listDir(outDir);
+          const spanMs = logSpanMs(run, 'register.start', row.exit === 0 ? 'register.verified' : 'cli.failed');
+          results.push({ row, code: run.code, logged: failureCode(run), calls, left, elapsedMs: run.elapsedMs, ...(spanMs !== undefined && { spanMs }) });
+
+          expect(run.timedOut, run.stderr).toBe(false);
+          expect(run.code, run.stderr).toBe(row.exit);
+          expect(failureCode(run), run.stderr).toBe(row.code);
+          if (typeof row.calls === 'number') expect(calls).toBe(row.calls);
+          else expect(calls).toBeGreaterThanOrEqual(row.calls.atLeast);
+          // Every stderr line is a JSON object with an event.
+          expect(run.logs.every((l) => typeof l.event === 'string'), run.stderr).toBe(true);
+          // Within the deadline: the retry loop by its own log clock, the process as a whole with start-up.
+          expect(spanMs, run.stderr).toBeDefined();
+          expect(spanMs!).toBeLessThanOrEqual(row.deadlineMs + LOOP_ALLOWANCE_MS);
+          expect(run.elapsedMs).toBeLessThanOrEqual(row.deadlineMs + PROCESS_ALLOWANCE_MS);
+          if (row.exit === 0) {
+            expect(left).toEqual(['entitlement.jwt']);
+            const claims = await verifyEntitlementFile(out, { publicKey: publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: 'pod-reliability-1' });
+            expect(claims.nonce).toBe(emulator.calls.at(-1)!.input.Nonce);
+            if (row.scenario.rotationTimestamp) expect(run.logs.some((l) => l.event === 'register.key_rotation')).toBe(true);
+          } else {
+            expect(left).toEqual([]); // no entitlement file, no temp file
+            expect(run.stdout).toMatch(new RegExp(`register failed \\(exit ${row.exit}\\)`));
+          }
+        } finally {
+          await emulator?.close();
+        }
+      });
+    }
+  });
+});

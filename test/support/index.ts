@@ -1,0 +1,20 @@
+/**
+ * Shared test helpers: import from `../support/index.js`.
+ *
+ * - emulator.ts: `useEmulator()` / `withEmulator()` / `startTestEmulator()` (one cached RSA-3072 key per test
+ *   process), `emulatorOptions()` for `ensureEntitled`, `DUMMY_CREDENTIALS`, `TEST_REGION`, `FAST_RETRY`.
+ * - metadata-servers.ts: local stand-ins for ECS task metadata v4 and EC2 IMDSv2, and `startStubServer()`.
+ * - logger.ts: `recordingLogger()`.
+ * - tokens.ts: `signToken()`, `encodeSegment()`, `replaceSegment()` for hand-made JWTs.
+ * - rejection.ts: `rejectionOf(promise, ErrorClass)` returns the typed rejection.
+ * - expected-outcomes.ts: `TOKEN_FAULT_CODES`, `REGISTER_USAGE_ERROR_OUTCOMES`: what each emulator fault ends in.
+ *
+ * @example
+ * import { useEmulator, emulatorOptions, recordingLogger } from '../support/index.js';
+ */
+export * from './emulator.js';
+export * from './metadata-servers.js';
+export * from './logger.js';
+export * from './tokens.js';
+export * from './expected-outcomes.js';
+export * from './rejection.js';

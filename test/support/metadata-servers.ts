@@ -1,0 +1,77 @@
+/**
+ * Local stand-ins for the metadata services Region discovery reads, so tests never send traffic to a real
+ * metadata address (169.254.x.x). Each records the requests it saw.
+ *
+ * @example
+ * const ecs = await startEcsMetadataServer('ap-southeast-2');
+ * await resolveRegion({ env: { ECS_CONTAINER_METADATA_URI_V4: ecs.url, AWS_EC2_METADATA_DISABLED: 'true' } });
+ * await ecs.close();
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface StubRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface StubReply {
+  status: number;
+  body: string | object;
+}
+
+export interface StubServer {
+  url: string;
+  /** Every request received, in order. */
+  requests: StubRequest[];
+  close(): Promise<void>;
+}
+
+/** An HTTP server on 127.0.0.1 answering `"METHOD /path"` routes; anything else is a 404. */
+export async function startStubServer(routes: Record<string, (request: StubRequest) => StubReply>): Promise<StubServer> {
+  const requests: StubRequest[] = [];
+  const server = createServer((req, res) => {
+    const request = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers };
+    requests.push(request);
+    const route = routes[`${request.method} ${request.path}`];
+    const reply = route ? route(request) : { status: 404, body: 'not found' };
+    const isText = typeof reply.body === 'string';
+    res.writeHead(reply.status, { 'content-type': isText ? 'text/plain' : 'application/json' });
+    res.end(isText ? reply.body : JSON.stringify(reply.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * ECS task metadata v4: `url` is what the agent puts in `ECS_CONTAINER_METADATA_URI_V4` (with a per-container
+ * path, like the real one), and `${url}/task` names a task in `region`.
+ */
+export async function startEcsMetadataServer(region: string): Promise<StubServer> {
+  const TaskARN = `arn:aws:ecs:${region}:123456789012:task/test-cluster/0123456789abcdef0123456789abcdef`;
+  const path = '/v4/0123456789abcdef-container';
+  const server = await startStubServer({ [`GET ${path}/task`]: () => ({ status: 200, body: { TaskARN, Family: 'test', Revision: '1' } }) });
+  return { ...server, url: `${server.url}${path}` };
+}
+
+/** The session token the IMDSv2 stand-in hands out. */
+export const IMDS_TOKEN = 'imds-stand-in-token';
+
+/**
+ * EC2 IMDSv2 (`AWS_EC2_METADATA_SERVICE_ENDPOINT`): a token from `PUT /latest/api/token` (TTL header required),
+ * then `GET /latest/meta-data/placement/region` with that token answers `region` (401 without it).
+ */
+export function startImdsServer(region: string): Promise<StubServer> {
+  return startStubServer({
+    'PUT /latest/api/token': ({ headers }) =>
+      headers['x-aws-ec2-metadata-token-ttl-seconds'] ? { status: 200, body: IMDS_TOKEN } : { status: 400, body: 'missing TTL' },
+    'GET /latest/meta-data/placement/region': ({ headers }) =>
+      headers['x-aws-ec2-metadata-token'] === IMDS_TOKEN ? { status: 200, body: region } : { status: 401, body: 'unauthorized' },
+  });
+}
