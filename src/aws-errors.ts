@@ -16,7 +16,8 @@ export type MeteringErrorVerdict = { retryable: true } | { retryable: false; err
 
 const ROLE_HINT =
   'Check the IAM role the container runs with: on EKS an IRSA role (ServiceAccount annotation eks.amazonaws.com/role-arn) ' +
-  'and on ECS the task role, allowing aws-marketplace:RegisterUsage (managed policy AWSMarketplaceMeteringRegisterUsage). ' +
+  'and on ECS the task role, allowing the aws-marketplace action being called (RegisterUsage: managed policy ' +
+  'AWSMarketplaceMeteringRegisterUsage; MeterUsage where usage is metered). ' +
   'Node roles, EKS Pod Identity and long-term keys are not supported by AWS Marketplace.';
 
 /** Modelled, non-retryable errors: AWS exception name -> our error. Other operations add their own. */

@@ -33,6 +33,14 @@ export { resolveInstanceId } from './instance-id.js';
 export type { ResolvedInstance } from './instance-id.js';
 export { inspectToken, formatInspection } from './inspect.js';
 export type { Inspection, InspectOptions } from './inspect.js';
+export { ensureEntitlementFile } from './ensure-entitlement-file.js';
+export type { EntitlementFileOutcome } from './ensure-entitlement-file.js';
+export { serveEntitlement } from './serve.js';
+export type { ServeEntitlementOptions, EntitlementService } from './serve.js';
+export { runEntitled, FORWARDED_SIGNALS } from './run-entitled.js';
+export type { RunEntitledOptions } from './run-entitled.js';
+export { formatMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+export type { Metric } from './prometheus.js';
 export {
   EntitlementError,
   NotEntitledError,

@@ -16,13 +16,11 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { RegisterUsageCommand, type RegisterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
-import { classifyMeteringError } from './aws-errors.js';
 import { prepareEntitlementFile } from './entitlement-file.js';
 import { ConfigurationError } from './errors.js';
-import { defaultLogger, describeError, type Logger } from './logger.js';
-import { meteringClient, type MeteringClientOptions } from './metering-client.js';
+import { defaultLogger } from './logger.js';
+import { callMetering, type MeteringCallOptions } from './metering/call.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
-import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type RetryPolicy } from './retry.js';
 import { verifyRegistration } from './verify.js';
 
 /** What RegisterUsage accepts as a product code (API model). */
@@ -30,20 +28,16 @@ export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
 
 export { DEFAULT_REQUEST_TIMEOUT_MS } from './metering-client.js';
 
-export interface EnsureEntitledOptions extends MeteringClientOptions {
+/** Also: `region`, `endpoint`, `credentials`, `client`, `requestTimeoutMs`, `env`, `deadlineMs`, `retry`, `signal`, `logger`. */
+export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'> {
   /** The product code from the AWS Marketplace Management Portal. */
   productCode: string;
   /** The public key AWS issued for this product and `publicKeyVersion` (PEM or KeyObject). There is no default. */
   publicKey: PublicKeyInput;
   /** The version of `publicKey`. Default 1. */
   publicKeyVersion?: number;
-  /** Total retry budget. Default 30 minutes (AWS guidance). */
-  deadlineMs?: number;
-  retry?: Partial<RetryPolicy>;
-  signal?: AbortSignal;
   clockToleranceSec?: number;
   maxTokenAgeSec?: number;
-  logger?: Logger;
   /** When given, a signed entitlement file is written there (docs/entitlement-file.md). Default: no file. */
   entitlementFile?: string;
   /** The pod UID or ECS task ARN the file is bound to. Default: env POD_UID, else the ECS task ARN. */
@@ -95,36 +89,23 @@ export function newNonce(): string {
 export async function registerUsage(options: EnsureEntitledOptions, nonce: string): Promise<Entitlement> {
   const logger = options.logger ?? defaultLogger;
   const config = checkOptions(options);
-  const { client, region } = await meteringClient(options, logger);
   const request = { ProductCode: options.productCode, PublicKeyVersion: config.publicKeyVersion, Nonce: nonce };
-
   logger.info?.('Calling RegisterUsage', {
     event: 'register.start',
     productCode: request.ProductCode,
     publicKeyVersion: request.PublicKeyVersion,
-    region,
     endpoint: options.endpoint,
   });
-  const { value: response, attempts } = await retryUntilDeadline<RegisterUsageCommandOutput>(
-    (signal) => client.send(new RegisterUsageCommand(request), { abortSignal: signal }),
-    {
-      operation: 'RegisterUsage',
-      deadlineMs: config.deadlineMs,
-      policy: config.retryPolicy,
-      signal: options.signal,
-      isRetryable: (err) => classifyMeteringError(err).retryable,
-      onRetry: ({ error, attempt, delayMs }) =>
-        logger.warn?.(`RegisterUsage attempt ${attempt} failed, retrying in ${delayMs} ms`, {
-          event: 'register.retry',
-          attempt,
-          delayMs,
-          error: describeError(error),
-        }),
-    },
-  ).catch((err: unknown) => {
-    const verdict = classifyMeteringError(err);
-    throw verdict.retryable ? err : verdict.error;
-  });
+  const {
+    value: response,
+    attempts,
+    region,
+  } = await callMetering<RegisterUsageCommandOutput>(
+    'RegisterUsage',
+    (client, signal) => client.send(new RegisterUsageCommand(request), { abortSignal: signal }),
+    { ...options, logger },
+    {},
+  );
 
   const claims = await verifyRegistration(response.Signature, {
     publicKey: config.publicKey,
@@ -147,6 +128,7 @@ export async function registerUsage(options: EnsureEntitledOptions, nonce: strin
     productCode: claims.productCode,
     issuedAt: claims.issuedAt.toISOString(),
     attempts,
+    region,
   });
   return {
     productCode: claims.productCode,
@@ -163,8 +145,6 @@ export async function registerUsage(options: EnsureEntitledOptions, nonce: strin
 interface CheckedOptions {
   publicKey: KeyObject;
   publicKeyVersion: number;
-  deadlineMs: number;
-  retryPolicy: RetryPolicy;
 }
 
 function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
@@ -182,14 +162,5 @@ function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
       `Public key version ${JSON.stringify(options.publicKeyVersion)} is not valid: a whole number >= 1, as shown beside the key in the Management Portal.`,
     );
   }
-  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
-  if (!(deadlineMs > 0) || !Number.isFinite(deadlineMs)) {
-    throw new ConfigurationError('INVALID_OPTION', `deadlineMs must be a positive number of milliseconds, got ${String(options.deadlineMs)}.`);
-  }
-  return {
-    publicKey: loadProductPublicKey(options.publicKey),
-    publicKeyVersion,
-    deadlineMs,
-    retryPolicy: resolveRetryPolicy(options.retry),
-  };
+  return { publicKey: loadProductPublicKey(options.publicKey), publicKeyVersion };
 }

@@ -11,9 +11,17 @@ import { classifyMeteringError } from '../aws-errors.js';
 import { ConfigurationError, type EntitlementError } from '../errors.js';
 import { defaultLogger, describeError, type Logger } from '../logger.js';
 import { meteringClient, type MeteringClientOptions } from '../metering-client.js';
-import { DEFAULT_DEADLINE_MS, retryUntilDeadline, type RetryPolicy } from '../retry.js';
+import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type RetryPolicy } from '../retry.js';
 
 export type MeteringOperation = 'MeterUsage' | 'BatchMeterUsage' | 'ResolveCustomer' | 'RegisterUsage';
+
+/** Log event names: `register.*` for the entitlement check operators grep for, `metering.<Operation>.*` else. */
+const EVENT_PREFIX: Record<MeteringOperation, string> = {
+  RegisterUsage: 'register',
+  MeterUsage: 'metering.MeterUsage',
+  BatchMeterUsage: 'metering.BatchMeterUsage',
+  ResolveCustomer: 'metering.ResolveCustomer',
+};
 
 /** Options every metering call takes. */
 export interface MeteringCallOptions extends MeteringClientOptions {
@@ -51,12 +59,13 @@ export async function callMetering<T>(
   if (!(deadlineMs > 0) || !Number.isFinite(deadlineMs)) {
     throw new ConfigurationError('INVALID_OPTION', `deadlineMs must be a positive number of milliseconds, got ${String(options.deadlineMs)}.`);
   }
-  const eventPrefix = `metering.${operation}`;
+  const policy = resolveRetryPolicy(options.retry); // checked before any network call
+  const eventPrefix = EVENT_PREFIX[operation];
   const { client, region } = await meteringClient(options, logger, { operation, eventPrefix });
   const { value, attempts } = await retryUntilDeadline((signal) => attempt(client, signal), {
     operation,
     deadlineMs,
-    policy: options.retry,
+    policy,
     signal: options.signal,
     isRetryable: (err) => isPending(err) || classifyMeteringError(err, fatal).retryable,
     onRetry: ({ error, attempt: n, delayMs }) =>

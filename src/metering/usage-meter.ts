@@ -122,7 +122,7 @@ export async function createUsageMeter(options: UsageMeterOptions): Promise<Usag
     (await resolveInstanceId({ instanceId: options.instanceId, env: options.env }))?.instance ?? spooled?.data.instanceId ?? randomUUID();
   const ledger = spooled ?? UsageLedger.empty(productCode, instanceId);
   ledger.data.instanceId = instanceId;
-  const client = options.client ?? (await meteringClient(options, logger, { operation: 'MeterUsage', eventPrefix: 'meter' })).client;
+  const client = options.client ?? (await meteringClient(options, logger, { operation: 'MeterUsage', eventPrefix: 'metering.MeterUsage' })).client;
   const callOptions: MeteringCallOptions = { ...options, client, logger };
 
   if (options.dryRun ?? true) {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGISTER_USAGE_ERRORS, TOKEN_FAULTS, TRANSPORT_FAULTS, type EmulatorScenario, type MeteringEmulator } from '../../src/index.js';
 import { verifyEntitlementFile } from '../../src/entitlement-file.js';
 import { startTestEmulator, TEST_PRODUCT_CODE } from '../support/emulator.js';
+import { REGISTER_USAGE_ERROR_OUTCOMES, TOKEN_FAULT_CODES } from '../support/expected-outcomes.js';
 import { cliEnv, failureCode, listDir, logSpanMs, registerArgs, runCli } from './support.js';
 
 interface Row {
@@ -33,52 +34,19 @@ interface Row {
 const SHORT = { deadline: '3s', deadlineMs: 3_000 };
 const LONG = { deadline: '20s', deadlineMs: 20_000 };
 
-const FATAL_ERRORS: Record<string, { exit: number; code: string }> = {
-  CustomerNotEntitledException: { exit: 77, code: 'CUSTOMER_NOT_ENTITLED' },
-  PlatformNotSupportedException: { exit: 78, code: 'PLATFORM_NOT_SUPPORTED' },
-  InvalidProductCodeException: { exit: 78, code: 'INVALID_PRODUCT_CODE' },
-  InvalidPublicKeyVersionException: { exit: 78, code: 'INVALID_PUBLIC_KEY_VERSION' },
-  InvalidRegionException: { exit: 78, code: 'INVALID_REGION' },
-  DisabledApiException: { exit: 78, code: 'DISABLED_API' },
-};
-const RETRYABLE_ERRORS = ['ThrottlingException', 'InternalServiceErrorException'];
-
-const TOKEN_FAULT_CODES: Record<string, string> = {
-  'wrong-nonce': 'NONCE_MISMATCH',
-  'wrong-product-code': 'PRODUCT_CODE_MISMATCH',
-  'wrong-key-version': 'PUBLIC_KEY_VERSION_MISMATCH',
-  'wrong-key': 'SIGNATURE_INVALID',
-  'bad-signature': 'SIGNATURE_INVALID',
-  'alg-none': 'ALGORITHM_NOT_ALLOWED',
-  hs256: 'ALGORITHM_NOT_ALLOWED',
-  rs256: 'ALGORITHM_NOT_ALLOWED',
-  'missing-iat': 'IAT_MISSING',
-  'stale-iat': 'TOKEN_TOO_OLD',
-  'future-iat': 'IAT_IN_FUTURE',
-};
-
 const rows: Row[] = [
   { name: 'no fault (control)', covers: 'none', scenario: {}, ...LONG, exit: 0, calls: 1 },
   { name: 'PascalCase claims', covers: 'claims', scenario: { claimSpelling: 'PascalCase' }, ...LONG, exit: 0, calls: 1 },
   { name: 'key rotation timestamp returned', covers: 'rotation', scenario: { rotationTimestamp: new Date('2025-01-01T00:00:00Z') }, ...LONG, exit: 0, calls: 1 },
   { name: 'not entitled (scenario.entitled = false)', covers: 'entitled', scenario: { entitled: false }, ...LONG, exit: 77, code: 'CUSTOMER_NOT_ENTITLED', calls: 1 },
-  ...Object.entries(FATAL_ERRORS).map(([error, want]): Row => ({
-    name: error,
+  ...Object.entries(REGISTER_USAGE_ERROR_OUTCOMES).map(([error, want]): Row => ({
+    name: want.retryable ? `${error} on every call` : error,
     covers: `error:${error}`,
     scenario: { error },
-    ...LONG,
-    exit: want.exit,
+    ...(want.retryable ? SHORT : LONG),
+    exit: want.exitCode,
     code: want.code,
-    calls: 1,
-  })),
-  ...RETRYABLE_ERRORS.map((error): Row => ({
-    name: `${error} on every call`,
-    covers: `error:${error}`,
-    scenario: { error },
-    ...SHORT,
-    exit: 69,
-    code: 'DEADLINE_EXCEEDED',
-    calls: { atLeast: 2 },
+    calls: want.retryable ? { atLeast: 2 } : 1,
   })),
   { name: 'ThrottlingException x2, then success', covers: 'recover', scenario: { throttleFirst: 2 }, ...LONG, exit: 0, calls: 3 },
   { name: 'HTTP 500 x2, then success', covers: 'recover', scenario: { failFirst: 2 }, ...LONG, exit: 0, calls: 3 },
@@ -89,7 +57,7 @@ const rows: Row[] = [
     scenario: { tokenFault: fault },
     ...LONG,
     exit: 65,
-    code: TOKEN_FAULT_CODES[fault] ?? `(no expectation for ${fault})`,
+    code: TOKEN_FAULT_CODES[fault],
     calls: 1,
   })),
   { name: 'connection reset on every call', covers: 'transport:reset', scenario: { transportFault: 'reset' }, ...SHORT, exit: 69, code: 'DEADLINE_EXCEEDED', calls: { atLeast: 2 } },
