@@ -2,7 +2,7 @@
 // Uses our real backoffDelay and DEFAULT_RETRY_POLICY from src/retry.ts (bundled on the fly by esbuild),
 // beside the AWS SDK's default standard retry and plain exponential backoff without jitter, in one run.
 //
-//   node bench/herd.bench.mjs                 # the table for docs/benchmarks-herd.md (seed 1)
+//   node bench/herd.bench.mjs                 # the herd table in docs/benchmarks.md (seed 1)
 //   node bench/herd.bench.mjs --sweep         # also the tuning sweep (cap x jitter kind) that chose the policy
 //   node bench/herd.bench.mjs --seed 7 --n 10,100 --json
 //

@@ -68,3 +68,19 @@ export async function entitlementOptions(args: Args, ctx: CommandContext): Promi
     ...(args['instance-id'] !== undefined && { instanceId: args['instance-id'] as string }),
   };
 }
+
+/**
+ * A comma-separated option as a list (blanks around items ignored); undefined when the option is absent.
+ * An empty item or a repeated one is a usage error naming the option.
+ *
+ * @example listOption({ _: [], dimensions: 'requests, users' }, 'dimensions') // ['requests', 'users']
+ */
+export function listOption(args: Args, name: string): string[] | undefined {
+  const text = args[name] as string | undefined;
+  if (text === undefined) return undefined;
+  const items = text.split(',').map((item) => item.trim());
+  if (items.includes('')) throw new UsageError(`--${name} ${JSON.stringify(text)} has an empty item; expected a comma-separated list like a,b.`);
+  const repeated = items.find((item, i) => items.indexOf(item) !== i);
+  if (repeated !== undefined) throw new UsageError(`--${name} names ${JSON.stringify(repeated)} twice.`);
+  return items;
+}

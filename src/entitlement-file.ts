@@ -15,7 +15,7 @@
  * });
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { ensureParentDirectory, writeFileAtomic } from './atomic-write.js';
+import { prepareOutputPath, writeFileAtomic } from './atomic-write.js';
 import { ServiceUnavailableError, VerificationError } from './errors.js';
 import { readInputFile } from './input-file.js';
 import { resolveInstanceId } from './instance-id.js';
@@ -97,7 +97,7 @@ export async function prepareEntitlementFile(
 ): Promise<PendingEntitlementFile> {
   const path = options.entitlementFile;
   const resolved = await resolveInstanceId({ instanceId: options.instanceId, env: options.env });
-  await ensureParentDirectory(path);
+  await prepareOutputPath(path);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const jwk = publicJwk(publicKey);
   const nonce = jwkThumbprint(jwk);

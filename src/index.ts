@@ -25,8 +25,6 @@ export type {
   DecodedJws,
 } from './entitlement-file.js';
 export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from './entitlement-file-path.js';
-export { writeFileAtomic, ensureParentDirectory } from './atomic-write.js';
-export type { AtomicWriteOptions } from './atomic-write.js';
 export { readInputFile } from './input-file.js';
 export type { InputFileOptions } from './input-file.js';
 export { resolveInstanceId } from './instance-id.js';

@@ -73,8 +73,10 @@ export interface Entitlement {
 export async function ensureEntitled(options: EnsureEntitledOptions): Promise<Entitlement> {
   const { entitlementFile } = options;
   if (entitlementFile === undefined) return registerUsage(options, newNonce());
-  const pending = await prepareEntitlementFile({ ...options, entitlementFile });
-  return pending.write(await registerUsage(options, pending.nonce));
+  // Configuration first: a bad product code is exit 78 even when the output path is also unwritable.
+  const checked = { ...options, publicKey: checkOptions(options).publicKey };
+  const pending = await prepareEntitlementFile({ ...checked, entitlementFile });
+  return pending.write(await registerUsage(checked, pending.nonce));
 }
 
 /** A nonce from the CSPRNG: 256 bits, 43 base64url characters (RegisterUsage allows 255). */

@@ -23,7 +23,7 @@ export interface RetryPolicy {
 
 /**
  * Base 1 s, cap 30 s, full jitter: tuned on the herd simulation (`node bench/herd.bench.mjs --sweep`, figures in
- * docs/benchmarks-herd.md). Against the 5/s quota a throttled call costs a wasted request but no
+ * docs/benchmarks.md, "The scale-up herd"). Against the 5/s quota a throttled call costs a wasted request but no
  * throughput, so the cap trades the tail (the last pods wait up to a cap-sized window) against wasted
  * calls: at 1,000 pods, cap 30 s finishes within ~7% of the N/5 s lower bound with ~11 calls per pod;
  * 60 s costs ~15% and 9 calls, 20 s ~5% and 14 calls, and below that calls climb steeply. A 1 s base

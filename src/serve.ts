@@ -4,7 +4,9 @@
  * unless a valid file for this instance already exists, then serves:
  * - `GET /healthz`: the entitlement gate (200 entitled, 503 not, JSON status);
  * - `GET /entitlement`: the public fields as JSON (always 200; `entitled` says the verdict);
- * - `GET /metrics`: Prometheus text.
+ * - `GET /metrics`: Prometheus text;
+ * - `POST /usage`: the usage meter for apps in other languages in the pod (loopback only), when `usageMeter`
+ *   is given; 404 otherwise, 503 while the meter is still starting (it starts once the pod is entitled).
  *
  * @example
  * const service = await serveEntitlement({ productCode, publicKey, entitlementFile: '/shared/entitlement.jwt', port: 8080 });
@@ -12,11 +14,12 @@
  * await service.close();
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ensureEntitlementFile, type EntitlementFileOutcome } from './ensure-entitlement-file.js';
-import { ConfigurationError } from './errors.js';
 import { createEntitlementGate, type EntitlementGate, type EntitlementGateStatus } from './gate.js';
 import { resolveInstanceId } from './instance-id.js';
+import { listen } from './listen.js';
+import { handleUsageRequest, USAGE_PATH } from './metering/usage-endpoint.js';
+import type { UsageMeter } from './metering/usage-meter.js';
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import type { EnsureEntitledOptions } from './register.js';
 
@@ -28,13 +31,30 @@ export interface ServeEntitlementOptions extends EnsureEntitledOptions {
   host?: string;
   /** Called once the server listens, before registering. */
   onListening?: (url: string) => void;
+  /**
+   * Starts the usage meter behind `POST /usage`, once entitled (e.g. `() => createUsageMeter({...})`); its
+   * failure, such as a refused DryRun, fails `serveEntitlement`. Without it `/usage` answers 404.
+   */
+  usageMeter?: () => Promise<UsageMeter>;
 }
 
 export interface EntitlementService {
   url: string;
   /** How the file came to be: reused or freshly registered. */
   outcome: EntitlementFileOutcome;
+  /** The meter behind `POST /usage`, when `usageMeter` was given. */
+  usageMeter: UsageMeter | undefined;
+  /**
+   * Closes the usage meter (it sends what is due; call `usageMeter.close(options)` first to choose what),
+   * then the server.
+   */
   close(): Promise<void>;
+}
+
+/** The meter behind `POST /usage`: `enabled` once configured, `meter` once started. */
+interface UsageRoute {
+  enabled: boolean;
+  meter?: UsageMeter;
 }
 
 export async function serveEntitlement(options: ServeEntitlementOptions): Promise<EntitlementService> {
@@ -51,18 +71,44 @@ export async function serveEntitlement(options: ServeEntitlementOptions): Promis
     if (!status.entitled) metrics.errors.set(status.code ?? 'UNKNOWN', (metrics.errors.get(status.code ?? 'UNKNOWN') ?? 0) + 1);
     return status;
   };
-  const server = createServer((req, res) => route(req, res, gate, observe, metrics));
+  const usage: UsageRoute = { enabled: options.usageMeter !== undefined };
+  const server = createServer((req, res) => route(req, res, gate, observe, metrics, usage));
   const url = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1');
-  const close = () => new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections());
+  const close = async () => {
+    try {
+      await usage.meter?.close();
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections());
+    }
+  };
   options.onListening?.(url);
   try {
     const outcome = await ensureEntitlementFile({ ...options, ...(instance && { instanceId: instance.instance }) });
     metrics.attempts = outcome.attempts;
-    return { url, outcome, close };
+    if (options.usageMeter) usage.meter = await startUnlessAborted(options.usageMeter, options.signal);
+    return { url, outcome, usageMeter: usage.meter, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/**
+ * Starts the meter, but gives up waiting on `signal` (a SIGTERM while a DryRun retries). The meter itself never
+ * gets the signal: its `close()` must still send on shutdown. One that starts after all is closed at once.
+ */
+async function startUnlessAborted(start: () => Promise<UsageMeter>, signal: AbortSignal | undefined): Promise<UsageMeter> {
+  signal?.throwIfAborted();
+  const starting = start();
+  if (!signal) return starting;
+  return new Promise<UsageMeter>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason as Error);
+      void starting.then((meter) => meter.close()).catch(() => undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    void starting.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function route(
@@ -71,8 +117,10 @@ function route(
   gate: EntitlementGate,
   observe: (status: EntitlementGateStatus) => EntitlementGateStatus,
   metrics: { attempts: number; errors: Map<string, number> },
+  usage: UsageRoute,
 ): void {
   const path = (req.url ?? '/').split('?')[0];
+  if (path === USAGE_PATH) return routeUsage(req, res, usage);
   if (path === '/healthz') {
     // The gate answers; the verdict is also counted for /metrics (concurrent status() calls share one verification).
     void gate.status().then(observe);
@@ -113,21 +161,23 @@ function route(
     });
     return;
   }
-  send(res, 404, 'application/json; charset=utf-8', JSON.stringify({ error: 'not found', paths: ['/healthz', '/entitlement', '/metrics'] }));
+  const paths = ['/healthz', '/entitlement', '/metrics', ...(usage.enabled ? [USAGE_PATH] : [])];
+  send(res, 404, 'application/json; charset=utf-8', JSON.stringify({ error: 'not found', paths }));
+}
+
+function routeUsage(req: IncomingMessage, res: ServerResponse, usage: UsageRoute): void {
+  if (!usage.enabled) {
+    const message = 'Usage metering is off: start serve with --meter-dimensions (MARKETPLACE_METER_DIMENSIONS) to accept POST /usage.';
+    return send(res, 404, 'application/json; charset=utf-8', JSON.stringify({ error: 'METERING_DISABLED', message }));
+  }
+  if (!usage.meter) {
+    const message = 'The usage meter starts once this pod or task is entitled; retry shortly.';
+    res.setHeader('retry-after', '1');
+    return send(res, 503, 'application/json; charset=utf-8', JSON.stringify({ error: 'METER_STARTING', message }));
+  }
+  void handleUsageRequest(usage.meter, req, res);
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' }).end(body);
-}
-
-function listen(server: ReturnType<typeof createServer>, port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigurationError('LISTEN_FAILED', `Cannot listen on ${host}:${port} (${err.code ?? err.message}); choose another --port or --host.`, { cause: err })),
-    );
-    server.listen(port, host, () => {
-      const address = server.address() as AddressInfo;
-      resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
-    });
-  });
 }

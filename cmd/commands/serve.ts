@@ -1,41 +1,79 @@
 /**
  * `serve`: the entitlement sidecar (Kubernetes native sidecar with a startupProbe on /healthz, or an ECS
- * container the others depend on). Exit 0 on SIGTERM.
+ * container the others depend on). With `--meter-dimensions` it also runs the hourly usage meter behind
+ * `POST /usage` for apps in other languages. Exit 0 on SIGTERM, after the meter has sent what it holds.
  *
  * @example
- * marketplace-entitlement serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/key.pem
+ * marketplace-entitlement serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/key.pem --meter-dimensions requests
  */
-import { entitlementOptions, LOG_OPTIONS, REGISTER_OPTIONS } from '../options.js';
+import { entitlementOptions, listOption, LOG_OPTIONS, REGISTER_OPTIONS } from '../options.js';
 import type { CommandSpec } from '../spec.js';
+
+const DEFAULT_SPOOL_DIR = '/var/lib/marketplace-entitlement/usage';
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
-  describe: 'Register (unless a valid file for this instance exists), then serve /healthz, /entitlement and /metrics',
+  describe: 'Register (unless a valid file for this instance exists), then serve /healthz, /entitlement, /metrics and, with --meter-dimensions, POST /usage',
   options: {
     ...REGISTER_OPTIONS,
     port: { type: 'number', default: 8080, describe: 'Port to listen on (0 picks a free one)' },
     host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind; 0.0.0.0 only if probes come from outside the pod' },
+    'meter-dimensions': {
+      type: 'string',
+      describe: "Meter these custom dimensions hourly from POST /usage (comma-separated API names from the Portal); metering is off without it",
+    },
+    'spool-dir': {
+      type: 'string',
+      default: DEFAULT_SPOOL_DIR,
+      describe: 'Where usage not yet sent is kept (with --meter-dimensions): mount an emptyDir or a volume here so a restart loses nothing',
+    },
     ...LOG_OPTIONS,
   },
   examples: [
     ['$0 serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/product-key.pem', 'Native sidecar: startupProbe httpGet :8080/healthz'],
     ['curl -s 127.0.0.1:8080/metrics', 'Prometheus metrics'],
+    ['$0 serve --product-code abc123 --public-key-file /etc/marketplace/product-key.pem --meter-dimensions requests,gb_stored', 'Also meter usage'],
+    [`curl -s -X POST 127.0.0.1:8080/usage -d '{"dimension":"requests","quantity":1}'`, 'Record usage from any language in the pod'],
   ],
   async run(args, ctx) {
-    const { serveEntitlement } = await import('../../src/serve.js');
+    const [{ serveEntitlement }, { createUsageMeter }] = await Promise.all([import('../../src/serve.js'), import('../../src/metering/usage-meter.js')]);
+    const dimensions = listOption(args, 'meter-dimensions');
+    const options = await entitlementOptions(args, ctx);
     const service = await serveEntitlement({
-      ...(await entitlementOptions(args, ctx)),
+      ...options,
       port: args.port as number,
       host: args.host as string,
       onListening: (url) => ctx.logger.info?.(`Listening on ${url} (503 until entitled)`, { event: 'serve.listening', url }),
+      ...(dimensions && {
+        // Not given ctx.signal: on SIGTERM the meter must still send. A refused DryRun fails the start (exit 78).
+        usageMeter: () =>
+          createUsageMeter({
+            productCode: options.productCode,
+            dimensions,
+            spoolDir: args['spool-dir'] as string,
+            region: options.region,
+            endpoint: options.endpoint,
+            instanceId: options.instanceId,
+            deadlineMs: options.deadlineMs,
+            logger: ctx.logger,
+            env: ctx.env,
+          }),
+      }),
     });
     const { claims, reused } = service.outcome;
     ctx.print(
       `serving on ${service.url}: entitled, product ${claims.productCode} registered at ${claims.registeredAt.toISOString()}` +
-        `${reused ? ' (existing file reused, no new registration)' : ''}`,
+        `${reused ? ' (existing file reused, no new registration)' : ''}` +
+        `${dimensions ? `; POST /usage meters ${dimensions.join(', ')}` : ''}`,
     );
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+    // The hour in progress goes out now: a SIGTERM usually means the pod or task is going away, and its
+    // emptyDir with it. Usage recorded after a restart within this hour counts for the next hour instead.
+    const report = await service.usageMeter?.close({ includeCurrentHour: true });
     await service.close();
-    ctx.logger.info?.('Stopped', { event: 'serve.stopped' });
+    ctx.logger.info?.('Stopped', {
+      event: 'serve.stopped',
+      ...(report && { usageSent: report.sent.length, usageFailed: report.failed.length, usageLost: report.lost.length }),
+    });
   },
 };

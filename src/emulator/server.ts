@@ -17,6 +17,7 @@ import { createPublicKey, createPrivateKey, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { meteringOperations } from './metering-operations.js';
+import { listen } from '../listen.js';
 import { generateRsaKeyPair, registerUsage } from './register-usage.js';
 import { checkSignature, SignatureCheckError, type EmulatorCredentials } from './sigv4.js';
 import {
@@ -205,13 +206,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  emulator.port = address.port;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  emulator.url = `http://${host}:${address.port}`;
+  emulator.url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  emulator.port = (server.address() as AddressInfo).port;
   return emulator;
 }

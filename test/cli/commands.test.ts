@@ -87,6 +87,15 @@ describe('emulator command', () => {
   });
 });
 
+describe('emulator on a busy port', () => {
+  it('exits 78 with LISTEN_FAILED, naming the port, instead of crashing', async () => {
+    const result = await runCli(['emulator', '--port', String(emulator().port)]);
+    expect(result.code, result.stderr).toBe(78);
+    expect(result.stderr).toContain('LISTEN_FAILED');
+    expect(result.stderr).toContain(`:${emulator().port}`);
+  });
+});
+
 describe('demo (npm start)', () => {
   it('registers, checks and inspects against the local emulator, saying so', async () => {
     const result = await runCli(['demo']);

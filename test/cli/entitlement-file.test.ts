@@ -1,7 +1,7 @@
 // The signed entitlement file through the library: ensureEntitled({ entitlementFile }) against the emulator,
 // then verifyEntitlementFile on the real file, genuine and forged.
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -81,17 +81,34 @@ describe('writing', () => {
     }
   });
 
-  it('replaces a symlink planted at the output path instead of writing through it', async () => {
+  it('removes temp files a killed writer left behind, but not one another writer may still be using', async () => {
+    const path = freshPath();
+    const dir = join(path, '..');
+    await mkdir(dir, { recursive: true });
+    const abandoned = join(dir, '.entitlement.jwt.0123456789ab.tmp');
+    const recent = join(dir, '.entitlement.jwt.ba9876543210.tmp');
+    await writeFile(abandoned, 'half a fi');
+    await writeFile(recent, 'half a fi');
+    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    await utimes(abandoned, twoMinutesAgo, twoMinutesAgo);
+    await registerFile(path);
+    expect((await readdir(dir)).sort()).toEqual(['.entitlement.jwt.ba9876543210.tmp', 'entitlement.jwt']);
+  });
+
+  it('refuses a symlink planted at the output path before calling AWS: link and target untouched', async () => {
     const dir = join(tempDir(), 'symlink');
     await mkdir(dir, { recursive: true });
     const victim = join(dir, 'victim.txt');
     await writeFile(victim, 'keep me');
     const path = join(dir, 'entitlement.jwt');
     await symlink(victim, path);
-    await registerFile(path);
+    const error = await registerFile(path).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(OutputError);
+    expect(error).toMatchObject({ code: 'OUTPUT_NOT_REGULAR_FILE', exitCode: 73 });
+    expect(emulator().calls).toHaveLength(0);
     expect(await readFile(victim, 'utf8')).toBe('keep me');
-    expect((await lstat(path)).isSymbolicLink()).toBe(false);
-    await expect(readlink(path)).rejects.toThrow();
+    expect(await readlink(path)).toBe(victim);
+    expect((await readdir(dir)).sort()).toEqual(['entitlement.jwt', 'victim.txt']);
   });
 
   it('fails with OutputError 73 before calling AWS, leaving nothing, when the directory cannot exist', async () => {
@@ -103,13 +120,14 @@ describe('writing', () => {
     expect(emulator().calls).toHaveLength(0);
   });
 
-  it('fails with OutputError 73 and no file or temp file when the rename fails', async () => {
+  it('refuses a directory where the file belongs, before calling AWS, leaving it as it was', async () => {
     const dir = join(tempDir(), 'rename-fails');
     const path = join(dir, 'entitlement.jwt');
     await mkdir(path, { recursive: true }); // a directory where the file belongs
     await chmod(dir, 0o755);
     const error = await registerFile(path).catch((err: unknown) => err);
-    expect(error).toMatchObject({ code: 'OUTPUT_WRITE_FAILED', exitCode: 73 });
+    expect(error).toMatchObject({ code: 'OUTPUT_NOT_REGULAR_FILE', exitCode: 73 });
+    expect(emulator().calls).toHaveLength(0);
     expect(await readdir(dir)).toEqual(['entitlement.jwt']);
     expect((await stat(path)).isDirectory()).toBe(true);
   });

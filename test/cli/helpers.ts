@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { jwkThumbprint, type Ed25519PublicJwk } from '../../src/entitlement-file.js';
-import { DUMMY_CREDENTIALS, TEST_REGION, type MeteringEmulator } from '../support/index.js';
+import type { MeteringEmulator } from '../../src/index.js';
+import { DUMMY_CREDENTIALS, TEST_REGION } from '../support/index.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));
 

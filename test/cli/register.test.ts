@@ -167,7 +167,8 @@ describe('register', () => {
     await mkdir(join(dir, 'entitlement.jwt'), { recursive: true }); // a directory where the file belongs
     const result = await register(join(dir, 'entitlement.jwt'));
     expect(result.code).toBe(73);
-    expect(result.stdout).toContain('OUTPUT_WRITE_FAILED');
+    expect(result.stdout).toContain('OUTPUT_NOT_REGULAR_FILE');
+    expect(emulator().calls).toHaveLength(0);
     expect(await readdir(dir)).toEqual(['entitlement.jwt']);
     expect(await readdir(join(dir, 'entitlement.jwt'))).toEqual([]);
   });

@@ -1,0 +1,23 @@
+/**
+ * Starting an HTTP server with a typed error: a busy port or a bad host is a configuration problem the
+ * operator fixes with --port/--host, not a crash with a stack trace.
+ *
+ * @example
+ * const url = await listen(server, 0, '127.0.0.1'); // "http://127.0.0.1:40123"
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigurationError } from './errors.js';
+
+/** Listens on `host:port` and resolves with the server's URL; throws {@link ConfigurationError} `LISTEN_FAILED`. */
+export function listen(server: Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ConfigurationError('LISTEN_FAILED', `Cannot listen on ${host}:${port} (${err.code ?? err.message}); choose another --port or --host.`, { cause: err })),
+    );
+    server.listen(port, host, () => {
+      const address = server.address() as AddressInfo;
+      resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+    });
+  });
+}
