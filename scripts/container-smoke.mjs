@@ -43,6 +43,7 @@ const PREFIX = 'me-smoke';
 const IMAGE = 'localhost/marketplace-entitlement:smoke';
 const IMAGE_BAKED = 'localhost/marketplace-entitlement:smoke-baked';
 const IMAGE_BAD = 'localhost/marketplace-entitlement:smoke-bad-key';
+const IMAGE_APP = 'localhost/marketplace-entitlement:smoke-app'; // an app image with the CLI copied in (docs/deployment.md)
 const DEBIAN_IMAGE = 'localhost/debian:bookworm';
 const UID = 65532;
 const CLI = ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.mjs'];
@@ -196,7 +197,7 @@ const envFlags = (env) => Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=$
 
 // ---------------------------------------------------------------- cleanup
 
-const CONTAINERS = ['emulator', 'emulator-denied', 'hc', 'serve', 'bench'].map((n) => `${PREFIX}-${n}`);
+const CONTAINERS = ['emulator', 'emulator-denied', 'hc', 'serve', 'run', 'bench'].map((n) => `${PREFIX}-${n}`);
 const PODS = ['ok', 'denied'].map((n) => `${PREFIX}-pod-${n}`);
 const VOLUMES = ['entitlement', 'empty', 'denied', 'serve', 'baked', 'bench'].map((n) => `${PREFIX}-${n}`);
 
@@ -210,7 +211,7 @@ function cleanup({ images }) {
   // Anonymous volumes of the image's VOLUME that a crashed run left behind.
   podman(['volume', 'prune', '--force'], { timeout: 30_000 });
   if (images) {
-    for (const image of [IMAGE, IMAGE_BAKED, IMAGE_BAD]) podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
+    for (const image of [IMAGE_APP, IMAGE_BAKED, IMAGE_BAD, IMAGE]) podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
   } else {
     podman(['rmi', '--force', '--ignore', IMAGE_BAD], { timeout: 60_000 });
   }
@@ -368,6 +369,26 @@ function buildImage() {
   }
 }
 
+/**
+ * The app image of docs/deployment.md "Putting the CLI into an app image": the documented Dockerfile block, with
+ * our image for the registry name and Debian bookworm (glibc, no Node) for the app's base.
+ */
+function buildAppImage() {
+  const doc = readFileSync(join(ROOT, 'docs', 'deployment.md'), 'utf8');
+  const block = [...doc.matchAll(/```dockerfile\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => /COPY --from=marketplace-entitlement /.test(b));
+  must('docs/deployment.md has the Dockerfile block that copies the CLI into an app image', block, 'no ```dockerfile block with COPY --from=marketplace-entitlement');
+  const dockerfile = block
+    .replace(/^FROM \S+\/marketplace-entitlement:\S+ AS marketplace-entitlement$/m, `FROM ${IMAGE} AS marketplace-entitlement`)
+    .replace(/^FROM (?!localhost\/marketplace-entitlement)\S+$/m, `FROM ${DEBIAN_IMAGE}`);
+  const ctx = join(tmp, 'app-context');
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, 'Dockerfile'), `${dockerfile}USER 10001:10001\n`);
+  const b = podman([...BUILD, '-t', IMAGE_APP, ctx], { timeout: 300_000 });
+  must('app image from the documented COPY --from block (Debian base without Node) builds', b.status === 0 && dockerfile.includes(`FROM ${DEBIAN_IMAGE}`), `${dockerfile}\n${out(b)}`);
+  const probe = podman(['run', '--rm', '--network', 'none', ...HARDENED, IMAGE_APP, ...CLI, '--help']);
+  ok('the copied CLI runs in the app image', probe.status === 0, out(probe));
+}
+
 function buildBakedImages(keyPath) {
   // Baked image: the same Dockerfile, with the seller's product code and key as build args, from a copy of the
   // checkout (tracked and untracked-but-not-ignored files, as a seller's clone has) plus the key file.
@@ -476,9 +497,9 @@ async function containerSteps(emulatorUrl, deniedUrl) {
     ok('serve: GET /metrics is Prometheus text', metrics.status === 200 && /^# (HELP|TYPE) /m.test(metrics.body), metrics.body.slice(0, 500));
     const h = podman(['healthcheck', 'run', `${PREFIX}-serve`]);
     ok('serve: the image HEALTHCHECK (ECS sidecar health check) reports healthy', h.status === 0, out(h));
-    const rss = podman(['exec', `${PREFIX}-serve`, NODE, '-e', 'process.stdout.write(require("fs").readFileSync("/proc/1/status","utf8"))']);
-    const vm = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(rss.stdout)?.[1] ?? NaN) / 1024;
-    results.cli.serve = { rssMB: round(vm('VmRSS')), peakRssMB: round(vm('VmHWM')) };
+    // Steady state for sizing: 300 probe-like requests (bounded, loopback only), then the sidecar's RSS.
+    for (let i = 0; i < 300; i++) await httpGet(`${base}/${i % 3 ? 'healthz' : 'metrics'}`).catch(() => undefined);
+    results.cli.serve = { ...memoryOfPid1(`${PREFIX}-serve`), afterRequests: 300 };
     const stop = podman(['stop', '--time', '10', `${PREFIX}-serve`], { timeout: 30_000 });
     const code = podman(['inspect', '--format', '{{.State.ExitCode}}', `${PREFIX}-serve`]).stdout.trim();
     ok('serve: stops on SIGTERM with exit 0', stop.status === 0 && code === '0', `${out(stop)} exit code ${code}\n${out(podman(['logs', '--tail', '20', `${PREFIX}-serve`]))}`);
@@ -490,9 +511,28 @@ async function containerSteps(emulatorUrl, deniedUrl) {
     'const f = process.env.MARKETPLACE_ENTITLEMENT_FILE; process.exit(f && require("fs").existsSync(f) ? 42 : 1)'],
   { volume: `${PREFIX}-bench`, env: registerEnv });
   ok('run -- CMD: registers, starts CMD with MARKETPLACE_ENTITLEMENT_FILE, exits with its code (42)', wrapped.status === 42, out(wrapped));
+  // The wrapper stays alive beside the app (signal forwarding): its own memory is what the app container pays.
+  const bg = podman(['run', '-d', '--name', `${PREFIX}-run`, '--network', 'host', ...HARDENED, '--no-healthcheck', '-v', `${PREFIX}-bench:${OUT_DIR}`,
+    '-v', `${tmp}/keys:/keys:ro`, ...envFlags(registerEnv), IMAGE, 'run', '--', NODE, '-e', 'console.log("child up"); setTimeout(() => {}, 60000)']);
+  if (ok('run -- CMD: wrapper container started', bg.status === 0, out(bg))) {
+    await waitFor('the wrapped child', async () => podman(['logs', `${PREFIX}-run`]).stdout.includes('child up'), 30_000).catch(() => undefined);
+    results.cli.runWrapper = memoryOfPid1(`${PREFIX}-run`);
+    const stop = podman(['stop', '--time', '10', `${PREFIX}-run`], { timeout: 30_000 });
+    const code = podman(['inspect', '--format', '{{.State.ExitCode}}', `${PREFIX}-run`]).stdout.trim();
+    ok('run -- CMD: SIGTERM reaches the child; the wrapper exits 143 (child killed by SIGTERM)', stop.status === 0 && code === '143',
+      `${out(stop)} exit code ${code}\n${out(podman(['logs', '--tail', '20', `${PREFIX}-run`]))}`);
+    podman(['rm', '--force', '--time', '0', `${PREFIX}-run`]);
+  }
   const wrappedDenied = runCli(['run', '--', NODE, '-e', 'console.log("CHILD STARTED")'], { volume: `${PREFIX}-denied`, env: { ...registerEnv, MARKETPLACE_ENDPOINT: deniedUrl } });
   ok('run -- CMD: not entitled exits 77 without starting CMD', wrappedDenied.status === 77 && !wrappedDenied.stdout.includes('CHILD STARTED'), out(wrappedDenied));
   return { keyEnv, registerEnv };
+}
+
+/** VmRSS and VmHWM (peak) of a container's PID 1 (our CLI), read with the image's own node (no shell in it). */
+function memoryOfPid1(container) {
+  const r = podman(['exec', container, NODE, '-e', 'process.stdout.write(require("fs").readFileSync("/proc/1/status","utf8"))']);
+  const vm = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(r.stdout)?.[1] ?? NaN) / 1024;
+  return { rssMiB: round(vm('VmRSS')), peakRssMiB: round(vm('VmHWM')) };
 }
 
 /** A Pod (restartPolicy Never) from the kustomize base's Deployment template, wired to the emulator. */
@@ -516,7 +556,7 @@ function derivePod(name, emulatorUrl, publicKeyPem) {
   init.env = [...(init.env ?? []), ...Object.entries({ ...FAKE_AWS_ENV, MARKETPLACE_ENDPOINT: emulatorUrl }).map(([n, value]) => ({ name: n, value }))];
   // The app container runs the Deployment's readiness-probe command as its process (podman ignores probes):
   // it starts only if the init container succeeded, and passes only if the file it sees read-only is valid.
-  app.image = IMAGE;
+  app.image = IMAGE_APP;
   app.imagePullPolicy = 'Never';
   app.command = app.readinessProbe.exec.command;
   delete app.args;
@@ -622,7 +662,7 @@ function measure(registerEnv, keyEnv) {
   if (ok('in-container start-up measurement ran', bench.status === 0, out(bench))) {
     const raw = JSON.parse(bench.stdout.trim().split('\n').pop());
     for (const [k, v] of Object.entries(raw)) {
-      results.cli[k] = { medianMs: round(median(v.ms)), medianCpuMs: round(median(v.cpuMs)), maxRssMB: round(Math.max(...v.maxRssKB) / 1024), runs: v.ms.length };
+      results.cli[k] = { medianMs: round(median(v.ms)), medianCpuMs: round(median(v.cpuMs)), peakRssMiB: round(Math.max(...v.maxRssKB) / 1024), runs: v.ms.length };
     }
     for (const k of ['help', 'check', 'register']) results.cli[k].ratioToBareNode = round(results.cli[k].medianMs / results.cli.bareNode.medianMs, 2);
     info(`in-container (Node ${results.image.base?.match(/node:([\d.]+)/)?.[1]}): ${JSON.stringify(results.cli)}`);
@@ -642,7 +682,7 @@ async function main() {
     } finally {
       if (tmp) rmSync(tmp, { recursive: true, force: true });
       console.log(`${passed} passed, ${failed + 1} failed`);
-      process.exit(130);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
     }
   };
   process.on('SIGINT', onSignal);
@@ -662,6 +702,7 @@ async function main() {
     // The unbaked image first (the emulator comes from it), then the baked one needs the emulator's key.
     const keyDir = join(tmp, 'keys');
     buildImage();
+    buildAppImage();
     const port = await freePort();
     const deniedPort = await freePort();
     const keyFile = await startEmulator(`${PREFIX}-emulator`, port, keyDir);

@@ -1,34 +1,56 @@
 /**
- * `emulator`: the local Metering Service emulator in the foreground, for trying the CLI and for
- * integration tests in other languages. Prints its URL, logs every call, stops cleanly on SIGTERM/SIGINT.
+ * `emulator`: the local Metering Service emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer)
+ * in the foreground, for trying the CLI and for integration tests in other languages. Prints its URL, logs
+ * every call, stops cleanly on SIGTERM/SIGINT.
  *
  * @example
- * marketplace-entitlement emulator --port 8443 --public-key-out /tmp/emulator-key.pem --throttle-first 2
+ * marketplace-entitlement emulator --port 8443 --public-key-out /tmp/emulator-key.pem --throttle-first 2 --dimensions requests
  */
-import { LOG_OPTIONS } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import type { RegistrationTokenGrant } from '../../src/emulator/types.js';
+import { listOption, LOG_OPTIONS } from '../options.js';
+import type { Args, CommandSpec } from '../spec.js';
 import { UsageError } from '../usage-error.js';
+
+/** The fields a registration token's grant may have (emulator/types.ts RegistrationTokenGrant). */
+const GRANT_FIELDS = ['productCode', 'customerIdentifier', 'customerAWSAccountId', 'licenseArn', 'expiresAt'];
 
 export const emulatorCommand: CommandSpec = {
   name: 'emulator',
-  describe: 'Run the local AWS Marketplace Metering emulator (RegisterUsage) in the foreground',
+  describe: 'Run the local AWS Marketplace Metering emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer) in the foreground',
   options: {
     port: { type: 'number', default: 0, describe: 'Port to listen on; 0 picks a free one (the URL is printed)' },
     host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind' },
     'public-key-out': { type: 'string', describe: 'Write the public key its tokens verify under (PEM) to this file' },
     'private-key-file': { type: 'string', describe: 'Sign with this RSA private key (PEM) instead of a fresh one, so the key survives restarts' },
     'not-entitled': { type: 'boolean', describe: 'Answer CustomerNotEntitledException' },
-    'throttle-first': { type: 'number', default: 0, describe: 'Answer ThrottlingException to the first N calls' },
-    'fail-first': { type: 'number', default: 0, describe: 'Answer InternalServiceErrorException (HTTP 500) to the first N calls' },
+    'throttle-first': { type: 'number', default: 0, describe: 'Answer ThrottlingException to the first N calls of each operation' },
+    'fail-first': { type: 'number', default: 0, describe: 'Answer InternalServiceErrorException (HTTP 500) to the first N calls of each operation' },
     'rate-limit': { type: 'number', describe: 'Throttle beyond this many calls per second (AWS: 5 for RegisterUsage)' },
-    error: { type: 'string', describe: 'Answer every call with this AWS error, e.g. PlatformNotSupportedException' },
+    error: { type: 'string', describe: 'Answer every RegisterUsage call with this AWS error, e.g. PlatformNotSupportedException' },
     latency: { type: 'duration', default: '0ms', describe: 'Delay every answer by this long' },
+    dimensions: { type: 'string', describe: 'MeterUsage/BatchMeterUsage: only these dimensions exist, comma separated (others: InvalidUsageDimensionException)' },
+    'metering-denied': {
+      type: 'boolean',
+      describe: 'MeterUsage/BatchMeterUsage not allowed (an IAM role without them): DryRun answers UnauthorizedException, a real call AccessDeniedException',
+    },
+    'unprocessed-first': { type: 'number', default: 0, describe: 'BatchMeterUsage: the first N calls leave every other record in UnprocessedRecords' },
+    'subscribed-customers': {
+      type: 'string',
+      describe: 'BatchMeterUsage: only these customers (identifiers or AWS account ids, comma separated) are subscribed; default all',
+    },
+    'registration-tokens-file': {
+      type: 'string',
+      describe:
+        'ResolveCustomer: JSON {"TOKEN": {"productCode", "customerIdentifier", "customerAWSAccountId", "licenseArn", "expiresAt"}} (productCode required); other tokens are invalid',
+    },
     ...LOG_OPTIONS,
   },
   examples: [
     ['$0 emulator --port 8443 --public-key-out /tmp/emulator-key.pem', 'Then: register --endpoint http://127.0.0.1:8443 --public-key-file /tmp/emulator-key.pem'],
     ['$0 emulator --rate-limit 5 --log-format text', 'Behave like the real 5 calls/s quota'],
     ['$0 emulator --not-entitled', 'A buyer without a subscription'],
+    ['$0 emulator --dimensions requests,gb_stored --metering-denied', 'Only these dimensions; an IAM role without aws-marketplace:MeterUsage'],
+    ['$0 emulator --registration-tokens-file tokens.json --subscribed-customers cust-1', 'SaaS: ResolveCustomer tokens and subscribed customers'],
   ],
   async run(args, ctx) {
     const [{ startMeteringEmulator }, { REGISTER_USAGE_ERRORS }, { writeFileAtomic }, { readInputFile }] = await Promise.all([
@@ -41,6 +63,16 @@ export const emulatorCommand: CommandSpec = {
     if (error !== undefined && !Object.hasOwn(REGISTER_USAGE_ERRORS, error)) {
       throw new UsageError(`--error ${error} is not a RegisterUsage error; one of ${Object.keys(REGISTER_USAGE_ERRORS).join(', ')}.`);
     }
+    const throttleFirst = countOption(args, 'throttle-first');
+    const failFirst = countOption(args, 'fail-first');
+    const unprocessedFirst = countOption(args, 'unprocessed-first');
+    const rateLimit = args['rate-limit'] as number | undefined;
+    if (rateLimit !== undefined && !(rateLimit > 0)) throw new UsageError(`--rate-limit ${rateLimit} is not valid: expected calls per second above 0.`);
+    const dimensions = listOption(args, 'dimensions');
+    const subscribedCustomers = listOption(args, 'subscribed-customers');
+    const tokensFile = args['registration-tokens-file'] as string | undefined;
+    const registrationTokens =
+      tokensFile === undefined ? undefined : registrationTokensFrom(await readInputFile(tokensFile, { code: 'REGISTRATION_TOKENS_FILE', what: 'registration tokens file' }), tokensFile);
     const privateKeyFile = args['private-key-file'] as string | undefined;
     const emulator = await startMeteringEmulator({
       port: args.port as number,
@@ -50,11 +82,16 @@ export const emulatorCommand: CommandSpec = {
       }),
       scenario: {
         entitled: args['not-entitled'] !== true,
-        throttleFirst: args['throttle-first'] as number,
-        failFirst: args['fail-first'] as number,
+        throttleFirst,
+        failFirst,
         latencyMs: args.latency as number,
         ...(error !== undefined && { error }),
-        ...(args['rate-limit'] !== undefined && { rateLimit: { perSecond: args['rate-limit'] as number } }),
+        ...(rateLimit !== undefined && { rateLimit: { perSecond: rateLimit } }),
+        ...(dimensions && { dimensions }),
+        ...(args['metering-denied'] === true && { meteringDenied: true }),
+        ...(unprocessedFirst > 0 && { unprocessedFirst }),
+        ...(subscribedCustomers && { subscribedCustomers }),
+        ...(registrationTokens && { registrationTokens }),
       },
       onCall: (call) =>
         ctx.logger.info?.(`${call.operation} answered ${call.statusCode}${call.errorType ? ` ${call.errorType}` : ''}`, {
@@ -63,6 +100,7 @@ export const emulatorCommand: CommandSpec = {
           statusCode: call.statusCode,
           errorType: call.errorType,
           productCode: call.input.ProductCode,
+          dimension: call.input.UsageDimension,
           region: call.region,
         }),
     });
@@ -74,3 +112,32 @@ export const emulatorCommand: CommandSpec = {
     ctx.logger.info?.('Emulator stopped', { event: 'emulator.stopped', calls: emulator.calls.length });
   },
 };
+
+/** A whole number >= 0 (a count of calls). */
+function countOption(args: Args, name: string): number {
+  const value = args[name] as number;
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`--${name} ${value} is not valid: expected a whole number of calls, 0 or more.`);
+  return value;
+}
+
+/** The registration tokens file's JSON, checked field by field so a typo is a usage error rather than an odd answer. */
+function registrationTokensFrom(text: string, file: string): Record<string, RegistrationTokenGrant> {
+  const bad = (why: string) => new UsageError(`--registration-tokens-file ${file}: ${why}`);
+  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+  let tokens: unknown;
+  try {
+    tokens = JSON.parse(text);
+  } catch (err) {
+    throw bad(`not JSON (${(err as Error).message}).`);
+  }
+  if (!isObject(tokens)) throw bad('expected an object like {"TOKEN": {"productCode": "abc123", "customerIdentifier": "cust-1"}}.');
+  for (const [token, grant] of Object.entries(tokens)) {
+    if (!isObject(grant) || typeof grant.productCode !== 'string' || grant.productCode === '') throw bad(`token ${JSON.stringify(token)} needs a "productCode" string.`);
+    const field = Object.keys(grant).find((key) => !GRANT_FIELDS.includes(key) || typeof grant[key] !== 'string');
+    if (field !== undefined) throw bad(`token ${JSON.stringify(token)}: "${field}" is not one of ${GRANT_FIELDS.join(', ')} with a string value.`);
+    if (grant.expiresAt !== undefined && Number.isNaN(Date.parse(grant.expiresAt as string))) {
+      throw bad(`token ${JSON.stringify(token)}: "expiresAt" ${JSON.stringify(grant.expiresAt)} is not an ISO 8601 time.`);
+    }
+  }
+  return tokens as Record<string, RegistrationTokenGrant>;
+}

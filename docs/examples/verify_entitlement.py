@@ -43,7 +43,7 @@ def verify(text, product_key_pem, product_code=None, instance_id=None, now=None)
     now = time.time() if now is None else now
     token = text[:-1] if text.endswith("\n") else text
     h, p, s = split(token, "FILE_MALFORMED")
-    header, payload, signature = json.loads(b64d(h)), json.loads(b64d(p)), b64d(s)
+    header, signature = json.loads(b64d(h)), b64d(s)
     # 1. Header: EdDSA, our typ, no crit, a public Ed25519 key with exactly kty, crv, x.
     if header.get("alg") != "EdDSA":
         raise Invalid("FILE_ALGORITHM_NOT_ALLOWED")
@@ -57,6 +57,7 @@ def verify(text, product_key_pem, product_code=None, instance_id=None, now=None)
         Ed25519PublicKey.from_public_bytes(b64d(jwk["x"])).verify(signature, f"{h}.{p}".encode())
     except (InvalidSignature, ValueError):
         raise Invalid("FILE_SIGNATURE_INVALID")
+    payload = json.loads(b64d(p))  # only signed bytes are parsed
     # 3. The nonce is the RFC 7638 thumbprint of that key.
     canonical = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"), sort_keys=True)
     if payload["nonce"] != b64e(hashlib.sha256(canonical.encode()).digest()):
@@ -103,4 +104,7 @@ if __name__ == "__main__":
             print(json.dumps(verify(f.read(), k.read(), *expect)))
     except Invalid as err:
         print(f"invalid: {err}", file=sys.stderr)
+        sys.exit(65)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:  # undecodable or missing parts: fail closed
+        print(f"invalid: FILE_MALFORMED ({type(err).__name__})", file=sys.stderr)
         sys.exit(65)

@@ -39,15 +39,14 @@ function generateAndCheck(): TypecheckResult {
   // Broken copies: each must fail, for the reason given.
   const base = kustomize('k8s/base');
   const misspelled = structuredClone(base);
-  const app = misspelled.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers.find((c: Doc) => c.readinessProbe);
-  app.readinesProbe = app.readinessProbe;
+  const app = misspelled.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0];
+  app.readinesProbe = app.readinessProbe ?? { exec: { command: ['check'] } };
   delete app.readinessProbe;
   files['broken-readinesProbe.ts'] = manifestsAsTypeScript(misspelled);
 
   const sidecar = structuredClone(kustomize('k8s/overlays/native-sidecar'));
-  const init = sidecar.find((d) => d.kind === 'Deployment')!.spec.template.spec.initContainers[0];
-  init.startupProbe.httpGet.prot = init.startupProbe.httpGet.port;
-  delete init.startupProbe.httpGet.port;
+  const init = sidecar.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0];
+  init.startupProbe = { httpGet: { path: '/healthz', prot: 9611 } };
   files['broken-httpGet-prot.ts'] = manifestsAsTypeScript(sidecar);
 
   const td = readJson('ecs/task-definition.json');

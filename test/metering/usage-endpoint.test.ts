@@ -2,9 +2,9 @@
  * `POST /usage` (what the `serve` sidecar mounts): a real HTTP server on loopback in front of a real usage
  * meter, which sends to the emulator through the SDK.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,5 +86,20 @@ describe('only loopback may meter', () => {
     [undefined, false],
   ])('%s -> %s', (address, loopback) => {
     expect(isLoopbackAddress(address)).toBe(loopback);
+  });
+
+  it('answers a peer off loopback 403 without recording anything (judged on the socket, not on headers)', async () => {
+    // A request object whose socket claims a pod-network peer: no traffic leaves loopback in tests.
+    const socket = new Socket();
+    Object.defineProperty(socket, 'remoteAddress', { value: '10.0.3.7' });
+    const req = new IncomingMessage(socket);
+    req.method = 'POST';
+    req.headers['x-forwarded-for'] = '127.0.0.1';
+    const res = new ServerResponse(req);
+    await handleUsageRequest(meter, req, res);
+    expect(res.statusCode).toBe(403);
+    await meter.close({ includeCurrentHour: true });
+    expect(emulator().calls.filter((c) => c.operation === 'MeterUsage' && c.input.UsageQuantity !== 0)).toEqual([]);
+    socket.destroy();
   });
 });
