@@ -8,6 +8,7 @@
  * await client.send(new MeterUsageCommand(input));
  */
 import { MarketplaceMeteringClient, type MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
+import { ConfigurationError } from './errors.js';
 import type { Logger } from './logger.js';
 import { resolveRegion } from './region.js';
 
@@ -53,6 +54,7 @@ export async function meteringClient(
   purpose: MeteringClientPurpose = REGISTER_PURPOSE,
 ): Promise<{ client: MarketplaceMeteringClient; region: string }> {
   if (options.client) return { client: options.client, region: await options.client.config.region() };
+  checkEndpoint(options.endpoint);
   const env = options.env ?? process.env;
   warnOnUnsupportedCredentials(env, options, logger, purpose);
   const { region, source } = await resolveRegion({ region: options.region, env, logger });
@@ -72,6 +74,24 @@ export async function meteringClient(
     }),
   });
   return { client, region };
+}
+
+/** An endpoint given but empty or not a URL must not quietly mean "the real AWS endpoint". */
+function checkEndpoint(endpoint: string | undefined): void {
+  if (endpoint === undefined) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new ConfigurationError(
+      'INVALID_OPTION',
+      `The endpoint ${JSON.stringify(endpoint)} is not an http(s) URL. Give the emulator's URL (e.g. http://127.0.0.1:8443), ` +
+        'or leave the endpoint out to use AWS.',
+    );
+  }
 }
 
 function warnOnUnsupportedCredentials(

@@ -102,5 +102,13 @@ describe('product code, key version and deadline', () => {
   it.each([0, -5, Number.NaN, Number.POSITIVE_INFINITY])('refuses deadlineMs %s', async (deadlineMs) => {
     await expectRefusedOffline({ deadlineMs }, 'INVALID_OPTION');
   });
+
+  it.each(['', 'not a url', 'ftp://127.0.0.1/', 'metering.local:8443'])('refuses endpoint %j rather than silently using AWS', async (endpoint) => {
+    await expectRefusedOffline({ endpoint }, 'INVALID_OPTION');
+  });
+
+  it.each([{ baseDelayMs: 0 }, { baseDelayMs: 100, maxDelayMs: 50 }])('refuses retry policy %j', async (retry) => {
+    await expectRefusedOffline({ retry }, 'INVALID_OPTION');
+  });
 });
 
