@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # marketplace-entitlement: the bundled CLI (dist/cli.mjs) on a Node.js LTS runtime, and nothing else.
 #
 #   docker build -t marketplace-entitlement:0.1.0 .

@@ -38,7 +38,7 @@ export function resolveArgs(spec: CommandSpec, raw: Record<string, unknown>, env
     const given = raw[name] ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
     const value = given ?? option.default;
     if (value === undefined) {
-      if (option.required) throw new UsageError(`--${name} is required (or set ${envName(name)}).`);
+      if (option.required) throw new UsageError(`--${name} is required (or set ${envName(name)}).${misspeltEnvHint(name, spec, env)}`);
       continue;
     }
     args[name] = convert(name, option, value, raw[name] === undefined ? envName(name) : `--${name}`);
@@ -46,8 +46,23 @@ export function resolveArgs(spec: CommandSpec, raw: Record<string, unknown>, env
   return args;
 }
 
+/**
+ * Names a `MARKETPLACE_*` variable that looks meant for option `name` but is spelt otherwise (such variables are
+ * ignored, so the operator would only see "required"): the same letters without the underscores.
+ */
+function misspeltEnvHint(name: string, spec: CommandSpec, env: NodeJS.ProcessEnv): string {
+  const letters = (text: string) => text.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  const known = new Set(Object.keys(spec.options).map(envName));
+  const near = Object.keys(env).find((key) => key.startsWith(ENV_PREFIX) && !known.has(key) && letters(key) === letters(envName(name)));
+  return near === undefined ? '' : ` ${near} is set: did you mean ${envName(name)}?`;
+}
+
 function convert(name: string, option: OptionSpec, value: unknown, source: string): string | number | boolean {
   const bad = (why: string) => new UsageError(`${source} ${JSON.stringify(value)} is not valid: ${why}.`);
+  const positive = (number: number) => {
+    if (option.positive && !(number > 0)) throw bad('expected more than 0');
+    return number;
+  };
   if (option.type === 'boolean') {
     if (typeof value === 'boolean') return value;
     if (/^(1|true|yes)$/i.test(String(value))) return true;
@@ -56,17 +71,22 @@ function convert(name: string, option: OptionSpec, value: unknown, source: strin
   }
   if (Array.isArray(value)) throw new UsageError(`--${name} was given more than once.`);
   const text = String(value);
-  if (option.type === 'number') {
+  if (option.type === 'number' || option.type === 'port') {
     const number = Number(text);
     if (text.trim() === '' || !Number.isFinite(number)) throw bad('expected a number');
-    return number;
+    if (option.type === 'port' && !(Number.isInteger(number) && number >= 0 && number <= 65_535)) {
+      throw bad('expected a whole number from 0 to 65535 (0 picks a free port)');
+    }
+    return positive(number);
   }
   if (option.type === 'duration') {
+    let ms: number;
     try {
-      return parseDuration(text);
+      ms = parseDuration(text);
     } catch (err) {
       throw bad((err as Error).message);
     }
+    return positive(ms);
   }
   if (option.choices && !option.choices.includes(text)) throw bad(`expected one of ${option.choices.join(', ')}`);
   return text;

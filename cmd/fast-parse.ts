@@ -15,12 +15,14 @@ const HELP = new Set(['--help', '-h']);
 export function parseFast(spec: CommandSpec, argv: string[]): Record<string, unknown> | undefined {
   if (argv.some((arg) => HELP.has(arg))) return undefined;
   const options: ParseArgsConfig['options'] = {};
-  for (const [name, option] of Object.entries(spec.options)) options[name] = { type: option.type === 'boolean' ? 'boolean' : 'string' };
+  // `multiple`, so an option given twice reaches resolveArgs as a list and is refused there, as yargs' is.
+  for (const [name, option] of Object.entries(spec.options)) options[name] = option.type === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: true };
   const positionalNames = Object.keys(spec.positionals ?? {});
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: positionalNames.length > 0, strict: true });
     if (positionals.length > positionalNames.length) return undefined;
-    const raw: Record<string, unknown> = { ...values, _: [] };
+    const raw: Record<string, unknown> = { _: [] };
+    for (const [name, value] of Object.entries(values)) raw[name] = Array.isArray(value) && value.length === 1 ? value[0] : value;
     positionalNames.forEach((name, i) => (raw[name] = positionals[i]));
     return raw;
   } catch {

@@ -34,7 +34,7 @@ export const REGISTER_OPTIONS = {
   out: { type: 'string', default: DEFAULT_ENTITLEMENT_FILE, describe: 'Where to write the signed entitlement file' },
   region: { type: 'string', describe: 'AWS Region (default: AWS_REGION, then ECS task metadata, then EC2 IMDS)' },
   endpoint: { type: 'string', describe: 'Metering endpoint URL override, e.g. the local emulator' },
-  deadline: { type: 'duration', default: '30m', describe: 'Give up retrying after this long (30m, 90s, 1h)' },
+  deadline: { type: 'duration', default: '30m', positive: true, describe: 'Give up retrying after this long (30m, 90s, 1h)' },
   'instance-id': INSTANCE_ID_OPTION,
 } satisfies Record<string, OptionSpec>;
 

@@ -27,7 +27,8 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 const print = (line: string) => process.stdout.write(`${line.replace(/\s*\n\s*/g, ' ')}\n`);
 
 /** A command line that cannot run: one error log line, the summary, exit 64. */
-export function exitOnUsageError(command: string | undefined, message: string): never {
+export function exitOnUsageError(command: string | undefined, text: string): never {
+  const message = /[.?!]$/.test(text) ? text : `${text}.`;
   createCliLogger({ format: 'json', level: 'error' }).error?.(message, { event: 'cli.usage', command });
   print(`${message} Run \`${[PROGRAM, command, '--help'].filter(Boolean).join(' ')}\` for usage.`);
   return process.exit(new UsageError(message).exitCode);

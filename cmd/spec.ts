@@ -13,13 +13,16 @@ import type { Logger } from '../src/logger.js';
 
 export const PROGRAM = 'marketplace-entitlement';
 
-export type OptionType = 'string' | 'number' | 'boolean' | 'duration';
+/** `port`: a whole number from 0 to 65535. */
+export type OptionType = 'string' | 'number' | 'boolean' | 'duration' | 'port';
 
 export interface OptionSpec {
   type: OptionType;
   describe: string;
   default?: string | number | boolean;
   choices?: readonly string[];
+  /** Numbers and durations: 0 is refused too (e.g. a deadline of 0 could never be met). */
+  positive?: boolean;
   /** Checked after the command line and the environment are merged (so env can supply it). */
   required?: boolean;
 }

@@ -34,8 +34,8 @@ export async function runWithYargs(
     .alias('help', 'h')
     .fail((message, err) => {
       if (err && !message) throw err;
-      const command = commands.find((c) => c.name === argv[0])?.name;
-      exitOnUsageError(command, message ?? err?.message ?? 'Invalid command line.');
+      const spec = commands.find((c) => c.name === argv[0]);
+      exitOnUsageError(spec?.name, withFix(message ?? err?.message ?? 'Invalid command line.', spec, argv));
     });
   for (const spec of commands) {
     parser = parser.command(
@@ -65,4 +65,18 @@ function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
   }
   for (const [command, description] of spec.examples) y = y.example(command, description);
   return y;
+}
+
+/** yargs' "Unknown argument" for the two mistakes it cannot explain: PEM text after a space, a command without `--`. */
+function withFix(message: string, spec: CommandSpec | undefined, argv: string[]): string {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(message)?.[1]?.split(', ');
+  if (!unknown) return message;
+  if (unknown.some((arg) => arg.includes('-BEGIN '))) {
+    // yargs names only the PEM's first line; the key itself is never repeated.
+    return `${message}. PEM text starts with dashes: write --public-key="$KEY" (with =) or set MARKETPLACE_PUBLIC_KEY.`;
+  }
+  if (spec?.passThrough && unknown.every((arg) => argv.includes(arg))) {
+    return `${message}. The command to run goes after --: \`${PROGRAM} ${spec.name} [options] -- ${unknown.join(' ')}\``;
+  }
+  return message;
 }

@@ -44,6 +44,7 @@ const IMAGE = 'localhost/marketplace-entitlement:smoke';
 const IMAGE_BAKED = 'localhost/marketplace-entitlement:smoke-baked';
 const IMAGE_BAD = 'localhost/marketplace-entitlement:smoke-bad-key';
 const IMAGE_APP = 'localhost/marketplace-entitlement:smoke-app'; // an app image with the CLI copied in (docs/deployment.md)
+const IMAGE_APP_BAKED = 'localhost/marketplace-entitlement:smoke-app-baked'; // the same from the baked image, key and variables too
 const DEBIAN_IMAGE = 'localhost/debian:bookworm';
 const UID = 65532;
 const CLI = ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.mjs'];
@@ -211,7 +212,7 @@ function cleanup({ images }) {
   // Anonymous volumes of the image's VOLUME that a crashed run left behind.
   podman(['volume', 'prune', '--force'], { timeout: 30_000 });
   if (images) {
-    for (const image of [IMAGE_APP, IMAGE_BAKED, IMAGE_BAD, IMAGE]) podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
+    for (const image of [IMAGE_APP_BAKED, IMAGE_APP, IMAGE_BAKED, IMAGE_BAD, IMAGE]) podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
   } else {
     podman(['rmi', '--force', '--ignore', IMAGE_BAD], { timeout: 60_000 });
   }
@@ -371,22 +372,28 @@ function buildImage() {
 
 /**
  * The app image of docs/deployment.md "Putting the CLI into an app image": the documented Dockerfile block, with
- * our image for the registry name and Debian bookworm (glibc, no Node) for the app's base.
+ * `from` for the registry name and Debian bookworm (glibc, no Node) for the app's base; `baked` appends the
+ * documented block that carries a baked image's key and variables into the app image.
  */
-function buildAppImage() {
+function buildAppImage({ from = IMAGE, tag = IMAGE_APP, baked = false } = {}) {
   const doc = readFileSync(join(ROOT, 'docs', 'deployment.md'), 'utf8');
-  const block = [...doc.matchAll(/```dockerfile\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => /COPY --from=marketplace-entitlement /.test(b));
-  must('docs/deployment.md has the Dockerfile block that copies the CLI into an app image', block, 'no ```dockerfile block with COPY --from=marketplace-entitlement');
-  const dockerfile = block
-    .replace(/^FROM \S+\/marketplace-entitlement:\S+ AS marketplace-entitlement$/m, `FROM ${IMAGE} AS marketplace-entitlement`)
-    .replace(/^FROM (?!localhost\/marketplace-entitlement)\S+$/m, `FROM ${DEBIAN_IMAGE}`);
-  const ctx = join(tmp, 'app-context');
+  const blocks = [...doc.matchAll(/```dockerfile\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const block = blocks.find((b) => /COPY --from=marketplace-entitlement \/opt\//.test(b));
+  const bakedBlock = baked ? blocks.find((b) => /COPY --from=marketplace-entitlement \/etc\//.test(b)) : '';
+  must(`docs/deployment.md has the Dockerfile ${baked ? 'blocks that copy the CLI and the baked key' : 'block that copies the CLI'} into an app image`,
+    block && bakedBlock !== undefined, 'no ```dockerfile block with COPY --from=marketplace-entitlement /opt/ (or /etc/ for a baked image)');
+  const dockerfile = `${block}${bakedBlock}`
+    .replace(/^FROM \S+\/marketplace-entitlement:\S+ AS marketplace-entitlement$/m, `FROM ${from} AS marketplace-entitlement`)
+    .replace(/^FROM (?!localhost\/marketplace-entitlement)\S+$/m, `FROM ${DEBIAN_IMAGE}`)
+    .replace('<your product code>', PRODUCT_CODE);
+  const ctx = join(tmp, `context-${tag.split(':').pop()}`);
   mkdirSync(ctx, { recursive: true });
   writeFileSync(join(ctx, 'Dockerfile'), `${dockerfile}USER 10001:10001\n`);
-  const b = podman([...BUILD, '-t', IMAGE_APP, ctx], { timeout: 300_000 });
-  must('app image from the documented COPY --from block (Debian base without Node) builds', b.status === 0 && dockerfile.includes(`FROM ${DEBIAN_IMAGE}`), `${dockerfile}\n${out(b)}`);
-  const probe = podman(['run', '--rm', '--network', 'none', ...HARDENED, IMAGE_APP, ...CLI, '--help']);
-  ok('the copied CLI runs in the app image', probe.status === 0, out(probe));
+  const b = podman([...BUILD, '-t', tag, ctx], { timeout: 300_000 });
+  must(`app image from the documented COPY --from block${baked ? 's (baked)' : ''} (Debian base without Node) builds`,
+    b.status === 0 && dockerfile.includes(`FROM ${DEBIAN_IMAGE}`), `${dockerfile}\n${out(b)}`);
+  const probe = podman(['run', '--rm', '--network', 'none', ...HARDENED, tag, ...CLI, '--help']);
+  ok(`the copied CLI runs in the app image${baked ? ' (baked)' : ''}`, probe.status === 0, out(probe));
 }
 
 function buildBakedImages(keyPath) {
@@ -404,6 +411,7 @@ function buildBakedImages(keyPath) {
   const baked = inspectImage(IMAGE_BAKED)?.Config?.Env ?? [];
   ok('baked image sets MARKETPLACE_PRODUCT_CODE and MARKETPLACE_PUBLIC_KEY_FILE',
     baked.includes(`MARKETPLACE_PRODUCT_CODE=${PRODUCT_CODE}`) && baked.includes('MARKETPLACE_PUBLIC_KEY_FILE=/etc/marketplace-entitlement/public-key.pem'), JSON.stringify(baked));
+  if (bb.status === 0) buildAppImage({ from: IMAGE_BAKED, tag: IMAGE_APP_BAKED, baked: true });
 
   writeFileSync(join(ctx, 'keys', 'not-a-key.pem'), 'this is not a public key\n');
   const bad = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', 'PUBLIC_KEY_FILE=keys/not-a-key.pem', '-t', IMAGE_BAD, ctx], { timeout: 600_000 });
@@ -475,6 +483,12 @@ async function containerSteps(emulatorUrl, deniedUrl) {
   ok(`baked image: register with only endpoint (${byName}) and credentials in the environment exits 0`, baked.status === 0, out(baked));
   const bakedCheck = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
   ok('baked image: check with no configuration exits 0', bakedCheck.status === 0, out(bakedCheck));
+  // The exec probe runs in the app image: with the documented baked block it needs no configuration either.
+  const bakedAppCheck = runCli([...CLI, 'check'], { image: IMAGE_APP_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
+  ok('baked app image (documented blocks): the probe command with no configuration exits 0', bakedAppCheck.status === 0 && /valid/.test(bakedAppCheck.stdout), out(bakedAppCheck));
+  // ...and without that block the app image has no key: why docs/deployment.md says to bake the app image too.
+  const unbakedAppCheck = runCli([...CLI, 'check'], { image: IMAGE_APP, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
+  ok('app image without the baked block: the same probe exits 64 (no public key)', unbakedAppCheck.status === 64, out(unbakedAppCheck));
 
   // `serve`: the sidecar (native sidecar / ECS HEALTHY dependency).
   const servePort = await freePort();

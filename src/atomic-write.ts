@@ -11,7 +11,7 @@
  * await writeFileAtomic('/var/run/marketplace-entitlement/entitlement.jwt', token + '\n', { mode: 0o644 });
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OutputError } from './errors.js';
 
@@ -26,7 +26,7 @@ export interface AtomicWriteOptions {
 export async function ensureParentDirectory(path: string): Promise<string> {
   const dir = dirname(resolve(path));
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
   } catch (err) {
     throw new OutputError(
       'OUTPUT_DIR_UNAVAILABLE',
@@ -36,6 +36,28 @@ export async function ensureParentDirectory(path: string): Promise<string> {
     );
   }
   return dir;
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node's `mkdir({ recursive: true })` spins forever where mkdir answers ENOENT under
+ * an existing parent (e.g. below /proc); here that ENOENT is final.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await stat(dir)).isDirectory()) return;
+      throw err;
+    }
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw err;
+  }
+  await makeDirectory(dirname(dir));
+  await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err; // created meanwhile by another writer: fine
+  });
 }
 
 /** A temp file this old was abandoned by a killed writer (a write takes milliseconds). */

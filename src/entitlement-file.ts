@@ -21,7 +21,7 @@ import { readInputFile } from './input-file.js';
 import { resolveInstanceId } from './instance-id.js';
 import type { PublicKeyInput } from './public-key.js';
 import type { EnsureEntitledOptions, Entitlement } from './register.js';
-import { DEFAULT_CLOCK_TOLERANCE_SEC, verifyRegistration } from './verify.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, judgedAtSec, secondsOption, verifyRegistration } from './verify.js';
 
 /** The JWS `typ` of an entitlement file. */
 export const ENTITLEMENT_FILE_TYPE = 'marketplace-entitlement+jwt';
@@ -171,6 +171,9 @@ export async function verifyEntitlementFile(path: string, options: VerifyEntitle
  * const claims = await verifyEntitlementToken(fs.readFileSync(path, 'utf8'), { publicKey });
  */
 export async function verifyEntitlementToken(text: string, options: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
+  const nowSec = judgedAtSec(options.now);
+  const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC);
+  const maxAgeSec = secondsOption('maxAgeSec', options.maxAgeSec);
   const { header, payload, signingInput, signature } = decodeCompactJws(text.endsWith('\n') ? text.slice(0, -1) : text);
   if (header.alg !== 'EdDSA') {
     throw new VerificationError('FILE_ALGORITHM_NOT_ALLOWED', `The entitlement file uses alg ${JSON.stringify(header.alg)}; only EdDSA is accepted.`);
@@ -192,8 +195,6 @@ export async function verifyEntitlementToken(text: string, options: VerifyEntitl
       'The entitlement file nonce is not the thumbprint of its signing key: the file was re-signed with another key.',
     );
   }
-  const nowSec = (options.now ?? new Date()).getTime() / 1000;
-  const tolerance = options.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
   if (claims.iat > nowSec + tolerance) {
     throw new VerificationError(
       'FILE_IAT_IN_FUTURE',
@@ -213,10 +214,10 @@ export async function verifyEntitlementToken(text: string, options: VerifyEntitl
     }
     expectMatch('INSTANCE_MISMATCH', 'instance', claims.instance, options.instanceId);
   }
-  if (options.maxAgeSec !== undefined && nowSec - claims.iat > options.maxAgeSec) {
+  if (maxAgeSec !== undefined && nowSec - claims.iat > maxAgeSec) {
     throw new VerificationError(
       'FILE_TOO_OLD',
-      `The entitlement file was signed ${Math.round(nowSec - claims.iat)} s ago, more than the ${options.maxAgeSec} s allowed. Register again.`,
+      `The entitlement file was signed ${Math.round(nowSec - claims.iat)} s ago, more than the ${maxAgeSec} s allowed. Register again.`,
     );
   }
   return {

@@ -25,6 +25,7 @@ import { resolve } from 'node:path';
 import { verifyEntitlementFile, type VerifyEntitlementFileOptions } from './entitlement-file.js';
 import { ConfigurationError, EntitlementError, VerificationError } from './errors.js';
 import { loadProductPublicKey } from './public-key.js';
+import { secondsOption } from './verify.js';
 
 export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOptions, 'now'> {
   /** The entitlement file the init container (`marketplace-entitlement register`) writes. */
@@ -110,6 +111,7 @@ export function createEntitlementGate(options: EntitlementGateOptions): Entitlem
   if (maxAgeSec !== undefined && !(maxAgeSec > 0 && Number.isFinite(maxAgeSec))) {
     throw new ConfigurationError('INVALID_OPTION', `maxAgeSec must be a positive number of seconds, got ${String(maxAgeSec)}.`);
   }
+  secondsOption('clockToleranceSec', expectations.clockToleranceSec);
   // Resolved once: a later process.chdir() must not move the gate to another file.
   const file = resolve(givenFile);
   const verifyOptions = Object.freeze({ ...expectations, publicKey: loadProductPublicKey(expectations.publicKey) });

@@ -1,12 +1,13 @@
 /**
  * Reading an input file (a key, an entitlement file) with failures that say which input and what to do:
  * every failure is an {@link InputError} (exit 66), `<prefix>_MISSING` when the file does not exist and
- * `<prefix>_UNREADABLE` otherwise (permissions, a directory, too large).
+ * `<prefix>_UNREADABLE` otherwise (permissions, not a regular file, too large).
  *
  * @example
  * const pem = await readInputFile('/etc/product-key.pem', { code: 'PUBLIC_KEY_FILE', what: 'product public key' });
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { InputError } from './errors.js';
 
 export interface InputFileOptions {
@@ -20,25 +21,41 @@ export interface InputFileOptions {
   maxBytes?: number;
 }
 
-/** Reads `path` as UTF-8; throws {@link InputError} `${code}_MISSING` or `${code}_UNREADABLE`. */
+/**
+ * Reads `path` as UTF-8; throws {@link InputError} `${code}_MISSING` or `${code}_UNREADABLE`. Anyone who can
+ * write the directory can plant something else there: a FIFO (opened non-blocking, so it cannot hang the
+ * reader), a device such as /dev/zero, a huge file. Only a regular file is read, and never more than `maxBytes`.
+ */
 export async function readInputFile(path: string, options: InputFileOptions): Promise<string> {
   const maxBytes = options.maxBytes ?? 1024 * 1024;
-  let data: Buffer;
+  const unreadable = (why: string, cause?: unknown) =>
+    new InputError(`${options.code}_UNREADABLE`, `The ${options.what} ${path} cannot be read (${why}).`, { cause });
+  let handle: FileHandle | undefined;
   try {
-    data = await readFile(path);
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw unreadable('not a regular file');
+    if (stats.size > maxBytes) throw unreadable(`${stats.size} bytes, larger than the ${maxBytes} expected`);
+    // One byte more than allowed, so a file that grew since the stat is still caught.
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) throw unreadable(`larger than the ${maxBytes} bytes expected`);
+    return buffer.toString('utf8', 0, length);
   } catch (err) {
+    if (err instanceof InputError) throw err;
     const errno = (err as NodeJS.ErrnoException).code;
     if (errno === 'ENOENT') {
       throw new InputError(`${options.code}_MISSING`, `The ${options.what} ${path} does not exist.${options.hint ? ` ${options.hint}` : ''}`, {
         cause: err,
       });
     }
-    throw new InputError(`${options.code}_UNREADABLE`, `The ${options.what} ${path} cannot be read (${errno ?? (err as Error).message}).`, {
-      cause: err,
-    });
+    throw unreadable(errno ?? (err as Error).message, err);
+  } finally {
+    await handle?.close();
   }
-  if (data.length > maxBytes) {
-    throw new InputError(`${options.code}_UNREADABLE`, `The ${options.what} ${path} is ${data.length} bytes, more than the ${maxBytes} expected.`);
-  }
-  return data.toString('utf8');
 }

@@ -14,6 +14,13 @@ import { ConfigurationError } from './errors.js';
 /** SHA-256 of the SPKI DER of the placeholder key printed in AWS's RegisterUsage documentation. */
 export const AWS_DOC_PLACEHOLDER_KEY_SHA256 = 'd2f8d7917928bbe7a457bdbaa0f69221a49b0fbc867ea34b700e9e78364d57e8';
 
+/**
+ * The placeholder's PKCS#1 RSAPublicKey (its modulus and exponent): length and SHA-256 of the DER. Every SPKI of
+ * an RSA key ends with it, whatever the algorithm identifier, so the same key labelled RSA-PSS (whose SPKI, and
+ * so its fingerprint, differ) is recognised too.
+ */
+const PLACEHOLDER_RSA_PUBLIC_KEY = { bytes: 140, sha256: '411c4f74ea279a981238973c708a245cdb0c8951ede91521d1a034918253619c' };
+
 /** RegisterUsage tokens are PS256; below 2048 bits RSA offers no real assurance (and the placeholder is 1024). */
 export const MIN_RSA_BITS = 2048;
 
@@ -48,7 +55,7 @@ export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
     );
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (publicKeyFingerprint(key) === AWS_DOC_PLACEHOLDER_KEY_SHA256) {
+  if (isDocPlaceholder(key)) {
     throw new ConfigurationError(
       'REFUSED_PUBLIC_KEY',
       'The product public key is the placeholder printed in AWS documentation ("Replace with your public key"). ' +
@@ -67,6 +74,14 @@ export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
   return key;
 }
 
+function isDocPlaceholder(key: KeyObject): boolean {
+  const rsaPublicKey = key.export({ type: 'spki', format: 'der' }).subarray(-PLACEHOLDER_RSA_PUBLIC_KEY.bytes);
+  return (
+    publicKeyFingerprint(key) === AWS_DOC_PLACEHOLDER_KEY_SHA256 ||
+    createHash('sha256').update(rsaPublicKey).digest('hex') === PLACEHOLDER_RSA_PUBLIC_KEY.sha256
+  );
+}
+
 /** Keys that passed the checks: verifying many files or tokens under one key pays for the checks once. */
 const vettedKeys = new WeakSet<KeyObject>();
 
@@ -79,6 +94,12 @@ function parsePublicKey(input: PublicKeyInput): KeyObject {
       );
     }
     return input;
+  }
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      `The product public key must be PEM text, DER bytes or a KeyObject, got ${Object.prototype.toString.call(input)}.`,
+    );
   }
   const text = typeof input === 'string' ? input : input.includes('-----BEGIN') ? input.toString('utf8') : undefined;
   if (text !== undefined && /PRIVATE KEY-----/.test(text)) {

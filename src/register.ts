@@ -21,7 +21,7 @@ import { ConfigurationError } from './errors.js';
 import { defaultLogger } from './logger.js';
 import { callMetering, type MeteringCallOptions } from './metering/call.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
-import { verifyRegistration } from './verify.js';
+import { secondsOption, verifyRegistration } from './verify.js';
 
 /** What RegisterUsage accepts as a product code (API model). */
 export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
@@ -164,5 +164,8 @@ function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
       `Public key version ${JSON.stringify(options.publicKeyVersion)} is not valid: a whole number >= 1, as shown beside the key in the Management Portal.`,
     );
   }
+  // The verification options too: a NaN tolerance found only after AWS answered would waste the registration.
+  secondsOption('clockToleranceSec', options.clockToleranceSec);
+  secondsOption('maxTokenAgeSec', options.maxTokenAgeSec);
   return { publicKey: loadProductPublicKey(options.publicKey), publicKeyVersion };
 }

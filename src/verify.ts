@@ -15,7 +15,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { compactVerify } from 'jose';
-import { VerificationError } from './errors.js';
+import { ConfigurationError, VerificationError } from './errors.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 300;
@@ -74,6 +74,11 @@ export async function verifyRegistration(token: unknown, options: VerifyRegistra
       'ALGORITHM_NOT_ALLOWED',
       `The RegisterUsage token uses alg ${JSON.stringify(header.alg)}; only PS256 is accepted.`,
     );
+  }
+  // AWS sends no crit; jose honours crit b64:false, under which the verified payload is the raw segment,
+  // not the base64url-decoded JSON read below.
+  if (Object.hasOwn(header, 'crit')) {
+    throw new VerificationError('TOKEN_MALFORMED', 'The RegisterUsage token header has a crit member; AWS sends none.');
   }
   if (!segments.every(isCanonicalSegment)) throw malformed();
   try {
@@ -141,9 +146,9 @@ function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): Date {
   if (typeof iat !== 'number' || !Number.isFinite(iat)) {
     throw new VerificationError('IAT_MISSING', 'The RegisterUsage token has no numeric iat (issued-at) claim.');
   }
-  const nowSec = (options.now ?? new Date()).getTime() / 1000;
-  const tolerance = options.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
-  const maxAge = options.maxTokenAgeSec ?? DEFAULT_MAX_TOKEN_AGE_SEC;
+  const nowSec = judgedAtSec(options.now);
+  const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC);
+  const maxAge = secondsOption('maxTokenAgeSec', options.maxTokenAgeSec, DEFAULT_MAX_TOKEN_AGE_SEC);
   if (iat > nowSec + tolerance) {
     throw new VerificationError(
       'IAT_IN_FUTURE',
@@ -158,4 +163,35 @@ function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): Date {
     );
   }
   return new Date(iat * 1000);
+}
+
+/**
+ * A duration option in seconds, or `fallback` when absent. NaN compares false with everything, so a NaN limit
+ * (e.g. `Number(process.env.UNSET)`) would silently switch its check off: it is refused, as is a negative one.
+ * Throws {@link ConfigurationError} `INVALID_OPTION`.
+ *
+ * @example
+ * const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC);
+ */
+export function secondsOption(name: string, value: number | undefined, fallback: number): number;
+export function secondsOption(name: string, value: number | undefined): number | undefined;
+export function secondsOption(name: string, value: number | undefined, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0)) {
+    throw new ConfigurationError('INVALID_OPTION', `${name} must be a number of seconds >= 0, got ${typeof value} ${String(value)}.`);
+  }
+  return value;
+}
+
+/**
+ * The moment a token is judged at, in seconds: `now`, or the current time. An invalid Date would make every
+ * time comparison false, passing any token: it is refused ({@link ConfigurationError} `INVALID_OPTION`).
+ *
+ * @example
+ * const nowSec = judgedAtSec(options.now);
+ */
+export function judgedAtSec(now: Date | undefined): number {
+  const ms = (now ?? new Date()).getTime();
+  if (!Number.isFinite(ms)) throw new ConfigurationError('INVALID_OPTION', '`now` must be a valid Date.');
+  return ms / 1000;
 }

@@ -18,7 +18,7 @@ export const emulatorCommand: CommandSpec = {
   name: 'emulator',
   describe: 'Run the local AWS Marketplace Metering emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer) in the foreground',
   options: {
-    port: { type: 'number', default: 0, describe: 'Port to listen on; 0 picks a free one (the URL is printed)' },
+    port: { type: 'port', default: 0, describe: 'Port to listen on; 0 picks a free one (the URL is printed)' },
     host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind' },
     'public-key-out': { type: 'string', describe: 'Write the public key its tokens verify under (PEM) to this file' },
     'private-key-file': { type: 'string', describe: 'Sign with this RSA private key (PEM) instead of a fresh one, so the key survives restarts' },

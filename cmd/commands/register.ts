@@ -15,7 +15,7 @@ export const registerCommand: CommandSpec = {
   examples: [
     ['$0 register --product-code abc123 --public-key-file /etc/marketplace/product-key.pem', 'Init container: register and write the file'],
     ['MARKETPLACE_PRODUCT_CODE=abc123 MARKETPLACE_PUBLIC_KEY="$KEY" $0 register --out /shared/entitlement.jwt', 'The same, configured from the environment'],
-    ['$0 register --product-code abc123 --public-key-file key.pem --endpoint http://127.0.0.1:8443 --region us-east-1', 'Against a local emulator'],
+    ['AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $0 register --product-code abc123 --public-key-file /tmp/emulator-key.pem --endpoint http://127.0.0.1:8443 --region us-east-1 --out ./entitlement.jwt', 'Against a local emulator (any credentials; it checks only that calls are signed)'],
   ],
   async run(args, ctx) {
     const { ensureEntitled } = await import('../../src/register.js');

@@ -7,6 +7,7 @@
  */
 import { entitlementOptions, LOG_OPTIONS, REGISTER_OPTIONS } from '../options.js';
 import type { CommandSpec } from '../spec.js';
+import { UsageError } from '../usage-error.js';
 
 export const runEntrypointCommand: CommandSpec = {
   name: 'run',
@@ -17,6 +18,8 @@ export const runEntrypointCommand: CommandSpec = {
     ['$0 run --product-code abc123 --public-key-file /etc/marketplace/product-key.pem -- node server.js', 'ENTRYPOINT wrapper'],
   ],
   async run(args, ctx) {
+    // Checked before the key is read or AWS is called: nothing would use the entitlement.
+    if (args._.length === 0) throw new UsageError('Nothing to run: give the command after --, e.g. `run [options] -- node server.js`.');
     const { runEntitled } = await import('../../src/run-entitled.js');
     const options = await entitlementOptions(args, ctx);
     return runEntitled(args._, {

@@ -16,7 +16,7 @@ export const serveCommand: CommandSpec = {
   describe: 'Register (unless a valid file for this instance exists), then serve /healthz, /entitlement, /metrics and, with --meter-dimensions, POST /usage',
   options: {
     ...REGISTER_OPTIONS,
-    port: { type: 'number', default: 8080, describe: 'Port to listen on (0 picks a free one)' },
+    port: { type: 'port', default: 8080, describe: 'Port to listen on (0 picks a free one)' },
     host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind; 0.0.0.0 only if probes come from outside the pod' },
     'meter-dimensions': {
       type: 'string',

@@ -28,6 +28,19 @@ def b64d(segment):
     return data
 
 
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def same_claim(value, expected):
+    # As the TypeScript verifier: strings exactly; the key version as a number (a digit string "1" counts as 1).
+    if isinstance(expected, str):
+        return isinstance(value, str) and value == expected
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return is_number(value) and value == expected
+
+
 def b64e(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -66,8 +79,11 @@ def verify(text, product_key_pem, product_code=None, instance_id=None, now=None)
         raise Invalid("FILE_IAT_IN_FUTURE")
     # 4. The AWS registration: PS256 under the product key, claims equal to the file's, iat judged at the file's iat.
     rh, rp, rs = split(payload["registration"], "TOKEN_MALFORMED")
-    if json.loads(b64d(rh)).get("alg") != "PS256":
+    registration_header = json.loads(b64d(rh))
+    if registration_header.get("alg") != "PS256":
         raise Invalid("ALGORITHM_NOT_ALLOWED")
+    if "crit" in registration_header:
+        raise Invalid("TOKEN_MALFORMED: crit")
     key = serialization.load_pem_public_key(product_key_pem)
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
         raise Invalid("product key must be RSA >= 2048 bits")
@@ -78,9 +94,9 @@ def verify(text, product_key_pem, product_code=None, instance_id=None, now=None)
     claims = json.loads(b64d(rp))
     for camel, pascal in (("nonce", "Nonce"), ("productCode", "ProductCode"), ("publicKeyVersion", "PublicKeyVersion")):
         present = [claims[n] for n in (camel, pascal) if n in claims]
-        if not present or any(str(v) != str(payload[camel]) for v in present):
+        if not present or any(not same_claim(v, payload[camel]) for v in present):
             raise Invalid("CLAIMS_DIFFER_FROM_REGISTRATION")
-    if not isinstance(claims.get("iat"), (int, float)):
+    if not is_number(claims.get("iat")):
         raise Invalid("IAT_MISSING")
     if claims["iat"] > payload["iat"] + CLOCK_TOLERANCE:
         raise Invalid("IAT_IN_FUTURE")

@@ -76,7 +76,9 @@ function computeSignature(
   const canonicalHeaders = names.map((n) => `${n}:${(headerValue(headers[n]) ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
   const [pathname, query = ''] = path.split('?');
   const canonicalQuery = query.split('&').filter(Boolean).sort().join('&');
-  const payloadHash = headerValue(headers['x-amz-content-sha256']) ?? sha256(body);
+  // The body received, never the client's x-amz-content-sha256 claim about it: trusting that header would let a
+  // body changed after signing pass.
+  const payloadHash = sha256(body);
   const canonicalRequest = [method, pathname, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join('\n');
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
   const [date, region, service] = scope.split('/');

@@ -205,8 +205,24 @@ class HourlyUsageMeter implements UsageMeter {
     this.closing ??= this.flush({
       includeCurrentHour: options.includeCurrentHour ?? this.spoolFile === undefined,
       deadlineMs: options.deadlineMs ?? DEFAULT_CLOSE_DEADLINE_MS,
-    });
+    }).then((report) => (this.spoolFile === undefined ? this.loseUnsent(report) : report));
     return this.closing;
+  }
+
+  /**
+   * Without a spool, usage the closing flush did not send dies with the process: usage moved to the next hour
+   * (its own was sent), or the current hour when `includeCurrentHour: false`. Report it lost, loudly. Failed
+   * sends are already in `failed`.
+   */
+  private loseUnsent(report: FlushReport): FlushReport {
+    const failed = new Set(report.failed.map((f) => `${f.hour.getTime()}|${f.dimension}`));
+    for (const due of this.ledger.due(Infinity)) {
+      const item = { hour: new Date(due.hour), dimension: due.dimension, quantity: totalOf(due.usage) };
+      if (item.quantity > 0 && !failed.has(`${due.hour}|${due.dimension}`)) {
+        report.lost.push(this.lose(due, item, 'the meter closed before it could be sent, and without a spool nothing keeps it'));
+      }
+    }
+    return report;
   }
 
   private async drainWrites(): Promise<void> {

@@ -242,6 +242,10 @@ function usageRecord(input: unknown, field: string, now: Date): UsageRecord {
   }
   if (record.CustomerAWSAccountId !== undefined) {
     validated.CustomerAWSAccountId = text(record.CustomerAWSAccountId, `${field}.CustomerAWSAccountId`, 1, 255, ACCOUNT_ID);
+    if (validated.CustomerIdentifier) {
+      // AWS: the two are mutually exclusive; a record naming both is refused.
+      throw new ValidationError(`${field}.CustomerAWSAccountId`, 'and CustomerIdentifier are mutually exclusive: give one, not both', record.CustomerAWSAccountId);
+    }
   }
   if (!validated.CustomerIdentifier && !validated.CustomerAWSAccountId) {
     throw new ValidationError(`${field}.CustomerIdentifier`, 'or CustomerAWSAccountId is required: whose usage this is', record.CustomerIdentifier);
@@ -288,7 +292,7 @@ function timestampWithin(value: unknown, field: string, now: Date, maxAgeMs: num
 
 function text(value: unknown, field: string, min: number, max: number, pattern?: RegExp): string {
   if (typeof value !== 'string' || value.length < min || value.length > max || (pattern && !pattern.test(value))) {
-    const alphabet = pattern === TAG_TEXT ? ' of letters, digits, spaces and +-=._:/@' : pattern ? ` matching ${pattern.source}` : '';
+    const alphabet = pattern === TAG_TEXT ? ' of AWS\'s tag alphabet [a-zA-Z0-9+ -=._:/@] (the space-to-= range includes !"#$%&\'()*,;<)' : pattern ? ` matching ${pattern.source}` : '';
     throw new ValidationError(field, `must be a string of ${min}-${max} characters${alphabet}`, value);
   }
   return value;

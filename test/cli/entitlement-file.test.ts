@@ -1,13 +1,16 @@
 // The signed entitlement file through the library: ensureEntitled({ entitlementFile }) against the emulator,
 // then verifyEntitlementFile on the real file, genuine and forged.
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, readFile, readdir, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, readFile, readdir, readlink, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  ConfigurationError,
   ensureEntitled,
   registerUsage,
   InputError,
+  jwkThumbprint,
   OutputError,
   ServiceUnavailableError,
   verifyEntitlementFile,
@@ -120,6 +123,12 @@ describe('writing', () => {
     expect(emulator().calls).toHaveLength(0);
   });
 
+  it('fails with 73 at once, not spinning, where the directory can never be created (below /proc)', async () => {
+    const error = await registerFile('/proc/marketplace-entitlement-test/entitlement.jwt').catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'OUTPUT_DIR_UNAVAILABLE', exitCode: 73 });
+    expect(emulator().calls).toHaveLength(0);
+  });
+
   it('refuses a directory where the file belongs, before calling AWS, leaving it as it was', async () => {
     const dir = join(tempDir(), 'rename-fails');
     const path = join(dir, 'entitlement.jwt');
@@ -162,6 +171,13 @@ describe('writing', () => {
   it('without entitlementFile writes nothing', async () => {
     const entitlement = await ensureEntitled(emulatorOptions(emulator()));
     expect(entitlement.entitlementFile).toBeUndefined();
+  });
+});
+
+describe('the nonce', () => {
+  it('is the RFC 7638 thumbprint: the RFC 8037 appendix A.3 test vector', () => {
+    const jwk = { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' } as const;
+    expect(jwkThumbprint(jwk)).toBe('kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k');
   });
 });
 
@@ -252,6 +268,41 @@ describe('verification', () => {
     ['JSON that is not an object', `${Buffer.from('[1]').toString('base64url')}.e30.AA\n`],
   ])('rejects %s as FILE_MALFORMED', async (_name, text) => {
     await expectRejected(await writeForgery(text), 'FILE_MALFORMED');
+  });
+
+  it.each([
+    ['maxAgeSec NaN', { maxAgeSec: Number.NaN }],
+    ['maxAgeSec negative', { maxAgeSec: -1 }],
+    ['clockToleranceSec NaN', { clockToleranceSec: Number.NaN }],
+    ['an invalid Date as now', { now: new Date('not a date') }],
+  ])('refuses %s as ConfigurationError INVALID_OPTION instead of switching a check off', async (_label, overrides) => {
+    const path = await registerFile();
+    for (const now of [new Date(Date.now() + 86_400_000), new Date(Date.now() - 86_400_000)]) {
+      const error = await verifyEntitlementFile(path, verifyOptions({ now, ...overrides })).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error).toMatchObject({ code: 'INVALID_OPTION', exitCode: 78 });
+    }
+  });
+
+  it.each([
+    ['a FIFO (would block the reader forever)', async (path: string) => void execFileSync('mkfifo', [path])],
+    ['a symlink to /dev/zero (endless)', (path: string) => symlink('/dev/zero', path)],
+    ['a directory', (path: string) => mkdir(path)],
+  ])('refuses %s at the path as ENTITLEMENT_FILE_UNREADABLE, promptly', async (_label, plant) => {
+    const path = freshPath();
+    await mkdir(join(path, '..'), { recursive: true });
+    await plant(path);
+    const error = await verifyEntitlementFile(path, verifyOptions()).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error).toMatchObject({ code: 'ENTITLEMENT_FILE_UNREADABLE', exitCode: 66 });
+  }, 5_000);
+
+  it('refuses a file larger than an entitlement file can be without reading it whole', async () => {
+    const path = await writeForgery('');
+    await truncate(path, 1024 * 1024 * 1024); // sparse: 1 GiB of zeros
+    const error = await verifyEntitlementFile(path, verifyOptions()).catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'ENTITLEMENT_FILE_UNREADABLE', exitCode: 66 });
+    expect((error as Error).message).toMatch(/larger than/);
   });
 
   it('rejects a signature segment with non-canonical trailing bits', async () => {

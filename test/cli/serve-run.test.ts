@@ -150,8 +150,8 @@ describe('run', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('exits 78 when the command cannot be started, and 78 without a command', async () => {
+  it('exits 78 when the command cannot be started, and 64 (usage) without a command', async () => {
     expect((await run(freshOut(), [join(tempDir(), 'no-such-program')]).done).code).toBe(78);
-    expect((await run(freshOut(), []).done).code).toBe(78);
+    expect((await run(freshOut(), []).done).code).toBe(64);
   });
 });

@@ -51,6 +51,21 @@ describe('the product public key', () => {
     }
   });
 
+  it('refuses the placeholder re-encoded as an RSA-PSS key (another SPKI algorithm, the same modulus)', () => {
+    const pkcs1 = createPublicKey(PLACEHOLDER_PEM).export({ type: 'pkcs1', format: 'der' });
+    const der = (tag: number, ...parts: Buffer[]) => {
+      const body = Buffer.concat(parts);
+      return Buffer.concat([Buffer.from(body.length < 128 ? [tag, body.length] : [tag, 0x81, body.length]), body]);
+    };
+    const rsaPssOid = Buffer.from('06092a864886f70d01010a', 'hex'); // id-RSASSA-PSS, no parameters
+    const spki = der(0x30, der(0x30, rsaPssOid), der(0x03, Buffer.from([0]), pkcs1));
+    const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    expect(key.asymmetricKeyType).toBe('rsa-pss');
+    for (const form of [key, spki, key.export({ type: 'spki', format: 'pem' })]) {
+      expect(() => loadProductPublicKey(form)).toThrow(expect.objectContaining({ code: 'REFUSED_PUBLIC_KEY' }));
+    }
+  });
+
   it.each([
     ['an RSA-1024 key', pem(rsa1024.publicKey), /RSA-1024.*at least 2048/],
     ['an EC P-256 key', pem(ecP256.publicKey), /ec key/],
@@ -58,6 +73,7 @@ describe('the product public key', () => {
     ['a private key PEM', rsa1024.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /private key/],
     ['a private KeyObject', rsa1024.privateKey, /public KeyObject/],
     ['text that is no key', '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n', /could not be parsed/],
+    ['a JWK object (of the placeholder)', createPublicKey(PLACEHOLDER_PEM).export({ format: 'jwk' }) as unknown as string, /PEM text, DER bytes or a KeyObject/],
   ])('refuses %s', async (_label, publicKey, message) => {
     const error = await expectRefusedOffline({ publicKey }, 'INVALID_PUBLIC_KEY');
     expect(error.message).toMatch(message);
@@ -105,6 +121,15 @@ describe('product code, key version and deadline', () => {
 
   it.each(['', 'not a url', 'ftp://127.0.0.1/', 'metering.local:8443'])('refuses endpoint %j rather than silently using AWS', async (endpoint) => {
     await expectRefusedOffline({ endpoint }, 'INVALID_OPTION');
+  });
+
+  it.each([
+    { clockToleranceSec: Number.NaN },
+    { clockToleranceSec: -1 },
+    { maxTokenAgeSec: Number.NaN },
+    { maxTokenAgeSec: -600 },
+  ])('refuses %j before calling AWS (it would switch a check off)', async (option) => {
+    await expectRefusedOffline(option, 'INVALID_OPTION');
   });
 
   it.each([{ baseDelayMs: 0 }, { baseDelayMs: 100, maxDelayMs: 50 }])('refuses retry policy %j', async (retry) => {

@@ -2,6 +2,7 @@
  * The emulator's own contract: AWS JSON 1.1 with SigV4 required, AWS-shaped errors, real PS256 tokens, recorded
  * calls, and the scenario knobs (throttling, token bucket, latency, reset, extra operations).
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MarketplaceMeteringClient, MeterUsageCommand, RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { decodeProtectedHeader } from 'jose';
@@ -72,6 +73,36 @@ describe('wire protocol', () => {
 
     expect(answer).toMatchObject({ status: 403, errorType, body: { __type: errorType } });
     expect(emulator().calls).toMatchObject([{ statusCode: 403, errorType, input: {} }]);
+  });
+
+  it('with credentials, a body changed after signing is refused, whatever x-amz-content-sha256 claims', async () => {
+    await withEmulator({ credentials: DUMMY_CREDENTIALS }, async (strict) => {
+      const outcome = async (tamper: boolean) => {
+        const client = emulatorClient(strict);
+        // Before signing: a payload-hash header over the original body, which the signer then uses as is.
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            const request = args.request as { headers: Record<string, string>; body: string };
+            request.headers['x-amz-content-sha256'] = createHash('sha256').update(request.body).digest('hex');
+            return next(args);
+          },
+          { step: 'build', name: 'payloadHashHeader' },
+        );
+        // The deserialize step sees the request after signing: another product code in the body, as a man in
+        // the middle would send it.
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            const request = args.request as { body: string };
+            if (tamper) request.body = request.body.replace(REGISTER.ProductCode, 'prod-tampered');
+            return next(args);
+          },
+          { step: 'deserialize', name: 'tamperAfterSigning' },
+        );
+        return sdkOutcome(client).finally(() => client.destroy());
+      };
+      expect(await outcome(false)).toBe('ok');
+      expect(await outcome(true)).toBe('InvalidSignatureException');
+    });
   });
 
   it('names the expected signing service when the scope is wrong', async () => {

@@ -1,8 +1,9 @@
 /** verifyRegistration on hand-made tokens: malformed compact forms, algorithms, claim spellings and iat bounds. */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { FlattenedSign } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, verifyRegistration, VerificationError, type VerifyRegistrationOptions } from '../../src/index.js';
+import { ConfigurationError, ExitCode, verifyRegistration, VerificationError, type VerifyRegistrationOptions } from '../../src/index.js';
 import { encodeSegment, PS256_HEADER, rejectionOf, replaceSegment, signToken, testSigningKey } from '../support/index.js';
 
 const NOW = new Date('2025-03-01T12:00:00Z');
@@ -73,6 +74,16 @@ describe('the algorithm is pinned to PS256, whatever the key', () => {
   it('a valid signature under another key is SIGNATURE_INVALID', async () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
     expect(await refusal(await signToken(other.privateKey, CLAIMS))).toBe('SIGNATURE_INVALID');
+  });
+
+  it('a crit header is TOKEN_MALFORMED: AWS sends none, and b64:false would make the payload read differ from the one verified', async () => {
+    // Unencoded payload (RFC 7797): the signature covers the payload segment's text itself.
+    const payloadSegment = encodeSegment(CLAIMS);
+    const unencoded = await new FlattenedSign(Buffer.from(payloadSegment))
+      .setProtectedHeader({ alg: 'PS256', b64: false, crit: ['b64'] })
+      .sign(privateKey);
+    expect(await refusal(`${unencoded.protected}.${payloadSegment}.${unencoded.signature}`)).toBe('TOKEN_MALFORMED');
+    expect(await refusal(await signToken(privateKey, CLAIMS, { b64: true, crit: ['b64'] }))).toBe('TOKEN_MALFORMED');
   });
 
   it('extra header fields do not matter once the signature covers them', async () => {
@@ -173,6 +184,24 @@ describe('iat', () => {
     const token = await signClaims({ ...SENT, iat: Math.floor(Date.now() / 1000) });
     await expect(verifyRegistration(token, { ...options, now: undefined })).resolves.toMatchObject(SENT);
     expect(await refusal(valid, { now: undefined })).toBe('TOKEN_TOO_OLD'); // issued in March 2025
+  });
+});
+
+describe('options that would switch a check off are refused, not taken as "no limit"', () => {
+  it.each([
+    ['clockToleranceSec NaN', { clockToleranceSec: Number.NaN }],
+    ['clockToleranceSec negative', { clockToleranceSec: -1 }],
+    ['clockToleranceSec as a string', { clockToleranceSec: '300' as unknown as number }],
+    ['maxTokenAgeSec NaN', { maxTokenAgeSec: Number.NaN }],
+    ['maxTokenAgeSec negative', { maxTokenAgeSec: -600 }],
+    ['an invalid Date as now', { now: new Date('not a date') }],
+  ])('%s is ConfigurationError INVALID_OPTION', async (_label, overrides) => {
+    const future = await signClaims({ ...SENT, iat: NOW_SEC + 86_400 });
+    const old = await signClaims({ ...SENT, iat: NOW_SEC - 86_400 });
+    for (const token of [future, old]) {
+      const error = await rejectionOf(verifyRegistration(token, { ...options, ...overrides }), ConfigurationError);
+      expect(error).toMatchObject({ code: 'INVALID_OPTION', exitCode: ExitCode.CONFIGURATION });
+    }
   });
 });
 

@@ -117,6 +117,9 @@ describe('Dockerfile', () => {
     ['unpinned base (major tag)', (t) => t.replace(/node:24\.\d+\.\d+-bookworm-slim/g, 'node:24-bookworm-slim'), /not pinned/],
     ['unpinned base (latest)', (t) => t.replace(/node:24\.\d+\.\d+-bookworm-slim/g, 'node:latest'), /not pinned/],
     ['no HEALTHCHECK', (t) => t.replace(/^HEALTHCHECK[\s\S]*?check"\]\n/m, ''), /HEALTHCHECK missing/],
+    // The runtime stage is scratch: a shell-form command would need /bin/sh, which is not there.
+    ['shell-form HEALTHCHECK', (t) => t.replace(/CMD \["(\S+)", "(\S+)", "check"\]/, 'CMD $1 $2 check'), /HEALTHCHECK missing or not `CMD \[exec form\]`/],
+    ['missing OCI label', (t) => t.replace(/^\s+org\.opencontainers\.image\.licenses=.*\n/m, ''), /missing label org\.opencontainers\.image\.licenses/],
     ['npm in the final stage', (t) => `${t}RUN npm --version\n`, /npm/],
     ['sources in the final stage', (t) => `${t}COPY . /app\n`, /COPY from the build context/],
     ['CMD not register', (t) => t.replace(/^CMD \["register"\]$/m, 'CMD ["serve"]'), /CMD must be/],

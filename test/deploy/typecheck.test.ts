@@ -45,8 +45,8 @@ function generateAndCheck(): TypecheckResult {
   files['broken-readinesProbe.ts'] = manifestsAsTypeScript(misspelled);
 
   const sidecar = structuredClone(kustomize('k8s/overlays/native-sidecar'));
-  const init = sidecar.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0];
-  init.startupProbe = { httpGet: { path: '/healthz', prot: 9611 } };
+  const init = sidecar.find((d) => d.kind === 'Deployment')!.spec.template.spec.initContainers[0];
+  init.startupProbe = { ...init.startupProbe, httpGet: { path: '/healthz', prot: 9611 } };
   files['broken-httpGet-prot.ts'] = manifestsAsTypeScript(sidecar);
 
   const td = readJson('ecs/task-definition.json');

@@ -3,6 +3,7 @@
  * AWS SDK over HTTP), the gate's handler on a real node:http server, files tampered with, replaced and deleted
  * on disk. The verification counter shows what the cache saved.
  */
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -224,6 +225,16 @@ describe('status()', () => {
     expect((await gate.status()).entitled).toBe(true);
   });
 
+  it('is not hung by a FIFO planted at the path, and recovers when a valid file replaces it', async () => {
+    await freshFile();
+    execFileSync('mkfifo', [file]); // opening it for reading would block until a writer came
+    const gate = gateFor();
+    expect(await gate.status()).toMatchObject({ entitled: false, code: 'ENTITLEMENT_FILE_UNREADABLE' });
+    await rm(file);
+    await writeFileAtomic(file, podAText);
+    expect((await gate.status()).entitled).toBe(true);
+  }, 5_000);
+
   it.each([
     ['another product code', { productCode: 'prod-someone-else' }, 'PRODUCT_CODE_MISMATCH'],
     ['another key version', { publicKeyVersion: 2 }, 'PUBLIC_KEY_VERSION_MISMATCH'],
@@ -254,6 +265,8 @@ describe('createEntitlementGate()', () => {
     ['no public key', { publicKey: undefined }, 'MISSING_PUBLIC_KEY'],
     ['a zero maxAgeSec', { maxAgeSec: 0 }, 'INVALID_OPTION'],
     ['a NaN maxAgeSec', { maxAgeSec: Number.NaN }, 'INVALID_OPTION'],
+    ['a NaN clockToleranceSec', { clockToleranceSec: Number.NaN }, 'INVALID_OPTION'],
+    ['a negative clockToleranceSec', { clockToleranceSec: -1 }, 'INVALID_OPTION'],
     ['an EC key', { publicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey }, 'INVALID_PUBLIC_KEY'],
   ] as const)('fails at creation, not at the first probe, on %s', async (_label, overrides, code) => {
     await freshFile();

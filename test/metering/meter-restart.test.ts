@@ -12,13 +12,15 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FlushReport } from '../../src/index.js';
+import type { FlushReport, RecordedCall } from '../../src/index.js';
 import { DUMMY_CREDENTIALS, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
 
 const HOUR = 3_600_000;
 let offsetMs = 0;
 const clock = (): number => Date.now() + offsetMs;
-const emulator = useEmulator({ now: () => new Date(clock()) });
+/** Runs as the emulator records each call, before it answers. */
+let onCall: ((call: RecordedCall) => void) | undefined;
+const emulator = useEmulator({ now: () => new Date(clock()), onCall: (call) => onCall?.(call) });
 let bundleDir: string;
 let spoolDir: string;
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -42,6 +44,7 @@ beforeEach(async () => {
   spoolDir = await mkdtemp(join(tmpdir(), 'meter-spool-'));
 });
 afterEach(async () => {
+  onCall = undefined;
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await rm(spoolDir, { recursive: true, force: true });
 });
@@ -151,5 +154,32 @@ describe('a metering process restarted mid-hour', () => {
 
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
     await secondLifeSendsTheTotal(instanceId);
+  });
+
+  it('killed after AWS recorded the hour but before the spool said so: the restart resends the identical request, billed once', async () => {
+    const first = startMeterProcess();
+    const { instanceId } = await first.next<{ instanceId: string }>('ready');
+    first.send({ record: ['requests', 5] });
+    await first.next('recorded');
+    offsetMs += HOUR; // 11:20: 10:00 is due
+    first.send({ advance: HOUR });
+    await first.next('advanced');
+    // Dies as the emulator records the first send, before its answer can reach the spool.
+    onCall = (call) => {
+      if (call.operation === 'MeterUsage' && !call.input.DryRun) first.child.kill('SIGKILL');
+    };
+    first.send({ flush: {} });
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    onCall = undefined;
+
+    const second = startMeterProcess();
+    const ready = await second.next<{ instanceId: string; startupReport: FlushReport }>('ready');
+    expect(ready.instanceId).toBe(instanceId);
+    expect(ready.startupReport.sent.map((s) => `${s.dimension}=${s.quantity}`)).toEqual(['requests=5', 'storage=0']);
+    const requests = emulator().calls.filter((c) => c.operation === 'MeterUsage' && c.input.UsageDimension === 'requests' && !c.input.DryRun);
+    expect(requests.map((c) => c.statusCode)).toEqual([200, 200]);
+    expect(requests[1]!.input).toEqual(requests[0]!.input); // same ClientToken, timestamp, quantity: AWS de-duplicates
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
   });
 });

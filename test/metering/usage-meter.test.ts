@@ -260,6 +260,22 @@ describe('failures', () => {
     ]);
     expect(sends().every((c) => c.statusCode === 200)).toBe(true);
   });
+
+  it('without a spool, usage close() cannot send (its hour already sent, or left out) is reported lost, not dropped silently', async () => {
+    const meter = await startMeter({ spoolDir: undefined });
+    meter.record('requests', 5);
+    await meter.flush({ includeCurrentHour: true });
+    expect(meter.record('requests', 3).toISOString()).toBe('2026-03-10T11:00:00.000Z'); // 10:00 was sent
+    const closing = await meter.close();
+
+    expect(closing.lost.map((l) => [l.dimension, l.quantity, l.hour.toISOString().slice(11, 16)])).toEqual([['requests', 3, '11:00']]);
+    expect(logger.entries.filter((e) => e.fields?.event === 'meter.lost').map((e) => e.level)).toEqual(['error']);
+    expect(sent()).toEqual(['requests=5@10:20', 'storage=0@10:20']);
+
+    const second = await startMeter({ spoolDir: undefined });
+    second.record('storage', 7);
+    expect((await second.close({ includeCurrentHour: false })).lost.map((l) => [l.dimension, l.quantity])).toEqual([['storage', 7]]);
+  });
 });
 
 describe('record()', () => {

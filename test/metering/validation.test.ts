@@ -85,7 +85,7 @@ describe('MeterUsage input', () => {
       'a tag key with a forbidden character',
       { UsageAllocations: [{ AllocatedUsageQuantity: 10, Tags: [{ Key: 'team|x', Value: 'v' }] }] },
       'UsageAllocations[0].Tags[0].Key',
-      /letters, digits, spaces and \+-=\._:\/@/,
+      /tag alphabet \[a-zA-Z0-9\+ -=\._:\/@\]/,
     ],
     [
       'a tag value of 257 characters',
@@ -149,6 +149,13 @@ describe('BatchMeterUsage input', () => {
     ['a record 25 hours old', { UsageRecords: [record, { ...record, Timestamp: new Date(NOW.getTime() - 25 * HOUR) }] }, 'UsageRecords[1].Timestamp', /last 24 hours/],
     ['a record without customer', { UsageRecords: [{ ...record, CustomerIdentifier: undefined }] }, 'UsageRecords[0].CustomerIdentifier', /CustomerAWSAccountId/],
     ['an account id with letters', { UsageRecords: [{ ...record, CustomerAWSAccountId: '12345x' }] }, 'UsageRecords[0].CustomerAWSAccountId', /\[0-9\]/],
+    [
+      // AWS: "These parameters are mutually exclusive. You can't specify both CustomerIdentifier and CustomerAWSAccountID".
+      'both a CustomerIdentifier and a CustomerAWSAccountId',
+      { UsageRecords: [{ ...record, CustomerAWSAccountId: '123456789012' }] },
+      'UsageRecords[0].CustomerAWSAccountId',
+      /not both/,
+    ],
     ['a record without dimension', { UsageRecords: [{ ...record, Dimension: undefined }] }, 'UsageRecords[0].Dimension', /1-255/],
     [
       'record allocations not summing up',
