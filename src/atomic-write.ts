@@ -23,7 +23,7 @@ export interface AtomicWriteOptions {
 }
 
 /** Creates the parent directory of `path` if needed; throws {@link OutputError} `OUTPUT_DIR_UNAVAILABLE`. */
-export async function ensureParentDirectory(path: string): Promise<string> {
+async function ensureParentDirectory(path: string): Promise<string> {
   const dir = dirname(resolve(path));
   try {
     await makeDirectory(dir);
