@@ -6,6 +6,7 @@
  */
 import { DEFAULT_ENTITLEMENT_FILE } from '../src/entitlement-file-path.js';
 import { readInputFile } from '../src/input-file.js';
+import type { MeteringCallOptions } from '../src/metering/call.js';
 import type { EnsureEntitledOptions } from '../src/register.js';
 import { LOG_FORMATS, LOG_LEVELS } from './log.js';
 import type { Args, CommandContext, OptionSpec } from './spec.js';
@@ -52,19 +53,26 @@ export async function productPublicKey(args: Args): Promise<string> {
   return readInputFile(file, { code: 'PUBLIC_KEY_FILE', what: 'public key file', hint: 'Mount the PEM from the Management Portal there.' });
 }
 
-/** `ensureEntitled` options from the register option group. */
-export async function entitlementOptions(args: Args, ctx: CommandContext): Promise<EnsureEntitledOptions & { entitlementFile: string }> {
+/** How to reach AWS and for how long, from `--region`, `--endpoint`, `--deadline` and the command's context. */
+export function meteringCallOptions(args: Args, ctx: CommandContext): MeteringCallOptions {
   return {
-    productCode: args['product-code'] as string,
-    publicKey: await productPublicKey(args),
-    publicKeyVersion: args['public-key-version'] as number,
     deadlineMs: args.deadline as number,
-    entitlementFile: args.out as string,
     signal: ctx.signal,
     logger: ctx.logger,
     env: ctx.env,
     ...(args.region !== undefined && { region: args.region as string }),
     ...(args.endpoint !== undefined && { endpoint: args.endpoint as string }),
+  };
+}
+
+/** `ensureEntitled` options from the register option group. */
+export async function entitlementOptions(args: Args, ctx: CommandContext): Promise<EnsureEntitledOptions & { entitlementFile: string }> {
+  return {
+    ...meteringCallOptions(args, ctx),
+    productCode: args['product-code'] as string,
+    publicKey: await productPublicKey(args),
+    publicKeyVersion: args['public-key-version'] as number,
+    entitlementFile: args.out as string,
     ...(args['instance-id'] !== undefined && { instanceId: args['instance-id'] as string }),
   };
 }

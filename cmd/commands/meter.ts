@@ -7,7 +7,7 @@
  * @example
  * marketplace-entitlement meter --product-code abc123 --dimension requests --quantity 120 --tags tenant=acme
  */
-import { LOG_OPTIONS, PRODUCT_CODE_OPTION, REGISTER_OPTIONS } from '../options.js';
+import { LOG_OPTIONS, meteringCallOptions, PRODUCT_CODE_OPTION, REGISTER_OPTIONS } from '../options.js';
 import type { CommandSpec } from '../spec.js';
 import { UsageError } from '../usage-error.js';
 
@@ -57,14 +57,7 @@ export const meterCommand: CommandSpec = {
         ...(tags && { UsageAllocations: [{ AllocatedUsageQuantity: quantity, Tags: tags }] }),
         ...(args['client-token'] !== undefined && { ClientToken: args['client-token'] as string }),
       },
-      {
-        deadlineMs: args.deadline as number,
-        signal: ctx.signal,
-        logger: ctx.logger,
-        env: ctx.env,
-        ...(args.region !== undefined && { region: args.region as string }),
-        ...(args.endpoint !== undefined && { endpoint: args.endpoint as string }),
-      },
+      meteringCallOptions(args, ctx),
     ).catch((err: unknown) => {
       if (!(err instanceof ValidationError)) throw err;
       const option = OPTION_OF_FIELD.find(([field]) => field.test(err.field))?.[1];
