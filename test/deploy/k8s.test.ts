@@ -5,14 +5,20 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
+import type { PodSpec } from 'kubernetes-types/core/v1.js';
 import {
   CONTRACT,
   type Doc,
   KUSTOMIZATIONS,
+  MEASURED_PEAK_MIB,
   allContainers,
+  argValue,
+  container,
+  deploymentOf,
+  env,
   kubectlVersion,
   kustomize,
+  mount,
   parseYamlDocs,
   path,
   quantity,
@@ -21,13 +27,6 @@ import {
   restrictedViolations,
   validateWithSchema,
 } from './helpers.js';
-
-/**
- * Peak RSS (MiB) of the CLI measured in the image by `npm run test:container` (Node 24; register/check: the maximum
- * of process.resourceUsage().maxRSS over 11 runs; serve: VmHWM after 300 requests; run: VmRSS of the wrapper beside
- * its child); docs/deployment.md "Sizing". Requests must cover the peak, limits leave at least 50 % headroom.
- */
-const MEASURED_PEAK_MIB = { register: 82, serve: 81, check: 70, run: 76 };
 
 /** `kubectl kustomize` once per directory; a failure (kubectl missing) fails every test that needs the output. */
 const cache = new Map<string, Doc[] | Error>();
@@ -44,20 +43,8 @@ const render = (k: string): Doc[] => {
   return r;
 };
 
-const deployment = (k: string) => {
-  const d = render(k).find((doc) => doc.kind === 'Deployment');
-  if (!d) throw new Error(`${k} rendered no Deployment`);
-  return d;
-};
+const deployment = (k: string) => deploymentOf(render(k), k);
 const podSpec = (k: string) => deployment(k).spec.template.spec as PodSpec;
-const container = (spec: PodSpec, name: string) => {
-  const c = allContainers(spec).find((x) => x.name === name);
-  if (!c) throw new Error(`no container named ${name}; have ${allContainers(spec).map((x) => x.name).join(', ')}`);
-  return c;
-};
-const env = (c: Container, name: string) => (c.env ?? []).find((e) => e.name === name);
-const mount = (c: Container, mountPath: string) => (c.volumeMounts ?? []).find((m) => m.mountPath === mountPath);
-const argValue = (args: string[] | undefined, flag: string) => args?.[(args ?? []).indexOf(flag) + 1];
 
 describe('kubectl', () => {
   it('is installed (the manifest tests render kustomizations with it; CI installs kubernetes-client)', () => {

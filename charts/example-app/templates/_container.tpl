@@ -11,6 +11,10 @@ args: {{ toJson . }}
 ports:
 - name: http
   containerPort: {{ .Values.app.port }}
+{{- with .Values.app.readinessProbe }}
+readinessProbe:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 resources:
   {{- toYaml .Values.app.resources | nindent 2 }}
 {{- end -}}

@@ -213,9 +213,10 @@ none (runWrapper). Usage:
 
 {{/*
 Your app container, gated for the mode. Takes (dict "container" <your container as a dict> "context" $).
-initContainer: the entitlement directory mounted read-only, MARKETPLACE_ENTITLEMENT_FILE, and a readiness probe
-running `check` (the app image carries the CLI). runWrapper: the command becomes `run -- <your command and args>`
-and the directory is writable. nativeSidecar: unchanged. Every mode: the restricted security context. Usage:
+Every mode: the entitlement directory mounted read-only with MARKETPLACE_ENTITLEMENT_FILE set (an in-app check can
+read it), and the restricted security context. initContainer: a readiness probe running `check` (the app image
+carries the CLI). runWrapper: the same probe, the command becomes `run -- <your command and args>`, and the
+directory is writable. nativeSidecar: no probe (the sidecar's own gates the pod). Usage:
   containers:
     - {{- include "marketplace-entitlement.appContainer" (dict "container" (include "my-app.container" . | fromYaml) "context" $) | nindent 10 }}
 */}}
@@ -224,13 +225,13 @@ and the directory is writable. nativeSidecar: unchanged. Every mode: the restric
 {{- $c := deepCopy .container -}}
 {{- if not $c.name }}{{ fail "marketplace-entitlement.appContainer: the container has no name" }}{{ end -}}
 {{- $_ := set $c "securityContext" (mergeOverwrite (default dict $c.securityContext) (include "marketplace-entitlement.containerSecurityContext" . | fromYaml)) -}}
-{{- if ne $v.mode "nativeSidecar" -}}
-{{- if $c.readinessProbe }}{{ fail (printf "marketplace-entitlement.appContainer: container %s has a readinessProbe, but in mode %s the gate's `check` is the readiness probe; give your app a startupProbe instead, or use mode nativeSidecar" $c.name $v.mode) }}{{ end -}}
 {{- $gate := include "marketplace-entitlement.env" (dict "context" .context "extra" (list (dict "name" "MARKETPLACE_ENTITLEMENT_FILE" "value" "/var/run/marketplace-entitlement/entitlement.jwt"))) | fromYaml -}}
 {{- $_ := set $c "envFrom" (concat $gate.envFrom (default list $c.envFrom)) -}}
 {{- $_ := set $c "env" (concat (default list $c.env) $gate.env) -}}
-{{- $mounts := include "marketplace-entitlement.volumeMounts" (dict "context" .context "readOnly" (eq $v.mode "initContainer")) | fromYamlArray -}}
+{{- $mounts := include "marketplace-entitlement.volumeMounts" (dict "context" .context "readOnly" (ne $v.mode "runWrapper")) | fromYamlArray -}}
 {{- $_ := set $c "volumeMounts" (concat (default list $c.volumeMounts) $mounts) -}}
+{{- if ne $v.mode "nativeSidecar" -}}
+{{- if $c.readinessProbe }}{{ fail (printf "marketplace-entitlement.appContainer: container %s has a readinessProbe, but in mode %s the gate's `check` is the readiness probe; give your app a startupProbe instead, or use mode nativeSidecar" $c.name $v.mode) }}{{ end -}}
 {{- $cli := include "marketplace-entitlement.cli" . | fromYamlArray -}}
 {{- $_ := set $c "readinessProbe" (dict "exec" (dict "command" (append $cli "check")) "periodSeconds" 10 "timeoutSeconds" 5 "failureThreshold" 3) -}}
 {{- if eq $v.mode "runWrapper" -}}
