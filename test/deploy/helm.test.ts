@@ -376,7 +376,8 @@ describe('docs/deployment.md values table', () => {
     });
   const table = () => {
     const doc = readText('docs', 'deployment.md');
-    const section = doc.slice(doc.indexOf('### Values'));
+    const start = doc.indexOf('### Values');
+    const section = doc.slice(start, doc.indexOf('\n### ', start + 1));
     return Object.fromEntries([...section.matchAll(/^\| `([a-zA-Z.]+)` \| ([^|]*) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]));
   };
 
@@ -388,7 +389,7 @@ describe('docs/deployment.md values table', () => {
     const defaults = parseYamlDocs(readText('charts', 'marketplace-entitlement', 'values.yaml'), 'values.yaml')[0]!;
     for (const [key, shown] of Object.entries(table())) {
       const value = key.split('.').reduce<any>((o, k) => o?.[k], defaults);
-      const expected = value === undefined ? '' : typeof value === 'object' ? `\`${JSON.stringify(value)}\`` : `\`${String(value)}\``;
+      const expected = value === undefined ? '' : `\`${typeof value === 'object' || value === '' ? JSON.stringify(value) : String(value)}\``;
       expect(shown, key).toBe(expected);
     }
   });
