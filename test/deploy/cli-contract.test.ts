@@ -11,7 +11,8 @@ import { envName, resolveArgs } from '../../cmd/args.js';
 import { commands } from '../../cmd/commands.js';
 import { parseFast } from '../../cmd/fast-parse.js';
 import { ENTITLEMENT_FILE_ENV } from '../../src/entitlement-file-path.js';
-import { CONTRACT, type Doc, KUSTOMIZATIONS, allContainers, kustomize, readJson, readText } from './helpers.js';
+import { renderExampleApp } from '../../scripts/helm.mjs';
+import { CONTRACT, type Doc, KUSTOMIZATIONS, allContainers, kustomize, parseYamlDocs, path, readJson, readText } from './helpers.js';
 
 /** One container of a pod or task: its `MARKETPLACE_*`-relevant environment and the CLI command lines it runs. */
 interface Runner {
@@ -99,6 +100,18 @@ const TASK_DEFINITIONS = ['ecs/task-definition.json', 'ecs/task-definition-sidec
 describe('command lines and MARKETPLACE_* variables match the CLI', () => {
   it.each(KUSTOMIZATIONS)('rendered %s', (k) => {
     const runners = podRunners(kustomize(k));
+    expect(runners.flatMap((r) => r.commandLines).length, 'found no CLI command line: the extraction is broken').toBeGreaterThan(0);
+    expect(cliContractViolations(runners)).toEqual([]);
+  });
+
+  // Unsealed (product code and key as values), so the configuration resolves as it would in the pod.
+  it.each(['init-container', 'native-sidecar', 'run-wrapper'])('helm template charts/example-app with values/%s.yaml', (values) => {
+    const text = renderExampleApp({
+      valuesFiles: [values],
+      set: { 'marketplace-entitlement.productCode': 'abc123' },
+      setFile: { 'marketplace-entitlement.publicKey': path('test', 'fixtures', 'aws-doc-example-key.pem') },
+    });
+    const runners = podRunners(parseYamlDocs(text, `helm template ${values}`));
     expect(runners.flatMap((r) => r.commandLines).length, 'found no CLI command line: the extraction is broken').toBeGreaterThan(0);
     expect(cliContractViolations(runners)).toEqual([]);
   });
