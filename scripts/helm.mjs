@@ -73,8 +73,13 @@ export function ensureHelm() {
     run('chmod', ['0755', join(work, 'helm', 'helm')]);
     const got = installedVersion(join(work, 'helm', 'helm'));
     if (got !== HELM_VERSION) throw new Error(`the extracted helm reports ${got ?? 'nothing'}, expected ${HELM_VERSION}`);
-    rmSync(dirname(HELM_PATH), { recursive: true, force: true });
-    renameSync(join(work, 'helm'), dirname(HELM_PATH));
+    // Test workers may install at the same time: the first rename wins, and a good binary is never removed.
+    if (existsSync(HELM_PATH) && installedVersion(HELM_PATH) !== HELM_VERSION) rmSync(dirname(HELM_PATH), { recursive: true, force: true });
+    try {
+      renameSync(join(work, 'helm'), dirname(HELM_PATH));
+    } catch (err) {
+      if (installedVersion(HELM_PATH) !== HELM_VERSION) throw err;
+    }
     return HELM_PATH;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -108,6 +108,12 @@ describe('helm lint --strict', () => {
 describe.each(Object.keys(CASES))('helm template example-app (%s)', (name) => {
   const { mode, pricing } = CASES[name]!;
 
+  it('renders cleanly: exit 0 and nothing on stderr (no warning)', () => {
+    const r = helm(exampleAppArgs({ valuesFiles: CASES[name]!.valuesFiles }));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+
   it('renders a ServiceAccount, the settings ConfigMap and a Deployment, each valid against the Kubernetes schema', () => {
     for (const unsealed of [false, true]) {
       const docs = render(name, unsealed);
