@@ -19,6 +19,7 @@ import { prepareOutputPath, writeFileAtomic } from './atomic-write.js';
 import { ServiceUnavailableError, VerificationError } from './errors.js';
 import { readInputFile } from './input-file.js';
 import { resolveInstanceId } from './instance-id.js';
+import { isPublicKeyVersion } from './metering/validation.js';
 import type { PublicKeyInput } from './public-key.js';
 import type { EnsureEntitledOptions, Entitlement } from './register.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, judgedAtSec, secondsOption, verifyRegistration } from './verify.js';
@@ -44,8 +45,10 @@ export interface EntitlementFileClaims {
   nonce: string;
   /** The AWS RegisterUsage JWT, verbatim. */
   registration: string;
-  /** When AWS signed the registration (its `iat`). */
+  /** When AWS signed the registration (its `iat`); the file's `iat` when the registration has no usable `iat`. */
   registeredAt: Date;
+  /** `'token'`: `registeredAt` is AWS's `iat`; `'received'`: the registration has none, `registeredAt` is the file's `iat`. */
+  registeredAtSource: 'token' | 'received';
   /** When the file was signed (its `iat`). */
   issuedAt: Date;
   /** The pod UID or ECS task ARN the registration was made for, when known. */
@@ -201,7 +204,7 @@ export async function verifyEntitlementToken(text: string, options: VerifyEntitl
       `The entitlement file was signed ${Math.round(claims.iat - nowSec)} s in the future (tolerance ${tolerance} s). Check this host's clock (NTP).`,
     );
   }
-  const registration = await verifyInnerRegistration(claims, options, tolerance);
+  const registration = await verifyInnerRegistration(claims, options);
   expectMatch('PRODUCT_CODE_MISMATCH', 'product code', claims.productCode, options.productCode);
   expectMatch('PUBLIC_KEY_VERSION_MISMATCH', 'public key version', claims.publicKeyVersion, options.publicKeyVersion);
   if (options.instanceId !== undefined) {
@@ -226,6 +229,7 @@ export async function verifyEntitlementToken(text: string, options: VerifyEntitl
     nonce: claims.nonce,
     registration: claims.registration,
     registeredAt: registration.issuedAt,
+    registeredAtSource: registration.issuedAtSource,
     issuedAt: new Date(claims.iat * 1000),
     ...(claims.instance !== undefined && { instance: claims.instance }),
     ...(claims.publicKeyRotationTimestamp !== undefined && {
@@ -304,7 +308,7 @@ function fileClaims(payload: Record<string, unknown>): FilePayload {
   for (const name of ['productCode', 'nonce', 'registration'] as const) {
     if (typeof payload[name] !== 'string' || payload[name] === '') throw wrong(name, 'a non-empty string');
   }
-  if (!Number.isSafeInteger(payload.publicKeyVersion) || (payload.publicKeyVersion as number) < 1) throw wrong('publicKeyVersion', 'an integer >= 1');
+  if (!isPublicKeyVersion(payload.publicKeyVersion)) throw wrong('publicKeyVersion', 'an integer from 1 to 2147483647');
   if (!Number.isSafeInteger(payload.iat) || (payload.iat as number) < 0) throw wrong('iat', 'an integer number of seconds');
   if (payload.instance !== undefined && (typeof payload.instance !== 'string' || payload.instance === '')) throw wrong('instance', 'a non-empty string when present');
   if (payload.publicKeyRotationTimestamp !== undefined && !Number.isSafeInteger(payload.publicKeyRotationTimestamp)) {
@@ -315,15 +319,18 @@ function fileClaims(payload: Record<string, unknown>): FilePayload {
 
 const CLAIM_MISMATCHES = new Set(['NONCE_MISMATCH', 'PRODUCT_CODE_MISMATCH', 'PUBLIC_KEY_VERSION_MISMATCH']);
 
-/** The AWS token inside, judged at the file's iat: its claims must be the file's. */
-async function verifyInnerRegistration(claims: FilePayload, options: VerifyEntitlementFileOptions, clockToleranceSec: number) {
+/**
+ * The AWS token inside, judged at the file's iat: its claims must be the file's. Its own `iat` is advisory, as at
+ * registration (src/verify.ts): the nonce, the thumbprint of the key that signed this file, already proves the
+ * registration was made for this file.
+ */
+async function verifyInnerRegistration(claims: FilePayload, options: VerifyEntitlementFileOptions) {
   try {
     return await verifyRegistration(claims.registration, {
       publicKey: options.publicKey,
       productCode: claims.productCode,
       publicKeyVersion: claims.publicKeyVersion,
       nonce: claims.nonce,
-      clockToleranceSec,
       now: new Date(claims.iat * 1000),
     });
   } catch (err) {

@@ -7,7 +7,7 @@
  */
 export { ensureEntitled, registerUsage, newNonce, PRODUCT_CODE_PATTERN, DEFAULT_REQUEST_TIMEOUT_MS } from './register.js';
 export type { EnsureEntitledOptions, Entitlement } from './register.js';
-export { verifyRegistration, DEFAULT_CLOCK_TOLERANCE_SEC, DEFAULT_MAX_TOKEN_AGE_SEC } from './verify.js';
+export { verifyRegistration, DEFAULT_CLOCK_TOLERANCE_SEC, PLAUSIBLE_IAT_RANGE_SEC } from './verify.js';
 export type { VerifyRegistrationOptions, RegistrationClaims } from './verify.js';
 export {
   verifyEntitlementFile,
@@ -95,8 +95,8 @@ export type { RetryPolicy, RetryOptions } from './retry.js';
 export type { Logger, LogFields } from './logger.js';
 export { startMeteringEmulator } from './emulator/server.js';
 export type { MeteringEmulator, MeteringEmulatorOptions } from './emulator/server.js';
-export { TOKEN_FAULTS, REGISTER_USAGE_ERRORS } from './emulator/register-usage.js';
-export type { TokenFault } from './emulator/register-usage.js';
+export { TOKEN_FAULTS, TOKEN_IAT_VARIANTS, REGISTER_USAGE_ERRORS } from './emulator/register-usage.js';
+export type { TokenFault, TokenIatVariant } from './emulator/register-usage.js';
 export { TRANSPORT_FAULTS, EmulatorServiceError } from './emulator/types.js';
 export type { EmulatorScenario, RecordedCall, OperationHandler, OperationContext, TransportFault, RegistrationTokenGrant } from './emulator/types.js';
 export { meteringOperations } from './emulator/metering-operations.js';

@@ -66,7 +66,6 @@ async function verification(token: string, isFile: boolean, payload: Record<stri
         productCode: String(payload.productCode ?? payload.ProductCode ?? ''),
         publicKeyVersion: Number(payload.publicKeyVersion ?? payload.PublicKeyVersion),
         nonce: String(payload.nonce ?? payload.Nonce ?? ''),
-        maxTokenAgeSec: Infinity,
       });
     }
     return { ok: true };

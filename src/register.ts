@@ -20,8 +20,10 @@ import { prepareEntitlementFile } from './entitlement-file.js';
 import { ConfigurationError } from './errors.js';
 import { defaultLogger } from './logger.js';
 import { callMetering, type MeteringCallOptions } from './metering/call.js';
+import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from './metering/validation.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
-import { secondsOption, verifyRegistration } from './verify.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, secondsOption, verifyRegistration, type RegistrationClaims } from './verify.js';
+import type { Logger } from './logger.js';
 
 /** What RegisterUsage accepts as a product code (API model). */
 export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
@@ -36,7 +38,9 @@ export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'> 
   publicKey: PublicKeyInput;
   /** The version of `publicKey`. Default 1. */
   publicKeyVersion?: number;
+  /** When set, a token `iat` this far ahead of the local clock is refused. Default: advisory (a warning only). */
   clockToleranceSec?: number;
+  /** When set, a token `iat` older than this is refused. Default: advisory (the nonce already proves freshness). */
   maxTokenAgeSec?: number;
   /** When given, a signed entitlement file is written there (docs/entitlement-file.md). Default: no file. */
   entitlementFile?: string;
@@ -50,8 +54,10 @@ export interface Entitlement {
   publicKeyVersion: number;
   /** The nonce sent and found again in the signed answer. */
   nonce: string;
-  /** When AWS signed the registration (`iat`). */
+  /** When AWS signed the registration (`iat`), or when its answer arrived if the token has no usable `iat`. */
   issuedAt: Date;
+  /** `'token'`: `issuedAt` is AWS's `iat`; `'received'`: the local time the answer arrived. */
+  issuedAtSource: RegistrationClaims['issuedAtSource'];
   /** The AWS JWT, verbatim. */
   registration: string;
   /** Present when AWS says `publicKeyVersion` has expired: rotate to the new key. */
@@ -117,6 +123,7 @@ export async function registerUsage(options: EnsureEntitledOptions, nonce: strin
     ...(options.clockToleranceSec !== undefined && { clockToleranceSec: options.clockToleranceSec }),
     ...(options.maxTokenAgeSec !== undefined && { maxTokenAgeSec: options.maxTokenAgeSec }),
   });
+  logIssuedAt(claims, logger);
   const rotation = response.PublicKeyRotationTimestamp;
   if (rotation) {
     logger.warn?.(
@@ -137,11 +144,28 @@ export async function registerUsage(options: EnsureEntitledOptions, nonce: strin
     publicKeyVersion: claims.publicKeyVersion,
     nonce: claims.nonce,
     issuedAt: claims.issuedAt,
+    issuedAtSource: claims.issuedAtSource,
     registration: response.Signature!,
     ...(rotation && { publicKeyRotationTimestamp: rotation }),
     attempts,
     region,
   };
+}
+
+/** `iat` is advisory: a token far from the local clock is accepted, but operators want to know about the skew. */
+function logIssuedAt(claims: RegistrationClaims, logger: Logger): void {
+  if (claims.issuedAtSource === 'received') {
+    logger.info?.('The RegisterUsage token has no iat in NumericDate seconds; issuedAt is the time the answer arrived', {
+      event: 'register.iat_absent',
+      iat: claims.payload.iat,
+    });
+  } else if (Math.abs(claims.clockSkewSec!) > DEFAULT_CLOCK_TOLERANCE_SEC) {
+    logger.warn?.(
+      `The RegisterUsage token's iat is ${claims.clockSkewSec} s from this host's clock (accepted: the nonce proves the answer is fresh). ` +
+        "Check this host's clock (NTP).",
+      { event: 'register.clock_skew', clockSkewSec: claims.clockSkewSec, iat: claims.payload.iat },
+    );
+  }
 }
 
 interface CheckedOptions {
@@ -158,10 +182,11 @@ function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
     );
   }
   const publicKeyVersion = options.publicKeyVersion ?? 1;
-  if (!Number.isSafeInteger(publicKeyVersion) || publicKeyVersion < 1) {
+  if (!isPublicKeyVersion(publicKeyVersion)) {
     throw new ConfigurationError(
       'INVALID_PUBLIC_KEY_VERSION',
-      `Public key version ${JSON.stringify(options.publicKeyVersion)} is not valid: a whole number >= 1, as shown beside the key in the Management Portal.`,
+      `Public key version ${JSON.stringify(options.publicKeyVersion)} is not valid: a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION} ` +
+        '(RegisterUsage takes a 32-bit integer), as shown beside the key in the Management Portal.',
     );
   }
   // The verification options too: a NaN tolerance found only after AWS answered would waste the registration.

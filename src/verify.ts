@@ -7,6 +7,13 @@
  * the claims in PascalCase, working verifiers read camelCase: both are accepted, and when both are present
  * both must match.
  *
+ * `iat` is advisory. AWS documents neither the claim, its unit nor its clock, and independent verifiers (the
+ * NGINX Ingress Controller, AWS's Java sample) do not require it; freshness is already proven by the nonce we
+ * generated and found in the signed answer. So a token without a plausible NumericDate `iat` is accepted, with
+ * `issuedAt` the local time the answer was judged (`issuedAtSource: 'received'`), and the age and future
+ * checks apply only when the caller sets `maxTokenAgeSec` / `clockToleranceSec` (then a token without a
+ * usable `iat` is refused: the caller asked for a bound that cannot be checked).
+ *
  * @example
  * const claims = await verifyRegistration(response.Signature, {
  *   publicKey, productCode: 'abc123', publicKeyVersion: 1, nonce,
@@ -18,8 +25,13 @@ import { compactVerify } from 'jose';
 import { ConfigurationError, VerificationError } from './errors.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 
+/** Allowed skew for times in the future in the entitlement file's own `iat`, and the skew of AWS's `iat` worth a warning. */
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 300;
-export const DEFAULT_MAX_TOKEN_AGE_SEC = 600;
+/**
+ * An `iat` outside these bounds (2016-01-01, the Metering API's release, to 2100-01-01) is not a NumericDate in
+ * seconds (milliseconds, for instance, land far beyond 2100): it is treated as absent.
+ */
+export const PLAUSIBLE_IAT_RANGE_SEC = Object.freeze({ min: 1_451_606_400, max: 4_102_444_800 });
 
 export interface VerifyRegistrationOptions {
   /** The product's public key for `publicKeyVersion` (PEM or KeyObject). */
@@ -28,9 +40,9 @@ export interface VerifyRegistrationOptions {
   publicKeyVersion: number;
   /** The nonce sent with RegisterUsage. */
   nonce: string;
-  /** Allowed clock skew for an `iat` in the future. Default 300. */
+  /** When set, a token `iat` more than this many seconds after `now` is refused (`IAT_IN_FUTURE`). Default: not checked. */
   clockToleranceSec?: number;
-  /** Oldest acceptable `iat`, in seconds before `now`. Default 600. */
+  /** When set, a token `iat` more than this many seconds before `now` is refused (`TOKEN_TOO_OLD`). Default: not checked. */
   maxTokenAgeSec?: number;
   /** The moment the token is judged at. Default: the current time. */
   now?: Date;
@@ -41,7 +53,12 @@ export interface RegistrationClaims {
   productCode: string;
   publicKeyVersion: number;
   nonce: string;
+  /** The token's `iat` when it is a plausible NumericDate in seconds; otherwise the time the answer was judged (`now`). */
   issuedAt: Date;
+  /** Where `issuedAt` came from: the token's `iat`, or the local clock when the answer was received. */
+  issuedAtSource: 'token' | 'received';
+  /** The token's `iat` minus the local clock, in seconds (positive: ahead), when `issuedAtSource` is `'token'`. */
+  clockSkewSec?: number;
   /** The decoded payload, as AWS sent it. */
   payload: Record<string, unknown>;
 }
@@ -102,8 +119,7 @@ export async function verifyRegistration(token: unknown, options: VerifyRegistra
     'public key version',
     (v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
   );
-  const issuedAt = checkIssuedAt(payload.iat, options);
-  return { productCode, publicKeyVersion, nonce, issuedAt, payload };
+  return { productCode, publicKeyVersion, nonce, ...checkIssuedAt(payload.iat, options), payload };
 }
 
 function decodeJson(segment: string, part: string): Record<string, unknown> {
@@ -142,27 +158,40 @@ function expectClaim<T extends string | number>(
   return expected;
 }
 
-function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): Date {
-  if (typeof iat !== 'number' || !Number.isFinite(iat)) {
-    throw new VerificationError('IAT_MISSING', 'The RegisterUsage token has no numeric iat (issued-at) claim.');
-  }
+type IssuedAt = Pick<RegistrationClaims, 'issuedAt' | 'issuedAtSource' | 'clockSkewSec'>;
+
+function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): IssuedAt {
   const nowSec = judgedAtSec(options.now);
-  const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC);
-  const maxAge = secondsOption('maxTokenAgeSec', options.maxTokenAgeSec, DEFAULT_MAX_TOKEN_AGE_SEC);
-  if (iat > nowSec + tolerance) {
+  const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec);
+  const maxAge = secondsOption('maxTokenAgeSec', options.maxTokenAgeSec);
+  if (!isPlausibleIat(iat)) {
+    if (tolerance !== undefined || maxAge !== undefined) {
+      throw new VerificationError(
+        'IAT_MISSING',
+        `The RegisterUsage token has no iat in NumericDate seconds (got ${JSON.stringify(iat) ?? 'none'}), so the ` +
+          'clockToleranceSec / maxTokenAgeSec you set cannot be checked. Leave them unset to rely on the nonce alone.',
+      );
+    }
+    return { issuedAt: new Date(nowSec * 1000), issuedAtSource: 'received' };
+  }
+  if (tolerance !== undefined && iat > nowSec + tolerance) {
     throw new VerificationError(
       'IAT_IN_FUTURE',
       `The RegisterUsage token was issued ${Math.round(iat - nowSec)} s in the future (tolerance ${tolerance} s). ` +
         "Check this host's clock (NTP).",
     );
   }
-  if (nowSec - iat > maxAge) {
+  if (maxAge !== undefined && nowSec - iat > maxAge) {
     throw new VerificationError(
       'TOKEN_TOO_OLD',
       `The RegisterUsage token was issued ${Math.round(nowSec - iat)} s ago (limit ${maxAge} s): a replayed or delayed answer.`,
     );
   }
-  return new Date(iat * 1000);
+  return { issuedAt: new Date(iat * 1000), issuedAtSource: 'token', clockSkewSec: Math.round(iat - nowSec) };
+}
+
+function isPlausibleIat(iat: unknown): iat is number {
+  return typeof iat === 'number' && iat >= PLAUSIBLE_IAT_RANGE_SEC.min && iat < PLAUSIBLE_IAT_RANGE_SEC.max;
 }
 
 /**

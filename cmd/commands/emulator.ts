@@ -5,6 +5,7 @@
  *
  * @example
  * marketplace-entitlement emulator --port 8443 --public-key-out /tmp/emulator-key.pem --throttle-first 2 --dimensions requests
+ * MARKETPLACE_SECRET_ACCESS_KEY=s3cret marketplace-entitlement emulator --access-key-id AKIDEXAMPLE
  */
 import type { RegistrationTokenGrant } from '../../src/emulator/types.js';
 import { listOption, LOG_OPTIONS } from '../options.js';
@@ -27,6 +28,15 @@ export const emulatorCommand: CommandSpec = {
     'fail-first': { type: 'number', default: 0, describe: 'Answer InternalServiceErrorException (HTTP 500) to the first N calls of each operation' },
     'rate-limit': { type: 'number', describe: 'Throttle beyond this many calls per second (AWS: 5 for RegisterUsage)' },
     error: { type: 'string', describe: 'Answer every RegisterUsage call with this AWS error, e.g. PlatformNotSupportedException' },
+    'operation-errors': {
+      type: 'string',
+      describe: 'Answer every call of these operations with one of its modelled errors: OPERATION=Exception, comma separated, e.g. MeterUsage=InvalidEndpointRegionException',
+    },
+    'access-key-id': {
+      type: 'string',
+      describe: 'Verify SigV4 signatures fully against this access key id and --secret-access-key (default: any well-formed signature passes)',
+    },
+    'secret-access-key': { type: 'string', describe: 'The secret for --access-key-id; prefer the MARKETPLACE_SECRET_ACCESS_KEY environment variable' },
     latency: { type: 'duration', default: '0ms', describe: 'Delay every answer by this long' },
     dimensions: { type: 'string', describe: 'MeterUsage/BatchMeterUsage: only these dimensions exist, comma separated (others: InvalidUsageDimensionException)' },
     'metering-denied': {
@@ -49,13 +59,16 @@ export const emulatorCommand: CommandSpec = {
     ['$0 emulator --port 8443 --public-key-out /tmp/emulator-key.pem', 'Then: register --endpoint http://127.0.0.1:8443 --public-key-file /tmp/emulator-key.pem'],
     ['$0 emulator --rate-limit 5 --log-format text', 'Behave like the real 5 calls/s quota'],
     ['$0 emulator --not-entitled', 'A buyer without a subscription'],
+    ['MARKETPLACE_SECRET_ACCESS_KEY=s3cret $0 emulator --access-key-id AKIDEXAMPLE', 'Refuse requests not signed with exactly these credentials'],
+    ['$0 emulator --operation-errors MeterUsage=InvalidEndpointRegionException', 'Any modelled error of any operation'],
     ['$0 emulator --dimensions requests,gb_stored --metering-denied', 'Only these dimensions; an IAM role without aws-marketplace:MeterUsage'],
     ['$0 emulator --registration-tokens-file tokens.json --subscribed-customers cust-1', 'SaaS: ResolveCustomer tokens and subscribed customers'],
   ],
   async run(args, ctx) {
-    const [{ startMeteringEmulator }, { REGISTER_USAGE_ERRORS }, { writeFileAtomic }, { readInputFile }] = await Promise.all([
+    const [{ startMeteringEmulator }, { REGISTER_USAGE_ERRORS }, { MODELLED_ERRORS }, { writeFileAtomic }, { readInputFile }] = await Promise.all([
       import('../../src/emulator/server.js'),
       import('../../src/emulator/register-usage.js'),
+      import('../../src/emulator/modelled-errors.js'),
       import('../../src/atomic-write.js'),
       import('../../src/input-file.js'),
     ]);
@@ -63,6 +76,8 @@ export const emulatorCommand: CommandSpec = {
     if (error !== undefined && !Object.hasOwn(REGISTER_USAGE_ERRORS, error)) {
       throw new UsageError(`--error ${error} is not a RegisterUsage error; one of ${Object.keys(REGISTER_USAGE_ERRORS).join(', ')}.`);
     }
+    const operationErrors = operationErrorsOption(args, MODELLED_ERRORS);
+    const credentials = credentialsOption(args);
     const throttleFirst = countOption(args, 'throttle-first');
     const failFirst = countOption(args, 'fail-first');
     const unprocessedFirst = countOption(args, 'unprocessed-first');
@@ -77,6 +92,7 @@ export const emulatorCommand: CommandSpec = {
     const emulator = await startMeteringEmulator({
       port: args.port as number,
       host: args.host as string,
+      ...(credentials && { credentials }),
       ...(privateKeyFile !== undefined && {
         privateKey: await readInputFile(privateKeyFile, { code: 'PRIVATE_KEY_FILE', what: 'emulator private key file' }),
       }),
@@ -86,6 +102,7 @@ export const emulatorCommand: CommandSpec = {
         failFirst,
         latencyMs: args.latency as number,
         ...(error !== undefined && { error }),
+        ...(operationErrors && { errors: operationErrors }),
         ...(rateLimit !== undefined && { rateLimit: { perSecond: rateLimit } }),
         ...(dimensions && { dimensions }),
         ...(args['metering-denied'] === true && { meteringDenied: true }),
@@ -106,12 +123,42 @@ export const emulatorCommand: CommandSpec = {
     });
     const keyOut = args['public-key-out'] as string | undefined;
     if (keyOut !== undefined) await writeFileAtomic(keyOut, emulator.publicKeyPem);
-    ctx.print(`emulator listening on ${emulator.url}${keyOut ? `; public key in ${keyOut}` : ''}`);
+    const signatures = credentials ? `; SigV4 verified for ${credentials.accessKeyId}` : '';
+    ctx.print(`emulator listening on ${emulator.url}${keyOut ? `; public key in ${keyOut}` : ''}${signatures}`);
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
     await emulator.close();
     ctx.logger.info?.('Emulator stopped', { event: 'emulator.stopped', calls: emulator.calls.length });
   },
 };
+
+/** `--operation-errors MeterUsage=InvalidEndpointRegionException,...`, each a modelled error of its operation. */
+function operationErrorsOption(args: Args, modelled: Readonly<Record<string, Readonly<Record<string, number>>>>): Record<string, string> | undefined {
+  const items = listOption(args, 'operation-errors');
+  if (!items) return undefined;
+  const errors: Record<string, string> = {};
+  for (const item of items) {
+    const [operation = '', name = '', extra] = item.split('=');
+    if (extra !== undefined || !Object.hasOwn(modelled, operation)) {
+      throw new UsageError(`--operation-errors ${JSON.stringify(item)}: expected OPERATION=Exception with OPERATION one of ${Object.keys(modelled).join(', ')}.`);
+    }
+    if (!Object.hasOwn(modelled[operation]!, name)) {
+      throw new UsageError(`--operation-errors ${JSON.stringify(item)}: ${operation} models ${Object.keys(modelled[operation]!).join(', ')}.`);
+    }
+    errors[operation] = name;
+  }
+  return errors;
+}
+
+/** Both or neither: one without the other would silently leave signatures unchecked. */
+function credentialsOption(args: Args): { accessKeyId: string; secretAccessKey: string } | undefined {
+  const accessKeyId = args['access-key-id'] as string | undefined;
+  const secretAccessKey = args['secret-access-key'] as string | undefined;
+  if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new UsageError('--access-key-id and --secret-access-key go together (or MARKETPLACE_ACCESS_KEY_ID and MARKETPLACE_SECRET_ACCESS_KEY): give both to verify SigV4, neither to accept any well-formed signature.');
+  }
+  return { accessKeyId, secretAccessKey };
+}
 
 /** A whole number >= 0 (a count of calls). */
 function countOption(args: Args, name: string): number {

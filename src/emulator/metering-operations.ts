@@ -6,12 +6,13 @@
  *   quantity or allocation is `DuplicateRequestException`. A `ClientToken` reused with other parameters is
  *   `IdempotencyConflictException` (HTTP 409). `DryRun` answers `DryRunOperation` (or `UnauthorizedException`
  *   with `scenario.meteringDenied`). Usage older than 6 hours or in the future: `TimestampOutOfBoundsException`.
- * - BatchMeterUsage: at most 25 records; one timestamp outside 24 hours rejects the batch; per-record
+ * - BatchMeterUsage: at most 25 records; one timestamp 6 hours old or more rejects the batch; per-record
  *   `Success` / `CustomerNotSubscribed` / `DuplicateRecord` (same product, customer, dimension and hour, other
  *   quantity); `scenario.unprocessedFirst` leaves records in `UnprocessedRecords`.
  * - ResolveCustomer: `scenario.registrationTokens` are valid (or expired from `expiresAt`); others invalid.
  *
- * Input rules are the client's own validators (src/metering/validation.ts), answered as AWS would.
+ * Input rules are the client's own validators (src/metering/validation.ts), answered as AWS would; any modelled
+ * error of any operation can also be forced with `scenario.errors` (modelled-errors.ts).
  * The ledger belongs to the scenario object: `emulator.reset()` (a fresh scenario) starts an empty one.
  * Assumptions where AWS documents nothing: DryRunOperation is HTTP 412 (as in EC2), UnauthorizedException
  * 403, and BatchMeterUsage de-duplicates per hour like MeterUsage.
@@ -150,8 +151,13 @@ function resolveCustomer(input: Record<string, unknown>, ctx: OperationContext):
   };
 }
 
-/** Runs a client validator and answers its failure as the AWS exception the service uses for that field. */
-function asAwsError<T>(validate: () => T): T {
+/**
+ * Runs a client validator and answers its failure as the AWS exception the service uses for that field.
+ *
+ * @example
+ * const request = asAwsError(() => validateResolveCustomerInput(input as unknown as ResolveCustomerInput));
+ */
+export function asAwsError<T>(validate: () => T): T {
   try {
     return validate();
   } catch (err) {
@@ -166,6 +172,12 @@ function awsErrorFor(err: ValidationError): string {
   if (/\.Tags\b/.test(err.field)) return 'InvalidTagException';
   if (/UsageAllocations/.test(err.field)) return 'InvalidUsageAllocationsException';
   if (/ProductCode$/.test(err.field)) return 'InvalidProductCodeException';
+  if (/PublicKeyVersion$/.test(err.field)) return 'InvalidPublicKeyVersionException';
+  // A missing required member is a ValidationException; a present but invalid one, the field's modelled error.
+  if (err.value === undefined) return 'ValidationException';
+  if (/(CustomerIdentifier|CustomerAWSAccountId)$/.test(err.field)) return 'InvalidCustomerIdentifierException';
+  if (/LicenseArn$/.test(err.field)) return 'InvalidLicenseException';
+  if (/(UsageDimension|\.Dimension)$/.test(err.field)) return 'InvalidUsageDimensionException';
   return 'ValidationException';
 }
 

@@ -5,6 +5,9 @@
 import { generateKeyPair, createHmac, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CompactSign } from 'jose';
+import { validateRegisterUsageInput, type RegisterUsageInput } from '../metering/validation.js';
+import { asAwsError } from './metering-operations.js';
+import { MODELLED_ERRORS } from './modelled-errors.js';
 import { EmulatorServiceError, type OperationContext } from './types.js';
 
 /** Ways the emulator can spoil the token it returns. */
@@ -17,25 +20,18 @@ export const TOKEN_FAULTS = [
   'alg-none',
   'hs256',
   'rs256',
-  'missing-iat',
-  'stale-iat',
-  'future-iat',
 ] as const;
 export type TokenFault = (typeof TOKEN_FAULTS)[number];
 
-/** The RegisterUsage errors AWS models, by exception name, with their HTTP status. */
-export const REGISTER_USAGE_ERRORS: Record<string, number> = {
-  CustomerNotEntitledException: 400,
-  PlatformNotSupportedException: 400,
-  InvalidProductCodeException: 400,
-  InvalidPublicKeyVersionException: 400,
-  InvalidRegionException: 400,
-  DisabledApiException: 400,
-  ThrottlingException: 400,
-  InternalServiceErrorException: 500,
-};
+/**
+ * An `iat` other than the emulator's clock in seconds, as AWS might send it (it documents none): every one is
+ * accepted by the verifier, which treats `iat` as advisory.
+ */
+export const TOKEN_IAT_VARIANTS = ['missing', 'hour-old', 'hour-ahead', 'milliseconds'] as const;
+export type TokenIatVariant = (typeof TOKEN_IAT_VARIANTS)[number];
 
-const PRODUCT_CODE = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
+/** The RegisterUsage errors AWS models, by exception name, with their HTTP status. */
+export const REGISTER_USAGE_ERRORS: Readonly<Record<string, number>> = MODELLED_ERRORS.RegisterUsage!;
 
 export const generateRsaKeyPair = (modulusLength = 3072): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> =>
   promisify(generateKeyPair)('rsa', { modulusLength });
@@ -44,18 +40,9 @@ let strangerKey: Promise<KeyObject> | undefined;
 
 export async function registerUsage(input: Record<string, unknown>, ctx: OperationContext): Promise<unknown> {
   const { scenario } = ctx;
-  const productCode = input.ProductCode;
-  const publicKeyVersion = input.PublicKeyVersion;
-  const nonce = input.Nonce;
-  if (typeof productCode !== 'string' || !PRODUCT_CODE.test(productCode)) {
-    throw new EmulatorServiceError('InvalidProductCodeException', 'Invalid product code');
-  }
-  if (!Number.isInteger(publicKeyVersion) || (publicKeyVersion as number) < 1) {
-    throw new EmulatorServiceError('InvalidPublicKeyVersionException', 'Invalid public key version');
-  }
-  if (nonce !== undefined && (typeof nonce !== 'string' || nonce.length > 255)) {
-    throw new EmulatorServiceError('ValidationException', 'Nonce must be a string of at most 255 characters');
-  }
+  const { ProductCode: productCode, PublicKeyVersion: publicKeyVersion, Nonce: nonce } = asAwsError(() =>
+    validateRegisterUsageInput(input as unknown as RegisterUsageInput),
+  ) as Required<Pick<RegisterUsageInput, 'ProductCode' | 'PublicKeyVersion'>> & { Nonce?: string };
   if (scenario.productCodes && !scenario.productCodes.includes(productCode)) {
     throw new EmulatorServiceError('InvalidProductCodeException', `Unknown product code ${productCode}`);
   }
@@ -67,12 +54,12 @@ export async function registerUsage(input: Record<string, unknown>, ctx: Operati
   const nowSec = Math.floor(ctx.now().getTime() / 1000);
   const claims: Record<string, unknown> = {
     [pascal ? 'ProductCode' : 'productCode']: fault === 'wrong-product-code' ? `${productCode}-other` : productCode,
-    [pascal ? 'PublicKeyVersion' : 'publicKeyVersion']: fault === 'wrong-key-version' ? (publicKeyVersion as number) + 1 : publicKeyVersion,
+    [pascal ? 'PublicKeyVersion' : 'publicKeyVersion']: fault === 'wrong-key-version' ? publicKeyVersion + 1 : publicKeyVersion,
     [pascal ? 'Nonce' : 'nonce']: fault === 'wrong-nonce' ? `${nonce ?? ''}x` : nonce,
   };
-  if (fault !== 'missing-iat') {
-    claims.iat = fault === 'stale-iat' ? nowSec - 3_600 : fault === 'future-iat' ? nowSec + 3_600 : nowSec;
-  }
+  const variants = { 'hour-old': nowSec - 3_600, 'hour-ahead': nowSec + 3_600, milliseconds: ctx.now().getTime(), missing: undefined };
+  const iat = scenario.tokenIat === undefined ? nowSec : variants[scenario.tokenIat];
+  if (iat !== undefined) claims.iat = iat;
   const response: Record<string, unknown> = { Signature: await signToken(claims, fault, ctx.privateKey, ctx.publicKeyPem) };
   if (scenario.rotationTimestamp) response.PublicKeyRotationTimestamp = Math.floor(scenario.rotationTimestamp.getTime() / 1000);
   return response;

@@ -13,10 +13,11 @@
  * emulator.scenario.entitled = false; // the next call answers CustomerNotEntitledException
  * await emulator.close();
  */
-import { createPublicKey, createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { meteringOperations } from './metering-operations.js';
+import { injectedError } from './modelled-errors.js';
 import { listen } from '../listen.js';
 import { generateRsaKeyPair, registerUsage } from './register-usage.js';
 import { checkSignature, SignatureCheckError, type EmulatorCredentials } from './sigv4.js';
@@ -31,6 +32,8 @@ import {
 
 const TARGET_PREFIX = 'AWSMPMeteringService.';
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Real AWS answers every request, errors included, with one; SDKs surface it as `$metadata.requestId`. */
+const REQUEST_ID_HEADER = 'x-amzn-requestid';
 
 export interface MeteringEmulatorOptions {
   /** Default 0: any free port. */
@@ -116,7 +119,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
-    const call: RecordedCall = { operation, input: {}, at: new Date(), statusCode: 200 };
+    const call: RecordedCall = { operation, input: {}, at: new Date(), statusCode: 200, requestId: String(res.getHeader(REQUEST_ID_HEADER)) };
     const finish = (statusCode: number, payload: unknown, errorType?: string): void => {
       call.statusCode = statusCode;
       if (errorType) call.errorType = errorType;
@@ -172,6 +175,8 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
       return fail(new EmulatorServiceError('ThrottlingException', 'Rate exceeded'));
     }
     if (seen <= scenario.failFirst) return fail(new EmulatorServiceError('InternalServiceErrorException', 'Internal service error'));
+    const injected = injectedError(operation, scenario.errors);
+    if (injected) return fail(injected);
     if (transportFault === 'malformed-json') return finish(200, '{"Signature": "eyJ');
     if (transportFault === 'empty-signature') return finish(200, { Signature: '' });
     if (transportFault === 'non-jwt-signature') return finish(200, { Signature: 'this-is-not-a-jwt' });
@@ -186,6 +191,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   }
 
   const server = createServer((req, res) => {
+    res.setHeader(REQUEST_ID_HEADER, randomUUID());
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {

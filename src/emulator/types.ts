@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { TokenFault } from './register-usage.js';
+import type { TokenFault, TokenIatVariant } from './register-usage.js';
 
 /** Transport-level misbehaviour, to test what happens below the API. */
 export const TRANSPORT_FAULTS = ['reset', 'hang', 'malformed-json', 'empty-signature', 'non-jwt-signature'] as const;
@@ -11,6 +11,11 @@ export interface EmulatorScenario {
   entitled: boolean;
   /** A modelled error name every RegisterUsage call answers with, e.g. 'PlatformNotSupportedException'. */
   error?: string | undefined;
+  /**
+   * By operation name, a modelled error (modelled-errors.ts) every call of that operation answers with, before its
+   * input is looked at, e.g. `{ MeterUsage: 'InvalidEndpointRegionException' }`.
+   */
+  errors?: Record<string, string> | undefined;
   /** Only these product codes exist (InvalidProductCodeException otherwise). Default: any valid code. */
   productCodes?: string[] | undefined;
   /** The first N calls of each operation answer ThrottlingException (Infinity: all). */
@@ -23,6 +28,8 @@ export interface EmulatorScenario {
   latencyMs: number;
   /** Spoil the RegisterUsage token in this way. */
   tokenFault?: TokenFault | undefined;
+  /** Send this kind of `iat` instead of the emulator's clock in seconds. */
+  tokenIat?: TokenIatVariant | undefined;
   /** Claim names in the token. Default camelCase, like production verifiers read. */
   claimSpelling: 'camelCase' | 'PascalCase';
   /** Return PublicKeyRotationTimestamp (the key version expired at this time). */
@@ -92,6 +99,8 @@ export interface RecordedCall {
   region?: string;
   accessKeyId?: string;
   at: Date;
+  /** The `x-amzn-RequestId` the answer carries (a UUID, as AWS sends). */
+  requestId: string;
   /** The HTTP status answered; 0 when no answer was sent (connection reset, hang). */
   statusCode: number;
   errorType?: string;

@@ -60,7 +60,7 @@ export const BATCH_METER_USAGE_ERRORS: FatalErrorMap = {
   ),
   TimestampOutOfBoundsException: configurationError(
     'TIMESTAMP_OUT_OF_BOUNDS',
-    'BatchMeterUsage accepts records up to 24 hours old; one late record rejects the whole batch, so remove it and resend the rest.',
+    'BatchMeterUsage refuses records 6 hours old or more; one late record rejects the whole batch, so remove it and resend the rest.',
   ),
 };
 

@@ -75,13 +75,18 @@ export interface RegisterUsageInput {
 }
 
 const HOUR_MS = 3_600_000;
-/** MeterUsage accepts usage up to six hours in the past. */
+/**
+ * MeterUsage: "not accepted more than 6 hours after the event" (the operation's documentation in the API model;
+ * the Timestamp member's own text says one hour, so AWS may refuse sooner: TimestampOutOfBoundsException).
+ */
 export const METER_USAGE_MAX_AGE_MS = 6 * HOUR_MS;
-/** BatchMeterUsage accepts records up to 24 hours after the event. */
-export const BATCH_METER_USAGE_MAX_AGE_MS = 24 * HOUR_MS;
+/** BatchMeterUsage: "Usage records aren't accepted 6 hours or more after an event" (API model). */
+export const BATCH_METER_USAGE_MAX_AGE_MS = 6 * HOUR_MS;
 /** Usage cannot be in the future; this much clock skew is tolerated (AWS does not document a bound). */
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 export const MAX_USAGE_QUANTITY = 2_147_483_647;
+/** RegisterUsage's PublicKeyVersion is the model's `integer`: 32-bit signed, at least 1. */
+export const MAX_PUBLIC_KEY_VERSION = 2_147_483_647;
 export const MAX_BATCH_RECORDS = 25;
 export const MAX_ALLOCATIONS = 2_500;
 export const MAX_TAGS = 5;
@@ -113,7 +118,7 @@ export function validateMeterUsageInput(input: MeterUsageInput, now: Date = new 
   return validated;
 }
 
-/** Checks a BatchMeterUsage request (1 MB, 25 records, one product, 24-hour window). */
+/** Checks a BatchMeterUsage request (1 MB, 25 records, one product, 6-hour window). */
 export function validateBatchMeterUsageInput(input: BatchMeterUsageInput, now: Date = new Date()): BatchMeterUsageCommandInput {
   const request = requireObject<BatchMeterUsageInput>(input, 'BatchMeterUsage input');
   if (!Array.isArray(request.UsageRecords) || request.UsageRecords.length > MAX_BATCH_RECORDS) {
@@ -121,7 +126,8 @@ export function validateBatchMeterUsageInput(input: BatchMeterUsageInput, now: D
   }
   const records = request.UsageRecords.map((record, i) => usageRecord(record, `UsageRecords[${i}]`, now));
   const validated: BatchMeterUsageCommandInput = { UsageRecords: records };
-  if (request.ProductCode !== undefined || !records.every((r) => r.LicenseArn)) {
+  // An empty batch has no record carrying a LicenseArn, so it names no product unless ProductCode does.
+  if (request.ProductCode !== undefined || records.length === 0 || !records.every((r) => r.LicenseArn)) {
     validated.ProductCode = productCode(request.ProductCode, 'ProductCode');
   }
   const bytes = Buffer.byteLength(JSON.stringify(validated));
@@ -143,12 +149,26 @@ export function validateResolveCustomerInput(input: ResolveCustomerInput): Resol
 /** Checks a RegisterUsage request (the DataFire client's; `ensureEntitled` has its own, stricter checks). */
 export function validateRegisterUsageInput(input: RegisterUsageInput): RegisterUsageCommandInput {
   const request = requireObject<RegisterUsageInput>(input, 'RegisterUsage input');
-  if (!Number.isSafeInteger(request.PublicKeyVersion) || request.PublicKeyVersion < 1) {
-    throw new ValidationError('PublicKeyVersion', 'must be a whole number >= 1 (the version shown beside the key in the Management Portal)', request.PublicKeyVersion);
+  const code = productCode(request.ProductCode, 'ProductCode');
+  if (!isPublicKeyVersion(request.PublicKeyVersion)) {
+    throw new ValidationError(
+      'PublicKeyVersion',
+      `must be a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION} (the version shown beside the key in the Management Portal)`,
+      request.PublicKeyVersion,
+    );
   }
-  const validated: RegisterUsageCommandInput = { ProductCode: productCode(request.ProductCode, 'ProductCode'), PublicKeyVersion: request.PublicKeyVersion };
+  const validated: RegisterUsageCommandInput = { ProductCode: code, PublicKeyVersion: request.PublicKeyVersion };
   if (request.Nonce !== undefined) validated.Nonce = text(request.Nonce, 'Nonce', 0, 255);
   return validated;
+}
+
+/**
+ * A RegisterUsage PublicKeyVersion: a whole number from 1 to 2^31-1 (the API model's 32-bit integer).
+ *
+ * @example isPublicKeyVersion(2 ** 31) // false
+ */
+export function isPublicKeyVersion(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_PUBLIC_KEY_VERSION;
 }
 
 /**
@@ -290,8 +310,14 @@ function timestampWithin(value: unknown, field: string, now: Date, maxAgeMs: num
   return date;
 }
 
+/** Lengths as the API model counts them: characters (code points), not UTF-16 units (an emoji is one, not two). */
+function characterCount(value: string): number {
+  return [...value].length;
+}
+
 function text(value: unknown, field: string, min: number, max: number, pattern?: RegExp): string {
-  if (typeof value !== 'string' || value.length < min || value.length > max || (pattern && !pattern.test(value))) {
+  const length = typeof value === 'string' ? characterCount(value) : -1;
+  if (typeof value !== 'string' || length < min || length > max || (pattern && !pattern.test(value))) {
     const alphabet = pattern === TAG_TEXT ? ' of AWS\'s tag alphabet [a-zA-Z0-9+ -=._:/@] (the space-to-= range includes !"#$%&\'()*,;<)' : pattern ? ` matching ${pattern.source}` : '';
     throw new ValidationError(field, `must be a string of ${min}-${max} characters${alphabet}`, value);
   }

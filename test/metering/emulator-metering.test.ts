@@ -157,8 +157,8 @@ describe('BatchMeterUsage', () => {
     expect(answer.UnprocessedRecords?.[0]?.Timestamp).toEqual(record('a', 1).Timestamp);
   });
 
-  it('one record outside 24 hours rejects the whole batch; more than 25 records is a ValidationException', async () => {
-    const late = { ...record('late', 1), Timestamp: new Date(Date.now() - 25 * HOUR) };
+  it('one record 6 hours old or more rejects the whole batch; more than 25 records is a ValidationException', async () => {
+    const late = { ...record('late', 1), Timestamp: new Date(Date.now() - 6 * HOUR - 60_000) };
     expect((await awsError(batch([record('ok', 1), late]))).name).toBe('TimestampOutOfBoundsException');
     expect((await awsError(batch(Array.from({ length: 26 }, (_, i) => record(`c${i}`, 1))))).name).toBe('ValidationException');
     expect((await batch([record('ok', 1)])).Results?.[0]?.Status).toBe('Success'); // nothing of the rejected batch was kept

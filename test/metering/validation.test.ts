@@ -135,18 +135,23 @@ describe('MeterUsage input', () => {
 });
 
 describe('BatchMeterUsage input', () => {
-  const record: UsageRecordInput = { CustomerIdentifier: 'cust-1', Dimension: 'api_calls', Quantity: 3, Timestamp: new Date(NOW.getTime() - 20 * HOUR) };
+  const record: UsageRecordInput = { CustomerIdentifier: 'cust-1', Dimension: 'api_calls', Quantity: 3, Timestamp: new Date(NOW.getTime() - 5 * HOUR) };
 
-  it('accepts 25 records up to 24 hours old', () => {
-    const records = Array.from({ length: 25 }, (_, i) => ({ ...record, CustomerIdentifier: `c${i}` }));
+  it('accepts 25 records up to 6 hours old (the API model: "aren\'t accepted 6 hours or more after an event")', () => {
+    const records = Array.from({ length: 25 }, (_, i) => ({ ...record, CustomerIdentifier: `c${i}`, Timestamp: new Date(NOW.getTime() - 6 * HOUR + 1000) }));
     expect(validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: records }, NOW).UsageRecords).toHaveLength(25);
+  });
+
+  it('an empty batch needs a ProductCode: no record carries a LicenseArn to name the product', () => {
+    expect(failure(() => validateBatchMeterUsageInput({ UsageRecords: [] }, NOW)).field).toBe('ProductCode');
+    expect(validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: [] }, NOW)).toEqual({ ProductCode: 'prod-abc', UsageRecords: [] });
   });
 
   it.each<[string, Record<string, unknown>, string, RegExp]>([
     ['26 records', { UsageRecords: Array.from({ length: 26 }, () => record) }, 'UsageRecords', /at most 25/],
     ['no records array', { UsageRecords: undefined }, 'UsageRecords', /array/],
     ['no product code and no LicenseArn', { ProductCode: undefined }, 'ProductCode', /1-255/],
-    ['a record 25 hours old', { UsageRecords: [record, { ...record, Timestamp: new Date(NOW.getTime() - 25 * HOUR) }] }, 'UsageRecords[1].Timestamp', /last 24 hours/],
+    ['a record 6 hours and a second old', { UsageRecords: [record, { ...record, Timestamp: new Date(NOW.getTime() - 6 * HOUR - 1000) }] }, 'UsageRecords[1].Timestamp', /last 6 hours/],
     ['a record without customer', { UsageRecords: [{ ...record, CustomerIdentifier: undefined }] }, 'UsageRecords[0].CustomerIdentifier', /CustomerAWSAccountId/],
     ['an account id with letters', { UsageRecords: [{ ...record, CustomerAWSAccountId: '12345x' }] }, 'UsageRecords[0].CustomerAWSAccountId', /\[0-9\]/],
     [
@@ -190,9 +195,26 @@ describe('ResolveCustomer and RegisterUsage input', () => {
     expect(failure(() => validateResolveCustomerInput({} as never)).message).toMatch(/got undefined\.$/);
   });
 
-  it('RegisterUsage needs a product code and a key version >= 1; the nonce is at most 255 characters', () => {
+  it('RegisterUsage needs a product code and a 32-bit key version >= 1; the nonce is at most 255 characters', () => {
     expect(validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 1 })).toEqual({ ProductCode: 'prod-abc', PublicKeyVersion: 1 });
-    expect(failure(() => validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 0 })).field).toBe('PublicKeyVersion');
+    expect(validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 2 ** 31 - 1 }).PublicKeyVersion).toBe(2 ** 31 - 1);
+    for (const version of [0, 2 ** 31, 1.5]) {
+      expect(failure(() => validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: version })).field).toBe('PublicKeyVersion');
+    }
     expect(failure(() => validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 1, Nonce: 'n'.repeat(256) })).field).toBe('Nonce');
+  });
+});
+
+describe('lengths count characters (code points), as the API model does, not UTF-16 units', () => {
+  const emoji = '\u{1F600}'; // one character, two UTF-16 units
+
+  it.each([
+    ['Nonce', (text: string) => validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 1, Nonce: text }), 255],
+    ['UsageDimension', (text: string) => validateMeterUsageInput({ ...valid, UsageDimension: text }, NOW), 255],
+    ['ClientToken', (text: string) => validateMeterUsageInput({ ...valid, ClientToken: text }, NOW), 64],
+  ] as const)('%s: the maximum in emoji passes, one more is refused', (field, validate, max) => {
+    expect(emoji.repeat(max).length).toBe(2 * max);
+    expect(() => validate(emoji.repeat(max))).not.toThrow();
+    expect(failure(() => validate(emoji.repeat(max + 1))).field).toBe(field);
   });
 });

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REGISTER_USAGE_ERRORS, TOKEN_FAULTS, TRANSPORT_FAULTS, type EmulatorScenario, type MeteringEmulator } from '../../src/index.js';
+import { REGISTER_USAGE_ERRORS, TOKEN_FAULTS, TOKEN_IAT_VARIANTS, TRANSPORT_FAULTS, type EmulatorScenario, type MeteringEmulator } from '../../src/index.js';
 import { verifyEntitlementFile } from '../../src/entitlement-file.js';
 import { startTestEmulator, TEST_PRODUCT_CODE } from '../support/emulator.js';
 import { REGISTER_USAGE_ERROR_OUTCOMES, TOKEN_FAULT_CODES } from '../support/expected-outcomes.js';
@@ -19,7 +19,7 @@ import { cliEnv, failureCode, listDir, logSpanMs, registerArgs, runCli } from '.
 
 interface Row {
   name: string;
-  /** What it covers, for the completeness check: `error:<Name>`, `token:<fault>`, `transport:<fault>`, `latency`. */
+  /** What it covers, for the completeness check: `error:<Name>`, `token:<fault>`, `iat:<variant>`, `transport:<fault>`, `latency`. */
   covers: string;
   scenario: Partial<EmulatorScenario>;
   deadline: string;
@@ -60,6 +60,8 @@ const rows: Row[] = [
     code: TOKEN_FAULT_CODES[fault],
     calls: 1,
   })),
+  // iat is advisory: whatever AWS sends there (or nothing), the registration is accepted.
+  ...TOKEN_IAT_VARIANTS.map((variant): Row => ({ name: `token iat: ${variant}`, covers: `iat:${variant}`, scenario: { tokenIat: variant }, ...LONG, exit: 0, calls: 1 })),
   { name: 'connection reset on every call', covers: 'transport:reset', scenario: { transportFault: 'reset' }, ...SHORT, exit: 69, code: 'DEADLINE_EXCEEDED', calls: { atLeast: 2 } },
   { name: 'connection reset once, then success', covers: 'recover', scenario: { transportFault: 'reset', transportFaultFirst: 1 }, ...LONG, exit: 0, calls: 2 },
   { name: 'hung connection on every call', covers: 'transport:hang', scenario: { transportFault: 'hang' }, ...SHORT, exit: 69, code: 'DEADLINE_EXCEEDED', calls: 1 },
@@ -141,6 +143,7 @@ describe('fault matrix: built CLI register against the emulator', () => {
     const injectable = [
       ...Object.keys(REGISTER_USAGE_ERRORS).map((e) => `error:${e}`),
       ...TOKEN_FAULTS.map((f) => `token:${f}`),
+      ...TOKEN_IAT_VARIANTS.map((v) => `iat:${v}`),
       ...TRANSPORT_FAULTS.map((f) => `transport:${f}`),
       'latency',
     ];
