@@ -119,6 +119,9 @@ export const emulatorCommand: CommandSpec = {
           productCode: call.input.ProductCode,
           dimension: call.input.UsageDimension,
           region: call.region,
+          // Who signed it (never the secret): operators can see which credentials a workload ended up with.
+          accessKeyId: call.accessKeyId,
+          requestId: call.requestId,
         }),
     });
     const keyOut = args['public-key-out'] as string | undefined;
