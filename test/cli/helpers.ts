@@ -11,7 +11,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { jwkThumbprint, type Ed25519PublicJwk } from '../../src/entitlement-file.js';
@@ -57,10 +57,18 @@ export interface CliProcess {
   done: Promise<CliResult>;
 }
 
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  stdin?: string;
+  /** Another copy of the bundle (test/support/bundle.ts), run from its own directory. Default: dist/cli.mjs. */
+  entry?: string;
+}
+
 /** Starts the CLI; `done` settles when it exits. */
-export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): CliProcess {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
-  const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? baseEnv() });
+export function startCli(args: string[], options: CliOptions = {}): CliProcess {
+  const entry = options.entry ?? CLI;
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does).`);
+  const child = spawn(process.execPath, [entry, ...args], { env: options.env ?? baseEnv(), ...(options.entry && { cwd: dirname(options.entry) }) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -85,7 +93,7 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; std
   return { child, stdout: () => stdout, stderr: () => stderr, done };
 }
 
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
 

@@ -4,6 +4,8 @@
  * - emulator.ts: `useEmulator()` / `withEmulator()` / `startTestEmulator()` (one cached RSA-3072 key per test
  *   process), `emulatorOptions()` for `ensureEntitled`, `DUMMY_CREDENTIALS`, `TEST_REGION`, `FAST_RETRY`.
  * - metadata-servers.ts: local stand-ins for ECS task metadata v4 and EC2 IMDSv2, and `startStubServer()`.
+ * - credential-servers.ts: stand-ins for the ECS task-role credentials endpoint and STS (IRSA).
+ * - bundle.ts: `copyBundle()`, the shipped CLI bundle alone in a directory.
  * - logger.ts: `recordingLogger()`.
  * - tokens.ts: `signToken()`, `encodeSegment()`, `replaceSegment()` for hand-made JWTs.
  * - rejection.ts: `rejectionOf(promise, ErrorClass)` returns the typed rejection.
@@ -14,6 +16,8 @@
  */
 export * from './emulator.js';
 export * from './metadata-servers.js';
+export * from './credential-servers.js';
+export * from './bundle.js';
 export * from './logger.js';
 export * from './tokens.js';
 export * from './expected-outcomes.js';

@@ -14,11 +14,14 @@ export interface StubRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  body: string;
 }
 
 export interface StubReply {
   status: number;
   body: string | object;
+  /** Default: text/plain for a string body, application/json otherwise. */
+  contentType?: string;
 }
 
 export interface StubServer {
@@ -32,13 +35,17 @@ export interface StubServer {
 export async function startStubServer(routes: Record<string, (request: StubRequest) => StubReply>): Promise<StubServer> {
   const requests: StubRequest[] = [];
   const server = createServer((req, res) => {
-    const request = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers };
-    requests.push(request);
-    const route = routes[`${request.method} ${request.path}`];
-    const reply = route ? route(request) : { status: 404, body: 'not found' };
-    const isText = typeof reply.body === 'string';
-    res.writeHead(reply.status, { 'content-type': isText ? 'text/plain' : 'application/json' });
-    res.end(isText ? reply.body : JSON.stringify(reply.body));
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const request = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body };
+      requests.push(request);
+      const route = routes[`${request.method} ${request.path}`];
+      const reply = route ? route(request) : { status: 404, body: 'not found' };
+      const isText = typeof reply.body === 'string';
+      res.writeHead(reply.status, { 'content-type': reply.contentType ?? (isText ? 'text/plain' : 'application/json') });
+      res.end(isText ? reply.body : JSON.stringify(reply.body));
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
