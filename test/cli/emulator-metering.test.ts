@@ -124,6 +124,10 @@ describe('emulator metering flags: bad values', () => {
     ['a token without productCode', () => tokens('no-product.json', '{"t":{"customerIdentifier":"c"}}'), '"productCode"'],
     ['a token with a misspelt field', () => tokens('typo.json', '{"t":{"productCode":"p","customerId":"c"}}'), '"customerId"'],
     ['a token with a bad expiresAt', () => tokens('bad-time.json', '{"t":{"productCode":"p","expiresAt":"tomorrow"}}'), '"expiresAt"'],
+    ['--access-key-id without a secret', async () => ['--access-key-id', 'AKIDEXAMPLE'], 'go together'],
+    ['--secret-access-key without a key id', async () => ['--secret-access-key', 's3cret'], 'go together'],
+    ['--operation-errors naming an unknown operation', async () => ['--operation-errors', 'Meter=ThrottlingException'], 'OPERATION one of'],
+    ['--operation-errors with an error the operation does not model', async () => ['--operation-errors', 'MeterUsage=InvalidLicenseException'], 'MeterUsage models'],
   ])('%s is a usage error (64) naming the problem', async (_, flags, says) => {
     const result = await runCli(['emulator', ...(await flags())]);
     expect(result.code).toBe(64);
@@ -135,5 +139,21 @@ describe('emulator metering flags: bad values', () => {
     const result = await runCli(['emulator', '--registration-tokens-file', join(tempDir(), 'absent.json')]);
     expect(result.code).toBe(66);
     expect(result.stdout).toContain('REGISTRATION_TOKENS_FILE_MISSING');
+  });
+});
+
+describe('emulator --operation-errors', () => {
+  it('makes the named operations answer their modelled errors, others unaffected', async () => {
+    const emulator = await startEmulator(['--operation-errors', 'BatchMeterUsage=InvalidCustomerIdentifierException,ResolveCustomer=DisabledApiException']);
+    try {
+      const now = new Date();
+      const batch = batchMeterUsage({ ProductCode: TEST_PRODUCT_CODE, UsageRecords: [{ CustomerIdentifier: 'c', Dimension: 'd', Quantity: 1, Timestamp: now }] }, libraryOptions(emulator.url));
+      await expect(batch).rejects.toMatchObject({ code: 'INVALID_CUSTOMER_IDENTIFIER' });
+      await expect(resolveCustomer({ RegistrationToken: 't' }, libraryOptions(emulator.url))).rejects.toMatchObject({ code: 'DISABLED_API' });
+      expect((await meter(emulator.url, '--dimension', 'requests')).code).toBe(0);
+    } finally {
+      emulator.cli.child.kill('SIGTERM');
+      await emulator.cli.done;
+    }
   });
 });

@@ -122,7 +122,10 @@ describe('wire protocol', () => {
   it.each([
     ['a product code off the pattern', { ...REGISTER, ProductCode: 'bad code' }, 'InvalidProductCodeException'],
     ['key version 0', { ...REGISTER, PublicKeyVersion: 0 }, 'InvalidPublicKeyVersionException'],
+    ['key version 2^31, beyond the model\'s 32-bit integer', { ...REGISTER, PublicKeyVersion: 2 ** 31 }, 'InvalidPublicKeyVersionException'],
+    ['key version 2^31-1, the largest', { ...REGISTER, PublicKeyVersion: 2 ** 31 - 1 }, 'ok'],
     ['a nonce over 255 characters', { ...REGISTER, Nonce: 'n'.repeat(256) }, 'ValidationException'],
+    ['a nonce of 255 emoji (510 UTF-16 units, 255 characters)', { ...REGISTER, Nonce: '\u{1F600}'.repeat(255) }, 'ok'],
   ])('validates RegisterUsage input like AWS: %s', async (_label, input, errorType) => {
     expect(await sdkOutcome(undefined, input)).toBe(errorType);
   });
