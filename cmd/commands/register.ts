@@ -21,7 +21,8 @@ export const registerCommand: CommandSpec = {
     const { ensureEntitled } = await import('../../src/register.js');
     const entitlement = await ensureEntitled(await entitlementOptions(args, ctx));
     ctx.print(
-      `entitled: product ${entitlement.productCode} registered at ${entitlement.issuedAt.toISOString()} ` +
+      `entitled: product ${entitlement.productCode} registered at ${entitlement.issuedAt.toISOString()}` +
+        `${entitlement.issuedAtSource === 'received' ? ' (when the answer arrived: the token has no iat)' : ''} ` +
         `for ${entitlement.instance ? `instance ${entitlement.instance}` : 'no known instance'} ` +
         `after ${entitlement.attempts} attempt(s); wrote ${entitlement.entitlementFile}`,
     );

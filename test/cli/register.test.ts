@@ -44,6 +44,18 @@ describe('register', () => {
     expect(result.stderr).not.toContain(text.trim().split('.')[2]);
   });
 
+  it.each([
+    ['without iat', 'missing', 'info', 'register.iat_absent', true],
+    ['with an iat an hour old', 'hour-old', 'warn', 'register.clock_skew', false],
+  ] as const)('accepts a token %s (iat is advisory) and says so in the log', async (_label, tokenIat, level, event, receivedTime) => {
+    emulator().scenario.tokenIat = tokenIat;
+    const out = join(freshDir(), 'entitlement.jwt');
+    const result = await register(out);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.logs()).toContainEqual(expect.objectContaining({ level, event }));
+    expect(result.stdout.includes('(when the answer arrived: the token has no iat)')).toBe(receivedTime);
+  });
+
   it('takes every option from MARKETPLACE_* and ignores MARKETPLACE_* variables that name no option', async () => {
     const out = join(freshDir(), 'entitlement.jwt');
     const result = await runCli(['register'], {
