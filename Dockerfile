@@ -1,4 +1,5 @@
-# marketplace-entitlement: the bundled CLI (dist/cli.mjs) on a Node.js LTS runtime, and nothing else.
+# marketplace-entitlement: the bundled CLI (dist/cli.cjs, dist/cli.mjs, dist/chunks/) on a Node.js LTS runtime, and
+# nothing else.
 #
 #   docker build -t marketplace-entitlement:0.1.0 .
 #
@@ -24,8 +25,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
 RUN npm run build \
- && test -f dist/cli.mjs \
- && node dist/cli.mjs --help > /dev/null
+ && test -f dist/cli.cjs -a -f dist/cli.mjs -a -d dist/chunks \
+ && node dist/cli.cjs --help > /dev/null
 
 ############################## rootfs: what the runtime image holds ##############################
 FROM build AS rootfs
@@ -44,7 +45,8 @@ RUN set -eu; \
     fi; \
     install -m 0755 /usr/local/bin/node /rootfs/opt/marketplace-entitlement/node; \
     ln -s /opt/marketplace-entitlement/node /rootfs/usr/local/bin/node; \
-    install -m 0444 dist/cli.mjs /rootfs/opt/marketplace-entitlement/cli.mjs; \
+    install -m 0444 dist/cli.cjs dist/cli.mjs /rootfs/opt/marketplace-entitlement/; \
+    install -m 0444 -D -t /rootfs/opt/marketplace-entitlement/chunks dist/chunks/*.mjs; \
     if [ -f /usr/local/LICENSE ]; then install -D -m 0444 /usr/local/LICENSE /rootfs/opt/marketplace-entitlement/licenses/node.LICENSE; fi; \
     for lib in $(ldd /usr/local/bin/node | grep -o '/[^ ]*'); do cp -L --parents "$lib" /rootfs/; done; \
     printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin\n' > /rootfs/etc/passwd; \
@@ -77,7 +79,7 @@ LABEL org.opencontainers.image.title="marketplace-entitlement" \
 # Written by `register`/`serve`/`run`; a volume so that `docker run --read-only` works without extra flags.
 VOLUME ["/var/run/marketplace-entitlement"]
 USER 65532:65532
-ENTRYPOINT ["/opt/marketplace-entitlement/node", "/opt/marketplace-entitlement/cli.mjs"]
+ENTRYPOINT ["/opt/marketplace-entitlement/node", "/opt/marketplace-entitlement/cli.cjs"]
 CMD ["register"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["/opt/marketplace-entitlement/node", "/opt/marketplace-entitlement/cli.mjs", "check"]
+  CMD ["/opt/marketplace-entitlement/node", "/opt/marketplace-entitlement/cli.cjs", "check"]

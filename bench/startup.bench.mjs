@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Cold start of the bundled CLI (dist/cli.mjs) as an init container and an exec probe run it: `check` on a
+// Cold start of the bundled CLI (dist/cli.cjs) as an init container and an exec probe run it: `check` on a
 // valid file, `register` against the emulator, and `--help`, each beside a bare `node -e 0` measured in the
 // same run and the same environment (NODE_EXTRA_CA_CERTS alone adds ~80 ms to every node start here).
 // Cases are interleaved round by round so drift on a shared machine hits all of them alike.
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 const { values: options } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
 const runs = Number(options.runs);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = join(root, 'dist', 'cli.mjs');
+const cli = join(root, 'dist', 'cli.cjs');
 const unbundled = join(root, 'dist', 'cmd', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'startup-bench-'));
 const keyFile = join(dir, 'emulator-key.pem');

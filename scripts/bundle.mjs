@@ -1,22 +1,29 @@
 #!/usr/bin/env node
-// Bundles the CLI into one executable ESM file, dist/cli.mjs, the file `bin` and the image use.
-// One file means one read and one parse at start-up instead of hundreds of module resolutions. Modules
-// reached only through import() stay unevaluated until a command needs them (esbuild wraps them in lazy
-// initialisers), so `check` and `--help` never run the AWS SDK's code.
-import { chmod } from 'node:fs/promises';
-import { isBuiltin } from 'node:module';
+// Bundles the CLI for `bin` and the image, in two parts (docs/benchmarks.md has the measurements behind this):
+//
+//   dist/cli.cjs       the entry (cmd/entry.ts): `check`, the exec probe, runs entirely from this one small CommonJS
+//                      file; anything else is handed to dist/cli.mjs. CommonJS because an ES entry alone costs a
+//                      tenth of a bare Node start, paid on every probe.
+//   dist/cli.mjs       the whole CLI (cmd/main.ts) as ES modules, split by esbuild at every `import()`: `--help`
+//   dist/chunks/*.mjs  parses yargs and the command table, `register` adds the AWS SDK, and the SDK's own lazily
+//                      loaded parts (SSO, STS...) stay unread unless a credential source needs them.
+//
+// The image copies exactly these files (Dockerfile); dist/bundle-meta.json records which sources went into which
+// file, for the test that guards what `check` and `--help` load (test/cli/startup-paths.test.ts).
+import { chmod, rm, writeFile } from 'node:fs/promises';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outfile = join(root, 'dist', 'cli.mjs');
+const dist = join(root, 'dist');
 
 /**
- * An ES `import` of a Node built-in cannot be deferred, so esbuild hoists every one to the top of the bundle and
- * `check` would load node:http, node:https, node:zlib, node:child_process... that only `serve`, `run` and the SDK
- * use (about 20 ms on Node 24). Serving each built-in as a tiny CommonJS module (`require()` through the banner's
- * createRequire) lets esbuild initialise it lazily, with the first module that needs it.
+ * An ES `import` of a Node built-in cannot be deferred, so esbuild hoists every one to the top of the module that
+ * imports it and a command would load node:http, node:zlib, node:child_process... that only `serve`, `run` and the
+ * SDK use. Serving each built-in as a tiny CommonJS module (`require()`: the real one in dist/cli.cjs, the banner's
+ * createRequire in the ES modules) lets esbuild initialise it lazily, with the first module that needs it.
  */
 const lazyBuiltins = {
   name: 'lazy-node-builtins',
@@ -33,12 +40,32 @@ const lazyBuiltins = {
   },
 };
 
-const result = await build({
-  entryPoints: [join(root, 'cmd', 'main.ts')],
-  outfile,
+/**
+ * One string-width for the whole help screen: cliui and wrap-ansi ask for 7.x, which runs every character of the
+ * help text through Intl.Segmenter and an emoji regular expression; yargs' own 8.x returns the length of printable
+ * ASCII at once and measures anything else by the same rules. Measured: `--help` 3.3x -> 2.6x a bare Node start.
+ */
+const yargsStringWidth = createRequire(import.meta.resolve('yargs')).resolve('string-width');
+const oneStringWidth = {
+  name: 'one-string-width',
+  setup(build) {
+    build.onResolve({ filter: /^string-width$/ }, () => ({ path: yargsStringWidth }));
+  },
+};
+
+/** cmd/entry.ts hands every command but `check` to cmd/main.ts: in the bundle, that is dist/cli.mjs, loaded at run time. */
+const wholeCliOutside = {
+  name: 'whole-cli-outside',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/main\.js$/ }, (args) =>
+      args.importer === join(root, 'cmd', 'entry.ts') ? { path: './cli.mjs', external: true } : undefined,
+    );
+  },
+};
+
+const common = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
   // The AWS SDK's ES module builds tree-shake: 20% fewer bytes for every start to parse than its CJS builds.
   mainFields: ['module', 'main'],
@@ -47,13 +74,43 @@ const result = await build({
   keepNames: true,
   legalComments: 'none',
   metafile: true,
-  plugins: [lazyBuiltins],
   logLevel: 'warning',
-  banner: {
-    // Bundled CommonJS dependencies (the AWS SDK) call require(); ESM has none, so make one.
-    js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
-});
-await chmod(outfile, 0o755);
-const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
-console.log(`bundled ${outfile} (${(bytes / 1024).toFixed(0)} KiB)`);
+};
+
+await rm(join(dist, 'chunks'), { recursive: true, force: true });
+const [entry, whole] = await Promise.all([
+  build({
+    ...common,
+    entryPoints: [join(root, 'cmd', 'entry.ts')],
+    outfile: join(dist, 'cli.cjs'),
+    format: 'cjs',
+    plugins: [wholeCliOutside, lazyBuiltins],
+    // CommonJS has no import.meta: a module of the check path that needs its own location must use __filename.
+    logOverride: { 'empty-import-meta': 'error' },
+    banner: { js: '#!/usr/bin/env node' },
+  }),
+  build({
+    ...common,
+    entryPoints: { cli: join(root, 'cmd', 'main.ts') },
+    outdir: dist,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    format: 'esm',
+    splitting: true,
+    plugins: [oneStringWidth, lazyBuiltins],
+    banner: {
+      // Bundled CommonJS dependencies (the AWS SDK) call require(); ESM has none, so make one.
+      js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+  }),
+]);
+await chmod(join(dist, 'cli.cjs'), 0o755);
+await chmod(join(dist, 'cli.mjs'), 0o755);
+const outputs = { ...entry.metafile.outputs, ...whole.metafile.outputs };
+await writeFile(
+  join(dist, 'bundle-meta.json'),
+  `${JSON.stringify({ outputs: Object.fromEntries(Object.entries(outputs).map(([file, output]) => [file, { bytes: output.bytes, inputs: Object.keys(output.inputs) }])) }, null, 1)}\n`,
+);
+const kib = (files) => (files.reduce((sum, [, output]) => sum + output.bytes, 0) / 1024).toFixed(0);
+const chunks = Object.entries(whole.metafile.outputs).filter(([file]) => file.includes('/chunks/'));
+console.log(`bundled dist/cli.cjs (${kib(Object.entries(entry.metafile.outputs))} KiB), dist/cli.mjs and ${chunks.length} chunks (${kib(Object.entries(whole.metafile.outputs))} KiB)`);

@@ -49,7 +49,7 @@ const IMAGE_APP = 'localhost/marketplace-entitlement:smoke-app'; // an app image
 const IMAGE_APP_BAKED = 'localhost/marketplace-entitlement:smoke-app-baked'; // the same from the baked image, key and variables too
 const DEBIAN_IMAGE = 'localhost/debian:bookworm';
 const UID = 65532;
-const CLI = ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.mjs'];
+const CLI = ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.cjs'];
 const NODE = CLI[0];
 const OUT_DIR = '/var/run/marketplace-entitlement';
 const OUT_FILE = `${OUT_DIR}/entitlement.jwt`;
@@ -369,7 +369,7 @@ function buildImage() {
   if (ok('image file listing', list.status === 0, out(list))) {
     const { files, outDir } = JSON.parse(list.stdout.trim().split('\n').pop());
     results.image.files = files;
-    const unexpected = files.filter((f) => !/^\/(opt\/marketplace-entitlement\/(node|cli\.mjs|licenses\/node\.LICENSE)|usr\/local\/bin\/node -> \S+|etc\/(passwd|group|nsswitch\.conf)|(usr\/)?lib(64|\/x86_64-linux-gnu|\/aarch64-linux-gnu)?\/(ld-linux[^/ ]*|lib[a-z+_]+\.so[.\d]*)) \d+$/.test(f));
+    const unexpected = files.filter((f) => !/^\/(opt\/marketplace-entitlement\/(node|cli\.[cm]js|chunks\/[\w.-]+\.mjs|licenses\/node\.LICENSE)|usr\/local\/bin\/node -> \S+|etc\/(passwd|group|nsswitch\.conf)|(usr\/)?lib(64|\/x86_64-linux-gnu|\/aarch64-linux-gnu)?\/(ld-linux[^/ ]*|lib[a-z+_]+\.so[.\d]*)) \d+$/.test(f));
     ok(`runtime image holds only node, its shared libraries and the bundle (${files.length} files, no npm)`,
       unexpected.length === 0 && !files.some((f) => /npm|node_modules|yarn|corepack|\.ts /.test(f)), `unexpected: ${unexpected.join(', ')}`);
     ok(`${OUT_DIR} is owned by the image user (a Docker/Fargate volume there is writable)`, outDir.uid === UID, JSON.stringify(outDir));

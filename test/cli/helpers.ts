@@ -1,5 +1,5 @@
 /**
- * Running the built CLI (dist/cli.mjs, from `npm run build`) as a child process, and hand-made entitlement
+ * Running the built CLI (dist/cli.cjs, from `npm run build`) as a child process, and hand-made entitlement
  * files for forgery tests.
  *
  * @example
@@ -18,7 +18,7 @@ import { jwkThumbprint, type Ed25519PublicJwk } from '../../src/entitlement-file
 import type { MeteringEmulator } from '../../src/index.js';
 import { DUMMY_CREDENTIALS, TEST_REGION } from '../support/index.js';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));
 
 /** A clean environment: no MARKETPLACE_* or AWS_* from the developer's shell, never a metadata service. */
 export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

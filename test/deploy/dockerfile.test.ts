@@ -96,9 +96,10 @@ describe('Dockerfile', () => {
     expect(dockerfileViolations(DOCKERFILE)).toEqual([]);
   });
 
-  it('builds the bundle with `npm run build` and copies only dist/cli.mjs and the node binary into the image', () => {
+  it('builds the bundle with `npm run build` and copies only the bundle (cli.cjs, cli.mjs, chunks) and the node binary into the image', () => {
     expect(DOCKERFILE).toMatch(/RUN npm run build/);
-    expect(DOCKERFILE).toMatch(/install -m 0444 dist\/cli\.mjs \/rootfs\/opt\/marketplace-entitlement\/cli\.mjs/);
+    expect(DOCKERFILE).toMatch(/install -m 0444 dist\/cli\.cjs dist\/cli\.mjs \/rootfs\/opt\/marketplace-entitlement\/;/);
+    expect(DOCKERFILE).toMatch(/install -m 0444 -D -t \/rootfs\/opt\/marketplace-entitlement\/chunks dist\/chunks\/\*\.mjs;/);
     expect(DOCKERFILE).toMatch(/install -m 0755 \/usr\/local\/bin\/node \/rootfs\/opt\/marketplace-entitlement\/node/);
   });
 
@@ -113,7 +114,7 @@ describe('Dockerfile', () => {
   const broken: [string, (t: string) => string, RegExp][] = [
     ['USER root', (t) => t.replace(/^USER .*$/m, 'USER root'), /USER root/],
     ['no USER', (t) => t.replace(/^USER .*$/m, ''), /no USER/],
-    ['shell-form ENTRYPOINT', (t) => t.replace(/^ENTRYPOINT .*$/m, 'ENTRYPOINT /opt/marketplace-entitlement/node /opt/marketplace-entitlement/cli.mjs'), /ENTRYPOINT/],
+    ['shell-form ENTRYPOINT', (t) => t.replace(/^ENTRYPOINT .*$/m, 'ENTRYPOINT /opt/marketplace-entitlement/node /opt/marketplace-entitlement/cli.cjs'), /ENTRYPOINT/],
     ['unpinned base (major tag)', (t) => t.replace(/node:24\.\d+\.\d+-bookworm-slim/g, 'node:24-bookworm-slim'), /not pinned/],
     ['unpinned base (latest)', (t) => t.replace(/node:24\.\d+\.\d+-bookworm-slim/g, 'node:latest'), /not pinned/],
     ['no HEALTHCHECK', (t) => t.replace(/^HEALTHCHECK[\s\S]*?check"\]\n/m, ''), /HEALTHCHECK missing/],
@@ -149,7 +150,7 @@ describe('.dockerignore', () => {
     return out;
   };
 
-  it.each(['node_modules/x/index.js', '.git/HEAD', 'dist/cli.mjs', '.env', '.aws/credentials', 'keys/seller-private.pem', 'tls/server.key', 'test/deploy/k8s.test.ts', 'k8s/base/deployment.yaml'])(
+  it.each(['node_modules/x/index.js', '.git/HEAD', 'dist/cli.cjs', '.env', '.aws/credentials', 'keys/seller-private.pem', 'tls/server.key', 'test/deploy/k8s.test.ts', 'k8s/base/deployment.yaml'])(
     'keeps %s out of the build context',
     (file) => expect(excluded(file)).toBe(true),
   );

@@ -19,7 +19,7 @@ export const readJson = <T = any>(...parts: string[]): T => JSON.parse(readText(
 
 /** The contract every artifact shares with the image (Dockerfile) and the CLI. */
 export const CONTRACT = {
-  cli: ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.mjs'],
+  cli: ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.cjs'],
   outDir: '/var/run/marketplace-entitlement',
   outFile: '/var/run/marketplace-entitlement/entitlement.jwt',
   uid: 65532,

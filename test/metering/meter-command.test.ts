@@ -1,5 +1,5 @@
 /**
- * `marketplace-entitlement meter`: the built CLI (dist/cli.mjs) as a child process against the emulator.
+ * `marketplace-entitlement meter`: the built CLI (dist/cli.cjs) as a child process against the emulator.
  */
 import { describe, expect, it } from 'vitest';
 import { emulatorEnv, runCli } from '../cli/helpers.js';

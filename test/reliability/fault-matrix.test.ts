@@ -1,5 +1,5 @@
 /**
- * The fault matrix: the built CLI's `register` (dist/cli.mjs, a real child process, the real AWS SDK over
+ * The fault matrix: the built CLI's `register` (dist/cli.cjs, a real child process, the real AWS SDK over
  * HTTP) against the emulator, once for every fault the emulator can inject. For each row: the exit code,
  * the error code in the JSON log, how many calls the emulator saw, that the output directory holds nothing
  * afterwards (no entitlement file, no temp file) or exactly a valid file, and that the run ended within its

@@ -1,5 +1,5 @@
 /**
- * Helpers for the reliability tests: the built CLI (dist/cli.mjs) as a real child process with a hard
+ * Helpers for the reliability tests: the built CLI (dist/cli.cjs) as a real child process with a hard
  * time bound, optional uid/gid (privilege drop when running as root), its JSON logs, and directory
  * listings to prove nothing was left behind.
  *
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { MeteringEmulator } from '../../src/index.js';
 import { DUMMY_CREDENTIALS, TEST_PRODUCT_CODE, TEST_REGION } from '../support/emulator.js';
 
-export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.mjs');
+export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.cjs');
 
 /** A clean environment: nothing from the developer's AWS or MARKETPLACE setup, never a metadata service. */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
