@@ -1,7 +1,8 @@
 /**
- * The `node:util` parser for commands that run cold every few seconds (the exec probe `check`): loading
- * yargs costs more than a bare node start. It reads the same option table; anything it cannot parse
- * (unknown flag, `--help`) is handed to yargs, so errors and help look the same everywhere.
+ * The `node:util` parser every command line tries first: loading yargs costs more than a bare node start, and
+ * `check` runs cold every few seconds. It reads the same option table; anything it cannot parse (unknown flag,
+ * `--help`, a value starting with a dash, arguments after `--`) is handed to yargs, so errors and help look the
+ * same everywhere.
  *
  * @example
  * parseFast(checkCommand, ['--file', '/tmp/e.jwt']); // { file: '/tmp/e.jwt', _: [] }
@@ -20,7 +21,8 @@ export function parseFast(spec: CommandSpec, argv: string[]): Record<string, unk
   const positionalNames = Object.keys(spec.positionals ?? {});
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: positionalNames.length > 0, strict: true });
-    if (positionals.length > positionalNames.length) return undefined;
+    // Every positional is required (`inspect <file>`): a missing or extra one is yargs' to report.
+    if (positionals.length !== positionalNames.length) return undefined;
     const raw: Record<string, unknown> = { _: [] };
     for (const [name, value] of Object.entries(values)) raw[name] = Array.isArray(value) && value.length === 1 ? value[0] : value;
     positionalNames.forEach((name, i) => (raw[name] = positionals[i]));

@@ -1,10 +1,11 @@
 /**
- * The `marketplace-entitlement` CLI entry point (bundled to dist/cli.mjs). Commands that run cold on
- * every probe take the `node:util` fast path; everything else, `--help` included, goes through yargs,
- * loaded only then.
+ * The whole `marketplace-entitlement` CLI (bundled to dist/cli.mjs, which dist/cli.cjs loads for every command
+ * line but a plain `check`). A command line is parsed with `node:util` first: loading yargs costs more than a bare
+ * Node start, and an init container or a sidecar starts cold too. Anything that parser cannot take (`--help`, an
+ * unknown flag, a value starting with a dash, `run -- COMMAND`) goes through yargs, loaded only then.
  *
  * @example
- * node dist/cli.mjs check --public-key-file key.pem
+ * node dist/cli.mjs register --product-code abc123 --public-key-file key.pem
  */
 import { commands } from './commands.js';
 import { parseFast } from './fast-parse.js';
@@ -12,7 +13,7 @@ import { runCommand } from './runner.js';
 
 const argv = process.argv.slice(2);
 const command = commands.find((c) => c.name === argv[0]);
-const fast = command?.fastPath ? parseFast(command, argv.slice(1)) : undefined;
+const fast = command ? parseFast(command, argv.slice(1)) : undefined;
 if (command && fast) {
   await runCommand(command, fast, process.env);
 } else {

@@ -54,8 +54,6 @@ export interface CommandSpec {
   /** Positional arguments, in order, with their help text. */
   positionals?: Record<string, string>;
   examples: [command: string, description: string][];
-  /** Parse with `node:util` parseArgs instead of loading yargs (exec probes run cold every few seconds). */
-  fastPath?: boolean;
   /** Everything after `--` is passed through untouched (for `run -- COMMAND`). */
   passThrough?: boolean;
   /** Returns the exit code (default 0); throws an error carrying `exitCode` otherwise. */

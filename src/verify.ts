@@ -2,8 +2,11 @@
  * Verification of the RegisterUsage `Signature`: a PS256 JWT signed by AWS under the product's key.
  *
  * Conservative by design: the algorithm is pinned to PS256 before any key is used (so `none`, HS256 with
- * the public key as a secret, or RS256 are refused whatever the key), the signature is checked by jose,
- * and every claim we sent (nonce, product code, key version) must come back unchanged. AWS's prose spells
+ * the public key as a secret, or RS256 are refused whatever the key), every segment must be canonical base64url,
+ * a `crit` header is refused, the signature is checked with `node:crypto` under pinned PS256 parameters (SHA-256,
+ * MGF1-SHA-256, a 32-byte salt), and every claim we sent (nonce, product code, key version) must come back
+ * unchanged. Not jose's verifier: it goes through WebCrypto, which cost the exec probe about a seventh of a bare
+ * Node start (docs/benchmarks.md); jose still signs the emulator's tokens, and the tests verify those here. AWS's prose spells
  * the claims in PascalCase, working verifiers read camelCase: both are accepted, and when both are present
  * both must match.
  *
@@ -20,8 +23,7 @@
  * });
  * console.log(claims.issuedAt);
  */
-import type { KeyObject } from 'node:crypto';
-import { compactVerify } from 'jose';
+import { constants, verify, type KeyObject } from 'node:crypto';
 import { ConfigurationError, VerificationError } from './errors.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 
@@ -66,6 +68,12 @@ export interface RegistrationClaims {
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 /**
+ * PS256 (RFC 7518 section 3.5): RSASSA-PSS with SHA-256, MGF1 with SHA-256 (Node uses the signature's digest) and a
+ * salt as long as the hash. The salt length is pinned: Node's default for verification accepts any length.
+ */
+const PS256_PARAMETERS = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } as const;
+
+/**
  * Unpadded base64url that re-encodes to itself. Decoders ignore the spare low bits of a last character, so
  * without this check a signature whose length leaves spare bits (RSA-2048: 342 characters) would verify
  * with its last character altered: two different strings passing for one token.
@@ -98,14 +106,11 @@ export async function verifyRegistration(token: unknown, options: VerifyRegistra
     throw new VerificationError('TOKEN_MALFORMED', 'The RegisterUsage token header has a crit member; AWS sends none.');
   }
   if (!segments.every(isCanonicalSegment)) throw malformed();
-  try {
-    await compactVerify(token as string, key, { algorithms: ['PS256'] });
-  } catch (err) {
+  if (!ps256Verifies(Buffer.from(`${segments[0]}.${segments[1]}`), Buffer.from(segments[2]!, 'base64url'), key)) {
     throw new VerificationError(
       'SIGNATURE_INVALID',
       'The RegisterUsage token signature does not verify under the configured public key. Check that the key is ' +
         "the one AWS issued for this product and that --public-key-version matches it; otherwise the answer was forged.",
-      { cause: err },
     );
   }
   const payload = decodeJson(segments[1]!, 'payload');
@@ -120,6 +125,15 @@ export async function verifyRegistration(token: unknown, options: VerifyRegistra
     (v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
   );
   return { productCode, publicKeyVersion, nonce, ...checkIssuedAt(payload.iat, options), payload };
+}
+
+/** Whether `signature` is a PS256 signature of `input` under `key`. A key that cannot make one (an RSA-PSS key restricted to another hash) makes none. */
+function ps256Verifies(input: Buffer, signature: Buffer, key: KeyObject): boolean {
+  try {
+    return verify('sha256', input, { key, ...PS256_PARAMETERS }, signature);
+  } catch {
+    return false;
+  }
 }
 
 function decodeJson(segment: string, part: string): Record<string, unknown> {

@@ -1,6 +1,6 @@
 /**
  * `check`: the exec healthcheck. Verifies the entitlement file offline (no AWS call, no AWS SDK loaded):
- * exit 0 valid, 65 invalid, 66 missing. Parsed without yargs: it runs cold every few seconds per pod.
+ * exit 0 valid, 65 invalid, 66 missing. Run by dist/cli.cjs alone (cmd/entry.ts): it runs cold every few seconds per pod.
  *
  * @example
  * marketplace-entitlement check --public-key-file /etc/marketplace/product-key.pem --product-code abc123
@@ -12,7 +12,6 @@ import type { CommandSpec } from '../spec.js';
 export const checkCommand: CommandSpec = {
   name: 'check',
   describe: 'Verify the signed entitlement file (exec probe): exit 0 valid, 65 invalid, 66 missing',
-  fastPath: true,
   options: {
     file: { type: 'string', default: DEFAULT_ENTITLEMENT_FILE, describe: 'The entitlement file to verify' },
     ...KEY_OPTIONS,

@@ -1,5 +1,5 @@
 /** verifyRegistration on hand-made tokens: malformed compact forms, algorithms, claim spellings, advisory iat and opt-in bounds. */
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FlattenedSign } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,41 @@ describe('the algorithm is pinned to PS256, whatever the key', () => {
       .sign(privateKey);
     expect(await refusal(`${unencoded.protected}.${payloadSegment}.${unencoded.signature}`)).toBe('TOKEN_MALFORMED');
     expect(await refusal(await signToken(privateKey, CLAIMS, { b64: true, crit: ['b64'] }))).toBe('TOKEN_MALFORMED');
+  });
+
+  // The PS256 parameters are pinned (RFC 7518 3.5): SHA-256, MGF1-SHA-256, a 32-byte salt. Each token below is signed
+  // with the right key over the right bytes; only one parameter differs.
+  const signedWith = (algorithm: string, padding: number, saltLength?: number) => {
+    const [header, payload] = valid.split('.');
+    const signature = sign(algorithm, Buffer.from(`${header}.${payload}`), { key: privateKey, padding, ...(saltLength !== undefined && { saltLength }) });
+    return `${header}.${payload}.${signature.toString('base64url')}`;
+  };
+
+  it('the 32-byte PSS salt is what verifies (the same signing, as a control)', async () => {
+    await expect(verifyRegistration(signedWith('sha256', constants.RSA_PKCS1_PSS_PADDING, 32), options)).resolves.toMatchObject(SENT);
+  });
+
+  it.each([
+    ['a PSS salt of 0 bytes', 'sha256', constants.RSA_PKCS1_PSS_PADDING, 0],
+    ['a PSS salt of 20 bytes', 'sha256', constants.RSA_PKCS1_PSS_PADDING, 20],
+    ['a PSS salt of 64 bytes', 'sha256', constants.RSA_PKCS1_PSS_PADDING, 64],
+    ['the longest PSS salt', 'sha256', constants.RSA_PKCS1_PSS_PADDING, constants.RSA_PSS_SALTLEN_MAX_SIGN],
+    ['PSS with SHA-384', 'sha384', constants.RSA_PKCS1_PSS_PADDING, 32],
+    ['PKCS#1 v1.5 (RS256) under a PS256 header', 'sha256', constants.RSA_PKCS1_PADDING, undefined],
+  ])('%s is SIGNATURE_INVALID', async (_label, algorithm, padding, saltLength) => {
+    expect(await refusal(signedWith(algorithm, padding, saltLength))).toBe('SIGNATURE_INVALID');
+  });
+
+  it('a signature one byte short or one byte long is SIGNATURE_INVALID', async () => {
+    const signature = Buffer.from(valid.split('.')[2]!, 'base64url');
+    for (const changed of [signature.subarray(1), Buffer.concat([Buffer.alloc(1), signature])]) {
+      expect(await refusal(replaceSegment(valid, 2, changed.toString('base64url')))).toBe('SIGNATURE_INVALID');
+    }
+  });
+
+  it('an RSA-PSS key restricted to SHA-512 verifies nothing (SIGNATURE_INVALID, not a crash)', async () => {
+    const restricted = generateKeyPairSync('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha512', mgf1HashAlgorithm: 'sha512' });
+    expect(await refusal(valid, { publicKey: restricted.publicKey })).toBe('SIGNATURE_INVALID');
   });
 
   it('extra header fields do not matter once the signature covers them', async () => {
