@@ -2,8 +2,8 @@
 // Bundles the CLI for `bin` and the image, in two parts (docs/benchmarks.md has the measurements behind this):
 //
 //   dist/cli.cjs       the entry (cmd/entry.ts): `check`, the exec probe, runs entirely from this one small CommonJS
-//                      file; anything else is handed to dist/cli.mjs. CommonJS because an ES entry alone costs a
-//                      tenth of a bare Node start, paid on every probe.
+//                      file; anything else is handed to dist/cli.mjs. CommonJS because an ES entry alone costs
+//                      0.1-0.3x of a bare Node start, paid on every probe.
 //   dist/cli.mjs       the whole CLI (cmd/main.ts) as ES modules, split by esbuild at every `import()`: `--help`
 //   dist/chunks/*.mjs  parses yargs and the command table, `register` adds the AWS SDK, and the SDK's own lazily
 //                      loaded parts (SSO, STS...) stay unread unless a credential source needs them.

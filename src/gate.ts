@@ -4,7 +4,7 @@
  *
  * A probe every second must cost microseconds, yet a replaced, tampered or deleted file must be noticed on
  * the very next call. So each call makes one synchronous `stat` (a few microseconds for a local file; the
- * asynchronous one costs a round trip through libuv's thread pool, 10-20x that), and the full verification (one
+ * asynchronous one costs a round trip through libuv's thread pool, about ten times that), and the full verification (one
  * Ed25519 and one PS256 signature check) runs only when the file's identity (device, inode, size, mtime and ctime
  * in nanoseconds) differs from the last verified one, or when a verdict expires (`maxAgeSec`). The key and the
  * expectations are fixed for the life of the gate. Calls that arrive while a verification is running share it.

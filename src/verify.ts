@@ -6,9 +6,9 @@
  * a `crit` header is refused, the signature is checked with `node:crypto` under pinned PS256 parameters (SHA-256,
  * MGF1-SHA-256, a 32-byte salt), and every claim we sent (nonce, product code, key version) must come back
  * unchanged. Not jose's verifier: it goes through WebCrypto, which cost the exec probe about a seventh of a bare
- * Node start (docs/benchmarks.md); jose still signs the emulator's tokens, and the tests verify those here. AWS's prose spells
- * the claims in PascalCase, working verifiers read camelCase: both are accepted, and when both are present
- * both must match.
+ * Node start (docs/benchmarks.md); jose still signs the emulator's tokens, and the tests verify those here.
+ * AWS's prose spells the claims in PascalCase, working verifiers read camelCase: both are accepted, and when
+ * both are present both must match.
  *
  * `iat` is advisory. AWS documents neither the claim, its unit nor its clock, and independent verifiers (the
  * NGINX Ingress Controller, AWS's Java sample) do not require it; freshness is already proven by the nonce we
