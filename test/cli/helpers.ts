@@ -60,7 +60,7 @@ export interface CliProcess {
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   stdin?: string;
-  /** Another copy of the bundle (test/support/bundle.ts), run from its own directory. Default: dist/cli.mjs. */
+  /** Another copy of the bundle (test/support/bundle.ts), run from its own directory. Default: dist/cli.cjs. */
   entry?: string;
 }
 

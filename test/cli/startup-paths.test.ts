@@ -21,6 +21,7 @@ const CHECK_SOURCES = [
   /^cmd\/(entry|runner|args|fast-parse|log|options|spec|usage-error)\.ts$/,
   /^cmd\/commands\/check\.ts$/,
   /^src\/(entitlement-file|entitlement-file-path|verify|public-key|errors|logger|input-file|instance-id|ecs-metadata|atomic-write)\.ts$/,
+  /^src\/metering\/validation\.ts$/, // the key-version rule, shared with register: pure checks, no client
   /^node-builtin:node:(crypto|fs|fs\/promises|os|path|util)$/,
 ];
 /** Built-ins only servers, clients and child processes need: a probe that loads one pays for it every few seconds. */

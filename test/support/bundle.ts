@@ -1,7 +1,7 @@
 /**
  * The shipped CLI bundle, copied alone into a directory (no node_modules beside it or above it), as the image
- * holds it. The one place that knows what "the bundle" is: today dist/cli.mjs; if the build splits it into an
- * entry plus chunk files (dist/*.mjs, dist/*.js) or a dist/cli/ directory, those are copied too.
+ * holds it. The one place that knows what "the bundle" is: the entry dist/cli.cjs, the whole CLI dist/cli.mjs it
+ * loads for everything but `check`, and their chunks in dist/chunks/ (scripts/bundle.mjs).
  *
  * @example
  * const entry = await copyBundle(mkdtempSync(join(tmpdir(), 'bundle-')));
@@ -13,7 +13,7 @@ import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
-const ENTRY = 'cli.mjs';
+const ENTRY = 'cli.cjs';
 
 /** Copies the bundle into `dir` and returns the path of its entry; throws when the build is missing or `dir` could resolve packages. */
 export async function copyBundle(dir: string): Promise<string> {
@@ -22,7 +22,7 @@ export async function copyBundle(dir: string): Promise<string> {
     if (existsSync(join(at, 'node_modules'))) throw new Error(`${join(at, 'node_modules')} exists: the copied bundle could load packages from it.`);
   }
   const entries = await readdir(DIST, { withFileTypes: true });
-  const parts = entries.filter((e) => (e.isFile() && /\.(mjs|js)$/.test(e.name)) || (e.isDirectory() && e.name === 'cli'));
+  const parts = entries.filter((e) => (e.isFile() && /^cli\.(cjs|mjs)$/.test(e.name)) || (e.isDirectory() && e.name === 'chunks'));
   for (const part of parts) await cp(join(DIST, part.name), join(dir, part.name), { recursive: true });
   return join(dir, ENTRY);
 }
