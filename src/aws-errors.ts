@@ -21,7 +21,7 @@ const ROLE_HINT =
   'Node roles, EKS Pod Identity and long-term keys are not supported by AWS Marketplace.';
 
 /** Modelled, non-retryable errors: AWS exception name -> our error. Other operations add their own. */
-const FATAL: Record<string, (message: string) => EntitlementError> = {
+const FATAL: Record<string, (message: string, err?: unknown) => EntitlementError> = {
   CustomerNotEntitledException: (m) =>
     new NotEntitledError(
       `AWS Marketplace says the account running this container is not subscribed to the product (${m}). ` +
@@ -53,19 +53,27 @@ const FATAL: Record<string, (message: string) => EntitlementError> = {
 
 const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError']);
 
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 const RETRYABLE_NAMES = new Set(['ThrottlingException', 'InternalServiceErrorException', 'TimeoutError', 'RequestTimeout']);
 
+/**
+ * `fatal` maps the operation's own modelled errors (the mapper also gets the SDK error, for fields such as
+ * `Location`); `retryable` names further exceptions to retry whatever their HTTP status (License Manager's
+ * RateLimitExceededException is sent as 429 or as 400).
+ */
 export function classifyMeteringError(
   err: unknown,
-  fatal: Record<string, (message: string) => EntitlementError> = {},
+  fatal: Record<string, (message: string, err?: unknown) => EntitlementError> = {},
+  retryable: ReadonlySet<string> = NO_NAMES,
 ): MeteringErrorVerdict {
   if (err instanceof EntitlementError) return { retryable: false, error: err };
   const e = (err ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = e.name ?? 'Error';
   const message = (e.message ?? String(err)).replace(/\.+$/, '');
   const mapper = fatal[name] ?? FATAL[name];
-  if (mapper) return { retryable: false, error: mapper(message) };
-  if (RETRYABLE_NAMES.has(name)) return { retryable: true };
+  if (mapper) return { retryable: false, error: mapper(message, err) };
+  if (RETRYABLE_NAMES.has(name) || retryable.has(name)) return { retryable: true };
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
     return {

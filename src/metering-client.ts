@@ -22,7 +22,7 @@ const POD_IDENTITY_HOST = '169.254.170.23';
 export interface MeteringClientOptions {
   /** Default: discovered (AWS_REGION, ECS task metadata, EC2 IMDSv2). Never assumed. */
   region?: string;
-  /** Metering endpoint override, e.g. the emulator's URL. */
+  /** Endpoint override for every AWS call (Metering and License Manager), e.g. the emulator's URL. */
   endpoint?: string;
   /** Handed to the SDK; default: its credential chain (IRSA on EKS, task role on ECS). */
   credentials?: MarketplaceMeteringClientConfig['credentials'];
@@ -54,12 +54,38 @@ export async function meteringClient(
   purpose: MeteringClientPurpose = REGISTER_PURPOSE,
 ): Promise<{ client: MarketplaceMeteringClient; region: string }> {
   if (options.client) return { client: options.client, region: await options.client.config.region() };
+  const { config, region } = await awsClientConfig(options, logger, purpose);
+  return { client: new MarketplaceMeteringClient(config), region };
+}
+
+/** What every AWS client of this package is built with (Metering and License Manager alike). */
+export interface AwsClientConfig {
+  region: string;
+  maxAttempts: 1;
+  requestHandler: { requestTimeout: number; throwOnRequestTimeout: true; connectionTimeout: number };
+  endpoint?: string;
+  credentials?: MeteringClientOptions['credentials'];
+}
+
+/**
+ * The shared SDK client configuration: endpoint checked, Region discovered (never assumed), SDK retries off,
+ * per-attempt timeouts, a copy of static credentials, a warning for credentials AWS Marketplace refuses.
+ *
+ * @example
+ * const { config } = await awsClientConfig({ endpoint: emulator.url }, logger, { operation: 'CheckoutLicense', eventPrefix: 'license' });
+ * const client = new LicenseManagerClient(config);
+ */
+export async function awsClientConfig(
+  options: Omit<MeteringClientOptions, 'client'>,
+  logger: Logger,
+  purpose: MeteringClientPurpose,
+): Promise<{ config: AwsClientConfig; region: string }> {
   checkEndpoint(options.endpoint);
   const env = options.env ?? process.env;
   warnOnUnsupportedCredentials(env, options, logger, purpose);
   const { region, source } = await resolveRegion({ region: options.region, env, logger });
   logger.debug?.(`Using Region ${region} (from ${source})`, { event: `${purpose.eventPrefix}.region`, region, source });
-  const client = new MarketplaceMeteringClient({
+  const config: AwsClientConfig = {
     region,
     maxAttempts: 1, // our loop owns retries: deadline, jitter and abort in one place
     requestHandler: {
@@ -72,8 +98,8 @@ export async function meteringClient(
     ...(options.credentials && {
       credentials: typeof options.credentials === 'function' ? options.credentials : { ...options.credentials },
     }),
-  });
-  return { client, region };
+  };
+  return { config, region };
 }
 
 /** An endpoint given but empty or not a URL must not quietly mean "the real AWS endpoint". */
@@ -96,7 +122,7 @@ function checkEndpoint(endpoint: string | undefined): void {
 
 function warnOnUnsupportedCredentials(
   env: NodeJS.ProcessEnv,
-  options: MeteringClientOptions,
+  options: Omit<MeteringClientOptions, 'client'>,
   logger: Logger,
   purpose: MeteringClientPurpose,
 ): void {

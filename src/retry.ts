@@ -106,7 +106,7 @@ export async function retryUntilDeadline<T>(
     return new ServiceUnavailableError(
       'DEADLINE_EXCEEDED',
       `${operation} did not succeed within ${options.deadlineMs} ms (${attempts} attempt(s))${last}. ` +
-        'AWS was unreachable or kept throttling; check network egress to the Metering endpoint and retry later.',
+        'AWS was unreachable or kept throttling; check network egress to the AWS endpoint and retry later.',
       attempts,
       { cause: lastError },
     );

@@ -16,6 +16,15 @@
 import { createPublicKey, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import {
+  createLicenseManagerEmulator,
+  LICENSE_MANAGER_SIGNING_NAME,
+  LICENSE_MANAGER_TARGET_PREFIX,
+  licenseManagerErrorBody,
+  type EmulatedLicenseInput,
+  type LicenseManagerEmulator,
+  type LicenseManagerScenario,
+} from './license-manager.js';
 import { meteringOperations } from './metering-operations.js';
 import { injectedError } from './modelled-errors.js';
 import { listen } from '../listen.js';
@@ -51,6 +60,9 @@ export interface MeteringEmulatorOptions {
   operations?: Record<string, OperationHandler>;
   /** Called after every request, e.g. to log it. */
   onCall?: (call: RecordedCall) => void;
+  /** License Manager: the licences that exist (contract pricing). Default none. */
+  licenses?: EmulatedLicenseInput[];
+  licenseManager?: Partial<LicenseManagerScenario>;
 }
 
 export interface MeteringEmulator {
@@ -61,8 +73,10 @@ export interface MeteringEmulator {
   publicKey: KeyObject;
   /** Mutable: change it to change what the next calls see. */
   scenario: EmulatorScenario;
-  /** Every request received, in order. */
+  /** Every request received, in order (License Manager's too). */
   calls: RecordedCall[];
+  /** The License Manager served at the same URL: licences, pool accounting, clock, faults. */
+  licenseManager: LicenseManagerEmulator;
   /** Restores the initial scenario and forgets recorded calls and counters. */
   reset(): void;
   close(): Promise<void>;
@@ -90,8 +104,10 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
     publicKey,
     scenario: { ...initialScenario },
     calls: [],
+    licenseManager: createLicenseManagerEmulator(options.licenses, options.licenseManager),
     reset() {
       emulator.scenario = { ...initialScenario };
+      emulator.licenseManager.reset();
       emulator.calls.length = 0;
       callCounts = new Map();
       bucket = undefined;
@@ -118,7 +134,9 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
-    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
+    const licenseManager = target.startsWith(LICENSE_MANAGER_TARGET_PREFIX);
+    const prefix = licenseManager ? LICENSE_MANAGER_TARGET_PREFIX : TARGET_PREFIX;
+    const operation = target.startsWith(prefix) ? target.slice(prefix.length) : target;
     const call: RecordedCall = { operation, input: {}, at: new Date(), statusCode: 200, requestId: String(res.getHeader(REQUEST_ID_HEADER)) };
     const finish = (statusCode: number, payload: unknown, errorType?: string): void => {
       call.statusCode = statusCode;
@@ -131,17 +149,22 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
       res.writeHead(statusCode, headers).end(typeof payload === 'string' ? payload : JSON.stringify(payload));
     };
     const fail = (err: EmulatorServiceError): void =>
-      finish(err.statusCode, { __type: err.errorType, message: err.message }, err.errorType);
+      finish(err.statusCode, licenseManager ? licenseManagerErrorBody(err) : { __type: err.errorType, message: err.message }, err.errorType);
 
     try {
-      const signed = checkSignature(req.method ?? 'POST', req.url ?? '/', req.headers, body, options.credentials);
+      const signingName = licenseManager ? LICENSE_MANAGER_SIGNING_NAME : undefined;
+      const signed = checkSignature(req.method ?? 'POST', req.url ?? '/', req.headers, body, options.credentials, signingName);
       call.region = signed.region;
       call.accessKeyId = signed.accessKeyId;
     } catch (err) {
       if (err instanceof SignatureCheckError) return fail(new EmulatorServiceError(err.errorType, err.message, 403));
       throw err;
     }
-    const handler = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
+    const handler: OperationHandler | undefined = licenseManager
+      ? (input) => emulator.licenseManager.handle(operation, input)
+      : Object.hasOwn(operations, operation)
+        ? operations[operation]
+        : undefined;
     if (req.method !== 'POST' || !handler) {
       return fail(new EmulatorServiceError('UnknownOperationException', `Unknown operation ${JSON.stringify(target)}`));
     }

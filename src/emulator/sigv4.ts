@@ -1,6 +1,6 @@
 /**
- * SigV4 checking for the emulator: the request must be signed for service `aws-marketplace`, as the real
- * endpoint demands. With known credentials the signature itself is recomputed and compared; without,
+ * SigV4 checking for the emulator: the request must be signed for the service it calls (`aws-marketplace`, or
+ * `license-manager`), as the real endpoints demand. With known credentials the signature itself is recomputed and compared; without,
  * any well-formed signature is accepted (like other local AWS emulators) so tests can use dummy keys.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -35,6 +35,7 @@ export function checkSignature(
   headers: IncomingHttpHeaders,
   body: Buffer,
   credentials?: EmulatorCredentials,
+  signingName: string = SIGNING_NAME,
 ): SignedRequestInfo {
   const authorization = headers.authorization;
   if (!authorization) throw new SignatureCheckError('MissingAuthenticationTokenException', 'Missing Authentication Token');
@@ -42,8 +43,8 @@ export function checkSignature(
   if (!match) throw new SignatureCheckError('IncompleteSignatureException', 'Authorization header is not a SigV4 signature');
   const [, accessKeyId, date, region, service, signedHeaders, signature] = match as unknown as string[];
   const amzDate = headerValue(headers['x-amz-date']);
-  if (service !== SIGNING_NAME) {
-    throw new SignatureCheckError('InvalidSignatureException', `Credential should be scoped to correct service: '${SIGNING_NAME}'.`);
+  if (service !== signingName) {
+    throw new SignatureCheckError('InvalidSignatureException', `Credential should be scoped to correct service: '${signingName}'.`);
   }
   if (!amzDate?.startsWith(date!)) throw new SignatureCheckError('IncompleteSignatureException', 'X-Amz-Date missing or outside the credential scope date');
   if (credentials) {

@@ -7,11 +7,12 @@
  * const { value } = await callMetering('MeterUsage', (client, signal) => client.send(command, { abortSignal: signal }), options, METER_USAGE_ERRORS);
  */
 import type { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import { callAws, type AwsCallOptions, type CallResult } from '../aws-call.js';
 import { classifyMeteringError } from '../aws-errors.js';
 import { ConfigurationError, type EntitlementError } from '../errors.js';
-import { defaultLogger, describeError, type Logger } from '../logger.js';
 import { meteringClient, type MeteringClientOptions } from '../metering-client.js';
-import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type RetryPolicy } from '../retry.js';
+
+export type { CallResult } from '../aws-call.js';
 
 export type MeteringOperation = 'MeterUsage' | 'BatchMeterUsage' | 'ResolveCustomer' | 'RegisterUsage';
 
@@ -24,24 +25,16 @@ const EVENT_PREFIX: Record<MeteringOperation, string> = {
 };
 
 /** Options every metering call takes. */
-export interface MeteringCallOptions extends MeteringClientOptions {
-  /** Total retry budget. Default 30 minutes (AWS guidance). */
-  deadlineMs?: number;
-  retry?: Partial<RetryPolicy>;
-  signal?: AbortSignal;
-  logger?: Logger;
+export interface MeteringCallOptions extends MeteringClientOptions, AwsCallOptions {
   /** The clock the timestamp windows are checked against. Default: the system clock. */
   now?: () => Date;
 }
 
-/** AWS exception name -> our typed error, for one operation. */
-export type FatalErrorMap = Record<string, (message: string) => EntitlementError>;
-
-export interface CallResult<T> {
-  value: T;
-  attempts: number;
-  region: string;
-}
+/**
+ * AWS exception name -> our typed error, for one operation. The mapper also gets the SDK's error, for modelled
+ * fields beyond the message (RedirectException's `Location`).
+ */
+export type FatalErrorMap = Record<string, (message: string, err?: unknown) => EntitlementError>;
 
 /**
  * Builds the client (or uses `options.client`) and runs `attempt` under the retry policy. `isPending` marks
@@ -54,32 +47,8 @@ export async function callMetering<T>(
   fatal: FatalErrorMap,
   isPending: (err: unknown) => boolean = () => false,
 ): Promise<CallResult<T>> {
-  const logger = options.logger ?? defaultLogger;
-  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
-  if (!(deadlineMs > 0) || !Number.isFinite(deadlineMs)) {
-    throw new ConfigurationError('INVALID_OPTION', `deadlineMs must be a positive number of milliseconds, got ${String(options.deadlineMs)}.`);
-  }
-  const policy = resolveRetryPolicy(options.retry); // checked before any network call
-  const eventPrefix = EVENT_PREFIX[operation];
-  const { client, region } = await meteringClient(options, logger, { operation, eventPrefix });
-  const { value, attempts } = await retryUntilDeadline((signal) => attempt(client, signal), {
-    operation,
-    deadlineMs,
-    policy,
-    signal: options.signal,
-    isRetryable: (err) => isPending(err) || classifyMeteringError(err, fatal).retryable,
-    onRetry: ({ error, attempt: n, delayMs }) =>
-      logger.warn?.(`${operation} attempt ${n} ${isPending(error) ? 'left work pending' : 'failed'}, retrying in ${delayMs} ms`, {
-        event: `${eventPrefix}.retry`,
-        attempt: n,
-        delayMs,
-        error: describeError(error),
-      }),
-  }).catch((err: unknown) => {
-    const verdict = classifyMeteringError(err, fatal);
-    throw verdict.retryable ? err : verdict.error;
-  });
-  return { value, attempts, region };
+  const purpose = { operation, eventPrefix: EVENT_PREFIX[operation] };
+  return callAws(purpose, (logger) => meteringClient(options, logger, purpose), attempt, options, (err) => classifyMeteringError(err, fatal), isPending);
 }
 
 /**

@@ -79,17 +79,12 @@ export function useEmulator(options: MeteringEmulatorOptions = {}): () => Meteri
  * metadata traffic), fast retries, a 10 s deadline and a silent logger. `overrides` win.
  */
 export function emulatorOptions(emulator: MeteringEmulator, overrides: Partial<EnsureEntitledOptions> = {}): EnsureEntitledOptions {
-  return {
-    productCode: TEST_PRODUCT_CODE,
-    publicKey: emulator.publicKeyPem,
-    endpoint: emulator.url,
-    region: TEST_REGION,
-    credentials: DUMMY_CREDENTIALS,
-    retry: FAST_RETRY,
-    deadlineMs: 10_000,
-    logger: {},
-    ...overrides,
-  };
+  return { productCode: TEST_PRODUCT_CODE, publicKey: emulator.publicKeyPem, ...emulatorCallOptions(emulator), ...overrides };
+}
+
+/** How every test call reaches `emulator` (Metering and License Manager alike): Region, dummy credentials, fast retries, 10 s, silent. */
+export function emulatorCallOptions(emulator: MeteringEmulator) {
+  return { endpoint: emulator.url, region: TEST_REGION, credentials: DUMMY_CREDENTIALS, retry: FAST_RETRY, deadlineMs: 10_000, logger: {} };
 }
 
 /**

@@ -22,3 +22,4 @@ export * from './logger.js';
 export * from './tokens.js';
 export * from './expected-outcomes.js';
 export * from './rejection.js';
+export * from './license.js';

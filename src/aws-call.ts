@@ -1,0 +1,76 @@
+/**
+ * The call loop every AWS operation of this package runs under, Metering and License Manager alike: options
+ * checked before any network call, the client built once, attempts retried with full-jitter backoff until the
+ * deadline (src/retry.ts), final errors mapped to typed errors by the service's classifier, every retry logged
+ * with the operation's name.
+ *
+ * @example
+ * const { value } = await callAws(
+ *   { operation: 'CheckoutLicense', eventPrefix: 'license.CheckoutLicense' },
+ *   () => licenseManagerClient(options, logger),
+ *   (client, signal) => client.send(command, { abortSignal: signal }),
+ *   options,
+ *   (err) => classifyLicenseManagerError(err),
+ * );
+ */
+import type { MeteringErrorVerdict } from './aws-errors.js';
+import { ConfigurationError } from './errors.js';
+import { defaultLogger, describeError, type Logger } from './logger.js';
+import type { MeteringClientPurpose } from './metering-client.js';
+import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type RetryPolicy } from './retry.js';
+
+/** The retry budget and its controls, common to every call. */
+export interface AwsCallOptions {
+  /** Total retry budget. Default 30 minutes (AWS guidance). */
+  deadlineMs?: number;
+  retry?: Partial<RetryPolicy>;
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+export interface CallResult<T> {
+  value: T;
+  attempts: number;
+  region: string;
+}
+
+/**
+ * Builds the client with `makeClient` and runs `attempt` under the retry policy; `classify` says whether a
+ * failure is worth another attempt and, if not, which typed error it ends in. `isPending` marks answers that
+ * are not failures but need another round (BatchMeterUsage's UnprocessedRecords).
+ */
+export async function callAws<Client, T>(
+  purpose: MeteringClientPurpose,
+  makeClient: (logger: Logger) => Promise<{ client: Client; region: string }>,
+  attempt: (client: Client, signal: AbortSignal) => Promise<T>,
+  options: AwsCallOptions,
+  classify: (err: unknown) => MeteringErrorVerdict,
+  isPending: (err: unknown) => boolean = () => false,
+): Promise<CallResult<T>> {
+  const { operation, eventPrefix } = purpose;
+  const logger = options.logger ?? defaultLogger;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  if (!(deadlineMs > 0) || !Number.isFinite(deadlineMs)) {
+    throw new ConfigurationError('INVALID_OPTION', `deadlineMs must be a positive number of milliseconds, got ${String(options.deadlineMs)}.`);
+  }
+  const policy = resolveRetryPolicy(options.retry); // checked before any network call
+  const { client, region } = await makeClient(logger);
+  const { value, attempts } = await retryUntilDeadline((signal) => attempt(client, signal), {
+    operation,
+    deadlineMs,
+    policy,
+    signal: options.signal,
+    isRetryable: (err) => isPending(err) || classify(err).retryable,
+    onRetry: ({ error, attempt: n, delayMs }) =>
+      logger.warn?.(`${operation} attempt ${n} ${isPending(error) ? 'left work pending' : 'failed'}, retrying in ${delayMs} ms`, {
+        event: `${eventPrefix}.retry`,
+        attempt: n,
+        delayMs,
+        error: describeError(error),
+      }),
+  }).catch((err: unknown) => {
+    const verdict = classify(err);
+    throw verdict.retryable ? err : verdict.error;
+  });
+  return { value, attempts, region };
+}
