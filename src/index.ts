@@ -107,3 +107,5 @@ export { licenseManagerClient, callLicenseManager } from './license/call.js';
 export type { LicenseManagerClientOptions, LicenseManagerCallOptions, LicenseManagerOperation } from './license/call.js';
 export { createLicenseManagerEmulator } from './emulator/license-manager.js';
 export type { LicenseManagerEmulator, LicenseManagerScenario, EmulatedLicense, EmulatedLicenseInput, EmulatedEntitlement } from './emulator/license-manager.js';
+export { ensureMeteringEntitled } from './metering/custom-entitlement.js';
+export type { MeteringEntitlementOptions, MeteringEntitlement } from './metering/custom-entitlement.js';

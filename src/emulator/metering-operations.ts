@@ -5,7 +5,8 @@
  *   task or pod"), dimension and hour: an identical repeat is idempotent (same MeteringRecordId), another
  *   quantity or allocation is `DuplicateRequestException`. A `ClientToken` reused with other parameters is
  *   `IdempotencyConflictException` (HTTP 409). `DryRun` answers `DryRunOperation` (or `UnauthorizedException`
- *   with `scenario.meteringDenied`). Usage older than 6 hours or in the future: `TimestampOutOfBoundsException`.
+ *   with `scenario.meteringDenied`, `CustomerNotEntitledException` when not entitled). Usage older than 6 hours or
+ *   in the future: `TimestampOutOfBoundsException`.
  * - BatchMeterUsage: at most 25 records; one timestamp 6 hours old or more rejects the batch; per-record
  *   `Success` / `CustomerNotSubscribed` / `DuplicateRecord` (same product, customer, dimension and hour, other
  *   quantity); `scenario.unprocessedFirst` leaves records in `UnprocessedRecords`.
@@ -73,12 +74,11 @@ function meterUsage(input: Record<string, unknown>, ctx: OperationContext): unkn
   const request = asAwsError(() => validateMeterUsageInput(input as unknown as MeterUsageInput, ctx.now()));
   const { scenario } = ctx;
   checkProductAndDimensions(scenario, request.ProductCode, [request.UsageDimension!]);
-  if (request.DryRun) {
-    if (scenario.meteringDenied) throw new EmulatorServiceError('UnauthorizedException', 'Not authorized to call MeterUsage', 403);
-    throw new EmulatorServiceError('DryRunOperation', 'Request would have succeeded, but the DryRun flag is set', 412);
-  }
+  if (request.DryRun && scenario.meteringDenied) throw new EmulatorServiceError('UnauthorizedException', 'Not authorized to call MeterUsage', 403);
   if (scenario.meteringDenied) throw accessDenied('MeterUsage');
+  // A dry run answers what the call would: a buyer without a subscription is not entitled (custom metering's check).
   if (!scenario.entitled) throw new EmulatorServiceError('CustomerNotEntitledException', 'Customer is not entitled to this product');
+  if (request.DryRun) throw new EmulatorServiceError('DryRunOperation', 'Request would have succeeded, but the DryRun flag is set', 412);
 
   const ledger = ledgerOf(scenario);
   const caller = ctx.accessKeyId ?? '';

@@ -1,0 +1,42 @@
+/**
+ * `ensureMeteringEntitled()`: the entitlement check of a custom-metering product. Such products do not call
+ * RegisterUsage; AWS answers the MeterUsage call itself with CustomerNotEntitledException when the buyer is not
+ * subscribed (AWS Marketplace seller guide, container billing integration). So the check is a MeterUsage
+ * `DryRun` for one of the product's dimensions: nothing is billed, the answer says entitled (AWS's
+ * `DryRunOperation`), not subscribed (NotEntitledError, exit 77) or not allowed (ConfigurationError, exit 78).
+ * There is no signed answer to verify, so no public key is involved and no entitlement file can be written.
+ *
+ * @example
+ * const { checkedAt } = await ensureMeteringEntitled({ productCode: 'abc123example', dimension: 'requests' });
+ */
+import { ConfigurationError } from '../errors.js';
+import type { MeteringCallOptions } from './call.js';
+import { meterUsage } from './meter-usage.js';
+
+export interface MeteringEntitlementOptions extends MeteringCallOptions {
+  productCode: string;
+  /** A metering dimension's API name from the AWS Marketplace Management Portal. */
+  dimension: string;
+}
+
+/** What the dry run established. */
+export interface MeteringEntitlement {
+  productCode: string;
+  dimension: string;
+  /** When AWS said the MeterUsage would have succeeded. */
+  checkedAt: Date;
+  attempts: number;
+  region: string;
+}
+
+/** The MeterUsage dry run; resolves when AWS permits it, throws the typed error otherwise. */
+export async function ensureMeteringEntitled(options: MeteringEntitlementOptions): Promise<MeteringEntitlement> {
+  const { productCode, dimension } = options;
+  if (typeof dimension !== 'string' || dimension === '') {
+    throw new ConfigurationError('INVALID_OPTION', 'dimension is required: a metering dimension API name of the product (the first of --meter-dimensions).');
+  }
+  const now = options.now?.() ?? new Date();
+  options.logger?.info?.('Checking entitlement with a MeterUsage dry run', { event: 'metering.entitlement_check', productCode, dimension });
+  const result = await meterUsage({ ProductCode: productCode, Timestamp: now, UsageDimension: dimension, UsageQuantity: 0, DryRun: true }, options);
+  return { productCode, dimension, checkedAt: new Date(), attempts: result.attempts, region: result.region };
+}
