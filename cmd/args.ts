@@ -37,11 +37,14 @@ export function resolveArgs(spec: CommandSpec, raw: Record<string, unknown>, env
     const fromEnv = env[envName(name)];
     const given = raw[name] ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
     const value = given ?? option.default;
-    if (value === undefined) {
-      if (option.required) throw new UsageError(`--${name} is required (or set ${envName(name)}).${misspeltEnvHint(name, spec, env)}`);
-      continue;
-    }
-    args[name] = convert(name, option, value, raw[name] === undefined ? envName(name) : `--${name}`);
+    if (value === undefined) continue;
+    const source = raw[name] === undefined ? envName(name) : `--${name}`;
+    args[name] = option.multiple ? listValues(name, option, value, source) : convert(name, option, value, source);
+  }
+  // After every option is typed: whether one is required may depend on another (--pricing).
+  for (const [name, option] of Object.entries(spec.options)) {
+    const required = typeof option.required === 'function' ? option.required(args) : option.required === true;
+    if (required && args[name] === undefined) throw new UsageError(`--${name} is required (or set ${envName(name)}).${misspeltEnvHint(name, spec, env)}`);
   }
   return args;
 }
@@ -55,6 +58,14 @@ function misspeltEnvHint(name: string, spec: CommandSpec, env: NodeJS.ProcessEnv
   const known = new Set(Object.keys(spec.options).map(envName));
   const near = Object.keys(env).find((key) => key.startsWith(ENV_PREFIX) && !known.has(key) && letters(key) === letters(envName(name)));
   return near === undefined ? '' : ` ${near} is set: did you mean ${envName(name)}?`;
+}
+
+/** A repeatable option: every value given, each split at commas; an empty item is refused. */
+function listValues(name: string, option: OptionSpec, value: unknown, source: string): string[] {
+  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((item) => item.trim());
+  if (items.includes('')) throw new UsageError(`${source} ${JSON.stringify(value)} has an empty item; give one value per ${source} or a comma-separated list.`);
+  for (const item of items) convert(name, option, item, source); // choices, if any
+  return items;
 }
 
 function convert(name: string, option: OptionSpec, value: unknown, source: string): string | number | boolean {

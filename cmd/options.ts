@@ -5,8 +5,12 @@
  * const register: CommandSpec = { ..., options: { ...REGISTER_OPTIONS, out: OUT_OPTION, ...LOG_OPTIONS } };
  */
 import { DEFAULT_ENTITLEMENT_FILE } from '../src/entitlement-file-path.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../src/license/fingerprint.js';
+import { PRICING_MODELS } from '../src/pricing.js';
 import { readInputFile } from '../src/input-file.js';
 import type { MeteringCallOptions } from '../src/metering/call.js';
+import type { RequestedEntitlement } from '../src/license/lease.js';
+import type { PricingOptions } from '../src/pricing.js';
 import type { EnsureEntitledOptions } from '../src/register.js';
 import { LOG_FORMATS, LOG_LEVELS } from './log.js';
 import type { Args, CommandContext, OptionSpec } from './spec.js';
@@ -28,15 +32,50 @@ export const INSTANCE_ID_OPTION: OptionSpec = {
   describe: 'Pod UID or ECS task ARN the entitlement is bound to (default: env POD_UID, else the ECS task ARN)',
 };
 
+const isContract = (args: Args) => args.pricing === 'contract';
+
+/** How entitlement is checked: RegisterUsage (hourly), a MeterUsage dry run (custom), a License Manager checkout (contract). */
+export const PRICING_OPTIONS = {
+  pricing: {
+    type: 'string',
+    choices: PRICING_MODELS,
+    default: 'hourly',
+    describe: "The listing's pricing model, which says how entitlement is checked: RegisterUsage, a MeterUsage dry run, or an AWS License Manager checkout",
+  },
+  'product-sku': { type: 'string', required: isContract, describe: 'Contract: the product SKU (product ID) from the Management Portal; required with --pricing contract' },
+  entitlement: {
+    type: 'string',
+    multiple: true,
+    required: isContract,
+    describe: 'Contract: an entitlement to check out, NAME:UNIT[:VALUE] (e.g. Users:Count:1, Premium:None); all must be granted; required with --pricing contract',
+  },
+  'checkout-type': { type: 'string', choices: ['PROVISIONAL', 'PERPETUAL'], default: 'PROVISIONAL', describe: 'Contract: PROVISIONAL (floating, checked in on exit) or PERPETUAL (drawdown)' },
+  'key-fingerprint': { type: 'string', default: AWS_MARKETPLACE_KEY_FINGERPRINT, describe: "Contract: the licence issuer's key fingerprint (AWS Marketplace's by default)" },
+  'license-recheck': { type: 'duration', default: '15m', positive: true, describe: "Contract: how often the licence is looked up (GetLicense) to see expiry and upgrades (AWS's guidance: 15m)" },
+  'license-grace': { type: 'duration', default: '0s', describe: 'Contract: how long a lost or expired licence is tolerated before /healthz answers 503 (0: at once)' },
+  'meter-dimensions': {
+    type: 'string',
+    required: (args) => args.pricing === 'custom',
+    describe:
+      'Custom metering dimensions (comma-separated API names from the Portal): with --pricing custom the first is dry-run to check entitlement; ' +
+      'serve also meters them hourly from POST /usage',
+  },
+} satisfies Record<string, OptionSpec>;
+
 export const REGISTER_OPTIONS = {
-  'product-code': { ...PRODUCT_CODE_OPTION, required: true },
+  'product-code': {
+    ...PRODUCT_CODE_OPTION,
+    required: (args) => args.pricing !== 'contract',
+    describe: 'The product code from the AWS Marketplace Management Portal; required unless --pricing contract',
+  },
   ...KEY_OPTIONS,
   'public-key-version': { type: 'number', default: 1, describe: 'Version of the public key (shown beside it in the Portal)' },
   out: { type: 'string', default: DEFAULT_ENTITLEMENT_FILE, describe: 'Where to write the signed entitlement file' },
   region: { type: 'string', describe: 'AWS Region (default: AWS_REGION, then ECS task metadata, then EC2 IMDS)' },
-  endpoint: { type: 'string', describe: 'Metering endpoint URL override, e.g. the local emulator' },
+  endpoint: { type: 'string', describe: 'Endpoint URL override for every AWS call (Metering and License Manager), e.g. the local emulator' },
   deadline: { type: 'duration', default: '30m', positive: true, describe: 'Give up retrying after this long (30m, 90s, 1h)' },
   'instance-id': INSTANCE_ID_OPTION,
+  ...PRICING_OPTIONS,
 } satisfies Record<string, OptionSpec>;
 
 /** The product public key PEM from `--public-key-file` or `--public-key`; an unreadable file is exit 66. */
@@ -54,7 +93,7 @@ export async function productPublicKey(args: Args): Promise<string> {
 }
 
 /** How to reach AWS and for how long, from `--region`, `--endpoint`, `--deadline` and the command's context. */
-export function meteringCallOptions(args: Args, ctx: CommandContext): MeteringCallOptions {
+export function meteringCallOptions(args: Args, ctx: CommandContext): Omit<MeteringCallOptions, 'client'> {
   return {
     deadlineMs: args.deadline as number,
     signal: ctx.signal,
@@ -75,6 +114,44 @@ export async function entitlementOptions(args: Args, ctx: CommandContext): Promi
     entitlementFile: args.out as string,
     ...(args['instance-id'] !== undefined && { instanceId: args['instance-id'] as string }),
   };
+}
+
+/**
+ * How entitlement is obtained, from `--pricing` and its options: hourly reads the public key (RegisterUsage's
+ * answer is verified), custom and contract do not (nothing signed comes back).
+ *
+ * @example const held = await holdEntitlement(await pricingOptions(args, ctx));
+ */
+export async function pricingOptions(args: Args, ctx: CommandContext): Promise<PricingOptions> {
+  if (args.pricing === 'custom') {
+    return { ...meteringCallOptions(args, ctx), pricing: 'custom', productCode: args['product-code'] as string, dimension: listOption(args, 'meter-dimensions')![0]! };
+  }
+  if (args.pricing === 'contract') {
+    return {
+      ...meteringCallOptions(args, ctx),
+      pricing: 'contract',
+      productSku: args['product-sku'] as string,
+      entitlements: (args.entitlement as string[]).map(parseEntitlement),
+      checkoutType: args['checkout-type'] as 'PROVISIONAL' | 'PERPETUAL',
+      keyFingerprint: args['key-fingerprint'] as string,
+      recheckMs: args['license-recheck'] as number,
+      graceMs: args['license-grace'] as number,
+    };
+  }
+  return { ...(await entitlementOptions(args, ctx)), pricing: 'hourly' };
+}
+
+/**
+ * `NAME:UNIT[:VALUE]` as an entitlement to check out; anything else is a usage error (exit 64).
+ *
+ * @example parseEntitlement('Users:Count:1') // { name: 'Users', unit: 'Count', value: '1' }
+ */
+export function parseEntitlement(text: string): RequestedEntitlement {
+  const [name, unit, value, ...rest] = text.split(':');
+  if (!name || !unit || value === '' || rest.length > 0) {
+    throw new UsageError(`--entitlement ${JSON.stringify(text)} is not NAME:UNIT[:VALUE], e.g. Users:Count:1 or Premium:None.`);
+  }
+  return { name, unit, ...(value !== undefined && { value }) };
 }
 
 /**

@@ -23,8 +23,13 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** Numbers and durations: 0 is refused too (e.g. a deadline of 0 could never be met). */
   positive?: boolean;
-  /** Checked after the command line and the environment are merged (so env can supply it). */
-  required?: boolean;
+  /**
+   * Checked after the command line and the environment are merged (so env can supply it); a function makes it
+   * depend on the other options, e.g. `(args) => args.pricing === 'contract'`.
+   */
+  required?: boolean | ((args: Args) => boolean);
+  /** Strings only: may be given more than once, and each value (the variable too) may be a comma-separated list. */
+  multiple?: boolean;
 }
 
 /** Option values after the command line, `MARKETPLACE_*` and defaults are merged and typed (durations in ms). */

@@ -56,7 +56,8 @@ function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
   for (const [name, option] of Object.entries(spec.options)) {
     const notes = [`env ${envName(name)}`];
     if (option.default !== undefined) notes.push(`default ${String(option.default)}`);
-    if (option.required) notes.push('required');
+    if (option.required === true) notes.push('required');
+    if (option.multiple) notes.push('repeatable, or comma-separated');
     y = y.option(name, {
       type: option.type === 'boolean' ? 'boolean' : 'string',
       describe: `${option.describe} [${notes.join(', ')}]`,

@@ -153,7 +153,17 @@ export function createEntitlementGate(options: EntitlementGateOptions): Entitlem
     return cache.status;
   }
 
-  function handler(req: IncomingMessage, res: ServerResponse): void {
+  return { status, handler: statusHandler(status), stats: () => ({ verifications, lastVerificationAt }) };
+}
+
+/**
+ * A readiness handler over any verdict: 200 with the status as JSON when entitled, 503 when not; GET and HEAD
+ * (others 405); `Cache-Control: no-store`. The gate's, and the one `serve` answers for a licence lease.
+ *
+ * @example createServer(statusHandler(async () => lease.status())).listen(8081);
+ */
+export function statusHandler(status: () => Promise<{ entitled: boolean }>): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'cache-control': 'no-store' }).end();
       return;
@@ -167,9 +177,7 @@ export function createEntitlementGate(options: EntitlementGateOptions): Entitlem
       });
       res.end(body); // node:http sends no body for HEAD
     }).catch(() => res.destroy()); // e.g. headers already sent by other middleware: never an unhandled rejection
-  }
-
-  return { status, handler, stats: () => ({ verifications, lastVerificationAt }) };
+  };
 }
 
 /**

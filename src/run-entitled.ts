@@ -3,6 +3,9 @@
  * a valid file for this instance, else registering), then runs COMMAND with the entitlement file's path in
  * `MARKETPLACE_ENTITLEMENT_FILE` and the terminal's stdin/stdout/stderr, forwards the signals a container
  * runtime sends, and resolves with COMMAND's exit code (128 + signal number when it died of a signal).
+ * Other pricing models (src/pricing.ts): `custom` checks with a MeterUsage dry run first; `contract` holds the
+ * licence while COMMAND runs (its ARN in MARKETPLACE_LICENSE_ARN), stops COMMAND with SIGTERM if it is lost, and
+ * checks it in when COMMAND exits.
  * When registration fails COMMAND never starts.
  *
  * Caveat (AWS): a buyer can override a wrapper in ENTRYPOINT/CMD; a library call inside the application
@@ -13,30 +16,32 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { resolve } from 'node:path';
-import { ensureEntitlementFile } from './ensure-entitlement-file.js';
-import { ENTITLEMENT_FILE_ENV } from './entitlement-file-path.js';
 import { ConfigurationError } from './errors.js';
-import type { EnsureEntitledOptions } from './register.js';
+import { holdEntitlement, type PricingOptions } from './pricing.js';
 
 /** What a container runtime or an operator may send; all reach the wrapped program. */
 export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
-export interface RunEntitledOptions extends EnsureEntitledOptions {
-  entitlementFile: string;
+/** The pricing model's options (hourly by default: `entitlementFile` and the key), plus: */
+export type RunEntitledOptions = PricingOptions & {
   /** Called after registration, before COMMAND starts (e.g. to stop handling signals elsewhere). */
   beforeStart?: () => void;
-}
+};
 
 export async function runEntitled(command: string[], options: RunEntitledOptions): Promise<number> {
   const [program, ...args] = command;
   if (!program) throw new ConfigurationError('MISSING_COMMAND', 'Nothing to run: give the command after --, e.g. `run -- node server.js`.');
-  await ensureEntitlementFile(options);
+  const held = await holdEntitlement(options);
   options.beforeStart?.();
-  const env = { ...(options.env ?? process.env), [ENTITLEMENT_FILE_ENV]: resolve(options.entitlementFile) };
+  const env = { ...(options.env ?? process.env), ...held.env };
   const child = spawn(program, args, { stdio: 'inherit', env });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  // Fail closed: a contract that ends mid-run stops COMMAND as a container runtime would.
+  held.onLost((status) => {
+    options.logger?.error?.(`Entitlement lost (${status.reason}); stopping ${program} with SIGTERM`, { event: 'run.entitlement_lost', code: status.code });
+    child.kill('SIGTERM');
+  });
   try {
     return await new Promise<number>((resolveCode, reject) => {
       child.once('error', (err: NodeJS.ErrnoException) =>
@@ -52,5 +57,6 @@ export async function runEntitled(command: string[], options: RunEntitledOptions
     });
   } finally {
     for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+    await held.close(); // a floating licence goes back to the pool when COMMAND ends
   }
 }

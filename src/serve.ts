@@ -15,16 +15,26 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ensureEntitlementFile, type EntitlementFileOutcome } from './ensure-entitlement-file.js';
-import { createEntitlementGate, type EntitlementGate, type EntitlementGateStatus } from './gate.js';
+import { createEntitlementGate, statusHandler, type EntitlementGate, type EntitlementGateStatus } from './gate.js';
 import { resolveInstanceId } from './instance-id.js';
 import { listen } from './listen.js';
 import { handleUsageRequest, USAGE_PATH } from './metering/usage-endpoint.js';
 import type { UsageMeter } from './metering/usage-meter.js';
-import { formatMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { holdEntitlement, type ContractPricing, type CustomPricing, type HeldEntitlement } from './pricing.js';
+import { formatMetrics, PROMETHEUS_CONTENT_TYPE, type Metric } from './prometheus.js';
 import type { EnsureEntitledOptions } from './register.js';
 
-export interface ServeEntitlementOptions extends EnsureEntitledOptions {
+/** Hourly pricing (the default): RegisterUsage and the entitlement file, gated on the file. */
+export interface ServeEntitlementOptions extends EnsureEntitledOptions, ServeOptions {
+  pricing?: 'hourly';
   entitlementFile: string;
+}
+
+/** Custom or contract pricing: the entitlement is held in memory (src/pricing.ts) and `/healthz` reflects it. */
+export type ServeHeldEntitlementOptions = (CustomPricing | ContractPricing) & ServeOptions;
+
+/** What the server itself takes, whatever the pricing model. */
+export interface ServeOptions {
   /** Default 8080. 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1: only the pod's own containers (and the kubelet's probes via the pod IP if you say so). */
@@ -40,8 +50,10 @@ export interface ServeEntitlementOptions extends EnsureEntitledOptions {
 
 export interface EntitlementService {
   url: string;
-  /** How the file came to be: reused or freshly registered. */
-  outcome: EntitlementFileOutcome;
+  /** Hourly: how the file came to be, reused or freshly registered. */
+  outcome: EntitlementFileOutcome | undefined;
+  /** Custom and contract: the entitlement held (closed, so a licence is checked in, by `close()`). */
+  held: HeldEntitlement | undefined;
   /** The meter behind `POST /usage`, when `usageMeter` was given. */
   usageMeter: UsageMeter | undefined;
   /**
@@ -57,16 +69,10 @@ interface UsageRoute {
   meter?: UsageMeter;
 }
 
-export async function serveEntitlement(options: ServeEntitlementOptions): Promise<EntitlementService> {
-  const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env });
-  const gate = createEntitlementGate({
-    file: options.entitlementFile,
-    publicKey: options.publicKey,
-    productCode: options.productCode,
-    publicKeyVersion: options.publicKeyVersion ?? 1,
-    ...(instance && { instanceId: instance.instance }),
-  });
-  const metrics = { attempts: 0, errors: new Map<string, number>() };
+export async function serveEntitlement(options: ServeEntitlementOptions | ServeHeldEntitlementOptions): Promise<EntitlementService> {
+  const source = options.pricing === 'custom' || options.pricing === 'contract' ? heldSource(options) : await fileSource(options);
+  const gate = source.gate;
+  const metrics = { attempts: 0, errors: new Map<string, number>(), extra: () => source.held?.metrics() ?? [] };
   const observe = (status: EntitlementGateStatus) => {
     if (!status.entitled) metrics.errors.set(status.code ?? 'UNKNOWN', (metrics.errors.get(status.code ?? 'UNKNOWN') ?? 0) + 1);
     return status;
@@ -77,20 +83,58 @@ export async function serveEntitlement(options: ServeEntitlementOptions): Promis
   const close = async () => {
     try {
       await usage.meter?.close();
+      await source.held?.close();
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections());
     }
   };
   options.onListening?.(url);
   try {
-    const outcome = await ensureEntitlementFile({ ...options, ...(instance && { instanceId: instance.instance }) });
-    metrics.attempts = outcome.attempts;
+    const outcome = await source.obtain();
+    metrics.attempts = outcome?.attempts ?? 0;
     if (options.usageMeter) usage.meter = await startUnlessAborted(options.usageMeter, options.signal);
-    return { url, outcome, usageMeter: usage.meter, close };
+    return { url, outcome, held: source.held, usageMeter: usage.meter, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** Where `/healthz` gets its verdict, and how the entitlement is obtained once the server listens. */
+interface EntitlementSource {
+  gate: EntitlementGate;
+  /** Resolves with the file's outcome (hourly) or undefined (held); sets `held` for custom and contract. */
+  obtain(): Promise<EntitlementFileOutcome | undefined>;
+  held?: HeldEntitlement;
+}
+
+async function fileSource(options: ServeEntitlementOptions): Promise<EntitlementSource> {
+  const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env });
+  const gate = createEntitlementGate({
+    file: options.entitlementFile,
+    publicKey: options.publicKey,
+    productCode: options.productCode,
+    publicKeyVersion: options.publicKeyVersion ?? 1,
+    ...(instance && { instanceId: instance.instance }),
+  });
+  return { gate, obtain: () => ensureEntitlementFile({ ...options, ...(instance && { instanceId: instance.instance }) }) };
+}
+
+const NOT_YET = Object.freeze({ entitled: false, code: 'NOT_YET_ENTITLED', reason: 'The entitlement check has not succeeded yet.' });
+
+function heldSource(options: ServeHeldEntitlementOptions): EntitlementSource {
+  const source: EntitlementSource = {
+    gate: {
+      status: async () => source.held?.status() ?? NOT_YET,
+      handler: statusHandler(async () => source.held?.status() ?? NOT_YET),
+      stats: () => ({ verifications: 0, lastVerificationAt: undefined }),
+    },
+    obtain: async () => {
+      source.held = await holdEntitlement(options);
+      return undefined;
+    },
+  };
+  return source;
 }
 
 /**
@@ -116,7 +160,7 @@ function route(
   res: ServerResponse,
   gate: EntitlementGate,
   observe: (status: EntitlementGateStatus) => EntitlementGateStatus,
-  metrics: { attempts: number; errors: Map<string, number> },
+  metrics: { attempts: number; errors: Map<string, number>; extra: () => Metric[] },
   usage: UsageRoute,
 ): void {
   const path = (req.url ?? '/').split('?')[0];
@@ -156,6 +200,7 @@ function route(
           type: 'counter',
           samples: [...metrics.errors].map(([code, value]) => ({ labels: { code }, value })),
         },
+        ...metrics.extra(),
       ]);
       send(res, 200, PROMETHEUS_CONTENT_TYPE, body);
     });

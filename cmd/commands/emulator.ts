@@ -7,6 +7,7 @@
  * marketplace-entitlement emulator --port 8443 --public-key-out /tmp/emulator-key.pem --throttle-first 2 --dimensions requests
  * MARKETPLACE_SECRET_ACCESS_KEY=s3cret marketplace-entitlement emulator --access-key-id AKIDEXAMPLE
  */
+import type { EmulatedEntitlement, EmulatedLicenseInput } from '../../src/emulator/license-manager.js';
 import type { RegistrationTokenGrant } from '../../src/emulator/types.js';
 import { listOption, LOG_OPTIONS } from '../options.js';
 import type { Args, CommandSpec } from '../spec.js';
@@ -17,7 +18,9 @@ const GRANT_FIELDS = ['productCode', 'customerIdentifier', 'customerAWSAccountId
 
 export const emulatorCommand: CommandSpec = {
   name: 'emulator',
-  describe: 'Run the local AWS Marketplace Metering emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer) in the foreground',
+  describe:
+    'Run the local AWS Marketplace Metering emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer) and, at the same URL, ' +
+    'AWS License Manager (CheckoutLicense, ExtendLicenseConsumption, CheckInLicense, GetLicense, ListReceivedLicenses) in the foreground',
   options: {
     port: { type: 'port', default: 0, describe: 'Port to listen on; 0 picks a free one (the URL is printed)' },
     host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind' },
@@ -48,6 +51,16 @@ export const emulatorCommand: CommandSpec = {
       type: 'string',
       describe: 'BatchMeterUsage: only these customers (identifiers or AWS account ids, comma separated) are subscribed; default all',
     },
+    license: {
+      type: 'string',
+      multiple: true,
+      describe: 'License Manager: a contract licence entitlement SKU:NAME:UNIT:MAX (MAX a count or "unlimited"); repeatable or comma-separated, one licence per SKU',
+    },
+    'license-file': {
+      type: 'string',
+      describe: 'License Manager: JSON [{"productSku", "entitlements": [{"name", "unit", "maxCount" | "unlimited"}], "keyFingerprint"?, "validityEnd"?, "status"?}]',
+    },
+    'license-ttl': { type: 'duration', default: '60m', positive: true, describe: 'License Manager: how long a PROVISIONAL checkout holds its unit unless extended or checked in' },
     'registration-tokens-file': {
       type: 'string',
       describe:
@@ -63,6 +76,7 @@ export const emulatorCommand: CommandSpec = {
     ['$0 emulator --operation-errors MeterUsage=InvalidEndpointRegionException', 'Any modelled error of any operation'],
     ['$0 emulator --dimensions requests,gb_stored --metering-denied', 'Only these dimensions; an IAM role without aws-marketplace:MeterUsage'],
     ['$0 emulator --registration-tokens-file tokens.json --subscribed-customers cust-1', 'SaaS: ResolveCustomer tokens and subscribed customers'],
+    ['$0 emulator --license sku-1:Users:Count:1 --license sku-1:Premium:None:unlimited', 'Contract pricing: one licence for sku-1 with 1 floating user and the Premium tier'],
   ],
   async run(args, ctx) {
     const [{ startMeteringEmulator }, { REGISTER_USAGE_ERRORS }, { MODELLED_ERRORS }, { writeFileAtomic }, { readInputFile }] = await Promise.all([
@@ -88,6 +102,11 @@ export const emulatorCommand: CommandSpec = {
     const tokensFile = args['registration-tokens-file'] as string | undefined;
     const registrationTokens =
       tokensFile === undefined ? undefined : registrationTokensFrom(await readInputFile(tokensFile, { code: 'REGISTRATION_TOKENS_FILE', what: 'registration tokens file' }), tokensFile);
+    const licenseFile = args['license-file'] as string | undefined;
+    const licenses = [
+      ...licensesFrom((args.license as string[] | undefined) ?? []),
+      ...(licenseFile === undefined ? [] : licensesFromJson(await readInputFile(licenseFile, { code: 'LICENSE_FILE', what: 'licence file' }), licenseFile)),
+    ];
     const privateKeyFile = args['private-key-file'] as string | undefined;
     const emulator = await startMeteringEmulator({
       port: args.port as number,
@@ -110,6 +129,8 @@ export const emulatorCommand: CommandSpec = {
         ...(subscribedCustomers && { subscribedCustomers }),
         ...(registrationTokens && { registrationTokens }),
       },
+      licenses,
+      licenseManager: { ttlMs: args['license-ttl'] as number },
       onCall: (call) =>
         ctx.logger.info?.(`${call.operation} answered ${call.statusCode}${call.errorType ? ` ${call.errorType}` : ''}`, {
           event: 'emulator.call',
@@ -118,6 +139,7 @@ export const emulatorCommand: CommandSpec = {
           errorType: call.errorType,
           productCode: call.input.ProductCode,
           dimension: call.input.UsageDimension,
+          productSku: call.input.ProductSKU,
           region: call.region,
           // Who signed it (never the secret): operators can see which credentials a workload ended up with.
           accessKeyId: call.accessKeyId,
@@ -190,4 +212,52 @@ function registrationTokensFrom(text: string, file: string): Record<string, Regi
     }
   }
   return tokens as Record<string, RegistrationTokenGrant>;
+}
+
+/** `SKU:NAME:UNIT:MAX` items as licences: one per SKU, its entitlements in the order given. */
+function licensesFrom(items: string[]): EmulatedLicenseInput[] {
+  const bySku = new Map<string, EmulatedLicenseInput>();
+  for (const item of items) {
+    const [sku, name, unit, max, ...rest] = item.split(':');
+    if (!sku || !name || !unit || !max || rest.length > 0) {
+      throw new UsageError(`--license ${JSON.stringify(item)} is not SKU:NAME:UNIT:MAX, e.g. sku-1:Users:Count:5 or sku-1:Premium:None:unlimited.`);
+    }
+    const license = bySku.get(sku) ?? { productSku: sku, entitlements: [] };
+    bySku.set(sku, license);
+    license.entitlements.push({ name, unit, ...maxOf(max, `--license ${item}`) });
+  }
+  return [...bySku.values()];
+}
+
+function maxOf(max: unknown, where: string): Pick<EmulatedEntitlement, 'maxCount' | 'unlimited'> {
+  if (max === 'unlimited' || max === true) return { unlimited: true };
+  const count = Number(max);
+  if (!Number.isInteger(count) || count < 0) throw new UsageError(`${where}: the maximum ${JSON.stringify(max)} is not a whole number or "unlimited".`);
+  return { maxCount: count };
+}
+
+/** The licence file's JSON, checked so a typo is a usage error rather than a licence that never matches. */
+function licensesFromJson(text: string, file: string): EmulatedLicenseInput[] {
+  const bad = (why: string) => new UsageError(`--license-file ${file}: ${why}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw bad(`not JSON (${(err as Error).message}).`);
+  }
+  if (!Array.isArray(parsed)) throw bad('expected an array like [{"productSku": "sku-1", "entitlements": [{"name": "Users", "unit": "Count", "maxCount": 5}]}].');
+  return parsed.map((entry: Record<string, unknown>, i) => {
+    const where = `licence ${i}`;
+    if (typeof entry?.productSku !== 'string' || entry.productSku === '') throw bad(`${where} needs a "productSku" string.`);
+    if (!Array.isArray(entry.entitlements) || entry.entitlements.length === 0) throw bad(`${where} needs a non-empty "entitlements" array.`);
+    for (const field of ['keyFingerprint', 'validityEnd', 'status', 'licenseArn', 'productName']) {
+      if (entry[field] !== undefined && typeof entry[field] !== 'string') throw bad(`${where}: "${field}" must be a string.`);
+    }
+    if (typeof entry.validityEnd === 'string' && Number.isNaN(Date.parse(entry.validityEnd))) throw bad(`${where}: "validityEnd" is not an ISO 8601 time.`);
+    const entitlements = entry.entitlements.map((e: Record<string, unknown>, j: number) => {
+      if (typeof e?.name !== 'string' || typeof e.unit !== 'string') throw bad(`${where} entitlement ${j} needs "name" and "unit" strings.`);
+      return { name: e.name, unit: e.unit, ...maxOf(e.unlimited === true ? 'unlimited' : e.maxCount, `--license-file ${file}: ${where} entitlement ${j} "maxCount"`) };
+    });
+    return { ...(entry as unknown as EmulatedLicenseInput), entitlements };
+  });
 }

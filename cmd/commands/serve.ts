@@ -1,27 +1,28 @@
 /**
  * `serve`: the entitlement sidecar (Kubernetes native sidecar with a startupProbe on /healthz, or an ECS
  * container the others depend on). With `--meter-dimensions` it also runs the hourly usage meter behind
- * `POST /usage` for apps in other languages. Exit 0 on SIGTERM, after the meter has sent what it holds.
+ * `POST /usage` for apps in other languages. `--pricing custom` checks entitlement with a MeterUsage dry run
+ * instead of RegisterUsage; `--pricing contract` holds a License Manager lease, reflected by `/healthz` and
+ * `/metrics`. Exit 0 on SIGTERM, after the meter has sent what it holds and the licence is checked in.
  *
  * @example
  * marketplace-entitlement serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/key.pem --meter-dimensions requests
  */
-import { entitlementOptions, listOption, LOG_OPTIONS, REGISTER_OPTIONS } from '../options.js';
+import { listOption, LOG_OPTIONS, pricingOptions, REGISTER_OPTIONS } from '../options.js';
 import type { CommandSpec } from '../spec.js';
+import { UsageError } from '../usage-error.js';
 
 const DEFAULT_SPOOL_DIR = '/var/lib/marketplace-entitlement/usage';
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
-  describe: 'Register (unless a valid file for this instance exists), then serve /healthz, /entitlement, /metrics and, with --meter-dimensions, POST /usage',
+  describe:
+    'Obtain entitlement for --pricing (hourly: register unless a valid file exists; custom: MeterUsage dry run; contract: hold a License Manager checkout), ' +
+    'then serve /healthz, /entitlement, /metrics and, with --meter-dimensions, POST /usage',
   options: {
     ...REGISTER_OPTIONS,
     port: { type: 'port', default: 8080, describe: 'Port to listen on (0 picks a free one)' },
     host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind; 0.0.0.0 only if probes come from outside the pod' },
-    'meter-dimensions': {
-      type: 'string',
-      describe: "Meter these custom dimensions hourly from POST /usage (comma-separated API names from the Portal); metering is off without it",
-    },
     'spool-dir': {
       type: 'string',
       default: DEFAULT_SPOOL_DIR,
@@ -33,12 +34,16 @@ export const serveCommand: CommandSpec = {
     ['$0 serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/product-key.pem', 'Native sidecar: startupProbe httpGet :8080/healthz'],
     ['curl -s 127.0.0.1:8080/metrics', 'Prometheus metrics'],
     ['$0 serve --product-code abc123 --public-key-file /etc/marketplace/product-key.pem --meter-dimensions requests,gb_stored', 'Also meter usage'],
+    ['$0 serve --pricing custom --product-code abc123 --meter-dimensions requests', 'Custom metering: a MeterUsage dry run is the check'],
+    ['$0 serve --pricing contract --product-sku 1a2b3c4d-sku --entitlement Users:Count:1', 'Contract: hold a License Manager checkout, check it in on SIGTERM'],
     [`curl -s -X POST 127.0.0.1:8080/usage -d '{"dimension":"requests","quantity":1}'`, 'Record usage from any language in the pod'],
   ],
   async run(args, ctx) {
     const [{ serveEntitlement }, { createUsageMeter }] = await Promise.all([import('../../src/serve.js'), import('../../src/metering/usage-meter.js')]);
     const dimensions = listOption(args, 'meter-dimensions');
-    const options = await entitlementOptions(args, ctx);
+    const productCode = args['product-code'] as string | undefined;
+    if (dimensions && productCode === undefined) throw new UsageError('--meter-dimensions needs --product-code (MARKETPLACE_PRODUCT_CODE): usage is metered for a product code.');
+    const options = await pricingOptions(args, ctx);
     const service = await serveEntitlement({
       ...options,
       port: args.port as number,
@@ -48,24 +53,24 @@ export const serveCommand: CommandSpec = {
         // Not given ctx.signal: on SIGTERM the meter must still send. A refused DryRun fails the start (exit 78).
         usageMeter: () =>
           createUsageMeter({
-            productCode: options.productCode,
+            productCode: productCode!,
             dimensions,
             spoolDir: args['spool-dir'] as string,
             region: options.region,
             endpoint: options.endpoint,
-            instanceId: options.instanceId,
+            instanceId: args['instance-id'] as string | undefined,
             deadlineMs: options.deadlineMs,
             logger: ctx.logger,
             env: ctx.env,
           }),
       }),
     });
-    const { claims, reused } = service.outcome;
-    ctx.print(
-      `serving on ${service.url}: entitled, product ${claims.productCode} registered at ${claims.registeredAt.toISOString()}` +
-        `${reused ? ' (existing file reused, no new registration)' : ''}` +
-        `${dimensions ? `; POST /usage meters ${dimensions.join(', ')}` : ''}`,
-    );
+    const what = service.outcome
+      ? `product ${service.outcome.claims.productCode} registered at ${service.outcome.claims.registeredAt.toISOString()}` +
+        `${service.outcome.reused ? ' (existing file reused, no new registration)' : ''}`
+      : `${options.pricing} pricing, ${service.held!.summary}`;
+    ctx.print(`serving on ${service.url}: entitled, ${what}${dimensions ? `; POST /usage meters ${dimensions.join(', ')}` : ''}`);
+    service.held?.onLost((status) => ctx.logger.error?.(`Entitlement lost: /healthz now answers 503 (${status.reason})`, { event: 'serve.entitlement_lost', code: status.code }));
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
     // The hour in progress goes out now: a SIGTERM usually means the pod or task is going away, and its
     // emptyDir with it. Usage recorded after a restart within this hour counts for the next hour instead.

@@ -77,7 +77,7 @@ describe('docs/cli.md', () => {
       expect(doc, spec.name).toMatch(new RegExp(`^\\| \`${spec.name}( |\`)`, 'm'));
       const section = doc.slice(doc.indexOf(`### \`${spec.usage ?? spec.name}\``)).split('\n### ')[0]!;
       for (const [name, option] of Object.entries(spec.options)) {
-        const flag = `\`--${name}\`${option.required ? ' (required)' : ''}`;
+        const flag = `\`--${name}\`${option.required === true ? ' (required)' : ''}`;
         const fallback = option.default === undefined ? '' : `\`${String(option.default)}\``;
         expect(section, `${spec.name} --${name}`).toContain(`| ${flag} | \`${envName(name)}\` | ${fallback} |`);
       }
