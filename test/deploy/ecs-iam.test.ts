@@ -6,10 +6,12 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { LICENSE_MANAGER_ACTIONS } from '../../src/license/errors.js';
 import { CONTRACT, type Doc, path, readJson } from './helpers.js';
 
 const init = readJson('ecs/task-definition.json');
 const sidecar = readJson('ecs/task-definition-sidecar.json');
+const contract = readJson('ecs/task-definition-contract.json');
 const byName = (td: Doc, name: string): Doc => {
   const c = td.containerDefinitions.find((x: Doc) => x.name === name);
   if (!c) throw new Error(`no container ${name} in ${td.family}`);
@@ -113,12 +115,49 @@ describe('ecs/task-definition-sidecar.json: serve + HEALTHY dependency', () => {
   });
 });
 
+describe('ecs/task-definition-contract.json: serve --pricing contract + HEALTHY dependency', () => {
+  const ours = byName(contract, 'marketplace-entitlement');
+  const app = byName(contract, 'app');
+
+  it('is a hardened Fargate task with a task role, like the others', () => {
+    expect(contract.requiresCompatibilities).toEqual(['FARGATE']);
+    expect(contract.taskRoleArn).toMatch(ROLE_ARN);
+    for (const c of contract.containerDefinitions) {
+      expect(c.readonlyRootFilesystem, c.name).toBe(true);
+      expect(c.linuxParameters?.capabilities?.drop, c.name).toEqual(['ALL']);
+    }
+    expect(ours.user).toBe(`${CONTRACT.uid}:${CONTRACT.uid}`);
+  });
+
+  it('runs `serve` configured for contract pricing, with no key, no Region and no credentials', () => {
+    expect(ours.essential).toBe(true);
+    expect(ours.command[0]).toBe('serve');
+    const env = envOf(ours);
+    expect(env).toMatchObject({ MARKETPLACE_PRICING: 'contract', MARKETPLACE_PRODUCT_SKU: expect.any(String), MARKETPLACE_ENTITLEMENT: expect.stringMatching(/^[^:,]+:[A-Za-z/]+/) });
+    for (const c of contract.containerDefinitions) {
+      expect(Object.keys(envOf(c)).filter((n) => /^(AWS_|MARKETPLACE_(PUBLIC_KEY|REGION|ENDPOINT))/.test(n)), c.name).toEqual([]);
+    }
+  });
+
+  it('health-checks /healthz on the port serve listens on (no file to `check`), and gives serve time to check in', () => {
+    const port = ours.command[ours.command.indexOf('--port') + 1];
+    expect(ours.healthCheck.command.join(' ')).toContain(`http://127.0.0.1:${port}/healthz`);
+    expect(ours.healthCheck.command[1]).toBe(CONTRACT.cli[0]);
+    expect(ours.stopTimeout).toBeGreaterThanOrEqual(30);
+  });
+
+  it('starts the app only once the sidecar is HEALTHY; the app mounts nothing of ours', () => {
+    expect(app.dependsOn).toEqual([{ containerName: 'marketplace-entitlement', condition: 'HEALTHY' }]);
+    expect(app.mountPoints ?? []).toEqual([]);
+  });
+});
+
 describe('iam/', () => {
   const statements = (file: string): Doc[] => readJson(`iam/${file}`).Statement;
 
   it('holds exactly the documented policy files, all valid policy documents', () => {
     const files = readdirSync(path('iam')).sort();
-    expect(files).toEqual(['ecs-task-trust-policy.json', 'irsa-trust-policy.json', 'register-and-meter-usage-policy.json', 'register-usage-policy.json']);
+    expect(files).toEqual(['contract-policy.json', 'ecs-task-trust-policy.json', 'irsa-trust-policy.json', 'register-and-meter-usage-policy.json', 'register-usage-policy.json']);
     for (const f of files) {
       const doc = readJson(`iam/${f}`);
       expect(doc.Version, f).toBe('2012-10-17');
@@ -139,8 +178,14 @@ describe('iam/', () => {
     expect(actions).toEqual(['aws-marketplace:MeterUsage', 'aws-marketplace:RegisterUsage']);
   });
 
+  it('contract-policy.json allows exactly the License Manager actions the library names in its AccessDenied message', () => {
+    const actions = statements('contract-policy.json').flatMap((x) => [x.Action].flat()).sort();
+    expect(actions).toEqual([...LICENSE_MANAGER_ACTIONS].sort());
+    expect(statements('contract-policy.json').map((x) => x.Resource)).toEqual(['*']);
+  });
+
   it('no policy grants a wildcard action or any NotAction', () => {
-    for (const f of ['register-usage-policy.json', 'register-and-meter-usage-policy.json']) {
+    for (const f of ['register-usage-policy.json', 'register-and-meter-usage-policy.json', 'contract-policy.json']) {
       for (const s of statements(f)) {
         expect([s.Action].flat().some((a: string) => a.includes('*')), f).toBe(false);
         expect(s.NotAction, f).toBeUndefined();

@@ -32,7 +32,7 @@ export const CONTRACT = {
  */
 export const MEASURED_PEAK_MIB = { register: 82, serve: 81, check: 70, run: 76 };
 
-export const KUSTOMIZATIONS = ['k8s/base', 'k8s/overlays/native-sidecar', 'k8s/overlays/run-wrapper'] as const;
+export const KUSTOMIZATIONS = ['k8s/base', 'k8s/overlays/native-sidecar', 'k8s/overlays/run-wrapper', 'k8s/overlays/contract-sidecar'] as const;
 
 export type Doc = Record<string, any>;
 

@@ -232,6 +232,30 @@ describe('overlay: native sidecar', () => {
   });
 });
 
+describe('overlay: contract sidecar', () => {
+  const k = 'k8s/overlays/contract-sidecar';
+  const config = () => render(k).find((d) => d.kind === 'ConfigMap' && d.data?.MARKETPLACE_PRICING)?.data ?? {};
+
+  it('is the native sidecar told --pricing contract, with a product SKU and NAME:UNIT[:VALUE] entitlements', () => {
+    const sidecar = podSpec(k).initContainers![0]!;
+    expect(sidecar.restartPolicy).toBe('Always');
+    expect(sidecar.args?.[0]).toBe('serve');
+    expect(sidecar.startupProbe?.httpGet?.path).toBe('/healthz');
+    expect(sidecar.readinessProbe?.httpGet?.path, 'a lost licence makes the pod un-Ready').toBe('/healthz');
+    expect(config()).toMatchObject({ MARKETPLACE_PRICING: 'contract', MARKETPLACE_PRODUCT_SKU: expect.any(String) });
+    for (const item of String(config().MARKETPLACE_ENTITLEMENT).split(',')) expect(item).toMatch(/^[^:]+:[A-Za-z/]+(:[^:]+)?$/);
+  });
+
+  it('gates nothing on the entitlement file (contract pricing writes none): the app has no exec probe', () => {
+    const app = container(podSpec(k), 'app');
+    expect(app.readinessProbe).toBeUndefined();
+  });
+
+  it('leaves serve the pod termination grace period to check the licence in', () => {
+    expect(podSpec(k).terminationGracePeriodSeconds ?? 30).toBeGreaterThanOrEqual(30);
+  });
+});
+
 describe('overlay: run wrapper', () => {
   const k = 'k8s/overlays/run-wrapper';
 

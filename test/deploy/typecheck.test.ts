@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Doc, KUSTOMIZATIONS, type TypecheckResult, kustomize, manifestsAsTypeScript, parseYamlDocs, readJson, readText, typecheck } from './helpers.js';
 
-const TASK_DEFINITIONS = ['ecs/task-definition.json', 'ecs/task-definition-sidecar.json'];
+const TASK_DEFINITIONS = ['ecs/task-definition.json', 'ecs/task-definition-sidecar.json', 'ecs/task-definition-contract.json'];
 const RAW_MANIFESTS = ['k8s/base/serviceaccount.yaml', 'k8s/base/deployment.yaml'];
 
 const fileName = (source: string) => `${source.replace(/[^a-z0-9]+/gi, '-')}.ts`;
