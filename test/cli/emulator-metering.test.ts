@@ -5,17 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchMeterUsage, resolveCustomer, VerificationError } from '../../src/index.js';
 import { DUMMY_CREDENTIALS, FAST_RETRY, rejectionOf, TEST_PRODUCT_CODE, TEST_REGION } from '../support/index.js';
-import { baseEnv, runCli, startCli, useTempDir, waitFor, type CliProcess } from './helpers.js';
+import { baseEnv, runCli, startCli, startEmulator, useTempDir, waitFor } from './helpers.js';
 
 const tempDir = useTempDir();
-
-async function startEmulator(args: string[]): Promise<{ cli: CliProcess; url: string }> {
-  const cli = startCli(['emulator', '--port', '0', ...args]);
-  await waitFor(() => cli.stdout().includes('listening on') || cli.child.exitCode !== null, 'the emulator URL', 30_000);
-  const match = /listening on (http:\/\/\S+)/.exec(cli.stdout());
-  if (!match) throw new Error(`the emulator did not start:\n${cli.stdout()}\n${cli.stderr()}`);
-  return { cli, url: match[1]! };
-}
 
 const awsEnv = baseEnv({ AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey, AWS_REGION: TEST_REGION });
 const meter = (url: string, ...args: string[]) =>

@@ -97,6 +97,15 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   return startCli(args, options).done;
 }
 
+/** Starts the `emulator` command on a free port; resolves with the process and its URL once it listens. */
+export async function startEmulator(args: string[]): Promise<{ cli: CliProcess; url: string }> {
+  const cli = startCli(['emulator', '--port', '0', ...args]);
+  await waitFor(() => cli.stdout().includes('listening on') || cli.child.exitCode !== null, 'the emulator URL', 30_000);
+  const match = /listening on (http:\/\/\S+)/.exec(cli.stdout());
+  if (!match) throw new Error(`the emulator did not start:\n${cli.stdout()}\n${cli.stderr()}`);
+  return { cli, url: match[1]! };
+}
+
 /** Resolves once `predicate` holds, polling every 20 ms; rejects after `timeoutMs`. */
 export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
