@@ -4,7 +4,8 @@
  * `MARKETPLACE_ENTITLEMENT_FILE` and the terminal's stdin/stdout/stderr, forwards the signals a container
  * runtime sends, and resolves with COMMAND's exit code (128 + signal number when it died of a signal).
  * Other pricing models (src/pricing.ts): `custom` checks with a MeterUsage dry run first; `contract` holds the
- * licence while COMMAND runs (its ARN in MARKETPLACE_LICENSE_ARN), stops COMMAND with SIGTERM if it is lost, and
+ * licence while COMMAND runs (its ARN in MARKETPLACE_LICENSE_ARN), stops COMMAND with SIGTERM if it is lost (then
+ * rejecting with NotEntitledError, exit 77, whatever COMMAND's own code), and
  * checks it in when COMMAND exits.
  * When registration fails COMMAND never starts.
  *
@@ -16,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError, NotEntitledError } from './errors.js';
 import { holdEntitlement, type PricingOptions } from './pricing.js';
 
 /** What a container runtime or an operator may send; all reach the wrapped program. */
@@ -37,8 +38,10 @@ export async function runEntitled(command: string[], options: RunEntitledOptions
   const child = spawn(program, args, { stdio: 'inherit', env });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-  // Fail closed: a contract that ends mid-run stops COMMAND as a container runtime would.
+  // Fail closed: a contract that ends mid-run stops COMMAND as a container runtime would, and the exit says why.
+  let lost: string | undefined;
   held.onLost((status) => {
+    lost = `${status.code}: ${status.reason}`;
     options.logger?.error?.(`Entitlement lost (${status.reason}); stopping ${program} with SIGTERM`, { event: 'run.entitlement_lost', code: status.code });
     child.kill('SIGTERM');
   });
@@ -53,7 +56,10 @@ export async function runEntitled(command: string[], options: RunEntitledOptions
           ),
         ),
       );
-      child.once('exit', (code, signal) => resolveCode(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+      child.once('exit', (code, signal) => {
+        if (lost !== undefined) reject(new NotEntitledError(`The entitlement was lost while ${program} ran (${lost}); it was stopped with SIGTERM.`));
+        else resolveCode(code ?? 128 + (signal ? constants.signals[signal] : 0));
+      });
     });
   } finally {
     for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);

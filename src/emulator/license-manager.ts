@@ -40,9 +40,6 @@ const STATUS: Record<string, number> = {
   ServerInternalException: 500,
 };
 
-/** The errors `scenario.error` may name. */
-export const LICENSE_MANAGER_ERRORS = Object.keys(STATUS);
-
 export interface EmulatedEntitlement {
   name: string;
   /** `Count`, `None`, `Gigabytes`, ... */
@@ -259,14 +256,14 @@ export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [
       const arn = requiredString(input, 'LicenseArn');
       const license = emulator.licenses.find((l) => l.licenseArn === arn);
       if (!license) throw lmError('ResourceNotFoundException', `License ${arn} not found`);
-      return { License: describeLicense(license) };
+      return { License: describeLicense(license, emulator.scenario.ttlMs) };
     },
     ListReceivedLicenses(input) {
       const arns = Array.isArray(input.LicenseArns) ? input.LicenseArns : undefined;
       const filters = Array.isArray(input.Filters) ? (input.Filters as { Name?: string; Values?: string[] }[]) : [];
       const skus = filters.find((f) => f.Name === 'ProductSKU')?.Values;
       const licenses = emulator.licenses.filter((l) => (!arns || arns.includes(l.licenseArn)) && (!skus || skus.includes(l.productSku)));
-      return { Licenses: licenses.map(describeLicense) };
+      return { Licenses: licenses.map((l) => describeLicense(l, emulator.scenario.ttlMs)) };
     },
   };
 
@@ -331,7 +328,7 @@ function completeLicense(input: EmulatedLicenseInput, now: Date): EmulatedLicens
   };
 }
 
-function describeLicense(license: EmulatedLicense): unknown {
+function describeLicense(license: EmulatedLicense, ttlMs: number): unknown {
   return {
     LicenseArn: license.licenseArn,
     LicenseName: license.productName,
@@ -348,7 +345,7 @@ function describeLicense(license: EmulatedLicense): unknown {
       ...(e.unlimited && { Unlimited: true }),
       AllowCheckIn: true,
     })),
-    ConsumptionConfiguration: { RenewType: 'None', ProvisionalConfiguration: { MaxTimeToLiveInMinutes: 60 } },
+    ConsumptionConfiguration: { RenewType: 'None', ProvisionalConfiguration: { MaxTimeToLiveInMinutes: Math.ceil(ttlMs / 60_000) } },
     Version: String(license.version),
   };
 }

@@ -376,7 +376,8 @@ class LicenseLease extends EventEmitter implements Lease {
   private async checkInOnClose(): Promise<void> {
     this.stopTimers();
     const token = this.checkout.token;
-    if (this.checkoutType !== 'PROVISIONAL' || !token || this.lost) return;
+    // Also when lost: a licence that expired may still hold the unit (a checkout AWS forgot only logs a warning).
+    if (this.checkoutType !== 'PROVISIONAL' || !token) return;
     try {
       // Not the caller's signal: it has usually just aborted, and the unit must still go back to the pool.
       await checkIn(token, { ...this.options, signal: undefined, deadlineMs: Math.min(this.options.deadlineMs ?? CHECK_IN_DEADLINE_MS, CHECK_IN_DEADLINE_MS) });

@@ -140,6 +140,20 @@ describe('run --pricing contract', () => {
   });
 });
 
+describe('run --pricing contract, licence lost', () => {
+  it('stops the child with SIGTERM when the contract expires mid-run, and exits 77', async () => {
+    const license = lm().addLicense(contract(1));
+    const script = 'console.log("ready"); process.on("SIGTERM", () => { console.log("stopping"); process.exit(0); }); setInterval(() => {}, 1000)';
+    const cli = startCli(['run', '--', process.execPath, '-e', script], { env: contractEnv({ MARKETPLACE_LICENSE_RECHECK: '200ms' }) });
+    await waitFor(() => cli.stdout().includes('ready'), 'the child to start');
+    lm().expire(license.licenseArn);
+    const result = await cli.done;
+    expect(result.code).toBe(77);
+    expect(result.stdout).toContain('stopping');
+    expect(result.stdout).toContain('LICENSE_EXPIRED');
+  });
+});
+
 describe('serve --pricing custom', () => {
   it('checks with a MeterUsage dry run (first dimension), not RegisterUsage, without a public key', async () => {
     const env = { ...emulatorEnv(emulator()), MARKETPLACE_PUBLIC_KEY: '' };
