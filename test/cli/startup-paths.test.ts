@@ -22,6 +22,7 @@ const CHECK_SOURCES = [
   /^cmd\/commands\/check\.ts$/,
   /^src\/(entitlement-file|entitlement-file-path|verify|public-key|errors|logger|input-file|instance-id|ecs-metadata|atomic-write)\.ts$/,
   /^src\/metering\/validation\.ts$/, // the key-version rule, shared with register: pure checks, no client
+  /^src\/(pricing|license\/fingerprint)\.ts$/, // the option table's constants (--pricing choices, the issuer fingerprint); each model's code loads lazily
   /^node-builtin:node:(crypto|fs|fs\/promises|os|path|util)$/,
 ];
 /** Built-ins only servers, clients and child processes need: a probe that loads one pays for it every few seconds. */
