@@ -7,6 +7,7 @@
  * import { commands } from './commands.js';
  * commands.map((c) => c.name); // ['register', 'check', ...]
  */
+import { bakeCommand } from './commands/bake.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { emulatorCommand } from './commands/emulator.js';
@@ -26,4 +27,5 @@ export const commands: CommandSpec[] = [
   meterCommand,
   emulatorCommand,
   demoCommand,
+  bakeCommand,
 ];

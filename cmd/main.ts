@@ -7,16 +7,26 @@
  * @example
  * node dist/cli.mjs register --product-code abc123 --public-key-file key.pem
  */
+import { fileURLToPath } from 'node:url';
 import { commands } from './commands.js';
 import { parseFast } from './fast-parse.js';
-import { runCommand } from './runner.js';
+import { refuseToStart, runCommand, type Bundle } from './runner.js';
+import { openSealedImage } from './sealed.js';
 
 const argv = process.argv.slice(2);
+// This module's own URL: the entry file, wherever the bundle was installed (chunks may live beside it).
+const entryFile = fileURLToPath(import.meta.url);
+let bundle: Bundle;
+try {
+  bundle = { entryFile, sealed: openSealedImage(entryFile, process.env) };
+} catch (err) {
+  refuseToStart(argv[0], err);
+}
 const command = commands.find((c) => c.name === argv[0]);
 const fast = command ? parseFast(command, argv.slice(1)) : undefined;
 if (command && fast) {
-  await runCommand(command, fast, process.env);
+  await runCommand(command, fast, process.env, bundle);
 } else {
   const { runWithYargs } = await import('./yargs-cli.js');
-  await runWithYargs(argv, commands, (spec, raw) => runCommand(spec, raw, process.env));
+  await runWithYargs(argv, commands, (spec, raw) => runCommand(spec, raw, process.env, bundle));
 }

@@ -29,7 +29,7 @@ export const KEY_OPTIONS = {
 export const PRODUCT_CODE_OPTION: OptionSpec = { type: 'string', describe: 'The product code from the AWS Marketplace Management Portal' };
 export const INSTANCE_ID_OPTION: OptionSpec = {
   type: 'string',
-  describe: 'Pod UID or ECS task ARN the entitlement is bound to (default: env POD_UID, else the ECS task ARN)',
+  describe: 'Pod UID or ECS task ARN the entitlement is bound to, where the platform gives none (Kubernetes and ECS give theirs; a differing value is refused)',
 };
 
 const isContract = (args: Args) => args.pricing === 'contract';
@@ -113,6 +113,7 @@ export async function entitlementOptions(args: Args, ctx: CommandContext): Promi
     publicKeyVersion: args['public-key-version'] as number,
     entitlementFile: args.out as string,
     ...(args['instance-id'] !== undefined && { instanceId: args['instance-id'] as string }),
+    ...(ctx.sealed && { instanceBinding: ctx.sealed.config.instanceBinding }),
   };
 }
 

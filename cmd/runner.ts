@@ -11,6 +11,7 @@ import { constants } from 'node:os';
 import { describeError } from '../src/logger.js';
 import { resolveArgs } from './args.js';
 import { createCliLogger, type LogFormat, type LogLevel } from './log.js';
+import { sealInput, type SealedImage } from './sealed.js';
 import { PROGRAM, type Args, type CommandContext, type CommandSpec } from './spec.js';
 import { UsageError } from './usage-error.js';
 
@@ -34,10 +35,33 @@ export function exitOnUsageError(command: string | undefined, text: string): nev
   return process.exit(new UsageError(message).exitCode);
 }
 
-export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<never> {
+/** The running CLI: its entry file and, when baked, its sealed configuration. */
+export interface Bundle {
+  entryFile: string;
+  sealed: SealedImage | undefined;
+}
+
+/** A refusal before any command starts (a sealed image's guards): one error log line, the summary, its exit code. */
+export function refuseToStart(command: string | undefined, err: unknown): never {
+  const code = exitCodeOf(err);
+  const error = describeError(err);
+  createCliLogger({ format: 'json', level: 'error' }).error?.(error.message, { event: 'cli.refused', command, error, exitCode: code });
+  print(`${command ?? PROGRAM} refused (exit ${code}): ${error.code ?? error.name}: ${error.message}`);
+  return process.exit(code);
+}
+
+export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>, env: NodeJS.ProcessEnv, bundle: Bundle): Promise<never> {
+  let input = { raw, env };
+  if (bundle.sealed) {
+    try {
+      input = await sealInput(spec, raw, env, bundle.sealed);
+    } catch (err) {
+      return refuseToStart(spec.name, err);
+    }
+  }
   let args: Args;
   try {
-    args = resolveArgs(spec, raw, env);
+    args = resolveArgs(spec, input.raw, input.env);
   } catch (err) {
     return exitOnUsageError(spec.name, (err as Error).message);
   }
@@ -55,7 +79,7 @@ export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   const releaseSignals = () => STOP_SIGNALS.forEach((signal) => process.off(signal, onSignal));
-  const ctx: CommandContext = { logger, signal: controller.signal, print, env, releaseSignals };
+  const ctx: CommandContext = { logger, signal: controller.signal, print, env: input.env, releaseSignals, entryFile: bundle.entryFile, ...(bundle.sealed && { sealed: bundle.sealed }) };
 
   try {
     return process.exit((await spec.run(args, ctx)) ?? 0);

@@ -10,6 +10,7 @@
  * };
  */
 import type { Logger } from '../src/logger.js';
+import type { SealedImage } from './sealed.js';
 
 export const PROGRAM = 'marketplace-entitlement';
 
@@ -48,6 +49,10 @@ export interface CommandContext {
   /** Writes one line to stdout (the human summary, or a command's output). */
   print(line: string): void;
   env: NodeJS.ProcessEnv;
+  /** The CLI's entry file (dist/cli.mjs): `bake` writes beside it. */
+  entryFile: string;
+  /** Present when the CLI runs sealed (a baked-config.json beside the entry file). */
+  sealed?: SealedImage;
 }
 
 export interface CommandSpec {

@@ -3,7 +3,7 @@
  * `MARKETPLACE_*` variable names in `--help`. Parsing only; values go through the shared option table.
  *
  * @example
- * await runWithYargs(process.argv.slice(2), commands, (spec, raw) => runCommand(spec, raw, process.env));
+ * await runWithYargs(process.argv.slice(2), commands, (spec, raw) => runCommand(spec, raw, process.env, bundle));
  */
 import yargs, { type Argv } from 'yargs';
 import { envName } from './args.js';

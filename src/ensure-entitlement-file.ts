@@ -9,6 +9,7 @@
 import { verifyEntitlementFile, type EntitlementFileClaims, type VerifyEntitlementFileOptions } from './entitlement-file.js';
 import { ConfigurationError, EntitlementError } from './errors.js';
 import { resolveInstanceId } from './instance-id.js';
+import { checkProcessIntegrity } from './integrity.js';
 import { ensureEntitled, type EnsureEntitledOptions } from './register.js';
 
 export interface EntitlementFileOutcome {
@@ -22,8 +23,9 @@ export interface EntitlementFileOutcome {
 }
 
 export async function ensureEntitlementFile(options: EnsureEntitledOptions & { entitlementFile: string }): Promise<EntitlementFileOutcome> {
+  checkProcessIntegrity(options);
   const path = options.entitlementFile;
-  const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env });
+  const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env, binding: options.instanceBinding });
   const expectations = {
     publicKey: options.publicKey,
     productCode: options.productCode,

@@ -18,7 +18,7 @@ import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type Ke
 import { prepareOutputPath, writeFileAtomic } from './atomic-write.js';
 import { ServiceUnavailableError, VerificationError } from './errors.js';
 import { readInputFile } from './input-file.js';
-import { resolveInstanceId } from './instance-id.js';
+import { resolveInstanceId, type InstanceBinding } from './instance-id.js';
 import { isPublicKeyVersion } from './metering/validation.js';
 import type { PublicKeyInput } from './public-key.js';
 import type { EnsureEntitledOptions, Entitlement } from './register.js';
@@ -99,7 +99,7 @@ export async function prepareEntitlementFile(
   options: EnsureEntitledOptions & { entitlementFile: string },
 ): Promise<PendingEntitlementFile> {
   const path = options.entitlementFile;
-  const resolved = await resolveInstanceId({ instanceId: options.instanceId, env: options.env });
+  const resolved = await resolveInstanceId({ instanceId: options.instanceId, env: options.env, binding: options.instanceBinding });
   await prepareOutputPath(path);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const jwk = publicJwk(publicKey);
@@ -165,6 +165,28 @@ export async function verifyEntitlementFile(path: string, options: VerifyEntitle
     maxBytes: MAX_FILE_BYTES,
   });
   return verifyEntitlementToken(text, options);
+}
+
+/** Options of {@link verifyEntitlementFileForThisInstance}. */
+export interface VerifyForThisInstanceOptions extends VerifyEntitlementFileOptions {
+  /** Default `process.env` (read for explicit instance settings and the ECS metadata endpoint). */
+  env?: NodeJS.ProcessEnv;
+  /** Refuse (`INSTANCE_UNKNOWN`, exit 78) unless this platform names the instance. Default `none`. */
+  instanceBinding?: InstanceBinding;
+}
+
+/**
+ * {@link verifyEntitlementFile} for the instance this process runs as, from the one resolver
+ * ({@link resolveInstanceId}): in a Kubernetes pod or an ECS task the file must name the platform's instance
+ * (`INSTANCE_MISSING`, `INSTANCE_MISMATCH` otherwise), whatever `instanceId` says (a differing one is a
+ * ConfigurationError). Use this, not `verifyEntitlementFile`, in an app that checks the file itself.
+ *
+ * @example
+ * const claims = await verifyEntitlementFileForThisInstance(process.env.MARKETPLACE_ENTITLEMENT_FILE!, { publicKey, productCode: 'abc123' });
+ */
+export async function verifyEntitlementFileForThisInstance(path: string, options: VerifyForThisInstanceOptions): Promise<EntitlementFileClaims> {
+  const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env, binding: options.instanceBinding });
+  return verifyEntitlementFile(path, { ...options, instanceId: instance?.instance });
 }
 
 /**

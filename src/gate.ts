@@ -25,12 +25,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { verifyEntitlementFile, type VerifyEntitlementFileOptions } from './entitlement-file.js';
 import { ConfigurationError, EntitlementError, VerificationError } from './errors.js';
+import { resolveInstanceId, type InstanceBinding } from './instance-id.js';
+import { checkProcessIntegrity, type ProcessGuardOptions } from './integrity.js';
 import { loadProductPublicKey } from './public-key.js';
 import { secondsOption } from './verify.js';
 
-export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOptions, 'now'> {
+export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOptions, 'now'>, ProcessGuardOptions {
   /** The entitlement file the init container (`marketplace-entitlement register`) writes. */
   file: string;
+  /**
+   * Where the platform names the instance (Kubernetes pod UID, ECS task ARN) the file must name it, with or
+   * without this option; a differing `instanceId` makes every answer `INSTANCE_CONFLICT`. Off any platform the
+   * file must name `instanceId` when given, and any instance when not.
+   */
+  instanceId?: string;
+  /** Answer `INSTANCE_UNKNOWN` unless this platform names the instance. Default `none`. */
+  instanceBinding?: InstanceBinding;
 }
 
 /** The gate's answer; also the JSON body of the handler's response. */
@@ -100,7 +110,7 @@ const RECHECK_NEXT_CALL = 0;
  * app.get('/readyz', gate.handler); // Express
  */
 export function createEntitlementGate(options: EntitlementGateOptions): EntitlementGate {
-  const { file: givenFile, ...expectations } = options;
+  const { file: givenFile, codeInjection, allowedPreloads, mountedCode, env, instanceBinding, ...expectations } = options;
   if (typeof givenFile !== 'string' || givenFile === '') {
     throw new ConfigurationError('INVALID_OPTION', 'createEntitlementGate needs `file`: the path of the entitlement file the init container writes.');
   }
@@ -109,6 +119,10 @@ export function createEntitlementGate(options: EntitlementGateOptions): Entitlem
     throw new ConfigurationError('INVALID_OPTION', `maxAgeSec must be a positive number of seconds, got ${String(maxAgeSec)}.`);
   }
   secondsOption('clockToleranceSec', expectations.clockToleranceSec);
+  checkProcessIntegrity({ codeInjection, allowedPreloads, mountedCode, env });
+  // Resolved once (the platform's answer does not change); a refusal becomes every verdict's reason.
+  const instance = resolveInstanceId({ instanceId: expectations.instanceId, env, binding: instanceBinding });
+  instance.catch(() => undefined);
   // Resolved once: a later process.chdir() must not move the gate to another file.
   const file = resolve(givenFile);
   const verifyOptions = Object.freeze({ ...expectations, publicKey: loadProductPublicKey(expectations.publicKey) });
@@ -121,7 +135,8 @@ export function createEntitlementGate(options: EntitlementGateOptions): Entitlem
     lastVerificationAt = new Date(nowMs);
     try {
       // Judged at the same instant the expiry was, so the verification agrees with it.
-      const claims = await verifyEntitlementFile(file, { ...verifyOptions, now: new Date(nowMs) });
+      const instanceId = (await instance)?.instance;
+      const claims = await verifyEntitlementFile(file, { ...verifyOptions, instanceId, now: new Date(nowMs) });
       const status: EntitlementGateStatus = {
         entitled: true,
         productCode: claims.productCode,

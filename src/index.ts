@@ -12,6 +12,7 @@ export type { VerifyRegistrationOptions, RegistrationClaims } from './verify.js'
 export {
   verifyEntitlementFile,
   verifyEntitlementToken,
+  verifyEntitlementFileForThisInstance,
   prepareEntitlementFile,
   decodeCompactJws,
   jwkThumbprint,
@@ -23,12 +24,17 @@ export type {
   Ed25519PublicJwk,
   PendingEntitlementFile,
   DecodedJws,
+  VerifyForThisInstanceOptions,
 } from './entitlement-file.js';
 export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from './entitlement-file-path.js';
 export { readInputFile } from './input-file.js';
 export type { InputFileOptions } from './input-file.js';
-export { resolveInstanceId } from './instance-id.js';
-export type { ResolvedInstance } from './instance-id.js';
+export { resolveInstanceId, INSTANCE_BINDINGS } from './instance-id.js';
+export type { ResolvedInstance, ResolveInstanceOptions, InstanceBinding, InstanceSource } from './instance-id.js';
+export { checkProcessIntegrity, findCodeInjection, CODE_LOADING_VARIABLES } from './integrity.js';
+export type { ProcessGuardOptions, GuardMode } from './integrity.js';
+export { parseMountInfo, podUidsInMounts, readMountInfo } from './mountinfo.js';
+export type { MountEntry } from './mountinfo.js';
 export { inspectToken, formatInspection } from './inspect.js';
 export type { Inspection, InspectOptions } from './inspect.js';
 export { ensureEntitlementFile } from './ensure-entitlement-file.js';
@@ -50,7 +56,7 @@ export {
   ValidationError,
   ExitCode,
 } from './errors.js';
-export { loadProductPublicKey, publicKeyFingerprint, AWS_DOC_PLACEHOLDER_KEY_SHA256, MIN_RSA_BITS } from './public-key.js';
+export { loadProductPublicKey, publicKeyFingerprint, AWS_DOC_PLACEHOLDER_KEY_SHA256, MIN_RSA_BITS, MAX_RSA_BITS, RSA_PUBLIC_EXPONENT } from './public-key.js';
 export type { PublicKeyInput } from './public-key.js';
 export { createEntitlementGate } from './gate.js';
 export type { EntitlementGate, EntitlementGateOptions, EntitlementGateStatus, EntitlementGateStats } from './gate.js';

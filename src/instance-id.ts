@@ -1,40 +1,114 @@
 /**
- * Which running instance a registration is for: the Kubernetes pod UID or the ECS task ARN. Binding the
- * entitlement file to it makes a copied file useless in another pod or task.
+ * Which running instance a registration is for: the Kubernetes pod UID or the ECS task ARN, taken from the
+ * platform, not from the manifest. Every consumer (register, check, serve, run, the gate, the usage meter) asks
+ * this one resolver.
  *
- * Order: the explicit option (`--instance-id`), env `POD_UID` (set it from the downward API
- * `metadata.uid`), the ECS task metadata `TaskARN`. Undefined when none is known (e.g. a laptop).
+ * - Kubernetes: the pod UID the kubelet's own mounts name in `/proc/self/mountinfo` (its `pods/<UID>/etc-hosts`,
+ *   `containers/...` and `volumes/...` directories). Several different UIDs (e.g. a hostPath mount of another pod's
+ *   kubelet files) are refused: `INSTANCE_AMBIGUOUS`.
+ * - ECS: the task ARN from task metadata v4 (`ECS_CONTAINER_METADATA_URI_V4`).
+ * - Explicit values (`instanceId` / `--instance-id`, `MARKETPLACE_INSTANCE_ID`, `POD_UID`) are used only where the
+ *   platform gives none (a laptop, plain Docker). Where it gives one, an explicit value that differs is refused
+ *   (`INSTANCE_CONFLICT`, exit 78) and an equal one is fine.
  *
  * @example
- * const instance = await resolveInstanceId({ env: process.env }); // "4f6c2a1e-..." in a pod
+ * const instance = await resolveInstanceId({ env: process.env }); // { instance: '4f6c2a1e-...', source: 'kubernetes' } in a pod
  */
 import { ConfigurationError } from './errors.js';
 import { readEcsTaskMetadata } from './ecs-metadata.js';
+import { podUidsInMounts, readMountInfo, MOUNTINFO_PATH } from './mountinfo.js';
+
+/** Where the instance came from: the platform (`kubernetes`, `ecs`) or an explicit setting (its name). */
+export type InstanceSource = 'kubernetes' | 'ecs' | 'instanceId' | 'MARKETPLACE_INSTANCE_ID' | 'POD_UID';
 
 export interface ResolvedInstance {
   instance: string;
-  source: 'option' | 'POD_UID' | 'ecs-task-metadata';
+  source: InstanceSource;
+}
+
+/**
+ * What a sealed image demands of the platform: `platform` (Kubernetes or ECS), one of them by name, or `none`
+ * (no demand: explicit values may name the instance off any platform).
+ */
+export type InstanceBinding = 'platform' | 'kubernetes' | 'ecs' | 'none';
+
+export const INSTANCE_BINDINGS: readonly InstanceBinding[] = ['platform', 'kubernetes', 'ecs', 'none'];
+
+export interface ResolveInstanceOptions {
+  /** An explicit instance (`--instance-id`). Used only where the platform gives none; must agree where it does. */
+  instanceId?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Fail closed (`INSTANCE_UNKNOWN`) unless this platform gives the instance. Default `none`. */
+  binding?: InstanceBinding;
+  /** For tests only: another mountinfo file. Deliberately not settable from the environment. */
+  mountInfoPath?: string;
 }
 
 /** An instance id is written into the file and compared verbatim; keep it printable and bounded. */
 const INSTANCE_PATTERN = /^[\x21-\x7e]{1,512}$/;
 
-export async function resolveInstanceId(options: { instanceId?: string | undefined; env?: NodeJS.ProcessEnv }): Promise<ResolvedInstance | undefined> {
+/** The instance, or undefined where neither the platform nor an explicit value names one (e.g. a laptop). */
+export async function resolveInstanceId(options: ResolveInstanceOptions = {}): Promise<ResolvedInstance | undefined> {
   const env = options.env ?? process.env;
-  if (options.instanceId !== undefined && options.instanceId !== '') return { instance: checked(options.instanceId, '--instance-id'), source: 'option' };
-  if (env.POD_UID) return { instance: checked(env.POD_UID, 'POD_UID'), source: 'POD_UID' };
+  const explicit = explicitInstances(options.instanceId, env);
+  const platform = kubernetesInstance(options.mountInfoPath) ?? (await ecsInstance(env));
+  const binding = options.binding ?? 'none';
+  if (binding !== 'none' && (!platform || (binding !== 'platform' && platform.source !== binding))) {
+    throw new ConfigurationError(
+      'INSTANCE_UNKNOWN',
+      `This image is bound to a ${binding === 'platform' ? 'Kubernetes pod or ECS task' : binding === 'ecs' ? 'ECS task' : 'Kubernetes pod'}, ` +
+        `but ${platform ? `only a ${platform.source} instance` : 'no platform instance'} was found (no kubelet pod mounts in ${MOUNTINFO_PATH}` +
+        `${binding === 'kubernetes' ? '' : ', no ECS task metadata'}). Run it there, or ask the seller for an image baked with another --instance-binding.`,
+    );
+  }
+  if (!platform) return explicit[0];
+  const differing = explicit.find((given) => given.instance !== platform.instance);
+  if (differing) {
+    throw new ConfigurationError(
+      'INSTANCE_CONFLICT',
+      `${differing.source} says the instance is ${JSON.stringify(differing.instance)}, but the platform (${platform.source}) says ` +
+        `${JSON.stringify(platform.instance)}. The platform's answer is the one used: remove ${differing.source} or set it to that value.`,
+    );
+  }
+  return platform;
+}
+
+/** The explicit settings that are present, most specific first. */
+function explicitInstances(instanceId: string | undefined, env: NodeJS.ProcessEnv): ResolvedInstance[] {
+  const given: [string | undefined, InstanceSource][] = [
+    [instanceId, 'instanceId'],
+    [env.MARKETPLACE_INSTANCE_ID, 'MARKETPLACE_INSTANCE_ID'],
+    [env.POD_UID, 'POD_UID'],
+  ];
+  return given.filter(([value]) => value !== undefined && value !== '').map(([value, source]) => ({ instance: checked(value!, source), source }));
+}
+
+/** The pod UID from the kubelet's mounts, or undefined outside Kubernetes. */
+function kubernetesInstance(mountInfoPath: string | undefined): ResolvedInstance | undefined {
+  const uids = podUidsInMounts(readMountInfo(mountInfoPath) ?? []);
+  if (uids.length > 1) {
+    throw new ConfigurationError(
+      'INSTANCE_AMBIGUOUS',
+      `The kubelet mounts in ${mountInfoPath ?? MOUNTINFO_PATH} name ${uids.length} pods (${uids.join(', ')}): a volume mounts another pod's ` +
+        "kubelet files (a hostPath under the kubelet's pods/ directory?). Remove that volume; the pod's identity must be unambiguous.",
+    );
+  }
+  return uids[0] === undefined ? undefined : { instance: uids[0], source: 'kubernetes' };
+}
+
+async function ecsInstance(env: NodeJS.ProcessEnv): Promise<ResolvedInstance | undefined> {
   const task = await readEcsTaskMetadata(env).catch((err: unknown) => {
     throw new ConfigurationError(
       'INSTANCE_ID_UNAVAILABLE',
       `ECS_CONTAINER_METADATA_URI_V4 is set but the task ARN could not be read (${(err as Error).message}). ` +
-        'Pass --instance-id explicitly or fix access to the task metadata endpoint.',
+        'Fix access to the task metadata endpoint (the ECS agent sets this variable; do not set it yourself).',
       { cause: err },
     );
   });
-  return task && { instance: task.taskArn, source: 'ecs-task-metadata' };
+  return task && { instance: checked(task.taskArn, 'ecs'), source: 'ecs' };
 }
 
-function checked(value: string, source: string): string {
+function checked(value: string, source: InstanceSource): string {
   if (!INSTANCE_PATTERN.test(value)) {
     throw new ConfigurationError('INVALID_INSTANCE_ID', `${source} ${JSON.stringify(value)} is not a valid instance id: 1-512 printable ASCII characters, no spaces.`);
   }

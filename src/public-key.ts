@@ -23,6 +23,10 @@ const PLACEHOLDER_RSA_PUBLIC_KEY = { bytes: 140, sha256: '411c4f74ea279a98123897
 
 /** RegisterUsage tokens are PS256; below 2048 bits RSA offers no real assurance (and the placeholder is 1024). */
 export const MIN_RSA_BITS = 2048;
+/** Larger keys only cost verification time (a hostile 64 kbit key makes every probe slow). */
+export const MAX_RSA_BITS = 16384;
+/** The only public exponent AWS keys use; e = 1 makes any "signature" verify, small ones invite forgery. */
+export const RSA_PUBLIC_EXPONENT = 65537n;
 
 export type PublicKeyInput = string | Buffer | KeyObject;
 
@@ -33,7 +37,8 @@ export function publicKeyFingerprint(key: KeyObject): string {
 
 /**
  * Parses a PEM (or DER SPKI) public key or takes a KeyObject, and checks that it can be a RegisterUsage
- * trust anchor: a public RSA key of at least 2048 bits that is not AWS's documentation placeholder.
+ * trust anchor: a public RSA key of 2048 to 16384 bits with exponent 65537, given as exactly one PEM block (or one
+ * DER SPKI), neither a certificate nor a private key, and not AWS's documentation placeholder.
  * Throws {@link ConfigurationError} `INVALID_PUBLIC_KEY` or `REFUSED_PUBLIC_KEY`.
  */
 export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
@@ -55,6 +60,14 @@ export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
     );
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  const exponent = key.asymmetricKeyDetails?.publicExponent;
+  if (exponent !== RSA_PUBLIC_EXPONENT) {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      `The product public key has public exponent ${String(exponent)}; only ${RSA_PUBLIC_EXPONENT} is accepted (with e = 1 anyone ` +
+        'could forge a signature). Use the public key AWS Marketplace issued for your product.',
+    );
+  }
   if (isDocPlaceholder(key)) {
     throw new ConfigurationError(
       'REFUSED_PUBLIC_KEY',
@@ -63,10 +76,10 @@ export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
         'Marketplace issued for your product and key version (AWS Marketplace Management Portal).',
     );
   }
-  if (bits < MIN_RSA_BITS) {
+  if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
     throw new ConfigurationError(
       'INVALID_PUBLIC_KEY',
-      `The product public key is RSA-${bits}; at least ${MIN_RSA_BITS} bits are required. ` +
+      `The product public key is RSA-${bits}; ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits are required. ` +
         'Use the public key AWS Marketplace issued for your product (the ones seen in production are 3072-bit).',
     );
   }
@@ -80,6 +93,37 @@ function isDocPlaceholder(key: KeyObject): boolean {
     publicKeyFingerprint(key) === AWS_DOC_PLACEHOLDER_KEY_SHA256 ||
     createHash('sha256').update(rsaPublicKey).digest('hex') === PLACEHOLDER_RSA_PUBLIC_KEY.sha256
   );
+}
+
+/**
+ * Exactly one PEM block, a public key, and nothing else but whitespace: with several, which one a parser uses
+ * is an accident (OpenSSL takes the first, so a prepended key would win).
+ */
+function checkSinglePublicKeyPem(text: string): void {
+  const labels = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((match) => match[1]!);
+  if (labels.some((label) => label.includes('PRIVATE KEY'))) {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      'A private key was given where the product public key belongs. Pass the PUBLIC key AWS Marketplace issued ' +
+        '(-----BEGIN PUBLIC KEY-----), and keep private keys out of configuration.',
+    );
+  }
+  if (labels.some((label) => label.includes('CERTIFICATE'))) {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      'A certificate was given where the product public key belongs. AWS Marketplace issues a bare RSA public key ' +
+        '(-----BEGIN PUBLIC KEY-----), not a certificate: pass that key from the Management Portal.',
+    );
+  }
+  const block = /^\s*-----BEGIN (RSA )?PUBLIC KEY-----[A-Za-z0-9+/=\s]*-----END \1PUBLIC KEY-----\s*$/;
+  if (labels.length !== 1 || !block.test(text)) {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      `The product public key must be exactly one PEM block "-----BEGIN PUBLIC KEY-----" with nothing else around it; ` +
+        `found ${labels.length === 0 ? 'none' : labels.map((label) => `"${label}"`).join(', ')}${labels.length === 1 ? ' with other text' : ''}. ` +
+        'Keep only the key AWS Marketplace issued for this product.',
+    );
+  }
 }
 
 /** Keys that passed the checks: verifying many files or tokens under one key pays for the checks once. */
@@ -102,13 +146,7 @@ function parsePublicKey(input: PublicKeyInput): KeyObject {
     );
   }
   const text = typeof input === 'string' ? input : input.includes('-----BEGIN') ? input.toString('utf8') : undefined;
-  if (text !== undefined && /PRIVATE KEY-----/.test(text)) {
-    throw new ConfigurationError(
-      'INVALID_PUBLIC_KEY',
-      'A private key was given where the product public key belongs. Pass the PUBLIC key AWS Marketplace issued ' +
-        '(-----BEGIN PUBLIC KEY-----), and keep private keys out of configuration.',
-    );
-  }
+  if (text !== undefined) checkSinglePublicKeyPem(text);
   try {
     return text !== undefined
       ? createPublicKey({ key: text.trim(), format: 'pem' })

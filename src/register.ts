@@ -20,6 +20,8 @@ import { prepareEntitlementFile } from './entitlement-file.js';
 import { ConfigurationError } from './errors.js';
 import { defaultLogger } from './logger.js';
 import { callMetering, type MeteringCallOptions } from './metering/call.js';
+import type { InstanceBinding } from './instance-id.js';
+import { checkProcessIntegrity, type ProcessGuardOptions } from './integrity.js';
 import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from './metering/validation.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, secondsOption, verifyRegistration, type RegistrationClaims } from './verify.js';
@@ -31,7 +33,7 @@ export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
 export { DEFAULT_REQUEST_TIMEOUT_MS } from './metering-client.js';
 
 /** Also: `region`, `endpoint`, `credentials`, `client`, `requestTimeoutMs`, `env`, `deadlineMs`, `retry`, `signal`, `logger`. */
-export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'> {
+export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'>, Omit<ProcessGuardOptions, 'env'> {
   /** The product code from the AWS Marketplace Management Portal. */
   productCode: string;
   /** The public key AWS issued for this product and `publicKeyVersion` (PEM or KeyObject). There is no default. */
@@ -44,8 +46,13 @@ export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'> 
   maxTokenAgeSec?: number;
   /** When given, a signed entitlement file is written there (docs/entitlement-file.md). Default: no file. */
   entitlementFile?: string;
-  /** The pod UID or ECS task ARN the file is bound to. Default: env POD_UID, else the ECS task ARN. */
+  /**
+   * The instance the file is bound to where the platform names none (off Kubernetes and ECS). Where it names one
+   * (the kubelet's pod UID, the ECS task ARN) that is used, and a differing value here is a ConfigurationError.
+   */
   instanceId?: string;
+  /** Fail closed (`INSTANCE_UNKNOWN`) unless this platform names the instance. Default `none`. */
+  instanceBinding?: InstanceBinding;
 }
 
 /** A verified registration. */
@@ -191,6 +198,7 @@ function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
   }
   // The verification options too: a NaN tolerance found only after AWS answered would waste the registration.
   secondsOption('clockToleranceSec', options.clockToleranceSec);
+  checkProcessIntegrity(options);
   secondsOption('maxTokenAgeSec', options.maxTokenAgeSec);
   return { publicKey: loadProductPublicKey(options.publicKey), publicKeyVersion };
 }

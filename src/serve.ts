@@ -109,13 +109,14 @@ interface EntitlementSource {
 }
 
 async function fileSource(options: ServeEntitlementOptions): Promise<EntitlementSource> {
-  const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env });
+  const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env, binding: options.instanceBinding });
   const gate = createEntitlementGate({
     file: options.entitlementFile,
     publicKey: options.publicKey,
     productCode: options.productCode,
     publicKeyVersion: options.publicKeyVersion ?? 1,
     ...(instance && { instanceId: instance.instance }),
+    ...(options.env && { env: options.env }),
   });
   return { gate, obtain: () => ensureEntitlementFile({ ...options, ...(instance && { instanceId: instance.instance }) }) };
 }

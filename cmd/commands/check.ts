@@ -25,16 +25,14 @@ export const checkCommand: CommandSpec = {
     ['$0 check --file /shared/entitlement.jwt --public-key="$KEY" --max-age 24h', 'Also refuse files older than a day'],
   ],
   async run(args, ctx) {
-    const [{ verifyEntitlementFile }, { resolveInstanceId }] = await Promise.all([
-      import('../../src/entitlement-file.js'),
-      import('../../src/instance-id.js'),
-    ]);
+    const { verifyEntitlementFileForThisInstance } = await import('../../src/entitlement-file.js');
     const file = args.file as string;
-    const instance = await resolveInstanceId({ instanceId: args['instance-id'] as string | undefined, env: ctx.env });
-    const claims = await verifyEntitlementFile(file, {
+    const claims = await verifyEntitlementFileForThisInstance(file, {
       publicKey: await productPublicKey(args),
+      env: ctx.env,
+      ...(ctx.sealed && { instanceBinding: ctx.sealed.config.instanceBinding, publicKeyVersion: ctx.sealed.config.publicKeyVersion }),
+      ...(args['instance-id'] !== undefined && { instanceId: args['instance-id'] as string }),
       ...(args['product-code'] !== undefined && { productCode: args['product-code'] as string }),
-      ...(instance && { instanceId: instance.instance }),
       ...(args['max-age'] !== undefined && { maxAgeSec: (args['max-age'] as number) / 1000 }),
     });
     ctx.print(

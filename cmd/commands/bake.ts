@@ -1,0 +1,57 @@
+/**
+ * `bake` (at image build): vets the product code and key with the runtime's own checks and writes
+ * `baked-config.json` beside the CLI's entry file (or into `--into DIR`, another copy of the bundle). A CLI that
+ * finds that file beside itself runs sealed (docs/threat-model.md).
+ *
+ * @example
+ * marketplace-entitlement bake --product-code abc123 --public-key-file product-key.pem --instance-binding platform
+ */
+import { dirname, join, resolve } from 'node:path';
+import { INSTANCE_BINDINGS, type InstanceBinding } from '../../src/instance-id.js';
+import { readInputFile } from '../../src/input-file.js';
+import { LOG_OPTIONS, PRODUCT_CODE_OPTION } from '../options.js';
+import { BAKED_CONFIG_FILE, BAKED_CONFIG_VERSION, type BakedConfig } from '../sealed.js';
+import type { CommandSpec } from '../spec.js';
+
+export const bakeCommand: CommandSpec = {
+  name: 'bake',
+  describe: `Seal this CLI at image build: vet the product code and key, write ${BAKED_CONFIG_FILE} beside the bundle`,
+  options: {
+    'product-code': { ...PRODUCT_CODE_OPTION, required: true },
+    'public-key-file': { type: 'string', required: true, describe: "File with the product's public key (PEM) from the AWS Marketplace Management Portal" },
+    'public-key-version': { type: 'number', default: 1, describe: 'Version of the public key (shown beside it in the Portal)' },
+    'instance-binding': {
+      type: 'string',
+      choices: INSTANCE_BINDINGS,
+      default: 'platform',
+      describe: 'Where the sealed CLI must run: platform (a Kubernetes pod or an ECS task), kubernetes, ecs, or none (anywhere)',
+    },
+    into: { type: 'string', describe: 'Seal the bundle in this directory instead of the running one' },
+    ...LOG_OPTIONS,
+  },
+  examples: [['$0 bake --product-code abc123 --public-key-file product-key.pem', 'In the Dockerfile, after installing the bundle']],
+  async run(args, ctx) {
+    const [{ productCode: checkProductCode }, { loadProductPublicKey }, { writeFileAtomic }, { ConfigurationError }] = await Promise.all([
+      import('../../src/metering/validation.js'),
+      import('../../src/public-key.js'),
+      import('../../src/atomic-write.js'),
+      import('../../src/errors.js'),
+    ]);
+    const version = args['public-key-version'] as number;
+    if (!Number.isSafeInteger(version) || version < 1) {
+      throw new ConfigurationError('INVALID_PUBLIC_KEY_VERSION', `--public-key-version ${version} is not valid: a whole number >= 1, as shown beside the key in the Portal.`);
+    }
+    const keyFile = args['public-key-file'] as string;
+    const key = loadProductPublicKey(await readInputFile(keyFile, { code: 'PUBLIC_KEY_FILE', what: 'public key file' }));
+    const config: BakedConfig = {
+      version: BAKED_CONFIG_VERSION,
+      productCode: checkProductCode(args['product-code'] as string, 'productCode'),
+      publicKey: key.export({ type: 'spki', format: 'pem' }) as string,
+      publicKeyVersion: version,
+      instanceBinding: args['instance-binding'] as InstanceBinding,
+    };
+    const file = join(args.into === undefined ? dirname(ctx.entryFile) : resolve(args.into as string), BAKED_CONFIG_FILE);
+    await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o444 });
+    ctx.print(`sealed: product ${config.productCode}, key version ${version}, instance binding ${config.instanceBinding}; wrote ${file}`);
+  },
+};

@@ -1,0 +1,142 @@
+/**
+ * The sealed image: `bake` writes `baked-config.json` beside the CLI's entry file at image build; a CLI that
+ * finds it there runs sealed. Sealed, the product code, key and key version come only from that file, and the
+ * manifest can neither point the CLI at another endpoint, nor load code into it, nor mount other code over it.
+ *
+ * Start-up cost: one small synchronous read (and /proc/self/mountinfo when sealed); no heavy import.
+ *
+ * @example
+ * const sealed = openSealedImage(fileURLToPath(import.meta.url), process.env); // undefined when not baked
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ConfigurationError } from '../src/errors.js';
+import { INSTANCE_BINDINGS, type InstanceBinding } from '../src/instance-id.js';
+import { refuseCodeInjection, refuseMountedCode } from '../src/integrity.js';
+import { envName } from './args.js';
+import type { CommandSpec } from './spec.js';
+
+export const BAKED_CONFIG_FILE = 'baked-config.json';
+/** Bumped when a field changes meaning; new optional fields keep it. */
+export const BAKED_CONFIG_VERSION = 1;
+
+/** The content of `baked-config.json`. */
+export interface BakedConfig {
+  version: number;
+  productCode: string;
+  /** The vetted product public key, PEM (SPKI). */
+  publicKey: string;
+  publicKeyVersion: number;
+  instanceBinding: InstanceBinding;
+}
+
+/** A sealed CLI: its configuration and where it was found. */
+export interface SealedImage {
+  config: BakedConfig;
+  configFile: string;
+}
+
+/** Commands a sealed image will not run: a local AWS stand-in, and re-sealing. */
+const UNSEALED_ONLY = new Set(['emulator', 'demo', 'bake']);
+/** Variables that move the Metering endpoint (the SDK reads the AWS_ ones itself). */
+const ENDPOINT_VARIABLES = ['MARKETPLACE_ENDPOINT', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_MARKETPLACE_METERING'];
+
+const sealedError = (message: string) => new ConfigurationError('IMAGE_SEALED', `This image is sealed (${BAKED_CONFIG_FILE}): ${message}`);
+
+/**
+ * Reads `baked-config.json` beside `entryFile`; undefined when there is none. When there is one, refuses
+ * (exit 78) code injection (`CODE_INJECTION`) and mounts over the bundle or the file (`IMAGE_TAMPERED`).
+ */
+export function openSealedImage(entryFile: string, env: NodeJS.ProcessEnv): SealedImage | undefined {
+  const dir = dirname(entryFile);
+  const configFile = join(dir, BAKED_CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(configFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigurationError('IMAGE_TAMPERED', `${configFile} exists but cannot be read (${(err as Error).message}): the image is damaged.`);
+  }
+  const context = `This image is sealed (${BAKED_CONFIG_FILE}). `;
+  refuseCodeInjection(env, process.execArgv, [], context);
+  refuseMountedCode({ files: [entryFile, configFile], trees: [dir] }, context);
+  return { config: parseBakedConfig(text, configFile), configFile };
+}
+
+/** The baked configuration, checked field by field (an unknown version fails closed). */
+export function parseBakedConfig(text: string, file: string): BakedConfig {
+  const bad = (why: string) => new ConfigurationError('IMAGE_TAMPERED', `${file} is not a valid baked configuration: ${why}. Rebuild the image with \`bake\`.`);
+  let value: Partial<BakedConfig>;
+  try {
+    value = JSON.parse(text) as Partial<BakedConfig>;
+  } catch {
+    throw bad('not JSON');
+  }
+  if (value?.version !== BAKED_CONFIG_VERSION) throw bad(`version ${JSON.stringify(value?.version)} is not ${BAKED_CONFIG_VERSION}`);
+  if (typeof value.productCode !== 'string' || value.productCode === '') throw bad('no productCode');
+  if (typeof value.publicKey !== 'string' || !value.publicKey.includes('-----BEGIN PUBLIC KEY-----')) throw bad('no publicKey PEM');
+  if (!Number.isSafeInteger(value.publicKeyVersion) || value.publicKeyVersion! < 1) throw bad('no publicKeyVersion');
+  if (!INSTANCE_BINDINGS.includes(value.instanceBinding!)) throw bad(`instanceBinding must be one of ${INSTANCE_BINDINGS.join(', ')}`);
+  return value as BakedConfig;
+}
+
+/**
+ * The command line and environment a sealed image runs `spec` with: the baked product code, key and version in
+ * place of the manifest's. A different value anywhere, an endpoint, or a command that needs an unsealed image is
+ * refused (`IMAGE_SEALED`, exit 78); an equal value is accepted.
+ */
+export async function sealInput(
+  spec: CommandSpec,
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  sealed: SealedImage,
+): Promise<{ raw: Record<string, unknown>; env: NodeJS.ProcessEnv }> {
+  const { config } = sealed;
+  if (UNSEALED_ONLY.has(spec.name)) throw sealedError(`\`${spec.name}\` only runs from an unsealed copy of the CLI.`);
+  const given = (name: string) => {
+    const value = raw[name] ?? env[envName(name)];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const endpoint = given('endpoint') !== undefined ? '--endpoint / MARKETPLACE_ENDPOINT' : ENDPOINT_VARIABLES.find((name) => env[name]);
+  if (endpoint) throw sealedError(`${endpoint} would send calls elsewhere than AWS; remove it.`);
+  const productCode = given('product-code');
+  if (productCode !== undefined && productCode !== config.productCode) {
+    throw sealedError(`product code ${JSON.stringify(productCode)} differs from the baked ${JSON.stringify(config.productCode)}; remove it.`);
+  }
+  const version = given('public-key-version');
+  if (version !== undefined && Number(version) !== config.publicKeyVersion) {
+    throw sealedError(`public key version ${String(version)} differs from the baked ${config.publicKeyVersion}; remove it.`);
+  }
+  await refuseOtherKey(given('public-key') as string | undefined, given('public-key-file') as string | undefined, config.publicKey);
+
+  const sealedRaw: Record<string, unknown> = { ...raw };
+  const sealedEnv: NodeJS.ProcessEnv = { ...env };
+  for (const name of ['product-code', 'public-key', 'public-key-file', 'public-key-version']) {
+    delete sealedRaw[name];
+    delete sealedEnv[envName(name)];
+  }
+  const baked: Record<string, unknown> = { 'product-code': config.productCode, 'public-key': config.publicKey, 'public-key-version': String(config.publicKeyVersion) };
+  for (const [name, value] of Object.entries(baked)) if (name in spec.options) sealedRaw[name] = value;
+  return { raw: sealedRaw, env: sealedEnv };
+}
+
+/** A key given to a sealed image must be the baked one (compared by SPKI bytes). */
+async function refuseOtherKey(pem: string | undefined, file: string | undefined, bakedPem: string): Promise<void> {
+  if (pem === undefined && file === undefined) return;
+  const [{ createPublicKey }, { readInputFile }] = await Promise.all([import('node:crypto'), import('../src/input-file.js')]);
+  const spki = (text: string) => createPublicKey(text).export({ type: 'spki', format: 'der' });
+  const baked = spki(bakedPem);
+  for (const [what, read] of [
+    ['--public-key / MARKETPLACE_PUBLIC_KEY', pem === undefined ? undefined : async () => pem],
+    ['--public-key-file / MARKETPLACE_PUBLIC_KEY_FILE', file === undefined ? undefined : () => readInputFile(file, { code: 'PUBLIC_KEY_FILE', what: 'public key file' })],
+  ] as const) {
+    if (!read) continue;
+    let same = false;
+    try {
+      same = spki(await read()).equals(baked);
+    } catch {
+      same = false;
+    }
+    if (!same) throw sealedError(`${what} is not the baked product key; remove it.`);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Guards against a manifest that runs other code inside the checking process: Node flags or loader variables
+ * that load code before ours (`NODE_OPTIONS=--import=data:...` can replace `crypto.verify`), and volumes mounted
+ * over the code that checks. A sealed CLI always applies both; the library applies them when asked
+ * (`codeInjection: 'refuse'`, `mountedCode: 'refuse'`).
+ *
+ * Limit: code that was already injected runs before any check and could hide its traces; the guards stop the
+ * manifest edits, not an attacker who writes code aimed at this library (docs/threat-model.md).
+ *
+ * @example
+ * checkProcessIntegrity({ codeInjection: 'refuse', allowedPreloads: ['dd-trace/init'], mountedCode: 'refuse' });
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigurationError } from './errors.js';
+import { mountsOverCode, readMountInfo, MOUNTINFO_PATH } from './mountinfo.js';
+
+/** `refuse`: a finding is a ConfigurationError (exit 78); `allow`: not checked. */
+export type GuardMode = 'refuse' | 'allow';
+
+export interface ProcessGuardOptions {
+  /** Refuse Node flags and loader variables that load or inject code, or open a debugger. Default `allow`. */
+  codeInjection?: GuardMode;
+  /** With `codeInjection: 'refuse'`: module specifiers `--require`/`--import` may still preload (an APM agent). */
+  allowedPreloads?: readonly string[];
+  /** Refuse mounts over the Node binary, this library's files or the app's entry script directory. Default `allow`. */
+  mountedCode?: GuardMode;
+  /** Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Flags that take a module to preload: allowed when the module is in `allowedPreloads`. */
+const PRELOAD_FLAGS = new Set(['--require', '-r', '--import']);
+/** Flags that load code, configuration that loads code, or a debugger (`--inspect*`, `--debug*` by prefix). */
+const CODE_FLAGS = new Set([
+  ...PRELOAD_FLAGS,
+  '--loader',
+  '--experimental-loader',
+  '--experimental-policy',
+  '--policy-integrity',
+  '--openssl-config',
+  '--openssl-shared-config',
+  '--env-file',
+  '--env-file-if-exists',
+  '--experimental-config-file',
+  '--experimental-default-config-file',
+  '--snapshot-blob',
+  '--build-snapshot',
+  '--eval',
+  '-e',
+  '--print',
+  '-p',
+]);
+const DEBUGGER_FLAG = /^--(inspect|debug)/;
+/** Variables that make the dynamic loader or OpenSSL load other code. */
+export const CODE_LOADING_VARIABLES = ['LD_PRELOAD', 'LD_AUDIT', 'LD_LIBRARY_PATH', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'OPENSSL_ENGINES'] as const;
+
+/**
+ * What in `NODE_OPTIONS`, `execArgv` or the environments loads or injects code, one line per finding.
+ *
+ * @example findCodeInjection([{ NODE_OPTIONS: '--import=data:text/javascript,0' }], []) // ['NODE_OPTIONS carries --import=...']
+ */
+export function findCodeInjection(environments: readonly NodeJS.ProcessEnv[], execArgv: readonly string[], allowedPreloads: readonly string[] = []): string[] {
+  const findings: string[] = [];
+  const nodeOptions = [...new Set(environments.map((e) => e.NODE_OPTIONS).filter((value): value is string => !!value))];
+  for (const [where, args] of [...nodeOptions.map((text) => ['NODE_OPTIONS', nodeOptionTokens(text)] as const), ['the node command line', execArgv] as const]) {
+    for (let i = 0; i < args.length; i += 1) {
+      const arg = args[i]!;
+      // Node reads `_` in option names as `-`.
+      const name = arg.split('=')[0]!.replace(/_/g, '-');
+      if (!CODE_FLAGS.has(name) && !DEBUGGER_FLAG.test(name)) continue;
+      const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[i + 1];
+      if (PRELOAD_FLAGS.has(name) && value !== undefined && allowedPreloads.includes(value)) {
+        if (!arg.includes('=')) i += 1;
+        continue;
+      }
+      findings.push(`${where} carries ${arg.length > 60 ? `${arg.slice(0, 60)}...` : arg}`);
+    }
+  }
+  for (const name of CODE_LOADING_VARIABLES) {
+    if (environments.some((e) => e[name])) findings.push(`${name} is set`);
+  }
+  return [...new Set(findings)];
+}
+
+/**
+ * Throws ConfigurationError `CODE_INJECTION` when {@link findCodeInjection} finds anything in `env`, in the
+ * environment this process started with (`/proc/self/environ`: deleting a variable later hides nothing) or in
+ * `execArgv`.
+ */
+export function refuseCodeInjection(env: NodeJS.ProcessEnv, execArgv: readonly string[], allowedPreloads: readonly string[] = [], context = ''): void {
+  const findings = findCodeInjection([env, startEnvironment()], execArgv, allowedPreloads);
+  if (findings.length > 0) {
+    throw new ConfigurationError(
+      'CODE_INJECTION',
+      `${context}Refusing to run with code loaded from outside: ${findings.join('; ')}. Remove it from the container's environment and command.`,
+    );
+  }
+}
+
+/**
+ * Throws ConfigurationError `IMAGE_TAMPERED` when `files` or `trees` are on, or contain, a mount other than the
+ * root filesystem. No mountinfo (not Linux): nothing to check.
+ */
+export function refuseMountedCode(paths: { files: readonly string[]; trees: readonly string[] }, context = '', mountInfoPath = MOUNTINFO_PATH): void {
+  const mounts = readMountInfo(mountInfoPath);
+  if (!mounts) return;
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  const findings = mountsOverCode({ files: paths.files.map(real), trees: paths.trees.map(real) }, mounts);
+  if (findings.length > 0) {
+    throw new ConfigurationError(
+      'IMAGE_TAMPERED',
+      `${context}Refusing to run code that a volume was mounted over: ${findings.join('; ')}. Remove the volume; the code must come from the image.`,
+    );
+  }
+}
+
+/**
+ * The library's guards (`codeInjection`, `mountedCode`), checked before any network call or verification.
+ * Mounted code means: the Node binary, this library's own directory, or the directory tree of the app's entry
+ * script (`process.argv[1]`) on a mount other than the root filesystem, or a mount inside that tree.
+ *
+ * @example
+ * checkProcessIntegrity({ mountedCode: 'refuse' }); // throws IMAGE_TAMPERED under a ConfigMap mounted at /app
+ */
+export function checkProcessIntegrity(options: ProcessGuardOptions): void {
+  for (const [name, mode] of [['codeInjection', options.codeInjection], ['mountedCode', options.mountedCode]] as const) {
+    if (mode !== undefined && mode !== 'refuse' && mode !== 'allow') {
+      throw new ConfigurationError('INVALID_OPTION', `${name} must be 'refuse' or 'allow', got ${JSON.stringify(mode)}.`);
+    }
+  }
+  if (options.codeInjection === 'refuse') refuseCodeInjection(options.env ?? process.env, process.execArgv, options.allowedPreloads);
+  if (options.mountedCode === 'refuse') {
+    const entry = process.argv[1];
+    refuseMountedCode({ files: [process.execPath], trees: [dirname(fileURLToPath(import.meta.url)), ...(entry ? [dirname(entry)] : [])] });
+  }
+}
+
+/** NODE_OPTIONS split as Node splits it: on spaces, with double quotes grouping. */
+function nodeOptionTokens(text: string): string[] {
+  return [...text.matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)].map((match) => match[1]?.replace(/\\(.)/g, '$1') ?? match[2]!);
+}
+
+/** The environment this process was started with (Linux); empty where /proc is not there. */
+function startEnvironment(): NodeJS.ProcessEnv {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/environ', 'latin1');
+  } catch {
+    return {};
+  }
+  const env: NodeJS.ProcessEnv = {};
+  for (const entry of text.split('\0')) {
+    const at = entry.indexOf('=');
+    if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return env;
+}
