@@ -62,13 +62,15 @@ export interface CliOptions {
   stdin?: string;
   /** Another copy of the bundle (test/support/bundle.ts), run from its own directory. Default: dist/cli.cjs. */
   entry?: string;
+  /** Node flags before the bundle's path. */
+  nodeFlags?: string[];
 }
 
 /** Starts the CLI; `done` settles when it exits. */
 export function startCli(args: string[], options: CliOptions = {}): CliProcess {
   const entry = options.entry ?? CLI;
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does).`);
-  const child = spawn(process.execPath, [entry, ...args], { env: options.env ?? baseEnv(), ...(options.entry && { cwd: dirname(options.entry) }) });
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), entry, ...args], { env: options.env ?? baseEnv(), ...(options.entry && { cwd: dirname(options.entry) }) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,0 +1,153 @@
+/**
+ * The sealed image (docs/threat-model.md): a copy of the bundle sealed with `bake`, tried with every
+ * manifest-level override. Each refusal is exit 78 and none reaches the Metering endpoint.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureEntitled } from '../../src/index.js';
+import { baseEnv, emulatorEnv, runCli, signFile, thumbprintOf } from '../cli/helpers.js';
+import { emulatorOptions, signToken, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
+import { pemOf, sealedBundle, type SealedBundle } from './support.js';
+
+const emulator = useEmulator();
+const dir = mkdtempSync(join(tmpdir(), 'me-sealed-'));
+const INSTANCE = 'laptop-0001';
+const file = join(dir, 'entitlement.jwt');
+const otherKeyFile = join(dir, 'other-key.pem');
+/** Preloads and configuration that do nothing: what matters is that they could. */
+const harmlessModule = join(dir, 'harmless.cjs');
+const emptyOpensslConf = join(dir, 'openssl.cnf');
+let sealed: SealedBundle;
+let platformBound: SealedBundle;
+let emulatorKeyFile: string;
+
+/** What `NODE_OPTIONS=--import=data:...` can do to an unsealed CLI: make every RSA signature "verify". */
+const FORGE_PRELOAD = '--import=data:text/javascript,globalThis.crypto.subtle.verify=async()=>true;';
+
+beforeAll(async () => {
+  await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: file, instanceId: INSTANCE, env: {} }));
+  emulatorKeyFile = join(dir, 'emulator-key.pem');
+  writeFileSync(emulatorKeyFile, emulator().publicKeyPem);
+  writeFileSync(harmlessModule, '0;\n');
+  writeFileSync(emptyOpensslConf, '');
+  writeFileSync(otherKeyFile, pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey));
+  sealed = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'none' });
+  platformBound = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'platform' });
+});
+afterAll(() => {
+  sealed?.remove();
+  platformBound?.remove();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs the sealed copy's CLI. */
+async function runSealed(args: string[], env: NodeJS.ProcessEnv = {}, bundle = () => sealed) {
+  return runCli(args, { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), cli: bundle().cli });
+}
+
+describe('a sealed CLI', () => {
+  it('bake wrote a versioned baked-config.json with the vetted key', () => {
+    const config = JSON.parse(readFileSync(join(sealed.dir, 'baked-config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ version: 1, productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, instanceBinding: 'none' });
+    expect(config.publicKey).toContain('-----BEGIN PUBLIC KEY-----');
+  });
+
+  it('checks with no configuration at all (product code and key are baked)', async () => {
+    const result = await runSealed(['check', '--file', file]);
+    expect(result.code, result.stdout).toBe(0);
+  });
+
+  it('accepts flags and variables equal to the baked values', async () => {
+    const result = await runSealed(['check', '--file', file, '--product-code', TEST_PRODUCT_CODE], { MARKETPLACE_PUBLIC_KEY_FILE: emulatorKeyFile });
+    expect(result.code, result.stdout).toBe(0);
+  });
+
+  it.each([
+    ['another key file (MARKETPLACE_PUBLIC_KEY_FILE)', [], () => ({ MARKETPLACE_PUBLIC_KEY_FILE: otherKeyFile })],
+    ['another key (--public-key)', () => [`--public-key=${readFileSync(otherKeyFile, 'utf8')}`], () => ({})],
+    ['another product code (--product-code)', () => ['--product-code', 'someone-elses-product'], () => ({})],
+    ['another product code (MARKETPLACE_PRODUCT_CODE)', [], () => ({ MARKETPLACE_PRODUCT_CODE: 'someone-elses-product' })],
+  ] as const)('refuses %s: exit 78 IMAGE_SEALED', async (_label, extra, env) => {
+    const args = typeof extra === 'function' ? extra() : extra;
+    const result = await runSealed(['check', '--file', file, ...args], env());
+    expect(result.code, result.stdout).toBe(78);
+    expect(result.stdout).toContain('IMAGE_SEALED');
+  });
+
+  it.each([
+    ['--endpoint', (url: string) => ({ args: ['--endpoint', url], env: {} })],
+    ['MARKETPLACE_ENDPOINT', (url: string) => ({ args: [], env: { MARKETPLACE_ENDPOINT: url } })],
+    ['AWS_ENDPOINT_URL', (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL: url } })],
+    ['AWS_ENDPOINT_URL_MARKETPLACE_METERING', (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL_MARKETPLACE_METERING: url } })],
+  ])('refuses an endpoint from %s before any call: exit 78, the emulator sees nothing', async (_label, endpoint) => {
+    const { args, env } = endpoint(emulator().url);
+    const commands = [
+      ['register', '--out', join(dir, 'register.jwt'), ...args],
+      ['serve', '--out', join(dir, 'serve.jwt'), '--port', '0', ...args],
+      ['run', '--out', join(dir, 'run.jwt'), ...args, '--', 'true'],
+    ];
+    for (const command of commands) {
+      const result = await runCli(command, {
+        env: emulatorEnv(emulator(), { MARKETPLACE_ENDPOINT: '', MARKETPLACE_PUBLIC_KEY: '', MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }),
+        cli: sealed.cli,
+      });
+      expect(result.code, `${command[0]}: ${result.stdout}`).toBe(78);
+      expect(result.stdout).toContain('IMAGE_SEALED');
+    }
+    expect(emulator().calls).toHaveLength(0);
+  });
+
+  it.each(['emulator', 'demo', 'bake'])('refuses to run `%s`: exit 78', async (command) => {
+    const result = await runSealed([command, ...(command === 'bake' ? ['--product-code', 'x', '--public-key-file', otherKeyFile] : [])]);
+    expect(result.code, result.stdout).toBe(78);
+    expect(result.stdout).toContain('IMAGE_SEALED');
+  });
+
+  it('bound to the platform, fails closed off Kubernetes and ECS: exit 78 INSTANCE_UNKNOWN, explicit instance notwithstanding', async () => {
+    const result = await runSealed(['check', '--file', file], { POD_UID: INSTANCE }, () => platformBound);
+    expect(result.code, result.stdout).toBe(78);
+    expect(result.stdout).toContain('INSTANCE_UNKNOWN');
+  });
+});
+
+describe('code injection', () => {
+  /** A forged file: an attacker's own RSA key signs the "registration", which then verifies only if verify() lies. */
+  let forged: string;
+  beforeAll(async () => {
+    const ed25519 = generateKeyPairSync('ed25519').privateKey;
+    const attackerRsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const iat = Math.floor(Date.now() / 1000);
+    const nonce = thumbprintOf(ed25519);
+    const registration = await signToken(attackerRsa, { productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce, iat });
+    forged = join(dir, 'forged.jwt');
+    writeFileSync(forged, signFile({ productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce, registration, iat, instance: INSTANCE }, { key: ed25519 }));
+  });
+
+  it('unsealed, NODE_OPTIONS=--import=data:... makes `check` accept a forged file (why sealing matters)', async () => {
+    const env = baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem });
+    expect((await runCli(['check', '--file', forged], { env })).code).toBe(65);
+    const injected = await runCli(['check', '--file', forged], { env: { ...env, NODE_OPTIONS: FORGE_PRELOAD } });
+    expect(injected.code, injected.stdout).toBe(0);
+  });
+
+  it.each([
+    ['NODE_OPTIONS --import=data:', { NODE_OPTIONS: FORGE_PRELOAD }, []],
+    ['NODE_OPTIONS --require', { NODE_OPTIONS: `--require ${harmlessModule}` }, []],
+    ['NODE_OPTIONS -r', { NODE_OPTIONS: `-r ${harmlessModule}` }, []],
+    ['NODE_OPTIONS --experimental-loader', { NODE_OPTIONS: '--experimental-loader=data:text/javascript,0' }, []],
+    ['NODE_OPTIONS --inspect', { NODE_OPTIONS: '--inspect=127.0.0.1:0' }, []],
+    ['NODE_OPTIONS --openssl-config', { NODE_OPTIONS: `--openssl-config=${emptyOpensslConf}` }, []],
+    ['node --import on the command line', {}, ['--import=data:text/javascript,0']],
+    ['LD_PRELOAD', { LD_PRELOAD: '/nonexistent/libforge.so' }, []],
+    ['LD_LIBRARY_PATH', { LD_LIBRARY_PATH: '/nonexistent' }, []],
+    ['OPENSSL_CONF', { OPENSSL_CONF: '/nonexistent/openssl.cnf' }, []],
+    ['OPENSSL_MODULES', { OPENSSL_MODULES: '/nonexistent' }, []],
+  ] as const)('sealed, %s is refused at start: exit 78 CODE_INJECTION', async (_label, env, nodeFlags) => {
+    const result = await runCli(['check', '--file', forged], { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), cli: sealed.cli, nodeFlags: [...nodeFlags] });
+    expect(result.code, result.stdout + result.stderr).toBe(78);
+    expect(result.stdout).toContain('CODE_INJECTION');
+  });
+});
