@@ -12,7 +12,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, runCli, type CliResult } from '../cli/helpers.js';
+import { CLI, runCli, type CliProcess, type CliResult } from '../cli/helpers.js';
 
 /** DER TLV with the definite length form for any size. */
 function der(tag: number, ...parts: Buffer[]): Buffer {
@@ -86,10 +86,10 @@ export interface PodOptions {
 const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
 /**
- * Runs `node ARGS` in a private mount namespace that looks like pod `uid` to /proc/self/mountinfo: the kubelet's
+ * Starts `node ARGS` in a private mount namespace that looks like pod `uid` to /proc/self/mountinfo: the kubelet's
  * etc-hosts, a container's termination-log and a volume, bind-mounted from `<root>/pods/<uid>/...`.
  */
-export async function runInPod(options: PodOptions): Promise<CliResult> {
+export function startInPod(options: PodOptions): CliProcess {
   requireRoot();
   const base = mkdtempSync(join(tmpdir(), 'me-pod-'));
   const kubelet = options.kubeletOwnFilesystem ? join(base, 'kubelet-fs') : join(base, 'var/lib/kubelet');
@@ -114,19 +114,22 @@ export async function runInPod(options: PodOptions): Promise<CliResult> {
     ...(options.extraMounts ?? []),
     `exec ${[process.execPath, ...options.args].map(quote).join(' ')}`,
   ].join('\n');
-  try {
-    return await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { env: options.env ?? {} });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code, signal) =>
-        resolve({ code, signal, stdout, stderr, logs: () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) }),
-      );
-    });
-  } finally {
-    rmSync(base, { recursive: true, force: true });
-  }
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { env: options.env ?? {} });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout, stderr, logs: () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) }),
+    );
+  }).finally(() => rmSync(base, { recursive: true, force: true }));
+  // `unshare` and `sh` exec: the child is node itself, so signals reach it directly.
+  return { child, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+/** {@link startInPod} and wait for it to exit. */
+export function runInPod(options: PodOptions): Promise<CliResult> {
+  return startInPod(options).done;
 }
