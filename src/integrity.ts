@@ -47,10 +47,6 @@ const CODE_FLAGS = new Set([
   '--experimental-default-config-file',
   '--snapshot-blob',
   '--build-snapshot',
-  '--eval',
-  '-e',
-  '--print',
-  '-p',
 ]);
 const DEBUGGER_FLAG = /^--(inspect|debug)/;
 /** Variables that make the dynamic loader or OpenSSL load other code. */

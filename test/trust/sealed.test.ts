@@ -6,6 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureEntitled } from '../../src/index.js';
 import { baseEnv, emulatorEnv, runCli, signFile, thumbprintOf } from '../cli/helpers.js';
@@ -149,5 +150,16 @@ describe('code injection', () => {
     const result = await runCli(['check', '--file', forged], { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), cli: sealed.cli, nodeFlags: [...nodeFlags] });
     expect(result.code, result.stdout + result.stderr).toBe(78);
     expect(result.stdout).toContain('CODE_INJECTION');
+  });
+
+  it("the library's codeInjection: 'refuse' throws CODE_INJECTION for a preload, unless allowedPreloads names it", async () => {
+    const library = JSON.stringify(fileURLToPath(new URL('../../dist/src/index.js', import.meta.url)));
+    const script = `const { createEntitlementGate } = await import(${library});
+      try { createEntitlementGate({ file: '/nonexistent', publicKey: process.env.MARKETPLACE_PUBLIC_KEY, codeInjection: 'refuse', allowedPreloads: JSON.parse(process.argv[1]) }); console.log('started'); }
+      catch (err) { console.log(err.code); }`;
+    const env = baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem, NODE_OPTIONS: `--require ${harmlessModule}` });
+    const node = (allowed: string[]) => runCli([JSON.stringify(allowed)], { env, cli: '--input-type=module', nodeFlags: ['-e', script] });
+    expect((await node([])).stdout.trim()).toBe('CODE_INJECTION');
+    expect((await node([harmlessModule])).stdout.trim()).toBe('started');
   });
 });
