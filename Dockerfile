@@ -8,7 +8,11 @@
 #
 #   docker build --build-arg PRODUCT_CODE=<your product code> \
 #                --build-arg PUBLIC_KEY_FILE=<path of the PEM key, relative to the build context> \
+#                [--build-arg INSTANCE_BINDING=platform|kubernetes|ecs|none] \
 #                -t <your registry>/marketplace-entitlement:0.1.0 .
+#
+# That runs `marketplace-entitlement bake`: the image is then sealed (no endpoint, key or product code override,
+# no code injection, no mounts over the bundle; docs/threat-model.md).
 #
 # Base image: an exact release tag, not a digest (a digest cannot be resolved in the offline CI that builds
 # this file, and an exact tag is what Renovate/Dependabot bump; re-pin by digest when you mirror it).
@@ -32,15 +36,16 @@ RUN npm run build \
 FROM build AS rootfs
 ARG PRODUCT_CODE=""
 ARG PUBLIC_KEY_FILE=""
-# A bad product code or key fails the build here, not the first pod in a buyer's cluster.
+ARG INSTANCE_BINDING=platform
+# Sealing: `bake` vets the product code and key with the runtime's own checks (a bad one fails the build here, not
+# the first pod in a buyer's cluster) and writes baked-config.json beside the bundle, so the CLI runs sealed
+# (docs/threat-model.md). Both build args or neither.
 RUN set -eu; \
-    if [ -n "$PRODUCT_CODE" ]; then \
-      node -e 'const c = process.argv[1]; if (!/^[-a-zA-Z0-9\/=:_.@]{1,255}$/.test(c)) { console.error("PRODUCT_CODE is not a valid AWS Marketplace product code"); process.exit(1); }' "$PRODUCT_CODE"; \
-    fi; \
     mkdir -p /rootfs/opt/marketplace-entitlement /rootfs/usr/local/bin /rootfs/etc/marketplace-entitlement \
              /rootfs/var/run /rootfs/tmp /entitlement-dir; \
-    if [ -n "$PUBLIC_KEY_FILE" ]; then \
-      node -e 'const k = require("node:crypto").createPublicKey(require("node:fs").readFileSync(process.argv[1])); if (k.asymmetricKeyType !== "rsa" && k.asymmetricKeyType !== "rsa-pss") { console.error("PUBLIC_KEY_FILE is not an RSA public key"); process.exit(1); }' "/src/$PUBLIC_KEY_FILE"; \
+    if [ -n "$PRODUCT_CODE$PUBLIC_KEY_FILE" ]; then \
+      node dist/cli.mjs bake --product-code "$PRODUCT_CODE" --public-key-file "/src/$PUBLIC_KEY_FILE" \
+        --instance-binding "$INSTANCE_BINDING" --into /rootfs/opt/marketplace-entitlement --log-level error; \
       install -m 0444 "/src/$PUBLIC_KEY_FILE" /rootfs/etc/marketplace-entitlement/public-key.pem; \
     fi; \
     install -m 0755 /usr/local/bin/node /rootfs/opt/marketplace-entitlement/node; \
@@ -66,6 +71,8 @@ ARG SOURCE=""
 COPY --from=rootfs /rootfs/ /
 COPY --from=rootfs --chown=65532:65532 /entitlement-dir/ /var/run/marketplace-entitlement/
 # Baked configuration (empty unless the build args were given; an empty MARKETPLACE_* variable counts as unset).
+# The sealed CLI takes its values from baked-config.json; these equal ones are accepted, for app images that copy
+# the key and variables (docs/deployment.md).
 ENV MARKETPLACE_PRODUCT_CODE=${PRODUCT_CODE} \
     MARKETPLACE_PUBLIC_KEY_FILE=${PUBLIC_KEY_FILE:+/etc/marketplace-entitlement/public-key.pem}
 LABEL org.opencontainers.image.title="marketplace-entitlement" \

