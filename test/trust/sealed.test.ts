@@ -21,6 +21,8 @@ const otherKeyFile = join(dir, 'other-key.pem');
 /** Preloads and configuration that do nothing: what matters is that they could. */
 const harmlessModule = join(dir, 'harmless.cjs');
 const emptyOpensslConf = join(dir, 'openssl.cnf');
+/** A preload that deletes its own trace from process.env. */
+const scrubbingModule = join(dir, 'scrub.cjs');
 let sealed: SealedBundle;
 let platformBound: SealedBundle;
 let emulatorKeyFile: string;
@@ -34,6 +36,7 @@ beforeAll(async () => {
   writeFileSync(emulatorKeyFile, emulator().publicKeyPem);
   writeFileSync(harmlessModule, '0;\n');
   writeFileSync(emptyOpensslConf, '');
+  writeFileSync(scrubbingModule, 'delete process.env.NODE_OPTIONS;\n');
   writeFileSync(otherKeyFile, pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey));
   sealed = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'none' });
   platformBound = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'platform' });
@@ -139,6 +142,7 @@ describe('code injection', () => {
     ['NODE_OPTIONS --import=data:', { NODE_OPTIONS: FORGE_PRELOAD }, []],
     ['NODE_OPTIONS --require', { NODE_OPTIONS: `--require ${harmlessModule}` }, []],
     ['NODE_OPTIONS -r', { NODE_OPTIONS: `-r ${harmlessModule}` }, []],
+    ['NODE_OPTIONS --require of a module that deletes NODE_OPTIONS (read from /proc/self/environ)', { NODE_OPTIONS: `--require ${scrubbingModule}` }, []],
     ['NODE_OPTIONS --experimental-loader', { NODE_OPTIONS: '--experimental-loader=data:text/javascript,0' }, []],
     ['NODE_OPTIONS --inspect', { NODE_OPTIONS: '--inspect=127.0.0.1:0' }, []],
     ['NODE_OPTIONS --openssl-config', { NODE_OPTIONS: `--openssl-config=${emptyOpensslConf}` }, []],
