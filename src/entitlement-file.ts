@@ -10,8 +10,8 @@
  * @example
  * await ensureEntitled({ productCode, publicKey, entitlementFile: '/var/run/marketplace-entitlement/entitlement.jwt' });
  * // later, in the main container:
- * const claims = await verifyEntitlementFile('/var/run/marketplace-entitlement/entitlement.jwt', {
- *   publicKey, productCode, instanceId: process.env.POD_UID,
+ * const claims = await verifyEntitlementFileForThisInstance('/var/run/marketplace-entitlement/entitlement.jwt', {
+ *   publicKey, productCode, // the instance: the platform's (kubelet pod UID, ECS task ARN)
  * });
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';

@@ -14,8 +14,7 @@
  * const gate = createEntitlementGate({
  *   file: '/var/run/marketplace-entitlement/entitlement.jwt',
  *   publicKey: productPublicKeyPem,
- *   productCode: 'abc123example',
- *   instanceId: process.env.POD_UID,
+ *   productCode: 'abc123example', // in a pod, the file must name the pod UID the kubelet's mounts name
  * });
  * createServer(gate.handler).listen(8081); // readinessProbe: httpGet :8081/
  * console.log(await gate.status()); // { entitled: true, productCode: 'abc123example', registeredAt: '...', instance: '...' }
