@@ -54,11 +54,12 @@ export async function resolveInstanceId(options: ResolveInstanceOptions = {}): P
   const platform = kubernetesInstance(options.mountInfoPath) ?? (await ecsInstance(env));
   const binding = options.binding ?? 'none';
   if (binding !== 'none' && (!platform || (binding !== 'platform' && platform.source !== binding))) {
+    const wanted = { platform: 'a Kubernetes pod or an ECS task', kubernetes: 'a Kubernetes pod', ecs: 'an ECS task' }[binding];
+    const found = platform ? `it runs in ${platform.source === 'ecs' ? 'an ECS task' : 'a Kubernetes pod'}` : 'no platform instance was found';
     throw new ConfigurationError(
       'INSTANCE_UNKNOWN',
-      `This image is bound to a ${binding === 'platform' ? 'Kubernetes pod or ECS task' : binding === 'ecs' ? 'ECS task' : 'Kubernetes pod'}, ` +
-        `but ${platform ? `only a ${platform.source} instance` : 'no platform instance'} was found (no kubelet pod mounts in ${MOUNTINFO_PATH}` +
-        `${binding === 'kubernetes' ? '' : ', no ECS task metadata'}). Run it there, or ask the seller for an image baked with another --instance-binding.`,
+      `This image is bound to run in ${wanted}, but ${found} (kubelet pod mounts in ${MOUNTINFO_PATH}, ECS task metadata). ` +
+        'Run it there, or ask the seller for an image baked with another --instance-binding.',
     );
   }
   if (!platform) return explicit[0];
