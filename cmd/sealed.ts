@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { ConfigurationError } from '../src/errors.js';
 import { INSTANCE_BINDINGS, type InstanceBinding } from '../src/instance-id.js';
 import { refuseCodeInjection, refuseMountedCode } from '../src/integrity.js';
+import { isPublicKeyVersion } from '../src/metering/validation.js';
 import { envName } from './args.js';
 import type { CommandSpec } from './spec.js';
 
@@ -75,7 +76,7 @@ export function parseBakedConfig(text: string, file: string): BakedConfig {
   if (value?.version !== BAKED_CONFIG_VERSION) throw bad(`version ${JSON.stringify(value?.version)} is not ${BAKED_CONFIG_VERSION}`);
   if (typeof value.productCode !== 'string' || value.productCode === '') throw bad('no productCode');
   if (typeof value.publicKey !== 'string' || !value.publicKey.includes('-----BEGIN PUBLIC KEY-----')) throw bad('no publicKey PEM');
-  if (!Number.isSafeInteger(value.publicKeyVersion) || value.publicKeyVersion! < 1) throw bad('no publicKeyVersion');
+  if (!isPublicKeyVersion(value.publicKeyVersion)) throw bad('no valid publicKeyVersion');
   if (!INSTANCE_BINDINGS.includes(value.instanceBinding!)) throw bad(`instanceBinding must be one of ${INSTANCE_BINDINGS.join(', ')}`);
   return value as BakedConfig;
 }

@@ -31,15 +31,18 @@ export const bakeCommand: CommandSpec = {
   },
   examples: [['$0 bake --product-code abc123 --public-key-file product-key.pem', 'In the Dockerfile, after installing the bundle']],
   async run(args, ctx) {
-    const [{ productCode: checkProductCode }, { loadProductPublicKey }, { writeFileAtomic }, { ConfigurationError }] = await Promise.all([
+    const [{ productCode: checkProductCode, isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION }, { loadProductPublicKey }, { writeFileAtomic }, { ConfigurationError }] = await Promise.all([
       import('../../src/metering/validation.js'),
       import('../../src/public-key.js'),
       import('../../src/atomic-write.js'),
       import('../../src/errors.js'),
     ]);
     const version = args['public-key-version'] as number;
-    if (!Number.isSafeInteger(version) || version < 1) {
-      throw new ConfigurationError('INVALID_PUBLIC_KEY_VERSION', `--public-key-version ${version} is not valid: a whole number >= 1, as shown beside the key in the Portal.`);
+    if (!isPublicKeyVersion(version)) {
+      throw new ConfigurationError(
+        'INVALID_PUBLIC_KEY_VERSION',
+        `--public-key-version ${version} is not valid: a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION}, as shown beside the key in the Portal.`,
+      );
     }
     const keyFile = args['public-key-file'] as string;
     const key = loadProductPublicKey(await readInputFile(keyFile, { code: 'PUBLIC_KEY_FILE', what: 'public key file' }));

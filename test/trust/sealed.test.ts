@@ -49,7 +49,7 @@ afterAll(() => {
 
 /** Runs the sealed copy's CLI. */
 async function runSealed(args: string[], env: NodeJS.ProcessEnv = {}, bundle = () => sealed) {
-  return runCli(args, { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), cli: bundle().cli });
+  return runCli(args, { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), entry: bundle().cli });
 }
 
 describe('a sealed CLI', () => {
@@ -97,7 +97,7 @@ describe('a sealed CLI', () => {
     for (const command of commands) {
       const result = await runCli(command, {
         env: emulatorEnv(emulator(), { MARKETPLACE_ENDPOINT: '', MARKETPLACE_PUBLIC_KEY: '', MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }),
-        cli: sealed.cli,
+        entry: sealed.cli,
       });
       expect(result.code, `${command[0]}: ${result.stdout}`).toBe(78);
       expect(result.stdout).toContain('IMAGE_SEALED');
@@ -152,7 +152,7 @@ describe('code injection', () => {
     ['OPENSSL_CONF', { OPENSSL_CONF: '/nonexistent/openssl.cnf' }, []],
     ['OPENSSL_MODULES', { OPENSSL_MODULES: '/nonexistent' }, []],
   ] as const)('sealed, %s is refused at start: exit 78 CODE_INJECTION', async (_label, env, nodeFlags) => {
-    const result = await runCli(['check', '--file', forged], { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), cli: sealed.cli, nodeFlags: [...nodeFlags] });
+    const result = await runCli(['check', '--file', forged], { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), entry: sealed.cli, nodeFlags: [...nodeFlags] });
     expect(result.code, result.stdout + result.stderr).toBe(78);
     expect(result.stdout).toContain('CODE_INJECTION');
   });
@@ -160,10 +160,10 @@ describe('code injection', () => {
   it("the library's codeInjection: 'refuse' throws CODE_INJECTION for a preload, unless allowedPreloads names it", async () => {
     const library = JSON.stringify(fileURLToPath(new URL('../../dist/src/index.js', import.meta.url)));
     const script = `const { createEntitlementGate } = await import(${library});
-      try { createEntitlementGate({ file: '/nonexistent', publicKey: process.env.MARKETPLACE_PUBLIC_KEY, codeInjection: 'refuse', allowedPreloads: JSON.parse(process.argv[1]) }); console.log('started'); }
+      try { createEntitlementGate({ file: '/nonexistent', publicKey: process.env.MARKETPLACE_PUBLIC_KEY, codeInjection: 'refuse', allowedPreloads: JSON.parse(process.argv.at(-1)) }); console.log('started'); }
       catch (err) { console.log(err.code); }`;
     const env = baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem, NODE_OPTIONS: `--require ${harmlessModule}` });
-    const node = (allowed: string[]) => runCli([JSON.stringify(allowed)], { env, cli: '--input-type=module', nodeFlags: ['-e', script] });
+    const node = (allowed: string[]) => runCli([JSON.stringify(allowed)], { env, nodeFlags: ['--input-type=module', '-e', script] });
     expect((await node([])).stdout.trim()).toBe('CODE_INJECTION');
     expect((await node([harmlessModule])).stdout.trim()).toBe('started');
   });

@@ -8,11 +8,12 @@
  */
 import { spawn } from 'node:child_process';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CLI, runCli, type CliProcess, type CliResult } from '../cli/helpers.js';
+import { mountHolding, readMountInfo } from '../../src/mountinfo.js';
+import { runCli, type CliProcess, type CliResult } from '../cli/helpers.js';
+import { copyBundle } from '../support/bundle.js';
 
 /** DER TLV with the definite length form for any size. */
 function der(tag: number, ...parts: Buffer[]): Buffer {
@@ -36,8 +37,11 @@ export function rsaPublicKey(modulus: Buffer, exponent: number): KeyObject {
 
 export const pemOf = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
 
-/** Where sealed copies live: inside the checkout, on the same filesystem as the code (not a tmpfs /tmp). */
-const SEALED_ROOT = fileURLToPath(new URL('../../.tmp/sealed/', import.meta.url));
+/**
+ * Where sealed copies live: outside the checkout (no node_modules above a copied bundle) and, unlike a tmpfs /tmp,
+ * usually on the root filesystem, as a sealed CLI requires of itself.
+ */
+const SEALED_ROOT = existsSync('/var/tmp') ? '/var/tmp' : tmpdir();
 
 export interface SealedBundle {
   dir: string;
@@ -47,18 +51,19 @@ export interface SealedBundle {
 
 /** A copy of dist/cli.mjs sealed by `bake --into` with the given settings; throws when bake fails. */
 export async function sealedBundle(options: { productCode: string; publicKeyPem: string; binding: string; version?: number }): Promise<SealedBundle> {
-  mkdirSync(SEALED_ROOT, { recursive: true });
-  const dir = mkdtempSync(SEALED_ROOT);
+  const dir = mkdtempSync(join(SEALED_ROOT, 'me-sealed-'));
+  const holder = mountHolding(dir, readMountInfo() ?? []);
+  if (holder && holder.mountPoint !== '/') throw new Error(`${dir} is on a ${holder.fsType} mount at ${holder.mountPoint}: a sealed CLI there refuses to run (IMAGE_TAMPERED).`);
+  const cli = await copyBundle(dir);
   const keyFile = join(dir, 'key.pem');
   writeFileSync(keyFile, options.publicKeyPem);
-  copyFileSync(CLI, join(dir, 'cli.mjs'));
   const bake = await runCli([
     'bake', '--product-code', options.productCode, '--public-key-file', keyFile, '--instance-binding', options.binding,
     '--public-key-version', String(options.version ?? 1), '--into', dir,
   ]);
   rmSync(keyFile);
   if (bake.code !== 0) throw new Error(`bake failed (${bake.code}): ${bake.stdout}${bake.stderr}`);
-  return { dir, cli: join(dir, 'cli.mjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, cli, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A fresh random pod UID. */
