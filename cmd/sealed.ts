@@ -17,6 +17,7 @@ import { isPublicKeyVersion } from '../src/metering/validation.js';
 import { envName } from './args.js';
 import type { CommandSpec } from './spec.js';
 
+/** The sealed configuration's file name, beside the CLI's entry file. */
 export const BAKED_CONFIG_FILE = 'baked-config.json';
 /** Bumped when a field changes meaning; new optional fields keep it. */
 export const BAKED_CONFIG_VERSION = 1;

@@ -21,6 +21,7 @@ import { podUidsInMounts, readMountInfo, MOUNTINFO_PATH } from './mountinfo.js';
 /** Where the instance came from: the platform (`kubernetes`, `ecs`) or an explicit setting (its name). */
 export type InstanceSource = 'kubernetes' | 'ecs' | 'instanceId' | 'MARKETPLACE_INSTANCE_ID' | 'POD_UID';
 
+/** The instance and where it came from. */
 export interface ResolvedInstance {
   instance: string;
   source: InstanceSource;
@@ -32,8 +33,10 @@ export interface ResolvedInstance {
  */
 export type InstanceBinding = 'platform' | 'kubernetes' | 'ecs' | 'none';
 
+/** Every {@link InstanceBinding}, e.g. for a CLI option's choices. */
 export const INSTANCE_BINDINGS: readonly InstanceBinding[] = ['platform', 'kubernetes', 'ecs', 'none'];
 
+/** Options of {@link resolveInstanceId}. */
 export interface ResolveInstanceOptions {
   /** An explicit instance (`--instance-id`). Used only where the platform gives none; must agree where it does. */
   instanceId?: string | undefined;

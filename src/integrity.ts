@@ -14,11 +14,12 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigurationError } from './errors.js';
-import { mountsOverCode, readMountInfo, MOUNTINFO_PATH } from './mountinfo.js';
+import { mountsOverCode, readMountInfo } from './mountinfo.js';
 
 /** `refuse`: a finding is a ConfigurationError (exit 78); `allow`: not checked. */
 export type GuardMode = 'refuse' | 'allow';
 
+/** The library's guards, as options of `ensureEntitled`, `createEntitlementGate` and `checkProcessIntegrity`. */
 export interface ProcessGuardOptions {
   /** Refuse Node flags and loader variables that load or inject code, or open a debugger. Default `allow`. */
   codeInjection?: GuardMode;
@@ -99,8 +100,8 @@ export function refuseCodeInjection(env: NodeJS.ProcessEnv, execArgv: readonly s
  * Throws ConfigurationError `IMAGE_TAMPERED` when `files` or `trees` are on, or contain, a mount other than the
  * root filesystem. No mountinfo (not Linux): nothing to check.
  */
-export function refuseMountedCode(paths: { files: readonly string[]; trees: readonly string[] }, context = '', mountInfoPath = MOUNTINFO_PATH): void {
-  const mounts = readMountInfo(mountInfoPath);
+export function refuseMountedCode(paths: { files: readonly string[]; trees: readonly string[] }, context = ''): void {
+  const mounts = readMountInfo();
   if (!mounts) return;
   const real = (path: string) => {
     try {

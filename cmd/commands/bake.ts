@@ -13,6 +13,7 @@ import { LOG_OPTIONS, PRODUCT_CODE_OPTION } from '../options.js';
 import { BAKED_CONFIG_FILE, BAKED_CONFIG_VERSION, type BakedConfig } from '../sealed.js';
 import type { CommandSpec } from '../spec.js';
 
+/** The `bake` command (see the module comment). */
 export const bakeCommand: CommandSpec = {
   name: 'bake',
   describe: `Seal this CLI at image build: vet the product code and key, write ${BAKED_CONFIG_FILE} beside the bundle`,
