@@ -13,12 +13,20 @@
  */
 import { checkCommand } from './commands/check.js';
 import { parseFast } from './fast-parse.js';
-import { runCommand } from './runner.js';
+import { refuseToStart, runCommand, type Bundle } from './runner.js';
+import { openSealedImage } from './sealed.js';
 
 const argv = process.argv.slice(2);
 const checkArgs = argv[0] === checkCommand.name ? parseFast(checkCommand, argv.slice(1)) : undefined;
 if (checkArgs) {
-  void runCommand(checkCommand, checkArgs, process.env);
+  // This CommonJS bundle's own path: a sealed image's baked-config.json lies beside it (and beside dist/cli.mjs).
+  let bundle: Bundle | undefined;
+  try {
+    bundle = { entryFile: __filename, sealed: openSealedImage(__filename, process.env) };
+  } catch (err) {
+    refuseToStart(checkCommand.name, err);
+  }
+  void runCommand(checkCommand, checkArgs, process.env, bundle);
 } else {
   // A failure to load the whole CLI is an unhandled rejection: Node prints it and exits 1.
   void import('./main.js');

@@ -9,7 +9,7 @@
 import { verifyEntitlementFile, type EntitlementFileClaims, type VerifyEntitlementFileOptions } from './entitlement-file.js';
 import { ConfigurationError, EntitlementError } from './errors.js';
 import { resolveInstanceId } from './instance-id.js';
-import { checkProcessIntegrity } from './integrity.js';
+import { checkProcessIntegrity } from './process-guards.js';
 import { ensureEntitled, type EnsureEntitledOptions } from './register.js';
 
 export interface EntitlementFileOutcome {

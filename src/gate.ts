@@ -25,7 +25,8 @@ import { resolve } from 'node:path';
 import { verifyEntitlementFile, type VerifyEntitlementFileOptions } from './entitlement-file.js';
 import { ConfigurationError, EntitlementError, VerificationError } from './errors.js';
 import { resolveInstanceId, type InstanceBinding } from './instance-id.js';
-import { checkProcessIntegrity, type ProcessGuardOptions } from './integrity.js';
+import type { ProcessGuardOptions } from './integrity.js';
+import { checkProcessIntegrity } from './process-guards.js';
 import { loadProductPublicKey } from './public-key.js';
 import { secondsOption } from './verify.js';
 

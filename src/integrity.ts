@@ -8,11 +8,9 @@
  * manifest edits, not an attacker who writes code aimed at this library (docs/threat-model.md).
  *
  * @example
- * checkProcessIntegrity({ codeInjection: 'refuse', allowedPreloads: ['dd-trace/init'], mountedCode: 'refuse' });
+ * refuseCodeInjection(process.env, process.execArgv); // throws CODE_INJECTION under NODE_OPTIONS=--import=...
  */
 import { readFileSync, realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigurationError } from './errors.js';
 import { mountsOverCode, readMountInfo } from './mountinfo.js';
 
@@ -116,27 +114,6 @@ export function refuseMountedCode(paths: { files: readonly string[]; trees: read
       'IMAGE_TAMPERED',
       `${context}Refusing to run code that a volume was mounted over: ${findings.join('; ')}. Remove the volume; the code must come from the image.`,
     );
-  }
-}
-
-/**
- * The library's guards (`codeInjection`, `mountedCode`), checked before any network call or verification.
- * Mounted code means: the Node binary, this library's own directory, or the directory tree of the app's entry
- * script (`process.argv[1]`) on a mount other than the root filesystem, or a mount inside that tree.
- *
- * @example
- * checkProcessIntegrity({ mountedCode: 'refuse' }); // throws IMAGE_TAMPERED under a ConfigMap mounted at /app
- */
-export function checkProcessIntegrity(options: ProcessGuardOptions): void {
-  for (const [name, mode] of [['codeInjection', options.codeInjection], ['mountedCode', options.mountedCode]] as const) {
-    if (mode !== undefined && mode !== 'refuse' && mode !== 'allow') {
-      throw new ConfigurationError('INVALID_OPTION', `${name} must be 'refuse' or 'allow', got ${JSON.stringify(mode)}.`);
-    }
-  }
-  if (options.codeInjection === 'refuse') refuseCodeInjection(options.env ?? process.env, process.execArgv, options.allowedPreloads);
-  if (options.mountedCode === 'refuse') {
-    const entry = process.argv[1];
-    refuseMountedCode({ files: [process.execPath], trees: [dirname(fileURLToPath(import.meta.url)), ...(entry ? [dirname(entry)] : [])] });
   }
 }
 

@@ -18,9 +18,9 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, im
 
 /** Every source file `check` may be built from: adding one is a decision about the probe's cost, taken here. */
 const CHECK_SOURCES = [
-  /^cmd\/(entry|runner|args|fast-parse|log|options|spec|usage-error)\.ts$/,
+  /^cmd\/(entry|runner|args|fast-parse|log|options|spec|usage-error|sealed)\.ts$/, // sealed: the sealed image's start-up guards
   /^cmd\/commands\/check\.ts$/,
-  /^src\/(entitlement-file|entitlement-file-path|verify|public-key|errors|logger|input-file|instance-id|ecs-metadata|atomic-write)\.ts$/,
+  /^src\/(entitlement-file|entitlement-file-path|verify|public-key|errors|logger|input-file|instance-id|ecs-metadata|atomic-write|mountinfo|integrity)\.ts$/,
   /^src\/metering\/validation\.ts$/, // the key-version rule, shared with register: pure checks, no client
   /^src\/(pricing|license\/fingerprint)\.ts$/, // the option table's constants (--pricing choices, the issuer fingerprint); each model's code loads lazily
   /^node-builtin:node:(crypto|fs|fs\/promises|os|path|util)$/,

@@ -27,8 +27,8 @@ let sealed: SealedBundle;
 let platformBound: SealedBundle;
 let emulatorKeyFile: string;
 
-/** What `NODE_OPTIONS=--import=data:...` can do to an unsealed CLI: make every RSA signature "verify". */
-const FORGE_PRELOAD = '--import=data:text/javascript,globalThis.crypto.subtle.verify=async()=>true;';
+/** What `NODE_OPTIONS=--import=data:...` can do to an unsealed CLI: make every signature "verify". */
+const FORGE_PRELOAD = '--import=data:text/javascript,import%20c%20from%22node:crypto%22;c.verify=()=>true;globalThis.crypto.subtle.verify=async()=>true;';
 
 beforeAll(async () => {
   await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: file, instanceId: INSTANCE, env: {} }));

@@ -1,0 +1,33 @@
+/**
+ * The library's process guards (`codeInjection`, `mountedCode` options), apart from src/integrity.ts because they
+ * locate the library's own files from `import.meta.url`, which the CommonJS `check` bundle does not have.
+ *
+ * @example
+ * checkProcessIntegrity({ codeInjection: 'refuse', allowedPreloads: ['dd-trace/init'], mountedCode: 'refuse' });
+ */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigurationError } from './errors.js';
+import { refuseCodeInjection, refuseMountedCode, type ProcessGuardOptions } from './integrity.js';
+
+/**
+ * The library's guards (`codeInjection`, `mountedCode`), checked before any network call or verification.
+ * Mounted code means: the Node binary, this library's own directory, or the directory tree of the app's entry
+ * script (`process.argv[1]`) on a mount other than the root filesystem, or a mount inside that tree.
+ *
+ * @example
+ * checkProcessIntegrity({ mountedCode: 'refuse' }); // throws IMAGE_TAMPERED under a ConfigMap mounted at /app
+ */
+export function checkProcessIntegrity(options: ProcessGuardOptions): void {
+  for (const [name, mode] of [['codeInjection', options.codeInjection], ['mountedCode', options.mountedCode]] as const) {
+    if (mode !== undefined && mode !== 'refuse' && mode !== 'allow') {
+      throw new ConfigurationError('INVALID_OPTION', `${name} must be 'refuse' or 'allow', got ${JSON.stringify(mode)}.`);
+    }
+  }
+  if (options.codeInjection === 'refuse') refuseCodeInjection(options.env ?? process.env, process.execArgv, options.allowedPreloads);
+  if (options.mountedCode === 'refuse') {
+    const entry = process.argv[1];
+    refuseMountedCode({ files: [process.execPath], trees: [dirname(fileURLToPath(import.meta.url)), ...(entry ? [dirname(entry)] : [])] });
+  }
+}
+
