@@ -1,6 +1,6 @@
 /**
- * The library's process guards (`codeInjection`, `mountedCode` options), apart from src/integrity.ts because they
- * locate the library's own files from `import.meta.url`, which the CommonJS `check` bundle does not have.
+ * The library's process guards (`codeInjection`, `mountedCode` options): they also protect the library's own files,
+ * found from this module's location in ESM (dist/src) and in the CommonJS `check` bundle alike.
  *
  * @example
  * checkProcessIntegrity({ codeInjection: 'refuse', allowedPreloads: ['dd-trace/init'], mountedCode: 'refuse' });
@@ -27,7 +27,18 @@ export function checkProcessIntegrity(options: ProcessGuardOptions): void {
   if (options.codeInjection === 'refuse') refuseCodeInjection(options.env ?? process.env, process.execArgv, options.allowedPreloads);
   if (options.mountedCode === 'refuse') {
     const entry = process.argv[1];
-    refuseMountedCode({ files: [process.execPath], trees: [dirname(fileURLToPath(import.meta.url)), ...(entry ? [dirname(entry)] : [])] });
+    refuseMountedCode({ files: [process.execPath], trees: [dirname(thisModuleFile()), ...(entry ? [dirname(entry)] : [])] });
   }
 }
 
+
+/**
+ * This module's file, from the V8 stack of this very call: `import.meta.url` exists only in ESM and `__filename`
+ * only in CommonJS, and this module is bundled as both.
+ */
+function thisModuleFile(): string {
+  const frame = new Error().stack?.split('\n')[1] ?? '';
+  const location = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?\s*$/.exec(frame)?.[1];
+  if (location === undefined) throw new ConfigurationError('INVALID_OPTION', 'mountedCode: cannot tell where this library is installed.');
+  return location.startsWith('file:') ? fileURLToPath(location) : location;
+}
