@@ -52,6 +52,8 @@ RUN set -eu; \
     ln -s /opt/marketplace-entitlement/node /rootfs/usr/local/bin/node; \
     install -m 0444 dist/cli.cjs dist/cli.mjs /rootfs/opt/marketplace-entitlement/; \
     install -m 0444 -D -t /rootfs/opt/marketplace-entitlement/chunks dist/chunks/*.mjs; \
+    install -D -m 0444 LICENSE /rootfs/opt/marketplace-entitlement/licenses/LICENSE; \
+    install -D -m 0444 dist/THIRD_PARTY_NOTICES /rootfs/opt/marketplace-entitlement/licenses/THIRD_PARTY_NOTICES; \
     if [ -f /usr/local/LICENSE ]; then install -D -m 0444 /usr/local/LICENSE /rootfs/opt/marketplace-entitlement/licenses/node.LICENSE; fi; \
     for lib in $(ldd /usr/local/bin/node | grep -o '/[^ ]*'); do cp -L --parents "$lib" /rootfs/; done; \
     printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin\n' > /rootfs/etc/passwd; \

@@ -15,6 +15,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { writeThirdPartyNotices } from './third-party-notices.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -111,6 +112,8 @@ await writeFile(
   join(dist, 'bundle-meta.json'),
   `${JSON.stringify({ outputs: Object.fromEntries(Object.entries(outputs).map(([file, output]) => [file, { bytes: output.bytes, inputs: Object.keys(output.inputs) }])) }, null, 1)}\n`,
 );
+// legalComments is 'none': the bundled packages' notices go, whole, to a file shipped beside the bundle.
+const notices = writeThirdPartyNotices({ outputs }, root, join(dist, 'THIRD_PARTY_NOTICES'));
 const kib = (files) => (files.reduce((sum, [, output]) => sum + output.bytes, 0) / 1024).toFixed(0);
 const chunks = Object.entries(whole.metafile.outputs).filter(([file]) => file.includes('/chunks/'));
-console.log(`bundled dist/cli.cjs (${kib(Object.entries(entry.metafile.outputs))} KiB), dist/cli.mjs and ${chunks.length} chunks (${kib(Object.entries(whole.metafile.outputs))} KiB)`);
+console.log(`bundled dist/cli.cjs (${kib(Object.entries(entry.metafile.outputs))} KiB), dist/cli.mjs and ${chunks.length} chunks (${kib(Object.entries(whole.metafile.outputs))} KiB); notices of ${notices.length} packages in dist/THIRD_PARTY_NOTICES`);

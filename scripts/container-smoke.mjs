@@ -370,9 +370,11 @@ function buildImage() {
   if (ok('image file listing', list.status === 0, out(list))) {
     const { files, outDir } = JSON.parse(list.stdout.trim().split('\n').pop());
     results.image.files = files;
-    const unexpected = files.filter((f) => !/^\/(opt\/marketplace-entitlement\/(node|cli\.[cm]js|chunks\/[\w.-]+\.mjs|licenses\/node\.LICENSE)|usr\/local\/bin\/node -> \S+|etc\/(passwd|group|nsswitch\.conf)|(usr\/)?lib(64|\/x86_64-linux-gnu|\/aarch64-linux-gnu)?\/(ld-linux[^/ ]*|lib[a-z+_]+\.so[.\d]*)) \d+$/.test(f));
+    const unexpected = files.filter((f) => !/^\/(opt\/marketplace-entitlement\/(node|cli\.[cm]js|chunks\/[\w.-]+\.mjs|licenses\/(node\.LICENSE|LICENSE|THIRD_PARTY_NOTICES))|usr\/local\/bin\/node -> \S+|etc\/(passwd|group|nsswitch\.conf)|(usr\/)?lib(64|\/x86_64-linux-gnu|\/aarch64-linux-gnu)?\/(ld-linux[^/ ]*|lib[a-z+_]+\.so[.\d]*)) \d+$/.test(f));
     ok(`runtime image holds only node, its shared libraries and the bundle (${files.length} files, no npm)`,
       unexpected.length === 0 && !files.some((f) => /npm|node_modules|yarn|corepack|\.ts /.test(f)), `unexpected: ${unexpected.join(', ')}`);
+    ok('image carries the project licence and the bundled packages\' notices',
+      ['LICENSE', 'THIRD_PARTY_NOTICES'].every((name) => files.some((f) => f.startsWith(`/opt/marketplace-entitlement/licenses/${name} `))), files.join(' '));
     ok(`${OUT_DIR} is owned by the image user (a Docker/Fargate volume there is writable)`, outDir.uid === UID, JSON.stringify(outDir));
     info(`image ${IMAGE}: ${results.image.sizeMB} MB, files: ${files.map((f) => f.replace(/ \d+$/, '')).join(' ')}`);
   }

@@ -103,6 +103,11 @@ describe('Dockerfile', () => {
     expect(DOCKERFILE).toMatch(/install -m 0755 \/usr\/local\/bin\/node \/rootfs\/opt\/marketplace-entitlement\/node/);
   });
 
+  it('ships the project licence and the bundle\'s third-party notices in the image', () => {
+    expect(DOCKERFILE).toMatch(/install -D -m 0444 LICENSE \/rootfs\/opt\/marketplace-entitlement\/licenses\/LICENSE/);
+    expect(DOCKERFILE).toMatch(/install -D -m 0444 dist\/THIRD_PARTY_NOTICES \/rootfs\/opt\/marketplace-entitlement\/licenses\/THIRD_PARTY_NOTICES/);
+  });
+
   it('uses one Node.js LTS base for every stage that is not scratch', () => {
     const bases = DockerfileParser.parse(DOCKERFILE).getFROMs().map((f) => f.getImage()).filter((i) => i && /node:/.test(i));
     expect(new Set(bases).size).toBe(1);
