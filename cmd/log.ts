@@ -21,6 +21,22 @@ export interface CliLoggerOptions {
   write?: (line: string) => void;
 }
 
+/**
+ * The log format asked for by a command line that could not be parsed: the last `--log-format` given (spaced or
+ * with `=`), else `MARKETPLACE_LOG_FORMAT`, else json. Anything that is not a known format means json.
+ *
+ * @example
+ * requestedLogFormat(['check', '--log-format', 'text', '--bogus'], {}); // 'text'
+ */
+export function requestedLogFormat(argv: readonly string[], env: NodeJS.ProcessEnv): LogFormat {
+  let given = env.MARKETPLACE_LOG_FORMAT;
+  argv.forEach((arg, i) => {
+    if (arg === '--log-format') given = argv[i + 1];
+    else if (arg.startsWith('--log-format=')) given = arg.slice('--log-format='.length);
+  });
+  return LOG_FORMATS.find((format) => format === given) ?? 'json';
+}
+
 export function createCliLogger(options: CliLoggerOptions): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const threshold = LOG_LEVELS.indexOf(options.level);

@@ -10,7 +10,7 @@
 import { constants } from 'node:os';
 import { describeError } from '../src/logger.js';
 import { resolveArgs } from './args.js';
-import { createCliLogger, type LogFormat, type LogLevel } from './log.js';
+import { createCliLogger, requestedLogFormat, type LogFormat, type LogLevel } from './log.js';
 import { sealInput, type SealedImage } from './sealed.js';
 import { PROGRAM, type Args, type CommandContext, type CommandSpec } from './spec.js';
 import { UsageError } from './usage-error.js';
@@ -27,10 +27,13 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 const print = (line: string) => process.stdout.write(`${line.replace(/\s*\n\s*/g, ' ')}\n`);
 
-/** A command line that cannot run: one error log line, the summary, exit 64. */
+/**
+ * A command line that cannot run: one error log line (in the `--log-format` the command line or
+ * `MARKETPLACE_LOG_FORMAT` asked for, even though the rest of it is unusable), the summary, exit 64.
+ */
 export function exitOnUsageError(command: string | undefined, text: string): never {
   const message = /[.?!]$/.test(text) ? text : `${text}.`;
-  createCliLogger({ format: 'json', level: 'error' }).error?.(message, { event: 'cli.usage', command });
+  createCliLogger({ format: requestedLogFormat(process.argv.slice(2), process.env), level: 'error' }).error?.(message, { event: 'cli.usage', command });
   print(`${message} Run \`${[PROGRAM, command, '--help'].filter(Boolean).join(' ')}\` for usage.`);
   return process.exit(new UsageError(message).exitCode);
 }

@@ -9,6 +9,8 @@ import yargs, { type Argv } from 'yargs';
 import { envName } from './args.js';
 import { exitOnUsageError } from './runner.js';
 import { PROGRAM, type CommandSpec } from './spec.js';
+import { closestName } from './suggest.js';
+import { VERSION } from './version.js';
 
 const EXIT_CODES =
   'Exit codes: 0 ok, 64 usage, 65 verification failed, 66 no input (missing file, unreadable key), 69 AWS unavailable ' +
@@ -29,7 +31,7 @@ export async function runWithYargs(
     .recommendCommands()
     .epilogue(EXIT_CODES)
     .wrap(Math.min(120, process.stdout.columns ?? 100))
-    .version(false)
+    .version('version', 'Show the version number', VERSION)
     .help()
     .alias('help', 'h')
     .fail((message, err) => {
@@ -68,10 +70,17 @@ function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
   return y;
 }
 
-/** yargs' "Unknown argument" for the two mistakes it cannot explain: PEM text after a space, a command without `--`. */
+/**
+ * yargs' "Unknown argument" with the likely fix: the option meant by a misspelt flag, PEM text after a space, a
+ * command without `--`; and a misspelt command named before yargs' own "Did you mean".
+ */
 function withFix(message: string, spec: CommandSpec | undefined, argv: string[]): string {
+  if (!spec && /^Did you mean /.test(message)) return `Unknown command ${JSON.stringify(argv[0])}. ${message}`;
   const unknown = /^Unknown arguments?: (.*)$/.exec(message)?.[1]?.split(', ');
   if (!unknown) return message;
+  const options = Object.keys(spec?.options ?? {});
+  const meant = unknown.map((arg) => [arg, closestName(arg, options)] as const).filter(([, option]) => option !== undefined);
+  if (meant.length > 0) return `${message}. Did you mean ${meant.map(([, option]) => `--${option}`).join(', ')}?`;
   if (unknown.some((arg) => arg.includes('-BEGIN '))) {
     // yargs names only the PEM's first line; the key itself is never repeated.
     return `${message}. PEM text starts with dashes: write --public-key="$KEY" (with =) or set MARKETPLACE_PUBLIC_KEY.`;

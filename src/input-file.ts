@@ -21,13 +21,37 @@ export interface InputFileOptions {
   maxBytes?: number;
 }
 
+/** The default size limit of an input: inputs here are a few KiB. */
+const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024;
+
+/**
+ * Reads a stream (stdin) as UTF-8, at most `maxBytes`: beyond that it stops reading and throws
+ * {@link InputError} `${code}_UNREADABLE`, so a huge or endless input costs neither memory nor time.
+ *
+ * @example
+ * const text = await readInputStream(process.stdin, { code: 'INSPECT_INPUT', what: 'standard input' });
+ */
+export async function readInputStream(stream: AsyncIterable<Buffer | string>, options: Omit<InputFileOptions, 'hint'>): Promise<string> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    length += bytes.length;
+    // Leaving the loop early destroys the stream: nothing more is read.
+    if (length > maxBytes) throw new InputError(`${options.code}_UNREADABLE`, `The ${options.what} is larger than the ${maxBytes} bytes expected; nothing was decoded.`);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * Reads `path` as UTF-8; throws {@link InputError} `${code}_MISSING` or `${code}_UNREADABLE`. Anyone who can
  * write the directory can plant something else there: a FIFO (opened non-blocking, so it cannot hang the
  * reader), a device such as /dev/zero, a huge file. Only a regular file is read, and never more than `maxBytes`.
  */
 export async function readInputFile(path: string, options: InputFileOptions): Promise<string> {
-  const maxBytes = options.maxBytes ?? 1024 * 1024;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const unreadable = (why: string, cause?: unknown) =>
     new InputError(`${options.code}_UNREADABLE`, `The ${options.what} ${path} cannot be read (${why}).`, { cause });
   let handle: FileHandle | undefined;

@@ -75,7 +75,7 @@ async function verification(token: string, isFile: boolean, payload: Record<stri
   }
 }
 
-/** The inspection as indented text, times shown as ISO dates beside the raw seconds. */
+/** The inspection as indented text, times shown as ISO dates beside the raw seconds; control characters escaped. */
 export function formatInspection(inspection: Inspection): string {
   const lines = [`${inspection.kind}`, '  header:', ...fields(inspection.header, 4), '  claims:', ...fields(inspection.claims, 4)];
   if (inspection.keyThumbprint) {
@@ -88,8 +88,19 @@ export function formatInspection(inspection: Inspection): string {
   }
   const verdict = inspection.verification;
   if (!verdict) lines.push('  verification: not attempted (give the product public key to verify)');
-  else lines.push(verdict.ok ? '  verification: OK' : `  verification: FAILED ${verdict.code}: ${verdict.message}`);
+  else lines.push(verdict.ok ? '  verification: OK' : `  verification: FAILED ${verdict.code}: ${escapeControlCharacters(verdict.message)}`);
   return lines.join('\n');
+}
+
+/**
+ * Everything a terminal could act on (C0 and C1 controls, DEL, line and paragraph separators, bidirectional
+ * overrides) as `\u` escapes: a crafted claim can then neither move the cursor, recolour, nor start a line
+ * that fakes "verification: OK".
+ */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeControlCharacters(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const TIME_FIELDS = new Set(['iat', 'publicKeyRotationTimestamp']);
@@ -98,6 +109,6 @@ function fields(object: Record<string, unknown>, indent: number): string[] {
   return Object.entries(object).map(([key, value]) => {
     const shown = typeof value === 'string' ? value : JSON.stringify(value);
     const time = TIME_FIELDS.has(key) && typeof value === 'number' ? ` (${new Date(value * 1000).toISOString()})` : '';
-    return `${' '.repeat(indent)}${key}: ${shown}${time}`;
+    return `${' '.repeat(indent)}${escapeControlCharacters(key)}: ${escapeControlCharacters(shown)}${time}`;
   });
 }

@@ -5,7 +5,7 @@
  * @example
  * marketplace-entitlement inspect /var/run/marketplace-entitlement/entitlement.jwt --public-key-file key.pem
  */
-import { readInputFile } from '../../src/input-file.js';
+import { readInputFile, readInputStream } from '../../src/input-file.js';
 import { VerificationError } from '../../src/errors.js';
 import { KEY_OPTIONS, LOG_OPTIONS, PRODUCT_CODE_OPTION, productPublicKey } from '../options.js';
 import type { CommandSpec } from '../spec.js';
@@ -24,7 +24,10 @@ export const inspectCommand: CommandSpec = {
   async run(args, ctx) {
     const { inspectToken, formatInspection } = await import('../../src/inspect.js');
     const file = args.file as string;
-    const text = file === '-' ? await readStdin() : await readInputFile(file, { code: 'INSPECT_INPUT', what: 'file to inspect' });
+    const text =
+      file === '-'
+        ? await readInputStream(process.stdin, { code: 'INSPECT_INPUT', what: 'standard input' })
+        : await readInputFile(file, { code: 'INSPECT_INPUT', what: 'file to inspect' });
     const hasKey = args['public-key-file'] !== undefined || args['public-key'] !== undefined;
     const inspection = await inspectToken(text, {
       ...(hasKey && { publicKey: await productPublicKey(args) }),
@@ -36,9 +39,3 @@ export const inspectCommand: CommandSpec = {
     ctx.print(verdict ? `verified: ${inspection.kind} (${file})` : `decoded, not verified: ${inspection.kind} (${file})`);
   },
 };
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
