@@ -60,15 +60,16 @@ export async function readInputFile(path: string, options: InputFileOptions): Pr
     const stats = await handle.stat();
     if (!stats.isFile()) throw unreadable('not a regular file');
     if (stats.size > maxBytes) throw unreadable(`${stats.size} bytes, larger than the ${maxBytes} expected`);
-    // One byte more than allowed, so a file that grew since the stat is still caught.
-    const buffer = Buffer.alloc(maxBytes + 1);
+    // One byte more than the stat said, so a file that grew since (past the limit or not) is caught, and a small
+    // file under a large limit costs only its own size.
+    const buffer = Buffer.alloc(stats.size + 1);
     let length = 0;
     while (length < buffer.length) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
     }
-    if (length > maxBytes) throw unreadable(`larger than the ${maxBytes} bytes expected`);
+    if (length > stats.size) throw unreadable('it grew while being read');
     return buffer.toString('utf8', 0, length);
   } catch (err) {
     if (err instanceof InputError) throw err;

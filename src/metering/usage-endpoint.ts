@@ -7,7 +7,8 @@
  *   a 202: the usage is counted (even with `durable: false`, when only the spool write failed).
  * - 400 `{"error":"INVALID_INPUT","field","message"}`; 403 from anything but loopback (the sidecar may
  *   listen on the pod IP for kubelet probes, but only containers of the same pod may meter);
- *   405 for another method; 413 beyond 64 KiB; 503 once the meter is closed (shutting down).
+ *   405 for another method; 413 beyond 64 KiB (from `Content-Length` before reading, or as soon as a chunked body
+ *   passes it; the connection then closes); 503 once the meter is closed (shutting down).
  *
  * @example
  * // in serve's request listener:
@@ -33,9 +34,12 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 export async function handleUsageRequest(meter: Pick<UsageMeter, 'record' | 'persist'>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!isLoopbackAddress(req.socket.remoteAddress)) return reply(res, 403, { error: 'FORBIDDEN', message: 'POST /usage is only accepted from loopback (this pod or task).' });
   if (req.method !== 'POST') return reply(res, 405, { error: 'METHOD_NOT_ALLOWED', message: 'Use POST.' }, { allow: 'POST' });
-  const body = await readBody(req).catch(() => null);
+  // A declared length over the limit is refused before a byte of it is read; an undeclared (chunked) one as soon
+  // as it passes the limit. Either way the connection closes: the rest of the body is never read.
+  const declared = Number(req.headers['content-length'] ?? 0);
+  const body = declared > MAX_BODY_BYTES ? undefined : await readBody(req).catch(() => null);
   if (body === null) return; // the client went away mid-request: nobody to answer
-  if (body === undefined) return reply(res, 413, { error: 'TOO_LARGE', message: `The body must be at most ${MAX_BODY_BYTES} bytes.` });
+  if (body === undefined) return reply(res, 413, { error: 'TOO_LARGE', message: `The body must be at most ${MAX_BODY_BYTES} bytes.` }, { connection: 'close' });
   let usage: { dimension?: unknown; quantity?: unknown; tags?: unknown };
   try {
     usage = JSON.parse(body) as typeof usage;
@@ -62,16 +66,19 @@ function reply(res: ServerResponse, status: number, body: object, headers: Recor
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(`${JSON.stringify(body)}\n`);
 }
 
-/** The body as text, or undefined beyond the size limit (the rest is drained, so the 413 is read, not reset). */
+/** The body as text, or undefined as soon as it passes the size limit (reading stops there). */
 function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.once('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')));
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.off('data', onData).pause();
+      resolve(undefined);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.once('error', reject);
   });
 }

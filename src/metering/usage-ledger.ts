@@ -100,6 +100,8 @@ export class UsageLedger {
     const key = tagSetKey(tags);
     const bucket = usage.buckets[key];
     if (bucket) bucket.quantity += quantity;
+    // Zero bills nothing: it must not take one of the hour's allocation slots that real usage needs.
+    else if (quantity === 0) return target;
     else if (Object.keys(usage.buckets).length >= MAX_ALLOCATIONS) {
       throw new ValidationError('tags', `would be tag set number ${MAX_ALLOCATIONS + 1} for ${dimension} this hour (MeterUsage's limit)`, tags);
     } else usage.buckets[key] = { ...(tags && { tags }), quantity };

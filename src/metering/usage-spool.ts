@@ -8,10 +8,11 @@
  * const ledger = (await readSpool(file, 'abc123', logger)) ?? UsageLedger.empty('abc123', instanceId);
  * await writeSpool(file, ledger);
  */
-import { readFile, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
-import { ConfigurationError, InputError } from '../errors.js';
+import { ConfigurationError, type InputError } from '../errors.js';
+import { readInputFile } from '../input-file.js';
 import type { Logger } from '../logger.js';
 import { UsageLedger } from './usage-ledger.js';
 
@@ -20,16 +21,21 @@ export function spoolPath(spoolDir: string, productCode: string): string {
   return join(spoolDir, `usage-${productCode.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
 }
 
+/**
+ * Far above any real ledger (a few hours of usage, at most 2,500 tag sets per dimension and hour), far below what
+ * would hurt: the spool is read like every input, so a FIFO, a device or a huge file there fails start-up with
+ * `SPOOL_UNREADABLE` instead of hanging it or exhausting memory.
+ */
+export const MAX_SPOOL_BYTES = 32 * 1024 * 1024;
+
 /** The ledger in `file`; undefined when there is none (or it was unreadable and moved aside). */
 export async function readSpool(file: string, productCode: string, logger: Logger): Promise<UsageLedger | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInputFile(file, { code: 'SPOOL', what: 'usage spool', maxBytes: MAX_SPOOL_BYTES });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new InputError('SPOOL_UNREADABLE', `Cannot read the usage spool ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the volume's permissions.`, {
-      cause: err,
-    });
+    if ((err as InputError).code === 'SPOOL_MISSING') return undefined;
+    throw err;
   }
   let ledger: UsageLedger | undefined;
   try {
