@@ -96,6 +96,7 @@ export { create } from './metering/datafire-client.js';
 export type { DataFireAccount, MeteringMarketplaceClient } from './metering/datafire-client.js';
 export { createUsageMeter, usageClientToken } from './metering/usage-meter.js';
 export type { UsageMeter, UsageMeterOptions, FlushReport, FlushOptions, SentUsage, LostUsage, FailedUsage } from './metering/usage-meter.js';
+export type { UsageMeterStats } from './metering/usage-meter.js';
 export { handleUsageRequest, isLoopbackAddress, USAGE_PATH } from './metering/usage-endpoint.js';
 export { backoffDelay, retryUntilDeadline, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } from './retry.js';
 export type { RetryPolicy, RetryOptions } from './retry.js';

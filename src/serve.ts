@@ -4,7 +4,7 @@
  * unless a valid file for this instance already exists, then serves:
  * - `GET /healthz`: the entitlement gate (200 entitled, 503 not, JSON status);
  * - `GET /entitlement`: the public fields as JSON (always 200; `entitled` says the verdict);
- * - `GET /metrics`: Prometheus text;
+ * - `GET /metrics`: Prometheus text: the entitlement, and the usage meter's sent, lost and pending usage when it runs;
  * - `POST /usage`: the usage meter for apps in other languages in the pod (loopback only), when `usageMeter`
  *   is given; 404 otherwise, 503 while the meter is still starting (it starts once the pod is entitled).
  *
@@ -20,6 +20,7 @@ import { resolveInstanceId } from './instance-id.js';
 import { listen } from './listen.js';
 import { handleUsageRequest, USAGE_PATH } from './metering/usage-endpoint.js';
 import type { UsageMeter } from './metering/usage-meter.js';
+import { usageMeterMetrics } from './metering/usage-metrics.js';
 import { holdEntitlement, type ContractPricing, type CustomPricing, type HeldEntitlement } from './pricing.js';
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE, type Metric } from './prometheus.js';
 import type { EnsureEntitledOptions } from './register.js';
@@ -202,6 +203,7 @@ function route(
           samples: [...metrics.errors].map(([code, value]) => ({ labels: { code }, value })),
         },
         ...metrics.extra(),
+        ...(usage.meter ? usageMeterMetrics(usage.meter.stats()) : []),
       ]);
       send(res, 200, PROMETHEUS_CONTENT_TYPE, body);
     });

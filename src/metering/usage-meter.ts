@@ -81,6 +81,26 @@ export interface FlushOptions {
   deadlineMs?: number;
 }
 
+/**
+ * What the meter has done since it started, for monitoring (`serve` publishes it on `/metrics`).
+ *
+ * @example
+ * const { lost } = meter.stats();
+ * if (Object.values(lost).some((l) => l.quantity > 0)) alert('usage was lost');
+ */
+export interface UsageMeterStats {
+  /** MeterUsage records AWS accepted (one per dimension and hour), by dimension. */
+  sent: Record<string, number>;
+  /** Usage given up, never to be billed, by dimension: how many hour records and how much usage. */
+  lost: Record<string, { records: number; quantity: number }>;
+  /** Sends that failed and were kept for the next flush. */
+  sendFailures: number;
+  /** Hours holding usage not yet sent (the current hour included): the spool's backlog. */
+  pendingHours: number;
+  /** The most recent failed send: its error code and when. */
+  lastSendError?: { code: string; at: Date };
+}
+
 export interface UsageMeter {
   readonly productCode: string;
   readonly dimensions: readonly string[];
@@ -101,6 +121,8 @@ export interface UsageMeter {
   flush(options?: FlushOptions): Promise<FlushReport>;
   /** Stops the hourly timer and flushes (deadline default 10 s); `record()` throws afterwards. */
   close(options?: FlushOptions): Promise<FlushReport>;
+  /** Counts of what was sent, lost and failed since start, and the backlog: see {@link UsageMeterStats}. */
+  stats(): UsageMeterStats;
 }
 
 /** Checks the options, loads the spool, DryRuns each dimension, sends what the spool held that is due, starts the hourly timer. */
@@ -159,6 +181,7 @@ class HourlyUsageMeter implements UsageMeter {
   private writing: Promise<void> | undefined;
   private dirty = false;
   private closing: Promise<FlushReport> | undefined;
+  private readonly counts: Omit<UsageMeterStats, 'pendingHours'> = { sent: {}, lost: {}, sendFailures: 0 };
 
   private constructor(private readonly parts: MeterParts) {
     ({ productCode: this.productCode, dimensions: this.dimensions, instanceId: this.instanceId, spoolFile: this.spoolFile, ledger: this.ledger } = parts);
@@ -209,6 +232,11 @@ class HourlyUsageMeter implements UsageMeter {
     return this.closing;
   }
 
+  stats(): UsageMeterStats {
+    const pendingHours = new Set(this.ledger.due(Infinity).map((due) => due.hour)).size;
+    return structuredClone({ ...this.counts, pendingHours });
+  }
+
   /**
    * Without a spool, usage the closing flush did not send dies with the process: usage moved to the next hour
    * (its own was sent), or the current hour when `includeCurrentHour: false`. Report it lost, loudly. Failed
@@ -257,6 +285,7 @@ class HourlyUsageMeter implements UsageMeter {
         const deadline = options.deadlineMs ?? this.parts.callOptions.deadlineMs;
         const result = await meterUsage(this.requestFor(due, timestamp, item.quantity), { ...this.parts.callOptions, ...(deadline !== undefined && { deadlineMs: deadline }) });
         this.ledger.finish(due);
+        this.counts.sent[item.dimension] = (this.counts.sent[item.dimension] ?? 0) + 1;
         report.sent.push({ ...item, ...(result.meteringRecordId !== undefined && { meteringRecordId: result.meteringRecordId }) });
         this.parts.logger.info?.(`Metered ${item.quantity} ${item.dimension} for ${item.hour.toISOString()}`, { event: 'meter.sent', ...item, attempts: result.attempts });
       } catch (err) {
@@ -265,6 +294,8 @@ class HourlyUsageMeter implements UsageMeter {
           continue;
         }
         report.failed.push({ ...item, error: err as Error });
+        this.counts.sendFailures += 1;
+        this.counts.lastSendError = { code: (err as { code?: string }).code ?? (err as Error).name, at: this.clock() };
         (this.parts.logger.error ?? this.parts.logger.warn)?.(
           `MeterUsage for ${item.dimension} in ${item.hour.toISOString()} failed; kept for the next flush: ${(err as Error).message}`,
           { event: 'meter.send_failed', ...item, error: describeError(err) },
@@ -279,6 +310,9 @@ class HourlyUsageMeter implements UsageMeter {
 
   private lose(due: DueUsage, item: { hour: Date; dimension: string; quantity: number }, reason: string): LostUsage {
     this.ledger.finish(due);
+    const lost = (this.counts.lost[item.dimension] ??= { records: 0, quantity: 0 });
+    lost.records += 1;
+    lost.quantity += item.quantity;
     (this.parts.logger.error ?? this.parts.logger.warn)?.(
       `USAGE LOST: ${item.quantity} ${item.dimension} for the hour ${item.hour.toISOString()} will not be billed: ${reason}`,
       { event: 'meter.lost', ...item, reason },
