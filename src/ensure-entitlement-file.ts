@@ -12,9 +12,11 @@ import { resolveInstanceId } from './instance-id.js';
 import { checkProcessIntegrity } from './process-guards.js';
 import { ensureEntitled, type EnsureEntitledOptions } from './register.js';
 
+/** What {@link ensureEntitlementFile} did: kept a valid file or registered and wrote a new one. */
 export interface EntitlementFileOutcome {
   /** True when an existing valid file was kept and AWS was not called. */
   reused: boolean;
+  /** The verified claims of the file now in place. */
   claims: EntitlementFileClaims;
   /** RegisterUsage calls made (0 when reused). */
   attempts: number;
@@ -22,6 +24,13 @@ export interface EntitlementFileOutcome {
   expectations: Omit<VerifyEntitlementFileOptions, 'now'>;
 }
 
+/**
+ * Keeps a valid entitlement file for this instance, or calls RegisterUsage ({@link ensureEntitled}) and writes a
+ * new one atomically. What `register`, `serve` and `run` do at start.
+ *
+ * @example
+ * const { reused, attempts } = await ensureEntitlementFile({ productCode, publicKey, entitlementFile: '/var/run/marketplace-entitlement/entitlement.jwt' });
+ */
 export async function ensureEntitlementFile(options: EnsureEntitledOptions & { entitlementFile: string }): Promise<EntitlementFileOutcome> {
   checkProcessIntegrity(options);
   const path = options.entitlementFile;

@@ -32,14 +32,19 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 /** The public Ed25519 key in the header, exactly as RFC 8037 spells it. */
 export interface Ed25519PublicJwk {
+  /** Key type: always `OKP`. */
   kty: 'OKP';
+  /** Curve: always `Ed25519`. */
   crv: 'Ed25519';
+  /** The public key, base64url. */
   x: string;
 }
 
 /** The verified content of an entitlement file. */
 export interface EntitlementFileClaims {
+  /** The product the registration was for. */
   productCode: string;
+  /** The version of the product key AWS signed with. */
   publicKeyVersion: number;
   /** The RegisterUsage nonce: the thumbprint of the header key. */
   nonce: string;
@@ -53,9 +58,11 @@ export interface EntitlementFileClaims {
   issuedAt: Date;
   /** The pod UID or ECS task ARN the registration was made for, when known. */
   instance?: string;
+  /** When AWS said the key version expires, if it did. */
   publicKeyRotationTimestamp?: Date;
 }
 
+/** How {@link verifyEntitlementFile} checks a file: the product key, and what the file must be for. */
 export interface VerifyEntitlementFileOptions {
   /** The product's public key (AWS Marketplace Management Portal), PEM or KeyObject. */
   publicKey: PublicKeyInput;
@@ -82,7 +89,9 @@ export function jwkThumbprint(jwk: Ed25519PublicJwk): string {
 
 /** A pending entitlement file: the nonce to register with, and how to write the file once registered. */
 export interface PendingEntitlementFile {
+  /** The nonce to send to RegisterUsage: the RFC 7638 thumbprint of the file's Ed25519 key. */
   nonce: string;
+  /** Signs the verified entitlement with that key and writes the file atomically. */
   write(entitlement: Entitlement): Promise<Entitlement>;
 }
 
@@ -262,9 +271,13 @@ export async function verifyEntitlementToken(text: string, options: VerifyEntitl
 
 /** A decoded compact JWS. Every segment must be canonical base64url, so no two texts carry the same bytes. */
 export interface DecodedJws {
+  /** The protected header. */
   header: Record<string, unknown>;
+  /** The payload's claims. */
   payload: Record<string, unknown>;
+  /** `<header>.<payload>` as received: what the signature covers. */
   signingInput: string;
+  /** The signature bytes. */
   signature: Buffer;
 }
 

@@ -30,6 +30,7 @@ import { checkProcessIntegrity } from './process-guards.js';
 import { loadProductPublicKey } from './public-key.js';
 import { secondsOption } from './verify.js';
 
+/** What {@link createEntitlementGate} verifies: the file, the product key, and optionally the product code and instance. */
 export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOptions, 'now'>, ProcessGuardOptions {
   /** The entitlement file the init container (`marketplace-entitlement register`) writes. */
   file: string;
@@ -45,11 +46,13 @@ export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOption
 
 /** The gate's answer; also the JSON body of the handler's response. */
 export interface EntitlementGateStatus {
+  /** True when the file verifies for this product and instance. */
   entitled: boolean;
   /** Why not entitled, and what to do about it. */
   reason?: string;
   /** Stable code of the failed check, e.g. `FILE_SIGNATURE_INVALID`, `INSTANCE_MISMATCH`, `ENTITLEMENT_FILE_MISSING`. */
   code?: string;
+  /** The product the file is for. */
   productCode?: string;
   /** When AWS signed the registration (ISO 8601). */
   registeredAt?: string;
@@ -65,6 +68,7 @@ export interface EntitlementGateStats {
   lastVerificationAt: Date | undefined;
 }
 
+/** A readiness gate over the entitlement file: `handler` for an HTTP route, `status()` for your own. */
 export interface EntitlementGate {
   /** The current verdict. Never rejects: every failure is `{ entitled: false, code, reason }`. */
   status(): Promise<EntitlementGateStatus>;
@@ -74,6 +78,7 @@ export interface EntitlementGate {
    * `reply.hijack()` and the raw objects.
    */
   handler(req: IncomingMessage, res: ServerResponse): void;
+  /** How often the file was really verified. */
   stats(): EntitlementGateStats;
 }
 

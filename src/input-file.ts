@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { InputError } from './errors.js';
 
+/** Which input a file is, for error codes and messages, and how large it may be. */
 export interface InputFileOptions {
   /** Error code prefix, e.g. `ENTITLEMENT_FILE`. */
   code: string;

@@ -12,9 +12,13 @@ import { decodeCompactJws, ENTITLEMENT_FILE_TYPE, jwkThumbprint, verifyEntitleme
 import type { PublicKeyInput } from './public-key.js';
 import { verifyRegistration } from './verify.js';
 
+/** A decoded entitlement file or RegisterUsage token, as {@link formatInspection} shows it. */
 export interface Inspection {
+  /** Which of the two it is (by the header's `typ`). */
   kind: 'entitlement file' | 'RegisterUsage token';
+  /** The JWS protected header. */
   header: Record<string, unknown>;
+  /** The claims (for a file, without the embedded AWS token). */
   claims: Record<string, unknown>;
   /** The AWS token inside an entitlement file. */
   registration?: { header: Record<string, unknown>; claims: Record<string, unknown> };
@@ -24,6 +28,7 @@ export interface Inspection {
   verification?: { ok: true } | { ok: false; code: string; message: string };
 }
 
+/** What to verify the token under; without `publicKey` it is only decoded. */
 export interface InspectOptions {
   /** Verify as well, under this product key. */
   publicKey?: PublicKeyInput;

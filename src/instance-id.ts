@@ -21,9 +21,11 @@ import { podUidsInMounts, readMountInfo, MOUNTINFO_PATH } from './mountinfo.js';
 /** Where the instance came from: the platform (`kubernetes`, `ecs`) or an explicit setting (its name). */
 export type InstanceSource = 'kubernetes' | 'ecs' | 'instanceId' | 'MARKETPLACE_INSTANCE_ID' | 'POD_UID';
 
-/** The instance and where it came from. */
+/** The instance an entitlement file is bound to, and where it came from. */
 export interface ResolvedInstance {
+  /** The pod UID or ECS task ARN. */
   instance: string;
+  /** Where it was found. */
   source: InstanceSource;
 }
 
@@ -40,6 +42,7 @@ export const INSTANCE_BINDINGS: readonly InstanceBinding[] = ['platform', 'kuber
 export interface ResolveInstanceOptions {
   /** An explicit instance (`--instance-id`). Used only where the platform gives none; must agree where it does. */
   instanceId?: string | undefined;
+  /** The environment to read explicit settings and ECS metadata variables from. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** Fail closed (`INSTANCE_UNKNOWN`) unless this platform gives the instance. Default `none`. */
   binding?: InstanceBinding;
@@ -50,7 +53,13 @@ export interface ResolveInstanceOptions {
 /** An instance id is written into the file and compared verbatim; keep it printable and bounded. */
 const INSTANCE_PATTERN = /^[\x21-\x7e]{1,512}$/;
 
-/** The instance, or undefined where neither the platform nor an explicit value names one (e.g. a laptop). */
+/**
+ * This instance's identity: the platform's (the pod UID from the kubelet's mounts, the ECS task ARN) where there is
+ * one, else an explicit value; undefined where neither names one (e.g. a laptop).
+ *
+ * @example
+ * const instance = await resolveInstanceId(); // { instance: '5b1c7c1e-...', source: 'kubernetes' }
+ */
 export async function resolveInstanceId(options: ResolveInstanceOptions = {}): Promise<ResolvedInstance | undefined> {
   const env = options.env ?? process.env;
   const explicit = explicitInstances(options.instanceId, env);

@@ -7,10 +7,21 @@
  */
 export type LogFields = Record<string, unknown> & { event: string };
 
+/**
+ * Where the library logs: any object with some of `debug`, `info`, `warn`, `error`; `console` works. Messages and
+ * fields never hold credentials, private keys or whole tokens.
+ *
+ * @example
+ * await ensureEntitled({ productCode, publicKey, logger: console });
+ */
 export interface Logger {
+  /** Detail for debugging: each attempt, each cache miss. */
   debug?(message: string, fields?: LogFields): void;
+  /** Normal progress: registered, reused, sent. */
   info?(message: string, fields?: LogFields): void;
+  /** Something to look at: a retry, an expiring key, a process warning. */
   warn?(message: string, fields?: LogFields): void;
+  /** A failure, or usage lost. */
   error?(message: string, fields?: LogFields): void;
 }
 

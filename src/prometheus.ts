@@ -8,13 +8,19 @@
  */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/** One metric family for {@link formatMetrics}. */
 export interface Metric {
+  /** Metric name, e.g. `marketplace_entitlement_valid` (counters end in `_total`). */
   name: string;
+  /** The HELP text. */
   help: string;
+  /** The TYPE. */
   type: 'gauge' | 'counter';
+  /** One line per label set. */
   samples: { labels?: Record<string, string>; value: number }[];
 }
 
+/** The metrics as Prometheus text exposition (0.0.4), HELP text and label values escaped. */
 export function formatMetrics(metrics: Metric[]): string {
   const lines: string[] = [];
   for (const metric of metrics) {

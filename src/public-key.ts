@@ -28,6 +28,7 @@ export const MAX_RSA_BITS = 16384;
 /** The only public exponent AWS keys use; e = 1 makes any "signature" verify, small ones invite forgery. */
 export const RSA_PUBLIC_EXPONENT = 65537n;
 
+/** A product public key: PEM text (SPKI or PKCS#1), its bytes, or a `KeyObject`. */
 export type PublicKeyInput = string | Buffer | KeyObject;
 
 /** SHA-256 (hex) of a public key's SPKI DER encoding: a stable fingerprint for logs and allow-lists. */

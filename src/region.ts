@@ -11,13 +11,23 @@ import { ConfigurationError } from './errors.js';
 import { METADATA_TIMEOUT_MS, readEcsTaskMetadata } from './ecs-metadata.js';
 import type { Logger } from './logger.js';
 
+/** The Region found and where it came from. */
 export interface ResolvedRegion {
+  /** e.g. `us-east-1`. */
   region: string;
+  /** Where it was found, in the order tried. */
   source: 'option' | 'AWS_REGION' | 'AWS_DEFAULT_REGION' | 'ecs-task-metadata' | 'ec2-imds';
 }
 
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
+/**
+ * The Region to call AWS in: the `region` option, `AWS_REGION`/`AWS_DEFAULT_REGION`, the ECS task metadata v4 task ARN,
+ * then EC2 IMDSv2; never a default. Throws `MISSING_REGION` when none answers.
+ *
+ * @example
+ * const { region, source } = await resolveRegion({}); // { region: 'eu-west-1', source: 'AWS_REGION' }
+ */
 export async function resolveRegion(options: {
   region?: string | undefined;
   env?: NodeJS.ProcessEnv;

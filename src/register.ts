@@ -58,7 +58,9 @@ export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'>,
 
 /** A verified registration. */
 export interface Entitlement {
+  /** The product the registration was for. */
   productCode: string;
+  /** The version of the product key AWS signed with. */
   publicKeyVersion: number;
   /** The nonce sent and found again in the signed answer. */
   nonce: string;

@@ -14,6 +14,7 @@
  */
 import { ConfigurationError, ServiceUnavailableError } from './errors.js';
 
+/** Backoff of a retry loop: full jitter, the window doubling from `baseDelayMs` up to `maxDelayMs`. */
 export interface RetryPolicy {
   /** Upper bound of the first backoff window. */
   baseDelayMs: number;
@@ -46,9 +47,13 @@ export function backoffDelay(failures: number, policy: RetryPolicy, random: () =
   return Math.floor(random() * window);
 }
 
+/** Budget and policy of one retry loop. */
 export interface RetryOptions {
+  /** Total time for every attempt and wait. */
   deadlineMs: number;
+  /** Backoff; defaults filled in. */
   policy?: Partial<RetryPolicy>;
+  /** Stops the loop at once. */
   signal?: AbortSignal;
   /** True for failures worth another attempt; any other error is rethrown at once. */
   isRetryable: (err: unknown) => boolean;

@@ -29,6 +29,13 @@ export type RunEntitledOptions = PricingOptions & {
   beforeStart?: () => void;
 };
 
+/**
+ * Registers (or reuses a valid entitlement file), then runs `command` with the file's path in
+ * `MARKETPLACE_ENTITLEMENT_FILE`, forwarding signals; resolves with its exit code (128+signal when killed).
+ *
+ * @example
+ * process.exitCode = await runEntitled(['node', 'server.js'], { productCode, publicKey, entitlementFile: '/tmp/e.jwt' });
+ */
 export async function runEntitled(command: string[], options: RunEntitledOptions): Promise<number> {
   const [program, ...args] = command;
   if (!program) throw new ConfigurationError('MISSING_COMMAND', 'Nothing to run: give the command after --, e.g. `run -- node server.js`.');

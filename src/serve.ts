@@ -49,7 +49,9 @@ export interface ServeOptions {
   usageMeter?: () => Promise<UsageMeter>;
 }
 
+/** A running sidecar from {@link serveEntitlement}. */
 export interface EntitlementService {
+  /** Where it listens, e.g. `http://127.0.0.1:8080`. */
   url: string;
   /** Hourly: how the file came to be, reused or freshly registered. */
   outcome: EntitlementFileOutcome | undefined;

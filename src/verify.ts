@@ -35,10 +35,13 @@ export const DEFAULT_CLOCK_TOLERANCE_SEC = 300;
  */
 export const PLAUSIBLE_IAT_RANGE_SEC = Object.freeze({ min: 1_451_606_400, max: 4_102_444_800 });
 
+/** What {@link verifyRegistration} checks the token against: the values that were sent. */
 export interface VerifyRegistrationOptions {
   /** The product's public key for `publicKeyVersion` (PEM or KeyObject). */
   publicKey: PublicKeyInput;
+  /** The product code sent. */
   productCode: string;
+  /** The key version sent. */
   publicKeyVersion: number;
   /** The nonce sent with RegisterUsage. */
   nonce: string;
@@ -52,8 +55,11 @@ export interface VerifyRegistrationOptions {
 
 /** The verified content of a RegisterUsage token. */
 export interface RegistrationClaims {
+  /** The product the token is for. */
   productCode: string;
+  /** The key version AWS signed with. */
   publicKeyVersion: number;
+  /** The nonce sent (and signed back). */
   nonce: string;
   /** The token's `iat` when it is a plausible NumericDate in seconds; otherwise the time the answer was judged (`now`). */
   issuedAt: Date;

@@ -21,6 +21,7 @@ export const TOKEN_FAULTS = [
   'hs256',
   'rs256',
 ] as const;
+/** A way the emulator can spoil the RegisterUsage token it returns (`scenario.tokenFault`), e.g. `'wrong-nonce'`, `'alg-none'`. */
 export type TokenFault = (typeof TOKEN_FAULTS)[number];
 
 /**

@@ -44,6 +44,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Real AWS answers every request, errors included, with one; SDKs surface it as `$metadata.requestId`. */
 const REQUEST_ID_HEADER = 'x-amzn-requestid';
 
+/** How {@link startMeteringEmulator} listens, signs and behaves at start. */
 export interface MeteringEmulatorOptions {
   /** Default 0: any free port. */
   port?: number;
@@ -53,6 +54,7 @@ export interface MeteringEmulatorOptions {
   privateKey?: string | KeyObject;
   /** When given, SigV4 signatures are fully verified against these credentials. */
   credentials?: EmulatorCredentials;
+  /** The initial scenario (merged over the defaults); `reset()` returns to it. */
   scenario?: Partial<EmulatorScenario>;
   /** The emulator's clock (token `iat`). */
   now?: () => Date;
@@ -65,11 +67,15 @@ export interface MeteringEmulatorOptions {
   licenseManager?: Partial<LicenseManagerScenario>;
 }
 
+/** A running emulator: its URL, its signing key, the scenario to steer it, the calls it received. */
 export interface MeteringEmulator {
+  /** Base URL to give as `endpoint`, e.g. `http://127.0.0.1:41234`. */
   url: string;
+  /** The port it listens on (the one picked when `port` was 0). */
   port: number;
   /** The public key to verify this emulator's tokens with (SPKI PEM). */
   publicKeyPem: string;
+  /** The same public key as a `KeyObject`. */
   publicKey: KeyObject;
   /** Mutable: change it to change what the next calls see. */
   scenario: EmulatorScenario;
@@ -79,9 +85,20 @@ export interface MeteringEmulator {
   licenseManager: LicenseManagerEmulator;
   /** Restores the initial scenario and forgets recorded calls and counters. */
   reset(): void;
+  /** Stops the server and closes its connections; a process that started an emulator cannot exit before this. */
   close(): Promise<void>;
 }
 
+/**
+ * Starts a local, wire-compatible AWS Marketplace Metering Service (AWS JSON 1.1, SigV4, PS256 tokens) for tests
+ * and local runs. A test tool: never expose it on a network.
+ *
+ * @example
+ * const emulator = await startMeteringEmulator();
+ * await ensureEntitled({ productCode: 'prod-abc', publicKey: emulator.publicKeyPem, endpoint: emulator.url,
+ *   region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+ * await emulator.close();
+ */
 export async function startMeteringEmulator(options: MeteringEmulatorOptions = {}): Promise<MeteringEmulator> {
   const privateKey = options.privateKey
     ? typeof options.privateKey === 'string'

@@ -3,6 +3,7 @@ import type { TokenFault, TokenIatVariant } from './register-usage.js';
 
 /** Transport-level misbehaviour, to test what happens below the API. */
 export const TRANSPORT_FAULTS = ['reset', 'hang', 'malformed-json', 'empty-signature', 'non-jwt-signature'] as const;
+/** A way the emulator can break an answer (`scenario.transportFault`): reset the connection, hang, malformed JSON, a missing or non-JWT signature. */
 export type TransportFault = (typeof TRANSPORT_FAULTS)[number];
 
 /** How the emulator behaves; every field can be changed between (or during) tests. */
@@ -36,6 +37,7 @@ export interface EmulatorScenario {
   rotationTimestamp?: Date | undefined;
   /** Misbehave at the transport level on the first `transportFaultFirst` calls (default: every call). */
   transportFault?: TransportFault | undefined;
+  /** Apply `transportFault` only to the first N calls (default: every call). */
   transportFaultFirst?: number | undefined;
   /** MeterUsage/BatchMeterUsage: only these dimensions exist (InvalidUsageDimensionException otherwise). Default: any. */
   dimensions?: string[] | undefined;
@@ -51,9 +53,13 @@ export interface EmulatorScenario {
 
 /** What a registration token resolves to in the emulator. */
 export interface RegistrationTokenGrant {
+  /** The buyer's customer identifier ResolveCustomer returns. */
   customerIdentifier?: string | undefined;
+  /** The buyer's AWS account id ResolveCustomer returns. */
   customerAWSAccountId?: string | undefined;
+  /** The product the token was issued for. */
   productCode: string;
+  /** The License Manager license ARN ResolveCustomer returns (contract products). */
   licenseArn?: string | undefined;
   /** From this instant (a Date, or ISO 8601 when the scenario comes from JSON) the token answers ExpiredTokenException. Default: never. */
   expiresAt?: Date | string | undefined;
@@ -69,9 +75,13 @@ export const DEFAULT_SCENARIO: Readonly<EmulatorScenario> = Object.freeze({
 
 /** What an operation handler sees. */
 export interface OperationContext {
+  /** The emulator's current scenario. */
   scenario: EmulatorScenario;
+  /** The emulator's RSA signing key. */
   privateKey: KeyObject;
+  /** Its public key, SPKI PEM. */
   publicKeyPem: string;
+  /** The emulator's clock. */
   now: () => Date;
   /** The Region from the request's SigV4 credential scope. */
   region: string;
@@ -79,6 +89,7 @@ export interface OperationContext {
   accessKeyId?: string | undefined;
 }
 
+/** An operation's implementation: the parsed JSON input in, the JSON output out; throw an {@link EmulatorServiceError} for an AWS error. */
 export type OperationHandler = (input: Record<string, unknown>, ctx: OperationContext) => Promise<unknown> | unknown;
 
 /** A modelled AWS error, answered as `{"__type","message"}` with its HTTP status. */
@@ -94,14 +105,20 @@ export class EmulatorServiceError extends Error {
 
 /** One request the emulator received. */
 export interface RecordedCall {
+  /** The operation name, e.g. `RegisterUsage`. */
   operation: string;
+  /** The request body as parsed JSON. */
   input: Record<string, unknown>;
+  /** The Region of the SigV4 credential scope. */
   region?: string;
+  /** The access key id of the SigV4 signature. */
   accessKeyId?: string;
+  /** When the request arrived (emulator clock). */
   at: Date;
   /** The `x-amzn-RequestId` the answer carries (a UUID, as AWS sends). */
   requestId: string;
   /** The HTTP status answered; 0 when no answer was sent (connection reset, hang). */
   statusCode: number;
+  /** The AWS error name answered, when the call failed. */
   errorType?: string;
 }

@@ -32,11 +32,13 @@ export class UnprocessedRecordsError extends Error {
   }
 }
 
+/** What {@link batchMeterUsage} resolves with once every record is processed. */
 export interface BatchMeterUsageResult {
   /** One result per record, in the order AWS processed them. */
   results: UsageRecordResult[];
   /** BatchMeterUsage calls made, retries and UnprocessedRecords rounds included. */
   attempts: number;
+  /** The Region the call went to. */
   region: string;
 }
 

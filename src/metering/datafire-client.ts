@@ -44,16 +44,23 @@ import {
  * README shows `accessKeyId: ""`): no keys means the SDK's default credential chain, no region means discovery.
  */
 export interface DataFireAccount extends Omit<MeteringCallOptions, 'credentials'> {
+  /** AWS access key id; empty or absent means the SDK's default credential chain. */
   accessKeyId?: string;
+  /** AWS secret access key, with `accessKeyId`. */
   secretAccessKey?: string;
+  /** Session token of temporary credentials. */
   sessionToken?: string;
 }
 
 /** The object `create()` returns; the optional second argument (DataFire's `context`) is accepted and ignored. */
 export interface MeteringMarketplaceClient {
+  /** BatchMeterUsage; resolves once every record is processed (`UnprocessedRecords` always empty). */
   BatchMeterUsage(input: BatchMeterUsageInput, context?: unknown): Promise<AwsBatchMeterUsageResult>;
+  /** MeterUsage, validated and retried; `DryRun: true` resolves `{}` when permitted. */
   MeterUsage(input: MeterUsageInput, context?: unknown): Promise<AwsMeterUsageResult>;
+  /** RegisterUsage, answer unverified (use {@link ensureEntitled} to verify). */
   RegisterUsage(input: RegisterUsageInput, context?: unknown): Promise<AwsRegisterUsageResult>;
+  /** ResolveCustomer for a SaaS registration token. */
   ResolveCustomer(input: ResolveCustomerInput, context?: unknown): Promise<AwsResolveCustomerResult>;
 }
 

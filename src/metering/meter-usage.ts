@@ -16,6 +16,7 @@ import { callMetering, type MeteringCallOptions } from './call.js';
 import { METER_USAGE_ERRORS } from './errors.js';
 import { validateMeterUsageInput, type MeterUsageInput } from './validation.js';
 
+/** What {@link meterUsage} resolves with. */
 export interface MeterUsageResult {
   /** AWS's id for the record; absent for a dry run. */
   meteringRecordId?: string;
@@ -25,6 +26,7 @@ export interface MeterUsageResult {
   dryRun: boolean;
   /** MeterUsage calls made, retries included. */
   attempts: number;
+  /** The Region the call went to. */
   region: string;
 }
 

@@ -13,13 +13,19 @@ import { callMetering, type MeteringCallOptions } from './call.js';
 import { RESOLVE_CUSTOMER_ERRORS } from './errors.js';
 import { validateResolveCustomerInput, type ResolveCustomerInput } from './validation.js';
 
+/** Who a SaaS registration token belongs to, from {@link resolveCustomer}. */
 export interface ResolvedCustomer {
   /** Absent for SaaS products integrated after AWS's Concurrent Agreements change: use the account id. */
   customerIdentifier?: string;
+  /** The product the buyer subscribed to. */
   productCode?: string;
+  /** The buyer's AWS account id. */
   customerAWSAccountId?: string;
+  /** The License Manager license ARN (contract products). */
   licenseArn?: string;
+  /** ResolveCustomer calls made. */
   attempts: number;
+  /** The Region the call went to. */
   region: string;
 }
 

@@ -20,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EntitlementError, ValidationError } from '../errors.js';
 import type { UsageMeter } from './usage-meter.js';
 
+/** The path `serve` accepts usage on: `POST /usage` (see {@link handleUsageRequest}). */
 export const USAGE_PATH = '/usage';
 const MAX_BODY_BYTES = 64 * 1024;
 

@@ -38,7 +38,9 @@ const LOST_CODES = new Set(['DUPLICATE_REQUEST', 'IDEMPOTENCY_CONFLICT', 'TIMEST
 export const DEFAULT_SEND_JITTER_MS = 5 * 60_000;
 export const DEFAULT_CLOSE_DEADLINE_MS = 10_000;
 
+/** How {@link createUsageMeter} meters: product, dimensions, spool, and the call options of its MeterUsage calls. */
 export interface UsageMeterOptions extends MeteringCallOptions {
+  /** The product code from the AWS Marketplace Management Portal. */
   productCode: string;
   /** The product's custom dimensions (API names from the Management Portal). */
   dimensions: readonly string[];
@@ -55,25 +57,37 @@ export interface UsageMeterOptions extends MeteringCallOptions {
 export interface UsageReportItem {
   /** Start of the hour the usage belongs to. */
   hour: Date;
+  /** The usage dimension's API name. */
   dimension: string;
+  /** The hour's total for the dimension. */
   quantity: number;
 }
+/** Usage MeterUsage accepted. */
 export interface SentUsage extends UsageReportItem {
+  /** AWS's MeteringRecordId. */
   meteringRecordId?: string;
 }
+/** Usage given up: it will never be billed (also logged as `USAGE LOST`). */
 export interface LostUsage extends UsageReportItem {
+  /** Why it could not be sent. */
   reason: string;
 }
+/** Usage whose send failed this time; it stays in the ledger. */
 export interface FailedUsage extends UsageReportItem {
   /** Kept in the ledger and tried again at the next flush. */
   error: Error;
 }
+/** What one flush did with each hour and dimension it handled. */
 export interface FlushReport {
+  /** Accepted by MeterUsage. */
   sent: SentUsage[];
+  /** Given up, never to be billed. */
   lost: LostUsage[];
+  /** Failed this time; tried again at the next flush. */
   failed: FailedUsage[];
 }
 
+/** What a flush sends and how long it may retry. */
 export interface FlushOptions {
   /** Also send the hour in progress (its later usage then goes to the next hour). Default false. */
   includeCurrentHour?: boolean;
@@ -101,8 +115,11 @@ export interface UsageMeterStats {
   lastSendError?: { code: string; at: Date };
 }
 
+/** An hourly usage meter from {@link createUsageMeter}: `record()` usage, `close()` on shutdown. */
 export interface UsageMeter {
+  /** The product metered. */
   readonly productCode: string;
+  /** The dimensions `record()` accepts. */
   readonly dimensions: readonly string[];
   /** The instance id in this meter's ClientTokens. */
   readonly instanceId: string;

@@ -23,22 +23,33 @@ import { ValidationError } from '../errors.js';
 /** Date, ISO 8601 string, or epoch seconds. */
 export type TimestampInput = Date | string | number;
 
+/** A tag of a usage allocation: key and value, as AWS spells them. */
 export interface TagInput {
+  /** Tag key (1-100 characters). */
   Key: string;
+  /** Tag value (1-256 characters). */
   Value: string;
 }
 
+/** A share of a usage quantity attributed to a set of tags. */
 export interface UsageAllocationInput {
+  /** This share; all shares sum to the record's quantity. */
   AllocatedUsageQuantity: number;
+  /** The tags this share is attributed to; none for the untagged remainder. */
   Tags?: TagInput[] | undefined;
 }
 
+/** MeterUsage's input, as AWS names it; checked against the API's rules before any call. */
 export interface MeterUsageInput {
+  /** The product code. */
   ProductCode: string;
+  /** When the usage happened: at most 6 hours ago, not in the future. */
   Timestamp: TimestampInput;
+  /** The dimension's API name. */
   UsageDimension: string;
   /** Default 0. */
   UsageQuantity?: number | undefined;
+  /** Split of `UsageQuantity` by tags (at most 2,500). */
   UsageAllocations?: UsageAllocationInput[] | undefined;
   /** Only checks permissions: AWS answers `DryRunOperation` when the call would be allowed. */
   DryRun?: boolean | undefined;
@@ -46,31 +57,45 @@ export interface MeterUsageInput {
   ClientToken?: string | undefined;
 }
 
+/** One record of BatchMeterUsage (SaaS): a customer's usage of a dimension at a time. */
 export interface UsageRecordInput {
+  /** When the usage happened: at most 24 hours ago. */
   Timestamp: TimestampInput;
   /** From ResolveCustomer (older integrations); or give `CustomerAWSAccountId`. */
   CustomerIdentifier?: string | undefined;
+  /** The buyer's AWS account id (instead of `CustomerIdentifier`). */
   CustomerAWSAccountId?: string | undefined;
+  /** The buyer's License Manager license ARN. */
   LicenseArn?: string | undefined;
+  /** The dimension's API name. */
   Dimension: string;
   /** Default 0. */
   Quantity?: number | undefined;
+  /** Split of `Quantity` by tags. */
   UsageAllocations?: UsageAllocationInput[] | undefined;
 }
 
+/** BatchMeterUsage's input, as AWS names it. */
 export interface BatchMeterUsageInput {
   /** Required unless every record carries a `LicenseArn` (AWS's newer integration). */
   ProductCode?: string | undefined;
+  /** At most 25 records, under 1 MB serialized. */
   UsageRecords: UsageRecordInput[];
 }
 
+/** ResolveCustomer's input. */
 export interface ResolveCustomerInput {
+  /** The `x-amzn-marketplace-token` the buyer's browser posted. */
   RegistrationToken: string;
 }
 
+/** RegisterUsage's input, as AWS names it. */
 export interface RegisterUsageInput {
+  /** The product code. */
   ProductCode: string;
+  /** The version of the product key AWS should sign with. */
   PublicKeyVersion: number;
+  /** Echoed in the signed token; use a fresh random value. */
   Nonce?: string | undefined;
 }
 
