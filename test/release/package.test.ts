@@ -66,6 +66,19 @@ describe('the npm package', () => {
     expect(manifest.engines.node).toBe('>=22.12');
   });
 
+  it('CI tests the Node lines engines and the README claim', () => {
+    const tested = /for version in ([\d. ]+); do/.exec(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+    const [minMajor, minMinor] = manifest.engines.node.replace('>=', '').split('.').map(Number) as [number, number];
+    expect(tested.map((v) => Number(v.split('.')[0]))).toEqual([22, 24]);
+    for (const version of tested) {
+      const [major, minor] = version.split('.').map(Number) as [number, number];
+      expect(major > minMajor || (major === minMajor && minor >= minMinor), `${version} satisfies ${manifest.engines.node}`).toBe(true);
+    }
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('Node.js 22.12 or later');
+    expect(readme).toContain('CI runs the whole test suite on Node 22 and on Node 24');
+  });
+
   it('carries the notices of what the bundle redistributes', () => {
     const notices = readFileSync(join(ROOT, 'dist', 'THIRD_PARTY_NOTICES'), 'utf8');
     for (const name of ['@aws-sdk/client-marketplace-metering', 'jose', 'yargs', 'yargs-parser', '@smithy/core']) {
