@@ -64,7 +64,8 @@ function mountTmpfs(dir: string, options: string): void {
 const isTempName = (name: string) => name.endsWith('.tmp');
 
 describe('SIGKILL while register writes', () => {
-  it('check only ever sees no file or a complete valid one; a previous file survives every kill', async () => {
+  // 31 register runs and as many checks, three at a time: on a loaded 2-core CI machine that takes over a minute.
+  it('check only ever sees no file or a complete valid one; a previous file survives every kill', { timeout: 240_000 }, async () => {
     const random = mulberry32(20_240_601);
     // A previous, valid file to put in place before every other run.
     const calibrationDir = join(root, 'kill-previous');
