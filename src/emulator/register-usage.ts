@@ -29,6 +29,7 @@ export type TokenFault = (typeof TOKEN_FAULTS)[number];
  * accepted by the verifier, which treats `iat` as advisory.
  */
 export const TOKEN_IAT_VARIANTS = ['missing', 'hour-old', 'hour-ahead', 'milliseconds'] as const;
+/** One of {@link TOKEN_IAT_VARIANTS}: how `scenario.tokenIat` bends the token's `iat`. */
 export type TokenIatVariant = (typeof TOKEN_IAT_VARIANTS)[number];
 
 /** The RegisterUsage errors AWS models, by exception name, with their HTTP status. */

@@ -27,7 +27,7 @@ const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '-
 const shipped = new Set(packed.files.map((f) => f.path));
 
 describe('the npm package', () => {
-  it('ships exactly the library, the bundled CLI, notices, licence, docs and deployment manifests', () => {
+  it('ships exactly the library, the bundled CLI, notices, licence, docs, deployment manifests and Helm charts', () => {
     const library = filesUnder('src')
       .filter((f) => f.endsWith('.ts'))
       .flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`]);
@@ -35,7 +35,10 @@ describe('the npm package', () => {
       'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md',
       'dist/cli.mjs', 'dist/THIRD_PARTY_NOTICES',
       ...library,
-      ...['docs', 'k8s', 'ecs', 'iam'].flatMap(filesUnder),
+      // Tracked files only (what .gitignore keeps out, e.g. `helm dependency build` output, npm does too), never a .gitignore.
+      ...execFileSync('git', ['ls-files', '--', 'docs', 'k8s', 'charts', 'ecs', 'iam'], { cwd: ROOT, encoding: 'utf8' })
+        .split('\n')
+        .filter((f) => f !== '' && !f.endsWith('.gitignore')),
     ];
     expect([...shipped].sort()).toEqual([...new Set(expected)].sort());
   });
