@@ -29,8 +29,9 @@ export function writeThirdPartyNotices(metafile, root, outfile) {
   }
   const header =
     'marketplace-entitlement: third-party notices\n\n' +
-    'dist/cli.mjs (and the container image, which runs it) bundles the npm packages below. Each is listed with\n' +
-    'its licence and notice files as that package ships them.\n';
+    'The CLI bundle (dist/cli.cjs, dist/cli.mjs, dist/chunks/) and the container image, which runs it, contain the npm\n' +
+    'packages below, each with' +
+    ' its licence and notice files as that package ships them.\n';
   writeFileSync(outfile, `${header}\n${sections.join('\n\n')}\n`);
   return packages;
 }

@@ -33,7 +33,7 @@ describe('the npm package', () => {
       .flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`]);
     const expected = [
       'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md',
-      'dist/cli.mjs', 'dist/THIRD_PARTY_NOTICES',
+      'dist/cli.cjs', 'dist/cli.mjs', ...filesUnder('dist/chunks'), 'dist/THIRD_PARTY_NOTICES',
       ...library,
       // Tracked files only (what .gitignore keeps out, e.g. `helm dependency build` output, npm does too), never a .gitignore.
       ...execFileSync('git', ['ls-files', '--', 'docs', 'k8s', 'charts', 'ecs', 'iam'], { cwd: ROOT, encoding: 'utf8' })
