@@ -23,8 +23,11 @@ import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type Retry
 export interface AwsCallOptions {
   /** Total retry budget. Default 30 minutes (AWS guidance). */
   deadlineMs?: number;
+  /** Backoff of the retry loop (full jitter between 0 and an exponentially growing window). */
   retry?: Partial<RetryPolicy>;
+  /** Stops the retry loop at once (the call rejects with `ABORTED`). */
   signal?: AbortSignal;
+  /** Where to log attempts, retries and outcomes. Default: process warnings. */
   logger?: Logger;
 }
 

@@ -72,6 +72,15 @@ interface UsageRoute {
   meter?: UsageMeter;
 }
 
+/**
+ * Starts the entitlement sidecar: listens at once (503 until entitled), holds the entitlement for the pricing model
+ * (hourly: keeps or registers the entitlement file), then serves `/healthz`, `/entitlement`, `/metrics` and, with
+ * `usageMeter`, `POST /usage`.
+ *
+ * @example
+ * const service = await serveEntitlement({ productCode, publicKey, entitlementFile: '/shared/entitlement.jwt', port: 8080 });
+ * process.once('SIGTERM', () => void service.close());
+ */
 export async function serveEntitlement(options: ServeEntitlementOptions | ServeHeldEntitlementOptions): Promise<EntitlementService> {
   const source = options.pricing === 'custom' || options.pricing === 'contract' ? heldSource(options) : await fileSource(options);
   const gate = source.gate;
