@@ -22,6 +22,7 @@ export interface MountEntry {
   root: string;
   /** Where it is mounted in this namespace. */
   mountPoint: string;
+  /** The filesystem type (`ext4`, `tmpfs`, `overlay`, ...), named in findings. */
   fsType: string;
 }
 
