@@ -27,6 +27,7 @@ import type { EnsureEntitledOptions } from './register.js';
 
 /** Hourly pricing (the default): RegisterUsage and the entitlement file, gated on the file. */
 export interface ServeEntitlementOptions extends EnsureEntitledOptions, ServeOptions {
+  /** The pricing model; `'hourly'` or absent selects these options (`'custom'` and `'contract'` take {@link ServeHeldEntitlementOptions}). */
   pricing?: 'hourly';
   entitlementFile: string;
 }

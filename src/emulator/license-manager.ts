@@ -40,37 +40,55 @@ const STATUS: Record<string, number> = {
   ServerInternalException: 500,
 };
 
+/** One entitlement of an emulated licence: what a checkout can ask for, and its pool. */
 export interface EmulatedEntitlement {
+  /** The dimension's API name; a checkout must name it with the same unit. */
   name: string;
   /** `Count`, `None`, `Gigabytes`, ... */
   unit: string;
   /** Units available at once (PROVISIONAL) or in all (PERPETUAL); absent with `unlimited`. */
   maxCount?: number;
+  /** Every checkout of it fits, whatever is in use (GetLicense shows `Unlimited: true`). */
   unlimited?: boolean;
 }
 
 /** A licence as given to the emulator; the rest is filled in. */
 export interface EmulatedLicenseInput {
+  /** The SKU a CheckoutLicense must send as `ProductSKU` to get this licence. */
   productSku: string;
+  /** What the contract grants (copied). */
   entitlements: EmulatedEntitlement[];
+  /** Default: a fresh `arn:aws:license-manager::294406891311:license:l-...`. */
   licenseArn?: string;
+  /** The issuer fingerprint a checkout must send. Default: AWS Marketplace's ({@link AWS_MARKETPLACE_KEY_FINGERPRINT}). */
   keyFingerprint?: string;
   /** Default: a year from the emulator's clock. */
   validityEnd?: Date | string;
   /** Default AVAILABLE. */
   status?: string;
+  /** GetLicense's `ProductName` and `LicenseName`. Default `Emulated product <productSku>`. */
   productName?: string;
 }
 
+/** A licence the emulator holds: {@link EmulatedLicenseInput} completed. Mutable: a test may edit it between calls. */
 export interface EmulatedLicense {
+  /** Its ARN, what GetLicense and the checkout answer name. */
   licenseArn: string;
+  /** The SKU a checkout is matched on. */
   productSku: string;
+  /** Shown by GetLicense as `ProductName` and `LicenseName`. */
   productName: string;
+  /** The issuer fingerprint a checkout must send to match. */
   keyFingerprint: string;
+  /** What it grants now; `upgrade()` replaces them. */
   entitlements: EmulatedEntitlement[];
+  /** The emulator's clock when it was added (or at `reset()`): GetLicense's `Validity.Begin`. */
   validityStart: Date;
+  /** At or after it the licence no longer checks out or extends (`Validity.End`). */
   validityEnd: Date;
+  /** Only AVAILABLE checks out and extends; `expire()` sets EXPIRED. */
   status: string;
+  /** Starts at 1; `expire()` and `upgrade()` add one. A checkout uses the SKU's highest version. */
   version: number;
 }
 
@@ -98,8 +116,18 @@ interface Consumption {
   expiresAt: number;
 }
 
+/**
+ * The emulated License Manager from {@link createLicenseManagerEmulator} (or `startMeteringEmulator().licenseManager`):
+ * its licences, checkouts and clock, to steer a contract-pricing test.
+ *
+ * @example
+ * const lm = createLicenseManagerEmulator([{ productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 1 }] }]);
+ * lm.advanceClock(61 * 60_000); // unextended PROVISIONAL checkouts return to the pool
+ */
 export interface LicenseManagerEmulator {
+  /** The licences that exist, searched by every call; mutable (push, edit) or use `addLicense`, `expire`, `upgrade`. */
   licenses: EmulatedLicense[];
+  /** Mutable: change it to change what the next calls see; `reset()` restores the one given at creation. */
   scenario: LicenseManagerScenario;
   /** The emulator's clock: the system clock plus `advanceClock` offsets. */
   now(): Date;
@@ -117,10 +145,18 @@ export interface LicenseManagerEmulator {
   consumptions(): string[];
   /** Answers one call; throws EmulatorServiceError for modelled errors. */
   handle(operation: string, input: Record<string, unknown>): unknown;
+  /** Back to the start: the initial licences (fresh versions and validity), scenario and clock; no checkouts, no seen ClientTokens. */
   reset(): void;
 }
 
-/** A License Manager emulator over `initial` licences and scenario. */
+/**
+ * A License Manager emulator over `initial` licences and scenario, without a server (`startMeteringEmulator`
+ * serves one at its URL).
+ *
+ * @example
+ * const lm = createLicenseManagerEmulator([{ productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 1 }] }], { ttlMs: 1_000 });
+ * lm.handle('GetLicense', { LicenseArn: lm.licenses[0].licenseArn });
+ */
 export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [], scenario: Partial<LicenseManagerScenario> = {}): LicenseManagerEmulator {
   let offsetMs = 0;
   let consumptions = new Map<string, Consumption>();

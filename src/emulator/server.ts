@@ -64,6 +64,7 @@ export interface MeteringEmulatorOptions {
   onCall?: (call: RecordedCall) => void;
   /** License Manager: the licences that exist (contract pricing). Default none. */
   licenses?: EmulatedLicenseInput[];
+  /** License Manager's initial scenario (merged over its defaults: 60-minute checkouts, no faults); `reset()` returns to it. */
   licenseManager?: Partial<LicenseManagerScenario>;
 }
 

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { awsClientConfig, type MeteringClientOptions } from '../metering-client.js';
 import { classifyLicenseManagerError } from './errors.js';
 
+/** The License Manager operations this package calls; the name appears in log events (`license.<Operation>.*`) and errors. */
 export type LicenseManagerOperation = 'CheckoutLicense' | 'ExtendLicenseConsumption' | 'CheckInLicense' | 'GetLicense' | 'ListReceivedLicenses';
 
 /** How to reach License Manager: `region`, `endpoint` (the same URL as Metering's), `credentials`, `requestTimeoutMs`, `env`. */
@@ -21,6 +22,7 @@ export interface LicenseManagerClientOptions extends Omit<MeteringClientOptions,
   client?: LicenseManagerClient;
 }
 
+/** Options every License Manager call takes: how to reach it, plus the retry deadline, abort `signal` and logger. */
 export interface LicenseManagerCallOptions extends LicenseManagerClientOptions, AwsCallOptions {}
 
 /**

@@ -58,13 +58,21 @@ const CHECK_IN_DEADLINE_MS = 10_000;
 /** Floor of an extension delay, so a checkout answered already expired is not extended in a busy loop. */
 const MIN_TIMER_MS = 50;
 
+/**
+ * The `checkoutType`s {@link acquireLicense} accepts (anything else is a ConfigurationError): PROVISIONAL holds a
+ * floating unit that is extended and checked back in; PERPETUAL draws the units down for good.
+ *
+ * @example CHECKOUT_TYPES.includes(args.checkoutType) // validate a CLI or config value
+ */
 export const CHECKOUT_TYPES = ['PROVISIONAL', 'PERPETUAL'] as const;
+/** A License Manager checkout type, one of {@link CHECKOUT_TYPES}: `'PROVISIONAL'` (floating) or `'PERPETUAL'` (drawdown). */
 export type CheckoutTypeName = (typeof CHECKOUT_TYPES)[number];
 
 const UNITS: ReadonlySet<string> = new Set(Object.values(EntitlementDataUnit));
 
 /** One entitlement to check out: a contract dimension's API name and unit, e.g. `{ name: 'Users', unit: 'Count', value: '1' }`. */
 export interface RequestedEntitlement {
+  /** The dimension's API name exactly as in the licence (names are unique within a request); matched with `unit`. */
   name: string;
   /** One of License Manager's units (`Count`, `None`, `Gigabytes`, ...): the licence's own unit for this dimension. */
   unit: string;
@@ -72,13 +80,20 @@ export interface RequestedEntitlement {
   value?: string;
 }
 
-/** An entitlement License Manager allowed. */
+/** An entitlement License Manager allowed, as its CheckoutLicense answer listed it in `EntitlementsAllowed`. */
 export interface AllowedEntitlement {
+  /** The dimension's API name; a request is granted only when each of its names comes back with the same unit. */
   name: string;
+  /** License Manager's unit for it (`Count`, `None`, ...), as answered. */
   unit: string;
+  /** The quantity or value granted, as AWS's string (e.g. `'1'`); absent when AWS sent none. */
   value?: string;
 }
 
+/**
+ * Options of {@link acquireLicense}: what to check out, plus how to reach License Manager (Region, endpoint,
+ * credentials, logger, deadline, `signal`, whose abort closes the lease).
+ */
 export interface AcquireLicenseOptions extends LicenseManagerCallOptions {
   /** The product SKU (product ID) from the AWS Marketplace Management Portal. Its exact form is configuration. */
   productSku: string;
@@ -98,20 +113,27 @@ export interface AcquireLicenseOptions extends LicenseManagerCallOptions {
 
 /** The lease's verdict, shaped like the entitlement gate's. */
 export interface LeaseStatus {
+  /** False once the licence is lost (a problem outlasted `graceMs`) or the lease is closed; true while degraded. */
   entitled: boolean;
   /** Why not entitled (or, within the grace period, what is wrong). */
   reason?: string;
   /** Stable code: `LICENSE_EXPIRED`, `LICENSE_<STATUS>`, `CHECKOUT_LOST`, `CHECKOUT_EXPIRED`, `LEASE_CLOSED`. */
   code?: string;
+  /** The product SKU the lease was acquired for. */
   productSku: string;
+  /** The licence of the current checkout (a new version's checkout may replace it). */
   licenseArn: string;
+  /** The checkout type requested and held. */
   checkoutType: CheckoutTypeName;
   /** When the current checkout expires (ISO 8601), when AWS said. */
   expiration?: string;
   /** The licence's status and end of validity from the last GetLicense. */
   licenseStatus?: string;
+  /** The contract's end (`Validity.End`) as GetLicense wrote it (possibly without a zone: read it as UTC); absent before the first lookup. */
   validityEnd?: string;
+  /** The licence version from the last GetLicense; it changes on an upgrade or renewal (a 'change' event). */
   licenseVersion?: string;
+  /** What the current checkout granted (a copy). */
   entitlementsAllowed: AllowedEntitlement[];
   /** Successful ExtendLicenseConsumption calls. */
   extensions: number;
@@ -121,20 +143,36 @@ export interface LeaseStatus {
   degradedSince?: string;
 }
 
+/**
+ * A held licence checkout from {@link acquireLicense}: extended before it expires (PROVISIONAL), rechecked with
+ * GetLicense every `recheckMs`, and checked in by `close()`. Its timers never keep the process alive.
+ *
+ * @example
+ * const lease = await acquireLicense({ productSku, entitlements: [{ name: 'Users', unit: 'Count', value: '1' }] });
+ * app.get('/healthz', (req, res) => res.status(lease.status().entitled ? 200 : 503).end());
+ */
 export interface Lease {
+  /** The product SKU that was checked out. */
   readonly productSku: string;
+  /** The licence of the current checkout; it can change when a new licence version is checked out again. */
   readonly licenseArn: string;
+  /** What the current checkout granted: every requested entitlement (a copy on each read). */
   readonly entitlementsAllowed: AllowedEntitlement[];
+  /** The checkout type held: PROVISIONAL is extended and checked in, PERPETUAL is neither. */
   readonly checkoutType: CheckoutTypeName;
   /** When the current checkout expires; undefined when AWS gave no usable time. */
   readonly expiration: Date | undefined;
+  /** The current checkout's `LicenseConsumptionToken` (renewed by extensions); may be undefined for PERPETUAL. */
   readonly consumptionToken: string | undefined;
   /** CheckoutLicense calls made for the first checkout, retries included. */
   readonly attempts: number;
+  /** The AWS Region License Manager was called in (given, or discovered like the Metering client's). */
   readonly region: string;
+  /** The verdict now, without a call to AWS: cheap enough for every health check. */
   status(): LeaseStatus;
   /** 'change': the licence changed (new version, new grant, recovered). 'lost': the licence is gone for good. */
   on(event: 'change' | 'lost', listener: (status: LeaseStatus) => void): this;
+  /** Removes a listener added with `on`. */
   off(event: 'change' | 'lost', listener: (status: LeaseStatus) => void): this;
   /** Stops the timers and checks a PROVISIONAL checkout in. Idempotent. */
   close(): Promise<void>;
@@ -157,6 +195,11 @@ interface Trouble {
 /**
  * Checks out the licence and returns the held lease; throws NotEntitledError (77), ConfigurationError (78) or
  * ServiceUnavailableError (69) otherwise.
+ *
+ * @example
+ * const lease = await acquireLicense({ productSku: '1a2b3c4d-example-sku', entitlements: [{ name: 'Users', unit: 'Count', value: '1' }] });
+ * lease.on('lost', () => server.close());
+ * process.once('SIGTERM', () => void lease.close());
  */
 export async function acquireLicense(options: AcquireLicenseOptions): Promise<Lease> {
   const request = checkLicenseOptions(options);

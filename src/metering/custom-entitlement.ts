@@ -13,7 +13,9 @@ import { ConfigurationError } from '../errors.js';
 import type { MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';
 
+/** Options of {@link ensureMeteringEntitled}: the product and dimension to dry-run, plus how to reach Metering. */
 export interface MeteringEntitlementOptions extends MeteringCallOptions {
+  /** The custom-metering product's product code (AWS Marketplace Management Portal), sent as MeterUsage's `ProductCode`. */
   productCode: string;
   /** A metering dimension's API name from the AWS Marketplace Management Portal. */
   dimension: string;
@@ -21,15 +23,25 @@ export interface MeteringEntitlementOptions extends MeteringCallOptions {
 
 /** What the dry run established. */
 export interface MeteringEntitlement {
+  /** The product code that was checked. */
   productCode: string;
+  /** The dimension the dry run metered (quantity 0). */
   dimension: string;
   /** When AWS said the MeterUsage would have succeeded. */
   checkedAt: Date;
+  /** MeterUsage calls made, retries included. */
   attempts: number;
+  /** The AWS Region the Metering call went to. */
   region: string;
 }
 
-/** The MeterUsage dry run; resolves when AWS permits it, throws the typed error otherwise. */
+/**
+ * The MeterUsage dry run; resolves when AWS permits it, throws the typed error otherwise.
+ *
+ * @example
+ * const checked = await ensureMeteringEntitled({ productCode: 'abc123example', dimension: 'requests' });
+ * console.log(`entitled, checked at ${checked.checkedAt.toISOString()} in ${checked.region}`);
+ */
 export async function ensureMeteringEntitled(options: MeteringEntitlementOptions): Promise<MeteringEntitlement> {
   const { productCode, dimension } = options;
   if (typeof dimension !== 'string' || dimension === '') {
