@@ -1,5 +1,5 @@
 // The scale-up herd: N pods calling RegisterUsage at once against a 5/s token bucket, on a virtual clock.
-// Uses our real backoffDelay and DEFAULT_RETRY_POLICY from src/retry.ts (bundled on the fly by esbuild),
+// Uses our real backoffDelay and DEFAULT_RETRY_POLICY from src/aws/retry.ts (bundled on the fly by esbuild),
 // beside the AWS SDK's default standard retry and plain exponential backoff without jitter, in one run.
 //
 //   node bench/herd.bench.mjs                 # the herd table in docs/benchmarks.md (seed 1)
@@ -24,7 +24,7 @@ const seed = Number(args.seed);
 const sizes = args.n.split(',').map(Number);
 const spreadSeeds = Number(args.seeds);
 
-const { backoffDelay, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } = await importTs('src/retry.ts');
+const { backoffDelay, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } = await importTs('src/aws/retry.ts');
 const policy = { ...DEFAULT_RETRY_POLICY };
 
 // The SDK's standard mode as installed (@smithy/core util-retry): delay = random * min(base * 2^i, 20 s)

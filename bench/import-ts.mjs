@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** @param {string} entry path relative to the repository root, e.g. 'src/retry.ts' */
+/** @param {string} entry path relative to the repository root, e.g. 'src/aws/retry.ts' */
 export async function importTs(entry) {
   const outDir = join(root, '.tmp', 'bench');
   mkdirSync(outDir, { recursive: true });

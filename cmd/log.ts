@@ -8,7 +8,7 @@
  * logger.info?.('Entitlement verified', { event: 'register.verified', productCode: 'abc' });
  * // {"time":"2025-01-01T00:00:00.000Z","level":"info","event":"register.verified","message":"Entitlement verified","productCode":"abc"}
  */
-import type { LogFields, Logger } from '../src/logger.js';
+import type { LogFields, Logger } from '../src/common/logger.js';
 
 export const LOG_FORMATS = ['json', 'text'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

@@ -4,14 +4,14 @@
  * @example
  * const register: CommandSpec = { ..., options: { ...REGISTER_OPTIONS, out: OUT_OPTION, ...LOG_OPTIONS } };
  */
-import { DEFAULT_ENTITLEMENT_FILE } from '../src/entitlement-file-path.js';
+import { DEFAULT_ENTITLEMENT_FILE } from '../src/entitlement-file/entitlement-file-path.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../src/license/fingerprint.js';
-import { PRICING_MODELS } from '../src/pricing.js';
-import { readInputFile } from '../src/input-file.js';
+import { PRICING_MODELS } from '../src/pricing/pricing.js';
+import { readInputFile } from '../src/common/input-file.js';
 import type { MeteringCallOptions } from '../src/metering/call.js';
 import type { RequestedEntitlement } from '../src/license/lease.js';
-import type { PricingOptions } from '../src/pricing.js';
-import type { EnsureEntitledOptions } from '../src/register.js';
+import type { PricingOptions } from '../src/pricing/pricing.js';
+import type { EnsureEntitledOptions } from '../src/registration/register.js';
 import { LOG_FORMATS, LOG_LEVELS } from './log.js';
 import type { Args, CommandContext, OptionSpec } from './spec.js';
 import { UsageError } from './usage-error.js';

@@ -8,7 +8,7 @@
  * await runCommand(checkCommand, { file: '/tmp/e.jwt' }, process.env); // never returns: exits
  */
 import { constants } from 'node:os';
-import { describeError } from '../src/logger.js';
+import { describeError } from '../src/common/logger.js';
 import { resolveArgs } from './args.js';
 import { createCliLogger, requestedLogFormat, type LogFormat, type LogLevel } from './log.js';
 import { sealInput, type SealedImage } from './sealed.js';

@@ -10,9 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ConfigurationError } from '../src/errors.js';
-import { INSTANCE_BINDINGS, type InstanceBinding } from '../src/instance-id.js';
-import { refuseCodeInjection, refuseMountedCode } from '../src/integrity.js';
+import { ConfigurationError } from '../src/common/errors.js';
+import { INSTANCE_BINDINGS, type InstanceBinding } from '../src/platform/instance-id.js';
+import { refuseCodeInjection, refuseMountedCode } from '../src/hardening/integrity.js';
 import { isPublicKeyVersion } from '../src/metering/validation.js';
 import { envName } from './args.js';
 import type { CommandSpec } from './spec.js';
@@ -125,7 +125,7 @@ export async function sealInput(
 /** A key given to a sealed image must be the baked one (compared by SPKI bytes). */
 async function refuseOtherKey(pem: string | undefined, file: string | undefined, bakedPem: string): Promise<void> {
   if (pem === undefined && file === undefined) return;
-  const [{ createPublicKey }, { readInputFile }] = await Promise.all([import('node:crypto'), import('../src/input-file.js')]);
+  const [{ createPublicKey }, { readInputFile }] = await Promise.all([import('node:crypto'), import('../src/common/input-file.js')]);
   const spki = (text: string) => createPublicKey(text).export({ type: 'spki', format: 'der' });
   const baked = spki(bakedPem);
   for (const [what, read] of [

@@ -9,7 +9,7 @@
  *   run: async (args, ctx) => ctx.print(`hello ${args.name}`),
  * };
  */
-import type { Logger } from '../src/logger.js';
+import type { Logger } from '../src/common/logger.js';
 import type { SealedImage } from './sealed.js';
 
 export const PROGRAM = 'marketplace-entitlement';

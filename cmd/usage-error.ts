@@ -4,7 +4,7 @@
  * @example
  * throw new UsageError('--product-code is required (or set MARKETPLACE_PRODUCT_CODE).');
  */
-import { EntitlementError, ExitCode } from '../src/errors.js';
+import { EntitlementError, ExitCode } from '../src/common/errors.js';
 
 export class UsageError extends EntitlementError {
   constructor(message: string) {

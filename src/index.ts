@@ -5,10 +5,10 @@
  * import { ensureEntitled } from 'marketplace-entitlement';
  * await ensureEntitled({ productCode: 'abc123', publicKey: productPublicKeyPem });
  */
-export { ensureEntitled, registerUsage, newNonce, PRODUCT_CODE_PATTERN, DEFAULT_REQUEST_TIMEOUT_MS } from './register.js';
-export type { EnsureEntitledOptions, Entitlement } from './register.js';
-export { verifyRegistration, DEFAULT_CLOCK_TOLERANCE_SEC, PLAUSIBLE_IAT_RANGE_SEC } from './verify.js';
-export type { VerifyRegistrationOptions, RegistrationClaims } from './verify.js';
+export { ensureEntitled, registerUsage, newNonce, PRODUCT_CODE_PATTERN, DEFAULT_REQUEST_TIMEOUT_MS } from './registration/register.js';
+export type { EnsureEntitledOptions, Entitlement } from './registration/register.js';
+export { verifyRegistration, DEFAULT_CLOCK_TOLERANCE_SEC, PLAUSIBLE_IAT_RANGE_SEC } from './registration/verify.js';
+export type { VerifyRegistrationOptions, RegistrationClaims } from './registration/verify.js';
 export {
   verifyEntitlementFile,
   verifyEntitlementToken,
@@ -17,7 +17,7 @@ export {
   decodeCompactJws,
   jwkThumbprint,
   ENTITLEMENT_FILE_TYPE,
-} from './entitlement-file.js';
+} from './entitlement-file/entitlement-file.js';
 export type {
   EntitlementFileClaims,
   VerifyEntitlementFileOptions,
@@ -25,27 +25,27 @@ export type {
   PendingEntitlementFile,
   DecodedJws,
   VerifyForThisInstanceOptions,
-} from './entitlement-file.js';
-export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from './entitlement-file-path.js';
-export { readInputFile } from './input-file.js';
-export type { InputFileOptions } from './input-file.js';
-export { resolveInstanceId, INSTANCE_BINDINGS } from './instance-id.js';
-export type { ResolvedInstance, ResolveInstanceOptions, InstanceBinding, InstanceSource } from './instance-id.js';
-export { findCodeInjection, CODE_LOADING_VARIABLES } from './integrity.js';
-export { checkProcessIntegrity } from './process-guards.js';
-export type { ProcessGuardOptions, GuardMode } from './integrity.js';
-export { parseMountInfo, podUidsInMounts, readMountInfo } from './mountinfo.js';
-export type { MountEntry } from './mountinfo.js';
-export { inspectToken, formatInspection } from './inspect.js';
-export type { Inspection, InspectOptions } from './inspect.js';
-export { ensureEntitlementFile } from './ensure-entitlement-file.js';
-export type { EntitlementFileOutcome } from './ensure-entitlement-file.js';
-export { serveEntitlement } from './serve.js';
-export type { ServeEntitlementOptions, EntitlementService } from './serve.js';
-export { runEntitled, FORWARDED_SIGNALS } from './run-entitled.js';
-export type { RunEntitledOptions } from './run-entitled.js';
-export { formatMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
-export type { Metric } from './prometheus.js';
+} from './entitlement-file/entitlement-file.js';
+export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from './entitlement-file/entitlement-file-path.js';
+export { readInputFile } from './common/input-file.js';
+export type { InputFileOptions } from './common/input-file.js';
+export { resolveInstanceId, INSTANCE_BINDINGS } from './platform/instance-id.js';
+export type { ResolvedInstance, ResolveInstanceOptions, InstanceBinding, InstanceSource } from './platform/instance-id.js';
+export { findCodeInjection, CODE_LOADING_VARIABLES } from './hardening/integrity.js';
+export { checkProcessIntegrity } from './hardening/process-guards.js';
+export type { ProcessGuardOptions, GuardMode } from './hardening/integrity.js';
+export { parseMountInfo, podUidsInMounts, readMountInfo } from './platform/mountinfo.js';
+export type { MountEntry } from './platform/mountinfo.js';
+export { inspectToken, formatInspection } from './entitlement-file/inspect.js';
+export type { Inspection, InspectOptions } from './entitlement-file/inspect.js';
+export { ensureEntitlementFile } from './entitlement-file/ensure-entitlement-file.js';
+export type { EntitlementFileOutcome } from './entitlement-file/ensure-entitlement-file.js';
+export { serveEntitlement } from './gates/serve.js';
+export type { ServeEntitlementOptions, EntitlementService } from './gates/serve.js';
+export { runEntitled, FORWARDED_SIGNALS } from './gates/run-entitled.js';
+export type { RunEntitledOptions } from './gates/run-entitled.js';
+export { formatMetrics, PROMETHEUS_CONTENT_TYPE } from './gates/prometheus.js';
+export type { Metric } from './gates/prometheus.js';
 export {
   EntitlementError,
   NotEntitledError,
@@ -56,17 +56,17 @@ export {
   OutputError,
   ValidationError,
   ExitCode,
-} from './errors.js';
-export { loadProductPublicKey, publicKeyFingerprint, AWS_DOC_PLACEHOLDER_KEY_SHA256, MIN_RSA_BITS, MAX_RSA_BITS, RSA_PUBLIC_EXPONENT } from './public-key.js';
-export type { PublicKeyInput } from './public-key.js';
-export { createEntitlementGate } from './gate.js';
-export type { EntitlementGate, EntitlementGateOptions, EntitlementGateStatus, EntitlementGateStats } from './gate.js';
-export { resolveRegion } from './region.js';
-export type { ResolvedRegion } from './region.js';
-export { readEcsTaskMetadata } from './ecs-metadata.js';
-export { classifyMeteringError } from './aws-errors.js';
-export { meteringClient } from './metering-client.js';
-export type { MeteringClientOptions } from './metering-client.js';
+} from './common/errors.js';
+export { loadProductPublicKey, publicKeyFingerprint, AWS_DOC_PLACEHOLDER_KEY_SHA256, MIN_RSA_BITS, MAX_RSA_BITS, RSA_PUBLIC_EXPONENT } from './registration/public-key.js';
+export type { PublicKeyInput } from './registration/public-key.js';
+export { createEntitlementGate } from './gates/gate.js';
+export type { EntitlementGate, EntitlementGateOptions, EntitlementGateStatus, EntitlementGateStats } from './gates/gate.js';
+export { resolveRegion } from './platform/region.js';
+export type { ResolvedRegion } from './platform/region.js';
+export { readEcsTaskMetadata } from './platform/ecs-metadata.js';
+export { classifyMeteringError } from './aws/aws-errors.js';
+export { meteringClient } from './aws/metering-client.js';
+export type { MeteringClientOptions } from './aws/metering-client.js';
 export { meterUsage } from './metering/meter-usage.js';
 export type { MeterUsageResult } from './metering/meter-usage.js';
 export { batchMeterUsage, UnprocessedRecordsError } from './metering/batch-meter-usage.js';
@@ -98,9 +98,9 @@ export { createUsageMeter, usageClientToken } from './metering/usage-meter.js';
 export type { UsageMeter, UsageMeterOptions, FlushReport, FlushOptions, SentUsage, LostUsage, FailedUsage } from './metering/usage-meter.js';
 export type { UsageMeterStats } from './metering/usage-meter.js';
 export { handleUsageRequest, isLoopbackAddress, USAGE_PATH } from './metering/usage-endpoint.js';
-export { backoffDelay, retryUntilDeadline, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } from './retry.js';
-export type { RetryPolicy, RetryOptions } from './retry.js';
-export type { Logger, LogFields } from './logger.js';
+export { backoffDelay, retryUntilDeadline, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } from './aws/retry.js';
+export type { RetryPolicy, RetryOptions } from './aws/retry.js';
+export type { Logger, LogFields } from './common/logger.js';
 export { startMeteringEmulator } from './emulator/server.js';
 export type { MeteringEmulator, MeteringEmulatorOptions } from './emulator/server.js';
 export { TOKEN_FAULTS, TOKEN_IAT_VARIANTS, REGISTER_USAGE_ERRORS } from './emulator/register-usage.js';

@@ -7,8 +7,8 @@
  * marketplace-entitlement bake --product-code abc123 --public-key-file product-key.pem --instance-binding platform
  */
 import { dirname, join, resolve } from 'node:path';
-import { INSTANCE_BINDINGS, type InstanceBinding } from '../../src/instance-id.js';
-import { readInputFile } from '../../src/input-file.js';
+import { INSTANCE_BINDINGS, type InstanceBinding } from '../../src/platform/instance-id.js';
+import { readInputFile } from '../../src/common/input-file.js';
 import { LOG_OPTIONS, PRODUCT_CODE_OPTION } from '../options.js';
 import { BAKED_CONFIG_FILE, BAKED_CONFIG_VERSION, type BakedConfig } from '../sealed.js';
 import type { CommandSpec } from '../spec.js';
@@ -34,9 +34,9 @@ export const bakeCommand: CommandSpec = {
   async run(args, ctx) {
     const [{ productCode: checkProductCode, isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION }, { loadProductPublicKey }, { writeFileAtomic }, { ConfigurationError }] = await Promise.all([
       import('../../src/metering/validation.js'),
-      import('../../src/public-key.js'),
-      import('../../src/atomic-write.js'),
-      import('../../src/errors.js'),
+      import('../../src/registration/public-key.js'),
+      import('../../src/common/atomic-write.js'),
+      import('../../src/common/errors.js'),
     ]);
     const version = args['public-key-version'] as number;
     if (!isPublicKeyVersion(version)) {

@@ -5,7 +5,7 @@
  * @example
  * marketplace-entitlement check --public-key-file /etc/marketplace/product-key.pem --product-code abc123
  */
-import { DEFAULT_ENTITLEMENT_FILE } from '../../src/entitlement-file-path.js';
+import { DEFAULT_ENTITLEMENT_FILE } from '../../src/entitlement-file/entitlement-file-path.js';
 import { INSTANCE_ID_OPTION, KEY_OPTIONS, LOG_OPTIONS, PRODUCT_CODE_OPTION, productPublicKey } from '../options.js';
 import type { CommandSpec } from '../spec.js';
 
@@ -25,7 +25,7 @@ export const checkCommand: CommandSpec = {
     ['$0 check --file /shared/entitlement.jwt --public-key="$KEY" --max-age 24h', 'Also refuse files older than a day'],
   ],
   async run(args, ctx) {
-    const { verifyEntitlementFileForThisInstance } = await import('../../src/entitlement-file.js');
+    const { verifyEntitlementFileForThisInstance } = await import('../../src/entitlement-file/entitlement-file.js');
     const file = args.file as string;
     const claims = await verifyEntitlementFileForThisInstance(file, {
       publicKey: await productPublicKey(args),

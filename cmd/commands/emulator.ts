@@ -83,8 +83,8 @@ export const emulatorCommand: CommandSpec = {
       import('../../src/emulator/server.js'),
       import('../../src/emulator/register-usage.js'),
       import('../../src/emulator/modelled-errors.js'),
-      import('../../src/atomic-write.js'),
-      import('../../src/input-file.js'),
+      import('../../src/common/atomic-write.js'),
+      import('../../src/common/input-file.js'),
     ]);
     const error = args.error as string | undefined;
     if (error !== undefined && !Object.hasOwn(REGISTER_USAGE_ERRORS, error)) {

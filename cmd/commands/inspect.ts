@@ -5,8 +5,8 @@
  * @example
  * marketplace-entitlement inspect /var/run/marketplace-entitlement/entitlement.jwt --public-key-file key.pem
  */
-import { readInputFile, readInputStream } from '../../src/input-file.js';
-import { VerificationError } from '../../src/errors.js';
+import { readInputFile, readInputStream } from '../../src/common/input-file.js';
+import { VerificationError } from '../../src/common/errors.js';
 import { KEY_OPTIONS, LOG_OPTIONS, PRODUCT_CODE_OPTION, productPublicKey } from '../options.js';
 import type { CommandSpec } from '../spec.js';
 
@@ -22,7 +22,7 @@ export const inspectCommand: CommandSpec = {
     ['echo "$TOKEN" | $0 inspect -', 'Decode a token from stdin'],
   ],
   async run(args, ctx) {
-    const { inspectToken, formatInspection } = await import('../../src/inspect.js');
+    const { inspectToken, formatInspection } = await import('../../src/entitlement-file/inspect.js');
     const file = args.file as string;
     const text =
       file === '-'

@@ -43,7 +43,7 @@ export const meterCommand: CommandSpec = {
     ['$0 meter --product-code abc123 --dimension requests --quantity 0 --dry-run', 'Check the IAM role and the dimension'],
   ],
   async run(args, ctx) {
-    const [{ meterUsage }, { ValidationError }] = await Promise.all([import('../../src/metering/meter-usage.js'), import('../../src/errors.js')]);
+    const [{ meterUsage }, { ValidationError }] = await Promise.all([import('../../src/metering/meter-usage.js'), import('../../src/common/errors.js')]);
     const quantity = args.quantity as number;
     const tags = args.tags === undefined ? undefined : parseTags(args.tags as string);
     const dryRun = args['dry-run'] === true;

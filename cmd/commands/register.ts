@@ -7,7 +7,7 @@
  * @example
  * marketplace-entitlement register --product-code abc123 --public-key-file /etc/marketplace/key.pem
  */
-import type { CustomPricing } from '../../src/pricing.js';
+import type { CustomPricing } from '../../src/pricing/pricing.js';
 import { entitlementOptions, LOG_OPTIONS, pricingOptions, REGISTER_OPTIONS } from '../options.js';
 import type { CommandSpec } from '../spec.js';
 import { UsageError } from '../usage-error.js';
@@ -37,7 +37,7 @@ export const registerCommand: CommandSpec = {
       );
       return;
     }
-    const { ensureEntitled } = await import('../../src/register.js');
+    const { ensureEntitled } = await import('../../src/registration/register.js');
     const entitlement = await ensureEntitled(await entitlementOptions(args, ctx));
     ctx.print(
       `entitled: product ${entitlement.productCode} registered at ${entitlement.issuedAt.toISOString()}` +

@@ -23,7 +23,7 @@ export const runEntrypointCommand: CommandSpec = {
   async run(args, ctx) {
     // Checked before the key is read or AWS is called: nothing would use the entitlement.
     if (args._.length === 0) throw new UsageError('Nothing to run: give the command after --, e.g. `run [options] -- node server.js`.');
-    const { runEntitled } = await import('../../src/run-entitled.js');
+    const { runEntitled } = await import('../../src/gates/run-entitled.js');
     const options = await pricingOptions(args, ctx);
     return runEntitled(args._, {
       ...options,

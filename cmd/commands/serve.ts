@@ -39,7 +39,7 @@ export const serveCommand: CommandSpec = {
     [`curl -s -X POST 127.0.0.1:8080/usage -d '{"dimension":"requests","quantity":1}'`, 'Record usage from any language in the pod'],
   ],
   async run(args, ctx) {
-    const [{ serveEntitlement }, { createUsageMeter }] = await Promise.all([import('../../src/serve.js'), import('../../src/metering/usage-meter.js')]);
+    const [{ serveEntitlement }, { createUsageMeter }] = await Promise.all([import('../../src/gates/serve.js'), import('../../src/metering/usage-meter.js')]);
     const dimensions = listOption(args, 'meter-dimensions');
     const productCode = args['product-code'] as string | undefined;
     if (dimensions && productCode === undefined) throw new UsageError('--meter-dimensions needs --product-code (MARKETPLACE_PRODUCT_CODE): usage is metered for a product code.');

@@ -23,7 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Tag, UsageAllocation } from '@aws-sdk/client-marketplace-metering';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../common/errors.js';
 import {
   tagSetKey,
   validateBatchMeterUsageInput,

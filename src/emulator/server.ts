@@ -27,7 +27,7 @@ import {
 } from './license-manager.js';
 import { meteringOperations } from './metering-operations.js';
 import { injectedError } from './modelled-errors.js';
-import { listen } from '../listen.js';
+import { listen } from '../gates/listen.js';
 import { generateRsaKeyPair, registerUsage } from './register-usage.js';
 import { checkSignature, SignatureCheckError, type EmulatorCredentials } from './sigv4.js';
 import {

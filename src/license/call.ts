@@ -1,5 +1,5 @@
 /**
- * One AWS License Manager call under the shared retry loop (src/aws-call.ts): the official
+ * One AWS License Manager call under the shared retry loop (src/aws/aws-call.ts): the official
  * `@aws-sdk/client-license-manager` with its own retries off, built like the Metering client (same endpoint
  * option, Region discovery, timeouts), failures classified by ./errors.ts.
  *
@@ -8,9 +8,9 @@
  *   client.send(new GetLicenseCommand({ LicenseArn }), { abortSignal: signal }), options);
  */
 import { LicenseManagerClient } from '@aws-sdk/client-license-manager';
-import { callAws, type AwsCallOptions, type CallResult } from '../aws-call.js';
-import type { Logger } from '../logger.js';
-import { awsClientConfig, type MeteringClientOptions } from '../metering-client.js';
+import { callAws, type AwsCallOptions, type CallResult } from '../aws/aws-call.js';
+import type { Logger } from '../common/logger.js';
+import { awsClientConfig, type MeteringClientOptions } from '../aws/metering-client.js';
 import { classifyLicenseManagerError } from './errors.js';
 
 /** The License Manager operations this package calls; the name appears in log events (`license.<Operation>.*`) and errors. */

@@ -13,8 +13,8 @@
  * const verdict = classifyLicenseManagerError(err);
  * if (!verdict.retryable) throw verdict.error;
  */
-import { classifyMeteringError, type MeteringErrorVerdict } from '../aws-errors.js';
-import { ConfigurationError, NotEntitledError } from '../errors.js';
+import { classifyMeteringError, type MeteringErrorVerdict } from '../aws/aws-errors.js';
+import { ConfigurationError, NotEntitledError } from '../common/errors.js';
 import type { FatalErrorMap } from '../metering/call.js';
 
 /** The IAM actions a contract-priced container needs (iam/contract-policy.json). */

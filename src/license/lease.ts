@@ -38,8 +38,8 @@ import {
   type EntitlementData,
   type License,
 } from '@aws-sdk/client-license-manager';
-import { ConfigurationError, EntitlementError, NotEntitledError, VerificationError } from '../errors.js';
-import { defaultLogger, describeError, type Logger } from '../logger.js';
+import { ConfigurationError, EntitlementError, NotEntitledError, VerificationError } from '../common/errors.js';
+import { defaultLogger, describeError, type Logger } from '../common/logger.js';
 import { callLicenseManager, licenseManagerClient, type LicenseManagerCallOptions } from './call.js';
 
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from './fingerprint.js';

@@ -7,12 +7,12 @@
  * const { value } = await callMetering('MeterUsage', (client, signal) => client.send(command, { abortSignal: signal }), options, METER_USAGE_ERRORS);
  */
 import type { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
-import { callAws, type AwsCallOptions, type CallResult } from '../aws-call.js';
-import { classifyMeteringError } from '../aws-errors.js';
-import { ConfigurationError, type EntitlementError } from '../errors.js';
-import { meteringClient, type MeteringClientOptions } from '../metering-client.js';
+import { callAws, type AwsCallOptions, type CallResult } from '../aws/aws-call.js';
+import { classifyMeteringError } from '../aws/aws-errors.js';
+import { ConfigurationError, type EntitlementError } from '../common/errors.js';
+import { meteringClient, type MeteringClientOptions } from '../aws/metering-client.js';
 
-export type { CallResult } from '../aws-call.js';
+export type { CallResult } from '../aws/aws-call.js';
 
 export type MeteringOperation = 'MeterUsage' | 'BatchMeterUsage' | 'ResolveCustomer' | 'RegisterUsage';
 

@@ -9,7 +9,7 @@
  * @example
  * const { checkedAt } = await ensureMeteringEntitled({ productCode: 'abc123example', dimension: 'requests' });
  */
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../common/errors.js';
 import type { MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';
 

@@ -21,9 +21,9 @@ import {
   type RegisterUsageResult as AwsRegisterUsageResult,
   type ResolveCustomerResult as AwsResolveCustomerResult,
 } from '@aws-sdk/client-marketplace-metering';
-import { ConfigurationError } from '../errors.js';
-import { defaultLogger } from '../logger.js';
-import { meteringClient } from '../metering-client.js';
+import { ConfigurationError } from '../common/errors.js';
+import { defaultLogger } from '../common/logger.js';
+import { meteringClient } from '../aws/metering-client.js';
 import { batchMeterUsage } from './batch-meter-usage.js';
 import { callMetering, type MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';

@@ -6,7 +6,7 @@
  * @example
  * const verdict = classifyMeteringError(err, METER_USAGE_ERRORS);
  */
-import { VerificationError } from '../errors.js';
+import { VerificationError } from '../common/errors.js';
 import { configurationError, permissionErrors, type FatalErrorMap } from './call.js';
 
 const CONTAINER_ROLE = 'the ECS task role or the EKS IRSA role (node roles, Pod Identity and long-term keys are not supported)';

@@ -17,7 +17,7 @@
  * // curl -X POST http://127.0.0.1:8080/usage -d '{"dimension":"requests","quantity":1}'
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EntitlementError, ValidationError } from '../errors.js';
+import { EntitlementError, ValidationError } from '../common/errors.js';
 import type { UsageMeter } from './usage-meter.js';
 
 /** The path `serve` accepts usage on: `POST /usage` (see {@link handleUsageRequest}). */

@@ -12,7 +12,7 @@
  * const ledger = UsageLedger.empty('abc123', 'pod-uid');
  * ledger.add(hourStart(Date.now()), 'requests', 5, undefined);
  */
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../common/errors.js';
 import { MAX_ALLOCATIONS, MAX_USAGE_QUANTITY, tagSetKey, type TagInput } from './validation.js';
 
 export const HOUR_MS = 3_600_000;

@@ -19,10 +19,10 @@
  * process.once('SIGTERM', () => void meter.close().finally(() => process.exit(0)));
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { ConfigurationError, EntitlementError, ServiceUnavailableError, ValidationError } from '../errors.js';
-import { resolveInstanceId } from '../instance-id.js';
-import { defaultLogger, describeError, type Logger } from '../logger.js';
-import { meteringClient } from '../metering-client.js';
+import { ConfigurationError, EntitlementError, ServiceUnavailableError, ValidationError } from '../common/errors.js';
+import { resolveInstanceId } from '../platform/instance-id.js';
+import { defaultLogger, describeError, type Logger } from '../common/logger.js';
+import { meteringClient } from '../aws/metering-client.js';
 import type { MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';
 import { HOUR_MS, hourStart, totalOf, UsageLedger, type DueUsage } from './usage-ledger.js';

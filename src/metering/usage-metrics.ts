@@ -7,7 +7,7 @@
  * formatMetrics([...entitlementMetrics, ...usageMeterMetrics(meter.stats())]);
  * // marketplace_entitlement_usage_lost_total{dimension="requests"} 12 ...
  */
-import type { Metric } from '../prometheus.js';
+import type { Metric } from '../gates/prometheus.js';
 import type { UsageMeterStats } from './usage-meter.js';
 
 /** One metric family per number; families without samples (nothing lost yet) still carry HELP and TYPE. */

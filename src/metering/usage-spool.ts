@@ -10,10 +10,10 @@
  */
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic-write.js';
-import { ConfigurationError, type InputError } from '../errors.js';
-import { readInputFile } from '../input-file.js';
-import type { Logger } from '../logger.js';
+import { writeFileAtomic } from '../common/atomic-write.js';
+import { ConfigurationError, type InputError } from '../common/errors.js';
+import { readInputFile } from '../common/input-file.js';
+import type { Logger } from '../common/logger.js';
 import { UsageLedger } from './usage-ledger.js';
 
 /** One spool file per product in `spoolDir`. */

@@ -18,7 +18,7 @@ import type {
   UsageAllocation,
   UsageRecord,
 } from '@aws-sdk/client-marketplace-metering';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../common/errors.js';
 
 /** Date, ISO 8601 string, or epoch seconds. */
 export type TimestampInput = Date | string | number;

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
-import { jwkThumbprint, type Ed25519PublicJwk } from '../../src/entitlement-file.js';
+import { jwkThumbprint, type Ed25519PublicJwk } from '../../src/entitlement-file/entitlement-file.js';
 import type { MeteringEmulator } from '../../src/index.js';
 import { DUMMY_CREDENTIALS, TEST_REGION } from '../support/index.js';
 

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRegistration, type MeteringEmulator } from '../../src/index.js';
 import { MODELLED_ERRORS } from '../../src/emulator/modelled-errors.js';
 import { DUMMY_CREDENTIALS, rejectionOf, startTestEmulator, TEST_PRODUCT_CODE, TEST_REGION } from '../support/index.js';
-import { VerificationError } from '../../src/errors.js';
+import { VerificationError } from '../../src/common/errors.js';
 
 /** Debian's interpreter and CLI: the packages install there, whatever else is first on PATH. */
 const DEBIAN_PYTHON = '/usr/bin/python3';

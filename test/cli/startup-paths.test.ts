@@ -13,16 +13,20 @@ import { baseEnv, CLI, useTempDir } from './helpers.js';
 
 const emulator = useEmulator();
 const tempDir = useTempDir();
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /** Every source file `check` may be built from: adding one is a decision about the probe's cost, taken here. */
 const CHECK_SOURCES = [
   /^cmd\/(entry|runner|args|fast-parse|log|options|spec|usage-error|sealed)\.ts$/, // sealed: the sealed image's start-up guards
   /^cmd\/commands\/check\.ts$/,
-  /^src\/(entitlement-file|entitlement-file-path|verify|public-key|errors|logger|input-file|instance-id|ecs-metadata|atomic-write|mountinfo|integrity)\.ts$/,
+  /^src\/entitlement-file\/(entitlement-file|entitlement-file-path)\.ts$/,
+  /^src\/registration\/(verify|public-key)\.ts$/,
+  /^src\/common\/(errors|logger|input-file|atomic-write)\.ts$/,
+  /^src\/platform\/(instance-id|ecs-metadata|mountinfo)\.ts$/,
+  /^src\/hardening\/integrity\.ts$/,
   /^src\/metering\/validation\.ts$/, // the key-version rule, shared with register: pure checks, no client
-  /^src\/(pricing|license\/fingerprint)\.ts$/, // the option table's constants (--pricing choices, the issuer fingerprint); each model's code loads lazily
+  /^src\/(pricing\/pricing|license\/fingerprint)\.ts$/, // the option table's constants (--pricing choices, the issuer fingerprint); each model's code loads lazily
   /^node-builtin:node:(crypto|fs|fs\/promises|os|path|util)$/,
 ];
 /** Built-ins only servers, clients and child processes need: a probe that loads one pays for it every few seconds. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MarketplaceMeteringClient, MeterUsageCommand, RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { decodeProtectedHeader } from 'jose';
 import { EmulatorServiceError, startMeteringEmulator, verifyRegistration, type MeteringEmulator, type RecordedCall } from '../../src/index.js';
-import { sleep } from '../../src/retry.js';
+import { sleep } from '../../src/aws/retry.js';
 import { DUMMY_CREDENTIALS, emulatorClient, TEST_REGION, useEmulator, withEmulator } from '../support/index.js';
 
 const emulator = useEmulator();

@@ -10,7 +10,7 @@ import type { Container, Probe } from 'kubernetes-types/core/v1.js';
 import { envName, resolveArgs } from '../../cmd/args.js';
 import { commands } from '../../cmd/commands.js';
 import { parseFast } from '../../cmd/fast-parse.js';
-import { ENTITLEMENT_FILE_ENV } from '../../src/entitlement-file-path.js';
+import { ENTITLEMENT_FILE_ENV } from '../../src/entitlement-file/entitlement-file-path.js';
 import { renderExampleApp } from '../../scripts/helm.mjs';
 import { CONTRACT, type Doc, KUSTOMIZATIONS, allContainers, kustomize, parseYamlDocs, path, readJson, readText } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PodSpec } from 'kubernetes-types/core/v1.js';
 import { HELM_VERSION, exampleAppArgs, exampleAppChart, helm, renderExampleApp } from '../../scripts/helm.mjs';
-import { PRODUCT_CODE_PATTERN } from '../../src/register.js';
+import { PRODUCT_CODE_PATTERN } from '../../src/registration/register.js';
 import {
   CONTRACT,
   type Doc,

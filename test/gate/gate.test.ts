@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/atomic-write.js';
+import { writeFileAtomic } from '../../src/common/atomic-write.js';
 import { ConfigurationError, createEntitlementGate, ensureEntitled, type EntitlementGate, type EntitlementGateOptions } from '../../src/index.js';
 import { emulatorOptions, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 

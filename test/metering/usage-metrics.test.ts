@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createUsageMeter, serveEntitlement, type EntitlementService } from '../../src/index.js';
-import { formatMetrics } from '../../src/prometheus.js';
+import { formatMetrics } from '../../src/gates/prometheus.js';
 import { parseExposition, sampleValue, type ExpositionSample } from '../support/exposition.js';
 import { DUMMY_CREDENTIALS, emulatorOptions, FAST_RETRY, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
 

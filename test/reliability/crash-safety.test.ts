@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeteringEmulator } from '../../src/index.js';
-import { verifyEntitlementFile } from '../../src/entitlement-file.js';
+import { verifyEntitlementFile } from '../../src/entitlement-file/entitlement-file.js';
 import { mulberry32 } from '../../bench/herd-sim.mjs';
 import { startTestEmulator, TEST_PRODUCT_CODE } from '../support/emulator.js';
 import { cliEnv, failureCode, isRoot, listDir, registerArgs, runCli, type CliRun } from './support.js';

@@ -4,7 +4,7 @@
  * Guards the tuning: a change to the policy that makes a 1,000-pod scale-up slow or chatty fails here.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, DEFAULT_DEADLINE_MS, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/retry.js';
+import { backoffDelay, DEFAULT_DEADLINE_MS, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/aws/retry.js';
 import { mulberry32, simulateHerd, type HerdStrategy } from '../../bench/herd-sim.mjs';
 
 const simulate = simulateHerd;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureEntitled, VerificationError, verifyRegistration, type MeteringEmulator } from '../../src/index.js';
-import { verifyEntitlementFile } from '../../src/entitlement-file.js';
+import { verifyEntitlementFile } from '../../src/entitlement-file/entitlement-file.js';
 import { emulatorOptions, startTestEmulator, TEST_PRODUCT_CODE } from '../support/emulator.js';
 
 const INSTANCE = 'pod-uid-5e1c0d3a-7b8f-4c1e-9a2d-000000000001';

@@ -12,7 +12,7 @@ import { cp, readdir } from 'node:fs/promises';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const DIST = fileURLToPath(new URL('../../dist', import.meta.url));
 const ENTRY = 'cli.cjs';
 
 /** Copies the bundle into `dir` and returns the path of its entry; throws when the build is missing or `dir` could resolve packages. */

@@ -1,5 +1,5 @@
 /**
- * Shared test helpers: import from `../support/index.js`.
+ * Shared test helpers: import from `./index.js`.
  *
  * - emulator.ts: `useEmulator()` / `withEmulator()` / `startTestEmulator()` (one cached RSA-3072 key per test
  *   process), `emulatorOptions()` for `ensureEntitled`, `DUMMY_CREDENTIALS`, `TEST_REGION`, `FAST_RETRY`.
@@ -12,7 +12,7 @@
  * - expected-outcomes.ts: `TOKEN_FAULT_CODES`, `REGISTER_USAGE_ERROR_OUTCOMES`: what each emulator fault ends in.
  *
  * @example
- * import { useEmulator, emulatorOptions, recordingLogger } from '../support/index.js';
+ * import { useEmulator, emulatorOptions, recordingLogger } from './index.js';
  */
 export * from './emulator.js';
 export * from './metadata-servers.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigurationError, ExitCode, parseMountInfo, podUidsInMounts, resolveInstanceId } from '../../src/index.js';
-import { mountsOverCode } from '../../src/mountinfo.js';
+import { mountsOverCode } from '../../src/platform/mountinfo.js';
 import { rejectionOf, startStubServer } from '../support/index.js';
 
 const POD_A = '4f6c2a1e-9b3d-4c55-8e21-0a1b2c3d4e5f';

@@ -11,7 +11,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mountHolding, readMountInfo } from '../../src/mountinfo.js';
+import { mountHolding, readMountInfo } from '../../src/platform/mountinfo.js';
 import { runCli, type CliProcess, type CliResult } from '../cli/helpers.js';
 import { copyBundle } from '../support/bundle.js';
 

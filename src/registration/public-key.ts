@@ -9,7 +9,7 @@
  * const key = loadProductPublicKey(fs.readFileSync('product-key.pem', 'utf8'));
  */
 import { createHash, createPublicKey, KeyObject } from 'node:crypto';
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../common/errors.js';
 
 /** SHA-256 of the SPKI DER of the placeholder key printed in AWS's RegisterUsage documentation. */
 export const AWS_DOC_PLACEHOLDER_KEY_SHA256 = 'd2f8d7917928bbe7a457bdbaa0f69221a49b0fbc867ea34b700e9e78364d57e8';

@@ -15,11 +15,11 @@
  * await held.close(); // checks the licence in
  */
 import { resolve } from 'node:path';
-import { ENTITLEMENT_FILE_ENV } from './entitlement-file-path.js';
-import type { AcquireLicenseOptions, Lease, LeaseStatus } from './license/lease.js';
-import type { MeteringCallOptions } from './metering/call.js';
-import type { Metric } from './prometheus.js';
-import type { EnsureEntitledOptions } from './register.js';
+import { ENTITLEMENT_FILE_ENV } from '../entitlement-file/entitlement-file-path.js';
+import type { AcquireLicenseOptions, Lease, LeaseStatus } from '../license/lease.js';
+import type { MeteringCallOptions } from '../metering/call.js';
+import type { Metric } from '../gates/prometheus.js';
+import type { EnsureEntitledOptions } from '../registration/register.js';
 
 /** AWS Marketplace's pricing models for container products. */
 export const PRICING_MODELS = ['hourly', 'custom', 'contract'] as const;
@@ -73,7 +73,7 @@ export interface HeldEntitlement {
 export async function holdEntitlement(options: PricingOptions): Promise<HeldEntitlement> {
   if (options.pricing === 'contract') return holdLicense(options);
   if (options.pricing === 'custom') return holdMeteringCheck(options);
-  const { ensureEntitlementFile } = await import('./ensure-entitlement-file.js');
+  const { ensureEntitlementFile } = await import('../entitlement-file/ensure-entitlement-file.js');
   const outcome = await ensureEntitlementFile(options);
   const status: HeldStatus = { entitled: true, pricing: 'hourly', productCode: outcome.claims.productCode, registeredAt: outcome.claims.registeredAt.toISOString() };
   return {
@@ -88,7 +88,7 @@ export async function holdEntitlement(options: PricingOptions): Promise<HeldEnti
 }
 
 async function holdMeteringCheck(options: CustomPricing): Promise<HeldEntitlement> {
-  const { ensureMeteringEntitled } = await import('./metering/custom-entitlement.js');
+  const { ensureMeteringEntitled } = await import('../metering/custom-entitlement.js');
   const checked = await ensureMeteringEntitled(options);
   const status: HeldStatus = { entitled: true, pricing: 'custom', productCode: checked.productCode, dimension: checked.dimension, checkedAt: checked.checkedAt.toISOString() };
   return {
@@ -103,7 +103,7 @@ async function holdMeteringCheck(options: CustomPricing): Promise<HeldEntitlemen
 }
 
 async function holdLicense(options: ContractPricing): Promise<HeldEntitlement> {
-  const { acquireLicense } = await import('./license/lease.js');
+  const { acquireLicense } = await import('../license/lease.js');
   const lease = await acquireLicense(options);
   const statusOf = (s: LeaseStatus): HeldStatus => ({ ...s, pricing: 'contract' });
   return {

@@ -7,10 +7,10 @@
  * const { reused, claims } = await ensureEntitlementFile({ productCode, publicKey, entitlementFile: '/shared/entitlement.jwt' });
  */
 import { verifyEntitlementFile, type EntitlementFileClaims, type VerifyEntitlementFileOptions } from './entitlement-file.js';
-import { ConfigurationError, EntitlementError } from './errors.js';
-import { resolveInstanceId } from './instance-id.js';
-import { checkProcessIntegrity } from './process-guards.js';
-import { ensureEntitled, type EnsureEntitledOptions } from './register.js';
+import { ConfigurationError, EntitlementError } from '../common/errors.js';
+import { resolveInstanceId } from '../platform/instance-id.js';
+import { checkProcessIntegrity } from '../hardening/process-guards.js';
+import { ensureEntitled, type EnsureEntitledOptions } from '../registration/register.js';
 
 /** What {@link ensureEntitlementFile} did: kept a valid file or registered and wrote a new one. */
 export interface EntitlementFileOutcome {

@@ -14,7 +14,7 @@
  * @example
  * const instance = await resolveInstanceId({ env: process.env }); // { instance: '4f6c2a1e-...', source: 'kubernetes' } in a pod
  */
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../common/errors.js';
 import { readEcsTaskMetadata } from './ecs-metadata.js';
 import { podUidsInMounts, readMountInfo, MOUNTINFO_PATH } from './mountinfo.js';
 

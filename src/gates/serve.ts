@@ -14,16 +14,16 @@
  * await service.close();
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { ensureEntitlementFile, type EntitlementFileOutcome } from './ensure-entitlement-file.js';
+import { ensureEntitlementFile, type EntitlementFileOutcome } from '../entitlement-file/ensure-entitlement-file.js';
 import { createEntitlementGate, statusHandler, type EntitlementGate, type EntitlementGateStatus } from './gate.js';
-import { resolveInstanceId } from './instance-id.js';
+import { resolveInstanceId } from '../platform/instance-id.js';
 import { listen } from './listen.js';
-import { handleUsageRequest, USAGE_PATH } from './metering/usage-endpoint.js';
-import type { UsageMeter } from './metering/usage-meter.js';
-import { usageMeterMetrics } from './metering/usage-metrics.js';
-import { holdEntitlement, type ContractPricing, type CustomPricing, type HeldEntitlement } from './pricing.js';
+import { handleUsageRequest, USAGE_PATH } from '../metering/usage-endpoint.js';
+import type { UsageMeter } from '../metering/usage-meter.js';
+import { usageMeterMetrics } from '../metering/usage-metrics.js';
+import { holdEntitlement, type ContractPricing, type CustomPricing, type HeldEntitlement } from '../pricing/pricing.js';
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE, type Metric } from './prometheus.js';
-import type { EnsureEntitledOptions } from './register.js';
+import type { EnsureEntitledOptions } from '../registration/register.js';
 
 /** Hourly pricing (the default): RegisterUsage and the entitlement file, gated on the file. */
 export interface ServeEntitlementOptions extends EnsureEntitledOptions, ServeOptions {
@@ -32,7 +32,7 @@ export interface ServeEntitlementOptions extends EnsureEntitledOptions, ServeOpt
   entitlementFile: string;
 }
 
-/** Custom or contract pricing: the entitlement is held in memory (src/pricing.ts) and `/healthz` reflects it. */
+/** Custom or contract pricing: the entitlement is held in memory (src/pricing/pricing.ts) and `/healthz` reflects it. */
 export type ServeHeldEntitlementOptions = (CustomPricing | ContractPricing) & ServeOptions;
 
 /** What the server itself takes, whatever the pricing model. */

@@ -16,22 +16,22 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { RegisterUsageCommand, type RegisterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
-import { prepareEntitlementFile } from './entitlement-file.js';
-import { ConfigurationError } from './errors.js';
-import { defaultLogger } from './logger.js';
-import { callMetering, type MeteringCallOptions } from './metering/call.js';
-import type { InstanceBinding } from './instance-id.js';
-import type { ProcessGuardOptions } from './integrity.js';
-import { checkProcessIntegrity } from './process-guards.js';
-import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from './metering/validation.js';
+import { prepareEntitlementFile } from '../entitlement-file/entitlement-file.js';
+import { ConfigurationError } from '../common/errors.js';
+import { defaultLogger } from '../common/logger.js';
+import { callMetering, type MeteringCallOptions } from '../metering/call.js';
+import type { InstanceBinding } from '../platform/instance-id.js';
+import type { ProcessGuardOptions } from '../hardening/integrity.js';
+import { checkProcessIntegrity } from '../hardening/process-guards.js';
+import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from '../metering/validation.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, secondsOption, verifyRegistration, type RegistrationClaims } from './verify.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 
 /** What RegisterUsage accepts as a product code (API model). */
 export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
 
-export { DEFAULT_REQUEST_TIMEOUT_MS } from './metering-client.js';
+export { DEFAULT_REQUEST_TIMEOUT_MS } from '../aws/metering-client.js';
 
 /** Also: `region`, `endpoint`, `credentials`, `client`, `requestTimeoutMs`, `env`, `deadlineMs`, `retry`, `signal`, `logger`. */
 export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'>, Omit<ProcessGuardOptions, 'env'> {

@@ -3,7 +3,7 @@
  * a valid file for this instance, else registering), then runs COMMAND with the entitlement file's path in
  * `MARKETPLACE_ENTITLEMENT_FILE` and the terminal's stdin/stdout/stderr, forwards the signals a container
  * runtime sends, and resolves with COMMAND's exit code (128 + signal number when it died of a signal).
- * Other pricing models (src/pricing.ts): `custom` checks with a MeterUsage dry run first; `contract` holds the
+ * Other pricing models (src/pricing/pricing.ts): `custom` checks with a MeterUsage dry run first; `contract` holds the
  * licence while COMMAND runs (its ARN in MARKETPLACE_LICENSE_ARN), stops COMMAND with SIGTERM if it is lost (then
  * rejecting with NotEntitledError, exit 77, whatever COMMAND's own code), and
  * checks it in when COMMAND exits.
@@ -17,8 +17,8 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { ConfigurationError, NotEntitledError } from './errors.js';
-import { holdEntitlement, type PricingOptions } from './pricing.js';
+import { ConfigurationError, NotEntitledError } from '../common/errors.js';
+import { holdEntitlement, type PricingOptions } from '../pricing/pricing.js';
 
 /** What a container runtime or an operator may send; all reach the wrapped program. */
 export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;

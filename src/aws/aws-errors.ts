@@ -10,7 +10,7 @@
  * const verdict = classifyMeteringError(err);
  * if (!verdict.retryable) throw verdict.error;
  */
-import { ConfigurationError, EntitlementError, NotEntitledError } from './errors.js';
+import { ConfigurationError, EntitlementError, NotEntitledError } from '../common/errors.js';
 
 export type MeteringErrorVerdict = { retryable: true } | { retryable: false; error: EntitlementError };
 

@@ -24,7 +24,7 @@
  * console.log(claims.issuedAt);
  */
 import { constants, verify, type KeyObject } from 'node:crypto';
-import { ConfigurationError, VerificationError } from './errors.js';
+import { ConfigurationError, VerificationError } from '../common/errors.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 
 /** Allowed skew for times in the future in the entitlement file's own `iat`, and the skew of AWS's `iat` worth a warning. */

@@ -5,9 +5,9 @@
  * @example
  * checkProcessIntegrity({ codeInjection: 'refuse', allowedPreloads: ['dd-trace/init'], mountedCode: 'refuse' });
  */
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../common/errors.js';
 import { refuseCodeInjection, refuseMountedCode, type ProcessGuardOptions } from './integrity.js';
 
 /**
@@ -27,10 +27,16 @@ export function checkProcessIntegrity(options: ProcessGuardOptions): void {
   if (options.codeInjection === 'refuse') refuseCodeInjection(options.env ?? process.env, process.execArgv, options.allowedPreloads);
   if (options.mountedCode === 'refuse') {
     const entry = process.argv[1];
-    refuseMountedCode({ files: [process.execPath], trees: [dirname(thisModuleFile()), ...(entry ? [dirname(entry)] : [])] });
+    refuseMountedCode({ files: [process.execPath], trees: [libraryDirectory(), ...(entry ? [dirname(entry)] : [])] });
   }
 }
 
+
+/** The library's own code: dist/src in the package (this module sits in its hardening/ folder), else the bundle's directory. */
+function libraryDirectory(): string {
+  const here = dirname(thisModuleFile());
+  return basename(here) === 'hardening' ? dirname(here) : here;
+}
 
 /**
  * This module's file, from the V8 stack of this very call: `import.meta.url` exists only in ESM and `__filename`

@@ -15,14 +15,14 @@
  * });
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { prepareOutputPath, writeFileAtomic } from './atomic-write.js';
-import { ServiceUnavailableError, VerificationError } from './errors.js';
-import { readInputFile } from './input-file.js';
-import { resolveInstanceId, type InstanceBinding } from './instance-id.js';
-import { isPublicKeyVersion } from './metering/validation.js';
-import type { PublicKeyInput } from './public-key.js';
-import type { EnsureEntitledOptions, Entitlement } from './register.js';
-import { DEFAULT_CLOCK_TOLERANCE_SEC, judgedAtSec, secondsOption, verifyRegistration } from './verify.js';
+import { prepareOutputPath, writeFileAtomic } from '../common/atomic-write.js';
+import { ServiceUnavailableError, VerificationError } from '../common/errors.js';
+import { readInputFile } from '../common/input-file.js';
+import { resolveInstanceId, type InstanceBinding } from '../platform/instance-id.js';
+import { isPublicKeyVersion } from '../metering/validation.js';
+import type { PublicKeyInput } from '../registration/public-key.js';
+import type { EnsureEntitledOptions, Entitlement } from '../registration/register.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, judgedAtSec, secondsOption, verifyRegistration } from '../registration/verify.js';
 
 /** The JWS `typ` of an entitlement file. */
 export const ENTITLEMENT_FILE_TYPE = 'marketplace-entitlement+jwt';
@@ -356,7 +356,7 @@ const CLAIM_MISMATCHES = new Set(['NONCE_MISMATCH', 'PRODUCT_CODE_MISMATCH', 'PU
 
 /**
  * The AWS token inside, judged at the file's iat: its claims must be the file's. Its own `iat` is advisory, as at
- * registration (src/verify.ts): the nonce, the thumbprint of the key that signed this file, already proves the
+ * registration (src/registration/verify.ts): the nonce, the thumbprint of the key that signed this file, already proves the
  * registration was made for this file.
  */
 async function verifyInnerRegistration(claims: FilePayload, options: VerifyEntitlementFileOptions) {

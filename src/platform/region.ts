@@ -7,9 +7,9 @@
  * @example
  * const { region, source } = await resolveRegion({}); // { region: 'eu-west-1', source: 'AWS_REGION' }
  */
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../common/errors.js';
 import { METADATA_TIMEOUT_MS, readEcsTaskMetadata } from './ecs-metadata.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 
 /** The Region found and where it came from. */
 export interface ResolvedRegion {

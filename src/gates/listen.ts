@@ -7,7 +7,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../common/errors.js';
 
 /** Listens on `host:port` and resolves with the server's URL; throws {@link ConfigurationError} `LISTEN_FAILED`. */
 export function listen(server: Server, port: number, host: string): Promise<string> {

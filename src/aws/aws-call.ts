@@ -1,7 +1,7 @@
 /**
  * The call loop every AWS operation of this package runs under, Metering and License Manager alike: options
  * checked before any network call, the client built once, attempts retried with full-jitter backoff until the
- * deadline (src/retry.ts), final errors mapped to typed errors by the service's classifier, every retry logged
+ * deadline (src/aws/retry.ts), final errors mapped to typed errors by the service's classifier, every retry logged
  * with the operation's name.
  *
  * @example
@@ -14,8 +14,8 @@
  * );
  */
 import type { MeteringErrorVerdict } from './aws-errors.js';
-import { ConfigurationError } from './errors.js';
-import { defaultLogger, describeError, type Logger } from './logger.js';
+import { ConfigurationError } from '../common/errors.js';
+import { defaultLogger, describeError, type Logger } from '../common/logger.js';
 import type { MeteringClientPurpose } from './metering-client.js';
 import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type RetryPolicy } from './retry.js';
 

@@ -11,8 +11,8 @@
  * refuseCodeInjection(process.env, process.execArgv); // throws CODE_INJECTION under NODE_OPTIONS=--import=...
  */
 import { readFileSync, realpathSync } from 'node:fs';
-import { ConfigurationError } from './errors.js';
-import { mountsOverCode, readMountInfo } from './mountinfo.js';
+import { ConfigurationError } from '../common/errors.js';
+import { mountsOverCode, readMountInfo } from '../platform/mountinfo.js';
 
 /** `refuse`: a finding is a ConfigurationError (exit 78); `allow`: not checked. */
 export type GuardMode = 'refuse' | 'allow';

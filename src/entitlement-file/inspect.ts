@@ -9,8 +9,8 @@
  * if (inspection.verification && !inspection.verification.ok) process.exit(65);
  */
 import { decodeCompactJws, ENTITLEMENT_FILE_TYPE, jwkThumbprint, verifyEntitlementToken, type Ed25519PublicJwk } from './entitlement-file.js';
-import type { PublicKeyInput } from './public-key.js';
-import { verifyRegistration } from './verify.js';
+import type { PublicKeyInput } from '../registration/public-key.js';
+import { verifyRegistration } from '../registration/verify.js';
 
 /** A decoded entitlement file or RegisterUsage token, as {@link formatInspection} shows it. */
 export interface Inspection {

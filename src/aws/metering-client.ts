@@ -8,9 +8,9 @@
  * await client.send(new MeterUsageCommand(input));
  */
 import { MarketplaceMeteringClient, type MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
-import { ConfigurationError } from './errors.js';
-import type { Logger } from './logger.js';
-import { resolveRegion } from './region.js';
+import { ConfigurationError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { resolveRegion } from '../platform/region.js';
 
 /** Per-attempt HTTP timeout: a hung connection is abandoned and retried long before the deadline. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;

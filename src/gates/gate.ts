@@ -22,13 +22,13 @@
 import { statSync, type BigIntStats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { verifyEntitlementFile, type VerifyEntitlementFileOptions } from './entitlement-file.js';
-import { ConfigurationError, EntitlementError, VerificationError } from './errors.js';
-import { resolveInstanceId, type InstanceBinding } from './instance-id.js';
-import type { ProcessGuardOptions } from './integrity.js';
-import { checkProcessIntegrity } from './process-guards.js';
-import { loadProductPublicKey } from './public-key.js';
-import { secondsOption } from './verify.js';
+import { verifyEntitlementFile, type VerifyEntitlementFileOptions } from '../entitlement-file/entitlement-file.js';
+import { ConfigurationError, EntitlementError, VerificationError } from '../common/errors.js';
+import { resolveInstanceId, type InstanceBinding } from '../platform/instance-id.js';
+import type { ProcessGuardOptions } from '../hardening/integrity.js';
+import { checkProcessIntegrity } from '../hardening/process-guards.js';
+import { loadProductPublicKey } from '../registration/public-key.js';
+import { secondsOption } from '../registration/verify.js';
 
 /** What {@link createEntitlementGate} verifies: the file, the product key, and optionally the product code and instance. */
 export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOptions, 'now'>, ProcessGuardOptions {

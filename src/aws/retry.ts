@@ -12,7 +12,7 @@
  *   isRetryable: (err) => err.name === 'ThrottlingException',
  * });
  */
-import { ConfigurationError, ServiceUnavailableError } from './errors.js';
+import { ConfigurationError, ServiceUnavailableError } from '../common/errors.js';
 
 /** Backoff of a retry loop: full jitter, the window doubling from `baseDelayMs` up to `maxDelayMs`. */
 export interface RetryPolicy {
