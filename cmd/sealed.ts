@@ -40,8 +40,8 @@ export interface SealedImage {
 
 /** Commands a sealed image will not run: a local AWS stand-in, and re-sealing. */
 const UNSEALED_ONLY = new Set(['emulator', 'demo', 'bake']);
-/** Variables that move the Metering endpoint (the SDK reads the AWS_ ones itself). */
-const ENDPOINT_VARIABLES = ['MARKETPLACE_ENDPOINT', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_MARKETPLACE_METERING'];
+/** Variables meant to move our AWS endpoints; our clients ignore the AWS_ ones, and a sealed image says so. */
+const ENDPOINT_VARIABLES = ['MARKETPLACE_ENDPOINT', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_MARKETPLACE_METERING', 'AWS_ENDPOINT_URL_LICENSE_MANAGER'];
 
 const sealedError = (message: string) => new ConfigurationError('IMAGE_SEALED', `This image is sealed (${BAKED_CONFIG_FILE}): ${message}`);
 

@@ -64,6 +64,8 @@ export interface AwsClientConfig {
   maxAttempts: 1;
   requestHandler: { requestTimeout: number; throwOnRequestTimeout: true; connectionTimeout: number };
   endpoint?: string;
+  /** Always true: only the `endpoint` option moves our AWS calls (see {@link awsClientConfig}). */
+  ignoreConfiguredEndpointUrls: true;
   credentials?: MeteringClientOptions['credentials'];
 }
 
@@ -94,6 +96,10 @@ export async function awsClientConfig(
       connectionTimeout: 3_000,
     },
     ...(options.endpoint && { endpoint: options.endpoint }),
+    // The SDK would otherwise take an endpoint from AWS_ENDPOINT_URL(_<SERVICE>) or an endpoint_url in the file
+    // AWS_CONFIG_FILE names: a manifest edit that sends License Manager and MeterUsage, whose answers are unsigned,
+    // to a server that says "entitled". Only the `endpoint` option, set in the seller's code, moves our calls.
+    ignoreConfiguredEndpointUrls: true,
     // The SDK writes onto a static credentials object it is given: hand it a copy, never the caller's.
     ...(options.credentials && {
       credentials: typeof options.credentials === 'function' ? options.credentials : { ...options.credentials },

@@ -86,6 +86,7 @@ describe('a sealed CLI', () => {
     ['MARKETPLACE_ENDPOINT', (url: string) => ({ args: [], env: { MARKETPLACE_ENDPOINT: url } })],
     ['AWS_ENDPOINT_URL', (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL: url } })],
     ['AWS_ENDPOINT_URL_MARKETPLACE_METERING', (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL_MARKETPLACE_METERING: url } })],
+    ['AWS_ENDPOINT_URL_LICENSE_MANAGER', (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL_LICENSE_MANAGER: url } })],
   ])('refuses an endpoint from %s before any call: exit 78, the emulator sees nothing', async (_label, endpoint) => {
     const { args, env } = endpoint(emulator().url);
     const callsBefore = emulator().calls.length;
