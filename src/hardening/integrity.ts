@@ -117,9 +117,30 @@ export function refuseMountedCode(paths: { files: readonly string[]; trees: read
   }
 }
 
-/** NODE_OPTIONS split as Node splits it: on spaces, with double quotes grouping. */
+/**
+ * NODE_OPTIONS split exactly as Node splits it (node_options.cc, ParseNodeOptionsEnvVar): on spaces outside quotes,
+ * every `"` dropped wherever it stands, a backslash inside quotes taking the next character. Anything looser lets
+ * `--im"po"rt=...`, which Node reads as `--import=...`, pass as an unknown flag.
+ */
 function nodeOptionTokens(text: string): string[] {
-  return [...text.matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)].map((match) => match[1]?.replace(/\\(.)/g, '$1') ?? match[2]!);
+  const tokens: string[] = [];
+  let inQuotes = false;
+  let startNew = true;
+  for (let i = 0; i < text.length; i++) {
+    let c = text[i]!;
+    if (c === '\\' && inQuotes && i + 1 < text.length) c = text[++i]!;
+    else if (c === ' ' && !inQuotes) {
+      startNew = true;
+      continue;
+    } else if (c === '"') {
+      inQuotes = !inQuotes;
+      continue;
+    }
+    if (startNew) tokens.push(c);
+    else tokens[tokens.length - 1] += c;
+    startNew = false;
+  }
+  return tokens;
 }
 
 /** The environment this process was started with (Linux); empty where /proc is not there. */

@@ -137,10 +137,14 @@ describe('code injection', () => {
     expect((await runCli(['check', '--file', forged], { env })).code).toBe(65);
     const injected = await runCli(['check', '--file', forged], { env: { ...env, NODE_OPTIONS: FORGE_PRELOAD } });
     expect(injected.code, injected.stdout).toBe(0);
+    // Node drops every double quote in NODE_OPTIONS, so this is the same --import (the sealed guard must see that too).
+    const quoted = await runCli(['check', '--file', forged], { env: { ...env, NODE_OPTIONS: FORGE_PRELOAD.replace('--import', '--im"po"rt') } });
+    expect(quoted.code, quoted.stdout).toBe(0);
   });
 
   it.each([
     ['NODE_OPTIONS --import=data:', { NODE_OPTIONS: FORGE_PRELOAD }, []],
+    ['NODE_OPTIONS --im"po"rt=data: (Node drops every double quote)', { NODE_OPTIONS: FORGE_PRELOAD.replace('--import', '--im"po"rt') }, []],
     ['NODE_OPTIONS --require', { NODE_OPTIONS: `--require ${harmlessModule}` }, []],
     ['NODE_OPTIONS -r', { NODE_OPTIONS: `-r ${harmlessModule}` }, []],
     ['NODE_OPTIONS --require of a module that deletes NODE_OPTIONS (read from /proc/self/environ)', { NODE_OPTIONS: `--require ${scrubbingModule}` }, []],
