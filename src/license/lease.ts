@@ -371,7 +371,9 @@ class LicenseLease extends EventEmitter implements Lease {
     if (request.checkoutType === 'PROVISIONAL') this.scheduleExtension();
     // The first lookup at once: the baseline version an upgrade is told from, and the contract's end for status().
     this.schedule(() => this.recheck(), 0);
-    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+    // A signal that fired while the checkout was answering has no event left to deliver: check in now.
+    if (options.signal?.aborted) void this.close();
+    else options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
 
   get licenseArn(): string {
@@ -515,7 +517,9 @@ class LicenseLease extends EventEmitter implements Lease {
     } catch (err) {
       if (this.stopping.signal.aborted) return;
       if (err instanceof NotEntitledError) this.troubled('LICENSE_NOT_FOUND', `GetLicense no longer finds the licence: ${err.message}`);
-      else this.options.logger.warn?.('The licence recheck failed; trying again at the next one', { event: 'license.recheck_failed', error: describeError(err) });
+      // Not only for PROVISIONAL leases, whose extensions would fail too: a PERPETUAL one has nothing else that
+      // would ever notice a contract ending while GetLicense is blocked (a role edited, the network cut).
+      else this.troubled('RECHECK_FAILED', `The licence recheck (GetLicense) failed: ${describeError(err).message}. Entitlement that cannot be confirmed ends after graceMs.`);
     }
     if (!this.lost) this.schedule(() => this.recheck(), this.request.recheckMs);
   }

@@ -116,6 +116,15 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
     expect(lease.status()).toMatchObject({ entitled: true, code: 'LICENSE_EXPIRED' });
   });
 
+  it('a licence that can no longer be rechecked is lost after graceMs, a PERPETUAL one too', async () => {
+    lm().addLicense(contract(1));
+    const lease = await acquire({ checkoutType: 'PERPETUAL', recheckMs: 50, graceMs: 200 });
+    const lost = nextEvent(lease, 'lost');
+    lm().scenario.error = 'AccessDeniedException'; // e.g. license-manager:GetLicense removed from the role
+    expect(await lost).toMatchObject({ entitled: false, code: 'RECHECK_FAILED' });
+    expect(lease.status()).toMatchObject({ entitled: false, code: 'RECHECK_FAILED' });
+  });
+
   it('a checkout the service no longer knows (its time-to-live ended) is lost', async () => {
     lm().scenario.ttlMs = 1_000;
     lm().addLicense(contract(1));
