@@ -20,6 +20,7 @@ import {
   container,
   deploymentOf,
   env,
+  expectReferencesResolve,
   kustomize,
   manifestsAsTypeScript,
   mount,
@@ -130,15 +131,7 @@ describe.each(Object.keys(CASES))('helm template example-app (%s)', (name) => {
   it('references only ConfigMaps, ServiceAccounts and volumes that exist', () => {
     for (const unsealed of [false, true]) {
       const docs = render(name, unsealed);
-      const spec = podSpec(docs);
-      const names = (kind: string) => docs.filter((d) => d.kind === kind).map((d) => d.metadata.name);
-      expect(names('ServiceAccount')).toContain(spec.serviceAccountName);
-      const volumes = (spec.volumes ?? []).map((v) => v.name);
-      for (const c of allContainers(spec)) {
-        for (const m of c.volumeMounts ?? []) expect(volumes, `${c.name} mounts ${m.name}`).toContain(m.name);
-        for (const e of c.envFrom ?? []) expect(names('ConfigMap'), `${c.name} envFrom`).toContain(e.configMapRef?.name);
-      }
-      for (const v of spec.volumes ?? []) if (v.configMap) expect(names('ConfigMap')).toContain(v.configMap.name);
+      expectReferencesResolve(docs, podSpec(docs));
     }
   });
 

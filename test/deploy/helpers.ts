@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
@@ -138,6 +139,18 @@ export function typecheck(files: Record<string, string>): TypecheckResult {
 
 export function allContainers(spec: PodSpec): Container[] {
   return [...(spec.initContainers ?? []), ...spec.containers];
+}
+
+/** Asserts every ServiceAccount, ConfigMap and volume the pod spec references is among the rendered `docs`. */
+export function expectReferencesResolve(docs: Doc[], spec: PodSpec): void {
+  const names = (kind: string) => docs.filter((d) => d.kind === kind).map((d) => d.metadata.name);
+  expect(names('ServiceAccount')).toContain(spec.serviceAccountName);
+  const volumes = (spec.volumes ?? []).map((v) => v.name);
+  for (const c of allContainers(spec)) {
+    for (const m of c.volumeMounts ?? []) expect(volumes, `${c.name} mounts ${m.name}`).toContain(m.name);
+    for (const e of c.envFrom ?? []) expect(names('ConfigMap'), `${c.name} envFrom`).toContain(e.configMapRef?.name);
+  }
+  for (const v of spec.volumes ?? []) if (v.configMap) expect(names('ConfigMap')).toContain(v.configMap.name);
 }
 
 /** The one Deployment among rendered manifests; `source` names them in the error. */

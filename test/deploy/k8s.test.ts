@@ -16,6 +16,7 @@ import {
   container,
   deploymentOf,
   env,
+  expectReferencesResolve,
   kubectlVersion,
   kustomize,
   mount,
@@ -100,15 +101,7 @@ describe.each(KUSTOMIZATIONS)('kubectl kustomize %s', (k) => {
   });
 
   it('references only ConfigMaps, ServiceAccounts and volumes that exist', () => {
-    const spec = podSpec(k);
-    const names = (kind: string) => render(k).filter((d) => d.kind === kind).map((d) => d.metadata.name);
-    expect(names('ServiceAccount')).toContain(spec.serviceAccountName);
-    const volumes = (spec.volumes ?? []).map((v) => v.name);
-    for (const c of allContainers(spec)) {
-      for (const m of c.volumeMounts ?? []) expect(volumes, `${c.name} mounts ${m.name}`).toContain(m.name);
-      for (const e of c.envFrom ?? []) expect(names('ConfigMap'), `${c.name} envFrom`).toContain(e.configMapRef?.name);
-    }
-    for (const v of spec.volumes ?? []) if (v.configMap) expect(names('ConfigMap')).toContain(v.configMap.name);
+    expectReferencesResolve(render(k), podSpec(k));
   });
 
   it('gives every container of ours POD_UID from the downward API and the product configuration', () => {
