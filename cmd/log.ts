@@ -8,6 +8,7 @@
  * logger.info?.('Entitlement verified', { event: 'register.verified', productCode: 'abc' });
  * // {"time":"2025-01-01T00:00:00.000Z","level":"info","event":"register.verified","message":"Entitlement verified","productCode":"abc"}
  */
+import { writeSync } from 'node:fs';
 import type { LogFields, Logger } from '../src/common/logger.js';
 
 export const LOG_FORMATS = ['json', 'text'] as const;
@@ -37,8 +38,32 @@ export function requestedLogFormat(argv: readonly string[], env: NodeJS.ProcessE
   return LOG_FORMATS.find((format) => format === given) ?? 'json';
 }
 
+/**
+ * Writes one line to standard output (fd 1) or error (fd 2) at once. Touching `process.stdout` or
+ * `process.stderr` builds a stream (node:stream, and node:net for a pipe), which the exec probe would pay for on
+ * every run; on Linux those streams write files and pipes synchronously anyway, so the order is the same. A pipe
+ * that someone made non-blocking and that is full (EAGAIN) gets the stream, which waits for it; a pipe nobody reads
+ * any more (EPIPE) gets nothing.
+ *
+ * @example
+ * writeLine(1, 'valid: product abc123 ...');
+ */
+export function writeLine(fd: 1 | 2, line: string): void {
+  const bytes = Buffer.from(`${line}\n`);
+  let written = 0;
+  try {
+    while (written < bytes.length) written += writeSync(fd, bytes, written);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Nobody reads any more (`... | head -0`): the line is lost, the exit code still tells.
+    if (code === 'EPIPE') return;
+    if (code !== 'EAGAIN') throw err;
+    (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(written));
+  }
+}
+
 export function createCliLogger(options: CliLoggerOptions): Logger {
-  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const write = options.write ?? ((line: string) => writeLine(2, line));
   const threshold = LOG_LEVELS.indexOf(options.level);
   const logger: Logger = {};
   for (const level of LOG_LEVELS.slice(threshold)) {

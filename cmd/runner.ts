@@ -10,7 +10,7 @@
 import { constants } from 'node:os';
 import { describeError } from '../src/common/logger.js';
 import { resolveArgs } from './args.js';
-import { createCliLogger, requestedLogFormat, type LogFormat, type LogLevel } from './log.js';
+import { createCliLogger, requestedLogFormat, writeLine, type LogFormat, type LogLevel } from './log.js';
 import { sealInput, type SealedImage } from './sealed.js';
 import { PROGRAM, type Args, type CommandContext, type CommandSpec } from './spec.js';
 import { UsageError } from './usage-error.js';
@@ -25,7 +25,7 @@ export function exitCodeOf(err: unknown): number {
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-const print = (line: string) => process.stdout.write(`${line.replace(/\s*\n\s*/g, ' ')}\n`);
+const print = (line: string) => writeLine(1, line.replace(/\s*\n\s*/g, ' '));
 
 /**
  * A command line that cannot run: one error log line (in the `--log-format` the command line or

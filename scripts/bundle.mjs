@@ -23,14 +23,19 @@ const dist = join(root, 'dist');
 /**
  * An ES `import` of a Node built-in cannot be deferred, so esbuild hoists every one to the top of the module that
  * imports it and a command would load node:http, node:zlib, node:child_process... that only `serve`, `run` and the
- * SDK use. Serving each built-in as a tiny CommonJS module (`require()`: the real one in dist/cli.cjs, the banner's
- * createRequire in the ES modules) lets esbuild initialise it lazily, with the first module that needs it.
+ * SDK use. Serving each built-in as a tiny CommonJS module (`require()` through the banner's createRequire) lets
+ * esbuild initialise it lazily, with the first module that needs it. Not the built-ins Node's own start-up has
+ * already loaded (the same on Node 20, 22 and 24): deferring those saves nothing, and each stand-in costs an ES
+ * module of its own plus a copy of every export at every import site (--help 2.16x -> 2.02x a bare start).
+ * dist/cli.cjs needs none of this: its require() calls stay where the code calls them.
  */
+const BOOTSTRAP_BUILTINS = new Set(['events', 'buffer', 'path', 'querystring', 'async_hooks', 'timers', 'util', 'fs', 'url', 'module']);
 const lazyBuiltins = {
   name: 'lazy-node-builtins',
   setup(build) {
     build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
       if (!isBuiltin(args.path)) return undefined;
+      if (BOOTSTRAP_BUILTINS.has(args.path.replace(/^node:/, ''))) return { path: args.path, external: true };
       // The stand-in's own require() is the real one: external, resolved by Node at run time.
       return args.namespace === 'node-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'node-builtin' };
     });
@@ -42,15 +47,51 @@ const lazyBuiltins = {
 };
 
 /**
- * One string-width for the whole help screen: cliui and wrap-ansi ask for 7.x, which runs every character of the
- * help text through Intl.Segmenter and an emoji regular expression; yargs' own 8.x returns the length of printable
- * ASCII at once and measures anything else by the same rules. Measured: `--help` 3.3x -> 2.6x a bare Node start.
+ * One string-width for the whole help screen, loaded only for text that needs it. cliui and wrap-ansi ask for 7.x,
+ * which runs every character of the help text through Intl.Segmenter and an emoji regular expression; yargs' own
+ * 8.x returns the length of printable ASCII at once and measures anything else by the same rules, but builds its
+ * Intl.Segmenter and Unicode-property regular expressions when loaded, which alone cost about a tenth of a bare
+ * Node start. So every `string-width` import gets this stand-in: printable ASCII (all of our help text) is its
+ * length, as 8.x itself answers; anything else goes to 8.x, loaded on first use. Measured in docs/benchmarks.md.
  */
 const yargsStringWidth = createRequire(import.meta.resolve('yargs')).resolve('string-width');
-const oneStringWidth = {
-  name: 'one-string-width',
+const lazyStringWidth = {
+  name: 'lazy-string-width',
   setup(build) {
-    build.onResolve({ filter: /^string-width$/ }, () => ({ path: yargsStringWidth }));
+    build.onResolve({ filter: /^string-width$/ }, (args) =>
+      args.namespace === 'lazy-string-width' ? { path: yargsStringWidth } : { path: 'string-width', namespace: 'lazy-string-width' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, () => ({
+      resolveDir: root,
+      loader: 'js',
+      contents: `let full;
+export default function stringWidth(text, options) {
+  if (typeof text === 'string' && /^[\\x20-\\x7e]*$/.test(text)) return text.length;
+  full ??= require('string-width').default;
+  return full(text, options);
+}`,
+    }));
+  },
+};
+
+/**
+ * yargs checks two internal invariants with node:assert, which loads node:assert and its error formatting (about
+ * a tenth of a bare Node start) before any help is shown. The stand-in compares first and hands a failure to the
+ * real node:assert, loaded only then, so a broken invariant throws exactly the same AssertionError.
+ */
+const assertOnFailure = {
+  name: 'assert-on-failure',
+  setup(build) {
+    build.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]yargs[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'assert-on-failure' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'assert-on-failure' }, () => ({
+      loader: 'js',
+      contents: `export function strictEqual(actual, expected, message) {
+  if (actual !== expected) require('node:assert').strictEqual(actual, expected, message);
+}
+export function notStrictEqual(actual, expected, message) {
+  if (actual === expected) require('node:assert').notStrictEqual(actual, expected, message);
+}`,
+    }));
   },
 };
 
@@ -85,7 +126,9 @@ const [entry, whole] = await Promise.all([
     entryPoints: [join(root, 'cmd', 'entry.ts')],
     outfile: join(dist, 'cli.cjs'),
     format: 'cjs',
-    plugins: [wholeCliOutside, lazyBuiltins],
+    // Built-ins stay plain require() calls, made where each module is first initialised; the stand-ins the ES build
+    // needs would wrap each in a copy of all its exports (4 ms of every probe, measured).
+    plugins: [wholeCliOutside],
     // CommonJS has no import.meta: a module of the check path that needs its own location must use __filename.
     logOverride: { 'empty-import-meta': 'error' },
     banner: { js: '#!/usr/bin/env node' },
@@ -98,7 +141,7 @@ const [entry, whole] = await Promise.all([
     chunkNames: 'chunks/[name]-[hash]',
     format: 'esm',
     splitting: true,
-    plugins: [oneStringWidth, lazyBuiltins],
+    plugins: [lazyStringWidth, assertOnFailure, lazyBuiltins],
     banner: {
       // Bundled CommonJS dependencies (the AWS SDK) call require(); ESM has none, so make one.
       js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

@@ -13,7 +13,6 @@ export {
   verifyEntitlementFile,
   verifyEntitlementToken,
   verifyEntitlementFileForThisInstance,
-  prepareEntitlementFile,
   decodeCompactJws,
   jwkThumbprint,
   ENTITLEMENT_FILE_TYPE,
@@ -22,10 +21,11 @@ export type {
   EntitlementFileClaims,
   VerifyEntitlementFileOptions,
   Ed25519PublicJwk,
-  PendingEntitlementFile,
   DecodedJws,
   VerifyForThisInstanceOptions,
 } from './entitlement-file/entitlement-file.js';
+export { prepareEntitlementFile } from './entitlement-file/prepare-entitlement-file.js';
+export type { PendingEntitlementFile } from './entitlement-file/prepare-entitlement-file.js';
 export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from './entitlement-file/entitlement-file-path.js';
 export { readInputFile } from './common/input-file.js';
 export type { InputFileOptions } from './common/input-file.js';

@@ -6,8 +6,7 @@
  * @example
  * const pem = await readInputFile('/etc/product-key.pem', { code: 'PUBLIC_KEY_FILE', what: 'product public key' });
  */
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from './errors.js';
 
 /** Which input a file is, for error codes and messages, and how large it may be. */
@@ -50,15 +49,19 @@ export async function readInputStream(stream: AsyncIterable<Buffer | string>, op
  * Reads `path` as UTF-8; throws {@link InputError} `${code}_MISSING` or `${code}_UNREADABLE`. Anyone who can
  * write the directory can plant something else there: a FIFO (opened non-blocking, so it cannot hang the
  * reader), a device such as /dev/zero, a huge file. Only a regular file is read, and never more than `maxBytes`.
+ *
+ * The reads are synchronous, in one turn of the event loop: inputs are local files of a few KiB (the usage spool,
+ * read once at start, at most 32 MiB), so four thread-pool round trips and `node:fs/promises` (which `check`, the
+ * exec probe, would load on every run) cost more than the read itself.
  */
 export async function readInputFile(path: string, options: InputFileOptions): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const unreadable = (why: string, cause?: unknown) =>
     new InputError(`${options.code}_UNREADABLE`, `The ${options.what} ${path} cannot be read (${why}).`, { cause });
-  let handle: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    const stats = await handle.stat();
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const stats = fstatSync(fd);
     if (!stats.isFile()) throw unreadable('not a regular file');
     if (stats.size > maxBytes) throw unreadable(`${stats.size} bytes, larger than the ${maxBytes} expected`);
     // One byte more than the stat said, so a file that grew since (past the limit or not) is caught, and a small
@@ -66,7 +69,7 @@ export async function readInputFile(path: string, options: InputFileOptions): Pr
     const buffer = Buffer.alloc(stats.size + 1);
     let length = 0;
     while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
     }
@@ -82,6 +85,6 @@ export async function readInputFile(path: string, options: InputFileOptions): Pr
     }
     throw unreadable(errno ?? (err as Error).message, err);
   } finally {
-    await handle?.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -90,8 +90,11 @@ export async function serveEntitlement(options: ServeEntitlementOptions | ServeH
     if (!status.entitled) metrics.errors.set(status.code ?? 'UNKNOWN', (metrics.errors.get(status.code ?? 'UNKNOWN') ?? 0) + 1);
     return status;
   };
+  // Every verdict served is also counted for /metrics; one status() per request (concurrent calls share one verification).
+  const status = () => gate.status().then(observe);
+  const verdicts: Verdicts = { gate, status, healthz: statusHandler(status) };
   const usage: UsageRoute = { enabled: options.usageMeter !== undefined };
-  const server = createServer((req, res) => route(req, res, gate, observe, metrics, usage));
+  const server = createServer((req, res) => route(req, res, verdicts, metrics, usage));
   const url = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1');
   const close = async () => {
     try {
@@ -169,30 +172,31 @@ async function startUnlessAborted(start: () => Promise<UsageMeter>, signal: Abor
   });
 }
 
+/** The gate, its status counted for /metrics, and the /healthz handler over that status. */
+interface Verdicts {
+  gate: EntitlementGate;
+  status: () => Promise<EntitlementGateStatus>;
+  healthz: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
 function route(
   req: IncomingMessage,
   res: ServerResponse,
-  gate: EntitlementGate,
-  observe: (status: EntitlementGateStatus) => EntitlementGateStatus,
+  verdicts: Verdicts,
   metrics: { attempts: number; errors: Map<string, number>; extra: () => Metric[] },
   usage: UsageRoute,
 ): void {
   const path = (req.url ?? '/').split('?')[0];
   if (path === USAGE_PATH) return routeUsage(req, res, usage);
-  if (path === '/healthz') {
-    // The gate answers; the verdict is also counted for /metrics (concurrent status() calls share one verification).
-    void gate.status().then(observe);
-    return gate.handler(req, res);
-  }
+  if (path === '/healthz') return verdicts.healthz(req, res);
   if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
   if (path === '/entitlement') {
-    void gate.status().then((status) => send(res, 200, 'application/json; charset=utf-8', JSON.stringify(observe(status))));
+    void verdicts.status().then((status) => send(res, 200, 'application/json; charset=utf-8', JSON.stringify(status)));
     return;
   }
   if (path === '/metrics') {
-    void gate.status().then((status) => {
-      observe(status);
-      const { verifications, lastVerificationAt } = gate.stats();
+    void verdicts.status().then((status) => {
+      const { verifications, lastVerificationAt } = verdicts.gate.stats();
       const body = formatMetrics([
         { name: 'marketplace_entitlement_valid', help: '1 when the entitlement file verifies, else 0.', type: 'gauge', samples: [{ value: status.entitled ? 1 : 0 }] },
         {

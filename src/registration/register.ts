@@ -16,7 +16,7 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { RegisterUsageCommand, type RegisterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
-import { prepareEntitlementFile } from '../entitlement-file/entitlement-file.js';
+import { prepareEntitlementFile } from '../entitlement-file/prepare-entitlement-file.js';
 import { ConfigurationError } from '../common/errors.js';
 import { defaultLogger } from '../common/logger.js';
 import { callMetering, type MeteringCallOptions } from '../metering/call.js';

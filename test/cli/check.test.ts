@@ -93,6 +93,22 @@ describe('check', () => {
     expect(unknown.stdout).toContain('Unknown argument: bogus');
   });
 
+  it('keeps its exit code when nobody reads its output any more (both pipes closed before it writes)', async () => {
+    const valid = await registerFile();
+    const exitCodes: (number | null)[] = [];
+    for (const productCode of [TEST_PRODUCT_CODE, 'some-other-product']) {
+      const child = spawn(process.execPath, [CLI, 'check', '--file', valid, '--product-code', productCode], {
+        env: baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem, MARKETPLACE_INSTANCE_ID: 'pod-a' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      // Our read ends close at once, long before Node has started: the child's writes meet EPIPE.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      exitCodes.push(await new Promise((resolve) => child.on('exit', resolve)));
+    }
+    expect(exitCodes).toEqual([0, 65]);
+  });
+
   it('prints help with examples and the environment names', async () => {
     const result = await runCli(['check', '--help']);
     expect(result.code).toBe(0);

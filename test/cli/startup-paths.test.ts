@@ -20,14 +20,13 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, im
 const CHECK_SOURCES = [
   /^cmd\/(entry|runner|args|fast-parse|log|options|spec|usage-error|sealed)\.ts$/, // sealed: the sealed image's start-up guards
   /^cmd\/commands\/check\.ts$/,
-  /^src\/entitlement-file\/(entitlement-file|entitlement-file-path)\.ts$/,
+  /^src\/entitlement-file\/(entitlement-file|entitlement-file-path)\.ts$/, // reading and verifying only: the writing is prepare-entitlement-file
   /^src\/registration\/(verify|public-key)\.ts$/,
-  /^src\/common\/(errors|logger|input-file|atomic-write)\.ts$/,
+  /^src\/common\/(errors|logger|input-file)\.ts$/,
   /^src\/platform\/(instance-id|ecs-metadata|mountinfo)\.ts$/,
   /^src\/hardening\/integrity\.ts$/,
   /^src\/metering\/validation\.ts$/, // the key-version rule, shared with register: pure checks, no client
   /^src\/(pricing\/pricing|license\/fingerprint)\.ts$/, // the option table's constants (--pricing choices, the issuer fingerprint); each model's code loads lazily
-  /^node-builtin:node:(crypto|fs|fs\/promises|os|path|util)$/,
 ];
 /** Built-ins only servers, clients and child processes need: a probe that loads one pays for it every few seconds. */
 const HEAVY_BUILTINS = ['http', 'https', 'http2', 'net', 'tls', 'dns', 'zlib', 'child_process', 'worker_threads', 'readline', 'assert'];
@@ -47,12 +46,16 @@ async function bundleMeta(): Promise<BundleMeta> {
   return JSON.parse(await readFile(join(ROOT, 'dist', 'bundle-meta.json'), 'utf8')) as BundleMeta;
 }
 
-/** Runs the bundled CLI with both recorders; stdio ignored, so stdout is not a pipe (a pipe is a net.Socket). */
+/**
+ * Runs the bundled CLI with both recorders; stdio ignored, so stdout is not a pipe (a pipe is a net.Socket).
+ * `esm: false` leaves out the ES recorder, whose loader hooks load node:fs/promises and streams themselves.
+ */
 let runs = 0;
-async function loadsOf(args: string[], env: NodeJS.ProcessEnv = baseEnv()): Promise<Loads> {
+async function loadsOf(args: string[], env: NodeJS.ProcessEnv = baseEnv(), { esm: withEsm = true } = {}): Promise<Loads> {
   const esm = join(tempDir(), `esm-${++runs}.txt`);
   const cjs = join(tempDir(), `cjs-${runs}.json`);
-  const child = spawn(process.execPath, ['--require', fixture('record-loads.cjs'), '--import', fixture('record-imports.mjs'), ...args], {
+  const recorders = ['--require', fixture('record-loads.cjs'), ...(withEsm ? ['--import', fixture('record-imports.mjs')] : [])];
+  const child = spawn(process.execPath, [...recorders, ...args], {
     env: { ...env, RECORD_IMPORTS_TO: esm, RECORD_LOADS_TO: cjs },
     stdio: 'ignore',
   });
@@ -93,6 +96,21 @@ describe('start-up paths of the bundled CLI', () => {
     expect(loads.builtins.filter((name) => HEAVY_BUILTINS.includes(name) && !recorders.has(name))).toEqual([]);
   });
 
+  it('check reads its inputs without node:fs/promises and prints without building process.stdout', async () => {
+    const file = join(tempDir(), 'entitlement.jwt');
+    await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: file, instanceId: 'pod-a', env: {} }));
+    const env = baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem });
+    const check = async (extra: string[]) => loadsOf([CLI, 'check', '--file', file, '--instance-id', 'pod-a', ...extra], env, { esm: false });
+    const valid = await check(['--product-code', TEST_PRODUCT_CODE]);
+    // Refused: the log line on stderr takes the same path.
+    const refused = await check(['--product-code', 'some-other-product']);
+    expect([valid.exitCode, refused.exitCode]).toEqual([0, 65]);
+    for (const loads of [valid, refused]) {
+      expect(loads.builtins).toContain('crypto');
+      expect(loads.builtins.filter((name) => /^(internal\/)?fs\/promises$|sync_write_stream|^tty$|^net$/.test(name))).toEqual([]);
+    }
+  });
+
   it.each([
     ['--help', ['--help']],
     ['check --help', ['check', '--help']],
@@ -103,6 +121,8 @@ describe('start-up paths of the bundled CLI', () => {
     expect(loads.exitCode).toBe(args.includes('--bogus') ? 64 : 0);
     expect(loads.bundleFiles).toContain('dist/cli.mjs');
     expect(outputsWith(meta, AWS_SDK).filter((file) => loads.bundleFiles.includes(file))).toEqual([]);
+    // yargs' two invariant checks load node:assert only when one fails.
+    expect(loads.builtins).not.toContain('assert');
   });
 
   it('register reads the AWS SDK chunks and node:http (so the recorders would see them elsewhere), but not yargs', async () => {
