@@ -38,18 +38,24 @@ export function requestedLogFormat(argv: readonly string[], env: NodeJS.ProcessE
   return LOG_FORMATS.find((format) => format === given) ?? 'json';
 }
 
+/** The fds whose lines go through Node's stream since a write met EAGAIN (the stream may still hold a queued tail). */
+const streamed = new Set<1 | 2>();
+const streamOf = (fd: 1 | 2) => (fd === 1 ? process.stdout : process.stderr);
+
 /**
- * Writes one line to standard output (fd 1) or error (fd 2) at once. Touching `process.stdout` or
- * `process.stderr` builds a stream (node:stream, and node:net for a pipe), which the exec probe would pay for on
- * every run; on Linux those streams write files and pipes synchronously anyway, so the order is the same. A pipe
- * that someone made non-blocking and that is full (EAGAIN) gets the stream, which waits for it; a pipe nobody reads
- * any more (EPIPE) gets nothing.
+ * Writes one line to standard output (fd 1) or error (fd 2) at once, for commands that exit right after they write
+ * (`check`, `register`, usage errors): touching `process.stdout` or `process.stderr` builds a stream (node:stream,
+ * and node:net for a pipe), which the exec probe would pay for on every run. A command that runs until stopped
+ * writes through the streams instead (`runsUntilStopped`), which queue rather than block when the reader stalls.
+ * A full pipe that someone made non-blocking (EAGAIN) hands the rest of the line, and every later line to that fd,
+ * to the stream, so lines stay whole and in order; a pipe nobody reads any more (EPIPE) gets nothing.
  *
  * @example
  * writeLine(1, 'valid: product abc123 ...');
  */
 export function writeLine(fd: 1 | 2, line: string): void {
   const bytes = Buffer.from(`${line}\n`);
+  if (streamed.has(fd)) return void streamOf(fd).write(bytes);
   let written = 0;
   try {
     while (written < bytes.length) written += writeSync(fd, bytes, written);
@@ -58,7 +64,8 @@ export function writeLine(fd: 1 | 2, line: string): void {
     // Nobody reads any more (`... | head -0`): the line is lost, the exit code still tells.
     if (code === 'EPIPE') return;
     if (code !== 'EAGAIN') throw err;
-    (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(written));
+    streamed.add(fd);
+    streamOf(fd).write(bytes.subarray(written));
   }
 }
 

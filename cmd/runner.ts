@@ -25,7 +25,11 @@ export function exitCodeOf(err: unknown): number {
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-const print = (line: string) => writeLine(1, line.replace(/\s*\n\s*/g, ' '));
+/** One line on stdout, as the human summary: inner line breaks folded so it stays one line. */
+const oneLine = (line: string) => line.replace(/\s*\n\s*/g, ' ');
+const print = (line: string) => writeLine(1, oneLine(line));
+/** A line through Node's stream, for a command that runs until stopped (`runsUntilStopped`). */
+const streamLine = (stream: NodeJS.WriteStream) => (line: string) => void stream.write(`${line}\n`);
 
 /**
  * A command line that cannot run: one error log line (in the `--log-format` the command line or
@@ -68,7 +72,13 @@ export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>
   } catch (err) {
     return exitOnUsageError(spec.name, (err as Error).message);
   }
-  const logger = createCliLogger({ format: (args['log-format'] ?? 'json') as LogFormat, level: (args['log-level'] ?? 'info') as LogLevel });
+  // A one-shot command writes each line at once and exits; one that runs until stopped must not block on a stalled
+  // reader.
+  const [stdout, stderr] = spec.runsUntilStopped
+    ? [streamLine(process.stdout), streamLine(process.stderr)]
+    : [(line: string) => writeLine(1, line), (line: string) => writeLine(2, line)];
+  const logger = createCliLogger({ format: (args['log-format'] ?? 'json') as LogFormat, level: (args['log-level'] ?? 'info') as LogLevel, write: stderr });
+  const commandPrint = (line: string) => stdout(oneLine(line));
   // Process warnings (e.g. the AWS SDK's Node version notice) become log lines: stderr stays one format.
   process.removeAllListeners('warning');
   process.on('warning', (warning) => logger.warn?.(warning.message.replace(/\s+/g, ' '), { event: 'node.warning', name: warning.name }));
@@ -82,7 +92,7 @@ export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   const releaseSignals = () => STOP_SIGNALS.forEach((signal) => process.off(signal, onSignal));
-  const ctx: CommandContext = { logger, signal: controller.signal, print, env: input.env, releaseSignals, entryFile: bundle.entryFile, ...(bundle.sealed && { sealed: bundle.sealed }) };
+  const ctx: CommandContext = { logger, signal: controller.signal, print: commandPrint, env: input.env, releaseSignals, entryFile: bundle.entryFile, ...(bundle.sealed && { sealed: bundle.sealed }) };
 
   try {
     return process.exit((await spec.run(args, ctx)) ?? 0);
@@ -91,7 +101,7 @@ export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>
     const error = describeError(err);
     logger.error?.(error.message, { event: 'cli.failed', command: spec.name, error, exitCode: code });
     const why = received ? `stopped by ${received}` : `${error.code ?? error.name}: ${error.message}`;
-    print(`${spec.name} failed (exit ${code}): ${why}`);
+    commandPrint(`${spec.name} failed (exit ${code}): ${why}`);
     return process.exit(code);
   }
 }

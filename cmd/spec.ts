@@ -66,6 +66,12 @@ export interface CommandSpec {
   examples: [command: string, description: string][];
   /** Everything after `--` is passed through untouched (for `run -- COMMAND`). */
   passThrough?: boolean;
+  /**
+   * Serves until stopped (`serve`, `run`, `emulator`, `demo`): its output goes through Node's stdout and stderr
+   * streams, which queue when the reader stalls instead of blocking the event loop (and with it `/healthz`). Other
+   * commands write each line synchronously and exit right after.
+   */
+  runsUntilStopped?: boolean;
   /** Returns the exit code (default 0); throws an error carrying `exitCode` otherwise. */
   run(args: Args, ctx: CommandContext): Promise<number | void>;
 }

@@ -25,9 +25,10 @@ const dist = join(root, 'dist');
  * imports it and a command would load node:http, node:zlib, node:child_process... that only `serve`, `run` and the
  * SDK use. Serving each built-in as a tiny CommonJS module (`require()` through the banner's createRequire) lets
  * esbuild initialise it lazily, with the first module that needs it. Not the built-ins Node's own start-up has
- * already loaded (the same on Node 20, 22 and 24): deferring those saves nothing, and each stand-in costs an ES
- * module of its own plus a copy of every export at every import site (--help 2.16x -> 2.02x a bare start).
- * dist/cli.cjs needs none of this: its require() calls stay where the code calls them.
+ * already loaded (the same on Node 20, 22 and 24; and `module`, which the banner imports anyway): deferring those
+ * saves nothing, and each stand-in costs an ES module of its own plus a copy of every export at every import site
+ * (--help 2.16x -> 2.02x a bare start). dist/cli.cjs needs none of this: its require() calls stay where the code
+ * calls them.
  */
 const BOOTSTRAP_BUILTINS = new Set(['events', 'buffer', 'path', 'querystring', 'async_hooks', 'timers', 'util', 'fs', 'url', 'module']);
 const lazyBuiltins = {
@@ -82,14 +83,15 @@ export default function stringWidth(text, options) {
 const assertOnFailure = {
   name: 'assert-on-failure',
   setup(build) {
-    build.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]yargs[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'assert-on-failure' } : undefined));
+    build.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]node_modules[\\/]yargs[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'assert-on-failure' } : undefined));
     build.onLoad({ filter: /.*/, namespace: 'assert-on-failure' }, () => ({
       loader: 'js',
+      // Object.is: node:assert's own comparison (0 and -0 differ, NaN equals NaN).
       contents: `export function strictEqual(actual, expected, message) {
-  if (actual !== expected) require('node:assert').strictEqual(actual, expected, message);
+  if (!Object.is(actual, expected)) require('node:assert').strictEqual(actual, expected, message);
 }
 export function notStrictEqual(actual, expected, message) {
-  if (actual === expected) require('node:assert').notStrictEqual(actual, expected, message);
+  if (Object.is(actual, expected)) require('node:assert').notStrictEqual(actual, expected, message);
 }`,
     }));
   },

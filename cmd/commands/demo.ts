@@ -29,6 +29,7 @@ export const demoCommand: CommandSpec = {
     'log-format': { ...LOG_OPTIONS['log-format'], default: 'text' },
     'log-level': { ...LOG_OPTIONS['log-level'], default: 'warn' },
   },
+  runsUntilStopped: true,
   examples: [['$0 demo', 'The whole flow in a few seconds, locally']],
   async run(args, ctx) {
     const { startMeteringEmulator } = await import('../../src/emulator/server.js');

@@ -68,6 +68,7 @@ export const emulatorCommand: CommandSpec = {
     },
     ...LOG_OPTIONS,
   },
+  runsUntilStopped: true,
   examples: [
     ['$0 emulator --port 8443 --public-key-out /tmp/emulator-key.pem', 'Then: register --endpoint http://127.0.0.1:8443 --public-key-file /tmp/emulator-key.pem'],
     ['$0 emulator --rate-limit 5 --log-format text', 'Behave like the real 5 calls/s quota'],

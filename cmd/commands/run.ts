@@ -15,6 +15,7 @@ export const runEntrypointCommand: CommandSpec = {
   name: 'run',
   describe: 'run [options] -- COMMAND [ARGS...]: register, then run COMMAND with MARKETPLACE_ENTITLEMENT_FILE set; exit with its code',
   passThrough: true,
+  runsUntilStopped: true,
   options: { ...REGISTER_OPTIONS, ...LOG_OPTIONS },
   examples: [
     ['$0 run --product-code abc123 --public-key-file /etc/marketplace/product-key.pem -- node server.js', 'ENTRYPOINT wrapper'],

@@ -30,6 +30,7 @@ export const serveCommand: CommandSpec = {
     },
     ...LOG_OPTIONS,
   },
+  runsUntilStopped: true,
   examples: [
     ['$0 serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/product-key.pem', 'Native sidecar: startupProbe httpGet :8080/healthz'],
     ['curl -s 127.0.0.1:8080/metrics', 'Prometheus metrics'],

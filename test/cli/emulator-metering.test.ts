@@ -149,3 +149,28 @@ describe('emulator --operation-errors', () => {
     }
   });
 });
+
+describe('a command that runs until stopped, with a stalled log reader', () => {
+  it('the emulator keeps answering while nobody reads its stderr, and every log line arrives once it is read', async () => {
+    const emulator = await startEmulator([]);
+    try {
+      // Each call logs a line of about 300 bytes: 1,000 calls overfill the pipe (64 KiB) and our paused reader's buffer.
+      emulator.cli.child.stderr.pause();
+      const calls = 1000;
+      for (let i = 0; i < calls; i++) {
+        const response = await fetch(emulator.url, {
+          method: 'POST',
+          headers: { 'x-amz-target': 'AWSMPMeteringService.RegisterUsage', 'content-type': 'application/x-amz-json-1.1' },
+          body: JSON.stringify({ ProductCode: TEST_PRODUCT_CODE, PublicKeyVersion: 1 }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        expect(response.status).toBe(403); // unsigned: MissingAuthenticationToken, logged like any call
+      }
+      emulator.cli.child.stderr.resume();
+      await waitFor(() => emulator.cli.stderr().split('\n').filter((line) => line.includes('"event":"emulator.call"')).length === calls, 'every call logged');
+    } finally {
+      emulator.cli.child.kill('SIGTERM');
+      await emulator.cli.done;
+    }
+  });
+});
