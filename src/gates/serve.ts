@@ -118,7 +118,8 @@ export async function serveEntitlement(options: ServeEntitlementOptions | ServeH
 
 /** Where `/healthz` gets its verdict, and how the entitlement is obtained once the server listens. */
 interface EntitlementSource {
-  gate: EntitlementGate;
+  /** What serve asks: the verdict, and the verification counters for /metrics (serve builds its own handler). */
+  gate: Pick<EntitlementGate, 'status' | 'stats'>;
   /** Resolves with the file's outcome (hourly) or undefined (held); sets `held` for custom and contract. */
   obtain(): Promise<EntitlementFileOutcome | undefined>;
   held?: HeldEntitlement;
@@ -143,7 +144,6 @@ function heldSource(options: ServeHeldEntitlementOptions): EntitlementSource {
   const source: EntitlementSource = {
     gate: {
       status: async () => source.held?.status() ?? NOT_YET,
-      handler: statusHandler(async () => source.held?.status() ?? NOT_YET),
       stats: () => ({ verifications: 0, lastVerificationAt: undefined }),
     },
     obtain: async () => {
@@ -174,7 +174,7 @@ async function startUnlessAborted(start: () => Promise<UsageMeter>, signal: Abor
 
 /** The gate, its status counted for /metrics, and the /healthz handler over that status. */
 interface Verdicts {
-  gate: EntitlementGate;
+  gate: EntitlementSource['gate'];
   status: () => Promise<EntitlementGateStatus>;
   healthz: (req: IncomingMessage, res: ServerResponse) => void;
 }
