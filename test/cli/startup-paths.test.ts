@@ -54,8 +54,8 @@ let runs = 0;
 async function loadsOf(args: string[], env: NodeJS.ProcessEnv = baseEnv(), { esm: withEsm = true } = {}): Promise<Loads> {
   const esm = join(tempDir(), `esm-${++runs}.txt`);
   const cjs = join(tempDir(), `cjs-${runs}.json`);
-  const recorders = ['--require', fixture('record-loads.cjs'), ...(withEsm ? ['--import', fixture('record-imports.mjs')] : [])];
-  const child = spawn(process.execPath, [...recorders, ...args], {
+  const recorderFlags = ['--require', fixture('record-loads.cjs'), ...(withEsm ? ['--import', fixture('record-imports.mjs')] : [])];
+  const child = spawn(process.execPath, [...recorderFlags, ...args], {
     env: { ...env, RECORD_IMPORTS_TO: esm, RECORD_LOADS_TO: cjs },
     stdio: 'ignore',
   });

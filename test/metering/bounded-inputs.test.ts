@@ -14,7 +14,7 @@ import { createUsageMeter, InputError, type UsageMeter } from '../../src/index.j
 import { handleUsageRequest, USAGE_PATH } from '../../src/metering/usage-endpoint.js';
 import { MAX_ALLOCATIONS } from '../../src/metering/validation.js';
 import { MAX_SPOOL_BYTES, spoolPath } from '../../src/metering/usage-spool.js';
-import { DUMMY_CREDENTIALS, FAST_RETRY, rejectionOf, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
+import { emulatorCallOptions, rejectionOf, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 
 const HOUR_10 = Date.parse('2026-03-10T10:00:00Z');
 let clock = HOUR_10;
@@ -36,14 +36,10 @@ async function startMeter(): Promise<UsageMeter> {
     productCode: TEST_PRODUCT_CODE,
     dimensions: ['requests'],
     spoolDir,
-    endpoint: emulator().url,
-    region: TEST_REGION,
-    credentials: DUMMY_CREDENTIALS,
-    retry: FAST_RETRY,
+    ...emulatorCallOptions(emulator()),
     deadlineMs: 5_000,
     sendJitterMs: 0,
     now: () => new Date(clock),
-    logger: {},
   });
   meters.push(meter);
   return meter;

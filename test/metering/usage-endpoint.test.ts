@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createUsageMeter, type UsageMeter } from '../../src/index.js';
 import { handleUsageRequest, isLoopbackAddress, USAGE_PATH } from '../../src/metering/usage-endpoint.js';
-import { DUMMY_CREDENTIALS, FAST_RETRY, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
+import { emulatorCallOptions, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 
 const emulator = useEmulator();
 let meter: UsageMeter;
@@ -24,11 +24,7 @@ beforeEach(async () => {
     productCode: TEST_PRODUCT_CODE,
     dimensions: ['requests'],
     spoolDir,
-    endpoint: emulator().url,
-    region: TEST_REGION,
-    credentials: DUMMY_CREDENTIALS,
-    retry: FAST_RETRY,
-    logger: {},
+    ...emulatorCallOptions(emulator()),
   });
   server = createServer((req, res) => {
     if (req.url === USAGE_PATH) void handleUsageRequest(meter, req, res);

@@ -17,7 +17,7 @@ import {
   type UsageMeter,
   type UsageMeterOptions,
 } from '../../src/index.js';
-import { DUMMY_CREDENTIALS, FAST_RETRY, recordingLogger, TEST_PRODUCT_CODE, TEST_REGION, useEmulator, type RecordingLogger } from '../support/index.js';
+import { DUMMY_CREDENTIALS, emulatorCallOptions, recordingLogger, TEST_PRODUCT_CODE, TEST_REGION, useEmulator, type RecordingLogger } from '../support/index.js';
 
 const HOUR = 3_600_000;
 const HOUR_10 = Date.parse('2026-03-10T10:00:00Z');
@@ -47,10 +47,7 @@ async function startMeter(extra: Partial<UsageMeterOptions> = {}): Promise<Usage
     productCode: TEST_PRODUCT_CODE,
     dimensions: ['requests', 'storage'],
     spoolDir,
-    endpoint: emulator().url,
-    region: TEST_REGION,
-    credentials: DUMMY_CREDENTIALS,
-    retry: FAST_RETRY,
+    ...emulatorCallOptions(emulator()),
     deadlineMs: 5_000,
     sendJitterMs: 0,
     now: () => now(),

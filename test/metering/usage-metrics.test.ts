@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createUsageMeter, serveEntitlement, type EntitlementService } from '../../src/index.js';
 import { formatMetrics } from '../../src/gates/prometheus.js';
 import { parseExposition, sampleValue, type ExpositionSample } from '../support/exposition.js';
-import { DUMMY_CREDENTIALS, emulatorOptions, FAST_RETRY, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
+import { emulatorCallOptions, emulatorOptions, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 
 const HOUR = 3_600_000;
 let clock = 0;
@@ -39,14 +39,10 @@ describe('/metrics with the usage meter', () => {
           productCode: TEST_PRODUCT_CODE,
           dimensions: ['requests', 'gb_stored'],
           spoolDir: join(dir, 'spool'),
-          endpoint: emulator().url,
-          region: TEST_REGION,
-          credentials: DUMMY_CREDENTIALS,
-          retry: FAST_RETRY,
+          ...emulatorCallOptions(emulator()),
           deadlineMs: 2_000,
           sendJitterMs: 0,
           now,
-          logger: {},
         }),
     });
   });
