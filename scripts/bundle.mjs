@@ -37,6 +37,8 @@ const lazyBuiltins = {
     build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
       if (!isBuiltin(args.path)) return undefined;
       if (BOOTSTRAP_BUILTINS.has(args.path.replace(/^node:/, ''))) return { path: args.path, external: true };
+      // An import() is already deferred, and of a CommonJS stand-in it would yield only `default`: keep it real.
+      if (args.kind === 'dynamic-import') return { path: args.path, external: true };
       // The stand-in's own require() is the real one: external, resolved by Node at run time.
       return args.namespace === 'node-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'node-builtin' };
     });
