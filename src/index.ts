@@ -54,6 +54,7 @@ export {
   ServiceUnavailableError,
   InputError,
   OutputError,
+  UntrustedServerError,
   ValidationError,
   ExitCode,
 } from './common/errors.js';
@@ -67,6 +68,8 @@ export { readEcsTaskMetadata } from './platform/ecs-metadata.js';
 export { classifyMeteringError } from './aws/aws-errors.js';
 export { meteringClient } from './aws/metering-client.js';
 export type { MeteringClientOptions } from './aws/metering-client.js';
+export { amazonRootCertificates, DEFAULT_TLS_ROOTS } from './aws/tls-roots.js';
+export type { TlsRoots } from './aws/tls-roots.js';
 export { meterUsage } from './metering/meter-usage.js';
 export type { MeterUsageResult } from './metering/meter-usage.js';
 export { batchMeterUsage, UnprocessedRecordsError } from './metering/batch-meter-usage.js';
