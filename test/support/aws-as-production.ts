@@ -22,19 +22,18 @@
  * result.calls.filter((call) => call.operation === 'RegisterUsage'); // what the emulator answered
  * await aws.close();
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestCertificateAuthority } from '../../src/emulator/certificates.js';
 import { awsHostNames, type AwsHostNames } from '../../src/emulator/aws-host-names.js';
 import { ECS_AGENT_ADDRESS, ECS_CONTAINER_ID, ECS_CREDENTIALS_ID } from '../../src/emulator/ecs.js';
 import type { MeteringEmulatorOptions, RecordedCall } from '../../src/index.js';
+import { runInNamespace } from './aws-as-production-namespace.mjs';
 import { testSigningKey } from './emulator.js';
 
-const RUNNER = fileURLToPath(new URL('./aws-as-production-runner.mjs', import.meta.url));
 
 /** The environment: one Region, one CA, one emulator signing key, one directory; any number of runs. */
 export interface AwsAsProduction {
@@ -136,7 +135,7 @@ export async function startAwsAsProduction(options: { region?: string } = {}): P
       AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: `/v2/credentials/${ECS_CREDENTIALS_ID}`,
     },
     run: (scenario) =>
-      runInNamespace(
+      runInNamespace<AwsAsProductionResult>(
         {
           region,
           dir,
@@ -158,53 +157,4 @@ export async function startAwsAsProduction(options: { region?: string } = {}): P
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Spawns the runner in new namespaces, hands it the scenario on stdin, and parses its one line of JSON. */
-function runInNamespace(scenario: object, running: Set<ChildProcess>): Promise<AwsAsProductionResult> {
-  const unshareArgs = ['--net', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc'];
-  if (process.getuid?.() !== 0) unshareArgs.push('--map-root-user');
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', [...unshareArgs, '--', process.execPath, RUNNER], { stdio: ['pipe', 'pipe', 'pipe'] });
-    running.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      running.delete(child);
-      reject(
-        new Error(
-          err.code === 'ENOENT'
-            ? 'aws-as-production: `unshare` is not installed (util-linux): it makes the private network and mount namespace AWS is emulated in.'
-            : `aws-as-production: cannot start unshare: ${err.message}`,
-        ),
-      );
-    });
-    child.on('close', (code) => {
-      running.delete(child);
-      const outcome = parseOutcome(stdout);
-      if (outcome && 'error' in outcome) return reject(new Error(`aws-as-production: ${outcome.error}`));
-      if (outcome && code === 0) return resolve(outcome);
-      const why = stderr.trim().split('\n')[0] || `exit code ${code}`;
-      reject(
-        new Error(
-          /unshare/.test(why)
-            ? `aws-as-production: cannot make a private network and mount namespace (${why}): run as root, or where unprivileged user namespaces are allowed.`
-            : `aws-as-production: the runner failed (${why}).`,
-        ),
-      );
-    });
-    child.stdin.end(JSON.stringify(scenario));
-  });
-}
-
-function parseOutcome(stdout: string): AwsAsProductionResult | { error: string } | undefined {
-  const line = stdout.trim().split('\n').pop();
-  if (!line) return undefined;
-  try {
-    return JSON.parse(line) as AwsAsProductionResult | { error: string };
-  } catch {
-    return undefined;
-  }
 }
