@@ -5,10 +5,10 @@
  * reach the emulator under AWS's own host names, and only when told to trust the run's CA. The emulator's calls
  * come back to the test.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RoleCredentials } from '../../src/index.js';
 import { startAwsAsProduction, type AwsAsProduction } from '../support/index.js';
 
@@ -104,5 +104,46 @@ describe('AWS as production reaches it, outside containers', () => {
     expect(result.commands[0]).toMatchObject({ code: 0, stdout: 'ready\nstopped\n', timedOut: false });
     expect(result.commands[1]).toMatchObject({ code: 0, stdout: 'status 403\n' });
     expect(reached(result.calls)).toEqual([['', aws.hostNames.licenseManager, 403]]);
+  });
+});
+
+/** Processes on this machine whose command line contains `marker`. */
+async function processesWith(marker: string): Promise<string[]> {
+  const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
+  const lines = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')));
+  return lines.filter((line) => line.includes(marker));
+}
+
+describe('nothing outlives a run', () => {
+  it('a process left behind in the namespace (detached, never waited for) is gone when run() returns; /etc/hosts is untouched', async () => {
+    const marker = `left-behind-${process.pid}-${Date.now()}`;
+    const leaver = `require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)', '${marker}'], { detached: true, stdio: 'ignore' }).unref(); console.log('left one');`;
+    const result = await aws.run({ commands: [{ argv: [NODE, '-e', leaver] }] });
+
+    expect(result.commands[0]).toMatchObject({ code: 0, stdout: 'left one\n' });
+    expect(await processesWith(marker)).toEqual([]);
+    expect(await readFile('/etc/hosts', 'utf8')).not.toContain('amazonaws.com');
+    expect((await readdir(aws.dir)).filter((name) => name.startsWith('hosts'))).toEqual([]);
+  });
+});
+
+describe('a machine that cannot make the namespace fails the run with one clear line', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('without unshare', async () => {
+    vi.stubEnv('PATH', join(aws.dir, 'no-such-bin'));
+    await expect(aws.run({ commands: [] })).rejects.toThrow(/^aws-as-production: `unshare` is not installed \(util-linux\)/);
+  });
+
+  it('without ip', async () => {
+    const onlyUnshare = join(aws.dir, 'only-unshare');
+    await mkdir(onlyUnshare, { recursive: true });
+    await symlink('/usr/bin/unshare', join(onlyUnshare, 'unshare')).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    vi.stubEnv('PATH', onlyUnshare);
+    await expect(aws.run({ commands: [] })).rejects.toThrow(/^aws-as-production: `ip` is not installed: it is needed to bring loopback up/);
   });
 });
