@@ -30,6 +30,7 @@ import { injectedError } from './modelled-errors.js';
 import { listen } from '../gates/listen.js';
 import { generateRsaKeyPair, registerUsage } from './register-usage.js';
 import { checkSignature, SignatureCheckError, type EmulatorCredentials } from './sigv4.js';
+import { TokenBucket } from './token-bucket.js';
 import {
   DEFAULT_SCENARIO,
   EmulatorServiceError,
@@ -113,7 +114,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   const now = options.now ?? (() => new Date());
   const sockets = new Set<Socket>();
   let callCounts = new Map<string, number>();
-  let bucket: { tokens: number; at: number } | undefined;
+  let bucket = new TokenBucket();
 
   const emulator: MeteringEmulator = {
     url: '',
@@ -128,7 +129,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
       emulator.licenseManager.reset();
       emulator.calls.length = 0;
       callCounts = new Map();
-      bucket = undefined;
+      bucket = new TokenBucket();
     },
     close() {
       for (const socket of sockets) socket.destroy();
@@ -140,14 +141,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   function rateLimited(): boolean {
     const limit = emulator.scenario.rateLimit;
     if (!limit) return false;
-    const capacity = limit.burst ?? limit.perSecond;
-    const t = Date.now();
-    bucket ??= { tokens: capacity, at: t };
-    bucket.tokens = Math.min(capacity, bucket.tokens + ((t - bucket.at) / 1000) * limit.perSecond);
-    bucket.at = t;
-    if (bucket.tokens < 1) return true;
-    bucket.tokens -= 1;
-    return false;
+    return !bucket.take(Date.now(), limit);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
