@@ -116,6 +116,7 @@ const CANDIDATES = [
   ['equal jitter doubling to 20 s', { ...BEFORE, doublingLimitMs: 20_000, maxDelayMs: 20_000, maxJitterMs: 10_000 }],
   ["issue 25's experiment: doubling to 8 s, then + 2 s", { ...BEFORE, doublingLimitMs: 8_000, stepDelayMs: 2_000 }],
   ['doubling to 4 s, then + 1 s', { ...BEFORE, doublingLimitMs: 4_000 }],
+  ['doubling to 4 s, then + 1 s, cap 34 s (the best full-jitter candidate found)', { ...BEFORE, doublingLimitMs: 4_000, maxDelayMs: 34_000, maxJitterMs: 34_000 }],
   ['doubling to 4 s, then + 1 s, delay in the last 12 s, cap 24 s', { ...BEFORE, doublingLimitMs: 4_000, maxDelayMs: 24_000, maxJitterMs: 12_000 }],
   ['linear: 1 s + 1 s per failure, delay in the last 8 s', { ...BEFORE, doublingLimitMs: 1_000, maxJitterMs: 8_000 }],
   ['linear: 1 s + 0.25 s per failure, delay in the last 8 s', { ...BEFORE, doublingLimitMs: 1_000, stepDelayMs: 250, maxJitterMs: 8_000 }],
