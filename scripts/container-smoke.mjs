@@ -761,7 +761,8 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
   const show = (outcome) => outcome.commands.map((c, i) => `#${i} exit ${c.code}: ${(c.stdout + c.stderr).trim().split('\n').slice(-4).join(' | ')}`).join('\n');
   const granted = (outcome, operation) => outcome.calls.filter((c) => c.operation === operation && (c.statusCode === 200 || c.errorType === 'DryRunOperation')).length;
   const pricingArgs = {
-    custom: ['--pricing', 'custom', '--meter-dimensions', 'requests'],
+    // The usage spool on the volume, as the manifests mount one (the image's filesystem is read-only).
+    custom: ['--pricing', 'custom', '--meter-dimensions', 'requests', '--spool-dir', `${OUT_DIR}/usage`],
     contract: ['--pricing', 'contract', '--product-sku', LICENSE_SKU, '--entitlement', 'Users:Count:1'],
   };
   const licenses = [{ productSku: LICENSE_SKU, entitlements: [{ name: 'Users', unit: 'Count', maxCount: 5 }] }];
@@ -836,7 +837,9 @@ ${JSON.stringify(held.calls.map((c) => c.operation))}`);
     for (const [suffix, emulator] of [['ok', { licenses }], ['denied', { scenario: { entitled: false } }]]) {
       const name = `${PREFIX}-pod-prod-${suffix}`;
       const file = join(dir, `${name}.yaml`);
-      writeFileSync(file, derivePod(name, undefined, readFileSync(publishedKeyFile, 'utf8'), 'k8s/base', { hostNames: production.hostNames, env: platforms['EKS (IRSA)'], tokenDir }));
+      // The pod's own UID comes from the downward API (metadata.uid), as in the manifests: no POD_UID of ours.
+      const { POD_UID: _fromDownwardApi, ...irsa } = platforms['EKS (IRSA)'];
+      writeFileSync(file, derivePod(name, undefined, readFileSync(publishedKeyFile, 'utf8'), 'k8s/base', { hostNames: production.hostNames, env: irsa, tokenDir }));
       const outcome = await run(emulator, [
         podmanCommand(['kube', 'play', '--network', 'host', file]),
         podmanCommand(['wait', `${name}-app`], { timeoutMs: 90_000 }),
