@@ -73,6 +73,7 @@ func retryUntilDeadline[T any](ctx context.Context, deadline time.Duration, poli
 	var zero T
 	budget, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
+	deadlineAt, _ := budget.Deadline()
 	var lastErr error
 	attempts := 0
 	giveUp := func() (T, int, error) {
@@ -97,7 +98,9 @@ func retryUntilDeadline[T any](ctx context.Context, deadline time.Duration, poli
 		if err == nil {
 			return value, attempts, nil
 		}
-		if budget.Err() != nil {
+		// The clock as well as the context: a dial that hit the deadline reports an i/o timeout a moment before
+		// the context's own timer marks it done.
+		if budget.Err() != nil || !time.Now().Before(deadlineAt) {
 			// An attempt cut short by the deadline or the caller is not the service's answer: the last complete
 			// failure, if any, says more.
 			if lastErr == nil {
