@@ -128,6 +128,12 @@ async function keyCases() {
     ['an Ed25519 public key', pemOf(generateKeyPairSync('ed25519').publicKey)],
     ['a PUBLIC KEY block of garbage', wrap(randomBytes(64), 'PUBLIC KEY')],
     ['a PUBLIC KEY block with a non-base64 character', pemOf(good.publicKey).replace(/\n(.)/, '\n!')],
+    ['a byte-order mark before the PEM block', `\ufeff${pemOf(good.publicKey)}`],
+    ['a non-breaking space inside the PEM body', pemOf(good.publicKey).replace(/\n(.)/, '\n\u00a0$1')],
+    ['a vertical tab inside the PEM body', pemOf(good.publicKey).replace(/\n(.)/, '\n\u000b$1')],
+    ['a form feed inside the PEM body', pemOf(good.publicKey).replace(/\n(.)/, '\n\f$1')],
+    ['a tab and spaces inside the PEM body', pemOf(good.publicKey).replace(/\n(.)/, '\n\t  $1')],
+    ['the PEM body on one line', pemOf(good.publicKey).replace(/\n(?!-----END)(?=[A-Za-z0-9+/=])/g, '').replace('-----BEGIN PUBLIC KEY-----', '-----BEGIN PUBLIC KEY-----\n')],
     ['an empty string', ''],
     ['only whitespace', ' \n'],
   ];

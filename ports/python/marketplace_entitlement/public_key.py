@@ -78,7 +78,9 @@ def load_product_public_key(pem: str | bytes) -> ProductKey:
         )
     body, pkcs1 = _single_public_key_block(pem)
     try:
-        der = base64.b64decode("".join(body.split()), validate=True)
+        # Line ends, spaces and tabs only, as PEM readers skip them; any other character (a form feed, a
+        # non-breaking space) is refused, as OpenSSL refuses it in the TypeScript library.
+        der = base64.b64decode(re.sub(r"[ \t\r\n]", "", body), validate=True)
     except (binascii.Error, ValueError):
         raise _unparsable("base64 inside the PEM block") from None
     modulus, exponent, ps256 = _rsa_numbers(der, pkcs1)
