@@ -4,9 +4,10 @@
  * test/vectors/ and real registrations against the emulator (dist/cli.cjs), including their ensure-entitled
  * executables. Ends with "N passed, N failed" (every Go test and sub-test, every Python test and sub-test).
  *
- * Needs Go with Debian's AWS SDK for Go v2 and a python3 with botocore and cryptography: missing ones are installed
- * in one apt-get step when this runs as root, otherwise named in one line; either way a missing tool fails the run,
- * it never skips. Offline: Go builds in GOPATH mode against /usr/share/gocode (GO111MODULE=off, GOPROXY=off).
+ * Checks gofmt, go vet and mypy --strict, then runs the tests. Needs Go with Debian's AWS SDK for Go v2, and a python3
+ * with botocore, cryptography and mypy: missing ones are installed in one apt-get step when this runs as root, otherwise
+ * named in one line; either way a missing tool fails the run, it never skips. Offline: Go builds in GOPATH mode
+ * against /usr/share/gocode (GO111MODULE=off, GOPROXY=off).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -24,6 +25,7 @@ const REQUIREMENTS = [
   { what: 'go', ok: () => run('go', ['version']).status === 0, packages: ['golang-go'] },
   { what: 'the AWS SDK for Go v2', ok: () => existsSync(join(GOCODE, 'src/github.com/aws/aws-sdk-go-v2/service/marketplacemetering')), packages: ['golang-github-aws-aws-sdk-go-v2-dev'] },
   { what: `${python} with botocore and cryptography`, ok: () => run(python, ['-c', 'import botocore, cryptography']).status === 0, packages: ['python3', 'python3-botocore', 'python3-cryptography'] },
+  { what: 'mypy (the Python port type-checks under --strict)', ok: () => run(python, ['-m', 'mypy', '--version']).status === 0, packages: ['mypy'] },
 ];
 
 function run(command, args, options = {}) {
@@ -91,6 +93,10 @@ function goPort() {
 
 /** Adds the counts of the Python port's runner ("N passed, N failed", sub-tests included). */
 function pythonPort() {
+  // botocore ships no type stubs; the package's own code and cryptography's are checked.
+  const types = run(python, ['-m', 'mypy', '--strict', '--ignore-missing-imports', 'marketplace_entitlement'], { cwd: join(root, 'ports/python') });
+  if (types.status !== 0) fail(`mypy --strict: ${types.stdout.trim()}`);
+  else passed += 1;
   const test = run(python, ['-m', 'tests'], { cwd: join(root, 'ports/python'), env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
   const output = `${test.stdout}${test.stderr}`;
   const summary = output.match(/^(\d+) passed, (\d+) failed$/m);

@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import botocore.session
@@ -108,10 +108,13 @@ def ensure_entitled(
 
     nonce = new_nonce()
     request = {"ProductCode": product_code, "PublicKeyVersion": public_key_version, "Nonce": nonce}
-    response: dict[str, Any]
+
+    def register_usage() -> dict[str, Any]:
+        return cast("dict[str, Any]", client.register_usage(**request))
+
     try:
         response, attempts = retry_until_deadline(
-            lambda: client.register_usage(**request),
+            register_usage,
             deadline_seconds=deadline_seconds,
             policy=retry_policy,
             classify=classify_aws_error,
@@ -121,8 +124,9 @@ def ensure_entitled(
     finally:
         client.close()
     signature = response.get("Signature")
+    token = signature if isinstance(signature, str) else ""
     claims = verify_registration(
-        signature if isinstance(signature, str) else "",
+        token,
         key=key,
         product_code=product_code,
         public_key_version=public_key_version,
@@ -142,7 +146,7 @@ def ensure_entitled(
         nonce=claims.nonce,
         issued_at=claims.issued_at,
         issued_at_source=claims.issued_at_source,
-        registration=signature,
+        registration=token,
         public_key_rotation_timestamp=rotation,
         attempts=attempts,
         region=resolved_region,

@@ -39,7 +39,7 @@ DEFAULT_DEADLINE_SECONDS = 30 * 60.0
 def backoff_delay_ms(failures: int, policy: RetryPolicy, random: float) -> int:
     """Delay before the next attempt after ``failures`` consecutive failures (1 = the first), for ``random`` in [0, 1)."""
     exponent = min(max(failures - 1, 0), 30)
-    window = min(policy.max_delay_ms, policy.base_delay_ms * 2**exponent)
+    window = min(policy.max_delay_ms, math.ldexp(policy.base_delay_ms, exponent))
     return math.floor(random * window)
 
 
