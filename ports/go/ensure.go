@@ -32,7 +32,7 @@ type Options struct {
 	ProductCode string
 	// PublicKeyPEM is the public key AWS issued for this product and PublicKeyVersion. There is no default.
 	PublicKeyPEM []byte
-	// PublicKeyVersion is the version of the key. Default 1.
+	// PublicKeyVersion is the version of the key. Default (0): 1.
 	PublicKeyVersion int
 	// Region is the task's or pod's own Region. Default: the SDK's (AWS_REGION, AWS_DEFAULT_REGION, the shared
 	// config profile). Never assumed.
