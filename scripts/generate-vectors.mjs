@@ -13,6 +13,8 @@
  *   verifyRegistration: the claims, or the VerificationError / ConfigurationError code.
  * - keys.json: product public keys with the verdict of loadProductPublicKey (accepted, or the error code).
  * - aws-errors.json: AWS errors with the verdict of classifyMeteringError (retried, or the typed error).
+ * - emulator-scenarios.json: emulator scenarios (spoiled tokens, PascalCase claims, other iats, a key rotation) with
+ *   the verdict of ensureEntitled against the emulator; the ports run them through test/support/emulator-scenario.mjs.
  * - retry-policy.json: DEFAULT_RETRY_POLICY and DEFAULT_DEADLINE_MS, which each port copies.
  * - amazon-roots.json: Amazon's root certificates from Node's bundled store, which each port embeds.
  *
@@ -23,14 +25,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { FlattenedSign } from 'jose';
-import {
-  classifyMeteringError,
-  DEFAULT_DEADLINE_MS,
-  DEFAULT_RETRY_POLICY,
-  EntitlementError,
-  loadProductPublicKey,
-  verifyRegistration,
-} from '../dist/src/index.js';
+import * as library from '../dist/src/index.js';
+import { awsErrorVerdict, keyVerdict, registrationVerdict, scenarioVerdict } from './vector-verdicts.mjs';
+
+const { DEFAULT_DEADLINE_MS, DEFAULT_RETRY_POLICY, TOKEN_FAULTS, TOKEN_IAT_VARIANTS } = library;
 
 const OUT = new URL('../test/vectors/', import.meta.url);
 const NOW_SEC = Date.parse('2025-03-01T12:00:00Z') / 1000;
@@ -68,16 +66,6 @@ const oddModulus = (bits) => {
   bytes[bytes.length - 1] |= 1;
   return bytes;
 };
-
-/** The verdict of `run`: `{ valid: true, ...result }` or the typed error's class and code. */
-async function verdictOf(run, describe) {
-  try {
-    return { valid: true, ...describe(await run()) };
-  } catch (err) {
-    if (!(err instanceof EntitlementError)) throw err;
-    return { valid: false, error: err.name, code: err.code, exitCode: err.exitCode };
-  }
-}
 
 // ---- keys.json ---------------------------------------------------------------------------------------------------
 
@@ -139,14 +127,7 @@ async function keyCases() {
   ];
   const out = [];
   for (const [name, pem] of cases) {
-    out.push({
-      name,
-      pem,
-      expect: await verdictOf(
-        () => loadProductPublicKey(pem),
-        (key) => ({ bits: key.asymmetricKeyDetails.modulusLength }),
-      ),
-    });
+    out.push({ name, pem, expect: await keyVerdict(library, pem) });
   }
   return out;
 }
@@ -375,18 +356,8 @@ async function registrationCases() {
 
   const judged = [];
   for (const c of cases) {
-    const expect = await verdictOf(
-      () => verifyRegistration(c.token, { publicKey: keys[c.key], ...c.sent, ...c.options, now: new Date(NOW_SEC * 1000) }),
-      (claims) => ({
-        productCode: claims.productCode,
-        publicKeyVersion: claims.publicKeyVersion,
-        nonce: claims.nonce,
-        issuedAt: claims.issuedAt.getTime() / 1000,
-        issuedAtSource: claims.issuedAtSource,
-        ...(claims.clockSkewSec !== undefined && { clockSkewSec: claims.clockSkewSec }),
-      }),
-    );
-    judged.push({ ...c, expect });
+    const options = { publicKey: keys[c.key], ...c.sent, ...c.options, now: new Date(NOW_SEC * 1000) };
+    judged.push({ ...c, expect: await registrationVerdict(library, c.token, options) });
   }
   return { keys, cases: judged };
 }
@@ -411,15 +382,22 @@ function awsErrorCases() {
     ['SomethingNew', 500],
     ['SomethingNew', 503],
   ];
-  return errors.map(([name, status]) => {
-    const err = Object.assign(new Error(`${name} from the service`), { name, $metadata: { httpStatusCode: status } });
-    const verdict = classifyMeteringError(err);
-    return {
-      name,
-      status,
-      expect: verdict.retryable ? { retryable: true } : { retryable: false, error: verdict.error.name, code: verdict.error.code, exitCode: verdict.error.exitCode },
-    };
-  });
+  return errors.map(([name, status]) => ({ name, status, expect: awsErrorVerdict(library, name, status) }));
+}
+
+// ---- emulator-scenarios.json -------------------------------------------------------------------------------------
+
+/** The scenarios the CLI's emulator has no flag for, each judged by ensureEntitled over HTTP. */
+async function emulatorScenarios() {
+  const scenarios = [
+    ...TOKEN_FAULTS.map((tokenFault) => [`token fault ${tokenFault}`, { tokenFault }]),
+    ['PascalCase claims', { claimSpelling: 'PascalCase' }],
+    ...TOKEN_IAT_VARIANTS.map((tokenIat) => [`iat ${tokenIat}`, { tokenIat }]),
+    ['a key rotation reported', { rotationTimestamp: 1_740_830_400 }],
+  ];
+  const out = [];
+  for (const [name, scenario] of scenarios) out.push({ name, scenario, expect: (await scenarioVerdict(library, scenario)).verdict });
+  return out;
 }
 
 // ---- amazon-roots.json -------------------------------------------------------------------------------------------
@@ -446,6 +424,10 @@ const files = {
   },
   'keys.json': async () => ({ description: description('Product public keys with the verdict of loadProductPublicKey.'), cases: await keyCases() }),
   'aws-errors.json': async () => ({ description: description('AWS errors (name, HTTP status) with the verdict of classifyMeteringError.'), cases: awsErrorCases() }),
+  'emulator-scenarios.json': async () => ({
+    description: description('Emulator scenarios (test/support/emulator-scenario.mjs) with the verdict of ensureEntitled against them.'),
+    cases: await emulatorScenarios(),
+  }),
   'retry-policy.json': async () => ({
     description: description('The retry policy: full jitter, delay uniform in [0, min(maxDelayMs, baseDelayMs * 2^(failures-1))), until deadlineMs.'),
     ...DEFAULT_RETRY_POLICY,

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -76,17 +77,34 @@ type emulator struct {
 // startEmulator runs `node dist/cli.cjs emulator` with args on an ephemeral port and stops it after the test.
 func startEmulator(t *testing.T, args ...string) *emulator {
 	t.Helper()
+	return startNode(t, func(keyFile string) []string {
+		return append([]string{filepath.Join("dist", "cli.cjs"), "emulator", "--port", "0", "--public-key-out", keyFile}, args...)
+	})
+}
+
+// startScenarioEmulator runs the emulator with a scenario the CLI has no flag for (test/support/emulator-scenario.mjs).
+func startScenarioEmulator(t *testing.T, scenario json.RawMessage) *emulator {
+	t.Helper()
+	return startNode(t, func(keyFile string) []string {
+		return []string{filepath.Join("test", "support", "emulator-scenario.mjs"), keyFile, string(scenario)}
+	})
+}
+
+// startNode runs an emulator under node from the repository root: it prints its URL on its first line, writes
+// its public key where told and logs its call count when stopped.
+func startNode(t *testing.T, command func(keyFile string) []string) *emulator {
+	t.Helper()
 	root := repoRoot(t)
-	cli := filepath.Join(root, "dist", "cli.cjs")
-	if _, err := os.Stat(cli); err != nil {
-		t.Fatalf("%s is missing: run npm ci && npm run build in %s", cli, root)
+	if _, err := os.Stat(filepath.Join(root, "dist", "cli.cjs")); err != nil {
+		t.Fatalf("the build is missing: run npm ci && npm run build in %s", root)
 	}
 	node := os.Getenv("NODE")
 	if node == "" {
 		node = "node"
 	}
 	keyFile := filepath.Join(t.TempDir(), "emulator-key.pem")
-	cmd := exec.Command(node, append([]string{cli, "emulator", "--port", "0", "--public-key-out", keyFile}, args...)...)
+	cmd := exec.Command(node, command(keyFile)...)
+	cmd.Dir = root
 	output := &lockedBuffer{}
 	cmd.Stderr = output
 	stdout, err := cmd.StdoutPipe()
@@ -403,5 +421,37 @@ func TestSignatureAboveTheModulusIsRefused(t *testing.T) {
 			t.Fatalf("s + n: %v", err)
 		}
 		return
+	}
+}
+
+func TestEmulatorScenariosGetTheTypeScriptVerdict(t *testing.T) {
+	var vectors struct {
+		Cases []struct {
+			Name     string          `json:"name"`
+			Scenario json.RawMessage `json:"scenario"`
+			Expect   struct {
+				verdict
+				PublicKeyRotationTimestamp *int64 `json:"publicKeyRotationTimestamp"`
+			} `json:"expect"`
+		} `json:"cases"`
+	}
+	readVectors(t, "emulator-scenarios.json", &vectors)
+	for _, c := range vectors.Cases {
+		c := c
+		t.Run(c.Name, func(t *testing.T) {
+			e := startScenarioEmulator(t, c.Scenario)
+			ent, err := EnsureEntitled(context.Background(), e.options(t))
+			if err != nil {
+				expectFailure(t, err, c.Expect.verdict)
+			} else if !c.Expect.Valid || string(ent.IssuedAtSource) != c.Expect.IssuedAtSource {
+				t.Fatalf("entitled (%+v); TypeScript says %+v", ent, c.Expect)
+			}
+			if c.Expect.PublicKeyRotationTimestamp != nil && (ent.PublicKeyRotationTimestamp == nil || ent.PublicKeyRotationTimestamp.Unix() != *c.Expect.PublicKeyRotationTimestamp) {
+				t.Fatalf("rotation timestamp %v, TypeScript says %d", ent.PublicKeyRotationTimestamp, *c.Expect.PublicKeyRotationTimestamp)
+			}
+			if calls := e.stop(t); calls != 1 {
+				t.Fatalf("%d calls, want 1", calls)
+			}
+		})
 	}
 }

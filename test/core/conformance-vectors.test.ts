@@ -1,32 +1,19 @@
 /**
  * The conformance vectors of the Go and Python ports (test/vectors/, written by scripts/generate-vectors.mjs) still say
- * what the TypeScript implementation says: every token, key and AWS error is judged again here and must get the
- * verdict recorded for it, the retry policy and Amazon's roots must equal the library's and Node's, and the generator
- * must still produce exactly the committed cases (so a new forgery in the generator cannot go uncommitted).
+ * what the TypeScript implementation says: every token, key, AWS error and emulator scenario is judged again here, by
+ * the same functions the generator used (scripts/vector-verdicts.mjs) over src/, and must get the verdict recorded for
+ * it; the retry policy and Amazon's roots must equal the library's and Node's; and the generator must still produce
+ * exactly the committed cases (so a new forgery in the generator cannot go uncommitted).
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import {
-  classifyMeteringError,
-  DEFAULT_DEADLINE_MS,
-  DEFAULT_RETRY_POLICY,
-  EntitlementError,
-  loadProductPublicKey,
-  verifyRegistration,
-} from '../../src/index.js';
+import * as library from '../../src/index.js';
+import { awsErrorVerdict, keyVerdict, registrationVerdict, scenarioVerdict, type Verdict } from '../../scripts/vector-verdicts.mjs';
 
 const vectors = (file: string) => JSON.parse(readFileSync(new URL(`../vectors/${file}`, import.meta.url), 'utf8'));
-
-interface Verdict {
-  valid: boolean;
-  error?: string;
-  code?: string;
-  exitCode?: number;
-  [claim: string]: unknown;
-}
 
 interface RegistrationCase {
   name: string;
@@ -35,15 +22,6 @@ interface RegistrationCase {
   sent: { productCode: string; publicKeyVersion: number; nonce: string };
   options: { clockToleranceSec?: number; maxTokenAgeSec?: number };
   expect: Verdict;
-}
-
-async function verdictOf<T>(run: () => T | Promise<T>, describeResult: (value: T) => Record<string, unknown>): Promise<Verdict> {
-  try {
-    return { valid: true, ...describeResult(await run()) };
-  } catch (err) {
-    if (!(err instanceof EntitlementError)) throw err;
-    return { valid: false, error: err.name, code: err.code, exitCode: err.exitCode };
-  }
 }
 
 describe('test/vectors/registration.json', () => {
@@ -57,18 +35,8 @@ describe('test/vectors/registration.json', () => {
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const verdict = await verdictOf(
-      () => verifyRegistration(c.token, { publicKey: keys[c.key]!, ...c.sent, ...c.options, now: new Date(now * 1000) }),
-      (claims) => ({
-        productCode: claims.productCode,
-        publicKeyVersion: claims.publicKeyVersion,
-        nonce: claims.nonce,
-        issuedAt: claims.issuedAt.getTime() / 1000,
-        issuedAtSource: claims.issuedAtSource,
-        ...(claims.clockSkewSec !== undefined && { clockSkewSec: claims.clockSkewSec }),
-      }),
-    );
-    expect(verdict).toEqual(c.expect);
+    const options = { publicKey: keys[c.key]!, ...c.sent, ...c.options, now: new Date(now * 1000) };
+    expect(await registrationVerdict(library, c.token, options)).toEqual(c.expect);
   });
 });
 
@@ -76,11 +44,7 @@ describe('test/vectors/keys.json', () => {
   const { cases } = vectors('keys.json') as { cases: { name: string; pem: string; expect: Verdict }[] };
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const verdict = await verdictOf(
-      () => loadProductPublicKey(c.pem),
-      (key) => ({ bits: key.asymmetricKeyDetails?.modulusLength }),
-    );
-    expect(verdict).toEqual(c.expect);
+    expect(await keyVerdict(library, c.pem)).toEqual(c.expect);
   });
 });
 
@@ -88,16 +52,21 @@ describe('test/vectors/aws-errors.json', () => {
   const { cases } = vectors('aws-errors.json') as { cases: { name: string; status: number; expect: Record<string, unknown> }[] };
 
   it.each(cases.map((c) => [`${c.name} (HTTP ${c.status})`, c] as const))('%s', (_label, c) => {
-    const verdict = classifyMeteringError(Object.assign(new Error(`${c.name} from the service`), { name: c.name, $metadata: { httpStatusCode: c.status } }));
-    expect(
-      verdict.retryable ? { retryable: true } : { retryable: false, error: verdict.error.name, code: verdict.error.code, exitCode: verdict.error.exitCode },
-    ).toEqual(c.expect);
+    expect(awsErrorVerdict(library, c.name, c.status)).toEqual(c.expect);
+  });
+});
+
+describe('test/vectors/emulator-scenarios.json', () => {
+  const { cases } = vectors('emulator-scenarios.json') as { cases: { name: string; scenario: Record<string, unknown>; expect: Verdict }[] };
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await scenarioVerdict(library, c.scenario)).toEqual({ verdict: c.expect, calls: 1 });
   });
 });
 
 it('test/vectors/retry-policy.json is the library policy', () => {
   const { baseDelayMs, maxDelayMs, deadlineMs } = vectors('retry-policy.json');
-  expect({ baseDelayMs, maxDelayMs, deadlineMs }).toEqual({ ...DEFAULT_RETRY_POLICY, deadlineMs: DEFAULT_DEADLINE_MS });
+  expect({ baseDelayMs, maxDelayMs, deadlineMs }).toEqual({ ...library.DEFAULT_RETRY_POLICY, deadlineMs: library.DEFAULT_DEADLINE_MS });
 });
 
 it("test/vectors/amazon-roots.json holds Amazon's roots exactly as Node bundles them", () => {
@@ -118,6 +87,7 @@ it('the generator still writes exactly the committed cases', () => {
     ...vectors('registration.json').cases.map((c: { name: string }) => `registration.json\t${c.name}`),
     ...vectors('keys.json').cases.map((c: { name: string }) => `keys.json\t${c.name}`),
     ...vectors('aws-errors.json').cases.map((c: { name: string; status: number }) => `aws-errors.json\t${c.name} ${c.status}`),
+    ...vectors('emulator-scenarios.json').cases.map((c: { name: string }) => `emulator-scenarios.json\t${c.name}`),
     ...vectors('amazon-roots.json').roots.map((r: { subject: string }) => `amazon-roots.json\t${r.subject}`),
   ];
   expect(generated).toEqual(committed);

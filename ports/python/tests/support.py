@@ -42,19 +42,24 @@ def vectors(name: str) -> Any:
 
 
 class Emulator:
-    """`node dist/cli.cjs emulator` on an ephemeral port; ``stop()`` returns how many calls it answered."""
+    """`node dist/cli.cjs emulator ARGS` on an ephemeral port, or with ``scenario`` the emulator with a scenario the CLI
+    has no flag for (test/support/emulator-scenario.mjs); ``stop()`` returns how many calls it answered."""
 
-    def __init__(self, *args: str) -> None:
-        cli = ROOT / "dist" / "cli.cjs"
-        if not cli.exists():
-            raise AssertionError(f"{cli} is missing: run npm ci && npm run build in {ROOT}")
+    def __init__(self, *args: str, scenario: dict[str, Any] | None = None) -> None:
+        if not (ROOT / "dist" / "cli.cjs").exists():
+            raise AssertionError(f"the build is missing: run npm ci && npm run build in {ROOT}")
         node = os.environ.get("NODE") or shutil.which("node")
         if node is None:
             raise AssertionError("node is not installed: the emulator runs on Node.js")
         self._dir = tempfile.TemporaryDirectory(prefix="me-py-")
         self.key_file = os.path.join(self._dir.name, "emulator-key.pem")
+        if scenario is None:
+            command = ["dist/cli.cjs", "emulator", "--port", "0", "--public-key-out", self.key_file, *args]
+        else:
+            command = ["test/support/emulator-scenario.mjs", self.key_file, json.dumps(scenario)]
         self._process = subprocess.Popen(
-            [node, str(cli), "emulator", "--port", "0", "--public-key-out", self.key_file, *args],
+            [node, *command],
+            cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -81,6 +86,8 @@ class Emulator:
             self._process.terminate()
             self._process.wait()
             self._reader.join()
+            assert self._process.stdout is not None
+            self._process.stdout.close()
             match = re.search(r'"event":"emulator.stopped".*?"calls":(\d+)', "".join(self._output))
             if match is None:
                 raise AssertionError(f"the emulator's stop line is missing: {''.join(self._output)}")

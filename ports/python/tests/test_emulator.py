@@ -33,7 +33,7 @@ from marketplace_entitlement import (
     verify_registration,
 )
 
-from .support import PORT, PRODUCT_CODE, ROOT, Emulator
+from .support import PORT, PRODUCT_CODE, ROOT, Emulator, vectors
 
 # Full jitter with millisecond windows: retries cost no test time.
 FAST_RETRIES = RetryPolicy(base_delay_ms=1, max_delay_ms=4)
@@ -45,8 +45,8 @@ def other_key_pem() -> bytes:
 
 
 class EmulatorTestCase(unittest.TestCase):
-    def emulator(self, *args: str) -> Emulator:
-        emulator = Emulator(*args)
+    def emulator(self, *args: str, scenario: dict[str, object] | None = None) -> Emulator:
+        emulator = Emulator(*args, scenario=scenario)
         self.addCleanup(emulator.stop)
         return emulator
 
@@ -148,6 +148,24 @@ class Registration(EmulatorTestCase):
         assert isinstance(error, ServiceUnavailableError)
         self.assertGreaterEqual(error.attempts, 1)
         self.assertIn("EndpointConnectionError", str(error))
+
+
+class Scenarios(EmulatorTestCase):
+    def test_every_scenario_gets_the_typescript_verdict(self) -> None:
+        for case in vectors("emulator-scenarios.json")["cases"]:
+            expect = case["expect"]
+            with self.subTest(case["name"]):
+                emulator = self.emulator(scenario=case["scenario"])
+                try:
+                    entitlement = self.check(emulator)
+                except EntitlementError as err:
+                    self.assertEqual((type(err).__name__, err.code, err.exit_code), (expect["error"], expect["code"], expect["exitCode"]), str(err))
+                else:
+                    self.assertTrue(expect["valid"], f"entitled; TypeScript says {expect}")
+                    self.assertEqual(entitlement.issued_at_source, expect["issuedAtSource"])
+                    rotation = entitlement.public_key_rotation_timestamp
+                    self.assertEqual(rotation.timestamp() if rotation else None, expect.get("publicKeyRotationTimestamp"))
+                self.assertEqual(emulator.stop(), 1)
 
 
 class _Proxy(http.server.BaseHTTPRequestHandler):
