@@ -9,6 +9,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"regexp"
 	"strings"
@@ -229,4 +230,4 @@ func pssParametersAllowPS256(raw asn1.RawValue) (bool, error) {
 	return hash.Equal(oidSHA256) && mgfHash.Equal(oidSHA256) && params.SaltLength <= 32 && params.Trailer == 1, nil
 }
 
-var errInvalidPSSParameters = &Error{Class: Configuration, Code: "INVALID_PUBLIC_KEY", Message: "invalid RSASSA-PSS parameters"}
+var errInvalidPSSParameters = errors.New("invalid RSASSA-PSS parameters")

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -91,11 +92,11 @@ func VerifyRegistration(token string, opts VerifyOptions) (*Claims, error) {
 	}
 	malformed := verificationError("TOKEN_MALFORMED",
 		"The RegisterUsage signature is not a compact JWT (three non-empty unpadded base64url segments).")
-	segments := bytes.Split([]byte(token), []byte("."))
+	segments := strings.Split(token, ".")
 	if len(segments) != 3 {
 		return nil, malformed
 	}
-	headerBytes, ok := canonicalSegment(string(segments[0]))
+	headerBytes, ok := canonicalSegment(segments[0])
 	if !ok {
 		return nil, malformed
 	}
@@ -111,11 +112,11 @@ func VerifyRegistration(token string, opts VerifyOptions) (*Claims, error) {
 	if _, present := header["crit"]; present {
 		return nil, verificationError("TOKEN_MALFORMED", "The RegisterUsage token header has a crit member; AWS sends none.")
 	}
-	payloadBytes, ok := canonicalSegment(string(segments[1]))
+	payloadBytes, ok := canonicalSegment(segments[1])
 	if !ok {
 		return nil, malformed
 	}
-	signature, ok := canonicalSegment(string(segments[2]))
+	signature, ok := canonicalSegment(segments[2])
 	if !ok {
 		return nil, malformed
 	}
