@@ -761,8 +761,7 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
   const show = (outcome) => outcome.commands.map((c, i) => `#${i} exit ${c.code}: ${(c.stdout + c.stderr).trim().split('\n').slice(-4).join(' | ')}`).join('\n');
   const granted = (outcome, operation) => outcome.calls.filter((c) => c.operation === operation && (c.statusCode === 200 || c.errorType === 'DryRunOperation')).length;
   const pricingArgs = {
-    // The usage spool on the volume, as the manifests mount one (the image's filesystem is read-only).
-    custom: ['--pricing', 'custom', '--meter-dimensions', 'requests', '--spool-dir', `${OUT_DIR}/usage`],
+    custom: ['--pricing', 'custom', '--meter-dimensions', 'requests'],
     contract: ['--pricing', 'contract', '--product-sku', LICENSE_SKU, '--entitlement', 'Users:Count:1'],
   };
   const licenses = [{ productSku: LICENSE_SKU, entitlements: [{ name: 'Users', unit: 'Count', maxCount: 5 }] }];
@@ -790,7 +789,8 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
 
       for (const pricing of ['custom', 'contract']) {
         const held = await run({ licenses }, [
-          container(IMAGE_PROD, ['serve', ...pricingArgs[pricing]], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
+          // serve meters the dimensions too: its usage spool on the volume, as the manifests mount one (read-only image).
+          container(IMAGE_PROD, ['serve', ...pricingArgs[pricing], '--spool-dir', `${OUT_DIR}/usage`], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
           probeSidecar,
           container(IMAGE_PROD, ['run', ...pricingArgs[pricing], ...child], env),
         ]);
