@@ -17,8 +17,16 @@ import { mountsOverCode, readMountInfo } from '../platform/mountinfo.js';
 /** `refuse`: a finding is a ConfigurationError (exit 78); `allow`: not checked. */
 export type GuardMode = 'refuse' | 'allow';
 
-/** The library's guards, as options of `ensureEntitled`, `createEntitlementGate` and `checkProcessIntegrity`. */
+/** The library's guards, as options of every entry point that reaches AWS or judges an entitlement, and of `checkProcessIntegrity`. */
 export interface ProcessGuardOptions {
+  /**
+   * The hardened profile, in one switch: `codeInjection` and `mountedCode` `'refuse'`, `tlsRoots` `'aws'` (where
+   * the call reaches AWS), and a `SIGUSR1` listener so that no signal opens Node's inspector in this process. A
+   * weaker value beside it (`codeInjection: 'allow'`, `tlsRoots: 'system'`, a `client` of your own, which keeps its
+   * own TLS trust) is a ConfigurationError `INVALID_OPTION` naming the conflict. `allowedPreloads` still applies.
+   * Default `false`.
+   */
+  hardened?: boolean;
   /** Refuse Node flags and loader variables that load or inject code, or open a debugger. Default `allow`. */
   codeInjection?: GuardMode;
   /** With `codeInjection: 'refuse'`: module specifiers `--require`/`--import` may still preload (an APM agent). */
