@@ -8,6 +8,7 @@
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigurationError } from '../common/errors.js';
+import { guardInspectorSignal } from './inspector-signal.js';
 import { refuseCodeInjection, refuseMountedCode, type ProcessGuardOptions } from './integrity.js';
 
 /**
@@ -68,29 +69,6 @@ export function applyHardenedProfile<T extends HardenableOptions>(options: T, en
   }
   guardInspectorSignal();
   return { ...options, codeInjection: 'refuse', mountedCode: 'refuse', ...(reachesAws && { tlsRoots: 'aws' }) };
-}
-
-let inspectorSignalGuarded = false;
-
-/**
- * Makes `SIGUSR1` open no inspector in this process, for the rest of its life: Node's default action for it is to
- * start the inspector on 127.0.0.1:9229, from which one typed expression rewrites any state; a JavaScript listener
- * replaces that action (Node 20, 22 and 24 alike: test/trust/signal.test.ts). Each signal becomes a process
- * warning instead. The listener is never removed. Idempotent.
- *
- * Limit: a signal that arrives before this runs (while Node starts and loads modules) still opens the inspector;
- * `node --disable-sigusr1` (Node 22.14+) closes that window, as the image's ENTRYPOINT does.
- *
- * @example guardInspectorSignal(); // first thing in a hardened process
- */
-export function guardInspectorSignal(): void {
-  if (inspectorSignalGuarded) return;
-  inspectorSignalGuarded = true;
-  process.on('SIGUSR1', warnInspectorSignalIgnored);
-}
-
-function warnInspectorSignalIgnored(): void {
-  process.emitWarning('Ignored SIGUSR1: this hardened process does not open an inspector on a signal.', { code: 'MARKETPLACE_SIGUSR1_IGNORED' });
 }
 
 /** The library's own code: dist/src in the package (this module sits in its hardening/ folder), else the bundle's directory. */

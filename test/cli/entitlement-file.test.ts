@@ -323,7 +323,7 @@ describe('ensureEntitlementFile', () => {
     const path = await registerFile();
     const before = decodeFile(await readFile(path, 'utf8')).payload.nonce;
     const calls = emulator().calls.length;
-    const outcome = await ensureEntitlementFile(emulatorOptions(emulator(), { entitlementFile: path, instanceId: 'pod-a', env: {} }));
+    const outcome = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }), entitlementFile: path });
     expect(outcome).toMatchObject({ reused: false, attempts: 1 });
     expect(emulator().calls.length).toBe(calls + 1);
     expect(outcome.claims.nonce).not.toBe(before);
@@ -333,7 +333,7 @@ describe('ensureEntitlementFile', () => {
   it('keeps a valid file only with reuseExistingFile: true (outside the line), making no call', async () => {
     const path = await registerFile();
     const calls = emulator().calls.length;
-    const outcome = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { entitlementFile: path, instanceId: 'pod-a', env: {} }), reuseExistingFile: true });
+    const outcome = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }), entitlementFile: path, reuseExistingFile: true });
     expect(outcome).toMatchObject({ reused: true, attempts: 0 });
     expect(emulator().calls.length).toBe(calls);
   });
@@ -341,7 +341,7 @@ describe('ensureEntitlementFile', () => {
   it('refuses reuseExistingFile: true beside hardened: true (INVALID_OPTION, exit 78), before any call', async () => {
     const path = await registerFile();
     const calls = emulator().calls.length;
-    const error = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { entitlementFile: path, instanceId: 'pod-a', env: {} }), reuseExistingFile: true, hardened: true }).catch((err: unknown) => err);
+    const error = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }), entitlementFile: path, reuseExistingFile: true, hardened: true }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error).toMatchObject({ code: 'INVALID_OPTION', exitCode: 78, message: expect.stringContaining('reuseExistingFile') });
     expect(emulator().calls.length).toBe(calls);
