@@ -131,3 +131,18 @@ describe('hardened: true refuses what the profile refuses', () => {
     expect(emulator().calls).toHaveLength(1);
   });
 });
+
+describe('a check that cannot read what it needs fails closed (Linux)', () => {
+  it("mountedCode: 'refuse' with /proc/self/mountinfo denied by the permission model: IMAGE_TAMPERED, not a pass", async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const script = `const { checkProcessIntegrity } = await import(${JSON.stringify(LIBRARY)});
+      try { checkProcessIntegrity({ mountedCode: 'refuse' }); console.log('passed'); } catch (err) { console.log(err.code + ': ' + err.message); }`;
+    const child = spawn(process.execPath, ['--experimental-permission', `--allow-fs-read=${root}`, '--input-type=module', '-e', script], { env: { PATH: process.env.PATH } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(output).toMatch(/IMAGE_TAMPERED: .*\/proc\/self\/mountinfo cannot be read/);
+    expect(output).not.toMatch(/^passed$/m);
+  });
+});
