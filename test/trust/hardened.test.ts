@@ -28,6 +28,7 @@ import {
   verifyEntitlementToken,
 } from '../../src/index.js';
 import { DUMMY_CREDENTIALS, emulatorCallOptions, emulatorOptions, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
+import { PERMISSION_FLAG } from './support.js';
 
 const emulator = useEmulator();
 const dir = mkdtempSync(join(tmpdir(), 'me-hardened-'));
@@ -137,7 +138,7 @@ describe('a check that cannot read what it needs fails closed (Linux)', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const script = `const { checkProcessIntegrity } = await import(${JSON.stringify(LIBRARY)});
       try { checkProcessIntegrity({ mountedCode: 'refuse' }); console.log('passed'); } catch (err) { console.log(err.code + ': ' + err.message); }`;
-    const child = spawn(process.execPath, ['--experimental-permission', `--allow-fs-read=${root}`, '--input-type=module', '-e', script], { env: { PATH: process.env.PATH } });
+    const child = spawn(process.execPath, [PERMISSION_FLAG, `--allow-fs-read=${root}`, '--input-type=module', '-e', script], { env: { PATH: process.env.PATH } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureEntitled, findCodeInjection } from '../../src/index.js';
 import { baseEnv, emulatorEnv, runCli, signFile, thumbprintOf } from '../cli/helpers.js';
 import { emulatorOptions, signToken, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
-import { pemOf, sealedBundle, type SealedBundle } from './support.js';
+import { PERMISSION_FLAG, pemOf, sealedBundle, type SealedBundle } from './support.js';
 
 const emulator = useEmulator();
 const dir = mkdtempSync(join(tmpdir(), 'me-sealed-'));
@@ -159,7 +159,7 @@ describe('code injection', () => {
     ['NODE_COMPILE_CACHE (cached compiled code runs in place of ours, Node 22.1+)', { NODE_COMPILE_CACHE: '/nonexistent/cache' }, []],
     ['NODE_PATH (a missing optional module resolved from a volume)', { NODE_PATH: '/nonexistent/modules' }, []],
     ['NODE_REPL_EXTERNAL_MODULE', { NODE_REPL_EXTERNAL_MODULE: '/nonexistent/repl.js' }, []],
-    ['NODE_OPTIONS --experimental-permission (denies the /proc reads a check needs)', { NODE_OPTIONS: '--experimental-permission --allow-fs-read=*' }, []],
+    [`NODE_OPTIONS ${PERMISSION_FLAG} (denies the /proc reads a check needs)`, { NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=*` }, []],
     ['NODE_OPTIONS --stack-trace-limit=0 (hides where the library lies)', { NODE_OPTIONS: '--stack-trace-limit=0' }, []],
     ['node --icu-data-dir on the command line', {}, ['--icu-data-dir=/nonexistent']],
   ] as const)('sealed, %s is refused at start: exit 78 CODE_INJECTION naming it', async (label, env, nodeFlags) => {
@@ -185,7 +185,7 @@ describe('code injection', () => {
 
   it('sealed, with the permission model denying /proc/self/environ and a preload that deletes NODE_OPTIONS, refuses to run: exit 78 CODE_INJECTION (fails closed)', async () => {
     // Nothing left to see in process.env or execArgv: the only trace is in /proc/self/environ, which cannot be read.
-    const env = baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, NODE_OPTIONS: `--experimental-permission --allow-fs-read=${sealed.dir} --allow-fs-read=${dir} --require ${scrubbingModule}` });
+    const env = baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=${sealed.dir} --allow-fs-read=${dir} --require ${scrubbingModule}` });
     const result = await runCli(['check', '--file', forged], { env, entry: sealed.cli });
     expect(result.code, result.stdout + result.stderr).toBe(78);
     expect(result.stdout).toMatch(/CODE_INJECTION: .*\/proc\/self\/environ cannot be read/);
