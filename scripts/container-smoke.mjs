@@ -56,6 +56,8 @@ const IMAGE_APP_PROD = 'localhost/marketplace-entitlement:smoke-app-prod';
 const DEBIAN_IMAGE = 'localhost/debian:bookworm';
 const UID = 65532;
 const CLI = ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.cjs'];
+/** The image's ENTRYPOINT and HEALTHCHECK: the CLI with --disable-sigusr1 (no inspector on a signal). */
+const IMAGE_ENTRYPOINT = ['/opt/marketplace-entitlement/node', '--disable-sigusr1', '/opt/marketplace-entitlement/cli.cjs'];
 const NODE = CLI[0];
 const OUT_DIR = '/var/run/marketplace-entitlement';
 const OUT_FILE = `${OUT_DIR}/entitlement.jwt`;
@@ -353,10 +355,10 @@ function buildImage() {
   results.image.sizeMB = round((img?.Size ?? 0) / 1e6);
   ok('image runs as a non-root numeric user', /^[1-9]\d*(:\d+)?$/.test(cfg.User ?? ''), `User=${cfg.User}`);
   ok('image ENTRYPOINT is the CLI (exec form) and CMD is ["register"]',
-    JSON.stringify(cfg.Entrypoint) === JSON.stringify(CLI) && JSON.stringify(cfg.Cmd) === '["register"]',
+    JSON.stringify(cfg.Entrypoint) === JSON.stringify(IMAGE_ENTRYPOINT) && JSON.stringify(cfg.Cmd) === '["register"]',
     `Entrypoint=${JSON.stringify(cfg.Entrypoint)} Cmd=${JSON.stringify(cfg.Cmd)}`);
   const healthcheck = img?.Healthcheck ?? cfg.Healthcheck; // podman 4.3 reports it beside Config
-  ok('image HEALTHCHECK runs `check`', JSON.stringify(healthcheck?.Test) === JSON.stringify(['CMD', ...CLI, 'check']), JSON.stringify(healthcheck));
+  ok('image HEALTHCHECK runs `check`', JSON.stringify(healthcheck?.Test) === JSON.stringify(['CMD', ...IMAGE_ENTRYPOINT, 'check']), JSON.stringify(healthcheck));
   ok('image has OCI labels (title, version, licenses, base.name)',
     ['title', 'version', 'licenses', 'base.name'].every((k) => cfg.Labels?.[`org.opencontainers.image.${k}`]), JSON.stringify(cfg.Labels));
   ok('unbaked image leaves product code and key unset (empty MARKETPLACE_* counts as unset)',
