@@ -58,7 +58,8 @@ RUN set -eu; \
     fi
 
 ############################## rootfs: what the runtime image holds (target platform) ##############################
-FROM docker.io/library/node:24.21.0-bookworm-slim AS rootfs
+# --platform spelled out, though it is the default: podman 4.3 otherwise reuses the build stage's (builder's) image.
+FROM --platform=$TARGETPLATFORM docker.io/library/node:24.21.0-bookworm-slim AS rootfs
 WORKDIR /src
 COPY --from=build /src/dist/ /src/dist/
 COPY --from=build /src/LICENSE /src/scripts/image-sbom.mjs /src/

@@ -180,9 +180,10 @@ const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 /** The FROM image of the Dockerfile's build stage, e.g. docker.io/library/node:24.21.0-bookworm-slim. */
 function nodeBaseImage() {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const from = dockerfile.split('\n').map((l) => /^FROM\s+(\S+)/i.exec(l)?.[1]).find((img) => img && /\/node:/.test(img));
+  // `FROM [--platform=...] IMAGE [AS stage]`
+  const from = dockerfile.split('\n').map((l) => /^FROM\s+(?:--\S+\s+)*(\S+)/i.exec(l)?.[1]).find((img) => img && /\/node:/.test(img));
   const version = /\/node:(\d+\.\d+\.\d+)-bookworm/.exec(from ?? '')?.[1];
-  if (!from || !version) throw new Fatal(`no FROM docker.io/library/node:<x.y.z>-bookworm-slim in the Dockerfile (got ${from})`);
+  if (!from || !version) must('the Dockerfile builds FROM docker.io/library/node:<x.y.z>-bookworm-slim', false, `got ${from}`); // counted as a failure
   return { image: from, version };
 }
 
