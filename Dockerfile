@@ -67,6 +67,10 @@ COPY --from=build /baked/ /rootfs/
 # Set by buildx/BuildKit and podman for the platform being built: a base image of another architecture (a mirror
 # tag that points at the wrong one) fails the build here, not with an exec format error on the first node.
 ARG TARGETARCH
+# The release's version and commit (also labels, below) go into the image SBOM. Used in this RUN, they are part of its
+# cache key, so a builder whose cache ignores build args in LABEL (podman 4.3) still labels a new commit correctly.
+ARG VERSION=0.1.0
+ARG REVISION=""
 RUN set -eu; \
     node_arch=$(node -p process.arch); \
     case "${TARGETARCH:-any}:$node_arch" in amd64:x64|arm64:arm64|any:*) ;; \
@@ -83,7 +87,7 @@ RUN set -eu; \
     libs=$(ldd /usr/local/bin/node | grep -o '/[^ ]*'); \
     for lib in $libs; do cp -L --parents "$lib" /rootfs/; done; \
     node image-sbom.mjs --npm-sbom dist/sbom.cdx.json --node /usr/local/bin/node --rootfs /rootfs \
-      --licenses /opt/marketplace-entitlement/licenses $libs; \
+      --licenses /opt/marketplace-entitlement/licenses --version "$VERSION" --revision "$REVISION" $libs; \
     chmod 0444 /rootfs/opt/marketplace-entitlement/licenses/sbom.cdx.json /rootfs/opt/marketplace-entitlement/licenses/debian/*; \
     printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin\n' > /rootfs/etc/passwd; \
     printf 'root:x:0:\nnonroot:x:65532:\n' > /rootfs/etc/group; \

@@ -137,18 +137,22 @@ function baseImages(s) {
   }
 
   // The name the Dockerfile uses becomes a manifest list of both stand-ins, as the real tag is upstream; a plain
-  // (native) build still resolves it to the amd64 instance. An amd64 image under that name (container-smoke.mjs
-  // just built one) replaces the list's amd64 instance.
-  if (s.podman(['manifest', 'exists', image]).status !== 0) {
+  // (native) build still resolves it to the amd64 instance. Made anew on every run (a second or two), so it always
+  // holds the current stand-ins: an amd64 image under that name (container-smoke.mjs just built one) becomes the
+  // list's amd64 instance.
+  if (s.podman(['manifest', 'exists', image]).status === 0) {
+    s.podman(['manifest', 'rm', image]);
+  } else if (imageExists(s, image)) {
     const arch = s.podman(['image', 'inspect', '--format', '{{.Architecture}}', image]).stdout.trim();
-    s.must(`the amd64 stand-in for ${image} is there (container-smoke.mjs builds it)`, arch === 'amd64', `architecture: ${arch || 'no such image'}`);
+    s.must(`the stand-in for ${image} that container-smoke.mjs built is amd64`, arch === 'amd64', `architecture: ${arch}`);
     const tag = s.podman(['tag', image, standIn(version, 'amd64')]);
     const untag = s.podman(['untag', image, image]);
     s.must(`amd64 stand-in tagged ${standIn(version, 'amd64')}`, tag.status === 0 && untag.status === 0, `${s.out(tag)}\n${s.out(untag)}`);
-    const create = s.podman(['manifest', 'create', image]);
-    const adds = ['amd64', ARCH].map((a) => s.podman(['manifest', 'add', image, `containers-storage:${standIn(version, a)}`]));
-    s.must(`${image} is a manifest list of the amd64 and arm64 stand-ins`, [create, ...adds].every((r) => r.status === 0), [create, ...adds].map(s.out).join('\n'));
   }
+  s.must(`amd64 stand-in ${standIn(version, 'amd64')} present`, imageExists(s, standIn(version, 'amd64')));
+  const create = s.podman(['manifest', 'create', image]);
+  const adds = ['amd64', ARCH].map((a) => s.podman(['manifest', 'add', image, `containers-storage:${standIn(version, a)}`]));
+  s.must(`${image} is a manifest list of the amd64 and arm64 stand-ins`, [create, ...adds].every((r) => r.status === 0), [create, ...adds].map(s.out).join('\n'));
   const platforms = manifestPlatforms(s, image);
   s.must(`base ${image} resolves for linux/amd64 and linux/arm64`, platforms.join(' ') === 'linux/amd64 linux/arm64', platforms.join(' '));
   return warm;
@@ -247,6 +251,10 @@ function inspectImages(s, images) {
       debs.length > 0 && debs.every((d) => seen.copyrights.includes(`${d.name}.copyright`)), seen.copyrights.join(' '));
     s.ok(`${arch} image: the SBOM's npm packages are those of dist/sbom.cdx.json`,
       JSON.stringify(bom.components.filter((c) => c.purl?.startsWith('pkg:npm/') && c.type === 'library')) === JSON.stringify(npm.components));
+    if (arch === ARCH) {
+      s.ok('arm64 image: its SBOM names the image with the version and revision of the build args',
+        bom.metadata.component.version === s.version && bom.metadata.component.properties?.[0]?.value === s.revision, JSON.stringify(bom.metadata.component));
+    }
     s.info(`${arch} image SBOM: node ${node?.version}, ${debs.map((d) => `${d.name} ${d.version}`).join(', ')}`);
   }
 }

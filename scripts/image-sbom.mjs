@@ -6,7 +6,7 @@
 // otherwise leave out something the image ships.
 //
 //   node scripts/image-sbom.mjs --npm-sbom dist/sbom.cdx.json --node /usr/local/bin/node --rootfs /rootfs \
-//        --licenses /opt/marketplace-entitlement/licenses LIBRARY...
+//        --licenses /opt/marketplace-entitlement/licenses [--version V] [--revision COMMIT] LIBRARY...
 //
 // writes ROOTFS/LICENSES/sbom.cdx.json and ROOTFS/LICENSES/debian/PACKAGE.copyright.
 import { execFileSync } from 'node:child_process';
@@ -47,7 +47,10 @@ function distro() {
 
 function main() {
   const { values, positionals: libraries } = parseArgs({
-    options: { 'npm-sbom': { type: 'string' }, node: { type: 'string' }, rootfs: { type: 'string' }, licenses: { type: 'string' } },
+    options: {
+      'npm-sbom': { type: 'string' }, node: { type: 'string' }, rootfs: { type: 'string' }, licenses: { type: 'string' },
+      version: { type: 'string' }, revision: { type: 'string' },
+    },
     allowPositionals: true,
   });
   for (const option of ['npm-sbom', 'node', 'rootfs', 'licenses']) {
@@ -95,12 +98,15 @@ function main() {
   });
 
   const bundle = npm.metadata.component;
+  // The image's version and commit as its labels give them (org.opencontainers.image.version and .revision).
+  const imageVersion = values.version || bundle.version;
   const image = {
     type: 'container',
-    'bom-ref': `marketplace-entitlement-image@${bundle.version}`,
+    'bom-ref': `marketplace-entitlement-image@${imageVersion}`,
     name: bundle.name,
-    version: bundle.version,
+    version: imageVersion,
     licenses: bundle.licenses,
+    properties: values.revision ? [{ name: 'org.opencontainers.image.revision', value: values.revision }] : undefined,
   };
   const bom = {
     ...npm,
