@@ -19,6 +19,7 @@
 #   docker build --build-arg PRODUCT_CODE=<your product code> \
 #                --build-arg PUBLIC_KEY_FILE=<path of the PEM key, relative to the build context> \
 #                [--build-arg INSTANCE_BINDING=platform|kubernetes|ecs|none] \
+#                [--build-arg TLS_ROOTS_FILE=<PEM bundle of the only CAs to trust for AWS; default Amazon's roots>] \
 #                -t <your registry>/marketplace-entitlement:0.1.0 .
 #
 # That runs `marketplace-entitlement bake`: the image is then sealed (no endpoint, key or product code override,
@@ -46,6 +47,9 @@ RUN npm run build \
 ARG PRODUCT_CODE=""
 ARG PUBLIC_KEY_FILE=""
 ARG INSTANCE_BINDING=platform
+# Only for a pre-release image that must trust a test CA (docs/aws-as-production.md), or a partition whose endpoints
+# chain to other roots: a sealed image trusts Amazon's roots and nothing else by default.
+ARG TLS_ROOTS_FILE=""
 # Sealing: `bake` vets the product code and key with the runtime's own checks (a bad one fails the build here, not
 # the first pod in a buyer's cluster) and writes baked-config.json, which the rootfs stage puts beside the bundle, so
 # the CLI runs sealed (docs/threat-model.md). Both build args or neither.
@@ -53,7 +57,8 @@ RUN set -eu; \
     mkdir -p /baked/opt/marketplace-entitlement /baked/etc/marketplace-entitlement; \
     if [ -n "$PRODUCT_CODE$PUBLIC_KEY_FILE" ]; then \
       node dist/cli.mjs bake --product-code "$PRODUCT_CODE" --public-key-file "/src/$PUBLIC_KEY_FILE" \
-        --instance-binding "$INSTANCE_BINDING" --into /baked/opt/marketplace-entitlement --log-level error; \
+        --instance-binding "$INSTANCE_BINDING" ${TLS_ROOTS_FILE:+--tls-roots "/src/$TLS_ROOTS_FILE"} \
+        --into /baked/opt/marketplace-entitlement --log-level error; \
       install -m 0444 "/src/$PUBLIC_KEY_FILE" /baked/etc/marketplace-entitlement/public-key.pem; \
     fi
 

@@ -12,6 +12,8 @@ import type { MeteringCallOptions } from '../src/metering/call.js';
 import type { RequestedEntitlement } from '../src/license/lease.js';
 import type { PricingOptions } from '../src/pricing/pricing.js';
 import type { EnsureEntitledOptions } from '../src/registration/register.js';
+import type { TlsRoots } from '../src/aws/tls-roots.js';
+import { bakedTlsRoots } from './sealed.js';
 import { LOG_FORMATS, LOG_LEVELS } from './log.js';
 import type { Args, CommandContext, OptionSpec } from './spec.js';
 import { UsageError } from './usage-error.js';
@@ -73,6 +75,13 @@ export const REGISTER_OPTIONS = {
   out: { type: 'string', default: DEFAULT_ENTITLEMENT_FILE, describe: 'Where to write the signed entitlement file' },
   region: { type: 'string', describe: 'AWS Region (default: AWS_REGION, then ECS task metadata, then EC2 IMDS)' },
   endpoint: { type: 'string', describe: 'Endpoint URL override for every AWS call (Metering and License Manager), e.g. the local emulator' },
+  'tls-roots': {
+    type: 'string',
+    default: 'aws',
+    describe:
+      "Which CAs may vouch for AWS's servers: aws (Amazon's roots only), system (Node's default store, NODE_EXTRA_CA_CERTS included) " +
+      'or a PEM bundle FILE; a sealed image uses only the roots baked into it',
+  },
   deadline: { type: 'duration', default: '30m', positive: true, describe: 'Give up retrying after this long (30m, 90s, 1h)' },
   'instance-id': INSTANCE_ID_OPTION,
   ...PRICING_OPTIONS,
@@ -92,22 +101,32 @@ export async function productPublicKey(args: Args): Promise<string> {
   return readInputFile(file, { code: 'PUBLIC_KEY_FILE', what: 'public key file', hint: 'Mount the PEM from the Management Portal there.' });
 }
 
-/** How to reach AWS and for how long, from `--region`, `--endpoint`, `--deadline` and the command's context. */
-export function meteringCallOptions(args: Args, ctx: CommandContext): Omit<MeteringCallOptions, 'client'> {
+/**
+ * How to reach AWS and for how long, from `--region`, `--endpoint`, `--tls-roots`, `--deadline` and the command's
+ * context. A sealed image trusts only its baked roots (sealInput refused any other value).
+ */
+export async function meteringCallOptions(args: Args, ctx: CommandContext): Promise<Omit<MeteringCallOptions, 'client'>> {
   return {
     deadlineMs: args.deadline as number,
     signal: ctx.signal,
     logger: ctx.logger,
     env: ctx.env,
+    tlsRoots: ctx.sealed ? bakedTlsRoots(ctx.sealed.config) : await tlsRootsOption(args['tls-roots'] as string),
     ...(args.region !== undefined && { region: args.region as string }),
     ...(args.endpoint !== undefined && { endpoint: args.endpoint as string }),
   };
 }
 
+/** `--tls-roots`: `aws`, `system`, or a file whose PEM bundle the library then checks (exit 78 when it is not one). */
+export async function tlsRootsOption(value: string): Promise<TlsRoots> {
+  if (value === 'aws' || value === 'system') return value;
+  return readInputFile(value, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file', hint: "Give aws, system, or a file of PEM CA certificates." });
+}
+
 /** `ensureEntitled` options from the register option group. */
 export async function entitlementOptions(args: Args, ctx: CommandContext): Promise<EnsureEntitledOptions & { entitlementFile: string }> {
   return {
-    ...meteringCallOptions(args, ctx),
+    ...(await meteringCallOptions(args, ctx)),
     productCode: args['product-code'] as string,
     publicKey: await productPublicKey(args),
     publicKeyVersion: args['public-key-version'] as number,
@@ -125,11 +144,11 @@ export async function entitlementOptions(args: Args, ctx: CommandContext): Promi
  */
 export async function pricingOptions(args: Args, ctx: CommandContext): Promise<PricingOptions> {
   if (args.pricing === 'custom') {
-    return { ...meteringCallOptions(args, ctx), pricing: 'custom', productCode: args['product-code'] as string, dimension: listOption(args, 'meter-dimensions')![0]! };
+    return { ...(await meteringCallOptions(args, ctx)), pricing: 'custom', productCode: args['product-code'] as string, dimension: listOption(args, 'meter-dimensions')![0]! };
   }
   if (args.pricing === 'contract') {
     return {
-      ...meteringCallOptions(args, ctx),
+      ...(await meteringCallOptions(args, ctx)),
       pricing: 'contract',
       productSku: args['product-sku'] as string,
       entitlements: (args.entitlement as string[]).map(parseEntitlement),

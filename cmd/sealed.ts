@@ -30,6 +30,11 @@ export interface BakedConfig {
   publicKey: string;
   publicKeyVersion: number;
   instanceBinding: InstanceBinding;
+  /**
+   * The only CAs the sealed CLI trusts for AWS's servers (`bake --tls-roots`), PEM; absent: Amazon's roots. A test
+   * CA for a pre-release run, or a partition whose endpoints chain to other roots.
+   */
+  tlsRoots?: string;
 }
 
 /** A sealed CLI: its configuration and where it was found. */
@@ -79,7 +84,15 @@ export function parseBakedConfig(text: string, file: string): BakedConfig {
   if (typeof value.publicKey !== 'string' || !value.publicKey.includes('-----BEGIN PUBLIC KEY-----')) throw bad('no publicKey PEM');
   if (!isPublicKeyVersion(value.publicKeyVersion)) throw bad('no valid publicKeyVersion');
   if (!INSTANCE_BINDINGS.includes(value.instanceBinding!)) throw bad(`instanceBinding must be one of ${INSTANCE_BINDINGS.join(', ')}`);
+  if (value.tlsRoots !== undefined && (typeof value.tlsRoots !== 'string' || !value.tlsRoots.includes('-----BEGIN CERTIFICATE-----'))) {
+    throw bad('tlsRoots is not a PEM bundle of certificates');
+  }
   return value as BakedConfig;
+}
+
+/** The roots a sealed CLI trusts: the baked bundle, else Amazon's (`aws`). */
+export function bakedTlsRoots(config: BakedConfig): string {
+  return config.tlsRoots ?? 'aws';
 }
 
 /**
@@ -110,10 +123,11 @@ export async function sealInput(
     throw sealedError(`public key version ${String(version)} differs from the baked ${config.publicKeyVersion}; remove it.`);
   }
   await refuseOtherKey(given('public-key') as string | undefined, given('public-key-file') as string | undefined, config.publicKey);
+  await refuseOtherTlsRoots(given('tls-roots') as string | undefined, bakedTlsRoots(config));
 
   const sealedRaw: Record<string, unknown> = { ...raw };
   const sealedEnv: NodeJS.ProcessEnv = { ...env };
-  for (const name of ['product-code', 'public-key', 'public-key-file', 'public-key-version']) {
+  for (const name of ['product-code', 'public-key', 'public-key-file', 'public-key-version', 'tls-roots']) {
     delete sealedRaw[name];
     delete sealedEnv[envName(name)];
   }
@@ -141,4 +155,25 @@ async function refuseOtherKey(pem: string | undefined, file: string | undefined,
     }
     if (!same) throw sealedError(`${what} is not the baked product key; remove it.`);
   }
+}
+
+/**
+ * `--tls-roots` given to a sealed image must name the baked roots: `aws` when none were baked, else a file with
+ * the same certificates (compared as DER, in order). Anything else would widen or move the trust the image was
+ * sealed with.
+ */
+async function refuseOtherTlsRoots(given: string | undefined, baked: string): Promise<void> {
+  if (given === undefined || given === baked) return;
+  const refuse = () => sealedError(`--tls-roots / MARKETPLACE_TLS_ROOTS ${JSON.stringify(given)} is not the trust the image was sealed with (${baked === 'aws' ? "Amazon's roots, aws" : 'the baked roots'}); remove it.`);
+  if (given === 'aws' || given === 'system' || baked === 'aws') throw refuse();
+  const [{ X509Certificate }, { readInputFile }] = await Promise.all([import('node:crypto'), import('../src/common/input-file.js')]);
+  const certificates = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((block) => new X509Certificate(block).raw);
+  let same = false;
+  try {
+    const [mine, theirs] = [certificates(baked), certificates(await readInputFile(given, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file' }))];
+    same = mine.length === theirs.length && mine.every((der, i) => der.equals(theirs[i]!));
+  } catch {
+    same = false;
+  }
+  if (!same) throw refuse();
 }

@@ -26,6 +26,7 @@
  * Options: --keep-images (keep the smoke images; the base images are always kept as cache), --fresh (drop the cache first).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -49,6 +50,10 @@ const IMAGE_BAKED = 'localhost/marketplace-entitlement:smoke-baked';
 const IMAGE_BAD = 'localhost/marketplace-entitlement:smoke-bad-key';
 const IMAGE_APP = 'localhost/marketplace-entitlement:smoke-app'; // an app image with the CLI copied in (docs/deployment.md)
 const IMAGE_APP_BAKED = 'localhost/marketplace-entitlement:smoke-app-baked'; // the same from the baked image, key and variables too
+// AWS as production reaches it: sealed with a production-shaped emulator's key and the run CA as its only TLS roots,
+// and the app image carrying that CLI; run with no endpoint setting, AWS's host names through --add-host/hostAliases.
+const IMAGE_PROD = 'localhost/marketplace-entitlement:smoke-prod';
+const IMAGE_APP_PROD = 'localhost/marketplace-entitlement:smoke-app-prod';
 const DEBIAN_IMAGE = 'localhost/debian:bookworm';
 const UID = 65532;
 const CLI = ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.cjs'];
@@ -57,6 +62,7 @@ const OUT_DIR = '/var/run/marketplace-entitlement';
 const OUT_FILE = `${OUT_DIR}/entitlement.jwt`;
 const PRODUCT_CODE = 'smoke-test-product-0123456789';
 const POD_UID = '5b1c7c1e-0000-4000-8000-00000000c0de';
+const LICENSE_SKU = 'smoke-test-sku-0001';
 const REGION = 'us-east-1';
 // Stand-ins for IRSA credentials: the emulator checks the SigV4 shape, not the secret. Never real credentials.
 const FAKE_AWS_ENV = {
@@ -203,9 +209,9 @@ const envFlags = (env) => Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=$
 
 // ---------------------------------------------------------------- cleanup
 
-const CONTAINERS = ['emulator', 'emulator-denied', 'hc', 'serve', 'run', 'bench'].map((n) => `${PREFIX}-${n}`);
-const PODS = ['ok', 'denied', 'helm-ok', 'helm-denied'].map((n) => `${PREFIX}-pod-${n}`);
-const VOLUMES = ['entitlement', 'empty', 'denied', 'serve', 'baked', 'bench'].map((n) => `${PREFIX}-${n}`);
+const CONTAINERS = ['emulator', 'emulator-denied', 'hc', 'serve', 'run', 'bench', 'prod-serve'].map((n) => `${PREFIX}-${n}`);
+const PODS = ['ok', 'denied', 'helm-ok', 'helm-denied', 'prod-ok', 'prod-denied'].map((n) => `${PREFIX}-pod-${n}`);
+const VOLUMES = ['entitlement', 'empty', 'denied', 'serve', 'baked', 'bench', 'prod'].map((n) => `${PREFIX}-${n}`);
 
 function cleanup({ images }) {
   if (!existsSync(STORAGE) || !have('podman')) return;
@@ -217,7 +223,7 @@ function cleanup({ images }) {
   // Anonymous volumes of the image's VOLUME that a crashed run left behind.
   podman(['volume', 'prune', '--force'], { timeout: 30_000 });
   if (images) {
-    for (const image of [IMAGE_APP_BAKED, IMAGE_APP, IMAGE_BAKED, IMAGE_BAD, IMAGE]) podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
+    for (const image of [IMAGE_APP_PROD, IMAGE_PROD, IMAGE_APP_BAKED, IMAGE_APP, IMAGE_BAKED, IMAGE_BAD, IMAGE]) podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
   } else {
     podman(['rmi', '--force', '--ignore', IMAGE_BAD], { timeout: 60_000 });
   }
@@ -408,7 +414,7 @@ function buildAppImage({ from = IMAGE, tag = IMAGE_APP, baked = false } = {}) {
   ok(`the copied CLI runs in the app image${baked ? ' (baked)' : ''}`, probe.status === 0, out(probe));
 }
 
-function buildBakedImages(keyPath) {
+function buildBakedImages(keyPath, production) {
   // Baked image: the same Dockerfile, with the seller's product code and key as build args, from a copy of the
   // checkout (tracked and untracked-but-not-ignored files, as a seller's clone has) plus the key file.
   const ctx = join(tmp, 'context');
@@ -426,6 +432,15 @@ function buildBakedImages(keyPath) {
   ok('baked image sets MARKETPLACE_PRODUCT_CODE and MARKETPLACE_PUBLIC_KEY_FILE',
     baked.includes(`MARKETPLACE_PRODUCT_CODE=${PRODUCT_CODE}`) && baked.includes('MARKETPLACE_PUBLIC_KEY_FILE=/etc/marketplace-entitlement/public-key.pem'), JSON.stringify(baked));
   if (bb.status === 0) buildAppImage({ from: IMAGE_BAKED, tag: IMAGE_APP_BAKED, baked: true });
+
+  // The pre-release image of docs/aws-as-production.md: the production-shaped emulator's key, the run CA as roots.
+  writeFileSync(join(ctx, 'keys', 'prod-public-key.pem'), production.publicKeyPem);
+  writeFileSync(join(ctx, 'keys', 'test-ca.pem'), production.caPem);
+  const bp = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', `PRODUCT_CODE=${PRODUCT_CODE}`,
+    '--build-arg', 'PUBLIC_KEY_FILE=keys/prod-public-key.pem', '--build-arg', 'TLS_ROOTS_FILE=keys/test-ca.pem',
+    '--build-arg', 'INSTANCE_BINDING=none', '-t', IMAGE_PROD, ctx], { timeout: 600_000 });
+  must('podman build with --build-arg TLS_ROOTS_FILE (the run CA baked as the only roots)', bp.status === 0, out(bp));
+  buildAppImage({ from: IMAGE_PROD, tag: IMAGE_APP_PROD, baked: true });
 
   writeFileSync(join(ctx, 'keys', 'not-a-key.pem'), 'this is not a public key\n');
   const bad = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', `PRODUCT_CODE=${PRODUCT_CODE}`, '--build-arg', 'PUBLIC_KEY_FILE=keys/not-a-key.pem',
@@ -608,8 +623,11 @@ const INIT_CONTAINER_SOURCES = {
   },
 };
 
-/** A Pod (restartPolicy Never) from the rendered Deployment's template, wired to the emulator. */
-function derivePod(name, emulatorUrl, publicKeyPem, source) {
+/**
+ * A Pod (restartPolicy Never) from the rendered Deployment's template, wired to the emulator: by its URL, or, with
+ * `production`, by AWS's host names in `hostAliases` and the sealed production-shaped images, with no endpoint.
+ */
+function derivePod(name, emulatorUrl, publicKeyPem, source, production) {
   const docs = INIT_CONTAINER_SOURCES[source](publicKeyPem);
   const deployment = docs.find((d) => d.kind === 'Deployment');
   const configMaps = docs.filter((d) => d.kind === 'ConfigMap');
@@ -618,12 +636,13 @@ function derivePod(name, emulatorUrl, publicKeyPem, source) {
   const init = spec.initContainers.find((c) => c.args?.[0] === 'register');
   const app = spec.containers.find((c) => c.readinessProbe?.exec);
   must('the Deployment has a register init container and an app container with an exec readiness probe', init && app);
-  init.image = IMAGE;
+  init.image = production ? IMAGE_PROD : IMAGE;
   init.imagePullPolicy = 'Never';
-  init.env = [...(init.env ?? []), ...Object.entries({ ...FAKE_AWS_ENV, MARKETPLACE_ENDPOINT: emulatorUrl }).map(([n, value]) => ({ name: n, value }))];
+  const awsEnv = production ? production.env : { ...FAKE_AWS_ENV, MARKETPLACE_ENDPOINT: emulatorUrl };
+  init.env = [...(init.env ?? []), ...Object.entries(awsEnv).map(([n, value]) => ({ name: n, value }))];
   // The app container runs the Deployment's readiness-probe command as its process (podman ignores probes):
   // it starts only if the init container succeeded, and passes only if the file it sees read-only is valid.
-  app.image = IMAGE_APP;
+  app.image = production ? IMAGE_APP_PROD : IMAGE_APP;
   app.imagePullPolicy = 'Never';
   app.command = app.readinessProbe.exec.command;
   delete app.args;
@@ -636,6 +655,11 @@ function derivePod(name, emulatorUrl, publicKeyPem, source) {
     metadata: { name, labels: deployment.spec.template.metadata.labels },
     spec: { ...spec, restartPolicy: 'Never', hostNetwork: true },
   };
+  if (production) {
+    pod.spec.hostAliases = [{ ip: '127.0.0.1', hostnames: production.hostNames }];
+    pod.spec.volumes = [...(pod.spec.volumes ?? []), { name: 'irsa-token', hostPath: { path: production.tokenDir, type: 'Directory' } }];
+    init.volumeMounts = [...(init.volumeMounts ?? []), { name: 'irsa-token', mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount', readOnly: true }];
+  }
   return [...configMaps, pod].map((d) => stringify(d)).join('---\n');
 }
 
@@ -698,6 +722,143 @@ async function kubeSteps(emulatorUrl, deniedUrl, publicKeyPem) {
   }
 }
 
+// ---------------------------------------------------------------- AWS as production reaches it
+
+/**
+ * The sealed image as sellers ship it, reaching "AWS" as production does: the whole phase runs in a private network
+ * namespace (test/support/aws-as-production-namespace.mjs) where the emulator answers HTTPS on 127.0.0.1:443 for
+ * AWS's host names (certificate from the run CA) with STS for IRSA, and the ECS agent's stand-ins answer on
+ * 169.254.170.2:80. The containers share that network and resolve the names through --add-host (podman run) and
+ * hostAliases (podman kube play); the image trusts the run CA only because it was baked (`bake --tls-roots`).
+ */
+async function awsAsProductionSteps(production, publishedKeyFile) {
+  const { runInNamespace } = await import('../test/support/aws-as-production-namespace.mjs');
+  const { ECS_CONTAINER_ID, ECS_CREDENTIALS_ID } = await import('../dist/src/emulator/ecs.js');
+  const dir = join(tmp, 'prod');
+  const tokenDir = join(dir, 'irsa');
+  mkdirSync(tokenDir, { recursive: true });
+  writeFileSync(join(tokenDir, 'token'), 'projected-service-account-token');
+  writeFileSync(join(dir, 'test-ca.pem'), production.caPem);
+  chmodSync(dir, 0o755);
+  const platforms = {
+    'EKS (IRSA)': { AWS_REGION: REGION, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/product', AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token', POD_UID },
+    'ECS': { ECS_CONTAINER_METADATA_URI_V4: `http://169.254.170.2/v4/${ECS_CONTAINER_ID}`, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: `/v2/credentials/${ECS_CREDENTIALS_ID}` },
+  };
+  const addHosts = production.hostNames.flatMap((name) => ['--add-host', `${name}:127.0.0.1`]);
+  const podmanCommand = (args, extra = {}) => ({ argv: ['podman', '--root', STORAGE, '--runroot', RUNROOT, ...args], env: podmanEnv(), cwd: ROOT, timeoutMs: 180_000, ...extra });
+  const container = (image, args, env, { volume = `${PREFIX}-prod`, name, background } = {}) =>
+    podmanCommand(['run', '--rm', ...(name ? ['--name', name] : []), '--network', 'host', ...HARDENED, '--no-healthcheck', ...addHosts,
+      '-v', `${volume}:${OUT_DIR}`, '-v', `${tokenDir}:/var/run/secrets/eks.amazonaws.com/serviceaccount:ro`, '-v', `${dir}:/prod:ro`, ...envFlags(env), image, ...args],
+    background ? { background } : {});
+  const probeSidecar = podmanCommand(['run', '--rm', '--network', 'host', ...HARDENED, '--no-healthcheck', '--entrypoint', NODE, IMAGE_PROD, '-e',
+    "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(2))"]);
+  const run = async (emulator, commands) => {
+    podman(['volume', 'rm', '--force', `${PREFIX}-prod`]);
+    podman(['volume', 'create', `${PREFIX}-prod`]);
+    return runInNamespace({
+      region: REGION, dir, hostNames: production.hostNames, tls: production.tls, privateKeyPem: production.privateKeyPem, emulator, commands,
+    });
+  };
+  const codes = (outcome) => outcome.commands.map((c) => c.code);
+  const show = (outcome) => outcome.commands.map((c, i) => `#${i} exit ${c.code}: ${(c.stdout + c.stderr).trim().split('\n').slice(-4).join(' | ')}`).join('\n');
+  const granted = (outcome, operation) => outcome.calls.filter((c) => c.operation === operation && (c.statusCode === 200 || c.errorType === 'DryRunOperation')).length;
+  const pricingArgs = {
+    custom: ['--pricing', 'custom', '--meter-dimensions', 'requests'],
+    contract: ['--pricing', 'contract', '--product-sku', LICENSE_SKU, '--entitlement', 'Users:Count:1'],
+  };
+  const licenses = [{ productSku: LICENSE_SKU, entitlements: [{ name: 'Users', unit: 'Count', maxCount: 5 }] }];
+  const child = ['--', NODE, '-e', 'process.exit(42)'];
+
+  for (const [platform, env] of Object.entries(platforms)) {
+    const label = `AWS as production, sealed image, ${platform}`;
+    try {
+      const hourly = await run({ licenses }, [
+        container(IMAGE_PROD, [], env),
+        container(IMAGE_PROD, ['check'], env),
+        container(IMAGE_APP_PROD, [...CLI, 'check'], env),
+        container(IMAGE_APP_PROD, [...CLI, 'register', '--out', `${OUT_DIR}/app.jwt`], env),
+        container(IMAGE_PROD, ['serve', '--out', `${OUT_DIR}/sidecar.jwt`], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
+        probeSidecar,
+        container(IMAGE_PROD, ['run', '--out', `${OUT_DIR}/wrapper.jwt`, ...child], env),
+      ]);
+      ok(`${label}: init container (the image's CMD), exec probe, app image probe and register, sidecar and its /healthz, wrapper (42)`,
+        JSON.stringify(codes(hourly)) === JSON.stringify([0, 0, 0, 0, 0, 0, 42]), show(hourly));
+      ok(`${label}: the emulator counted 4 RegisterUsage calls under ${production.hostNames[0]}${platform.startsWith('EKS') ? ', each after an AssumeRoleWithWebIdentity' : ''}`,
+        granted(hourly, 'RegisterUsage') === 4 && hourly.calls.filter((c) => c.operation === 'RegisterUsage').every((c) => c.host === production.hostNames[0])
+          && granted(hourly, 'AssumeRoleWithWebIdentity') === (platform.startsWith('EKS') ? 4 : 0),
+        JSON.stringify(hourly.calls.map((c) => `${c.operation} ${c.host} ${c.statusCode}`)));
+
+      for (const pricing of ['custom', 'contract']) {
+        const held = await run({ licenses }, [
+          container(IMAGE_PROD, ['serve', ...pricingArgs[pricing]], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
+          probeSidecar,
+          container(IMAGE_PROD, ['run', ...pricingArgs[pricing], ...child], env),
+        ]);
+        const check = pricing === 'custom' ? 'MeterUsage' : 'CheckoutLicense';
+        ok(`${label}, ${pricing} pricing: sidecar healthy, wrapper passes 42; ${check} reached the emulator`,
+          JSON.stringify(codes(held)) === JSON.stringify([0, 0, 42]) && granted(held, check) >= 2 && granted(held, 'RegisterUsage') === 0, `${show(held)}
+${JSON.stringify(held.calls.map((c) => c.operation))}`);
+      }
+
+      const denied = await run({ scenario: { entitled: false }, licenses: [] }, [
+        container(IMAGE_PROD, [], env),
+        container(IMAGE_PROD, ['run', '--', NODE, '-e', 'console.log("APP STARTED")'], env),
+        container(IMAGE_PROD, ['run', ...pricingArgs.custom, '--', NODE, '-e', 'console.log("APP STARTED")'], env),
+        container(IMAGE_PROD, ['run', ...pricingArgs.contract, '--', NODE, '-e', 'console.log("APP STARTED")'], env),
+      ]);
+      ok(`${label}, not entitled: init container and wrapper (hourly, custom, contract) exit 77, the app never starts`,
+        codes(denied).every((c) => c === 77) && !denied.commands.some((c) => c.stdout.includes('APP STARTED')), show(denied));
+    } catch (err) {
+      ok(`${label}: the namespace ran`, false, err.message);
+    }
+  }
+
+  // The published image (Amazon's roots): a CA added to the container does not make the emulator AWS.
+  try {
+    const extraCa = { NODE_EXTRA_CA_CERTS: '/prod/test-ca.pem' };
+    const published = (args, added) => container(IMAGE_BAKED, args, { ...platforms.ECS, MARKETPLACE_PUBLIC_KEY_FILE: '', ...added });
+    const relay = await run({ licenses }, [
+      published(['register', '--deadline', '10s'], extraCa),
+      published(['register', '--deadline', '10s'], { ...extraCa, NODE_TLS_REJECT_UNAUTHORIZED: '0' }),
+      published(['register', ...pricingArgs.custom, '--deadline', '10s'], extraCa),
+      published(['run', ...pricingArgs.contract, '--deadline', '10s', ...child], extraCa),
+    ]);
+    ok('AWS as production, published sealed image (Amazon\'s roots) with the CA in NODE_EXTRA_CA_CERTS (and verification "off"): hourly, custom and contract exit 76 TLS_UNTRUSTED',
+      codes(relay).every((c) => c === 76) && relay.commands.every((c) => /TLS_UNTRUSTED/.test(c.stdout + c.stderr)), show(relay));
+    ok('... and no request reached the emulator', !relay.calls.some((c) => ['RegisterUsage', 'MeterUsage', 'CheckoutLicense'].includes(c.operation)),
+      JSON.stringify(relay.calls.map((c) => c.operation)));
+  } catch (err) {
+    ok('AWS as production, published image refusals: the namespace ran', false, err.message);
+  }
+
+  // The kustomize base's Pod, sealed, with hostAliases: the init container registers, the app's probe command passes.
+  try {
+    const pods = [];
+    for (const [suffix, emulator] of [['ok', { licenses }], ['denied', { scenario: { entitled: false } }]]) {
+      const name = `${PREFIX}-pod-prod-${suffix}`;
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, derivePod(name, undefined, readFileSync(publishedKeyFile, 'utf8'), 'k8s/base', { hostNames: production.hostNames, env: platforms['EKS (IRSA)'], tokenDir }));
+      const outcome = await run(emulator, [
+        podmanCommand(['kube', 'play', '--network', 'host', file]),
+        podmanCommand(['wait', `${name}-app`], { timeoutMs: 90_000 }),
+      ]);
+      const app = podman(['inspect', '--type', 'container', '--format', '{{.State.StartedAt}} {{.State.ExitCode}}', `${name}-app`]);
+      pods.push({ suffix, outcome, app: app.stdout.trim() });
+      podman(['pod', 'rm', '--force', name], { timeout: 60_000 });
+    }
+    const [good, bad] = pods;
+    ok('AWS as production, podman kube play of the kustomize base Pod with hostAliases (sealed, IRSA): the app\'s probe command exits 0 after the init container registered',
+      good.outcome.commands[1].stdout.trim() === '0' && granted(good.outcome, 'RegisterUsage') === 1, `${show(good.outcome)}
+${good.app}`);
+    ok('... not entitled: the init container fails and the app container never starts',
+      granted(bad.outcome, 'RegisterUsage') === 0 && bad.outcome.calls.some((c) => c.errorType === 'CustomerNotEntitledException') && zeroTime(bad.app.split(' ')[0]),
+      `${show(bad.outcome)}
+app ${bad.app}`);
+  } catch (err) {
+    ok('AWS as production, kube play: the namespace ran', false, err.message);
+  }
+}
+
 /** Honest start-up numbers: each against a bare `node -e 0` in the same image, same run. */
 function measure(registerEnv, keyEnv) {
   const N = 5;
@@ -742,6 +903,26 @@ function measure(registerEnv, keyEnv) {
     }
     info(`in-container (Node ${results.image.base?.match(/node:([\d.]+)/)?.[1]}): ${JSON.stringify(results.cli)}`);
   }
+}
+
+/** The production-shaped emulator's signing key and the run CA with a server certificate for AWS's host names. */
+async function productionShapedAws() {
+  const { createTestCertificateAuthority, awsHostNames } = await import('../dist/src/index.js');
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  const ca = createTestCertificateAuthority();
+  const hostNames = awsHostNames(REGION).all;
+  const server = ca.issueServerCertificate({ dnsNames: hostNames });
+  const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' });
+  const publicKeyFile = join(tmp, 'prod-public-key.pem');
+  writeFileSync(publicKeyFile, publicKeyPem);
+  return {
+    hostNames,
+    caPem: ca.certificatePem,
+    tls: { key: server.privateKeyPem, cert: server.certificatePem },
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    publicKeyPem,
+    publicKeyFile,
+  };
 }
 
 // ---------------------------------------------------------------- main
@@ -789,12 +970,14 @@ async function main() {
     emulators.push(`${PREFIX}-emulator-denied`);
     // Both emulators must sign with keys the CLI accepts: the denied one never signs, so one key serves both.
     chmodSync(keyFile, 0o644);
-    buildBakedImages(keyFile);
+    const production = await productionShapedAws();
+    buildBakedImages(keyFile, production);
 
     const emulatorUrl = `http://127.0.0.1:${port}`;
     const deniedUrl = `http://127.0.0.1:${deniedPort}`;
     const { keyEnv, registerEnv } = await containerSteps(emulatorUrl, deniedUrl);
     await kubeSteps(emulatorUrl, deniedUrl, readFileSync(keyFile, 'utf8'));
+    await awsAsProductionSteps(production, production.publicKeyFile);
     measure(registerEnv, keyEnv);
 
     const minutes = (Date.now() - started) / 60_000;

@@ -54,6 +54,7 @@ export {
   ServiceUnavailableError,
   InputError,
   OutputError,
+  UntrustedServerError,
   ValidationError,
   ExitCode,
 } from './common/errors.js';
@@ -67,6 +68,8 @@ export { readEcsTaskMetadata } from './platform/ecs-metadata.js';
 export { classifyMeteringError } from './aws/aws-errors.js';
 export { meteringClient } from './aws/metering-client.js';
 export type { MeteringClientOptions } from './aws/metering-client.js';
+export { amazonRootCertificates, DEFAULT_TLS_ROOTS } from './aws/tls-roots.js';
+export type { TlsRoots } from './aws/tls-roots.js';
 export { meterUsage } from './metering/meter-usage.js';
 export type { MeterUsageResult } from './metering/meter-usage.js';
 export { batchMeterUsage, UnprocessedRecordsError } from './metering/batch-meter-usage.js';
@@ -106,7 +109,12 @@ export type { MeteringEmulator, MeteringEmulatorOptions } from './emulator/serve
 export { TOKEN_FAULTS, TOKEN_IAT_VARIANTS, REGISTER_USAGE_ERRORS } from './emulator/register-usage.js';
 export type { TokenFault, TokenIatVariant } from './emulator/register-usage.js';
 export { TRANSPORT_FAULTS, EmulatorServiceError } from './emulator/types.js';
-export type { EmulatorScenario, RecordedCall, OperationHandler, OperationContext, TransportFault, RegistrationTokenGrant } from './emulator/types.js';
+export type { EmulatorScenario, RecordedCall, OperationHandler, OperationContext, TransportFault, RegistrationTokenGrant, RoleCredentials } from './emulator/types.js';
+export type { EcsStandInOptions, EcsStandIns } from './emulator/ecs.js';
+export { createTestCertificateAuthority } from './emulator/certificates.js';
+export type { TestCertificateAuthority, ServerNames, ServerCertificate } from './emulator/certificates.js';
+export { awsHostNames } from './emulator/aws-host-names.js';
+export type { AwsHostNames } from './emulator/aws-host-names.js';
 export { meteringOperations } from './emulator/metering-operations.js';
 export { acquireLicense, AWS_MARKETPLACE_KEY_FINGERPRINT, DEFAULT_RECHECK_MS, CHECKOUT_TYPES, parseAwsTime } from './license/lease.js';
 export type { AcquireLicenseOptions, Lease, LeaseStatus, RequestedEntitlement, AllowedEntitlement, CheckoutTypeName } from './license/lease.js';

@@ -27,17 +27,27 @@ export const bakeCommand: CommandSpec = {
       default: 'platform',
       describe: 'Where the sealed CLI must run: platform (a Kubernetes pod or an ECS task), kubernetes, ecs, or none (anywhere)',
     },
+    'tls-roots': {
+      type: 'string',
+      describe:
+        "A PEM bundle FILE of the only CAs the sealed CLI trusts for AWS's servers (a test CA for a pre-release run); default Amazon's roots",
+    },
     into: { type: 'string', describe: 'Seal the bundle in this directory instead of the running one' },
     ...LOG_OPTIONS,
   },
-  examples: [['$0 bake --product-code abc123 --public-key-file product-key.pem', 'In the Dockerfile, after installing the bundle']],
+  examples: [
+    ['$0 bake --product-code abc123 --public-key-file product-key.pem', 'In the Dockerfile, after installing the bundle'],
+    ['$0 bake --product-code abc123 --public-key-file emulator-key.pem --tls-roots test-ca.pem', 'A pre-release image that trusts the emulator (docs/aws-as-production.md)'],
+  ],
   async run(args, ctx) {
-    const [{ productCode: checkProductCode, isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION }, { loadProductPublicKey }, { writeFileAtomic }, { ConfigurationError }] = await Promise.all([
-      import('../../src/metering/validation.js'),
-      import('../../src/registration/public-key.js'),
-      import('../../src/common/atomic-write.js'),
-      import('../../src/common/errors.js'),
-    ]);
+    const [{ productCode: checkProductCode, isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION }, { loadProductPublicKey }, { writeFileAtomic }, { ConfigurationError }, { checkTlsRoots }] =
+      await Promise.all([
+        import('../../src/metering/validation.js'),
+        import('../../src/registration/public-key.js'),
+        import('../../src/common/atomic-write.js'),
+        import('../../src/common/errors.js'),
+        import('../../src/aws/tls-roots.js'),
+      ]);
     const version = args['public-key-version'] as number;
     if (!isPublicKeyVersion(version)) {
       throw new ConfigurationError(
@@ -54,8 +64,16 @@ export const bakeCommand: CommandSpec = {
       publicKeyVersion: version,
       instanceBinding: args['instance-binding'] as InstanceBinding,
     };
+    if (args['tls-roots'] !== undefined) {
+      const roots = checkTlsRoots(await readInputFile(args['tls-roots'] as string, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file' }));
+      if (roots === 'aws' || roots === 'system') {
+        throw new ConfigurationError('INVALID_TLS_ROOTS', `--tls-roots ${args['tls-roots'] as string} holds no PEM certificates; leave the option out for Amazon's roots.`);
+      }
+      config.tlsRoots = roots;
+    }
     const file = join(args.into === undefined ? dirname(ctx.entryFile) : resolve(args.into as string), BAKED_CONFIG_FILE);
     await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o444 });
-    ctx.print(`sealed: product ${config.productCode}, key version ${version}, instance binding ${config.instanceBinding}; wrote ${file}`);
+    const roots = config.tlsRoots ? 'the baked TLS roots' : "Amazon's TLS roots";
+    ctx.print(`sealed: product ${config.productCode}, key version ${version}, instance binding ${config.instanceBinding}, ${roots}; wrote ${file}`);
   },
 };

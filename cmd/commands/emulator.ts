@@ -6,6 +6,7 @@
  * @example
  * marketplace-entitlement emulator --port 8443 --public-key-out /tmp/emulator-key.pem --throttle-first 2 --dimensions requests
  * MARKETPLACE_SECRET_ACCESS_KEY=s3cret marketplace-entitlement emulator --access-key-id AKIDEXAMPLE
+ * marketplace-entitlement emulator --aws-host-names --region us-east-1 --tls-dir /tmp/as-aws --ecs-endpoint 169.254.170.2:80
  */
 import type { EmulatedEntitlement, EmulatedLicenseInput } from '../../src/emulator/license-manager.js';
 import type { RegistrationTokenGrant } from '../../src/emulator/types.js';
@@ -22,8 +23,28 @@ export const emulatorCommand: CommandSpec = {
     'Run the local AWS Marketplace Metering emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer) and, at the same URL, ' +
     'AWS License Manager (CheckoutLicense, ExtendLicenseConsumption, CheckInLicense, GetLicense, ListReceivedLicenses) in the foreground',
   options: {
-    port: { type: 'port', default: 0, describe: 'Port to listen on; 0 picks a free one (the URL is printed)' },
+    port: { type: 'port', describe: 'Port to listen on; 0 (the default) picks a free one (the URL is printed); 443 by default with --aws-host-names' },
     host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind' },
+    'aws-host-names': {
+      type: 'boolean',
+      describe:
+        "Serve HTTPS as AWS does, under the --region's own host names (metering.marketplace.REGION.amazonaws.com, license-manager..., sts...), " +
+        'with a certificate from a CA made for this run; clients need no endpoint setting, only the names resolved here (--tls-dir hosts) and the CA trusted',
+    },
+    region: {
+      type: 'string',
+      required: (args) => args['aws-host-names'] === true || args['ecs-endpoint'] !== undefined,
+      describe: 'With --aws-host-names and --ecs-endpoint: the Region served (its host names; the ECS task ARN)',
+    },
+    'tls-dir': {
+      type: 'string',
+      required: (args) => args['aws-host-names'] === true,
+      describe: 'With --aws-host-names: write the run CA (ca.pem, to trust: bake --tls-roots) and a hosts-file snippet (hosts: each name to --host) here',
+    },
+    'ecs-endpoint': {
+      type: 'string',
+      describe: 'Also answer as the ECS agent (task metadata v4, container credentials) on ADDRESS:PORT over HTTP; in a task it is 169.254.170.2:80',
+    },
     'public-key-out': { type: 'string', describe: 'Write the public key its tokens verify under (PEM) to this file' },
     'private-key-file': { type: 'string', describe: 'Sign with this RSA private key (PEM) instead of a fresh one, so the key survives restarts' },
     'not-entitled': { type: 'boolean', describe: 'Answer CustomerNotEntitledException' },
@@ -78,14 +99,17 @@ export const emulatorCommand: CommandSpec = {
     ['$0 emulator --dimensions requests,gb_stored --metering-denied', 'Only these dimensions; an IAM role without aws-marketplace:MeterUsage'],
     ['$0 emulator --registration-tokens-file tokens.json --subscribed-customers cust-1', 'SaaS: ResolveCustomer tokens and subscribed customers'],
     ['$0 emulator --license sku-1:Users:Count:1 --license sku-1:Premium:None:unlimited', 'Contract pricing: one licence for sku-1 with 1 floating user and the Premium tier'],
+    ['$0 emulator --aws-host-names --region us-east-1 --tls-dir /tmp/as-aws --host 10.88.0.1', "AWS's own names over HTTPS on :443: add /tmp/as-aws/hosts to the clients' hosts files, trust /tmp/as-aws/ca.pem"],
+    ['$0 emulator --region us-east-1 --ecs-endpoint 169.254.170.2:80', 'Answer as the ECS agent where a task looks for it'],
   ],
   async run(args, ctx) {
-    const [{ startMeteringEmulator }, { REGISTER_USAGE_ERRORS }, { MODELLED_ERRORS }, { writeFileAtomic }, { readInputFile }] = await Promise.all([
+    const [{ startMeteringEmulator }, { REGISTER_USAGE_ERRORS }, { MODELLED_ERRORS }, { writeFileAtomic }, { readInputFile }, { AWS_HTTPS_PORT, prepareServingAsAws, parseEcsEndpoint }] = await Promise.all([
       import('../../src/emulator/server.js'),
       import('../../src/emulator/register-usage.js'),
       import('../../src/emulator/modelled-errors.js'),
       import('../../src/common/atomic-write.js'),
       import('../../src/common/input-file.js'),
+      import('../../src/emulator/serve-as-aws.js'),
     ]);
     const error = args.error as string | undefined;
     if (error !== undefined && !Object.hasOwn(REGISTER_USAGE_ERRORS, error)) {
@@ -109,9 +133,16 @@ export const emulatorCommand: CommandSpec = {
       ...(licenseFile === undefined ? [] : licensesFromJson(await readInputFile(licenseFile, { code: 'LICENSE_FILE', what: 'licence file' }), licenseFile)),
     ];
     const privateKeyFile = args['private-key-file'] as string | undefined;
+    const region = args.region as string | undefined;
+    const ecsEndpoint = args['ecs-endpoint'] as string | undefined;
+    const ecs = ecsEndpoint === undefined ? undefined : { region: region!, ...parseEcsEndpoint(ecsEndpoint) };
+    const asAws =
+      args['aws-host-names'] === true ? await prepareServingAsAws({ region: region!, address: args.host as string, tlsDir: args['tls-dir'] as string }) : undefined;
     const emulator = await startMeteringEmulator({
-      port: args.port as number,
+      port: (args.port as number | undefined) ?? (asAws ? AWS_HTTPS_PORT : 0),
       host: args.host as string,
+      ...(asAws && { tls: asAws.tls }),
+      ...(ecs && { ecs }),
       ...(credentials && { credentials }),
       ...(privateKeyFile !== undefined && {
         privateKey: await readInputFile(privateKeyFile, { code: 'PRIVATE_KEY_FILE', what: 'emulator private key file' }),
@@ -142,6 +173,7 @@ export const emulatorCommand: CommandSpec = {
           dimension: call.input.UsageDimension,
           productSku: call.input.ProductSKU,
           region: call.region,
+          host: call.host,
           // Who signed it (never the secret): operators can see which credentials a workload ended up with.
           accessKeyId: call.accessKeyId,
           requestId: call.requestId,
@@ -151,6 +183,8 @@ export const emulatorCommand: CommandSpec = {
     if (keyOut !== undefined) await writeFileAtomic(keyOut, emulator.publicKeyPem);
     const signatures = credentials ? `; SigV4 verified for ${credentials.accessKeyId}` : '';
     ctx.print(`emulator listening on ${emulator.url}${keyOut ? `; public key in ${keyOut}` : ''}${signatures}`);
+    if (asAws) ctx.print(`serving as ${asAws.hostNames.all.join(', ')}; trust ${asAws.caFile}; hosts entries in ${asAws.hostsFile}`);
+    if (emulator.ecs) ctx.print(`ECS agent stand-ins on ${emulator.ecs.url}: ${Object.entries(emulator.ecs.environment).map(([name, value]) => `${name}=${value}`).join(' ')}`);
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
     await emulator.close();
     ctx.logger.info?.('Emulator stopped', { event: 'emulator.stopped', calls: emulator.calls.length });

@@ -34,6 +34,7 @@ export const meterCommand: CommandSpec = {
     'client-token': { type: 'string', describe: 'Idempotency token (1-64 characters); default a random one per run' },
     region: REGISTER_OPTIONS.region,
     endpoint: REGISTER_OPTIONS.endpoint,
+    'tls-roots': REGISTER_OPTIONS['tls-roots'],
     deadline: REGISTER_OPTIONS.deadline,
     ...LOG_OPTIONS,
   },
@@ -57,7 +58,7 @@ export const meterCommand: CommandSpec = {
         ...(tags && { UsageAllocations: [{ AllocatedUsageQuantity: quantity, Tags: tags }] }),
         ...(args['client-token'] !== undefined && { ClientToken: args['client-token'] as string }),
       },
-      meteringCallOptions(args, ctx),
+      await meteringCallOptions(args, ctx),
     ).catch((err: unknown) => {
       if (!(err instanceof ValidationError)) throw err;
       const option = OPTION_OF_FIELD.find(([field]) => field.test(err.field))?.[1];

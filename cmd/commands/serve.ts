@@ -59,6 +59,7 @@ export const serveCommand: CommandSpec = {
             spoolDir: args['spool-dir'] as string,
             region: options.region,
             endpoint: options.endpoint,
+            tlsRoots: options.tlsRoots,
             instanceId: args['instance-id'] as string | undefined,
             deadlineMs: options.deadlineMs,
             logger: ctx.logger,

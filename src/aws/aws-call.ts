@@ -14,10 +14,11 @@
  * );
  */
 import type { MeteringErrorVerdict } from './aws-errors.js';
-import { ConfigurationError } from '../common/errors.js';
+import { ConfigurationError, UntrustedServerError } from '../common/errors.js';
 import { defaultLogger, describeError, type Logger } from '../common/logger.js';
 import type { MeteringClientPurpose } from './metering-client.js';
 import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type RetryPolicy } from './retry.js';
+import { certificateFailure } from './tls-roots.js';
 
 /** The retry budget and its controls, common to every call. */
 export interface AwsCallOptions {
@@ -58,12 +59,13 @@ export async function callAws<Client, T>(
   }
   const policy = resolveRetryPolicy(options.retry); // checked before any network call
   const { client, region } = await makeClient(logger);
+  const judge = (err: unknown): MeteringErrorVerdict => untrustedServer(err, operation) ?? classify(err);
   const { value, attempts } = await retryUntilDeadline((signal) => attempt(client, signal), {
     operation,
     deadlineMs,
     policy,
     signal: options.signal,
-    isRetryable: (err) => isPending(err) || classify(err).retryable,
+    isRetryable: (err) => isPending(err) || judge(err).retryable,
     onRetry: ({ error, attempt: n, delayMs }) =>
       logger.warn?.(`${operation} attempt ${n} ${isPending(error) ? 'left work pending' : 'failed'}, retrying in ${delayMs} ms`, {
         event: `${eventPrefix}.retry`,
@@ -72,8 +74,28 @@ export async function callAws<Client, T>(
         error: describeError(error),
       }),
   }).catch((err: unknown) => {
-    const verdict = classify(err);
+    const verdict = judge(err);
     throw verdict.retryable ? err : verdict.error;
   });
   return { value, attempts, region };
+}
+
+/**
+ * A server whose certificate does not verify is final for every service: a proxy that intercepts TLS, or a trust
+ * anchor added to the pod, will still be there in 30 minutes. A reset or timeout during the handshake is not this.
+ */
+function untrustedServer(err: unknown, operation: string): MeteringErrorVerdict | undefined {
+  const reason = certificateFailure(err);
+  if (reason === undefined) return undefined;
+  return {
+    retryable: false,
+    error: new UntrustedServerError(
+      reason,
+      `The server that answered ${operation} is not trusted as AWS (${reason}): its certificate does not chain to the trusted roots ` +
+        "(by default Amazon's own) or names another host. Likely a TLS-intercepting egress proxy, or a CA added to the container " +
+        "(NODE_EXTRA_CA_CERTS is not used for AWS calls). Let the AWS endpoints through the proxy untouched (a CONNECT tunnel or a VPC " +
+        "endpoint), or, if the seller allows it, choose other roots with tlsRoots / --tls-roots.",
+      { cause: err },
+    ),
+  };
 }

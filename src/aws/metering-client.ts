@@ -8,9 +8,11 @@
  * await client.send(new MeterUsageCommand(input));
  */
 import { MarketplaceMeteringClient, type MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
+import { Agent } from 'node:https';
 import { ConfigurationError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { resolveRegion } from '../platform/region.js';
+import { checkTlsRoots, tlsAgentOptions, type TlsRoots } from './tls-roots.js';
 
 /** Per-attempt HTTP timeout: a hung connection is abandoned and retried long before the deadline. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -26,8 +28,15 @@ export interface MeteringClientOptions {
   endpoint?: string;
   /** Handed to the SDK; default: its credential chain (IRSA on EKS, task role on ECS). */
   credentials?: MarketplaceMeteringClientConfig['credentials'];
-  /** An existing client; `region`, `endpoint` and `credentials` are then ignored. */
+  /** An existing client; `region`, `endpoint`, `credentials` and `tlsRoots` are then ignored: its own settings apply. */
   client?: MarketplaceMeteringClient;
+  /**
+   * Which certificate authorities may vouch for AWS's servers (and for STS, when the default credential chain
+   * assumes an IRSA role). Default `'aws'`: Amazon's roots from Node's bundled store only, whatever
+   * `NODE_EXTRA_CA_CERTS` or `NODE_TLS_REJECT_UNAUTHORIZED` say. `'system'`: Node's default store, still verified.
+   * A PEM bundle: only those CAs. A plain-http `endpoint` (the local emulator) has no TLS to check.
+   */
+  tlsRoots?: TlsRoots;
   /** Per-attempt HTTP timeout. Default 10 s. */
   requestTimeoutMs?: number;
   /** Environment to read discovery variables from. Default `process.env`. */
@@ -62,7 +71,7 @@ export async function meteringClient(
 export interface AwsClientConfig {
   region: string;
   maxAttempts: 1;
-  requestHandler: { requestTimeout: number; throwOnRequestTimeout: true; connectionTimeout: number };
+  requestHandler: { requestTimeout: number; throwOnRequestTimeout: true; connectionTimeout: number; httpsAgent: Agent };
   endpoint?: string;
   /** Always true: only the `endpoint` option moves our AWS calls (see {@link awsClientConfig}). */
   ignoreConfiguredEndpointUrls: true;
@@ -83,6 +92,7 @@ export async function awsClientConfig(
   purpose: MeteringClientPurpose,
 ): Promise<{ config: AwsClientConfig; region: string }> {
   checkEndpoint(options.endpoint);
+  const httpsAgent = new Agent({ keepAlive: true, ...tlsAgentOptions(checkTlsRoots(options.tlsRoots)) });
   const env = options.env ?? process.env;
   warnOnUnsupportedCredentials(env, options, logger, purpose);
   const { region, source } = await resolveRegion({ region: options.region, env, logger });
@@ -94,6 +104,9 @@ export async function awsClientConfig(
       requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       throwOnRequestTimeout: true, // without it the SDK only logs a warning and the attempt hangs on
       connectionTimeout: 3_000,
+      // The SDK hands this handler to the STS client its default credential chain builds (IRSA), so the same roots
+      // vouch for STS too.
+      httpsAgent,
     },
     ...(options.endpoint && { endpoint: options.endpoint }),
     // The SDK would otherwise take an endpoint from AWS_ENDPOINT_URL(_<SERVICE>) or an endpoint_url in the file

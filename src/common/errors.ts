@@ -20,6 +20,7 @@ export const ExitCode = {
   NO_INPUT: 66,
   SERVICE_UNAVAILABLE: 69,
   CANNOT_WRITE: 73,
+  UNTRUSTED_SERVER: 76,
   NOT_ENTITLED: 77,
   CONFIGURATION: 78,
 } as const;
@@ -78,6 +79,22 @@ export class ServiceUnavailableError extends EntitlementError {
   constructor(code: 'DEADLINE_EXCEEDED' | 'ABORTED', message: string, attempts: number, options?: EntitlementErrorOptions) {
     super(code, ExitCode.SERVICE_UNAVAILABLE, message, options);
     this.attempts = attempts;
+  }
+}
+
+/**
+ * The server that answered for AWS presented a certificate that does not chain to the trusted roots (by default
+ * Amazon's own), or names another host: a TLS-intercepting proxy, or a trust anchor added to the pod, answering as
+ * AWS. Not retried: it will not heal in 30 minutes. `code` is `TLS_UNTRUSTED`, `reason` OpenSSL's or Node's code
+ * (e.g. `SELF_SIGNED_CERT_IN_CHAIN`, `ERR_TLS_CERT_ALTNAME_INVALID`). Exit 76.
+ */
+export class UntrustedServerError extends EntitlementError {
+  /** Why the certificate was refused, as OpenSSL or Node names it. */
+  readonly reason: string;
+
+  constructor(reason: string, message: string, options?: EntitlementErrorOptions) {
+    super('TLS_UNTRUSTED', ExitCode.UNTRUSTED_SERVER, message, options);
+    this.reason = reason;
   }
 }
 

@@ -15,6 +15,7 @@
  */
 import { createPublicKey, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   createLicenseManagerEmulator,
@@ -25,11 +26,13 @@ import {
   type LicenseManagerEmulator,
   type LicenseManagerScenario,
 } from './license-manager.js';
+import { startEcsStandIns, type EcsStandInOptions, type EcsStandIns } from './ecs.js';
 import { meteringOperations } from './metering-operations.js';
 import { injectedError } from './modelled-errors.js';
 import { listen } from '../gates/listen.js';
 import { generateRsaKeyPair, registerUsage } from './register-usage.js';
 import { checkSignature, SignatureCheckError, type EmulatorCredentials } from './sigv4.js';
+import { answerStsQuery, isStsQuery } from './sts.js';
 import {
   DEFAULT_SCENARIO,
   EmulatorServiceError,
@@ -37,12 +40,19 @@ import {
   type OperationContext,
   type OperationHandler,
   type RecordedCall,
+  type RoleCredentials,
 } from './types.js';
 
 const TARGET_PREFIX = 'AWSMPMeteringService.';
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Real AWS answers every request, errors included, with one; SDKs surface it as `$metadata.requestId`. */
 const REQUEST_ID_HEADER = 'x-amzn-requestid';
+/** What STS and the ECS credentials endpoint hand out when neither `roleCredentials` nor `credentials` is given. */
+const DEFAULT_ROLE_CREDENTIALS: Readonly<RoleCredentials> = Object.freeze({
+  accessKeyId: 'ASIAEMULATORROLE0001',
+  secretAccessKey: 'emulator-role-secret-not-real',
+  sessionToken: 'emulator-role-session-token',
+});
 
 /** How {@link startMeteringEmulator} listens, signs and behaves at start. */
 export interface MeteringEmulatorOptions {
@@ -66,6 +76,19 @@ export interface MeteringEmulatorOptions {
   licenses?: EmulatedLicenseInput[];
   /** License Manager's initial scenario (merged over its defaults: 60-minute checkouts, no faults); `reset()` returns to it. */
   licenseManager?: Partial<LicenseManagerScenario>;
+  /**
+   * Serve HTTPS with this certificate and key (PEM) instead of plain HTTP, e.g. one issued for
+   * `awsHostNames(region).all` by `createTestCertificateAuthority()`, so clients reach the emulator under AWS's own
+   * host names with no endpoint setting.
+   */
+  tls?: { key: string; cert: string };
+  /**
+   * What STS AssumeRoleWithWebIdentity (IRSA) and the ECS container credentials endpoint hand out. Default:
+   * `credentials` (with a session token) when given, so calls signed with them verify; otherwise fixed test keys.
+   */
+  roleCredentials?: RoleCredentials;
+  /** Also serve the ECS task metadata v4 and container credentials stand-ins, on their own plain HTTP listener. */
+  ecs?: EcsStandInOptions;
 }
 
 /** A running emulator: its URL, its signing key, the scenario to steer it, the calls it received. */
@@ -80,13 +103,17 @@ export interface MeteringEmulator {
   publicKey: KeyObject;
   /** Mutable: change it to change what the next calls see. */
   scenario: EmulatorScenario;
-  /** Every request received, in order (License Manager's too). */
+  /** Every request received, in order (License Manager's, STS's and the ECS stand-ins' too). */
   calls: RecordedCall[];
   /** The License Manager served at the same URL: licences, pool accounting, clock, faults. */
   licenseManager: LicenseManagerEmulator;
+  /** The ECS stand-ins, when started with `ecs`. */
+  ecs?: EcsStandIns;
+  /** What STS and the ECS credentials endpoint hand out (see {@link MeteringEmulatorOptions.roleCredentials}). */
+  roleCredentials: RoleCredentials;
   /** Restores the initial scenario and forgets recorded calls and counters. */
   reset(): void;
-  /** Stops the server and closes its connections; a process that started an emulator cannot exit before this. */
+  /** Stops the server (and the ECS stand-ins) and closes their connections; a process that started an emulator cannot exit before this. */
   close(): Promise<void>;
 }
 
@@ -114,6 +141,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   const sockets = new Set<Socket>();
   let callCounts = new Map<string, number>();
   let bucket: { tokens: number; at: number } | undefined;
+  const roleCredentials = options.roleCredentials ?? (options.credentials ? { ...options.credentials, sessionToken: 'emulator-session-token' } : { ...DEFAULT_ROLE_CREDENTIALS });
 
   const emulator: MeteringEmulator = {
     url: '',
@@ -123,6 +151,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
     scenario: { ...initialScenario },
     calls: [],
     licenseManager: createLicenseManagerEmulator(options.licenses, options.licenseManager),
+    roleCredentials,
     reset() {
       emulator.scenario = { ...initialScenario };
       emulator.licenseManager.reset();
@@ -130,11 +159,20 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
       callCounts = new Map();
       bucket = undefined;
     },
-    close() {
+    async close() {
       for (const socket of sockets) socket.destroy();
-      return new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      await Promise.all([
+        new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+        emulator.ecs?.close(),
+      ]);
     },
   };
+
+  /** Records a call answered outside the AWS JSON path (STS, the ECS stand-ins). */
+  function record(call: RecordedCall): void {
+    emulator.calls.push(call);
+    options.onCall?.(call);
+  }
 
   /** True when the shared token bucket has no token for this call. */
   function rateLimited(): boolean {
@@ -152,10 +190,25 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
+    if (req.method === 'POST' && isStsQuery(req.headers['content-type'], target)) {
+      const requestId = String(res.getHeader(REQUEST_ID_HEADER));
+      const answer = answerStsQuery(body.toString('utf8'), roleCredentials, now(), requestId);
+      record({
+        operation: answer.operation,
+        input: answer.input,
+        at: new Date(),
+        statusCode: answer.statusCode,
+        requestId,
+        host: req.headers.host,
+        ...(answer.errorType && { errorType: answer.errorType }),
+      });
+      res.writeHead(answer.statusCode, { 'content-type': 'text/xml' }).end(answer.body);
+      return;
+    }
     const licenseManager = target.startsWith(LICENSE_MANAGER_TARGET_PREFIX);
     const prefix = licenseManager ? LICENSE_MANAGER_TARGET_PREFIX : TARGET_PREFIX;
     const operation = target.startsWith(prefix) ? target.slice(prefix.length) : target;
-    const call: RecordedCall = { operation, input: {}, at: new Date(), statusCode: 200, requestId: String(res.getHeader(REQUEST_ID_HEADER)) };
+    const call: RecordedCall = { operation, input: {}, at: new Date(), statusCode: 200, requestId: String(res.getHeader(REQUEST_ID_HEADER)), host: req.headers.host };
     const finish = (statusCode: number, payload: unknown, errorType?: string): void => {
       call.statusCode = statusCode;
       if (errorType) call.errorType = errorType;
@@ -231,7 +284,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
     }
   }
 
-  const server = createServer((req, res) => {
+  const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
     res.setHeader(REQUEST_ID_HEADER, randomUUID());
     const chunks: Buffer[] = [];
     let size = 0;
@@ -248,12 +301,23 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
         }
       });
     });
-  });
-  server.on('connection', (socket) => {
+  };
+  const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, requestListener) : createServer(requestListener);
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  emulator.url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  emulator.url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1', options.tls ? 'https' : 'http');
   emulator.port = (server.address() as AddressInfo).port;
+  if (options.ecs) {
+    try {
+      emulator.ecs = await startEcsStandIns(options.ecs, () => roleCredentials, now, ({ operation, path, statusCode, host }) =>
+        record({ operation, input: { path }, at: new Date(), statusCode, requestId: '', ...(host !== undefined && { host }), ...(statusCode >= 400 && { errorType: statusCode === 401 ? 'Unauthorized' : 'NotFound' }) }),
+      );
+    } catch (err) {
+      await new Promise((resolve) => server.close(resolve));
+      throw err;
+    }
+  }
   return emulator;
 }

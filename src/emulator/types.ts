@@ -103,6 +103,19 @@ export class EmulatorServiceError extends Error {
   }
 }
 
+/**
+ * Temporary credentials the emulator's STS (AssumeRoleWithWebIdentity) and ECS container credentials stand-ins
+ * hand out, as AWS does to an IRSA pod or an ECS task role.
+ */
+export interface RoleCredentials {
+  /** The access key id, e.g. `ASIA...`. */
+  accessKeyId: string;
+  /** The secret access key. */
+  secretAccessKey: string;
+  /** The session token. */
+  sessionToken: string;
+}
+
 /** One request the emulator received. */
 export interface RecordedCall {
   /** The operation name, e.g. `RegisterUsage`. */
@@ -113,6 +126,8 @@ export interface RecordedCall {
   region?: string;
   /** The access key id of the SigV4 signature. */
   accessKeyId?: string;
+  /** The request's Host header: which name the client resolved, e.g. `sts.us-east-1.amazonaws.com`. */
+  host?: string;
   /** When the request arrived (emulator clock). */
   at: Date;
   /** The `x-amzn-RequestId` the answer carries (a UUID, as AWS sends). */

@@ -18,7 +18,7 @@ export type LicenseManagerOperation = 'CheckoutLicense' | 'ExtendLicenseConsumpt
 
 /** How to reach License Manager: `region`, `endpoint` (the same URL as Metering's), `credentials`, `requestTimeoutMs`, `env`. */
 export interface LicenseManagerClientOptions extends Omit<MeteringClientOptions, 'client'> {
-  /** An existing client; `region`, `endpoint` and `credentials` are then ignored. */
+  /** An existing client; `region`, `endpoint`, `credentials` and `tlsRoots` are then ignored: its own settings apply. */
   client?: LicenseManagerClient;
 }
 

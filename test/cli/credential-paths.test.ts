@@ -4,17 +4,22 @@
  * bundle, started with --access-key-id and the secret, so every SigV4 signature is fully verified) sees the
  * access key id those paths handed out.
  *
- * - ECS task role: `AWS_CONTAINER_CREDENTIALS_FULL_URI` on a loopback server with `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
- * - IRSA: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, with `AWS_ENDPOINT_URL_STS` at a local STS stand-in.
+ * - ECS task role: `AWS_CONTAINER_CREDENTIALS_FULL_URI` on the emulator's ECS credentials stand-in (loopback), with
+ *   `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
+ * - IRSA: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, with `AWS_ENDPOINT_URL_STS` at the emulator's STS stand-in.
+ *
+ * The stand-ins are those of a second, in-process emulator ("the agent") handing out `HANDED_OUT`: the bundle's
+ * emulator only verifies what the credentials signed.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyBundle, startEcsCredentialsServer, startStsStandIn, TEST_PRODUCT_CODE, TEST_REGION, type HandedOutCredentials } from '../support/index.js';
+import type { MeteringEmulator, RoleCredentials } from '../../src/index.js';
+import { copyBundle, startTestEmulator, TEST_PRODUCT_CODE, TEST_REGION } from '../support/index.js';
 import { baseEnv, runCli, startCli, waitFor, type CliProcess } from './helpers.js';
 
-const HANDED_OUT: HandedOutCredentials = {
+const HANDED_OUT: RoleCredentials = {
   accessKeyId: 'ASIAHANDEDOUTBYPATH1',
   secretAccessKey: 'handed-out-secret-not-real',
   sessionToken: 'handed-out-session-token',
@@ -75,50 +80,63 @@ function registerUsageCalls(): Record<string, unknown>[] {
     .filter((call) => call.operation === 'RegisterUsage');
 }
 
+/** An emulator whose STS and ECS credentials stand-ins hand out `credentials`, the ECS one only for `ecs-agent-token`. */
+function startAgent(credentials: RoleCredentials): Promise<MeteringEmulator> {
+  return startTestEmulator({ roleCredentials: credentials, ecs: { region: TEST_REGION, authorizationToken: 'ecs-agent-token' } });
+}
+
+/** What the agent was asked, as [operation, status]. */
+function asked(agent: MeteringEmulator): [string, number][] {
+  return agent.calls.map((call) => [call.operation, call.statusCode]);
+}
+
 describe('the bundle alone gets production credentials', () => {
   it('ECS task role: AWS_CONTAINER_CREDENTIALS_FULL_URI on loopback, with its authorization token', async () => {
-    const ecs = await startEcsCredentialsServer(HANDED_OUT, 'ecs-agent-token');
+    const agent = await startAgent(HANDED_OUT);
     try {
       const before = registerUsageCalls().length;
-      const result = await register('ecs', { AWS_CONTAINER_CREDENTIALS_FULL_URI: ecs.credentialsUri, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'ecs-agent-token' });
+      const { AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN } = agent.ecs!.environment;
+      const result = await register('ecs', { AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN });
 
       expect(result.code, result.stderr).toBe(0);
-      expect(ecs.requests.map((r) => [r.method, r.headers.authorization])).toContainEqual(['GET', 'ecs-agent-token']);
+      expect(AWS_CONTAINER_AUTHORIZATION_TOKEN).toBe('ecs-agent-token');
+      expect(asked(agent)).toEqual([['EcsContainerCredentials', 200]]); // a wrong token would be a 401
       expect(registerUsageCalls().slice(before)).toEqual([expect.objectContaining({ statusCode: 200, accessKeyId: HANDED_OUT.accessKeyId })]);
     } finally {
-      await ecs.close();
+      await agent.close();
     }
   });
 
   it('IRSA: a web identity token file and AWS_ROLE_ARN, exchanged at AWS_ENDPOINT_URL_STS', async () => {
-    const sts = await startStsStandIn(HANDED_OUT);
+    const agent = await startAgent(HANDED_OUT);
     const tokenFile = join(dir, 'irsa-token');
     await writeFile(tokenFile, 'projected-service-account-jwt');
     try {
       const before = registerUsageCalls().length;
-      const result = await register('irsa', { AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: ROLE_ARN, AWS_ENDPOINT_URL_STS: sts.url });
+      const result = await register('irsa', { AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: ROLE_ARN, AWS_ENDPOINT_URL_STS: agent.url });
 
       expect(result.code, result.stderr).toBe(0);
-      const exchanges = sts.requests.map((r) => Object.fromEntries(new URLSearchParams(r.body)));
-      expect(exchanges).toContainEqual(
+      expect(asked(agent)).toEqual([['AssumeRoleWithWebIdentity', 200]]);
+      expect(agent.calls[0]?.input).toEqual(
         expect.objectContaining({ Action: 'AssumeRoleWithWebIdentity', RoleArn: ROLE_ARN, WebIdentityToken: await readFile(tokenFile, 'utf8') }),
       );
       expect(registerUsageCalls().slice(before)).toEqual([expect.objectContaining({ statusCode: 200, accessKeyId: HANDED_OUT.accessKeyId })]);
     } finally {
-      await sts.close();
+      await agent.close();
     }
   });
 
   it('the emulator verifies the signature: credentials with another secret are refused', async () => {
-    const ecs = await startEcsCredentialsServer({ ...HANDED_OUT, secretAccessKey: 'another-secret' }, 'ecs-agent-token');
+    const agent = await startAgent({ ...HANDED_OUT, secretAccessKey: 'another-secret' });
     try {
       const before = registerUsageCalls().length;
-      const result = await register('wrong-secret', { AWS_CONTAINER_CREDENTIALS_FULL_URI: ecs.credentialsUri, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'ecs-agent-token' });
+      const { AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN } = agent.ecs!.environment;
+      const result = await register('wrong-secret', { AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN });
 
       expect(result.code, result.stderr).toBe(78); // refused credentials: a configuration problem, not retried
       expect(registerUsageCalls().slice(before)).toContainEqual(expect.objectContaining({ statusCode: 403, errorType: 'InvalidSignatureException' }));
     } finally {
-      await ecs.close();
+      await agent.close();
     }
   });
 });

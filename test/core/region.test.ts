@@ -11,9 +11,9 @@ import {
   IMDS_TOKEN,
   recordingLogger,
   rejectionOf,
-  startEcsMetadataServer,
   startImdsServer,
   startStubServer,
+  startTestEmulator,
   useEmulator,
   type StubServer,
 } from '../support/index.js';
@@ -57,14 +57,18 @@ describe('Region discovery', () => {
   });
 
   it('from ECS task metadata v4: the TaskARN Region is the SigV4 credential scope', async () => {
-    const ecs = await stub(startEcsMetadataServer('ap-southeast-2'));
-    const logger = recordingLogger();
-    const entitlement = await discover({ ...NO_IMDS, ECS_CONTAINER_METADATA_URI_V4: ecs.url }, { logger });
+    const ecsAgent = await startTestEmulator({ ecs: { region: 'ap-southeast-2' } });
+    try {
+      const logger = recordingLogger();
+      const entitlement = await discover({ ...NO_IMDS, ECS_CONTAINER_METADATA_URI_V4: ecsAgent.ecs!.metadataUri }, { logger });
 
-    expect(entitlement.region).toBe('ap-southeast-2');
-    expect(emulator().calls[0]?.region).toBe('ap-southeast-2');
-    expect(ecs.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v4/0123456789abcdef-container/task']);
-    expect(logger.entries.find((e) => e.fields?.event === 'register.region')?.fields).toMatchObject({ source: 'ecs-task-metadata' });
+      expect(entitlement.region).toBe('ap-southeast-2');
+      expect(emulator().calls[0]?.region).toBe('ap-southeast-2');
+      expect(ecsAgent.calls.map((call) => [call.operation, call.input.path])).toEqual([['EcsTaskMetadata', new URL(`${ecsAgent.ecs!.metadataUri}/task`).pathname]]);
+      expect(logger.entries.find((e) => e.fields?.event === 'register.region')?.fields).toMatchObject({ source: 'ecs-task-metadata' });
+    } finally {
+      await ecsAgent.close();
+    }
   });
 
   it('from an IMDSv2 stand-in: token PUT, then the Region GET with that token', async () => {

@@ -1,11 +1,12 @@
 /**
- * Local stand-ins for the metadata services Region discovery reads, so tests never send traffic to a real
- * metadata address (169.254.x.x). Each records the requests it saw.
+ * Local stand-ins for metadata services, so tests never send traffic to a real metadata address (169.254.x.x):
+ * EC2 IMDSv2, and `startStubServer()` for a misbehaving endpoint. Each records the requests it saw. (ECS task
+ * metadata and credentials are emulator features: `startMeteringEmulator({ ecs })`.)
  *
  * @example
- * const ecs = await startEcsMetadataServer('ap-southeast-2');
- * await resolveRegion({ env: { ECS_CONTAINER_METADATA_URI_V4: ecs.url, AWS_EC2_METADATA_DISABLED: 'true' } });
- * await ecs.close();
+ * const imds = await startImdsServer('ap-southeast-2');
+ * await resolveRegion({ env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url } });
+ * await imds.close();
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,17 +55,6 @@ export async function startStubServer(routes: Record<string, (request: StubReque
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-/**
- * ECS task metadata v4: `url` is what the agent puts in `ECS_CONTAINER_METADATA_URI_V4` (with a per-container
- * path, like the real one), and `${url}/task` names a task in `region`.
- */
-export async function startEcsMetadataServer(region: string): Promise<StubServer> {
-  const TaskARN = `arn:aws:ecs:${region}:123456789012:task/test-cluster/0123456789abcdef0123456789abcdef`;
-  const path = '/v4/0123456789abcdef-container';
-  const server = await startStubServer({ [`GET ${path}/task`]: () => ({ status: 200, body: { TaskARN, Family: 'test', Revision: '1' } }) });
-  return { ...server, url: `${server.url}${path}` };
 }
 
 /** The session token the IMDSv2 stand-in hands out. */

@@ -3,7 +3,7 @@
  * manifest-level override. Each refusal is exit 78 and none reaches the Metering endpoint.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { ensureEntitled } from '../../src/index.js';
 import { baseEnv, emulatorEnv, runCli, signFile, thumbprintOf } from '../cli/helpers.js';
 import { emulatorOptions, signToken, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { pemOf, sealedBundle, type SealedBundle } from './support.js';
+import { parseBakedConfig } from '../../cmd/sealed.js';
+import { createTestCertificateAuthority } from '../../src/emulator/certificates.js';
 
 const emulator = useEmulator();
 const dir = mkdtempSync(join(tmpdir(), 'me-sealed-'));
@@ -171,5 +173,53 @@ describe('code injection', () => {
     const node = (allowed: string[]) => runCli([JSON.stringify(allowed)], { env, nodeFlags: ['--input-type=module', '-e', script] });
     expect((await node([])).stdout.trim()).toBe('CODE_INJECTION');
     expect((await node([harmlessModule])).stdout.trim()).toBe('started');
+  });
+});
+
+describe('baked TLS roots', () => {
+  const ca = createTestCertificateAuthority();
+  let rooted: SealedBundle;
+  let caFile: string;
+  beforeAll(async () => {
+    caFile = join(dir, 'test-ca.pem');
+    writeFileSync(caFile, ca.certificatePem);
+    rooted = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'none', tlsRootsFile: caFile });
+  });
+  afterAll(() => rooted?.remove());
+
+  it('bake stores the vetted bundle; the sealed CLI accepts --tls-roots naming the same certificates and refuses others: exit 78 IMAGE_SEALED', async () => {
+    const config = JSON.parse(readFileSync(join(rooted.dir, 'baked-config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config.tlsRoots).toBe(ca.certificatePem);
+    const otherFile = join(dir, 'other-ca.pem');
+    writeFileSync(otherFile, createTestCertificateAuthority().certificatePem);
+    const check = (env: NodeJS.ProcessEnv) => runSealed(['check', '--file', file], env, () => rooted);
+    expect((await check({ MARKETPLACE_TLS_ROOTS: caFile })).code).toBe(0);
+    for (const roots of ['aws', 'system', otherFile]) {
+      const result = await check({ MARKETPLACE_TLS_ROOTS: roots });
+      expect(result.code, `${roots}: ${result.stdout}`).toBe(78);
+      expect(result.stdout).toContain('IMAGE_SEALED');
+    }
+    // No roots baked: Amazon's, and only `aws` is accepted.
+    expect((await runSealed(['check', '--file', file], { MARKETPLACE_TLS_ROOTS: 'aws' })).code).toBe(0);
+    expect((await runSealed(['check', '--file', file], { MARKETPLACE_TLS_ROOTS: caFile })).code).toBe(78);
+  });
+
+  it('bake refuses a file that is no PEM bundle (exit 78 INVALID_TLS_ROOTS) and a missing one (exit 66), writing nothing', async () => {
+    const into = mkdtempSync(join(tmpdir(), 'me-bake-'));
+    const notPem = join(dir, 'not-a-bundle.pem');
+    writeFileSync(notPem, 'this is not a certificate\n');
+    const bake = (roots: string) =>
+      runCli(['bake', '--product-code', TEST_PRODUCT_CODE, '--public-key-file', emulatorKeyFile, '--tls-roots', roots, '--into', into]);
+    const bad = await bake(notPem);
+    expect(bad.code, bad.stdout).toBe(78);
+    expect(bad.stdout).toContain('INVALID_TLS_ROOTS');
+    expect((await bake(join(dir, 'missing.pem'))).code).toBe(66);
+    expect(existsSync(join(into, 'baked-config.json'))).toBe(false);
+    rmSync(into, { recursive: true, force: true });
+  });
+
+  it('a baked-config.json whose tlsRoots is not a PEM bundle is IMAGE_TAMPERED', () => {
+    const config = { version: 1, productCode: TEST_PRODUCT_CODE, publicKey: emulator().publicKeyPem, publicKeyVersion: 1, instanceBinding: 'none', tlsRoots: 'system' };
+    expect(() => parseBakedConfig(JSON.stringify(config), 'baked-config.json')).toThrow(expect.objectContaining({ code: 'IMAGE_TAMPERED' }));
   });
 });

@@ -49,8 +49,8 @@ export interface SealedBundle {
   remove(): void;
 }
 
-/** A copy of dist/cli.mjs sealed by `bake --into` with the given settings; throws when bake fails. */
-export async function sealedBundle(options: { productCode: string; publicKeyPem: string; binding: string; version?: number }): Promise<SealedBundle> {
+/** A copy of the bundle sealed by `bake --into` with the given settings (and baked TLS roots, if given); throws when bake fails. */
+export async function sealedBundle(options: { productCode: string; publicKeyPem: string; binding: string; version?: number; tlsRootsFile?: string }): Promise<SealedBundle> {
   const dir = mkdtempSync(join(SEALED_ROOT, 'me-sealed-'));
   const holder = mountHolding(dir, readMountInfo() ?? []);
   if (holder && holder.mountPoint !== '/') throw new Error(`${dir} is on a ${holder.fsType} mount at ${holder.mountPoint}: a sealed CLI there refuses to run (IMAGE_TAMPERED).`);
@@ -59,7 +59,7 @@ export async function sealedBundle(options: { productCode: string; publicKeyPem:
   writeFileSync(keyFile, options.publicKeyPem);
   const bake = await runCli([
     'bake', '--product-code', options.productCode, '--public-key-file', keyFile, '--instance-binding', options.binding,
-    '--public-key-version', String(options.version ?? 1), '--into', dir,
+    '--public-key-version', String(options.version ?? 1), '--into', dir, ...(options.tlsRootsFile ? ['--tls-roots', options.tlsRootsFile] : []),
   ]);
   rmSync(keyFile);
   if (bake.code !== 0) throw new Error(`bake failed (${bake.code}): ${bake.stdout}${bake.stderr}`);
