@@ -15,7 +15,8 @@
  *      versions, the npm packages of dist/sbom.cdx.json), also for the amd64 image.
  *   4. Under emulation, against the emulator: `register` (the CMD), `check` (and another pod's file refused), a
  *      not-entitled `register`, `serve` (/healthz, /entitlement, SIGTERM); sealed (PRODUCT_CODE and key baked):
- *      `check` with no configuration, an endpoint refused with IMAGE_SEALED.
+ *      `check` with no configuration, an endpoint refused with IMAGE_SEALED; and sealed with the run CA as its only
+ *      roots, `register` and `check` against AWS as production reaches it (AWS's host names over HTTPS, no endpoint).
  *   5. Measurements: image size per architecture, and start-up under emulation (`podman run` and in-container),
  *      each beside the same figure for the native amd64 image, same run.
  *
@@ -38,9 +39,10 @@ export async function arm64Checks(s) {
   const images = {
     arm64: 'localhost/marketplace-entitlement:smoke-arm64',
     arm64Baked: 'localhost/marketplace-entitlement:smoke-arm64-baked',
+    arm64Prod: 'localhost/marketplace-entitlement:smoke-arm64-prod',
     index: 'localhost/marketplace-entitlement:smoke-multiarch',
   };
-  const volumes = ['entitlement', 'denied', 'serve'].map((n) => `${s.prefix}-arm64-${n}`);
+  const volumes = ['entitlement', 'denied', 'serve', 'prod'].map((n) => `${s.prefix}-arm64-${n}`);
   const containers = [`${s.prefix}-arm64-serve`];
   const report = { emulator: '', sizes: {}, emulatedStartup: {}, phaseSeconds: 0 };
   s.results.arm64 = report;
@@ -55,13 +57,14 @@ export async function arm64Checks(s) {
     buildImages(s, images);
     inspectImages(s, images);
     await runChecks(s, images, volumes);
+    await sealedAsProduction(s, images, volumes[3]);
     measure(s, images, report);
   } finally {
     for (const c of containers) s.podman(['rm', '--force', '--ignore', '--time', '0', c], { timeout: 60_000 });
     for (const v of volumes) s.podman(['volume', 'rm', '--force', v], { timeout: 30_000 });
     if (!s.keepImages) {
       s.podman(['manifest', 'rm', images.index], { timeout: 60_000 });
-      for (const image of [images.arm64Baked, images.arm64]) s.podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
+      for (const image of [images.arm64Prod, images.arm64Baked, images.arm64]) s.podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
     }
     report.phaseSeconds = s.round((Date.now() - started) / 1000);
     s.info(`arm64 phase: ${report.phaseSeconds} s (${report.warmCache ? 'warm' : 'cold'} cache)`);
@@ -300,6 +303,49 @@ async function runChecks(s, images, volumes) {
     const stop = s.podman(['stop', '--time', '20', name], { timeout: 60_000 });
     const code = s.podman(['inspect', '--format', '{{.State.ExitCode}}', name]).stdout.trim();
     s.ok('arm64 (emulated): serve stops on SIGTERM with exit 0', stop.status === 0 && code === '0', `${s.out(stop)} exit ${code}`);
+  }
+}
+
+/**
+ * The sealed arm64 image as sellers ship it, against AWS as production reaches it (container-smoke.mjs's
+ * production-shaped emulator: HTTPS on 443 under AWS's host names in a private network namespace, its run CA baked as
+ * the only roots): `register` with no endpoint setting, then `check`, as an ECS task.
+ */
+async function sealedAsProduction(s, images, volume) {
+  const p = s.production;
+  const ctx = join(s.tmp, 'context-arm64');
+  writeFileSync(join(ctx, 'keys', 'prod-public-key.pem'), p.publicKeyPem);
+  writeFileSync(join(ctx, 'keys', 'test-ca.pem'), p.caPem);
+  const b = s.podman([...s.build, '--platform', `linux/${ARCH}`, ...buildArgs(s), '--build-arg', `PRODUCT_CODE=${s.productCode}`,
+    '--build-arg', 'PUBLIC_KEY_FILE=keys/prod-public-key.pem', '--build-arg', 'TLS_ROOTS_FILE=keys/test-ca.pem', '--build-arg', 'INSTANCE_BINDING=none',
+    '-t', images.arm64Prod, '-f', join(ctx, 'Dockerfile'), ctx], { timeout: 900_000 });
+  if (!s.ok('sealed arm64 image with the run CA baked as its only roots builds (TLS_ROOTS_FILE)', b.status === 0, s.out(b))) return;
+
+  const { runInNamespace } = await import('../test/support/aws-as-production-namespace.mjs');
+  const { ECS_CONTAINER_ID, ECS_CREDENTIALS_ID } = await import('../dist/src/emulator/ecs.js');
+  const dir = join(s.tmp, 'prod-arm64');
+  mkdirSync(dir, { recursive: true });
+  const env = { ECS_CONTAINER_METADATA_URI_V4: `http://169.254.170.2/v4/${ECS_CONTAINER_ID}`, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: `/v2/credentials/${ECS_CREDENTIALS_ID}` };
+  const container = (args) => ({
+    argv: ['podman', '--root', s.storage, '--runroot', s.runroot, 'run', '--rm', '--network', 'host', ...s.hardened, '--no-healthcheck',
+      ...p.hostNames.flatMap((name) => ['--add-host', `${name}:127.0.0.1`]), '-v', `${volume}:${s.outDir}`, ...s.envFlags(env), images.arm64Prod, ...args],
+    env: s.podmanEnv(),
+    cwd: s.root,
+    timeoutMs: 300_000,
+  });
+  s.podman(['volume', 'create', volume]);
+  try {
+    const outcome = await runInNamespace({
+      region: s.fakeAwsEnv.AWS_REGION, dir, hostNames: p.hostNames, tls: p.tls, privateKeyPem: p.privateKeyPem, emulator: {},
+      commands: [container([]), container(['check'])],
+    });
+    const codes = outcome.commands.map((c) => c.code);
+    const registered = outcome.calls.filter((c) => c.operation === 'RegisterUsage' && c.statusCode === 200);
+    s.ok(`arm64 sealed (emulated), AWS as production (ECS, no endpoint): register (the CMD) and check exit 0; RegisterUsage reached ${p.hostNames[0]} once`,
+      JSON.stringify(codes) === '[0,0]' && registered.length === 1 && registered[0].host === p.hostNames[0],
+      `${outcome.commands.map((c, i) => `#${i} exit ${c.code}: ${(c.stdout + c.stderr).trim().split('\n').slice(-4).join(' | ')}`).join('\n')}\n${JSON.stringify(outcome.calls.map((c) => `${c.operation} ${c.host} ${c.statusCode}`))}`);
+  } catch (err) {
+    s.ok('arm64 sealed (emulated), AWS as production: the namespace ran', false, err.message);
   }
 }
 

@@ -993,7 +993,7 @@ async function main() {
       root: ROOT, cache: CACHE, storage: STORAGE, runroot: RUNROOT, tmp, results, build: BUILD, hardened: HARDENED,
       nodeBase: nodeBaseImage(), mirror: aptMirror(), amd64Image: IMAGE, cli: CLI, node: NODE, outDir: OUT_DIR, prefix: PREFIX,
       productCode: PRODUCT_CODE, podUid: POD_UID, fakeAwsEnv: FAKE_AWS_ENV, keyEnv, registerEnv, keyDir, keyFile, emulatorUrl, deniedUrl,
-      keepImages: ARGS.has('--keep-images'),
+      production, keepImages: ARGS.has('--keep-images'),
     });
     // ---- end of the arm64 steps ----
   } catch (err) {
