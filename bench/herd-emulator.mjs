@@ -2,10 +2,10 @@
 // server do not share one event loop). Prints one JSON line {url, publicKeyPem}; when stdin closes it
 // prints one JSON line of server-side counts and exits.
 //   node bench/herd-emulator.mjs '{"rateLimit":{"perSecond":5,"burst":5}}'
-import { importTs } from './import-ts.mjs';
+import { importDist } from './dist.mjs';
 
 const scenario = JSON.parse(process.argv[2] ?? '{}');
-const { startMeteringEmulator } = await importTs('src/index.ts');
+const { startMeteringEmulator } = await importDist('src/index.js');
 const emulator = await startMeteringEmulator({ scenario });
 process.stdout.write(`${JSON.stringify({ url: emulator.url, publicKeyPem: emulator.publicKeyPem })}\n`);
 

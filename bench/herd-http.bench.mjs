@@ -4,6 +4,11 @@
 //
 //   node bench/herd-http.bench.mjs              # 200 pods, time compressed 10x (50/s bucket, policy / 10): ~5 s
 //   node bench/herd-http.bench.mjs --scale 1    # the real thing: 5/s bucket, the default policy: ~45 s
+//   node bench/herd-http.bench.mjs --scale 1 --n 50   # issue 25's confirmation: 50 pods at the real 5/s, ~12 s
+//   node bench/herd-http.bench.mjs --scale 1 --n 50 --policy '{"doublingLimitMs":30000,"maxJitterMs":30000}'
+//                                               # the same with fields of the policy changed (here: the one before)
+//
+// Uses the package as built (dist/, `npm run build`), in both processes.
 //
 // Time compression: the herd is invariant under scaling time by k when the bucket rate is multiplied by
 // k and every delay (backoff base and cap, deadline) divided by k; the burst (a token count) stays. So
@@ -17,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { simulateHerd, summarize } from './herd-sim.mjs';
-import { importTs } from './import-ts.mjs';
+import { importDist } from './dist.mjs';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,6 +32,7 @@ const { values: args } = parseArgs({
     scale: { type: 'string', default: '10' },
     seeds: { type: 'string', default: '5' },
     json: { type: 'boolean', default: false },
+    policy: { type: 'string', default: '{}' },
   },
 });
 const n = Number(args.n);
@@ -35,11 +41,11 @@ const RATE = 5;
 const BURST = 5;
 const rate = RATE * scale;
 
-const lib = await importTs('src/index.ts');
-const policy = {
-  baseDelayMs: lib.DEFAULT_RETRY_POLICY.baseDelayMs / scale,
-  maxDelayMs: lib.DEFAULT_RETRY_POLICY.maxDelayMs / scale,
-};
+const lib = await importDist('src/index.js');
+// Every field of the policy is a duration: all of them shrink by the scale.
+const policy = Object.fromEntries(
+  Object.entries({ ...lib.DEFAULT_RETRY_POLICY, ...JSON.parse(args.policy) }).map(([field, ms]) => [field, ms / scale]),
+);
 const deadlineMs = lib.DEFAULT_DEADLINE_MS / scale;
 
 const child = spawn(process.execPath, [join(here, 'herd-emulator.mjs'), JSON.stringify({ rateLimit: { perSecond: rate, burst: BURST } })], {
@@ -127,7 +133,7 @@ if (args.json) {
     `${range(rs, (r) => r.p50TimeMs, s)} / ${range(rs, (r) => r.p99TimeMs, s)} |`;
   const out = [];
   out.push(
-    `${n} concurrent ensureEntitled() against the emulator over HTTP; bucket ${rate}/s burst ${BURST}; policy base ${policy.baseDelayMs} ms cap ${policy.maxDelayMs} ms; ` +
+    `${n} concurrent ensureEntitled() against the emulator over HTTP; bucket ${rate}/s burst ${BURST}; policy ${JSON.stringify(policy)}; ` +
       `deadline ${deadlineMs / 1000} s (time compressed ${scale}x: times below are scaled back to the 5/s world). Wall clock ${(wallMs / 1000).toFixed(1)} s.`,
   );
   out.push(

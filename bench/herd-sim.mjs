@@ -1,18 +1,23 @@
 // The scale-up herd, simulated on a virtual clock (no real sleeping).
 //
 // N independent pods start together and each calls RegisterUsage until it is entitled, its retry
-// strategy gives up, or its deadline passes. The service is a token bucket (default 5/s, burst 5) that
-// answers ThrottlingException when empty. Everything random comes from one seeded PRNG, and events are
-// processed in (time, sequence) order, so a run is a pure function of its inputs.
+// strategy gives up, or its deadline passes. The service is the emulator's own token bucket
+// (src/emulator/token-bucket.ts as built in dist/: default 5/s, burst 5) that answers ThrottlingException when
+// empty. Everything random comes from one seeded PRNG, and events are processed in (time, sequence) order, so a
+// run is a pure function of its inputs. Needs `npm run build` (which `npm test` and `npm run bench` run first).
 //
-// Assumptions (also printed next to the figures by bench/herd.mjs):
+// Assumptions (also listed next to the figures in docs/benchmarks.md):
 // - every pod starts at t = 0 unless `startSpreadMs` spreads the starts uniformly (worst case: 0);
 // - the bucket starts full; a throttled call consumes no token (AWS does not document either point);
 // - each call takes `rttMs` round trip, the bucket decides at the half-way point; throttled and
 //   successful answers take the same time;
 // - no other caller in the account uses the RegisterUsage quota;
 // - a pod whose strategy gives up, or whose next attempt would start at or after the deadline, or whose
-//   answer arrives after it, is not entitled (the container terminates, per AWS guidance).
+//   answer arrives after it, is not entitled (the container terminates, per AWS guidance): retryUntilDeadline
+//   clamps its last sleep to the deadline and gives up there;
+// - `failures` handed to the strategy is the pod's attempts so far, all failed: what retryUntilDeadline hands
+//   backoffDelay.
+import { TokenBucket } from '../dist/src/emulator/token-bucket.js';
 
 /** mulberry32: small, fast, well-distributed 32-bit PRNG; returns floats in [0, 1). */
 export function mulberry32(seed) {
@@ -102,9 +107,8 @@ export function simulateHerd(options) {
   } = options;
   if (!(Number.isInteger(n) && n > 0)) throw new RangeError(`n must be a positive integer, got ${n}`);
   const random = mulberry32(seed);
-  const perMs = ratePerSec / 1000;
-  let tokens = burst;
-  let bucketAt = 0;
+  const limit = { perSecond: ratePerSec, burst };
+  const bucket = new TokenBucket();
 
   const calls = new Uint32Array(n);
   const entitledAt = new Float64Array(n).fill(Infinity);
@@ -126,21 +130,18 @@ export function simulateHerd(options) {
     const [sentAt, , pod] = queue.pop();
     const deadlineAt = startAt[pod] + deadlineMs;
     calls[pod] += 1;
-    // Server side: refill, then take a token if there is one. Sends are processed in time order and
+    // Server side: the emulator's bucket takes a token if there is one. Sends are processed in time order and
     // every call has the same latency, so the bucket sees arrivals in order too.
     const arriveAt = sentAt + rttMs / 2;
-    tokens = Math.min(burst, tokens + (arriveAt - bucketAt) * perMs);
-    bucketAt = arriveAt;
     const answeredAt = sentAt + rttMs;
-    if (tokens >= 1) {
-      tokens -= 1;
+    if (bucket.take(arriveAt, limit)) {
       if (answeredAt <= deadlineAt) entitledAt[pod] = answeredAt - startAt[pod];
       else gaveUp += 1; // the answer came after the deadline aborted the request
       continue;
     }
     throttled += 1;
     // What a server could say in a Retry-After: when the next token will be there.
-    const retryAfterMs = (1 - tokens) / perMs;
+    const retryAfterMs = bucket.msUntilToken(limit);
     const delay = strategy.nextDelay(calls[pod], random, { retryAfterMs });
     if (delay === null) {
       gaveUp += 1;

@@ -763,7 +763,8 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
   const show = (outcome) => outcome.commands.map((c, i) => `#${i} exit ${c.code}: ${(c.stdout + c.stderr).trim().split('\n').slice(-4).join(' | ')}`).join('\n');
   const granted = (outcome, operation) => outcome.calls.filter((c) => c.operation === operation && (c.statusCode === 200 || c.errorType === 'DryRunOperation')).length;
   const pricingArgs = {
-    custom: ['--pricing', 'custom', '--meter-dimensions', 'requests'],
+    // The usage spool on the volume, as the manifests mount one (the image's filesystem is read-only).
+    custom: ['--pricing', 'custom', '--meter-dimensions', 'requests', '--spool-dir', `${OUT_DIR}/usage`],
     contract: ['--pricing', 'contract', '--product-sku', LICENSE_SKU, '--entitlement', 'Users:Count:1'],
   };
   const licenses = [{ productSku: LICENSE_SKU, entitlements: [{ name: 'Users', unit: 'Count', maxCount: 5 }] }];
@@ -776,13 +777,14 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
         container(IMAGE_PROD, [], env),
         container(IMAGE_PROD, ['check'], env),
         container(IMAGE_APP_PROD, [...CLI, 'check'], env),
-        container(IMAGE_APP_PROD, [...CLI, 'register', '--out', `${OUT_DIR}/app.jwt`], env),
+        // The run-wrapper overlay's way: the app image's own entrypoint wrapped (its user cannot write the volume).
+        container(IMAGE_APP_PROD, [...CLI, 'run', '--out', '/tmp/wrapper.jwt', ...child], env),
         container(IMAGE_PROD, ['serve', '--out', `${OUT_DIR}/sidecar.jwt`], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
         probeSidecar,
         container(IMAGE_PROD, ['run', '--out', `${OUT_DIR}/wrapper.jwt`, ...child], env),
       ]);
-      ok(`${label}: init container (the image's CMD), exec probe, app image probe and register, sidecar and its /healthz, wrapper (42)`,
-        JSON.stringify(codes(hourly)) === JSON.stringify([0, 0, 0, 0, 0, 0, 42]), show(hourly));
+      ok(`${label}: init container (the image's CMD), exec probe, app image probe and wrapper (42), sidecar and its /healthz, wrapper (42)`,
+        JSON.stringify(codes(hourly)) === JSON.stringify([0, 0, 0, 42, 0, 0, 42]), show(hourly));
       ok(`${label}: the emulator counted 4 RegisterUsage calls under ${production.hostNames[0]}${platform.startsWith('EKS') ? ', each after an AssumeRoleWithWebIdentity' : ''}`,
         granted(hourly, 'RegisterUsage') === 4 && hourly.calls.filter((c) => c.operation === 'RegisterUsage').every((c) => c.host === production.hostNames[0])
           && granted(hourly, 'AssumeRoleWithWebIdentity') === (platform.startsWith('EKS') ? 4 : 0),
@@ -837,7 +839,9 @@ ${JSON.stringify(held.calls.map((c) => c.operation))}`);
     for (const [suffix, emulator] of [['ok', { licenses }], ['denied', { scenario: { entitled: false } }]]) {
       const name = `${PREFIX}-pod-prod-${suffix}`;
       const file = join(dir, `${name}.yaml`);
-      writeFileSync(file, derivePod(name, undefined, readFileSync(publishedKeyFile, 'utf8'), 'k8s/base', { hostNames: production.hostNames, env: platforms['EKS (IRSA)'], tokenDir }));
+      // The pod's own UID comes from the downward API (metadata.uid), as in the manifests: no POD_UID of ours.
+      const { POD_UID: _fromDownwardApi, ...irsa } = platforms['EKS (IRSA)'];
+      writeFileSync(file, derivePod(name, undefined, readFileSync(publishedKeyFile, 'utf8'), 'k8s/base', { hostNames: production.hostNames, env: irsa, tokenDir }));
       const outcome = await run(emulator, [
         podmanCommand(['kube', 'play', '--network', 'host', file]),
         podmanCommand(['wait', `${name}-app`], { timeoutMs: 90_000 }),

@@ -101,7 +101,7 @@ export { createUsageMeter, usageClientToken } from './metering/usage-meter.js';
 export type { UsageMeter, UsageMeterOptions, FlushReport, FlushOptions, SentUsage, LostUsage, FailedUsage } from './metering/usage-meter.js';
 export type { UsageMeterStats } from './metering/usage-meter.js';
 export { handleUsageRequest, isLoopbackAddress, USAGE_PATH } from './metering/usage-endpoint.js';
-export { backoffDelay, retryUntilDeadline, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } from './aws/retry.js';
+export { backoffDelay, backoffWindow, retryUntilDeadline, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } from './aws/retry.js';
 export type { RetryPolicy, RetryOptions } from './aws/retry.js';
 export type { Logger, LogFields } from './common/logger.js';
 export { startMeteringEmulator } from './emulator/server.js';

@@ -1,6 +1,6 @@
 /**
  * The call loop every AWS operation of this package runs under, Metering and License Manager alike: options
- * checked before any network call, the client built once, attempts retried with full-jitter backoff until the
+ * checked before any network call, the client built once, attempts retried with jittered backoff until the
  * deadline (src/aws/retry.ts), final errors mapped to typed errors by the service's classifier, every retry logged
  * with the operation's name.
  *
@@ -24,7 +24,7 @@ import { certificateFailure } from './tls-roots.js';
 export interface AwsCallOptions {
   /** Total retry budget. Default 30 minutes (AWS guidance). */
   deadlineMs?: number;
-  /** Backoff of the retry loop (full jitter between 0 and an exponentially growing window). */
+  /** Backoff of the retry loop (a random delay from a window that grows per failure); any field may be given alone. */
   retry?: Partial<RetryPolicy>;
   /** Stops the retry loop at once (the call rejects with `ABORTED`). */
   signal?: AbortSignal;

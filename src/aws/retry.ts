@@ -1,10 +1,10 @@
 /**
- * The retry policy shared by every Metering call: capped exponential backoff with full jitter, bounded
- * by a total deadline and an AbortSignal.
+ * The retry policy shared by every AWS call (Metering and License Manager): a jittered backoff whose window grows
+ * per failure up to a cap, bounded by a total deadline and an AbortSignal.
  *
- * Why full jitter: RegisterUsage allows 5 calls/second per account and Region, and a scale-up starts
- * hundreds of pods at the same instant with no coordination. Without jitter they retry in lock-step
- * and keep colliding; with full jitter their retries spread over the whole backoff window.
+ * Why jitter: RegisterUsage allows 5 calls/second per account and Region, and a scale-up starts hundreds of pods
+ * at the same instant with no coordination. Without jitter they retry in lock-step and keep colliding; with it
+ * their retries spread over the backoff window.
  *
  * @example
  * const { value, attempts } = await retryUntilDeadline((signal) => client.send(cmd, { abortSignal: signal }), {
@@ -14,37 +14,78 @@
  */
 import { ConfigurationError, ServiceUnavailableError } from '../common/errors.js';
 
-/** Backoff of a retry loop: full jitter, the window doubling from `baseDelayMs` up to `maxDelayMs`. */
+/**
+ * Backoff of a retry loop. After the k-th consecutive failure the loop waits a random delay drawn from a window:
+ * the window starts at `baseDelayMs`, doubles after each failure up to `doublingLimitMs`, then grows by
+ * `stepDelayMs` per failure, never past `maxDelayMs`; the delay is uniform over the last `maxJitterMs` of the
+ * window (over the whole window, "full jitter", while the window is no wider than that). See {@link backoffDelay}.
+ */
 export interface RetryPolicy {
-  /** Upper bound of the first backoff window. */
+  /** The first backoff window. */
   baseDelayMs: number;
+  /** The window doubles after each failure until it reaches this (it stays at most this while doubling). */
+  doublingLimitMs: number;
+  /** Past the doubling, the window grows by this much per failure. */
+  stepDelayMs: number;
   /** Largest backoff window, however many attempts failed. */
   maxDelayMs: number;
+  /** Widest spread of the random draw: the delay falls in the last `maxJitterMs` of the window. */
+  maxJitterMs: number;
 }
 
 /**
- * Base 1 s, cap 30 s, full jitter: tuned on the herd simulation (`node bench/herd.bench.mjs --sweep`, figures in
- * docs/benchmarks.md, "The scale-up herd"). Against the 5/s quota a throttled call costs a wasted request but no
- * throughput, so the cap trades the tail (the last pods wait up to a cap-sized window) against wasted
- * calls: at 1,000 pods, cap 30 s finishes within ~7% of the N/5 s lower bound with ~11 calls per pod;
- * 60 s costs ~15% and 9 calls, 20 s ~5% and 14 calls, and below that calls climb steeply. A 1 s base
- * lets a small herd (10 pods) finish inside the bucket's first second or two.
+ * Window 1 s, growing by 0.5 s per failure up to 30 s (no doubling); the delay is drawn from the window's last
+ * 8 s: full jitter up to the 15th failure, then uniform in [window - 8 s, window). Chosen on the herd simulation
+ * (`node bench/herd.bench.mjs --sweep`, docs/benchmarks.md "Choosing the policy", issue 25): a scale-up of 50 to
+ * 1,000 pods against the 5/s quota finishes within about 10% of the N/5 s bound (mean of seeds 1-5; full jitter
+ * doubling to 30 s, the policy before: 1.7-1.8x at 50 and 100 pods), because a pod's window grows with the square
+ * root of the time it has waited rather than in proportion to it, so the last pods of a small herd do not sit out
+ * 16-30 s windows while the quota idles; drawing from the window's last 8 s rather than all of it makes a long
+ * wait's retries sparse enough to pay for the fine steps (full jitter with 0.5 s steps: 94 calls per pod at
+ * 10,000 pods, over the limit of 10% above the policy before). The price: about twice the throttled calls per
+ * pod in herds of 300 to 1,000 pods (13.7 and 23.9 against 6.7 and 11.5), none of them costing throughput; at
+ * 10,000 pods slightly fewer (69 against 71).
  */
-export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({ baseDelayMs: 1_000, maxDelayMs: 30_000 });
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
+  baseDelayMs: 1_000,
+  doublingLimitMs: 1_000,
+  stepDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxJitterMs: 8_000,
+});
 
 /** AWS's guidance: keep retrying RegisterUsage for up to 30 minutes. */
 export const DEFAULT_DEADLINE_MS = 30 * 60_000;
 
 /**
- * Delay before the next attempt after `failures` consecutive failures (1 = the first failure):
- * uniform in [0, min(maxDelayMs, baseDelayMs * 2^(failures-1))).
+ * The backoff window after `failures` consecutive failures (1 = the first failure): `baseDelayMs`, doubled
+ * per further failure up to `doublingLimitMs`, then `stepDelayMs` more per failure, at most `maxDelayMs`.
  *
- * @example backoffDelay(3, { baseDelayMs: 100, maxDelayMs: 1000 }) // somewhere in [0, 400)
+ * @example backoffWindow(5, { baseDelayMs: 1000, doublingLimitMs: 4000, stepDelayMs: 500, maxDelayMs: 30000, maxJitterMs: 8000 }) // 1, 2, 4, 4.5, 5 s: 5000
+ */
+export function backoffWindow(failures: number, policy: RetryPolicy): number {
+  let window = policy.baseDelayMs;
+  let counted = 1; // failures the window accounts for so far
+  // At most log2(doublingLimitMs / baseDelayMs) + 1 rounds, whatever `failures` is.
+  while (counted < failures && window < policy.doublingLimitMs && window < policy.maxDelayMs) {
+    window = Math.min(window * 2, policy.doublingLimitMs);
+    counted += 1;
+  }
+  return Math.min(policy.maxDelayMs, window + policy.stepDelayMs * Math.max(failures - counted, 0));
+}
+
+/**
+ * Delay before the next attempt after `failures` consecutive failures (1 = the first failure), in whole
+ * milliseconds: floor(window - spread) + floor(random() * spread), where window = {@link backoffWindow} and
+ * spread = min(window, `maxJitterMs`); that is, uniform over [window - spread, window).
+ *
+ * @example backoffDelay(3, { baseDelayMs: 100, doublingLimitMs: 1000, stepDelayMs: 100, maxDelayMs: 1000, maxJitterMs: 1000 }) // somewhere in [0, 400)
  */
 export function backoffDelay(failures: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const exponent = Math.min(Math.max(failures - 1, 0), 30);
-  const window = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** exponent);
-  return Math.floor(random() * window);
+  const window = backoffWindow(failures, policy);
+  const spread = Math.min(window, policy.maxJitterMs);
+  // Two floors rather than one: floor(a + random * b) can round up to the window itself when random is near 1.
+  return Math.floor(window - spread) + Math.floor(random() * spread);
 }
 
 /** Budget and policy of one retry loop. */
@@ -73,11 +114,18 @@ export function resolveRetryPolicy(policy: Partial<RetryPolicy> = {}): RetryPoli
   const baseDelayMs = policy.baseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs;
   // A base above the default cap with no cap given means "wait longer", not a contradiction.
   const maxDelayMs = policy.maxDelayMs ?? Math.max(DEFAULT_RETRY_POLICY.maxDelayMs, baseDelayMs);
-  const resolved = { baseDelayMs, maxDelayMs };
-  if (!(resolved.baseDelayMs > 0) || !(resolved.maxDelayMs >= resolved.baseDelayMs)) {
+  const resolved: RetryPolicy = {
+    baseDelayMs,
+    doublingLimitMs: policy.doublingLimitMs ?? DEFAULT_RETRY_POLICY.doublingLimitMs,
+    stepDelayMs: policy.stepDelayMs ?? DEFAULT_RETRY_POLICY.stepDelayMs,
+    maxDelayMs,
+    maxJitterMs: policy.maxJitterMs ?? DEFAULT_RETRY_POLICY.maxJitterMs,
+  };
+  const positive = (ms: number): boolean => ms > 0 && Number.isFinite(ms);
+  if (!Object.values(resolved).every(positive) || !(resolved.maxDelayMs >= resolved.baseDelayMs)) {
     throw new ConfigurationError(
       'INVALID_OPTION',
-      `The retry policy needs 0 < baseDelayMs <= maxDelayMs, got ${JSON.stringify(resolved)}.`,
+      `The retry policy needs finite, positive delays with baseDelayMs <= maxDelayMs, got ${JSON.stringify(resolved)}.`,
     );
   }
   return resolved;

@@ -10,7 +10,7 @@
  * ends (`ttlMs`, 60 minutes like AWS; the clock is `now()` plus `advanceClock()`); a PERPETUAL checkout draws
  * down for good. PROVISIONAL grants are partial (what fits comes back); PERPETUAL is all or nothing.
  *
- * Assumptions where AWS documents nothing (../shared/reference/license-manager.md, "unconfirmed"): no licence
+ * Assumptions where AWS documents nothing (docs/pricing-models.md, "What AWS leaves unconfirmed"): no licence
  * for the SKU answers NoEntitlementsAllowedException; extending a checkout whose licence is no longer AVAILABLE
  * answers ResourceNotFoundException; the newest licence (highest version, then last added) of a SKU is used.
  *

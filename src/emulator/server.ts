@@ -33,6 +33,7 @@ import { listen } from '../gates/listen.js';
 import { generateRsaKeyPair, registerUsage } from './register-usage.js';
 import { checkSignature, SignatureCheckError, type EmulatorCredentials } from './sigv4.js';
 import { answerStsQuery, isStsQuery } from './sts.js';
+import { TokenBucket } from './token-bucket.js';
 import {
   DEFAULT_SCENARIO,
   EmulatorServiceError,
@@ -140,7 +141,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   const now = options.now ?? (() => new Date());
   const sockets = new Set<Socket>();
   let callCounts = new Map<string, number>();
-  let bucket: { tokens: number; at: number } | undefined;
+  let bucket = new TokenBucket();
   const roleCredentials = options.roleCredentials ?? (options.credentials ? { ...options.credentials, sessionToken: 'emulator-session-token' } : { ...DEFAULT_ROLE_CREDENTIALS });
 
   const emulator: MeteringEmulator = {
@@ -157,7 +158,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
       emulator.licenseManager.reset();
       emulator.calls.length = 0;
       callCounts = new Map();
-      bucket = undefined;
+      bucket = new TokenBucket();
     },
     async close() {
       for (const socket of sockets) socket.destroy();
@@ -178,14 +179,7 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   function rateLimited(): boolean {
     const limit = emulator.scenario.rateLimit;
     if (!limit) return false;
-    const capacity = limit.burst ?? limit.perSecond;
-    const t = Date.now();
-    bucket ??= { tokens: capacity, at: t };
-    bucket.tokens = Math.min(capacity, bucket.tokens + ((t - bucket.at) / 1000) * limit.perSecond);
-    bucket.at = t;
-    if (bucket.tokens < 1) return true;
-    bucket.tokens -= 1;
-    return false;
+    return !bucket.take(Date.now(), limit);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {

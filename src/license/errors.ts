@@ -1,6 +1,6 @@
 /**
  * What AWS License Manager's modelled errors mean for a contract-priced container, as typed errors whose
- * message says what to fix (docs/pricing-models.md; the table in ../shared/reference/license-manager.md §3).
+ * message says what to fix (docs/pricing-models.md, "What AWS leaves unconfirmed", has the errors and their sources).
  *
  * Final: NoEntitlementsAllowed and ResourceNotFound (not entitled, exit 77); AccessDenied and Authorization
  * (the IAM role, exit 78, naming the actions); Validation, InvalidParameterValue and

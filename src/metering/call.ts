@@ -1,6 +1,6 @@
 /**
  * One Metering call with the RegisterUsage retry policy: throttling, 5xx and network failures retried with
- * full-jitter backoff until the deadline; modelled errors mapped to typed errors (the shared map plus the
+ * jittered backoff until the deadline; modelled errors mapped to typed errors (the shared map plus the
  * operation's own), everything logged with the operation's name.
  *
  * @example

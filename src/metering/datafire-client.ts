@@ -2,7 +2,7 @@
  * A drop-in for `@datafire/amazonaws_metering_marketplace`: `create(account)` returns an object with the four
  * actions under their DataFire names, taking the same input shapes and resolving with the AWS output shapes.
  * Unlike the original, every action validates its input first (a {@link ValidationError} naming the field)
- * and retries throttling, 5xx and network failures with full-jitter backoff until the deadline;
+ * and retries throttling, 5xx and network failures with jittered backoff until the deadline;
  * `BatchMeterUsage` resolves only once every record is processed (`UnprocessedRecords` is always empty).
  *
  * @example

@@ -2,7 +2,7 @@
  * `ensureEntitled()`: the entitlement check to run once at container start.
  *
  * Configuration is checked before any network call; RegisterUsage is called with a fresh CSPRNG nonce and
- * retried (throttling, 5xx, network) with full-jitter backoff until the deadline; the signed answer is
+ * retried (throttling, 5xx, network) with jittered backoff until the deadline; the signed answer is
  * verified against the product's key and everything that was sent. The result is either a verified
  * {@link Entitlement} or a typed error.
  *

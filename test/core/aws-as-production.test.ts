@@ -105,6 +105,19 @@ describe('AWS as production reaches it, outside containers', () => {
     expect(result.commands[1]).toMatchObject({ code: 0, stdout: 'status 403\n' });
     expect(reached(result.calls)).toEqual([['', aws.hostNames.licenseManager, 403]]);
   });
+
+  it('a background command that exits before printing its ready text does not hold up the run (a sidecar that failed)', async () => {
+    const result = await aws.run({
+      commands: [
+        { argv: [NODE, '-e', 'process.exitCode = 77'], background: { readyWhen: 'serving on' } },
+        { argv: [NODE, '-e', 'console.log("next")'] },
+      ],
+    });
+    expect(result.commands.map((c) => [c.code, c.timedOut])).toEqual([
+      [77, false],
+      [0, false],
+    ]);
+  });
 });
 
 /** Processes on this machine whose command line contains `marker`. */

@@ -132,7 +132,14 @@ describe('product code, key version and deadline', () => {
     await expectRefusedOffline(option, 'INVALID_OPTION');
   });
 
-  it.each([{ baseDelayMs: 0 }, { baseDelayMs: 100, maxDelayMs: 50 }])('refuses retry policy %j', async (retry) => {
+  it.each([
+    { baseDelayMs: 0 },
+    { baseDelayMs: 100, maxDelayMs: 50 },
+    { stepDelayMs: 0 },
+    { maxJitterMs: -1 },
+    { doublingLimitMs: Number.NaN },
+    { maxDelayMs: Number.POSITIVE_INFINITY },
+  ])('refuses retry policy %j', async (retry) => {
     await expectRefusedOffline({ retry }, 'INVALID_OPTION');
   });
 });

@@ -8,6 +8,7 @@ import { MarketplaceMeteringClient, MeterUsageCommand, RegisterUsageCommand } fr
 import { decodeProtectedHeader } from 'jose';
 import { EmulatorServiceError, startMeteringEmulator, verifyRegistration, type MeteringEmulator, type RecordedCall } from '../../src/index.js';
 import { sleep } from '../../src/aws/retry.js';
+import { TokenBucket } from '../../src/emulator/token-bucket.js';
 import { DUMMY_CREDENTIALS, emulatorClient, TEST_REGION, useEmulator, withEmulator } from '../support/index.js';
 
 const emulator = useEmulator();
@@ -190,6 +191,20 @@ describe('scenario knobs', () => {
     await sleep(1_100);
     expect(await sdkOutcome(client)).toBe('ok');
     client.destroy();
+  });
+
+  it('the bucket on explicit times (the code the herd simulator runs): full at first, refills at perSecond, a throttled call takes nothing', () => {
+    const bucket = new TokenBucket();
+    const limit = { perSecond: 5, burst: 2 };
+    expect([0, 0, 0].map((t) => bucket.take(t, limit))).toEqual([true, true, false]);
+    expect(bucket.msUntilToken(limit)).toBe(200);
+    expect(bucket.take(199, limit)).toBe(false); // 0.995 tokens: not yet
+    expect(bucket.take(200, limit)).toBe(true); // the throttled call at 199 took nothing
+    expect(bucket.take(10_000, limit)).toBe(true); // refilled, but never past the burst
+    expect(bucket.take(10_000, limit)).toBe(true);
+    expect(bucket.take(10_000, limit)).toBe(false);
+    const noBurst = new TokenBucket(); // burst defaults to perSecond
+    expect(Array.from({ length: 6 }, () => noBurst.take(0, { perSecond: 5 }))).toEqual([true, true, true, true, true, false]);
   });
 
   it('delays every answer by latencyMs', async () => {

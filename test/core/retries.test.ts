@@ -28,6 +28,18 @@ describe('retried until success', () => {
     expect(retries[0]?.fields?.error).toMatchObject({ name: 'ThrottlingException' });
   });
 
+  it('waits what the policy says: the window grows by stepDelayMs to maxDelayMs, the delay falls in its last maxJitterMs', async () => {
+    emulator().scenario.throttleFirst = 4;
+    const logger = recordingLogger();
+    // Windows 20, 30, 40, 40 ms; a 1 ms spread makes every draw land on the window's last millisecond.
+    const retry = { baseDelayMs: 20, doublingLimitMs: 20, stepDelayMs: 10, maxDelayMs: 40, maxJitterMs: 1 };
+    const entitlement = await ensureEntitled(emulatorOptions(emulator(), { logger, retry }));
+
+    expect(entitlement.attempts).toBe(5);
+    const delays = logger.entries.filter((e) => e.fields?.event === 'register.retry').map((e) => e.fields?.delayMs);
+    expect(delays).toEqual([19, 29, 39, 39]);
+  });
+
   it('HTTP 500 twice, then success', async () => {
     emulator().scenario.failFirst = 2;
     const entitlement = await ensureEntitled(emulatorOptions(emulator()));

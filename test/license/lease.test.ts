@@ -8,7 +8,7 @@ import {
   type Lease,
   type LeaseStatus,
 } from '../../src/index.js';
-import { contract, licenseOptions, rejectionOf, TEST_SKU, useEmulator, USERS, withEmulator } from '../support/index.js';
+import { contract, licenseOptions, recordingLogger, rejectionOf, TEST_SKU, useEmulator, USERS, withEmulator } from '../support/index.js';
 
 const emulator = useEmulator();
 const leases: Lease[] = [];
@@ -167,6 +167,17 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
     const tokens = new Set(callsOf('CheckoutLicense').map((call) => call.input.ClientToken));
     expect(tokens.size).toBe(1);
     expect(callsOf('CheckoutLicense').map((call) => call.statusCode)).toEqual([status, status, 200]);
+  });
+
+  it('waits out its rate limit under the same retry policy as Metering', async () => {
+    lm().addLicense(contract(1));
+    lm().scenario.rateLimitFirst = 3;
+    const logger = recordingLogger();
+    // Windows 20, 30, 40 ms; a 1 ms spread makes every draw land on the window's last millisecond.
+    const lease = await acquire({ logger, retry: { baseDelayMs: 20, doublingLimitMs: 20, stepDelayMs: 10, maxDelayMs: 40, maxJitterMs: 1 } });
+    expect(lease.attempts).toBe(4);
+    const delays = logger.entries.filter((e) => e.fields?.event === 'license.CheckoutLicense.retry').map((e) => e.fields?.delayMs);
+    expect(delays).toEqual([19, 29, 39]);
   });
 
   it('a redirect is a configuration error naming where AWS points', async () => {

@@ -26,6 +26,7 @@ function start(command) {
   const child = spawn(command.argv[0], command.argv.slice(1), { cwd: command.cwd, env: command.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const result = { code: null, signal: null, stdout: '', stderr: '', timedOut: false };
   const listeners = new Set();
+  let exited = false;
   const notify = () => listeners.forEach((listener) => listener());
   child.stdout.on('data', (chunk) => ((result.stdout += chunk.toString()), notify()));
   child.stderr.on('data', (chunk) => ((result.stderr += chunk.toString()), notify()));
@@ -40,14 +41,13 @@ function start(command) {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      exited = true; // before notify(): a command that ends without its readyWhen text must release the wait
       if (result.code === null) result.code = code;
       result.signal = signal;
       notify();
       resolve(result);
     });
   });
-  let exited = false;
-  done.then(() => (exited = true));
   /** Resolves once the output contains `text`, or the command has exited. */
   const saw = (text) =>
     new Promise((resolve) => {

@@ -1,0 +1,94 @@
+/**
+ * The conformance vectors of the Go and Python ports (test/vectors/, written by scripts/generate-vectors.mjs) still say
+ * what the TypeScript implementation says: every token, key, AWS error and emulator scenario is judged again here, by
+ * the same functions the generator used (scripts/vector-verdicts.mjs) over src/, and must get the verdict recorded for
+ * it; the retry policy and Amazon's roots must equal the library's and Node's; and the generator must still produce
+ * exactly the committed cases (so a new forgery in the generator cannot go uncommitted).
+ */
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { describe, expect, it } from 'vitest';
+import * as library from '../../src/index.js';
+import { awsErrorVerdict, keyVerdict, registrationVerdict, scenarioVerdict, type Verdict } from '../../scripts/vector-verdicts.mjs';
+
+const vectors = (file: string) => JSON.parse(readFileSync(new URL(`../vectors/${file}`, import.meta.url), 'utf8'));
+
+interface RegistrationCase {
+  name: string;
+  key: string;
+  token: string;
+  sent: { productCode: string; publicKeyVersion: number; nonce: string };
+  options: { clockToleranceSec?: number; maxTokenAgeSec?: number };
+  expect: Verdict;
+}
+
+describe('test/vectors/registration.json', () => {
+  const { now, keys, cases } = vectors('registration.json') as { now: number; keys: Record<string, string>; cases: RegistrationCase[] };
+
+  it('holds valid answers and every kind of refusal', () => {
+    const codes = new Set(cases.map((c) => (c.expect.valid ? 'VALID' : c.expect.code)));
+    for (const code of ['VALID', 'TOKEN_MALFORMED', 'ALGORITHM_NOT_ALLOWED', 'SIGNATURE_INVALID', 'NONCE_MISMATCH', 'PRODUCT_CODE_MISMATCH', 'PUBLIC_KEY_VERSION_MISMATCH', 'IAT_IN_FUTURE', 'TOKEN_TOO_OLD', 'IAT_MISSING', 'REFUSED_PUBLIC_KEY']) {
+      expect(codes).toContain(code);
+    }
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const options = { publicKey: keys[c.key]!, ...c.sent, ...c.options, now: new Date(now * 1000) };
+    expect(await registrationVerdict(library, c.token, options)).toEqual(c.expect);
+  });
+});
+
+describe('test/vectors/keys.json', () => {
+  const { cases } = vectors('keys.json') as { cases: { name: string; pem: string; expect: Verdict }[] };
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await keyVerdict(library, c.pem)).toEqual(c.expect);
+  });
+});
+
+describe('test/vectors/aws-errors.json', () => {
+  const { cases } = vectors('aws-errors.json') as { cases: { name: string; status: number; expect: Record<string, unknown> }[] };
+
+  it.each(cases.map((c) => [`${c.name} (HTTP ${c.status})`, c] as const))('%s', (_label, c) => {
+    expect(awsErrorVerdict(library, c.name, c.status)).toEqual(c.expect);
+  });
+});
+
+describe('test/vectors/emulator-scenarios.json', () => {
+  const { cases } = vectors('emulator-scenarios.json') as { cases: { name: string; scenario: Record<string, unknown>; expect: Verdict }[] };
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await scenarioVerdict(library, c.scenario)).toEqual({ verdict: c.expect, calls: 1 });
+  });
+});
+
+it('test/vectors/retry-policy.json is the library policy', () => {
+  const { baseDelayMs, maxDelayMs, deadlineMs } = vectors('retry-policy.json');
+  expect({ baseDelayMs, maxDelayMs, deadlineMs }).toEqual({ ...library.DEFAULT_RETRY_POLICY, deadlineMs: library.DEFAULT_DEADLINE_MS });
+});
+
+it("test/vectors/amazon-roots.json holds Amazon's roots exactly as Node bundles them", () => {
+  const { roots } = vectors('amazon-roots.json') as { roots: { subject: string; sha256: string; pem: string }[] };
+  expect(roots.map((r) => r.subject)).toEqual(['Amazon Root CA 1', 'Amazon Root CA 2', 'Amazon Root CA 3', 'Amazon Root CA 4', 'Starfield Services Root Certificate Authority - G2']);
+  for (const root of roots) {
+    expect(rootCertificates.map((pem) => `${pem.trim()}\n`)).toContain(root.pem);
+    const certificate = new X509Certificate(root.pem);
+    expect(certificate.subject.split('\n')).toContain(`CN=${root.subject}`);
+    expect(certificate.fingerprint256).toBe(root.sha256);
+    expect(certificate.ca).toBe(true);
+  }
+});
+
+it('the generator still writes exactly the committed cases', () => {
+  const generated = execFileSync(process.execPath, ['scripts/generate-vectors.mjs', '--names'], { encoding: 'utf8' }).trim().split('\n');
+  const committed = [
+    ...vectors('registration.json').cases.map((c: { name: string }) => `registration.json\t${c.name}`),
+    ...vectors('keys.json').cases.map((c: { name: string }) => `keys.json\t${c.name}`),
+    ...vectors('aws-errors.json').cases.map((c: { name: string; status: number }) => `aws-errors.json\t${c.name} ${c.status}`),
+    ...vectors('emulator-scenarios.json').cases.map((c: { name: string }) => `emulator-scenarios.json\t${c.name}`),
+    ...vectors('amazon-roots.json').roots.map((r: { subject: string }) => `amazon-roots.json\t${r.subject}`),
+  ];
+  expect(generated).toEqual(committed);
+});
