@@ -126,7 +126,9 @@ LABEL org.opencontainers.image.title="marketplace-entitlement" \
 # Written by `register`/`serve`/`run`; a volume so that `docker run --read-only` works without extra flags.
 VOLUME ["/var/run/marketplace-entitlement"]
 USER 65532:65532
-ENTRYPOINT ["/opt/marketplace-entitlement/node", "/opt/marketplace-entitlement/cli.cjs"]
+# --disable-sigusr1 (Node 22.14+, 24): a SIGUSR1 from a sidecar sharing the pod's process namespace opens no inspector,
+# not even before the CLI's own SIGUSR1 listener is in place (docs/threat-model.md, "the signal").
+ENTRYPOINT ["/opt/marketplace-entitlement/node", "--disable-sigusr1", "/opt/marketplace-entitlement/cli.cjs"]
 CMD ["register"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["/opt/marketplace-entitlement/node", "/opt/marketplace-entitlement/cli.cjs", "check"]
+  CMD ["/opt/marketplace-entitlement/node", "--disable-sigusr1", "/opt/marketplace-entitlement/cli.cjs", "check"]

@@ -15,8 +15,11 @@ import { checkCommand } from './commands/check.js';
 import { parseFast } from './fast-parse.js';
 import { refuseToStart, runCommand, type Bundle } from './runner.js';
 import { openSealedImage } from './sealed.js';
+import { guardInspectorSignal, LONG_RUNNING_COMMANDS } from './inspector-guard.js';
 
 const argv = process.argv.slice(2);
+// Before anything asynchronous (the import of the whole CLI below): serve and run never open an inspector on SIGUSR1.
+if (LONG_RUNNING_COMMANDS.has(argv[0] ?? '')) guardInspectorSignal();
 const checkArgs = argv[0] === checkCommand.name ? parseFast(checkCommand, argv.slice(1)) : undefined;
 if (checkArgs) {
   // This CommonJS bundle's own path: a sealed image's baked-config.json lies beside it (and beside dist/cli.mjs).

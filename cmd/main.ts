@@ -12,8 +12,11 @@ import { commands } from './commands.js';
 import { parseFast } from './fast-parse.js';
 import { refuseToStart, runCommand, type Bundle } from './runner.js';
 import { openSealedImage } from './sealed.js';
+import { guardInspectorSignal, LONG_RUNNING_COMMANDS } from './inspector-guard.js';
 
 const argv = process.argv.slice(2);
+// Before the first await, also when this file is run directly: serve and run never open an inspector on SIGUSR1.
+if (LONG_RUNNING_COMMANDS.has(argv[0] ?? '')) guardInspectorSignal();
 // This module's own URL: the entry file, wherever the bundle was installed (chunks may live beside it).
 const entryFile = fileURLToPath(import.meta.url);
 let bundle: Bundle;

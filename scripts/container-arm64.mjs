@@ -230,7 +230,7 @@ function inspectImages(s, images) {
   const img = JSON.parse(s.podman(['image', 'inspect', images.arm64]).stdout || '[{}]')[0];
   const labels = img.Config?.Labels ?? {};
   s.ok('arm64 image: config says linux/arm64, same entrypoint and CMD', img.Architecture === ARCH && img.Os === 'linux' &&
-    JSON.stringify(img.Config?.Entrypoint) === JSON.stringify(s.cli) && JSON.stringify(img.Config?.Cmd) === '["register"]',
+    JSON.stringify(img.Config?.Entrypoint) === JSON.stringify(s.entrypoint) && JSON.stringify(img.Config?.Cmd) === '["register"]',
   `${img.Os}/${img.Architecture} ${JSON.stringify(img.Config?.Entrypoint)} ${JSON.stringify(img.Config?.Cmd)}`);
   s.ok('arm64 image: labels carry the version and revision (build args)',
     labels['org.opencontainers.image.version'] === s.version && labels['org.opencontainers.image.revision'] === s.revision, JSON.stringify(labels));

@@ -57,6 +57,8 @@ const IMAGE_APP_PROD = 'localhost/marketplace-entitlement:smoke-app-prod';
 const DEBIAN_IMAGE = 'localhost/debian:bookworm';
 const UID = 65532;
 const CLI = ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.cjs'];
+/** The image's ENTRYPOINT and HEALTHCHECK: the CLI with --disable-sigusr1 (no inspector on a signal). */
+const IMAGE_ENTRYPOINT = ['/opt/marketplace-entitlement/node', '--disable-sigusr1', '/opt/marketplace-entitlement/cli.cjs'];
 const NODE = CLI[0];
 const OUT_DIR = '/var/run/marketplace-entitlement';
 const OUT_FILE = `${OUT_DIR}/entitlement.jwt`;
@@ -355,10 +357,10 @@ function buildImage() {
   results.image.sizeMB = round((img?.Size ?? 0) / 1e6);
   ok('image runs as a non-root numeric user', /^[1-9]\d*(:\d+)?$/.test(cfg.User ?? ''), `User=${cfg.User}`);
   ok('image ENTRYPOINT is the CLI (exec form) and CMD is ["register"]',
-    JSON.stringify(cfg.Entrypoint) === JSON.stringify(CLI) && JSON.stringify(cfg.Cmd) === '["register"]',
+    JSON.stringify(cfg.Entrypoint) === JSON.stringify(IMAGE_ENTRYPOINT) && JSON.stringify(cfg.Cmd) === '["register"]',
     `Entrypoint=${JSON.stringify(cfg.Entrypoint)} Cmd=${JSON.stringify(cfg.Cmd)}`);
   const healthcheck = img?.Healthcheck ?? cfg.Healthcheck; // podman 4.3 reports it beside Config
-  ok('image HEALTHCHECK runs `check`', JSON.stringify(healthcheck?.Test) === JSON.stringify(['CMD', ...CLI, 'check']), JSON.stringify(healthcheck));
+  ok('image HEALTHCHECK runs `check`', JSON.stringify(healthcheck?.Test) === JSON.stringify(['CMD', ...IMAGE_ENTRYPOINT, 'check']), JSON.stringify(healthcheck));
   ok('image has OCI labels (title, version, licenses, base.name)',
     ['title', 'version', 'licenses', 'base.name'].every((k) => cfg.Labels?.[`org.opencontainers.image.${k}`]), JSON.stringify(cfg.Labels));
   ok('unbaked image leaves product code and key unset (empty MARKETPLACE_* counts as unset)',
@@ -763,8 +765,7 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
   const show = (outcome) => outcome.commands.map((c, i) => `#${i} exit ${c.code}: ${(c.stdout + c.stderr).trim().split('\n').slice(-4).join(' | ')}`).join('\n');
   const granted = (outcome, operation) => outcome.calls.filter((c) => c.operation === operation && (c.statusCode === 200 || c.errorType === 'DryRunOperation')).length;
   const pricingArgs = {
-    // The usage spool on the volume, as the manifests mount one (the image's filesystem is read-only).
-    custom: ['--pricing', 'custom', '--meter-dimensions', 'requests', '--spool-dir', `${OUT_DIR}/usage`],
+    custom: ['--pricing', 'custom', '--meter-dimensions', 'requests'],
     contract: ['--pricing', 'contract', '--product-sku', LICENSE_SKU, '--entitlement', 'Users:Count:1'],
   };
   const licenses = [{ productSku: LICENSE_SKU, entitlements: [{ name: 'Users', unit: 'Count', maxCount: 5 }] }];
@@ -792,7 +793,8 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
 
       for (const pricing of ['custom', 'contract']) {
         const held = await run({ licenses }, [
-          container(IMAGE_PROD, ['serve', ...pricingArgs[pricing]], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
+          // serve meters the dimensions too: its usage spool on the volume, as the manifests mount one (read-only image).
+          container(IMAGE_PROD, ['serve', ...pricingArgs[pricing], '--spool-dir', `${OUT_DIR}/usage`], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
           probeSidecar,
           container(IMAGE_PROD, ['run', ...pricingArgs[pricing], ...child], env),
         ]);
@@ -995,7 +997,7 @@ async function main() {
     await arm64Checks({
       podman, podmanEnv, run, out, ok, must, info, have, aptInstall, freePort, httpGet, waitFor, median, round, envFlags,
       root: ROOT, cache: CACHE, storage: STORAGE, runroot: RUNROOT, tmp, results, build: BUILD, hardened: HARDENED,
-      nodeBase: nodeBaseImage(), mirror: aptMirror(), amd64Image: IMAGE, cli: CLI, node: NODE, outDir: OUT_DIR, prefix: PREFIX,
+      nodeBase: nodeBaseImage(), mirror: aptMirror(), amd64Image: IMAGE, cli: CLI, entrypoint: IMAGE_ENTRYPOINT, node: NODE, outDir: OUT_DIR, prefix: PREFIX,
       productCode: PRODUCT_CODE, podUid: POD_UID, fakeAwsEnv: FAKE_AWS_ENV, keyEnv, registerEnv, keyDir, keyFile, emulatorUrl, deniedUrl,
       production, keepImages: ARGS.has('--keep-images'),
     });

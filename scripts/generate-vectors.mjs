@@ -5,6 +5,7 @@
  * expectation. Run `npm run build` first.
  *
  *   node scripts/generate-vectors.mjs           # (re)write test/vectors/*.json
+ *   node scripts/generate-vectors.mjs retry-policy.json   # (re)write only the files named
  *   node scripts/generate-vectors.mjs --names   # print the case names only (test/core/conformance-vectors.test.ts
  *                                               # compares them with the committed files)
  *
@@ -15,7 +16,8 @@
  * - aws-errors.json: AWS errors with the verdict of classifyMeteringError (retried, or the typed error).
  * - emulator-scenarios.json: emulator scenarios (spoiled tokens, PascalCase claims, other iats, a key rotation) with
  *   the verdict of ensureEntitled against the emulator; the ports run them through test/support/emulator-scenario.mjs.
- * - retry-policy.json: DEFAULT_RETRY_POLICY and DEFAULT_DEADLINE_MS, which each port copies.
+ * - retry-policy.json: DEFAULT_RETRY_POLICY and DEFAULT_DEADLINE_MS, which each port copies, and samples of
+ *   backoffDelay (failures, random draw, policy) that each port's backoff must reproduce to the millisecond.
  * - amazon-roots.json: Amazon's root certificates from Node's bundled store, which each port embeds.
  *
  * Tokens and keys are random (RSA-PSS signatures are randomised), so a rerun changes bytes, not names or verdicts.
@@ -28,7 +30,7 @@ import { FlattenedSign } from 'jose';
 import * as library from '../dist/src/index.js';
 import { awsErrorVerdict, keyVerdict, registrationVerdict, scenarioVerdict } from './vector-verdicts.mjs';
 
-const { DEFAULT_DEADLINE_MS, DEFAULT_RETRY_POLICY, TOKEN_FAULTS, TOKEN_IAT_VARIANTS } = library;
+const { backoffDelay, DEFAULT_DEADLINE_MS, DEFAULT_RETRY_POLICY, TOKEN_FAULTS, TOKEN_IAT_VARIANTS } = library;
 
 const OUT = new URL('../test/vectors/', import.meta.url);
 const NOW_SEC = Date.parse('2025-03-01T12:00:00Z') / 1000;
@@ -400,6 +402,36 @@ async function emulatorScenarios() {
   return out;
 }
 
+// ---- retry-policy.json ------------------------------------------------------------------------------------------
+
+/** The policy before issue 25: full jitter over a window doubling from 1 s to 30 s, a special case of RetryPolicy. */
+const FULL_JITTER_DOUBLING_TO_30S = { baseDelayMs: 1_000, doublingLimitMs: 30_000, stepDelayMs: 1_000, maxDelayMs: 30_000, maxJitterMs: 30_000 };
+
+/**
+ * backoffDelay at chosen points: every phase of the window (first, doubling, steps, cap), draws at and near 0 and 1
+ * (1 - 2^-53 is the largest double below 1), failure counts far past the cap, and windows in fractions of a
+ * millisecond, where the two floors of backoffDelay differ from one. `policy` absent: DEFAULT_RETRY_POLICY.
+ */
+function retrySamples() {
+  const nearOne = 1 - 2 ** -53;
+  const draws = [0, 1e-9, 0.5, 0.999999, nearOne];
+  const points = [
+    { failures: [0, 1, 2, 3, 14, 15, 16, 58, 59, 60, 1_000, 2 ** 31 - 1, Number.MAX_SAFE_INTEGER] },
+    { policy: FULL_JITTER_DOUBLING_TO_30S, failures: [1, 2, 3, 5, 6, 7, 100, 2 ** 31 - 1] },
+    { policy: { baseDelayMs: 1_000, doublingLimitMs: 4_000, stepDelayMs: 500, maxDelayMs: 30_000, maxJitterMs: 8_000 }, failures: [1, 3, 4, 5, 12, 13, 60] },
+    { policy: { baseDelayMs: 100, doublingLimitMs: 1_000, stepDelayMs: 100, maxDelayMs: 1_000, maxJitterMs: 1_000 }, failures: [1, 3, 4, 5, 6, 1_000] },
+    // A base above the doubling limit: no doubling at all, steps from the base.
+    { policy: { baseDelayMs: 5_000, doublingLimitMs: 1_000, stepDelayMs: 250, maxDelayMs: 6_000, maxJitterMs: 2_000 }, failures: [1, 2, 4, 5, 100] },
+    // Fractional milliseconds: window 10.5 ms at the 5th failure, spread 8 ms; floor(2.5) + floor(0.999999 * 8) = 9, one floor says 10.
+    { policy: { baseDelayMs: 1.5, doublingLimitMs: 3, stepDelayMs: 2.5, maxDelayMs: 20.5, maxJitterMs: 8 }, failures: [1, 2, 3, 4, 5, 7, 100] },
+  ];
+  return points.flatMap(({ policy, failures }) =>
+    failures.flatMap((count) =>
+      draws.map((random) => ({ failures: count, random, ...(policy ? { policy } : {}), delayMs: backoffDelay(count, policy ?? DEFAULT_RETRY_POLICY, () => random) })),
+    ),
+  );
+}
+
 // ---- amazon-roots.json -------------------------------------------------------------------------------------------
 
 /** The roots AWS endpoints chain to (Amazon Trust Services), as Node bundles them. */
@@ -429,16 +461,31 @@ const files = {
     cases: await emulatorScenarios(),
   }),
   'retry-policy.json': async () => ({
-    description: description('The retry policy: full jitter, delay uniform in [0, min(maxDelayMs, baseDelayMs * 2^(failures-1))), until deadlineMs.'),
+    description: description(
+      'The retry policy (DEFAULT_RETRY_POLICY, and DEFAULT_DEADLINE_MS: retries stop at the deadline). After `failures` ' +
+        'consecutive failures (k, at least 1) the window starts at baseDelayMs, doubles per failure up to doublingLimitMs, ' +
+        'then grows by stepDelayMs per failure, at most maxDelayMs; spread = min(window, maxJitterMs); the delay is ' +
+        'floor(window - spread) + floor(random * spread) whole milliseconds, random uniform in [0, 1). `samples`: ' +
+        'backoffDelay(failures, policy, () => random) = delayMs, policy absent meaning the default; the policy before ' +
+        'issue 25 (full jitter doubling from 1 s to 30 s) is the sample policy with doublingLimitMs = maxJitterMs = maxDelayMs = 30000.',
+    ),
     ...DEFAULT_RETRY_POLICY,
     deadlineMs: DEFAULT_DEADLINE_MS,
+    samples: retrySamples(),
   }),
   'amazon-roots.json': async () => ({ description: description("Amazon's root certificates from Node's bundled root store (tls.rootCertificates)."), roots: amazonRoots() }),
 };
 
 const namesOnly = process.argv.includes('--names');
+// Named files only, when given: tokens and keys are fresh each run, so regenerating everything rewrites every file.
+const named = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const unknown = named.filter((file) => !(file in files));
+if (unknown.length > 0) {
+  console.error(`generate-vectors: no vector file ${unknown.join(', ')}; the files are ${Object.keys(files).join(', ')}.`);
+  process.exit(2);
+}
 mkdirSync(OUT, { recursive: true });
-for (const [file, make] of Object.entries(files)) {
+for (const [file, make] of Object.entries(files).filter(([file]) => named.length === 0 || named.includes(file))) {
   const content = await make();
   if (namesOnly) {
     for (const c of content.cases ?? content.roots ?? []) console.log(`${file}\t${c.name ?? c.subject}${c.status ? ` ${c.status}` : ''}`);

@@ -39,7 +39,7 @@ export type { MountEntry } from './platform/mountinfo.js';
 export { inspectToken, formatInspection } from './entitlement-file/inspect.js';
 export type { Inspection, InspectOptions } from './entitlement-file/inspect.js';
 export { ensureEntitlementFile } from './entitlement-file/ensure-entitlement-file.js';
-export type { EntitlementFileOutcome } from './entitlement-file/ensure-entitlement-file.js';
+export type { EntitlementFileOutcome, EnsureEntitlementFileOptions } from './entitlement-file/ensure-entitlement-file.js';
 export { serveEntitlement } from './gates/serve.js';
 export type { ServeEntitlementOptions, EntitlementService } from './gates/serve.js';
 export { runEntitled, FORWARDED_SIGNALS } from './gates/run-entitled.js';

@@ -1,5 +1,5 @@
 /**
- * `run -- COMMAND [ARGS...]`: the entrypoint wrapper. Registers (or reuses a valid file for this instance),
+ * `run -- COMMAND [ARGS...]`: the entrypoint wrapper. Registers from this process at every start (never reusing a file),
  * then runs COMMAND with MARKETPLACE_ENTITLEMENT_FILE set, forwarding signals and exiting with its code. With
  * `--pricing custom` the check is a MeterUsage dry run; with `--pricing contract` the licence is held for
  * COMMAND's life and checked in when it exits.

@@ -17,7 +17,7 @@ const DEFAULT_SPOOL_DIR = '/var/lib/marketplace-entitlement/usage';
 export const serveCommand: CommandSpec = {
   name: 'serve',
   describe:
-    'Obtain entitlement for --pricing (hourly: register unless a valid file exists; custom: MeterUsage dry run; contract: hold a License Manager checkout), ' +
+    'Obtain entitlement for --pricing (hourly: register from this process and write the file; custom: MeterUsage dry run; contract: hold a License Manager checkout), ' +
     'then serve /healthz, /entitlement, /metrics and, with --meter-dimensions, POST /usage',
   options: {
     ...REGISTER_OPTIONS,
@@ -68,8 +68,7 @@ export const serveCommand: CommandSpec = {
       }),
     });
     const what = service.outcome
-      ? `product ${service.outcome.claims.productCode} registered at ${service.outcome.claims.registeredAt.toISOString()}` +
-        `${service.outcome.reused ? ' (existing file reused, no new registration)' : ''}`
+      ? `product ${service.outcome.claims.productCode} registered at ${service.outcome.claims.registeredAt.toISOString()}`
       : `${options.pricing} pricing, ${service.held!.summary}`;
     ctx.print(`serving on ${service.url}: entitled, ${what}${dimensions ? `; POST /usage meters ${dimensions.join(', ')}` : ''}`);
     service.held?.onLost((status) => ctx.logger.error?.(`Entitlement lost: /healthz now answers 503 (${status.reason})`, { event: 'serve.entitlement_lost', code: status.code }));

@@ -4,7 +4,7 @@
 //
 // EnsureEntitled calls RegisterUsage through the AWS SDK for Go v2 with a fresh 256-bit nonce from the CSPRNG,
 // over TLS that trusts only Amazon's root certificates unless told otherwise, retries throttling and
-// failures with full-jitter backoff for up to 30 minutes, and verifies the signed answer exactly as the
+// failures with jittered backoff (RetryPolicy) for up to 30 minutes, and verifies the signed answer exactly as the
 // TypeScript library does: PS256 only (RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt), canonical base64url,
 // and the nonce, product code and key version that were sent found again in the signed claims. Every failure
 // is an *Error with the TypeScript library's stable code and the CLI's exit code.

@@ -156,7 +156,7 @@ func (e *emulator) key(t *testing.T) []byte {
 	return key
 }
 
-// fastRetries keeps the full-jitter loop but with millisecond windows, so retries cost no test time.
+// fastRetries keeps the retry loop but with windows of 1 to 4 ms, so retries cost no test time.
 var fastRetries = RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 4 * time.Millisecond}
 
 func (e *emulator) options(t *testing.T) Options {

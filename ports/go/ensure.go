@@ -85,7 +85,7 @@ func NewNonce() (string, error) {
 }
 
 // EnsureEntitled calls RegisterUsage with a fresh nonce, retrying throttling, 5xx and network failures with
-// full-jitter backoff until the deadline, and verifies the signed answer against the product key and
+// jittered backoff (RetryPolicy) until the deadline, and verifies the signed answer against the product key and
 // everything that was sent. Configuration is checked before any network call. Every failure is an *Error.
 // Cancelling ctx stops the retries (ABORTED).
 func EnsureEntitled(ctx context.Context, opts Options) (*Entitlement, error) {

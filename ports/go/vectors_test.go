@@ -198,16 +198,52 @@ func TestAWSErrorVectors(t *testing.T) {
 	}
 }
 
+// vectorPolicy is a RetryPolicy as test/vectors/retry-policy.json writes it, in (possibly fractional) milliseconds.
+type vectorPolicy struct {
+	BaseDelayMs     float64 `json:"baseDelayMs"`
+	DoublingLimitMs float64 `json:"doublingLimitMs"`
+	StepDelayMs     float64 `json:"stepDelayMs"`
+	MaxDelayMs      float64 `json:"maxDelayMs"`
+	MaxJitterMs     float64 `json:"maxJitterMs"`
+}
+
+func (v vectorPolicy) retryPolicy() RetryPolicy {
+	d := func(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+	return RetryPolicy{BaseDelay: d(v.BaseDelayMs), DoublingLimit: d(v.DoublingLimitMs), StepDelay: d(v.StepDelayMs), MaxDelay: d(v.MaxDelayMs), MaxJitter: d(v.MaxJitterMs)}
+}
+
 func TestRetryPolicyIsTheLibrarys(t *testing.T) {
-	var policy struct {
-		BaseDelayMs int64 `json:"baseDelayMs"`
-		MaxDelayMs  int64 `json:"maxDelayMs"`
-		DeadlineMs  int64 `json:"deadlineMs"`
+	var vectors struct {
+		vectorPolicy
+		DeadlineMs int64 `json:"deadlineMs"`
 	}
-	readVectors(t, "retry-policy.json", &policy)
-	if DefaultRetryPolicy.BaseDelay.Milliseconds() != policy.BaseDelayMs || DefaultRetryPolicy.MaxDelay.Milliseconds() != policy.MaxDelayMs ||
-		DefaultDeadline.Milliseconds() != policy.DeadlineMs {
-		t.Fatalf("DefaultRetryPolicy %+v / DefaultDeadline %s differ from the TypeScript policy %+v: update retry.go", DefaultRetryPolicy, DefaultDeadline, policy)
+	readVectors(t, "retry-policy.json", &vectors)
+	if vectors.retryPolicy() != DefaultRetryPolicy || DefaultDeadline.Milliseconds() != vectors.DeadlineMs {
+		t.Fatalf("DefaultRetryPolicy %+v / DefaultDeadline %s differ from the TypeScript policy %+v: update retry.go", DefaultRetryPolicy, DefaultDeadline, vectors)
+	}
+}
+
+func TestBackoffDelayIsTheLibrarys(t *testing.T) {
+	var vectors struct {
+		Samples []struct {
+			Failures int           `json:"failures"`
+			Random   float64       `json:"random"`
+			Policy   *vectorPolicy `json:"policy"`
+			DelayMs  int64         `json:"delayMs"`
+		} `json:"samples"`
+	}
+	readVectors(t, "retry-policy.json", &vectors)
+	if len(vectors.Samples) < 100 {
+		t.Fatalf("only %d samples in retry-policy.json", len(vectors.Samples))
+	}
+	for _, s := range vectors.Samples {
+		policy := DefaultRetryPolicy
+		if s.Policy != nil {
+			policy = s.Policy.retryPolicy()
+		}
+		if got := BackoffDelay(s.Failures, policy, s.Random); got != time.Duration(s.DelayMs)*time.Millisecond {
+			t.Errorf("BackoffDelay(%d, %+v, %v) = %s; TypeScript says %d ms", s.Failures, policy, s.Random, got, s.DelayMs)
+		}
 	}
 }
 

@@ -24,6 +24,8 @@ import { resolveInstanceId, type InstanceBinding } from '../platform/instance-id
 import { isPublicKeyVersion } from '../metering/validation.js';
 import type { PublicKeyInput } from '../registration/public-key.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, judgedAtSec, secondsOption, verifyRegistration } from '../registration/verify.js';
+import type { ProcessGuardOptions } from '../hardening/integrity.js';
+import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 
 /** The JWS `typ` of an entitlement file. */
 export const ENTITLEMENT_FILE_TYPE = 'marketplace-entitlement+jwt';
@@ -63,8 +65,8 @@ export interface EntitlementFileClaims {
   publicKeyRotationTimestamp?: Date;
 }
 
-/** How {@link verifyEntitlementFile} checks a file: the product key, and what the file must be for. */
-export interface VerifyEntitlementFileOptions {
+/** How {@link verifyEntitlementFile} checks a file: the product key, what the file must be for, and the process guards. */
+export interface VerifyEntitlementFileOptions extends Omit<ProcessGuardOptions, 'env'> {
   /** The product's public key (AWS Marketplace Management Portal), PEM or KeyObject. */
   publicKey: PublicKeyInput;
   /** When given, the file must be for this key version. */
@@ -73,8 +75,18 @@ export interface VerifyEntitlementFileOptions {
   productCode?: string;
   /** When given, the file must name this instance (a file without one is rejected). */
   instanceId?: string;
-  /** When given, a file signed longer ago than this is rejected (`FILE_TOO_OLD`). Default: no limit. */
+  /**
+   * When given, a registration older than this is rejected (`FILE_TOO_OLD`): its age runs from the older of AWS's
+   * token `iat` and the file's own `iat`, so re-signing an old registration does not make it young. When AWS's token
+   * carries no usable `iat` (`registeredAtSource: 'received'`), only the file's `iat` bounds it, and whoever signed
+   * the file chose that. Default: no limit.
+   */
   maxAgeSec?: number;
+  /**
+   * When given, the file must carry this RegisterUsage nonce (`REGISTRATION_NOT_OURS` otherwise): the registration
+   * this process made, so a file replaced after it was written (another registration, a minted file) is refused.
+   */
+  nonce?: string;
   /** Allowed skew for times in the future. Default 300. */
   clockToleranceSec?: number;
   /** The moment the file is judged at. Default: now. */
@@ -96,7 +108,8 @@ export function jwkThumbprint(jwk: Ed25519PublicJwk): string {
  * @example
  * const { productCode, registeredAt } = await verifyEntitlementFile(path, { publicKey, productCode: 'abc123' });
  */
-export async function verifyEntitlementFile(path: string, options: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
+export async function verifyEntitlementFile(path: string, given: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
+  const options = guarded(given, 'verifyEntitlementFile');
   const text = await readInputFile(path, {
     code: 'ENTITLEMENT_FILE',
     what: 'entitlement file',
@@ -123,7 +136,8 @@ export interface VerifyForThisInstanceOptions extends VerifyEntitlementFileOptio
  * @example
  * const claims = await verifyEntitlementFileForThisInstance(process.env.MARKETPLACE_ENTITLEMENT_FILE!, { publicKey, productCode: 'abc123' });
  */
-export async function verifyEntitlementFileForThisInstance(path: string, options: VerifyForThisInstanceOptions): Promise<EntitlementFileClaims> {
+export async function verifyEntitlementFileForThisInstance(path: string, given: VerifyForThisInstanceOptions): Promise<EntitlementFileClaims> {
+  const options: VerifyForThisInstanceOptions = guarded(given, 'verifyEntitlementFileForThisInstance', given.env);
   const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env, binding: options.instanceBinding });
   return verifyEntitlementFile(path, { ...options, instanceId: instance?.instance });
 }
@@ -134,7 +148,8 @@ export async function verifyEntitlementFileForThisInstance(path: string, options
  * @example
  * const claims = await verifyEntitlementToken(fs.readFileSync(path, 'utf8'), { publicKey });
  */
-export async function verifyEntitlementToken(text: string, options: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
+export async function verifyEntitlementToken(text: string, given: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
+  const options = guarded(given, 'verifyEntitlementToken');
   const nowSec = judgedAtSec(options.now);
   const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC);
   const maxAgeSec = secondsOption('maxAgeSec', options.maxAgeSec);
@@ -178,11 +193,16 @@ export async function verifyEntitlementToken(text: string, options: VerifyEntitl
     }
     expectMatch('INSTANCE_MISMATCH', 'instance', claims.instance, options.instanceId);
   }
-  if (maxAgeSec !== undefined && nowSec - claims.iat > maxAgeSec) {
+  if (options.nonce !== undefined && claims.nonce !== options.nonce) {
     throw new VerificationError(
-      'FILE_TOO_OLD',
-      `The entitlement file was signed ${Math.round(nowSec - claims.iat)} s ago, more than the ${maxAgeSec} s allowed. Register again.`,
+      'REGISTRATION_NOT_OURS',
+      'The entitlement file holds another registration than the one this process made: it was replaced after it was written.',
     );
+  }
+  const agedFromSec = registrationAgedFrom(claims.iat, registration);
+  if (maxAgeSec !== undefined && nowSec - agedFromSec > maxAgeSec) {
+    const what = agedFromSec < claims.iat ? "AWS's registration inside the entitlement file was signed" : 'The entitlement file was signed';
+    throw new VerificationError('FILE_TOO_OLD', `${what} ${Math.round(nowSec - agedFromSec)} s ago, more than the ${maxAgeSec} s allowed. Register again.`);
   }
   return {
     productCode: claims.productCode,
@@ -197,6 +217,34 @@ export async function verifyEntitlementToken(text: string, options: VerifyEntitl
       publicKeyRotationTimestamp: new Date(claims.publicKeyRotationTimestamp * 1000),
     }),
   };
+}
+
+/**
+ * Where a file's age runs from, in seconds: the older of its own `iat` and AWS's token `iat` (when the token has a
+ * usable one). The file's `iat` is chosen by whoever signed the file; AWS's is not.
+ */
+function registrationAgedFrom(fileIatSec: number, registration: { issuedAt: Date; issuedAtSource: 'token' | 'received' }): number {
+  return registration.issuedAtSource === 'token' ? Math.min(fileIatSec, Math.floor(registration.issuedAt.getTime() / 1000)) : fileIatSec;
+}
+
+/**
+ * When a verified file's `maxAgeSec` runs out: from the older of `registeredAt` (AWS's `iat`) and `issuedAt`.
+ *
+ * @example const expiresAtMs = entitlementFileExpiry(claims, 3600);
+ */
+export function entitlementFileExpiry(claims: Pick<EntitlementFileClaims, 'issuedAt' | 'registeredAt' | 'registeredAtSource'>, maxAgeSec: number): number {
+  const agedFromSec = registrationAgedFrom(claims.issuedAt.getTime() / 1000, { issuedAt: claims.registeredAt, issuedAtSource: claims.registeredAtSource });
+  return agedFromSec * 1000 + maxAgeSec * 1000;
+}
+
+/**
+ * The process guards of a verifying entry point, checked now (before its first await, so `hardened`'s SIGUSR1 guard
+ * is in place), and the options without them: a nested call does not check again.
+ */
+function guarded<T extends VerifyEntitlementFileOptions>(options: T, entryPoint: string, env?: NodeJS.ProcessEnv): Omit<T, 'hardened' | 'codeInjection' | 'allowedPreloads' | 'mountedCode'> {
+  const { hardened: _applied, codeInjection, allowedPreloads, mountedCode, ...expectations } = applyHardenedProfile(options, entryPoint, { reachesAws: false });
+  checkProcessIntegrity({ codeInjection, allowedPreloads, mountedCode, ...(env && { env }) });
+  return expectations;
 }
 
 /** A decoded compact JWS. Every segment must be canonical base64url, so no two texts carry the same bytes. */

@@ -22,11 +22,11 @@
 import { statSync, type BigIntStats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { verifyEntitlementFile, type VerifyEntitlementFileOptions } from '../entitlement-file/entitlement-file.js';
+import { entitlementFileExpiry, verifyEntitlementFile, type VerifyEntitlementFileOptions } from '../entitlement-file/entitlement-file.js';
 import { ConfigurationError, EntitlementError, VerificationError } from '../common/errors.js';
 import { resolveInstanceId, type InstanceBinding } from '../platform/instance-id.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
-import { checkProcessIntegrity } from '../hardening/process-guards.js';
+import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import { loadProductPublicKey } from '../registration/public-key.js';
 import { secondsOption } from '../registration/verify.js';
 
@@ -114,8 +114,9 @@ const RECHECK_NEXT_CALL = 0;
  * const gate = createEntitlementGate({ file: process.env.MARKETPLACE_ENTITLEMENT_FILE!, publicKey, maxAgeSec: 86_400 });
  * app.get('/readyz', gate.handler); // Express
  */
-export function createEntitlementGate(options: EntitlementGateOptions): EntitlementGate {
-  const { file: givenFile, codeInjection, allowedPreloads, mountedCode, env, instanceBinding, ...expectations } = options;
+export function createEntitlementGate(given: EntitlementGateOptions): EntitlementGate {
+  const options = applyHardenedProfile(given, 'createEntitlementGate', { reachesAws: false });
+  const { file: givenFile, hardened: _applied, codeInjection, allowedPreloads, mountedCode, env, instanceBinding, ...expectations } = options;
   if (typeof givenFile !== 'string' || givenFile === '') {
     throw new ConfigurationError('INVALID_OPTION', 'createEntitlementGate needs `file`: the path of the entitlement file the init container writes.');
   }
@@ -148,7 +149,7 @@ export function createEntitlementGate(options: EntitlementGateOptions): Entitlem
         registeredAt: claims.registeredAt.toISOString(),
         ...(claims.instance !== undefined && { instance: claims.instance }),
       };
-      const validUntilMs = maxAgeSec === undefined ? Infinity : claims.issuedAt.getTime() + maxAgeSec * 1000;
+      const validUntilMs = maxAgeSec === undefined ? Infinity : entitlementFileExpiry(claims, maxAgeSec);
       return { status: Object.freeze(status), validUntilMs };
     } catch (err) {
       return refusal(err);

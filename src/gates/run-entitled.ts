@@ -1,6 +1,6 @@
 /**
- * The entrypoint wrapper (`marketplace-entitlement run -- COMMAND`): makes sure the pod is entitled (reusing
- * a valid file for this instance, else registering), then runs COMMAND with the entitlement file's path in
+ * The entrypoint wrapper (`marketplace-entitlement run -- COMMAND`): makes sure the pod is entitled (hourly: a
+ * RegisterUsage call from this process at every start, never a file that was already there), then runs COMMAND with the entitlement file's path in
  * `MARKETPLACE_ENTITLEMENT_FILE` and the terminal's stdin/stdout/stderr, forwards the signals a container
  * runtime sends, and resolves with COMMAND's exit code (128 + signal number when it died of a signal).
  * Other pricing models (src/pricing/pricing.ts): `custom` checks with a MeterUsage dry run first; `contract` holds the
@@ -19,6 +19,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { ConfigurationError, NotEntitledError } from '../common/errors.js';
 import { holdEntitlement, type PricingOptions } from '../pricing/pricing.js';
+import { applyHardenedProfile } from '../hardening/process-guards.js';
 
 /** What a container runtime or an operator may send; all reach the wrapped program. */
 export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
@@ -30,13 +31,15 @@ export type RunEntitledOptions = PricingOptions & {
 };
 
 /**
- * Registers (or reuses a valid entitlement file), then runs `command` with the file's path in
+ * Registers from this process and writes the entitlement file, then runs `command` with the file's path in
  * `MARKETPLACE_ENTITLEMENT_FILE`, forwarding signals; resolves with its exit code (128+signal when killed).
  *
  * @example
  * process.exitCode = await runEntitled(['node', 'server.js'], { productCode, publicKey, entitlementFile: '/tmp/e.jwt' });
  */
-export async function runEntitled(command: string[], options: RunEntitledOptions): Promise<number> {
+export async function runEntitled(command: string[], given: RunEntitledOptions): Promise<number> {
+  // Before the first await: the SIGUSR1 guard must be in place while AWS is called and COMMAND runs.
+  const options = applyHardenedProfile(given, 'runEntitled', { reachesAws: true });
   const [program, ...args] = command;
   if (!program) throw new ConfigurationError('MISSING_COMMAND', 'Nothing to run: give the command after --, e.g. `run -- node server.js`.');
   const held = await holdEntitlement(options);

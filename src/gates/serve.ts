@@ -1,7 +1,7 @@
 /**
  * The entitlement sidecar (`marketplace-entitlement serve`): listens at once, answering 503 on `/healthz`
- * until the pod is entitled (a Kubernetes startupProbe holds the main containers back until then), registers
- * unless a valid file for this instance already exists, then serves:
+ * until the pod is entitled (a Kubernetes startupProbe holds the main containers back until then), registers from
+ * this process at every start (a file already there is never served), writes the entitlement file, then serves:
  * - `GET /healthz`: the entitlement gate (200 entitled, 503 not, JSON status);
  * - `GET /entitlement`: the public fields as JSON (always 200; `entitled` says the verdict);
  * - `GET /metrics`: Prometheus text: the entitlement, and the usage meter's sent, lost and pending usage when it runs;
@@ -24,6 +24,7 @@ import { usageMeterMetrics } from '../metering/usage-metrics.js';
 import { holdEntitlement, type ContractPricing, type CustomPricing, type HeldEntitlement } from '../pricing/pricing.js';
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE, type Metric } from './prometheus.js';
 import type { EnsureEntitledOptions } from '../registration/register.js';
+import { applyHardenedProfile } from '../hardening/process-guards.js';
 
 /** Hourly pricing (the default): RegisterUsage and the entitlement file, gated on the file. */
 export interface ServeEntitlementOptions extends EnsureEntitledOptions, ServeOptions {
@@ -54,7 +55,7 @@ export interface ServeOptions {
 export interface EntitlementService {
   /** Where it listens, e.g. `http://127.0.0.1:8080`. */
   url: string;
-  /** Hourly: how the file came to be, reused or freshly registered. */
+  /** Hourly: the registration this process made and the file it wrote. */
   outcome: EntitlementFileOutcome | undefined;
   /** Custom and contract: the entitlement held (closed, so a licence is checked in, by `close()`). */
   held: HeldEntitlement | undefined;
@@ -82,17 +83,18 @@ interface UsageRoute {
  * const service = await serveEntitlement({ productCode, publicKey, entitlementFile: '/shared/entitlement.jwt', port: 8080 });
  * process.once('SIGTERM', () => void service.close());
  */
-export async function serveEntitlement(options: ServeEntitlementOptions | ServeHeldEntitlementOptions): Promise<EntitlementService> {
+export async function serveEntitlement(given: ServeEntitlementOptions | ServeHeldEntitlementOptions): Promise<EntitlementService> {
+  // Before the first await: the SIGUSR1 guard must be in place from the start.
+  const options = applyHardenedProfile(given, 'serveEntitlement', { reachesAws: true });
   const source = options.pricing === 'custom' || options.pricing === 'contract' ? heldSource(options) : await fileSource(options);
-  const gate = source.gate;
   const metrics = { attempts: 0, errors: new Map<string, number>(), extra: () => source.held?.metrics() ?? [] };
   const observe = (status: EntitlementGateStatus) => {
     if (!status.entitled) metrics.errors.set(status.code ?? 'UNKNOWN', (metrics.errors.get(status.code ?? 'UNKNOWN') ?? 0) + 1);
     return status;
   };
   // Every verdict served is also counted for /metrics; one status() per request (concurrent calls share one verification).
-  const status = () => gate.status().then(observe);
-  const verdicts: Verdicts = { gate, status, healthz: statusHandler(status) };
+  const status = () => source.gate.status().then(observe);
+  const verdicts: Verdicts = { stats: () => source.gate.stats(), status, healthz: statusHandler(status) };
   const usage: UsageRoute = { enabled: options.usageMeter !== undefined };
   const server = createServer((req, res) => route(req, res, verdicts, metrics, usage));
   const url = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1');
@@ -118,33 +120,47 @@ export async function serveEntitlement(options: ServeEntitlementOptions | ServeH
 
 /** Where `/healthz` gets its verdict, and how the entitlement is obtained once the server listens. */
 interface EntitlementSource {
-  /** What serve asks: the verdict, and the verification counters for /metrics (serve builds its own handler). */
+  /** What serve asks (replaced once entitled): the verdict, and the verification counters for /metrics. */
   gate: Pick<EntitlementGate, 'status' | 'stats'>;
   /** Resolves with the file's outcome (hourly) or undefined (held); sets `held` for custom and contract. */
   obtain(): Promise<EntitlementFileOutcome | undefined>;
   held?: HeldEntitlement;
 }
 
+/**
+ * Hourly: `NOT_YET_ENTITLED` until this process has registered and written the file (a file already there, from a
+ * previous start or from anyone else, is never served); from then on the gate over that file, requiring the nonce
+ * this process registered, so a file replaced afterwards answers `REGISTRATION_NOT_OURS`.
+ */
 async function fileSource(options: ServeEntitlementOptions): Promise<EntitlementSource> {
   const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env, binding: options.instanceBinding });
-  const gate = createEntitlementGate({
-    file: options.entitlementFile,
-    publicKey: options.publicKey,
-    productCode: options.productCode,
-    publicKeyVersion: options.publicKeyVersion ?? 1,
-    ...(instance && { instanceId: instance.instance }),
-    ...(options.env && { env: options.env }),
-  });
-  return { gate, obtain: () => ensureEntitlementFile({ ...options, ...(instance && { instanceId: instance.instance }) }) };
+  const source: EntitlementSource = {
+    gate: notYetEntitled,
+    obtain: async () => {
+      const outcome = await ensureEntitlementFile({ ...options, ...(instance && { instanceId: instance.instance }), reuseExistingFile: false });
+      source.gate = createEntitlementGate({
+        file: options.entitlementFile,
+        publicKey: options.publicKey,
+        productCode: options.productCode,
+        publicKeyVersion: options.publicKeyVersion ?? 1,
+        nonce: outcome.claims.nonce,
+        ...(instance && { instanceId: instance.instance }),
+        ...(options.env && { env: options.env }),
+      });
+      return outcome;
+    },
+  };
+  return source;
 }
 
 const NOT_YET = Object.freeze({ entitled: false, code: 'NOT_YET_ENTITLED', reason: 'The entitlement check has not succeeded yet.' });
+const notYetEntitled: EntitlementSource['gate'] = { status: async () => NOT_YET, stats: () => ({ verifications: 0, lastVerificationAt: undefined }) };
 
 function heldSource(options: ServeHeldEntitlementOptions): EntitlementSource {
   const source: EntitlementSource = {
     gate: {
       status: async () => source.held?.status() ?? NOT_YET,
-      stats: () => ({ verifications: 0, lastVerificationAt: undefined }),
+      stats: notYetEntitled.stats,
     },
     obtain: async () => {
       source.held = await holdEntitlement(options);
@@ -174,7 +190,7 @@ async function startUnlessAborted(start: () => Promise<UsageMeter>, signal: Abor
 
 /** The gate, its status counted for /metrics, and the /healthz handler over that status. */
 interface Verdicts {
-  gate: EntitlementSource['gate'];
+  stats: EntitlementSource['gate']['stats'];
   status: () => Promise<EntitlementGateStatus>;
   healthz: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -196,12 +212,12 @@ function route(
   }
   if (path === '/metrics') {
     void verdicts.status().then((status) => {
-      const { verifications, lastVerificationAt } = verdicts.gate.stats();
+      const { verifications, lastVerificationAt } = verdicts.stats();
       const body = formatMetrics([
         { name: 'marketplace_entitlement_valid', help: '1 when the entitlement file verifies, else 0.', type: 'gauge', samples: [{ value: status.entitled ? 1 : 0 }] },
         {
           name: 'marketplace_entitlement_registration_attempts_total',
-          help: 'RegisterUsage calls made by this process (0 when a valid file was reused).',
+          help: 'RegisterUsage calls made by this process.',
           type: 'counter',
           samples: [{ value: metrics.attempts }],
         },

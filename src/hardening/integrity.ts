@@ -17,8 +17,16 @@ import { mountsOverCode, readMountInfo } from '../platform/mountinfo.js';
 /** `refuse`: a finding is a ConfigurationError (exit 78); `allow`: not checked. */
 export type GuardMode = 'refuse' | 'allow';
 
-/** The library's guards, as options of `ensureEntitled`, `createEntitlementGate` and `checkProcessIntegrity`. */
+/** The library's guards, as options of every entry point that reaches AWS or judges an entitlement, and of `checkProcessIntegrity`. */
 export interface ProcessGuardOptions {
+  /**
+   * The hardened profile, in one switch: `codeInjection` and `mountedCode` `'refuse'`, `tlsRoots` `'aws'` (where
+   * the call reaches AWS), and a `SIGUSR1` listener so that no signal opens Node's inspector in this process. A
+   * weaker value beside it (`codeInjection: 'allow'`, `tlsRoots: 'system'`, a `client` of your own, which keeps its
+   * own TLS trust) is a ConfigurationError `INVALID_OPTION` naming the conflict. `allowedPreloads` still applies.
+   * Default `false`.
+   */
+  hardened?: boolean;
   /** Refuse Node flags and loader variables that load or inject code, or open a debugger. Default `allow`. */
   codeInjection?: GuardMode;
   /** With `codeInjection: 'refuse'`: module specifiers `--require`/`--import` may still preload (an APM agent). */
@@ -31,13 +39,21 @@ export interface ProcessGuardOptions {
 
 /** Flags that take a module to preload: allowed when the module is in `allowedPreloads`. */
 const PRELOAD_FLAGS = new Set(['--require', '-r', '--import']);
-/** Flags that load code, configuration that loads code, or a debugger (`--inspect*`, `--debug*` by prefix). */
+/**
+ * Flags refused under `codeInjection: 'refuse'` (each one's reason: docs/threat-model.md, "Node's flags and
+ * variables", for Node 20, 22 and 24). They load code or configuration that loads code, run something else than the
+ * entry script, or blind a check: the permission model can deny the reads of /proc a check needs, and
+ * `--stack-trace-limit=0` hides the frame that tells the library where its own files are.
+ */
 const CODE_FLAGS = new Set([
   ...PRELOAD_FLAGS,
   '--loader',
   '--experimental-loader',
   '--experimental-policy',
   '--policy-integrity',
+  '--experimental-network-imports',
+  '--experimental-package-map',
+  '--entry-url',
   '--openssl-config',
   '--openssl-shared-config',
   '--env-file',
@@ -46,10 +62,32 @@ const CODE_FLAGS = new Set([
   '--experimental-default-config-file',
   '--snapshot-blob',
   '--build-snapshot',
+  '--build-snapshot-config',
+  '--icu-data-dir',
+  '--security-revert',
+  '--experimental-permission',
+  '--stack-trace-limit',
 ]);
-const DEBUGGER_FLAG = /^--(inspect|debug)/;
-/** Variables that make the dynamic loader or OpenSSL load other code. */
-export const CODE_LOADING_VARIABLES = ['LD_PRELOAD', 'LD_AUDIT', 'LD_LIBRARY_PATH', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'OPENSSL_ENGINES'] as const;
+/** A debugger (`--inspect*`, `--debug*`), and the permission model under its Node 24 name and its variants (`--permission-audit`). */
+const PREFIX_FLAGS = /^--(inspect|debug|permission)/;
+/**
+ * Variables that make the dynamic loader, OpenSSL or Node load other code or data it executes or parses as code:
+ * `NODE_COMPILE_CACHE` (Node 22.1+) runs cached compiled code from its directory in place of our sources,
+ * `NODE_PATH` resolves a module missing from node_modules (an optional dependency) from anywhere,
+ * `NODE_REPL_EXTERNAL_MODULE` replaces the REPL with a module, `NODE_ICU_DATA` loads a binary data file that ICU parses.
+ */
+export const CODE_LOADING_VARIABLES = [
+  'LD_PRELOAD',
+  'LD_AUDIT',
+  'LD_LIBRARY_PATH',
+  'OPENSSL_CONF',
+  'OPENSSL_MODULES',
+  'OPENSSL_ENGINES',
+  'NODE_COMPILE_CACHE',
+  'NODE_PATH',
+  'NODE_REPL_EXTERNAL_MODULE',
+  'NODE_ICU_DATA',
+] as const;
 
 /**
  * What in `NODE_OPTIONS`, `execArgv` or the environments loads or injects code, one line per finding.
@@ -64,7 +102,7 @@ export function findCodeInjection(environments: readonly NodeJS.ProcessEnv[], ex
       const arg = args[i]!;
       // Node reads `_` in option names as `-`.
       const name = arg.split('=')[0]!.replace(/_/g, '-');
-      if (!CODE_FLAGS.has(name) && !DEBUGGER_FLAG.test(name)) continue;
+      if (!CODE_FLAGS.has(name) && !PREFIX_FLAGS.test(name)) continue;
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[i + 1];
       if (PRELOAD_FLAGS.has(name) && value !== undefined && allowedPreloads.includes(value)) {
         if (!arg.includes('=')) i += 1;
@@ -85,7 +123,9 @@ export function findCodeInjection(environments: readonly NodeJS.ProcessEnv[], ex
  * `execArgv`.
  */
 export function refuseCodeInjection(env: NodeJS.ProcessEnv, execArgv: readonly string[], allowedPreloads: readonly string[] = [], context = ''): void {
-  const findings = findCodeInjection([env, startEnvironment()], execArgv, allowedPreloads);
+  // What is visible first, so a flag that blinds the /proc read below is named, not only the failed read.
+  const visible = findCodeInjection([env], execArgv, allowedPreloads);
+  const findings = visible.length > 0 ? visible : findCodeInjection([env, startEnvironment(context)], execArgv, allowedPreloads);
   if (findings.length > 0) {
     throw new ConfigurationError(
       'CODE_INJECTION',
@@ -96,11 +136,24 @@ export function refuseCodeInjection(env: NodeJS.ProcessEnv, execArgv: readonly s
 
 /**
  * Throws ConfigurationError `IMAGE_TAMPERED` when `files` or `trees` are on, or contain, a mount other than the
- * root filesystem. No mountinfo (not Linux): nothing to check.
+ * root filesystem. On Linux, a /proc/self/mountinfo that cannot be read is refused too (a check that sees nothing
+ * must not pass); elsewhere (no mountinfo: macOS, Windows) there is nothing to check.
  */
 export function refuseMountedCode(paths: { files: readonly string[]; trees: readonly string[] }, context = ''): void {
-  const mounts = readMountInfo();
-  if (!mounts) return;
+  if (process.platform !== 'linux') return;
+  let mounts: ReturnType<typeof readMountInfo>;
+  try {
+    mounts = readMountInfo();
+  } catch {
+    mounts = undefined; // unreadable (EACCES, ERR_ACCESS_DENIED): refused below, like a missing one
+  }
+  if (!mounts) {
+    throw new ConfigurationError(
+      'IMAGE_TAMPERED',
+      `${context}Refusing to run: /proc/self/mountinfo cannot be read, so a volume mounted over the code cannot be ruled out. ` +
+        'Remove whatever denies it (a --permission flag, a seccomp profile) or mount /proc.',
+    );
+  }
   const real = (path: string) => {
     try {
       return realpathSync(path);
@@ -143,13 +196,22 @@ function nodeOptionTokens(text: string): string[] {
   return tokens;
 }
 
-/** The environment this process was started with (Linux); empty where /proc is not there. */
-function startEnvironment(): NodeJS.ProcessEnv {
+/**
+ * The environment this process was started with, from /proc/self/environ. On Linux a read that fails (a permission
+ * model, seccomp, /proc not mounted) is refused rather than read as "nothing": a check that sees nothing must not pass.
+ * Elsewhere (macOS, Windows: no /proc) it is empty, and only `process.env` and `execArgv` are checked.
+ */
+function startEnvironment(context: string): NodeJS.ProcessEnv {
+  if (process.platform !== 'linux') return {};
   let text: string;
   try {
     text = readFileSync('/proc/self/environ', 'latin1');
-  } catch {
-    return {};
+  } catch (err) {
+    throw new ConfigurationError(
+      'CODE_INJECTION',
+      `${context}Refusing to run: /proc/self/environ cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), so variables removed after start cannot be checked. ` +
+        'Remove whatever denies it (a --permission flag, a seccomp profile) or mount /proc.',
+    );
   }
   const env: NodeJS.ProcessEnv = {};
   for (const entry of text.split('\0')) {

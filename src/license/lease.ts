@@ -41,6 +41,8 @@ import {
 import { ConfigurationError, EntitlementError, NotEntitledError, VerificationError } from '../common/errors.js';
 import { defaultLogger, describeError, type Logger } from '../common/logger.js';
 import { callLicenseManager, licenseManagerClient, type LicenseManagerCallOptions } from './call.js';
+import type { ProcessGuardOptions } from '../hardening/integrity.js';
+import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from './fingerprint.js';
 
@@ -94,7 +96,7 @@ export interface AllowedEntitlement {
  * Options of {@link acquireLicense}: what to check out, plus how to reach License Manager (Region, endpoint,
  * credentials, logger, deadline, `signal`, whose abort closes the lease).
  */
-export interface AcquireLicenseOptions extends LicenseManagerCallOptions {
+export interface AcquireLicenseOptions extends LicenseManagerCallOptions, Omit<ProcessGuardOptions, 'env'> {
   /** The product SKU (product ID) from the AWS Marketplace Management Portal. Its exact form is configuration. */
   productSku: string;
   /** What the container needs; all of it must be allowed. */
@@ -201,8 +203,10 @@ interface Trouble {
  * lease.on('lost', () => server.close());
  * process.once('SIGTERM', () => void lease.close());
  */
-export async function acquireLicense(options: AcquireLicenseOptions): Promise<Lease> {
+export async function acquireLicense(given: AcquireLicenseOptions): Promise<Lease> {
+  const options = applyHardenedProfile(given, 'acquireLicense', { reachesAws: true });
   const request = checkLicenseOptions(options);
+  checkProcessIntegrity(options);
   const logger = options.logger ?? defaultLogger;
   const { client, region } = await licenseManagerClient(options, logger);
   const callOptions = { ...options, logger, client };

@@ -10,11 +10,13 @@
  * const { checkedAt } = await ensureMeteringEntitled({ productCode: 'abc123example', dimension: 'requests' });
  */
 import { ConfigurationError } from '../common/errors.js';
+import type { ProcessGuardOptions } from '../hardening/integrity.js';
+import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import type { MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';
 
 /** Options of {@link ensureMeteringEntitled}: the product and dimension to dry-run, plus how to reach Metering. */
-export interface MeteringEntitlementOptions extends MeteringCallOptions {
+export interface MeteringEntitlementOptions extends MeteringCallOptions, Omit<ProcessGuardOptions, 'env'> {
   /** The custom-metering product's product code (AWS Marketplace Management Portal), sent as MeterUsage's `ProductCode`. */
   productCode: string;
   /** A metering dimension's API name from the AWS Marketplace Management Portal. */
@@ -42,11 +44,13 @@ export interface MeteringEntitlement {
  * const checked = await ensureMeteringEntitled({ productCode: 'abc123example', dimension: 'requests' });
  * console.log(`entitled, checked at ${checked.checkedAt.toISOString()} in ${checked.region}`);
  */
-export async function ensureMeteringEntitled(options: MeteringEntitlementOptions): Promise<MeteringEntitlement> {
+export async function ensureMeteringEntitled(given: MeteringEntitlementOptions): Promise<MeteringEntitlement> {
+  const options = applyHardenedProfile(given, 'ensureMeteringEntitled', { reachesAws: true });
   const { productCode, dimension } = options;
   if (typeof dimension !== 'string' || dimension === '') {
     throw new ConfigurationError('INVALID_OPTION', 'dimension is required: a metering dimension API name of the product (the first of --meter-dimensions).');
   }
+  checkProcessIntegrity(options);
   const now = options.now?.() ?? new Date();
   options.logger?.info?.('Checking entitlement with a MeterUsage dry run', { event: 'metering.entitlement_check', productCode, dimension });
   const result = await meterUsage({ ProductCode: productCode, Timestamp: now, UsageDimension: dimension, UsageQuantity: 0, DryRun: true }, options);

@@ -23,6 +23,8 @@ import { ConfigurationError, EntitlementError, ServiceUnavailableError, Validati
 import { resolveInstanceId } from '../platform/instance-id.js';
 import { defaultLogger, describeError, type Logger } from '../common/logger.js';
 import { meteringClient } from '../aws/metering-client.js';
+import type { ProcessGuardOptions } from '../hardening/integrity.js';
+import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import type { MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';
 import { HOUR_MS, hourStart, totalOf, UsageLedger, type DueUsage } from './usage-ledger.js';
@@ -39,7 +41,7 @@ export const DEFAULT_SEND_JITTER_MS = 5 * 60_000;
 export const DEFAULT_CLOSE_DEADLINE_MS = 10_000;
 
 /** How {@link createUsageMeter} meters: product, dimensions, spool, and the call options of its MeterUsage calls. */
-export interface UsageMeterOptions extends MeteringCallOptions {
+export interface UsageMeterOptions extends MeteringCallOptions, Omit<ProcessGuardOptions, 'env'> {
   /** The product code from the AWS Marketplace Management Portal. */
   productCode: string;
   /** The product's custom dimensions (API names from the Management Portal). */
@@ -143,7 +145,8 @@ export interface UsageMeter {
 }
 
 /** Checks the options, loads the spool, DryRuns each dimension, sends what the spool held that is due, starts the hourly timer. */
-export async function createUsageMeter(options: UsageMeterOptions): Promise<UsageMeter> {
+export async function createUsageMeter(given: UsageMeterOptions): Promise<UsageMeter> {
+  const options = applyHardenedProfile(given, 'createUsageMeter', { reachesAws: true });
   const productCode = checkProductCode(options.productCode, 'productCode');
   if (!Array.isArray(options.dimensions) || options.dimensions.length === 0) {
     throw new ValidationError('dimensions', 'must list at least one of the product\'s usage dimensions', options.dimensions);
@@ -154,6 +157,7 @@ export async function createUsageMeter(options: UsageMeterOptions): Promise<Usag
   const jitterMs = options.sendJitterMs ?? DEFAULT_SEND_JITTER_MS;
   if (!(jitterMs >= 0) || !Number.isFinite(jitterMs)) throw new ValidationError('sendJitterMs', 'must be a number of milliseconds >= 0', options.sendJitterMs);
 
+  checkProcessIntegrity(options);
   const logger = options.logger ?? defaultLogger;
   const spoolFile = options.spoolDir === undefined ? undefined : spoolPath(options.spoolDir, productCode);
   const spooled = spoolFile === undefined ? undefined : await readSpool(spoolFile, productCode, logger);

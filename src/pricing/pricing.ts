@@ -2,7 +2,7 @@
  * How a long-running process (the `serve` sidecar, the `run` wrapper) obtains and holds entitlement for each
  * AWS Marketplace pricing model (docs/pricing-models.md):
  *
- * - `hourly` (default): RegisterUsage, verified, and the signed entitlement file (reused when valid);
+ * - `hourly` (default): RegisterUsage from this process, verified, and the signed entitlement file it writes;
  * - `custom`: a MeterUsage dry run for the product's first dimension; no public key, no file (nothing signed);
  * - `contract`: an AWS License Manager checkout held as a lease for the life of the process (extended, rechecked,
  *   checked in by `close()`); no file, since Marketplace licences' `SignedToken` has no documented public key.
@@ -20,6 +20,7 @@ import type { AcquireLicenseOptions, Lease, LeaseStatus } from '../license/lease
 import type { MeteringCallOptions } from '../metering/call.js';
 import type { Metric } from '../gates/prometheus.js';
 import type { EnsureEntitledOptions } from '../registration/register.js';
+import type { ProcessGuardOptions } from '../hardening/integrity.js';
 
 /** AWS Marketplace's pricing models for container products. */
 export const PRICING_MODELS = ['hourly', 'custom', 'contract'] as const;
@@ -32,7 +33,7 @@ export interface HourlyPricing extends EnsureEntitledOptions {
 }
 
 /** Custom metering: the MeterUsage dry run for `dimension`. */
-export interface CustomPricing extends MeteringCallOptions {
+export interface CustomPricing extends MeteringCallOptions, Omit<ProcessGuardOptions, 'env'> {
   pricing: 'custom';
   productCode: string;
   dimension: string;
@@ -74,13 +75,14 @@ export async function holdEntitlement(options: PricingOptions): Promise<HeldEnti
   if (options.pricing === 'contract') return holdLicense(options);
   if (options.pricing === 'custom') return holdMeteringCheck(options);
   const { ensureEntitlementFile } = await import('../entitlement-file/ensure-entitlement-file.js');
-  const outcome = await ensureEntitlementFile(options);
+  // Never a file from before this process: serve and run register at every start (docs/threat-model.md).
+  const outcome = await ensureEntitlementFile({ ...options, reuseExistingFile: false });
   const status: HeldStatus = { entitled: true, pricing: 'hourly', productCode: outcome.claims.productCode, registeredAt: outcome.claims.registeredAt.toISOString() };
   return {
     pricing: 'hourly',
     status: () => status,
     metrics: () => [],
-    summary: `product ${outcome.claims.productCode} registered at ${outcome.claims.registeredAt.toISOString()}${outcome.reused ? ' (existing file reused)' : ''}`,
+    summary: `product ${outcome.claims.productCode} registered at ${outcome.claims.registeredAt.toISOString()}`,
     env: { [ENTITLEMENT_FILE_ENV]: resolve(options.entitlementFile) },
     onLost: () => undefined,
     close: async () => undefined,

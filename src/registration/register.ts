@@ -11,6 +11,7 @@
  * const entitlement = await ensureEntitled({
  *   productCode: 'abc123example',
  *   publicKey: process.env.PRODUCT_PUBLIC_KEY!, // the PEM AWS Marketplace issued for your product
+ *   hardened: true, // refuse injected and mounted code, trust only Amazon's roots, no inspector on SIGUSR1
  * });
  * console.log(`entitled, registered at ${entitlement.issuedAt.toISOString()}`);
  */
@@ -22,7 +23,7 @@ import { defaultLogger } from '../common/logger.js';
 import { callMetering, type MeteringCallOptions } from '../metering/call.js';
 import type { InstanceBinding } from '../platform/instance-id.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
-import { checkProcessIntegrity } from '../hardening/process-guards.js';
+import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from '../metering/validation.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, secondsOption, verifyRegistration, type RegistrationClaims } from './verify.js';
@@ -86,7 +87,9 @@ export interface Entitlement {
  * Calls RegisterUsage and verifies the answer (and, with `entitlementFile`, writes the signed entitlement file);
  * throws an {@link EntitlementError} subclass otherwise.
  */
-export async function ensureEntitled(options: EnsureEntitledOptions): Promise<Entitlement> {
+export async function ensureEntitled(given: EnsureEntitledOptions): Promise<Entitlement> {
+  // Before the first await: the SIGUSR1 guard must be in place while AWS is called.
+  const options = applyHardenedProfile(given, 'ensureEntitled', { reachesAws: true });
   const { entitlementFile } = options;
   if (entitlementFile === undefined) return registerUsage(options, newNonce());
   // Configuration first: a bad product code is exit 78 even when the output path is also unwritable.
@@ -104,7 +107,8 @@ export function newNonce(): string {
  * The RegisterUsage round trip for a given nonce. Exported for callers that bind the nonce to something
  * (the entitlement file binds it to a key thumbprint); everyone else uses {@link ensureEntitled}.
  */
-export async function registerUsage(options: EnsureEntitledOptions, nonce: string): Promise<Entitlement> {
+export async function registerUsage(given: EnsureEntitledOptions, nonce: string): Promise<Entitlement> {
+  const options = applyHardenedProfile(given, 'registerUsage', { reachesAws: true });
   const logger = options.logger ?? defaultLogger;
   const config = checkOptions(options);
   const request = { ProductCode: options.productCode, PublicKeyVersion: config.publicKeyVersion, Nonce: nonce };

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
   ensureEntitled,
+  ensureEntitlementFile,
   InputError,
   jwkThumbprint,
   OutputError,
@@ -314,5 +315,35 @@ describe('verification', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
     await expectRejected(await writeForgery(`${text.slice(0, -1)}${sibling}\n`), 'FILE_MALFORMED');
+  });
+});
+
+describe('ensureEntitlementFile', () => {
+  it('registers from this process even over a valid file for this instance, and returns the nonce it registered', async () => {
+    const path = await registerFile();
+    const before = decodeFile(await readFile(path, 'utf8')).payload.nonce;
+    const calls = emulator().calls.length;
+    const outcome = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }), entitlementFile: path });
+    expect(outcome).toMatchObject({ reused: false, attempts: 1 });
+    expect(emulator().calls.length).toBe(calls + 1);
+    expect(outcome.claims.nonce).not.toBe(before);
+    expect(outcome.expectations.nonce).toBe(outcome.claims.nonce);
+  });
+
+  it('keeps a valid file only with reuseExistingFile: true (outside the line), making no call', async () => {
+    const path = await registerFile();
+    const calls = emulator().calls.length;
+    const outcome = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }), entitlementFile: path, reuseExistingFile: true });
+    expect(outcome).toMatchObject({ reused: true, attempts: 0 });
+    expect(emulator().calls.length).toBe(calls);
+  });
+
+  it('refuses reuseExistingFile: true beside hardened: true (INVALID_OPTION, exit 78), before any call', async () => {
+    const path = await registerFile();
+    const calls = emulator().calls.length;
+    const error = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }), entitlementFile: path, reuseExistingFile: true, hardened: true }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({ code: 'INVALID_OPTION', exitCode: 78, message: expect.stringContaining('reuseExistingFile') });
+    expect(emulator().calls.length).toBe(calls);
   });
 });

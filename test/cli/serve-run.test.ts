@@ -1,6 +1,6 @@
 // `serve` (the sidecar) and `run` (the entrypoint wrapper) through the built CLI, against the emulator.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { emulatorEnv, runCli, startCli, useTempDir, waitFor, type CliProcess } from './helpers.js';
@@ -59,7 +59,7 @@ describe('serve', () => {
     const { cli, url } = await startServe(out);
     const early = await fetch(`${url}/healthz`);
     expect(early.status).toBe(503);
-    expect(await early.json()).toMatchObject({ entitled: false, code: 'ENTITLEMENT_FILE_MISSING' });
+    expect(await early.json()).toMatchObject({ entitled: false, code: 'NOT_YET_ENTITLED' });
     await waitFor(() => cli.stdout().includes('serving on'), 'registration');
     const ready = await fetch(`${url}/healthz`);
     expect(ready.status).toBe(200);
@@ -70,26 +70,46 @@ describe('serve', () => {
     const samples = parsePrometheus(await metrics.text());
     expect(samples.get('marketplace_entitlement_valid')).toBe(1);
     expect(samples.get('marketplace_entitlement_registration_attempts_total')).toBe(1);
-    expect(samples.get('marketplace_entitlement_errors_total{code="ENTITLEMENT_FILE_MISSING"}')).toBeGreaterThanOrEqual(1);
+    expect(samples.get('marketplace_entitlement_errors_total{code="NOT_YET_ENTITLED"}')).toBeGreaterThanOrEqual(1);
     expect(samples.get('marketplace_entitlement_last_verification_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
     expect((await fetch(`${url}/nope`)).status).toBe(404);
     expect(await stop(cli)).toBe(0);
   });
 
-  it('restarted with a valid file for this instance, makes no new RegisterUsage call', async () => {
+  it('restarted over a valid file for this instance, registers again from its own process and writes a new file', async () => {
     const out = freshOut();
     const first = await startServe(out);
     await waitFor(() => first.cli.stdout().includes('serving on'), 'first registration');
     expect(await stop(first.cli)).toBe(0);
     expect(emulator().calls).toHaveLength(1);
+    const firstFile = readFileSync(out, 'utf8');
 
+    emulator().scenario.latencyMs = 1_500; // registration in flight long enough to probe
     const second = await startServe(out);
+    // The file of the first start is valid for this instance, yet not served: it was not written by this process.
+    expect(await (await fetch(`${second.url}/healthz`)).json()).toMatchObject({ entitled: false, code: 'NOT_YET_ENTITLED' });
     await waitFor(() => second.cli.stdout().includes('serving on'), 'second start');
-    expect(second.cli.stdout()).toContain('existing file reused');
-    expect(emulator().calls).toHaveLength(1);
+    expect(second.cli.stdout()).not.toContain('reused');
+    expect(emulator().calls).toHaveLength(2);
+    expect(readFileSync(out, 'utf8')).not.toBe(firstFile);
     expect((await fetch(`${second.url}/healthz`)).status).toBe(200);
-    expect(parsePrometheus(await (await fetch(`${second.url}/metrics`)).text()).get('marketplace_entitlement_registration_attempts_total')).toBe(0);
+    expect(parsePrometheus(await (await fetch(`${second.url}/metrics`)).text()).get('marketplace_entitlement_registration_attempts_total')).toBe(1);
     expect(await stop(second.cli)).toBe(0);
+  });
+
+  it('once entitled, answers 503 REGISTRATION_NOT_OURS when its file is replaced by another valid one (a minted or copied file)', async () => {
+    const out = freshOut();
+    const { cli, url } = await startServe(out);
+    await waitFor(() => cli.stdout().includes('serving on'), 'registration');
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // Another registration for the same instance: a file that verifies, but not the one this process wrote.
+    const other = join(dirname(out), 'other.jwt');
+    expect((await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', other, '--instance-id', 'pod-a'], { env: emulatorEnv(emulator()) })).code).toBe(0);
+    renameSync(other, out);
+    const replaced = await fetch(`${url}/healthz`);
+    expect(replaced.status).toBe(503);
+    expect(await replaced.json()).toMatchObject({ entitled: false, code: 'REGISTRATION_NOT_OURS' });
+    expect(await stop(cli)).toBe(0);
   });
 
   it("registers again when the file is another instance's", async () => {

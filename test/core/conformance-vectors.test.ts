@@ -2,8 +2,9 @@
  * The conformance vectors of the Go and Python ports (test/vectors/, written by scripts/generate-vectors.mjs) still say
  * what the TypeScript implementation says: every token, key, AWS error and emulator scenario is judged again here, by
  * the same functions the generator used (scripts/vector-verdicts.mjs) over src/, and must get the verdict recorded for
- * it; the retry policy and Amazon's roots must equal the library's and Node's; and the generator must still produce
- * exactly the committed cases (so a new forgery in the generator cannot go uncommitted).
+ * it; the retry policy and Amazon's roots must equal the library's and Node's, and every sampled delay must be what
+ * backoffDelay returns; and the generator must still produce exactly the committed cases (so a new forgery in the
+ * generator cannot go uncommitted).
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -11,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import * as library from '../../src/index.js';
+import type { RetryPolicy } from '../../src/index.js';
 import { awsErrorVerdict, keyVerdict, registrationVerdict, scenarioVerdict, type Verdict } from '../../scripts/vector-verdicts.mjs';
 
 const vectors = (file: string) => JSON.parse(readFileSync(new URL(`../vectors/${file}`, import.meta.url), 'utf8'));
@@ -64,9 +66,42 @@ describe('test/vectors/emulator-scenarios.json', () => {
   });
 });
 
-it('test/vectors/retry-policy.json is the library policy', () => {
-  const { baseDelayMs, maxDelayMs, deadlineMs } = vectors('retry-policy.json');
-  expect({ baseDelayMs, maxDelayMs, deadlineMs }).toEqual({ ...library.DEFAULT_RETRY_POLICY, deadlineMs: library.DEFAULT_DEADLINE_MS });
+describe('test/vectors/retry-policy.json', () => {
+  const { description, samples, ...constants } = vectors('retry-policy.json') as {
+    description: string;
+    samples: { failures: number; random: number; policy?: RetryPolicy; delayMs: number }[];
+  } & RetryPolicy & { deadlineMs: number };
+
+  it('is the library policy, described as backoffDelay computes it', () => {
+    expect(description).toContain('floor(window - spread) + floor(random * spread)');
+    expect(constants).toEqual({ ...library.DEFAULT_RETRY_POLICY, deadlineMs: library.DEFAULT_DEADLINE_MS });
+  });
+
+  it('samples are what backoffDelay returns', () => {
+    expect(samples.length).toBeGreaterThan(100);
+    for (const { failures, random, policy, delayMs } of samples) {
+      expect({ failures, random, policy, delayMs: library.backoffDelay(failures, policy ?? library.DEFAULT_RETRY_POLICY, () => random) }).toEqual({
+        failures,
+        random,
+        policy,
+        delayMs,
+      });
+    }
+  });
+
+  it('samples the policy before issue 25, where the delay is floor(random * min(30 s, 1 s * 2^(failures - 1)))', () => {
+    const before = samples.filter((s) => s.policy?.doublingLimitMs === 30_000 && s.policy.maxJitterMs === 30_000 && s.policy.maxDelayMs === 30_000);
+    expect(before.length).toBeGreaterThan(10);
+    for (const { failures, random, delayMs } of before) {
+      expect(delayMs).toBe(Math.floor(random * Math.min(30_000, 1_000 * 2 ** (failures - 1))));
+    }
+  });
+
+  it('samples the default policy at draws near 0 and 1 and far past the cap', () => {
+    const defaults = samples.filter((s) => s.policy === undefined);
+    expect(defaults.some((s) => s.random === 0) && defaults.some((s) => s.random === 1 - 2 ** -53)).toBe(true);
+    expect(Math.max(...defaults.map((s) => s.failures))).toBe(Number.MAX_SAFE_INTEGER);
+  });
 });
 
 it("test/vectors/amazon-roots.json holds Amazon's roots exactly as Node bundles them", () => {

@@ -59,7 +59,7 @@ function dockerfileViolations(text: string): string[] {
   const entrypoint = final('ENTRYPOINT').pop();
   const ep = entrypoint && execForm(argText(entrypoint));
   if (!ep) v.push('final stage: ENTRYPOINT missing or not in exec form (JSON array)');
-  else if (JSON.stringify(ep) !== JSON.stringify(CONTRACT.cli)) v.push(`final stage: ENTRYPOINT ${JSON.stringify(ep)} is not the CLI ${JSON.stringify(CONTRACT.cli)}`);
+  else if (JSON.stringify(ep) !== JSON.stringify(CONTRACT.imageEntrypoint)) v.push(`final stage: ENTRYPOINT ${JSON.stringify(ep)} is not the CLI ${JSON.stringify(CONTRACT.imageEntrypoint)}`);
 
   const cmd = final('CMD').pop();
   if (!cmd || JSON.stringify(execForm(argText(cmd))) !== '["register"]') v.push('final stage: CMD must be ["register"] (exec form)');
@@ -68,7 +68,7 @@ function dockerfileViolations(text: string): string[] {
   const hcCmd = healthcheck && /^(?:--\S+\s+)*CMD\s+(.*)$/s.exec(argText(healthcheck).replace(/\\\r?\n/g, ' ').trim())?.[1];
   const hc = hcCmd === undefined ? undefined : execForm(hcCmd);
   if (!hc) v.push('final stage: HEALTHCHECK missing or not `CMD [exec form]`');
-  else if (JSON.stringify(hc) !== JSON.stringify([...CONTRACT.cli, 'check'])) v.push(`final stage: HEALTHCHECK runs ${JSON.stringify(hc)}, not check`);
+  else if (JSON.stringify(hc) !== JSON.stringify([...CONTRACT.imageEntrypoint, 'check'])) v.push(`final stage: HEALTHCHECK runs ${JSON.stringify(hc)}, not check`);
 
   for (const i of finalStage) {
     const k = i.getKeyword();
@@ -124,11 +124,13 @@ describe('Dockerfile', () => {
     ['unpinned base (latest)', (t) => t.replace(/node:24\.\d+\.\d+-bookworm-slim/g, 'node:latest'), /not pinned/],
     ['no HEALTHCHECK', (t) => t.replace(/^HEALTHCHECK[\s\S]*?check"\]\n/m, ''), /HEALTHCHECK missing/],
     // The runtime stage is scratch: a shell-form command would need /bin/sh, which is not there.
-    ['shell-form HEALTHCHECK', (t) => t.replace(/CMD \["(\S+)", "(\S+)", "check"\]/, 'CMD $1 $2 check'), /HEALTHCHECK missing or not `CMD \[exec form\]`/],
+    ['shell-form HEALTHCHECK', (t) => t.replace(/CMD \["(\S+)", "(\S+)", "(\S+)", "check"\]/, 'CMD $1 $2 $3 check'), /HEALTHCHECK missing or not `CMD \[exec form\]`/],
     ['missing OCI label', (t) => t.replace(/^\s+org\.opencontainers\.image\.licenses=.*\n/m, ''), /missing label org\.opencontainers\.image\.licenses/],
     ['npm in the final stage', (t) => `${t}RUN npm --version\n`, /npm/],
     ['sources in the final stage', (t) => `${t}COPY . /app\n`, /COPY from the build context/],
     ['CMD not register', (t) => t.replace(/^CMD \["register"\]$/m, 'CMD ["serve"]'), /CMD must be/],
+    ['ENTRYPOINT without --disable-sigusr1', (t) => t.replace(/^(ENTRYPOINT .*)"--disable-sigusr1", /m, '$1'), /ENTRYPOINT .* is not the CLI/],
+    ['HEALTHCHECK without --disable-sigusr1', (t) => t.replace(/(CMD \[\S+) "--disable-sigusr1",( \S+ "check"\])/, '$1$2'), /HEALTHCHECK runs/],
     ['misspelled instruction', (t) => t.replace(/^WORKDIR /m, 'WORKDIRR '), /dockerfile-utils/],
   ];
   it.each(broken)('a broken copy fails the rules: %s', (_name, mutate, reason) => {

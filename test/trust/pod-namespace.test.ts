@@ -93,12 +93,14 @@ describe('pod identity from the kubelet mounts', () => {
     expect(decodeFile(readFileSync(copy, 'utf8')).payload.instance).toBe(POD_B);
   });
 
-  it("`run --` in pod A reuses A's own file: no RegisterUsage call", async () => {
+  it("`run --` in pod A over A's own valid file still registers from its own process (one RegisterUsage call) and writes a new file", async () => {
     const copy = copyOfA();
     const before = emulator().calls.length;
     const result = await runInPod({ uid: POD_A, args: [CLI, 'run', '--product-code', TEST_PRODUCT_CODE, '--out', copy, '--', process.execPath, '-e', '0'], env: env() });
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(emulator().calls.length).toBe(before);
+    expect(emulator().calls.length).toBe(before + 1);
+    expect(readFileSync(copy, 'utf8')).not.toBe(readFileSync(fileOfA, 'utf8'));
+    expect(decodeFile(readFileSync(copy, 'utf8')).payload.instance).toBe(POD_A);
   });
 
   it("`serve` in pod B with A's file registers before /healthz says 200", async () => {

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureEntitled } from '../../src/index.js';
+import { ensureEntitled, findCodeInjection } from '../../src/index.js';
 import { baseEnv, emulatorEnv, runCli, signFile, thumbprintOf } from '../cli/helpers.js';
 import { emulatorOptions, signToken, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
-import { pemOf, sealedBundle, type SealedBundle } from './support.js';
+import { PERMISSION_FLAG, pemOf, sealedBundle, type SealedBundle } from './support.js';
 import { parseBakedConfig } from '../../cmd/sealed.js';
 import { createTestCertificateAuthority } from '../../src/emulator/certificates.js';
 
@@ -158,10 +158,39 @@ describe('code injection', () => {
     ['LD_LIBRARY_PATH', { LD_LIBRARY_PATH: '/nonexistent' }, []],
     ['OPENSSL_CONF', { OPENSSL_CONF: '/nonexistent/openssl.cnf' }, []],
     ['OPENSSL_MODULES', { OPENSSL_MODULES: '/nonexistent' }, []],
-  ] as const)('sealed, %s is refused at start: exit 78 CODE_INJECTION', async (_label, env, nodeFlags) => {
+    ['NODE_COMPILE_CACHE (cached compiled code runs in place of ours, Node 22.1+)', { NODE_COMPILE_CACHE: '/nonexistent/cache' }, []],
+    ['NODE_PATH (a missing optional module resolved from a volume)', { NODE_PATH: '/nonexistent/modules' }, []],
+    ['NODE_REPL_EXTERNAL_MODULE', { NODE_REPL_EXTERNAL_MODULE: '/nonexistent/repl.js' }, []],
+    [`NODE_OPTIONS ${PERMISSION_FLAG} (denies the /proc reads a check needs)`, { NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=*` }, []],
+    ['NODE_OPTIONS --stack-trace-limit=0 (hides where the library lies)', { NODE_OPTIONS: '--stack-trace-limit=0' }, []],
+    ['node --icu-data-dir on the command line', {}, ['--icu-data-dir=/nonexistent']],
+  ] as const)('sealed, %s is refused at start: exit 78 CODE_INJECTION naming it', async (label, env, nodeFlags) => {
     const result = await runCli(['check', '--file', forged], { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), entry: sealed.cli, nodeFlags: [...nodeFlags] });
     expect(result.code, result.stdout + result.stderr).toBe(78);
     expect(result.stdout).toContain('CODE_INJECTION');
+    // What was found is named: the flag (after "NODE_OPTIONS " or "node ") or the variable the label starts with.
+    expect(result.stdout).toContain(/^(?:NODE_OPTIONS |node )?(-{0,2}[A-Za-z_-]+)/.exec(label)![1]!);
+  });
+
+  it.each([
+    ['--permission (the Node 24 name)', '--permission --allow-fs-read=*'],
+    ['--permission-audit', '--permission-audit'],
+    ['--experimental-package-map (Node 24)', '--experimental-package-map=/volume/map.json'],
+    ['--entry-url (Node 22, 24)', '--entry-url'],
+    ['--build-snapshot-config', '--build-snapshot-config=/volume/config.json'],
+    ['--experimental-network-imports (Node 20)', '--experimental-network-imports'],
+    ['--security-revert', '--security-revert=CVE-2023-46809'],
+  ])('findCodeInjection names %s, which this Node (%s) may not parse', (_label, flags) => {
+    const findings = findCodeInjection([{ NODE_OPTIONS: flags }], []);
+    expect(findings.join('; ')).toContain(`NODE_OPTIONS carries ${flags.split(' ')[0]}`);
+  });
+
+  it('sealed, with the permission model denying /proc/self/environ and a preload that deletes NODE_OPTIONS, refuses to run: exit 78 CODE_INJECTION (fails closed)', async () => {
+    // Nothing left to see in process.env or execArgv: the only trace is in /proc/self/environ, which cannot be read.
+    const env = baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=${sealed.dir} --allow-fs-read=${dir} --require ${scrubbingModule}` });
+    const result = await runCli(['check', '--file', forged], { env, entry: sealed.cli });
+    expect(result.code, result.stdout + result.stderr).toBe(78);
+    expect(result.stdout).toMatch(/CODE_INJECTION: .*\/proc\/self\/environ cannot be read/);
   });
 
   it("the library's codeInjection: 'refuse' throws CODE_INJECTION for a preload, unless allowedPreloads names it", async () => {

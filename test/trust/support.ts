@@ -66,6 +66,9 @@ export async function sealedBundle(options: { productCode: string; publicKeyPem:
   return { dir, cli, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** The permission model's flag in this Node: `--permission` from Node 24 (22 accepts both), `--experimental-permission` before. */
+export const PERMISSION_FLAG = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
+
 /** A fresh random pod UID. */
 export const podUid = () => crypto.randomUUID();
 

@@ -9,7 +9,7 @@ container products (hourly pricing), made and verified inside the seller's own p
         sys.exit(err.exit_code)
 
 RegisterUsage through botocore with a fresh 256-bit CSPRNG nonce, TLS trusting only Amazon's roots unless told
-otherwise, full-jitter retries for up to 30 minutes, and the answer verified as the TypeScript library verifies
+otherwise, jittered retries (RetryPolicy) for up to 30 minutes, and the answer verified as the TypeScript library verifies
 it (PS256 pinned; test/vectors/ holds the shared conformance vectors).
 """
 

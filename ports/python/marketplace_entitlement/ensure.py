@@ -72,7 +72,7 @@ def ensure_entitled(
     """Call RegisterUsage with a fresh nonce and verify the signed answer; raise an EntitlementError subclass otherwise.
 
     Configuration is checked before any network call. Throttling, 5xx and network failures are retried with
-    full-jitter backoff until the deadline. ``tls_roots``: 'aws' (Amazon's roots only), 'system', or a PEM bundle
+    jittered backoff (``retry_policy``) until the deadline. ``tls_roots``: 'aws' (Amazon's roots only), 'system', or a PEM bundle
     path. Credentials come from ``session`` (default: botocore's chain: IRSA on EKS, the task role on ECS).
     """
     log = logger or _log

@@ -35,7 +35,7 @@ from marketplace_entitlement import (
 
 from .support import PORT, PRODUCT_CODE, ROOT, Emulator, vectors
 
-# Full jitter with millisecond windows: retries cost no test time.
+# Windows of 1 to 4 ms: retries cost no test time.
 FAST_RETRIES = RetryPolicy(base_delay_ms=1, max_delay_ms=4)
 
 

@@ -14,12 +14,25 @@ from marketplace_entitlement import (
     DEFAULT_DEADLINE_SECONDS,
     DEFAULT_RETRY_POLICY,
     EntitlementError,
+    RetryPolicy,
+    backoff_delay_ms,
     load_product_public_key,
     verify_registration,
 )
 from marketplace_entitlement.aws import classify_aws_error_code
 
 from .support import ROOT, vectors
+
+
+def retry_policy_of(vector: dict[str, Any]) -> RetryPolicy:
+    """A RetryPolicy as test/vectors/retry-policy.json writes it (camelCase milliseconds)."""
+    return RetryPolicy(
+        base_delay_ms=vector["baseDelayMs"],
+        doubling_limit_ms=vector["doublingLimitMs"],
+        step_delay_ms=vector["stepDelayMs"],
+        max_delay_ms=vector["maxDelayMs"],
+        max_jitter_ms=vector["maxJitterMs"],
+    )
 
 
 class VectorTestCase(unittest.TestCase):
@@ -96,10 +109,18 @@ class Constants(unittest.TestCase):
     def test_retry_policy_is_the_librarys(self) -> None:
         policy = vectors("retry-policy.json")
         self.assertEqual(
-            (DEFAULT_RETRY_POLICY.base_delay_ms, DEFAULT_RETRY_POLICY.max_delay_ms, DEFAULT_DEADLINE_SECONDS * 1000),
-            (policy["baseDelayMs"], policy["maxDelayMs"], policy["deadlineMs"]),
+            (DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_SECONDS * 1000),
+            (retry_policy_of(policy), policy["deadlineMs"]),
             "update DEFAULT_RETRY_POLICY / DEFAULT_DEADLINE_SECONDS in marketplace_entitlement/retry.py",
         )
+
+    def test_backoff_delay_is_the_librarys(self) -> None:
+        samples = vectors("retry-policy.json")["samples"]
+        self.assertGreater(len(samples), 100)
+        for sample in samples:
+            policy = retry_policy_of(sample["policy"]) if "policy" in sample else DEFAULT_RETRY_POLICY
+            with self.subTest(failures=sample["failures"], random=sample["random"], policy=policy):
+                self.assertEqual(backoff_delay_ms(sample["failures"], policy, sample["random"]), sample["delayMs"])
 
     def test_embedded_roots_are_nodes(self) -> None:
         roots = vectors("amazon-roots.json")["roots"]
