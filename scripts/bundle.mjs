@@ -15,7 +15,8 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { writeThirdPartyNotices } from './third-party-notices.mjs';
+import { writeNpmSbom } from './sbom.mjs';
+import { bundledPackages, writeThirdPartyNotices } from './third-party-notices.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -157,10 +158,17 @@ await chmod(join(dist, 'cli.mjs'), 0o755);
 const outputs = { ...entry.metafile.outputs, ...whole.metafile.outputs };
 await writeFile(
   join(dist, 'bundle-meta.json'),
-  `${JSON.stringify({ outputs: Object.fromEntries(Object.entries(outputs).map(([file, output]) => [file, { bytes: output.bytes, inputs: Object.keys(output.inputs) }])) }, null, 1)}\n`,
+  `${JSON.stringify({ outputs: Object.fromEntries(Object.entries(outputs).map(([file, output]) => [file, {
+    bytes: output.bytes,
+    inputs: Object.keys(output.inputs),
+    // Inputs tree-shaken to nothing: no package is listed in the notices or the SBOM for these alone.
+    emptyInputs: Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput === 0).map(([input]) => input),
+  }])) }, null, 1)}\n`,
 );
-// legalComments is 'none': the bundled packages' notices go, whole, to a file shipped beside the bundle.
+// legalComments is 'none': the bundled packages' notices go, whole, to a file shipped beside the bundle; the SBOM
+// lists the same packages.
 const notices = writeThirdPartyNotices({ outputs }, root, join(dist, 'THIRD_PARTY_NOTICES'));
+writeNpmSbom(bundledPackages({ outputs }, root), root, join(dist, 'sbom.cdx.json'));
 const kib = (files) => (files.reduce((sum, [, output]) => sum + output.bytes, 0) / 1024).toFixed(0);
 const chunks = Object.entries(whole.metafile.outputs).filter(([file]) => file.includes('/chunks/'));
-console.log(`bundled dist/cli.cjs (${kib(Object.entries(entry.metafile.outputs))} KiB), dist/cli.mjs and ${chunks.length} chunks (${kib(Object.entries(whole.metafile.outputs))} KiB); notices of ${notices.length} packages in dist/THIRD_PARTY_NOTICES`);
+console.log(`bundled dist/cli.cjs (${kib(Object.entries(entry.metafile.outputs))} KiB), dist/cli.mjs and ${chunks.length} chunks (${kib(Object.entries(whole.metafile.outputs))} KiB); notices of ${notices.length} packages in dist/THIRD_PARTY_NOTICES, their SBOM in dist/sbom.cdx.json`);

@@ -34,6 +34,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ensureHelm, renderExampleApp } from './helm.mjs';
+import { arm64Checks } from './container-arm64.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = process.env.CONTAINER_SMOKE_CACHE || '/var/cache/marketplace-entitlement-smoke';
@@ -187,9 +188,10 @@ const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 /** The FROM image of the Dockerfile's build stage, e.g. docker.io/library/node:24.21.0-bookworm-slim. */
 function nodeBaseImage() {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const from = dockerfile.split('\n').map((l) => /^FROM\s+(\S+)/i.exec(l)?.[1]).find((img) => img && /\/node:/.test(img));
+  // `FROM [--platform=...] IMAGE [AS stage]`
+  const from = dockerfile.split('\n').map((l) => /^FROM\s+(?:--\S+\s+)*(\S+)/i.exec(l)?.[1]).find((img) => img && /\/node:/.test(img));
   const version = /\/node:(\d+\.\d+\.\d+)-bookworm/.exec(from ?? '')?.[1];
-  if (!from || !version) throw new Fatal(`no FROM docker.io/library/node:<x.y.z>-bookworm-slim in the Dockerfile (got ${from})`);
+  if (!from || !version) must('the Dockerfile builds FROM docker.io/library/node:<x.y.z>-bookworm-slim', false, `got ${from}`); // counted as a failure
   return { image: from, version };
 }
 
@@ -378,7 +380,7 @@ function buildImage() {
   if (ok('image file listing', list.status === 0, out(list))) {
     const { files, outDir } = JSON.parse(list.stdout.trim().split('\n').pop());
     results.image.files = files;
-    const unexpected = files.filter((f) => !/^\/(opt\/marketplace-entitlement\/(node|cli\.[cm]js|chunks\/[\w.-]+\.mjs|licenses\/(node\.LICENSE|LICENSE|THIRD_PARTY_NOTICES))|usr\/local\/bin\/node -> \S+|etc\/(passwd|group|nsswitch\.conf)|(usr\/)?lib(64|\/x86_64-linux-gnu|\/aarch64-linux-gnu)?\/(ld-linux[^/ ]*|lib[a-z+_]+\.so[.\d]*)) \d+$/.test(f));
+    const unexpected = files.filter((f) => !/^\/(opt\/marketplace-entitlement\/(node|cli\.[cm]js|chunks\/[\w.-]+\.mjs|licenses\/(node\.LICENSE|LICENSE|THIRD_PARTY_NOTICES|sbom\.cdx\.json|debian\/[\w.+-]+\.copyright))|usr\/local\/bin\/node -> \S+|etc\/(passwd|group|nsswitch\.conf)|(usr\/)?lib(64|\/x86_64-linux-gnu|\/aarch64-linux-gnu)?\/(ld-linux[^/ ]*|lib[a-z+_]+\.so[.\d]*)) \d+$/.test(f));
     ok(`runtime image holds only node, its shared libraries and the bundle (${files.length} files, no npm)`,
       unexpected.length === 0 && !files.some((f) => /npm|node_modules|yarn|corepack|\.ts /.test(f)), `unexpected: ${unexpected.join(', ')}`);
     ok('image carries the project licence and the bundled packages\' notices',
@@ -990,6 +992,16 @@ async function main() {
     // The CI budget, reported rather than asserted: wall time depends on what else the machine is doing.
     const budget = warm ? DEADLINE_MINUTES.warm : DEADLINE_MINUTES.cold;
     info(`${minutes <= budget ? 'within' : 'OVER'} the ${budget}-minute budget: ${round(minutes, 2)} min (${warm ? 'warm' : 'cold'} cache, load ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+
+    // ---- arm64 under emulation, the amd64+arm64 index, the image SBOM: scripts/container-arm64.mjs (issue 23) ----
+    await arm64Checks({
+      podman, podmanEnv, run, out, ok, must, info, have, aptInstall, freePort, httpGet, waitFor, median, round, envFlags,
+      root: ROOT, cache: CACHE, storage: STORAGE, runroot: RUNROOT, tmp, results, build: BUILD, hardened: HARDENED,
+      nodeBase: nodeBaseImage(), mirror: aptMirror(), amd64Image: IMAGE, cli: CLI, entrypoint: IMAGE_ENTRYPOINT, node: NODE, outDir: OUT_DIR, prefix: PREFIX,
+      productCode: PRODUCT_CODE, podUid: POD_UID, fakeAwsEnv: FAKE_AWS_ENV, keyEnv, registerEnv, keyDir, keyFile, emulatorUrl, deniedUrl,
+      production, keepImages: ARGS.has('--keep-images'),
+    });
+    // ---- end of the arm64 steps ----
   } catch (err) {
     if (!(err instanceof Fatal)) ok('smoke test ran without an unexpected error', false, err?.stack ?? String(err));
     else info(`stopped after: ${err.message}`);

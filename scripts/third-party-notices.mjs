@@ -15,10 +15,7 @@ const LICENCE_FILE = /^(licen[cs]e|copying|notice)([-._].*)?$/i;
  * writeThirdPartyNotices(result.metafile, root, join(root, 'dist', 'THIRD_PARTY_NOTICES'));
  */
 export function writeThirdPartyNotices(metafile, root, outfile) {
-  // Two copies of one version (nested node_modules) are one package.
-  const byId = new Map(bundledPackageDirs(metafile).map((dir) => describePackage(join(root, dir))).map((p) => [`${p.name}@${p.version}`, p]));
-  const packages = [...byId.values()];
-  packages.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+  const packages = bundledPackages(metafile, root);
   const rule = '='.repeat(78);
   const sections = packages.map((p) => {
     const body = p.files.length > 0 ? p.files.flatMap((f) => [`--- ${f.name}`, f.text.trimEnd()]) : [p.declaredOnly];
@@ -36,7 +33,23 @@ export function writeThirdPartyNotices(metafile, root, outfile) {
   return packages;
 }
 
-/** Package directories (relative to the project) with at least one byte in an output. */
+/**
+ * The npm packages with at least one byte in an output of the esbuild metafile, each once (two copies of one version
+ * in nested node_modules are one package), sorted by name and version; `dir` is the first copy's directory relative
+ * to `root`. The notices and the SBOM (scripts/sbom.mjs) both list exactly these.
+ */
+export function bundledPackages(metafile, root) {
+  const byId = new Map();
+  for (const dir of bundledPackageDirs(metafile)) {
+    const p = describePackage(root, dir);
+    if (!byId.has(`${p.name}@${p.version}`)) byId.set(`${p.name}@${p.version}`, p);
+  }
+  // Code-point order, not localeCompare: the same on every machine whatever its locale (a reproducible build).
+  const byCodePoint = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...byId.values()].sort((a, b) => byCodePoint(a.name, b.name) || byCodePoint(a.version, b.version));
+}
+
+/** Package directories (relative to the project) with at least one byte in an output, in a stable order. */
 function bundledPackageDirs(metafile) {
   const dirs = new Set();
   for (const output of Object.values(metafile.outputs)) {
@@ -45,10 +58,11 @@ function bundledPackageDirs(metafile) {
       if (dir && bytesInOutput > 0) dirs.add(dir);
     }
   }
-  return [...dirs];
+  return [...dirs].sort();
 }
 
-function describePackage(dir) {
+function describePackage(root, relativeDir) {
+  const dir = join(root, relativeDir);
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const files = readdirSync(dir)
     .filter((name) => LICENCE_FILE.test(name))
@@ -59,5 +73,5 @@ function describePackage(dir) {
   const author = typeof manifest.author === 'string' ? manifest.author : manifest.author?.name;
   const repository = typeof manifest.repository === 'string' ? manifest.repository : manifest.repository?.url;
   const declaredOnly = `Ships no licence file; its package.json declares Apache-2.0 (full text at the end)${author ? `, author ${author}` : ''}${repository ? `, source ${repository}` : ''}.`;
-  return { name: manifest.name, version: manifest.version, license: manifest.license ?? 'see below', files, declaredOnly };
+  return { name: manifest.name, version: manifest.version, license: manifest.license ?? 'see below', dir: relativeDir, files, declaredOnly };
 }

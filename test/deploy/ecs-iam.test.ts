@@ -73,6 +73,17 @@ describe.each([
   });
 });
 
+describe.each([
+  ['ecs/task-definition.json', init],
+  ['ecs/task-definition-sidecar.json', sidecar],
+  ['ecs/task-definition-contract.json', contract],
+])('%s: runtimePlatform', (_file, td) => {
+  it('pins Linux and one CPU architecture the image index has (X86_64 here; ARM64 for Graviton)', () => {
+    expect(td.runtimePlatform.operatingSystemFamily).toBe('LINUX');
+    expect(['X86_64', 'ARM64']).toContain(td.runtimePlatform.cpuArchitecture);
+  });
+});
+
 describe('ecs/task-definition.json: init container + exec check', () => {
   const ours = byName(init, 'marketplace-entitlement');
   const app = byName(init, 'app');

@@ -286,6 +286,7 @@ describe('values.schema.json refuses bad values at `helm install` time', () => {
     ['a CPU limit', { 'resources.register.limits.cpu': '100m' }, /cpu/],
     ['a malformed role ARN', { 'serviceAccount.roleArn': 'my-role' }, /roleArn/],
     ['a sidecar port out of range', { 'sidecar.port': '70000' }, /\/sidecar\/port/],
+    ['a node architecture the image index does not have', { nodeArchitectures: '{arm64,s390x}' }, /\/nodeArchitectures\/1/],
   ];
 
   it.each(REFUSED)('refuses %s', (_what, values, message) => {
@@ -317,6 +318,20 @@ describe('values.schema.json refuses bad values at `helm install` time', () => {
     const r = helm([...exampleAppArgs({ valuesFiles: ['native-sidecar'] }), ...probe]);
     expect(r.status, r.stderr).toBe(0);
     expect(container(podSpec(parseYamlDocs(r.stdout, 'sidecar + probe')), 'app').readinessProbe?.httpGet?.path).toBe('/ready');
+  });
+});
+
+describe('node architectures (the image is one index for amd64 and arm64)', () => {
+  const archAffinity = (docs: Doc[]) =>
+    podSpec(docs).affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms.flatMap((t) => t.matchExpressions ?? []);
+
+  it.each(Object.keys(CASES))('%s: the pod may be scheduled on amd64 and arm64 nodes, and on no other', (name) => {
+    expect(archAffinity(render(name))).toEqual([{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] }]);
+  });
+
+  it('nodeArchitectures={arm64} pins the pod to Graviton (arm64) nodes', () => {
+    const docs = parseYamlDocs(renderExampleApp({ set: { 'marketplace-entitlement.nodeArchitectures': '{arm64}' } }), 'arm64 only');
+    expect(archAffinity(docs)).toEqual([{ key: 'kubernetes.io/arch', operator: 'In', values: ['arm64'] }]);
   });
 });
 

@@ -53,6 +53,16 @@ function generateAndCheck(): TypecheckResult {
   td.containerDefinitions[0].essentail = td.containerDefinitions[0].essential;
   files['broken-ecs-essentail.ts'] = taskDefinitionAsTypeScript(td);
 
+  // Graviton: the same task definitions pinned to ARM64 (the image index has both); a misspelled architecture fails.
+  for (const f of TASK_DEFINITIONS) {
+    const arm = readJson(f);
+    arm.runtimePlatform.cpuArchitecture = 'ARM64';
+    files[fileName(`${f} on ARM64`)] = taskDefinitionAsTypeScript(arm);
+  }
+  const aarch = readJson('ecs/task-definition.json');
+  aarch.runtimePlatform.cpuArchitecture = 'AARCH64';
+  files['broken-ecs-aarch64.ts'] = taskDefinitionAsTypeScript(aarch);
+
   const td2 = readJson('ecs/task-definition-sidecar.json');
   td2.containerDefinitions[1].dependsOn[0].condition = 'HEALTHYY';
   files['broken-ecs-condition.ts'] = taskDefinitionAsTypeScript(td2);
@@ -73,7 +83,7 @@ describe('strict type check (satisfies + tsc --noEmit)', () => {
     expect(result.errors[fileName(source)], result.output).toEqual([]);
   });
 
-  it.each(TASK_DEFINITIONS)('%s satisfies RegisterTaskDefinitionCommandInput', (source) => {
+  it.each([...TASK_DEFINITIONS, ...TASK_DEFINITIONS.map((f) => `${f} on ARM64`)])('%s satisfies RegisterTaskDefinitionCommandInput', (source) => {
     const result = check();
     expect(result.errors[fileName(source)], result.output).toEqual([]);
   });
@@ -83,6 +93,7 @@ describe('strict type check (satisfies + tsc --noEmit)', () => {
     ['broken-httpGet-prot.ts', /prot|port/],
     ['broken-ecs-essentail.ts', /essentail/],
     ['broken-ecs-condition.ts', /HEALTHYY/],
+    ['broken-ecs-aarch64.ts', /AARCH64/],
   ])('a deliberately broken copy fails: %s', (file, reason) => {
     const result = check();
     const errors = result.errors[file] ?? [];

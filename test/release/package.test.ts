@@ -27,13 +27,13 @@ const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '-
 const shipped = new Set(packed.files.map((f) => f.path));
 
 describe('the npm package', () => {
-  it('ships exactly the library, the bundled CLI, notices, licence, docs, deployment manifests and Helm charts', () => {
+  it('ships exactly the library, the bundled CLI, notices, SBOM, licence, docs, deployment manifests and Helm charts', () => {
     const library = filesUnder('src')
       .filter((f) => f.endsWith('.ts'))
       .flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`]);
     const expected = [
       'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md',
-      'dist/cli.cjs', 'dist/cli.mjs', ...filesUnder('dist/chunks'), 'dist/THIRD_PARTY_NOTICES',
+      'dist/cli.cjs', 'dist/cli.mjs', ...filesUnder('dist/chunks'), 'dist/THIRD_PARTY_NOTICES', 'dist/sbom.cdx.json',
       ...library,
       // Tracked files only (what .gitignore keeps out, e.g. `helm dependency build` output, npm does too), never a .gitignore.
       ...execFileSync('git', ['ls-files', '--', 'docs', 'k8s', 'charts', 'ecs', 'iam'], { cwd: ROOT, encoding: 'utf8' })

@@ -99,6 +99,21 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
+{{/*
+Pod affinity: only nodes of the architectures in nodeArchitectures (the image index has amd64 and arm64).
+Usage: affinity: {{ include "marketplace-entitlement.affinity" . | nindent 8 }}
+*/}}
+{{- define "marketplace-entitlement.affinity" -}}
+{{- $v := include "marketplace-entitlement.v" . | fromYaml -}}
+nodeAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    nodeSelectorTerms:
+      - matchExpressions:
+          - key: kubernetes.io/arch
+            operator: In
+            values: {{ toJson $v.nodeArchitectures }}
+{{- end -}}
+
 {{/* Container security context for every container of the pod: restricted, read-only root filesystem. */}}
 {{- define "marketplace-entitlement.containerSecurityContext" -}}
 runAsNonRoot: true
