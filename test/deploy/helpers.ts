@@ -59,6 +59,8 @@ export function kustomize(dir: string): Doc[] {
     throw new Error('kubectl not found: the manifest tests need it to render kustomizations. Install it: apt-get install -y kubernetes-client');
   }
   if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} exited ${r.status}:\n${r.stderr}`);
+  // A deprecation today is a render that fails tomorrow: any warning fails the render.
+  if (r.stderr.trim() !== '') throw new Error(`kubectl kustomize ${dir} warned:\n${r.stderr}`);
   return parseYamlDocs(r.stdout, `kubectl kustomize ${dir}`);
 }
 

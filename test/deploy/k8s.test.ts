@@ -3,7 +3,8 @@
  * overlays rendered with `kubectl kustomize` and checked for what each variant promises, Pod Security "restricted",
  * and resources sized from the measured footprint of the CLI. The strict (`satisfies`) check is in typecheck.test.ts.
  */
-import { readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PodSpec } from 'kubernetes-types/core/v1.js';
 import {
@@ -51,6 +52,17 @@ describe('kubectl', () => {
   it('is installed (the manifest tests render kustomizations with it; CI installs kubernetes-client)', () => {
     const version = kubectlVersion();
     expect(version, 'kubectl not found on PATH: apt-get install -y kubernetes-client').toBeDefined();
+  });
+
+  it('a render that warns fails: an overlay with the deprecated `bases` field is refused, naming the warning', () => {
+    mkdirSync(path('.tmp'), { recursive: true });
+    const dir = mkdtempSync(path('.tmp', 'kustomize-'));
+    try {
+      writeFileSync(`${dir}/kustomization.yaml`, `bases:\n- ${relative(dir, path('k8s', 'base'))}\n`);
+      expect(() => kustomize(relative(path(), dir))).toThrow(/warned:[\s\S]*'bases' is deprecated/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
