@@ -3,9 +3,8 @@
  * exactly one PEM block; certificates and private keys refused with their own messages. All before any network
  * call, in the library, the CLI and `bake`.
  */
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,10 +20,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const good = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const modulus = Buffer.from(good.publicKey.export({ format: 'jwk' }).n!, 'base64url');
 const otherKeyPem = pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
-const certificate = execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=not-a-product-key', '-days', '1'], {
-  encoding: 'utf8',
-  stdio: ['ignore', 'pipe', 'ignore'],
-});
+/** A self-signed X.509 certificate (openssl req -x509 -subj /CN=not-a-product-key), committed: npm test runs without openssl. */
+const certificate = readFileSync(new URL('../fixtures/not-a-product-key-certificate.pem', import.meta.url), 'utf8');
 /** An odd 17 000-bit number with the top bit set: a "modulus" no one can verify under in reasonable time. */
 const hugeModulus = Buffer.concat([Buffer.from([0xc0]), randomBytes(2124), Buffer.from([0x01])]);
 
