@@ -76,6 +76,12 @@ function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
  */
 function withFix(message: string, spec: CommandSpec | undefined, argv: string[]): string {
   if (!spec && /^Did you mean /.test(message)) return `Unknown command ${JSON.stringify(argv[0])}. ${message}`;
+  // yargs counts positionals ("got 0, need at least 1"); name the missing one and what it is.
+  const positionals = Object.entries(spec?.positionals ?? {});
+  if (spec && positionals.length > 0 && /^Not enough non-option arguments/.test(message)) {
+    const missing = positionals.map(([name, describe]) => `<${name}>: ${describe.charAt(0).toLowerCase()}${describe.slice(1)}`).join('; ');
+    return `Missing ${missing} (\`${PROGRAM} ${spec.usage ?? spec.name}\`)`;
+  }
   const unknown = /^Unknown arguments?: (.*)$/.exec(message)?.[1]?.split(', ');
   if (!unknown) return message;
   const options = Object.keys(spec?.options ?? {});

@@ -27,6 +27,13 @@ describe('operator mistakes', () => {
     expect(result.stdout).toMatch(/--port "(99999|1\.5)" is not valid: expected a whole number from 0 to 65535/);
   });
 
+  it('inspect with no file names what is missing, not how many positionals yargs counted', async () => {
+    const result = await runCli(['inspect']);
+    expect(result.code).toBe(64);
+    expect(result.stdout).toContain('Missing <file>: the entitlement file or token file, or - for stdin (`marketplace-entitlement inspect <file>`)');
+    expect(result.stdout).not.toContain('non-option arguments');
+  });
+
   it('--deadline 0 is a usage error naming --deadline, not a library option name', async () => {
     const result = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', join(tempDir(), 'd', 'e.jwt'), '--deadline', '0'], {
       env: emulatorEnv(emulator()),
