@@ -10,11 +10,6 @@ export const INTEROP_TESTS = [
   'test/cli/independent-clients.test.ts',
   // python3 with cryptography: the reference entitlement-file verifier in docs/examples.
   'test/cli/python-verifier.test.ts',
-  // kubectl: `kubectl kustomize` renders of k8s/.
-  'test/deploy/k8s.test.ts',
-  'test/deploy/typecheck.test.ts',
-  'test/deploy/cli-contract.test.ts',
-  'test/deploy/helm-k8s-agreement.test.ts',
 ];
 
 /** What every run shares. */

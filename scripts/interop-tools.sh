@@ -2,12 +2,10 @@
 # What `npm run test:interop` needs beyond Node and npm, installed from Debian in one step when missing (root and
 # apt-get), otherwise named in one line, exit 1. Debian's packages because the independent-client tests use
 # /usr/bin/python3 and /usr/bin/aws, where they install:
-#   kubernetes-client   kubectl, renders the kustomizations offline (no API server)
 #   python3-cryptography  the reference entitlement-file verifier (python3 on PATH)
 #   python3-botocore python3-jwt awscli (v2)  the independent clients of test/cli/independent-clients.test.ts
 set -uo pipefail
 missing=()
-command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 python3 -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3 python3-cryptography)
 /usr/bin/python3 -c 'import botocore, jwt, cryptography' >/dev/null 2>&1 || missing+=(python3 python3-botocore python3-jwt python3-cryptography)
 /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2\.' || missing+=(awscli)
