@@ -32,6 +32,11 @@ const REFUSED: [label: string, pem: string, message: RegExp][] = [
   ['an X.509 certificate', certificate, /certificate/],
   ['two PEM blocks (a prepended key)', `${otherKeyPem}${pemOf(good.publicKey)}`, /exactly one PEM block/],
   ['a PEM block with text around it', `comment\n${pemOf(good.publicKey)}`, /exactly one PEM block/],
+  [
+    'the placeholder shipped in k8s/base/public-key.pem, left in place',
+    readFileSync(new URL('../../k8s/base/public-key.pem', import.meta.url), 'utf8'),
+    /still the placeholder shipped in k8s\/base\/public-key\.pem.*public key AWS Marketplace issued for your product \(AWS Marketplace Management Portal/,
+  ],
   ['a private key', good.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /private key/],
 ];
 
