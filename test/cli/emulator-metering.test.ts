@@ -1,5 +1,6 @@
 // The `emulator` command's metering flags, through the built CLI: the emulator runs as a child process and is
 // driven over HTTP by the `meter` command (another child) and by the library through the real AWS SDK.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -83,6 +84,25 @@ describe('emulator metering flags', () => {
     expect(denied.stdout).toContain('aws-marketplace:MeterUsage');
     cli.child.kill('SIGTERM');
     expect((await cli.done).code).toBe(0);
+  });
+
+  it('in text mode prints the settings to paste; pasted into a clean environment, register and check succeed with them', async () => {
+    const cli = startCli(['emulator', '--port', '0', '--log-format', 'text']);
+    await waitFor(() => cli.stdout().includes('MARKETPLACE_PUBLIC_KEY_FILE='), 'the settings to paste', 30_000);
+    const pasted = Object.fromEntries(
+      [...cli.stdout().matchAll(/^ {2}export (.*?)(?:\s+#.*)?$/gm)].flatMap((m) => m[1]!.split(' ').map((pair) => pair.split('=', 2) as [string, string])),
+    );
+    expect(Object.keys(pasted).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY', 'MARKETPLACE_ENDPOINT', 'MARKETPLACE_PUBLIC_KEY_FILE']);
+    const env = baseEnv(pasted);
+    const out = join(tempDir(), 'pasted.jwt');
+    const register = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', out, '--instance-id', 'pod-a'], { env });
+    expect(register.code, register.stdout + register.stderr).toBe(0);
+    const check = await runCli(['check', '--file', out], { env });
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    cli.child.kill('SIGTERM');
+    expect((await cli.done).code).toBe(0);
+    // The scratch key file is the emulator's own: gone once it stopped.
+    expect(existsSync(pasted.MARKETPLACE_PUBLIC_KEY_FILE!)).toBe(false);
   });
 
   it('describes the metering operations and flags in --help', async () => {
