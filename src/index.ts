@@ -100,7 +100,7 @@ export type { UsageMeterStats } from './metering/usage-meter.js';
 export { handleUsageRequest, isLoopbackAddress, USAGE_PATH } from './metering/usage-endpoint.js';
 export { backoffDelay, retryUntilDeadline, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } from './aws/retry.js';
 export type { RetryPolicy, RetryOptions } from './aws/retry.js';
-export type { Logger, LogFields } from './common/logger.js';
+export type { Logger, LoggerLike, LogFields } from './common/logger.js';
 export { startMeteringEmulator } from './emulator/server.js';
 export type { MeteringEmulator, MeteringEmulatorOptions } from './emulator/server.js';
 export { TOKEN_FAULTS, TOKEN_IAT_VARIANTS, REGISTER_USAGE_ERRORS } from './emulator/register-usage.js';

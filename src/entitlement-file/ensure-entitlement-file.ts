@@ -8,6 +8,7 @@
  */
 import { verifyEntitlementFile, type EntitlementFileClaims, type VerifyEntitlementFileOptions } from './entitlement-file.js';
 import { ConfigurationError, EntitlementError } from '../common/errors.js';
+import { resolveLogger } from '../common/logger.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
 import { checkProcessIntegrity } from '../hardening/process-guards.js';
 import { ensureEntitled, type EnsureEntitledOptions } from '../registration/register.js';
@@ -43,7 +44,7 @@ export async function ensureEntitlementFile(options: EnsureEntitledOptions & { e
   };
   try {
     const claims = await verifyEntitlementFile(path, expectations);
-    options.logger?.info?.(`Reusing the valid entitlement file ${path}: no new registration`, {
+    resolveLogger(options.logger).info?.(`Reusing the valid entitlement file ${path}: no new registration`, {
       event: 'register.reused',
       productCode: claims.productCode,
       registeredAt: claims.registeredAt.toISOString(),
@@ -53,7 +54,7 @@ export async function ensureEntitlementFile(options: EnsureEntitledOptions & { e
   } catch (err) {
     // A bad key or option will not get better by registering; anything about the file itself will.
     if (!(err instanceof EntitlementError) || err instanceof ConfigurationError) throw err;
-    options.logger?.info?.(`No reusable entitlement file at ${path} (${err.code}); registering`, { event: 'register.file_not_reusable', code: err.code });
+    resolveLogger(options.logger).info?.(`No reusable entitlement file at ${path} (${err.code}); registering`, { event: 'register.file_not_reusable', code: err.code });
   }
   const entitlement = await ensureEntitled({ ...options, ...(instance && { instanceId: instance.instance }) });
   const claims = await verifyEntitlementFile(path, expectations);

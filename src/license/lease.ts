@@ -39,7 +39,7 @@ import {
   type License,
 } from '@aws-sdk/client-license-manager';
 import { ConfigurationError, EntitlementError, NotEntitledError, VerificationError } from '../common/errors.js';
-import { defaultLogger, describeError, type Logger } from '../common/logger.js';
+import { describeError, resolveLogger, type Logger } from '../common/logger.js';
 import { callLicenseManager, licenseManagerClient, type LicenseManagerCallOptions } from './call.js';
 
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from './fingerprint.js';
@@ -203,7 +203,7 @@ interface Trouble {
  */
 export async function acquireLicense(options: AcquireLicenseOptions): Promise<Lease> {
   const request = checkLicenseOptions(options);
-  const logger = options.logger ?? defaultLogger;
+  const logger = resolveLogger(options.logger);
   const { client, region } = await licenseManagerClient(options, logger);
   const callOptions = { ...options, logger, client };
   logger.info?.('Calling CheckoutLicense', {

@@ -10,6 +10,7 @@
  * const { checkedAt } = await ensureMeteringEntitled({ productCode: 'abc123example', dimension: 'requests' });
  */
 import { ConfigurationError } from '../common/errors.js';
+import { resolveLogger } from '../common/logger.js';
 import type { MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';
 
@@ -48,7 +49,7 @@ export async function ensureMeteringEntitled(options: MeteringEntitlementOptions
     throw new ConfigurationError('INVALID_OPTION', 'dimension is required: a metering dimension API name of the product (the first of --meter-dimensions).');
   }
   const now = options.now?.() ?? new Date();
-  options.logger?.info?.('Checking entitlement with a MeterUsage dry run', { event: 'metering.entitlement_check', productCode, dimension });
+  resolveLogger(options.logger).info?.('Checking entitlement with a MeterUsage dry run', { event: 'metering.entitlement_check', productCode, dimension });
   const result = await meterUsage({ ProductCode: productCode, Timestamp: now, UsageDimension: dimension, UsageQuantity: 0, DryRun: true }, options);
   return { productCode, dimension, checkedAt: new Date(), attempts: result.attempts, region: result.region };
 }

@@ -18,7 +18,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { RegisterUsageCommand, type RegisterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
 import { prepareEntitlementFile } from '../entitlement-file/prepare-entitlement-file.js';
 import { ConfigurationError } from '../common/errors.js';
-import { defaultLogger } from '../common/logger.js';
+import { resolveLogger } from '../common/logger.js';
 import { callMetering, type MeteringCallOptions } from '../metering/call.js';
 import type { InstanceBinding } from '../platform/instance-id.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
@@ -105,7 +105,7 @@ export function newNonce(): string {
  * (the entitlement file binds it to a key thumbprint); everyone else uses {@link ensureEntitled}.
  */
 export async function registerUsage(options: EnsureEntitledOptions, nonce: string): Promise<Entitlement> {
-  const logger = options.logger ?? defaultLogger;
+  const logger = resolveLogger(options.logger);
   const config = checkOptions(options);
   const request = { ProductCode: options.productCode, PublicKeyVersion: config.publicKeyVersion, Nonce: nonce };
   logger.info?.('Calling RegisterUsage', {
