@@ -29,6 +29,10 @@ export interface OptionSpec {
    * depend on the other options, e.g. `(args) => args.pricing === 'contract'`.
    */
   required?: boolean | ((args: Args) => boolean);
+  /** The variable that supplies it, when it is not MARKETPLACE_<OPTION> (e.g. MARKETPLACE_ENTITLEMENT_FILE). */
+  env?: string;
+  /** Older variable names still read, after `env` (documented aliases). */
+  envAliases?: readonly string[];
   /** Strings only: may be given more than once, and each value (the variable too) may be a comma-separated list. */
   multiple?: boolean;
 }

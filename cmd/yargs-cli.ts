@@ -56,7 +56,7 @@ function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
     y = y.positional(name, { describe, type: 'string', coerce: (value: unknown) => (hasDash && (value === '' || value === true) ? '-' : value) });
   }
   for (const [name, option] of Object.entries(spec.options)) {
-    const notes = [`env ${envName(name)}`];
+    const notes = [`env ${[envName(name, option), ...(option.envAliases ?? [])].join(' or ')}`];
     if (option.default !== undefined) notes.push(`default ${String(option.default)}`);
     if (option.required === true) notes.push('required');
     if (option.multiple) notes.push('repeatable, or comma-separated');

@@ -26,7 +26,7 @@ export type {
 } from './entitlement-file/entitlement-file.js';
 export { prepareEntitlementFile } from './entitlement-file/prepare-entitlement-file.js';
 export type { PendingEntitlementFile } from './entitlement-file/prepare-entitlement-file.js';
-export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from './entitlement-file/entitlement-file-path.js';
+export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV, entitlementFilePath } from './entitlement-file/entitlement-file-path.js';
 export { readInputFile } from './common/input-file.js';
 export type { InputFileOptions } from './common/input-file.js';
 export { resolveInstanceId, INSTANCE_BINDINGS } from './platform/instance-id.js';

@@ -39,6 +39,17 @@ async function expectCheck(file: string, code: number, errorCode?: string, env: 
 }
 
 describe('check', () => {
+  it('checks the file MARKETPLACE_ENTITLEMENT_FILE names (as `run` sets it), before the older alias MARKETPLACE_FILE', async () => {
+    const valid = await registerFile();
+    const absent = join(tempDir(), 'absent', 'entitlement.jwt');
+    const env = (names: NodeJS.ProcessEnv) => ({ env: baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem, MARKETPLACE_INSTANCE_ID: 'pod-a', ...names }) });
+    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: valid }))).code).toBe(0);
+    expect((await runCli(['check'], env({ MARKETPLACE_FILE: valid }))).code).toBe(0);
+    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: valid, MARKETPLACE_FILE: absent }))).code).toBe(0);
+    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: absent, MARKETPLACE_FILE: valid }))).code).toBe(66);
+    expect((await runCli(['check', '--file', valid], env({ MARKETPLACE_ENTITLEMENT_FILE: absent }))).code).toBe(0);
+  });
+
   it('exits 0 for a valid file, with a one-line summary and no log noise', async () => {
     const result = await check(await registerFile());
     expect(result.code).toBe(0);

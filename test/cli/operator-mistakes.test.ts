@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../cmd/commands.js';
-import { envName } from '../../cmd/args.js';
+import { envNames } from '../../cmd/args.js';
 import { TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { baseEnv, emulatorEnv, runCli, useTempDir } from './helpers.js';
 
@@ -86,7 +86,7 @@ describe('docs/cli.md', () => {
       for (const [name, option] of Object.entries(spec.options)) {
         const flag = `\`--${name}\`${option.required === true ? ' (required)' : ''}`;
         const fallback = option.default === undefined ? '' : `\`${String(option.default)}\``;
-        expect(section, `${spec.name} --${name}`).toContain(`| ${flag} | \`${envName(name)}\` | ${fallback} |`);
+        expect(section, `${spec.name} --${name}`).toContain(`| ${flag} | \`${envNames(name, option).join('` or `')}\` | ${fallback} |`);
       }
     }
   });

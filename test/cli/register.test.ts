@@ -1,4 +1,5 @@
 // `register` as the init container runs it: the built CLI in a child process against the emulator.
+import { mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,12 +67,27 @@ describe('register', () => {
         MARKETPLACE_DEADLINE: '20s',
         MARKETPLACE_LOG_FORMAT: 'text',
         MARKETPLACE_SOMETHING_UNRELATED: 'ignored',
-        MARKETPLACE_ENTITLEMENT_FILE: '/elsewhere',
       }),
     });
     expect(result.code).toBe(0);
     expect(decodeFile(await readFile(out, 'utf8')).payload.instance).toBe('pod-env');
     expect(result.stderr).toMatch(/INFO +register\.verified Entitlement verified/);
+  });
+
+  it.each([
+    ['MARKETPLACE_ENTITLEMENT_FILE alone', { MARKETPLACE_ENTITLEMENT_FILE: 'new' }, [], 'new'],
+    ['MARKETPLACE_OUT alone (the older name, an alias)', { MARKETPLACE_OUT: 'old' }, [], 'old'],
+    ['both: MARKETPLACE_ENTITLEMENT_FILE wins', { MARKETPLACE_ENTITLEMENT_FILE: 'new', MARKETPLACE_OUT: 'old' }, [], 'new'],
+    ['--out over both', { MARKETPLACE_ENTITLEMENT_FILE: 'new', MARKETPLACE_OUT: 'old' }, ['--out', 'flag'], 'flag'],
+  ] as const)('writes where the path is named: %s', async (_label, names, flags, written) => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const env = Object.fromEntries(Object.entries(names).map(([key, name]) => [key, join(dir, `${name}.jwt`)]));
+    const result = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--instance-id', 'pod-a', ...flags.map((f) => (f === 'flag' ? join(dir, 'flag.jwt') : f))], {
+      env: emulatorEnv(emulator(), { MARKETPLACE_DEADLINE: '20s', ...env }),
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.jwt'))).toEqual([`${written}.jwt`]);
   });
 
   it('lets the command line win over the environment', async () => {
