@@ -17,7 +17,11 @@ import type { Args, CommandContext, OptionSpec } from './spec.js';
 import { UsageError } from './usage-error.js';
 
 export const LOG_OPTIONS = {
-  'log-format': { type: 'string', choices: LOG_FORMATS, default: 'json', describe: 'Logs on stderr: one JSON object per line, or text for people' },
+  'log-format': {
+    type: 'string',
+    choices: LOG_FORMATS,
+    describe: 'Logs and errors on stderr: text for people, or one JSON object per line (default: text on a terminal, json otherwise)',
+  },
   'log-level': { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Least severe level logged' },
 } satisfies Record<string, OptionSpec>;
 

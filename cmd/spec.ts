@@ -52,6 +52,8 @@ export interface CommandContext {
   releaseSignals(): void;
   /** Writes one line to stdout (the human summary, or a command's output). */
   print(line: string): void;
+  /** The format of stderr: text for people (a terminal, or asked), json otherwise. */
+  logFormat: 'json' | 'text';
   env: NodeJS.ProcessEnv;
   /** The CLI's entry file (dist/cli.mjs): `bake` writes beside it. */
   entryFile: string;

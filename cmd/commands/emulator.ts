@@ -152,7 +152,7 @@ export const emulatorCommand: CommandSpec = {
     });
     // For people (text), the key always goes to a file they can name in their settings: a scratch one, removed on
     // stop, unless --public-key-out chose where.
-    const forPeople = args['log-format'] === 'text';
+    const forPeople = ctx.logFormat === 'text';
     const scratchDir = args['public-key-out'] === undefined && forPeople ? await mkdtemp(join(tmpdir(), 'marketplace-entitlement-emulator-')) : undefined;
     const keyOut = scratchDir ? join(scratchDir, 'public-key.pem') : (args['public-key-out'] as string | undefined);
     if (keyOut !== undefined) await writeFileAtomic(keyOut, emulator.publicKeyPem);

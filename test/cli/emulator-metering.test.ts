@@ -35,7 +35,7 @@ describe('emulator metering flags', () => {
     expect((await meter(emulator.url, '--dimension', 'requests')).code).toBe(0);
     const unknown = await meter(emulator.url, '--dimension', 'storage');
     expect(unknown.code).toBe(78);
-    expect(unknown.stdout).toContain('INVALID_USAGE_DIMENSION');
+    expect(unknown.stderr).toContain('INVALID_USAGE_DIMENSION');
 
     const now = new Date();
     const batch = await batchMeterUsage(
@@ -80,8 +80,8 @@ describe('emulator metering flags', () => {
     const url = /listening on (http:\/\/\S+)/.exec(cli.stdout())![1]!;
     const denied = await meter(url, '--dimension', 'requests', '--dry-run');
     expect(denied.code).toBe(78);
-    expect(denied.stdout).toContain('ACCESS_DENIED');
-    expect(denied.stdout).toContain('aws-marketplace:MeterUsage');
+    expect(denied.stderr).toContain('ACCESS_DENIED');
+    expect(denied.failure()).toContain('aws-marketplace:MeterUsage');
     cli.child.kill('SIGTERM');
     expect((await cli.done).code).toBe(0);
   });
@@ -143,14 +143,14 @@ describe('emulator metering flags: bad values', () => {
   ])('%s is a usage error (64) naming the problem', async (_, flags, says) => {
     const result = await runCli(['emulator', ...(await flags())]);
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain(says);
+    expect(result.failure()).toContain(says);
     expect(result.stdout).not.toContain('listening on');
   });
 
   it('a missing tokens file is exit 66', async () => {
     const result = await runCli(['emulator', '--registration-tokens-file', join(tempDir(), 'absent.json')]);
     expect(result.code).toBe(66);
-    expect(result.stdout).toContain('REGISTRATION_TOKENS_FILE_MISSING');
+    expect(result.stderr).toContain('REGISTRATION_TOKENS_FILE_MISSING');
   });
 });
 

@@ -35,7 +35,7 @@ describe('register --pricing', () => {
   it('contract is a usage error (exit 64) pointing at serve and run; nothing is called', async () => {
     const result = await runCli(['register'], { env: contractEnv() });
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain('serve --pricing contract');
+    expect(result.stderr).toContain('serve --pricing contract');
     expect(emulator().calls).toHaveLength(0);
   });
 
@@ -58,10 +58,10 @@ describe('register --pricing', () => {
   it('custom without --meter-dimensions, or a malformed --entitlement, is a usage error (exit 64)', async () => {
     const custom = await runCli(['register', '--pricing', 'custom', '--product-code', TEST_PRODUCT_CODE], { env: emulatorEnv(emulator()) });
     expect(custom.code).toBe(64);
-    expect(custom.stdout).toContain('--meter-dimensions is required');
+    expect(custom.stderr).toContain('--meter-dimensions is required');
     const run = await runCli(['run', '--entitlement', 'Users', '--', 'true'], { env: contractEnv() });
     expect(run.code).toBe(64);
-    expect(run.stdout).toContain('NAME:UNIT[:VALUE]');
+    expect(run.failure()).toContain('NAME:UNIT[:VALUE]');
   });
 });
 
@@ -150,7 +150,7 @@ describe('run --pricing contract, licence lost', () => {
     const result = await cli.done;
     expect(result.code).toBe(77);
     expect(result.stdout).toContain('stopping');
-    expect(result.stdout).toContain('LICENSE_EXPIRED');
+    expect(result.failure()).toContain('LICENSE_EXPIRED');
   });
 });
 

@@ -184,7 +184,8 @@ describe('fault matrix: built CLI register against the emulator', () => {
             if (row.scenario.rotationTimestamp) expect(run.logs.some((l) => l.event === 'register.key_rotation')).toBe(true);
           } else {
             expect(left).toEqual([]); // no entitlement file, no temp file
-            expect(run.stdout).toMatch(new RegExp(`register failed \\(exit ${row.exit}\\)`));
+            expect(run.logs.find((l) => l.event === 'cli.failed')).toMatchObject({ command: 'register', exitCode: row.exit });
+            expect(run.stdout).toBe(''); // errors go to stderr only
           }
         } finally {
           await emulator?.close();

@@ -59,7 +59,7 @@ describe('key vetting', () => {
     const bakeInto = mkdtempSync(join(dir, 'bundle-'));
     const bake = await runCli(['bake', '--product-code', TEST_PRODUCT_CODE, '--public-key-file', keyFile, '--into', bakeInto]);
     expect(bake.code, bake.stdout).toBe(78);
-    expect(bake.stdout).toMatch(/INVALID_PUBLIC_KEY/);
+    expect(bake.stderr).toMatch(/INVALID_PUBLIC_KEY/);
     expect(existsSync(join(bakeInto, 'baked-config.json'))).toBe(false);
   });
 

@@ -78,7 +78,7 @@ describe('a sealed CLI', () => {
     const args = typeof extra === 'function' ? extra() : extra;
     const result = await runSealed(['check', '--file', file, ...args], env());
     expect(result.code, result.stdout).toBe(78);
-    expect(result.stdout).toContain('IMAGE_SEALED');
+    expect(result.stderr).toContain('IMAGE_SEALED');
   });
 
   it.each([
@@ -101,7 +101,7 @@ describe('a sealed CLI', () => {
         entry: sealed.cli,
       });
       expect(result.code, `${command[0]}: ${result.stdout}`).toBe(78);
-      expect(result.stdout).toContain('IMAGE_SEALED');
+      expect(result.stderr).toContain('IMAGE_SEALED');
     }
     expect(emulator().calls).toHaveLength(callsBefore);
   });
@@ -109,13 +109,13 @@ describe('a sealed CLI', () => {
   it.each(['emulator', 'demo', 'bake'])('refuses to run `%s`: exit 78', async (command) => {
     const result = await runSealed([command, ...(command === 'bake' ? ['--product-code', 'x', '--public-key-file', otherKeyFile] : [])]);
     expect(result.code, result.stdout).toBe(78);
-    expect(result.stdout).toContain('IMAGE_SEALED');
+    expect(result.stderr).toContain('IMAGE_SEALED');
   });
 
   it('bound to the platform, fails closed off Kubernetes and ECS: exit 78 INSTANCE_UNKNOWN, explicit instance notwithstanding', async () => {
     const result = await runSealed(['check', '--file', file], { POD_UID: INSTANCE }, () => platformBound);
     expect(result.code, result.stdout).toBe(78);
-    expect(result.stdout).toContain('INSTANCE_UNKNOWN');
+    expect(result.stderr).toContain('INSTANCE_UNKNOWN');
   });
 });
 
@@ -159,7 +159,7 @@ describe('code injection', () => {
   ] as const)('sealed, %s is refused at start: exit 78 CODE_INJECTION', async (_label, env, nodeFlags) => {
     const result = await runCli(['check', '--file', forged], { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), entry: sealed.cli, nodeFlags: [...nodeFlags] });
     expect(result.code, result.stdout + result.stderr).toBe(78);
-    expect(result.stdout).toContain('CODE_INJECTION');
+    expect(result.stderr).toContain('CODE_INJECTION');
   });
 
   it("the library's codeInjection: 'refuse' throws CODE_INJECTION for a preload, unless allowedPreloads names it", async () => {
