@@ -17,8 +17,8 @@ export const shared = {
   // Child processes, real servers and key generation: generous, but a hung test still fails.
   testTimeout: 60_000,
   hookTimeout: 60_000,
-  // Tests never reach a real instance metadata service.
-  env: { AWS_EC2_METADATA_DISABLED: 'true' },
+  // Tests never reach a real instance metadata service. The SDK's Node 20 notice is for users, not the test log.
+  env: { AWS_EC2_METADATA_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
 };
 
 export default defineConfig({

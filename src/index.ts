@@ -1,3 +1,6 @@
+// The public types use Node's (KeyObject, NodeJS.ProcessEnv, http handlers): TypeScript 7 loads no @types by default,
+// so the emitted index.d.ts names them itself. A consumer needs @types/node installed, and no "types" setting.
+/// <reference types="node" preserve="true" />
 /**
  * marketplace-entitlement: AWS Marketplace paid-container entitlement done right.
  *
