@@ -10,7 +10,7 @@ python3 -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3 python3-cr
 /usr/bin/python3 -c 'import botocore, jwt, cryptography' >/dev/null 2>&1 || missing+=(python3 python3-botocore python3-jwt python3-cryptography)
 /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2\.' || missing+=(awscli)
 [ ${#missing[@]} -eq 0 ] && exit 0
-packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+packages=$(printf '%s\n' "${missing[@]}" | sort -u | paste -sd' ')
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "test:interop: installing ${packages}" >&2
   # shellcheck disable=SC2086 # one word per package
