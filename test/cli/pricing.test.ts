@@ -130,7 +130,7 @@ describe('run --pricing contract', () => {
 
   it('forwards SIGTERM to the child and checks in after it exits', async () => {
     const license = lm().addLicense(contract(1));
-    const script = 'console.log("ready"); process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1000)';
+    const script = 'process.on("SIGTERM", () => process.exit(0)); console.log("ready"); setInterval(() => {}, 1000)';
     const cli = startCli(['run', '--', process.execPath, '-e', script], { env: contractEnv() });
     await waitFor(() => cli.stdout().includes('ready'), 'the child to start');
     expect(lm().inUse(license.licenseArn, 'Users')).toBe(1);
@@ -143,7 +143,7 @@ describe('run --pricing contract', () => {
 describe('run --pricing contract, licence lost', () => {
   it('stops the child with SIGTERM when the contract expires mid-run, and exits 77', async () => {
     const license = lm().addLicense(contract(1));
-    const script = 'console.log("ready"); process.on("SIGTERM", () => { console.log("stopping"); process.exit(0); }); setInterval(() => {}, 1000)';
+    const script = 'process.on("SIGTERM", () => { console.log("stopping"); process.exit(0); }); console.log("ready"); setInterval(() => {}, 1000)';
     const cli = startCli(['run', '--', process.execPath, '-e', script], { env: contractEnv({ MARKETPLACE_LICENSE_RECHECK: '200ms' }) });
     await waitFor(() => cli.stdout().includes('ready'), 'the child to start');
     lm().expire(license.licenseArn);
