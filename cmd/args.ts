@@ -1,7 +1,8 @@
 /**
  * Merging a parsed command line with `MARKETPLACE_<OPTION>` variables and defaults, and typing the values.
  * Both parsers (yargs and the `node:util` fast path) hand their raw strings here, so they agree exactly.
- * Precedence: command line, then environment, then default. Variables naming no option are ignored.
+ * Precedence: command line, then environment (an option's own variable, then its documented aliases), then default.
+ * Variables naming no option are ignored.
  *
  * @example
  * envName('public-key-file'); // 'MARKETPLACE_PUBLIC_KEY_FILE'
@@ -12,9 +13,14 @@ import { UsageError } from './usage-error.js';
 
 export const ENV_PREFIX = 'MARKETPLACE_';
 
-/** The environment variable that supplies option `name`. */
-export function envName(name: string): string {
-  return ENV_PREFIX + name.toUpperCase().replace(/-/g, '_');
+/** The environment variable that supplies option `name` (its own `env` when it names one). */
+export function envName(name: string, option?: OptionSpec): string {
+  return option?.env ?? ENV_PREFIX + name.toUpperCase().replace(/-/g, '_');
+}
+
+/** Every variable read for option `name`, in precedence order: its name, then its documented aliases. */
+export function envNames(name: string, option: OptionSpec): string[] {
+  return [envName(name, option), ...(option.envAliases ?? [])];
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
@@ -34,17 +40,17 @@ export function resolveArgs(spec: CommandSpec, raw: Record<string, unknown>, env
     if (raw[name] !== undefined) args[name] = String(raw[name]);
   }
   for (const [name, option] of Object.entries(spec.options)) {
-    const fromEnv = env[envName(name)];
-    const given = raw[name] ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
+    const variable = envNames(name, option).find((key) => env[key] !== undefined && env[key] !== '');
+    const given = raw[name] ?? (variable === undefined ? undefined : env[variable]);
     const value = given ?? option.default;
     if (value === undefined) continue;
-    const source = raw[name] === undefined ? envName(name) : `--${name}`;
+    const source = raw[name] !== undefined ? `--${name}` : (variable ?? envName(name, option));
     args[name] = option.multiple ? listValues(name, option, value, source) : convert(name, option, value, source);
   }
   // After every option is typed: whether one is required may depend on another (--pricing).
   for (const [name, option] of Object.entries(spec.options)) {
     const required = typeof option.required === 'function' ? option.required(args) : option.required === true;
-    if (required && args[name] === undefined) throw new UsageError(`--${name} is required (or set ${envName(name)}).${misspeltEnvHint(name, spec, env)}`);
+    if (required && args[name] === undefined) throw new UsageError(`--${name} is required (or set ${envName(name, option)}).${misspeltEnvHint(name, spec, env)}`);
   }
   return args;
 }
@@ -55,9 +61,10 @@ export function resolveArgs(spec: CommandSpec, raw: Record<string, unknown>, env
  */
 function misspeltEnvHint(name: string, spec: CommandSpec, env: NodeJS.ProcessEnv): string {
   const letters = (text: string) => text.toUpperCase().replace(/[^A-Z0-9]/g, '');
-  const known = new Set(Object.keys(spec.options).map(envName));
-  const near = Object.keys(env).find((key) => key.startsWith(ENV_PREFIX) && !known.has(key) && letters(key) === letters(envName(name)));
-  return near === undefined ? '' : ` ${near} is set: did you mean ${envName(name)}?`;
+  const known = new Set(Object.entries(spec.options).flatMap(([option, o]) => envNames(option, o)));
+  const wanted = envName(name, spec.options[name]);
+  const near = Object.keys(env).find((key) => key.startsWith(ENV_PREFIX) && !known.has(key) && letters(key) === letters(wanted));
+  return near === undefined ? '' : ` ${near} is set: did you mean ${wanted}?`;
 }
 
 /** A repeatable option: every value given, each split at commas; an empty item is refused. */

@@ -1,6 +1,6 @@
 /**
- * The CLI's logger: one JSON object per line on stderr (`time`, `level`, `event`, `message`, then the
- * fields), or `--log-format text` for people. Messages and fields come from the library, which never puts
+ * The CLI's logger, on stderr: one JSON object per line (`time`, `level`, `event`, `message`, then the fields), or
+ * text for people; text by default on a terminal, JSON otherwise. Messages and fields come from the library, which never puts
  * credentials, private keys or whole tokens in them.
  *
  * @example
@@ -8,7 +8,7 @@
  * logger.info?.('Entitlement verified', { event: 'register.verified', productCode: 'abc' });
  * // {"time":"2025-01-01T00:00:00.000Z","level":"info","event":"register.verified","message":"Entitlement verified","productCode":"abc"}
  */
-import { writeSync } from 'node:fs';
+import { fstatSync, statSync, writeSync } from 'node:fs';
 import type { LogFields, Logger } from '../src/common/logger.js';
 
 export const LOG_FORMATS = ['json', 'text'] as const;
@@ -23,18 +23,35 @@ export interface CliLoggerOptions {
 }
 
 /**
+ * The format when none was asked for: text for a person at a terminal, JSON lines for a log collector (stderr
+ * is not a terminal). A pipe, a file or /dev/null (an exec probe, a container runtime's log) is told by fstat,
+ * without loading node:tty (and node:net with it); only another character device is asked whether it is a terminal.
+ */
+export function defaultLogFormat(): LogFormat {
+  try {
+    const stderr = fstatSync(2);
+    if (!stderr.isCharacterDevice() || stderr.rdev === statSync('/dev/null').rdev) return 'json';
+  } catch {
+    return 'json'; // stderr closed: nobody reads either format
+  }
+  return process.getBuiltinModule('node:tty').isatty(2) ? 'text' : 'json';
+}
+
+/**
  * The log format asked for by a command line that could not be parsed: the last `--log-format` given (spaced or
- * with `=`), else `MARKETPLACE_LOG_FORMAT`, else json. Anything that is not a known format means json.
+ * with `=`), else `MARKETPLACE_LOG_FORMAT`, else the default (text on a terminal, json otherwise). Anything that
+ * is not a known format means json.
  *
  * @example
  * requestedLogFormat(['check', '--log-format', 'text', '--bogus'], {}); // 'text'
  */
 export function requestedLogFormat(argv: readonly string[], env: NodeJS.ProcessEnv): LogFormat {
-  let given = env.MARKETPLACE_LOG_FORMAT;
+  let given = env.MARKETPLACE_LOG_FORMAT === '' ? undefined : env.MARKETPLACE_LOG_FORMAT;
   argv.forEach((arg, i) => {
     if (arg === '--log-format') given = argv[i + 1];
     else if (arg.startsWith('--log-format=')) given = arg.slice('--log-format='.length);
   });
+  if (given === undefined) return defaultLogFormat();
   return LOG_FORMATS.find((format) => format === given) ?? 'json';
 }
 

@@ -4,7 +4,7 @@
  * @example
  * const register: CommandSpec = { ..., options: { ...REGISTER_OPTIONS, out: OUT_OPTION, ...LOG_OPTIONS } };
  */
-import { DEFAULT_ENTITLEMENT_FILE } from '../src/entitlement-file/entitlement-file-path.js';
+import { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from '../src/entitlement-file/entitlement-file-path.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../src/license/fingerprint.js';
 import { PRICING_MODELS } from '../src/pricing/pricing.js';
 import { readInputFile } from '../src/common/input-file.js';
@@ -19,7 +19,11 @@ import type { Args, CommandContext, OptionSpec } from './spec.js';
 import { UsageError } from './usage-error.js';
 
 export const LOG_OPTIONS = {
-  'log-format': { type: 'string', choices: LOG_FORMATS, default: 'json', describe: 'Logs on stderr: one JSON object per line, or text for people' },
+  'log-format': {
+    type: 'string',
+    choices: LOG_FORMATS,
+    describe: 'Logs and errors on stderr: text for people, or one JSON object per line (default: text on a terminal, json otherwise)',
+  },
   'log-level': { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Least severe level logged' },
 } satisfies Record<string, OptionSpec>;
 
@@ -72,7 +76,13 @@ export const REGISTER_OPTIONS = {
   },
   ...KEY_OPTIONS,
   'public-key-version': { type: 'number', default: 1, describe: 'Version of the public key (shown beside it in the Portal)' },
-  out: { type: 'string', default: DEFAULT_ENTITLEMENT_FILE, describe: 'Where to write the signed entitlement file' },
+  out: {
+    type: 'string',
+    default: DEFAULT_ENTITLEMENT_FILE,
+    env: ENTITLEMENT_FILE_ENV,
+    envAliases: ['MARKETPLACE_OUT'],
+    describe: 'Where to write the signed entitlement file',
+  },
   region: { type: 'string', describe: 'AWS Region (default: AWS_REGION, then ECS task metadata, then EC2 IMDS)' },
   endpoint: { type: 'string', describe: 'Endpoint URL override for every AWS call (Metering and License Manager), e.g. the local emulator' },
   'tls-roots': {

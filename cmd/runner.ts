@@ -10,7 +10,8 @@
 import { constants } from 'node:os';
 import { describeError } from '../src/common/logger.js';
 import { resolveArgs } from './args.js';
-import { createCliLogger, requestedLogFormat, writeLine, type LogFormat, type LogLevel } from './log.js';
+import type { LogFields, Logger } from '../src/common/logger.js';
+import { createCliLogger, defaultLogFormat, requestedLogFormat, writeLine, type LogFormat, type LogLevel } from './log.js';
 import { sealInput, type SealedImage } from './sealed.js';
 import { PROGRAM, type Args, type CommandContext, type CommandSpec } from './spec.js';
 import { UsageError } from './usage-error.js';
@@ -27,18 +28,27 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /** One line on stdout, as the human summary: inner line breaks folded so it stays one line. */
 const oneLine = (line: string) => line.replace(/\s*\n\s*/g, ' ');
-const print = (line: string) => writeLine(1, oneLine(line));
 /** A line through Node's stream, for a command that runs until stopped (`runsUntilStopped`). */
 const streamLine = (stream: NodeJS.WriteStream) => (line: string) => void stream.write(`${line}\n`);
 
 /**
- * A command line that cannot run: one error log line (in the `--log-format` the command line or
- * `MARKETPLACE_LOG_FORMAT` asked for, even though the rest of it is unusable), the summary, exit 64.
+ * How a failure reaches stderr, and only stderr (stdout carries only a command's result): for people (text), the
+ * one-line summary; for a log collector (json), one error log line with the same facts as fields.
+ */
+function reportFailure(format: LogFormat, logger: Logger, summary: string, message: string, fields: LogFields, stderr: (line: string) => void): void {
+  if (format === 'text') stderr(oneLine(summary));
+  else logger.error?.(message, fields);
+}
+
+/**
+ * A command line that cannot run: on stderr, in the `--log-format` the command line or `MARKETPLACE_LOG_FORMAT`
+ * asked for (even though the rest of it is unusable), else the default one; exit 64.
  */
 export function exitOnUsageError(command: string | undefined, text: string): never {
   const message = /[.?!]$/.test(text) ? text : `${text}.`;
-  createCliLogger({ format: requestedLogFormat(process.argv.slice(2), process.env), level: 'error' }).error?.(message, { event: 'cli.usage', command });
-  print(`${message} Run \`${[PROGRAM, command, '--help'].filter(Boolean).join(' ')}\` for usage.`);
+  const format = requestedLogFormat(process.argv.slice(2), process.env);
+  const summary = `${message} Run \`${[PROGRAM, command, '--help'].filter(Boolean).join(' ')}\` for usage.`;
+  reportFailure(format, createCliLogger({ format, level: 'error' }), summary, message, { event: 'cli.usage', command }, (line) => writeLine(2, line));
   return process.exit(new UsageError(message).exitCode);
 }
 
@@ -52,8 +62,9 @@ export interface Bundle {
 export function refuseToStart(command: string | undefined, err: unknown): never {
   const code = exitCodeOf(err);
   const error = describeError(err);
-  createCliLogger({ format: 'json', level: 'error' }).error?.(error.message, { event: 'cli.refused', command, error, exitCode: code });
-  print(`${command ?? PROGRAM} refused (exit ${code}): ${error.code ?? error.name}: ${error.message}`);
+  const format = requestedLogFormat(process.argv.slice(2), process.env);
+  const summary = `${command ?? PROGRAM} refused (exit ${code}): ${error.code ?? error.name}: ${error.message}`;
+  reportFailure(format, createCliLogger({ format, level: 'error' }), summary, error.message, { event: 'cli.refused', command, error, exitCode: code }, (line) => writeLine(2, line));
   return process.exit(code);
 }
 
@@ -77,7 +88,8 @@ export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>
   const [stdout, stderr] = spec.runsUntilStopped
     ? [streamLine(process.stdout), streamLine(process.stderr)]
     : [(line: string) => writeLine(1, line), (line: string) => writeLine(2, line)];
-  const logger = createCliLogger({ format: (args['log-format'] ?? 'json') as LogFormat, level: (args['log-level'] ?? 'info') as LogLevel, write: stderr });
+  const format = (args['log-format'] as LogFormat | undefined) ?? defaultLogFormat();
+  const logger = createCliLogger({ format, level: (args['log-level'] ?? 'info') as LogLevel, write: stderr });
   const commandPrint = (line: string) => stdout(oneLine(line));
   // Process warnings (e.g. the AWS SDK's Node version notice) become log lines: stderr stays one format.
   process.removeAllListeners('warning');
@@ -92,16 +104,15 @@ export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   const releaseSignals = () => STOP_SIGNALS.forEach((signal) => process.off(signal, onSignal));
-  const ctx: CommandContext = { logger, signal: controller.signal, print: commandPrint, env: input.env, releaseSignals, entryFile: bundle.entryFile, ...(bundle.sealed && { sealed: bundle.sealed }) };
+  const ctx: CommandContext = { logger, logFormat: format, signal: controller.signal, print: commandPrint, env: input.env, releaseSignals, entryFile: bundle.entryFile, ...(bundle.sealed && { sealed: bundle.sealed }) };
 
   try {
     return process.exit((await spec.run(args, ctx)) ?? 0);
   } catch (err) {
     const code = received ? 128 + constants.signals[received] : exitCodeOf(err);
     const error = describeError(err);
-    logger.error?.(error.message, { event: 'cli.failed', command: spec.name, error, exitCode: code });
     const why = received ? `stopped by ${received}` : `${error.code ?? error.name}: ${error.message}`;
-    commandPrint(`${spec.name} failed (exit ${code}): ${why}`);
+    reportFailure(format, logger, `${spec.name} failed (exit ${code}): ${why}`, error.message, { event: 'cli.failed', command: spec.name, error, exitCode: code }, stderr);
     return process.exit(code);
   }
 }

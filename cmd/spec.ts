@@ -29,6 +29,10 @@ export interface OptionSpec {
    * depend on the other options, e.g. `(args) => args.pricing === 'contract'`.
    */
   required?: boolean | ((args: Args) => boolean);
+  /** The variable that supplies it, when it is not MARKETPLACE_<OPTION> (e.g. MARKETPLACE_ENTITLEMENT_FILE). */
+  env?: string;
+  /** Older variable names still read, after `env` (documented aliases). */
+  envAliases?: readonly string[];
   /** Strings only: may be given more than once, and each value (the variable too) may be a comma-separated list. */
   multiple?: boolean;
 }
@@ -48,6 +52,8 @@ export interface CommandContext {
   releaseSignals(): void;
   /** Writes one line to stdout (the human summary, or a command's output). */
   print(line: string): void;
+  /** The format of stderr: text for people (a terminal, or asked), json otherwise. */
+  logFormat: 'json' | 'text';
   env: NodeJS.ProcessEnv;
   /** The CLI's entry file (dist/cli.mjs): `bake` writes beside it. */
   entryFile: string;

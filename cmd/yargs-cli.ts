@@ -56,7 +56,7 @@ function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
     y = y.positional(name, { describe, type: 'string', coerce: (value: unknown) => (hasDash && (value === '' || value === true) ? '-' : value) });
   }
   for (const [name, option] of Object.entries(spec.options)) {
-    const notes = [`env ${envName(name)}`];
+    const notes = [`env ${[envName(name, option), ...(option.envAliases ?? [])].join(' or ')}`];
     if (option.default !== undefined) notes.push(`default ${String(option.default)}`);
     if (option.required === true) notes.push('required');
     if (option.multiple) notes.push('repeatable, or comma-separated');
@@ -76,6 +76,12 @@ function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
  */
 function withFix(message: string, spec: CommandSpec | undefined, argv: string[]): string {
   if (!spec && /^Did you mean /.test(message)) return `Unknown command ${JSON.stringify(argv[0])}. ${message}`;
+  // yargs counts positionals ("got 0, need at least 1"); name the missing one and what it is.
+  const positionals = Object.entries(spec?.positionals ?? {});
+  if (spec && positionals.length > 0 && /^Not enough non-option arguments/.test(message)) {
+    const missing = positionals.map(([name, describe]) => `<${name}>: ${describe.charAt(0).toLowerCase()}${describe.slice(1)}`).join('; ');
+    return `Missing ${missing} (\`${PROGRAM} ${spec.usage ?? spec.name}\`)`;
+  }
   const unknown = /^Unknown arguments?: (.*)$/.exec(message)?.[1]?.split(', ');
   if (!unknown) return message;
   const options = Object.keys(spec?.options ?? {});

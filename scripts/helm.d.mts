@@ -2,6 +2,9 @@
 export declare const HELM_VERSION: string;
 export declare const HELM_PATH: string;
 export declare function ensureHelm(): string;
+export declare const KUBECTL_VERSION: string;
+export declare const KUBECTL_PATH: string;
+export declare function ensureKubectl(): string;
 export interface HelmResult {
   status: number | null;
   stdout: string;

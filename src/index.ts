@@ -1,3 +1,6 @@
+// The public types use Node's (KeyObject, NodeJS.ProcessEnv, http handlers): TypeScript 7 loads no @types by default,
+// so the emitted index.d.ts names them itself. A consumer needs @types/node installed, and no "types" setting.
+/// <reference types="node" preserve="true" />
 /**
  * marketplace-entitlement: AWS Marketplace paid-container entitlement done right.
  *
@@ -26,7 +29,7 @@ export type {
 } from './entitlement-file/entitlement-file.js';
 export { prepareEntitlementFile } from './entitlement-file/prepare-entitlement-file.js';
 export type { PendingEntitlementFile } from './entitlement-file/prepare-entitlement-file.js';
-export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from './entitlement-file/entitlement-file-path.js';
+export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV, entitlementFilePath } from './entitlement-file/entitlement-file-path.js';
 export { readInputFile } from './common/input-file.js';
 export type { InputFileOptions } from './common/input-file.js';
 export { resolveInstanceId, INSTANCE_BINDINGS } from './platform/instance-id.js';
@@ -103,7 +106,7 @@ export type { UsageMeterStats } from './metering/usage-meter.js';
 export { handleUsageRequest, isLoopbackAddress, USAGE_PATH } from './metering/usage-endpoint.js';
 export { backoffDelay, backoffWindow, retryUntilDeadline, DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } from './aws/retry.js';
 export type { RetryPolicy, RetryOptions } from './aws/retry.js';
-export type { Logger, LogFields } from './common/logger.js';
+export type { Logger, LoggerLike, LogFields } from './common/logger.js';
 export { startMeteringEmulator } from './emulator/server.js';
 export type { MeteringEmulator, MeteringEmulatorOptions } from './emulator/server.js';
 export { TOKEN_FAULTS, TOKEN_IAT_VARIANTS, REGISTER_USAGE_ERRORS } from './emulator/register-usage.js';

@@ -5,7 +5,7 @@
  * @example
  * marketplace-entitlement check --public-key-file /etc/marketplace/product-key.pem --product-code abc123
  */
-import { DEFAULT_ENTITLEMENT_FILE } from '../../src/entitlement-file/entitlement-file-path.js';
+import { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from '../../src/entitlement-file/entitlement-file-path.js';
 import { INSTANCE_ID_OPTION, KEY_OPTIONS, LOG_OPTIONS, PRODUCT_CODE_OPTION, productPublicKey } from '../options.js';
 import type { CommandSpec } from '../spec.js';
 
@@ -13,7 +13,7 @@ export const checkCommand: CommandSpec = {
   name: 'check',
   describe: 'Verify the signed entitlement file (exec probe): exit 0 valid, 65 invalid, 66 missing',
   options: {
-    file: { type: 'string', default: DEFAULT_ENTITLEMENT_FILE, describe: 'The entitlement file to verify' },
+    file: { type: 'string', default: DEFAULT_ENTITLEMENT_FILE, env: ENTITLEMENT_FILE_ENV, envAliases: ['MARKETPLACE_FILE'], describe: 'The entitlement file to verify' },
     ...KEY_OPTIONS,
     'product-code': { ...PRODUCT_CODE_OPTION, describe: 'When given, the file must be for this product' },
     'instance-id': INSTANCE_ID_OPTION,

@@ -8,6 +8,9 @@
  * MARKETPLACE_SECRET_ACCESS_KEY=s3cret marketplace-entitlement emulator --access-key-id AKIDEXAMPLE
  * marketplace-entitlement emulator --aws-host-names --region us-east-1 --tls-dir /tmp/as-aws --ecs-endpoint 169.254.170.2:80
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { EmulatedEntitlement, EmulatedLicenseInput } from '../../src/emulator/license-manager.js';
 import type { RegistrationTokenGrant } from '../../src/emulator/types.js';
 import { listOption, LOG_OPTIONS } from '../options.js';
@@ -179,17 +182,45 @@ export const emulatorCommand: CommandSpec = {
           requestId: call.requestId,
         }),
     });
-    const keyOut = args['public-key-out'] as string | undefined;
+    // For people (text), the key always goes to a file they can name in their settings: a scratch one, removed on
+    // stop, unless --public-key-out chose where.
+    const forPeople = ctx.logFormat === 'text';
+    const scratchDir = args['public-key-out'] === undefined && forPeople ? await mkdtemp(join(tmpdir(), 'marketplace-entitlement-emulator-')) : undefined;
+    const keyOut = scratchDir ? join(scratchDir, 'public-key.pem') : (args['public-key-out'] as string | undefined);
     if (keyOut !== undefined) await writeFileAtomic(keyOut, emulator.publicKeyPem);
     const signatures = credentials ? `; SigV4 verified for ${credentials.accessKeyId}` : '';
-    ctx.print(`emulator listening on ${emulator.url}${keyOut ? `; public key in ${keyOut}` : ''}${signatures}`);
+    ctx.print(`emulator listening on ${emulator.url}${keyOut ? `; public key in ${keyOut}${scratchDir ? ' (removed when it stops)' : ''}` : ''}${signatures}`);
+    // Under AWS's host names there is no endpoint to set: the hosts entries and the CA are the settings.
+    if (forPeople && !asAws) for (const line of settingsToPaste(emulator.url, keyOut!, credentials?.accessKeyId)) ctx.print(line);
     if (asAws) ctx.print(`serving as ${asAws.hostNames.all.join(', ')}; trust ${asAws.caFile}; hosts entries in ${asAws.hostsFile}`);
     if (emulator.ecs) ctx.print(`ECS agent stand-ins on ${emulator.ecs.url}: ${Object.entries(emulator.ecs.environment).map(([name, value]) => `${name}=${value}`).join(' ')}`);
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
     await emulator.close();
+    if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
     ctx.logger.info?.('Emulator stopped', { event: 'emulator.stopped', calls: emulator.calls.length });
   },
 };
+
+/** A word the shell reads back as itself. */
+const shellWord = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * What a new user pastes into another shell to point the CLI (or the library) at this emulator: without it the
+ * first command meets MISSING_REGION, then NO_CREDENTIALS. The Region is any Region; the credentials are dummies
+ * (the emulator checks only that requests are signed) unless --access-key-id asked for exact ones.
+ */
+function settingsToPaste(url: string, keyFile: string, accessKeyId: string | undefined): string[] {
+  return [
+    'Settings for the CLI or the library in another shell (paste):',
+    `  export MARKETPLACE_ENDPOINT=${shellWord(url)}`,
+    '  export AWS_REGION=us-east-1',
+    accessKeyId === undefined
+      ? '  export AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator   # dummies: the emulator checks only that requests are signed'
+      : `  export AWS_ACCESS_KEY_ID=${shellWord(accessKeyId)} AWS_SECRET_ACCESS_KEY=...   # the secret the emulator was given`,
+    `  export MARKETPLACE_PUBLIC_KEY_FILE=${shellWord(keyFile)}`,
+    'Then, e.g.: marketplace-entitlement register --product-code abc123 --out ./entitlement.jwt',
+  ];
+}
 
 /** `--operation-errors MeterUsage=InvalidEndpointRegionException,...`, each a modelled error of its operation. */
 function operationErrorsOption(args: Args, modelled: Readonly<Record<string, Readonly<Record<string, number>>>>): Record<string, string> | undefined {

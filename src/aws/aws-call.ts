@@ -15,7 +15,7 @@
  */
 import type { MeteringErrorVerdict } from './aws-errors.js';
 import { ConfigurationError, UntrustedServerError } from '../common/errors.js';
-import { defaultLogger, describeError, type Logger } from '../common/logger.js';
+import { describeError, resolveLogger, type Logger, type LoggerLike } from '../common/logger.js';
 import type { MeteringClientPurpose } from './metering-client.js';
 import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type RetryPolicy } from './retry.js';
 import { certificateFailure } from './tls-roots.js';
@@ -28,9 +28,15 @@ export interface AwsCallOptions {
   retry?: Partial<RetryPolicy>;
   /** Stops the retry loop at once (the call rejects with `ABORTED`). */
   signal?: AbortSignal;
-  /** Where to log attempts, retries and outcomes. Default: process warnings. */
-  logger?: Logger;
+  /**
+   * Where to log attempts, retries and outcomes: a {@link Logger}, `console`, a pino logger, a Powertools `Logger`
+   * or an AWS SDK v3 `Logger`. Default: process warnings for what needs an operator only.
+   */
+  logger?: LoggerLike;
 }
+
+/** Retries that leave less than this share of the deadline warn (once): the call may not make it. */
+const DEADLINE_NEAR_FRACTION = 0.25;
 
 export interface CallResult<T> {
   value: T;
@@ -52,12 +58,13 @@ export async function callAws<Client, T>(
   isPending: (err: unknown) => boolean = () => false,
 ): Promise<CallResult<T>> {
   const { operation, eventPrefix } = purpose;
-  const logger = options.logger ?? defaultLogger;
+  const logger = resolveLogger(options.logger);
   const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   if (!(deadlineMs > 0) || !Number.isFinite(deadlineMs)) {
     throw new ConfigurationError('INVALID_OPTION', `deadlineMs must be a positive number of milliseconds, got ${String(options.deadlineMs)}.`);
   }
   const policy = resolveRetryPolicy(options.retry); // checked before any network call
+  let warnedDeadlineNear = false;
   const { client, region } = await makeClient(logger);
   const judge = (err: unknown): MeteringErrorVerdict => untrustedServer(err, operation) ?? classify(err);
   const { value, attempts } = await retryUntilDeadline((signal) => attempt(client, signal), {
@@ -66,13 +73,23 @@ export async function callAws<Client, T>(
     policy,
     signal: options.signal,
     isRetryable: (err) => isPending(err) || judge(err).retryable,
-    onRetry: ({ error, attempt: n, delayMs }) =>
-      logger.warn?.(`${operation} attempt ${n} ${isPending(error) ? 'left work pending' : 'failed'}, retrying in ${delayMs} ms`, {
+    onRetry: ({ error, attempt: n, delayMs, remainingMs }) => {
+      // A retry is routine (throttling under a scale-up, a blip); a deadline running out needs an operator, once.
+      logger.info?.(`${operation} attempt ${n} ${isPending(error) ? 'left work pending' : 'failed'}, retrying in ${delayMs} ms`, {
         event: `${eventPrefix}.retry`,
         attempt: n,
         delayMs,
         error: describeError(error),
-      }),
+      });
+      if (!warnedDeadlineNear && remainingMs < deadlineMs * DEADLINE_NEAR_FRACTION) {
+        warnedDeadlineNear = true;
+        logger.warn?.(
+          `${operation} has failed ${n} time(s) and less than ${Math.ceil(remainingMs / 1000)} s of its ${Math.round(deadlineMs / 1000)} s deadline is left: ` +
+            'check network egress to the AWS endpoint, the credentials and the Region',
+          { event: `${eventPrefix}.deadline_near`, attempt: n, remainingMs, deadlineMs, error: describeError(error) },
+        );
+      }
+    },
   }).catch((err: unknown) => {
     const verdict = judge(err);
     throw verdict.retryable ? err : verdict.error;

@@ -99,7 +99,7 @@ export interface RetryOptions {
   /** True for failures worth another attempt; any other error is rethrown at once. */
   isRetryable: (err: unknown) => boolean;
   /** Called before each backoff sleep, e.g. to log. */
-  onRetry?: (info: { error: unknown; attempt: number; delayMs: number }) => void;
+  onRetry?: (info: { error: unknown; attempt: number; delayMs: number; remainingMs: number }) => void;
   /** What the operation is, for error messages ("RegisterUsage"). */
   operation?: string;
 }
@@ -180,7 +180,7 @@ export async function retryUntilDeadline<T>(
       lastError = err;
     }
     const delayMs = Math.min(backoffDelay(attempts, policy), Math.max(deadlineAt - Date.now(), 0));
-    options.onRetry?.({ error: lastError, attempt: attempts, delayMs });
+    options.onRetry?.({ error: lastError, attempt: attempts, delayMs, remainingMs: Math.max(deadlineAt - Date.now() - delayMs, 0) });
     await sleep(delayMs, stop);
   }
 }

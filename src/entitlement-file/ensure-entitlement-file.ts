@@ -10,6 +10,7 @@
  */
 import { verifyEntitlementFile, type EntitlementFileClaims, type VerifyEntitlementFileOptions } from './entitlement-file.js';
 import { ConfigurationError, EntitlementError } from '../common/errors.js';
+import { resolveLogger } from '../common/logger.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import { ensureEntitled, type EnsureEntitledOptions } from '../registration/register.js';
@@ -62,7 +63,7 @@ export async function ensureEntitlementFile(options: EnsureEntitlementFileOption
   if (hardened.reuseExistingFile === true) {
     try {
       const claims = await verifyEntitlementFile(path, expectations);
-      hardened.logger?.warn?.(`Reusing the valid entitlement file ${path}: no new registration (reuseExistingFile: outside the line)`, {
+      resolveLogger(hardened.logger).info?.(`Reusing the valid entitlement file ${path}: no new registration (reuseExistingFile: outside the line)`, {
         event: 'register.reused',
         productCode: claims.productCode,
         registeredAt: claims.registeredAt.toISOString(),
@@ -72,7 +73,7 @@ export async function ensureEntitlementFile(options: EnsureEntitlementFileOption
     } catch (err) {
       // A bad key or option will not get better by registering; anything about the file itself will.
       if (!(err instanceof EntitlementError) || err instanceof ConfigurationError) throw err;
-      hardened.logger?.info?.(`No reusable entitlement file at ${path} (${err.code}); registering`, { event: 'register.file_not_reusable', code: err.code });
+      resolveLogger(hardened.logger).info?.(`No reusable entitlement file at ${path} (${err.code}); registering`, { event: 'register.file_not_reusable', code: err.code });
     }
   }
   const entitlement = await ensureEntitled({ ...hardened, ...(instance && { instanceId: instance.instance }) });

@@ -20,6 +20,7 @@
  * console.log(await gate.status()); // { entitled: true, productCode: 'abc123example', registeredAt: '...', instance: '...' }
  */
 import { statSync, type BigIntStats } from 'node:fs';
+import { entitlementFilePath } from '../entitlement-file/entitlement-file-path.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { entitlementFileExpiry, verifyEntitlementFile, type VerifyEntitlementFileOptions } from '../entitlement-file/entitlement-file.js';
@@ -32,8 +33,11 @@ import { secondsOption } from '../registration/verify.js';
 
 /** What {@link createEntitlementGate} verifies: the file, the product key, and optionally the product code and instance. */
 export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOptions, 'now'>, ProcessGuardOptions {
-  /** The entitlement file the init container (`marketplace-entitlement register`) writes. */
-  file: string;
+  /**
+   * The entitlement file the init container (`marketplace-entitlement register`) writes. Default:
+   * `MARKETPLACE_ENTITLEMENT_FILE` (of `env` when given), else /var/run/marketplace-entitlement/entitlement.jwt.
+   */
+  file?: string;
   /**
    * Where the platform names the instance (Kubernetes pod UID, ECS task ARN) the file must name it, with or
    * without this option; a differing `instanceId` makes every answer `INSTANCE_CONFLICT`. Off any platform the
@@ -111,12 +115,12 @@ const RECHECK_NEXT_CALL = 0;
  * misconfigured gate fails at start-up ({@link ConfigurationError}) instead of answering 503 forever.
  *
  * @example
- * const gate = createEntitlementGate({ file: process.env.MARKETPLACE_ENTITLEMENT_FILE!, publicKey, maxAgeSec: 86_400 });
+ * const gate = createEntitlementGate({ publicKey, maxAgeSec: 86_400 }); // the file: MARKETPLACE_ENTITLEMENT_FILE, else the default path
  * app.get('/readyz', gate.handler); // Express
  */
 export function createEntitlementGate(given: EntitlementGateOptions): EntitlementGate {
   const options = applyHardenedProfile(given, 'createEntitlementGate', { reachesAws: false });
-  const { file: givenFile, hardened: _applied, codeInjection, allowedPreloads, mountedCode, env, instanceBinding, ...expectations } = options;
+  const { file: givenFile = entitlementFilePath(options.env), hardened: _applied, codeInjection, allowedPreloads, mountedCode, env, instanceBinding, ...expectations } = options;
   if (typeof givenFile !== 'string' || givenFile === '') {
     throw new ConfigurationError('INVALID_OPTION', 'createEntitlementGate needs `file`: the path of the entitlement file the init container writes.');
   }

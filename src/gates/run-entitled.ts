@@ -18,6 +18,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { ConfigurationError, NotEntitledError } from '../common/errors.js';
+import { resolveLogger } from '../common/logger.js';
 import { holdEntitlement, type PricingOptions } from '../pricing/pricing.js';
 import { applyHardenedProfile } from '../hardening/process-guards.js';
 
@@ -52,7 +53,7 @@ export async function runEntitled(command: string[], given: RunEntitledOptions):
   let lost: string | undefined;
   held.onLost((status) => {
     lost = `${status.code}: ${status.reason}`;
-    options.logger?.error?.(`Entitlement lost (${status.reason}); stopping ${program} with SIGTERM`, { event: 'run.entitlement_lost', code: status.code });
+    resolveLogger(options.logger).error?.(`Entitlement lost (${status.reason}); stopping ${program} with SIGTERM`, { event: 'run.entitlement_lost', code: status.code });
     child.kill('SIGTERM');
   });
   try {

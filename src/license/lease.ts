@@ -39,7 +39,7 @@ import {
   type License,
 } from '@aws-sdk/client-license-manager';
 import { ConfigurationError, EntitlementError, NotEntitledError, VerificationError } from '../common/errors.js';
-import { defaultLogger, describeError, type Logger } from '../common/logger.js';
+import { describeError, resolveLogger, type Logger } from '../common/logger.js';
 import { callLicenseManager, licenseManagerClient, type LicenseManagerCallOptions } from './call.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
@@ -207,7 +207,7 @@ export async function acquireLicense(given: AcquireLicenseOptions): Promise<Leas
   const options = applyHardenedProfile(given, 'acquireLicense', { reachesAws: true });
   const request = checkLicenseOptions(options);
   checkProcessIntegrity(options);
-  const logger = options.logger ?? defaultLogger;
+  const logger = resolveLogger(options.logger);
   const { client, region } = await licenseManagerClient(options, logger);
   const callOptions = { ...options, logger, client };
   logger.info?.('Calling CheckoutLicense', {

@@ -12,6 +12,7 @@
 import { ConfigurationError } from '../common/errors.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
+import { resolveLogger } from '../common/logger.js';
 import type { MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';
 
@@ -52,7 +53,7 @@ export async function ensureMeteringEntitled(given: MeteringEntitlementOptions):
   }
   checkProcessIntegrity(options);
   const now = options.now?.() ?? new Date();
-  options.logger?.info?.('Checking entitlement with a MeterUsage dry run', { event: 'metering.entitlement_check', productCode, dimension });
+  resolveLogger(options.logger).info?.('Checking entitlement with a MeterUsage dry run', { event: 'metering.entitlement_check', productCode, dimension });
   const result = await meterUsage({ ProductCode: productCode, Timestamp: now, UsageDimension: dimension, UsageQuantity: 0, DryRun: true }, options);
   return { productCode, dimension, checkedAt: new Date(), attempts: result.attempts, region: result.region };
 }

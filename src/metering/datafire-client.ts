@@ -22,7 +22,7 @@ import {
   type ResolveCustomerResult as AwsResolveCustomerResult,
 } from '@aws-sdk/client-marketplace-metering';
 import { ConfigurationError } from '../common/errors.js';
-import { defaultLogger } from '../common/logger.js';
+import { resolveLogger } from '../common/logger.js';
 import { meteringClient } from '../aws/metering-client.js';
 import { batchMeterUsage } from './batch-meter-usage.js';
 import { callMetering, type MeteringCallOptions } from './call.js';
@@ -81,7 +81,7 @@ export function create(account: DataFireAccount = {}): MeteringMarketplaceClient
   let client: Promise<MarketplaceMeteringClient> | undefined;
   // Each action validates before this: Region discovery may already touch the network.
   const withClient = async (): Promise<MeteringCallOptions> => {
-    client ??= meteringClient(options, options.logger ?? defaultLogger, { operation: 'Metering', eventPrefix: 'metering' }).then(
+    client ??= meteringClient(options, resolveLogger(options.logger), { operation: 'Metering', eventPrefix: 'metering' }).then(
       (built) => built.client,
       (err: unknown) => {
         client = undefined; // e.g. no Region yet: let the next action try again

@@ -21,7 +21,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConfigurationError, EntitlementError, ServiceUnavailableError, ValidationError } from '../common/errors.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
-import { defaultLogger, describeError, type Logger } from '../common/logger.js';
+import { describeError, resolveLogger, type Logger } from '../common/logger.js';
 import { meteringClient } from '../aws/metering-client.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
@@ -158,7 +158,7 @@ export async function createUsageMeter(given: UsageMeterOptions): Promise<UsageM
   if (!(jitterMs >= 0) || !Number.isFinite(jitterMs)) throw new ValidationError('sendJitterMs', 'must be a number of milliseconds >= 0', options.sendJitterMs);
 
   checkProcessIntegrity(options);
-  const logger = options.logger ?? defaultLogger;
+  const logger = resolveLogger(options.logger);
   const spoolFile = options.spoolDir === undefined ? undefined : spoolPath(options.spoolDir, productCode);
   const spooled = spoolFile === undefined ? undefined : await readSpool(spoolFile, productCode, logger);
   const instanceId =

@@ -9,7 +9,7 @@
  */
 import { ConfigurationError } from '../common/errors.js';
 import { METADATA_TIMEOUT_MS, readEcsTaskMetadata } from './ecs-metadata.js';
-import type { Logger } from '../common/logger.js';
+import { toLogger, type Logger, type LoggerLike } from '../common/logger.js';
 
 /** The Region found and where it came from. */
 export interface ResolvedRegion {
@@ -31,10 +31,10 @@ const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 export async function resolveRegion(options: {
   region?: string | undefined;
   env?: NodeJS.ProcessEnv;
-  logger?: Logger;
+  logger?: LoggerLike;
 }): Promise<ResolvedRegion> {
   const env = options.env ?? process.env;
-  const found = await findRegion(options.region, env, options.logger);
+  const found = await findRegion(options.region, env, options.logger && toLogger(options.logger));
   if (!found) {
     throw new ConfigurationError(
       'MISSING_REGION',

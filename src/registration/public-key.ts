@@ -96,11 +96,22 @@ function isDocPlaceholder(key: KeyObject): boolean {
   );
 }
 
+/** The first words of the placeholder file k8s/base/public-key.pem, which a seller replaces with the product's key. */
+const SHIPPED_PLACEHOLDER = 'REPLACE this whole file with the PEM public key';
+
 /**
  * Exactly one PEM block, a public key, and nothing else but whitespace: with several, which one a parser uses
  * is an accident (OpenSSL takes the first, so a prepended key would win).
  */
 function checkSinglePublicKeyPem(text: string): void {
+  if (text.includes(SHIPPED_PLACEHOLDER)) {
+    throw new ConfigurationError(
+      'INVALID_PUBLIC_KEY',
+      'The product public key is still the placeholder shipped in k8s/base/public-key.pem, not a key. Replace the ' +
+        "file's whole content with the public key AWS Marketplace issued for your product (AWS Marketplace " +
+        'Management Portal, your container product; docs/first-deploy.md), and set its version.',
+    );
+  }
   const labels = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((match) => match[1]!);
   if (labels.some((label) => label.includes('PRIVATE KEY'))) {
     throw new ConfigurationError(

@@ -19,7 +19,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { RegisterUsageCommand, type RegisterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
 import { prepareEntitlementFile } from '../entitlement-file/prepare-entitlement-file.js';
 import { ConfigurationError } from '../common/errors.js';
-import { defaultLogger } from '../common/logger.js';
+import { resolveLogger } from '../common/logger.js';
 import { callMetering, type MeteringCallOptions } from '../metering/call.js';
 import type { InstanceBinding } from '../platform/instance-id.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
@@ -109,7 +109,7 @@ export function newNonce(): string {
  */
 export async function registerUsage(given: EnsureEntitledOptions, nonce: string): Promise<Entitlement> {
   const options = applyHardenedProfile(given, 'registerUsage', { reachesAws: true });
-  const logger = options.logger ?? defaultLogger;
+  const logger = resolveLogger(options.logger);
   const config = checkOptions(options);
   const request = { ProductCode: options.productCode, PublicKeyVersion: config.publicKeyVersion, Nonce: nonce };
   logger.info?.('Calling RegisterUsage', {

@@ -35,10 +35,21 @@ function check(file: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) 
 async function expectCheck(file: string, code: number, errorCode?: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
   const result = await check(file, [], env);
   expect(result.code, result.stdout).toBe(code);
-  if (errorCode) expect(result.stdout).toContain(errorCode);
+  if (errorCode) expect(result.stderr).toContain(errorCode);
 }
 
 describe('check', () => {
+  it('checks the file MARKETPLACE_ENTITLEMENT_FILE names (as `run` sets it), before the older alias MARKETPLACE_FILE', async () => {
+    const valid = await registerFile();
+    const absent = join(tempDir(), 'absent', 'entitlement.jwt');
+    const env = (names: NodeJS.ProcessEnv) => ({ env: baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem, MARKETPLACE_INSTANCE_ID: 'pod-a', ...names }) });
+    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: valid }))).code).toBe(0);
+    expect((await runCli(['check'], env({ MARKETPLACE_FILE: valid }))).code).toBe(0);
+    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: valid, MARKETPLACE_FILE: absent }))).code).toBe(0);
+    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: absent, MARKETPLACE_FILE: valid }))).code).toBe(66);
+    expect((await runCli(['check', '--file', valid], env({ MARKETPLACE_ENTITLEMENT_FILE: absent }))).code).toBe(0);
+  });
+
   it('exits 0 for a valid file, with a one-line summary and no log noise', async () => {
     const result = await check(await registerFile());
     expect(result.code).toBe(0);
@@ -80,7 +91,7 @@ describe('check', () => {
   it('exits 65 for a file older than --max-age', async () => {
     const file = await registerFile();
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    expect((await check(file, ['--max-age', '1ms'])).stdout).toContain('FILE_TOO_OLD');
+    expect((await check(file, ['--max-age', '1ms'])).stderr).toContain('FILE_TOO_OLD');
     expect((await check(file, ['--max-age', '1h'])).code).toBe(0);
   });
 
@@ -90,7 +101,7 @@ describe('check', () => {
     expect(unreadable.code).toBe(66);
     const unknown = await check(file, ['--bogus']);
     expect(unknown.code).toBe(64);
-    expect(unknown.stdout).toContain('Unknown argument: bogus');
+    expect(unknown.stderr).toContain('Unknown argument: bogus');
   });
 
   it('keeps its exit code when nobody reads its output any more (both pipes closed before it writes)', async () => {

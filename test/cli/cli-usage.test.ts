@@ -1,15 +1,64 @@
 // The CLI's answers to a person at a terminal: --version, "did you mean", usage errors in the requested log
 // format, inspect output that a crafted file cannot forge, and stdin that cannot be endless.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { VERSION } from '../../cmd/version.js';
-import { baseEnv, CLI, runCli, signFile, useTempDir } from './helpers.js';
+import { TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
+import { baseEnv, CLI, emulatorEnv, runCli, signFile, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir();
-const TEXT_LOG_LINE = /^\d{4}-\d\d-\d\dT[\d:.]+Z ERROR cli\.usage /;
+const emulator = useEmulator();
+
+/**
+ * Runs `node CLI ARGS` on a real pseudo-terminal (util-linux `script`, as `unshare` elsewhere) with stdout sent to a
+ * file, so what reaches the terminal is stderr alone. Returns the terminal's text and the stdout file's.
+ */
+async function onTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; terminal: string; stdout: string }> {
+  const stdoutFile = join(tempDir(), `stdout-${Math.random().toString(36).slice(2)}.txt`);
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  const command = `${[process.execPath, CLI, ...args].map(quote).join(' ')} > ${quote(stdoutFile)}`;
+  let code = 0;
+  let terminal = '';
+  try {
+    terminal = (await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env, encoding: 'utf8', timeout: 30_000 })).stdout;
+  } catch (err) {
+    const failed = err as { code?: number | string; stdout?: string };
+    if (typeof failed.code !== 'number') throw new Error(`util-linux \`script\` could not run (apt-get install -y util-linux): ${String(err)}`);
+    code = failed.code;
+    terminal = failed.stdout ?? '';
+  }
+  return { code, terminal: terminal.replace(/\r\n/g, '\n'), stdout: readFileSync(stdoutFile, 'utf8') };
+}
+
+describe('on a terminal (a real pty)', () => {
+  it('an error is one line of text on stderr; stdout gets nothing', async () => {
+    const missing = join(tempDir(), 'absent', 'entitlement.jwt');
+    const result = await onTerminal(['check', '--file', missing, '--public-key', 'x'], baseEnv());
+    expect(result.code).toBe(66);
+    expect(result.terminal).toMatch(/^check failed \(exit 66\): ENTITLEMENT_FILE_MISSING: .*\n$/);
+    expect(result.terminal).not.toContain('{');
+    expect(result.stdout).toBe('');
+  });
+
+  it('logs are text on stderr; stdout carries only the result', async () => {
+    const out = join(tempDir(), 'terminal.jwt');
+    const result = await onTerminal(['register', '--product-code', TEST_PRODUCT_CODE, '--out', out, '--instance-id', 'pod-a'], emulatorEnv(emulator()));
+    expect(result.code).toBe(0);
+    expect(result.terminal).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO +register\.verified Entitlement verified/m);
+    expect(result.terminal).not.toContain('{"time"');
+    expect(result.stdout).toMatch(/^entitled: product \S+ registered at .* for instance pod-a after 1 attempt\(s\); wrote /);
+  });
+
+  it('--log-format json asks for JSON even on a terminal', async () => {
+    const result = await onTerminal(['check', '--file', join(tempDir(), 'absent.jwt'), '--public-key', 'x', '--log-format', 'json'], baseEnv());
+    expect(result.code).toBe(66);
+    expect(JSON.parse(result.terminal.trim())).toMatchObject({ level: 'error', event: 'cli.failed', exitCode: 66 });
+  });
+});
 
 describe('CLI usage', () => {
   it('--version prints the package version and exits 0', async () => {
@@ -22,7 +71,7 @@ describe('CLI usage', () => {
   it('names a misspelt command and suggests the right one', async () => {
     const result = await runCli(['regster']);
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain('Unknown command "regster". Did you mean register?');
+    expect(result.failure()).toContain('Unknown command "regster". Did you mean register?');
   });
 
   it.each([
@@ -32,7 +81,7 @@ describe('CLI usage', () => {
   ])('%s: a misspelt flag gets "did you mean"', async (_name, args, meant) => {
     const result = await runCli(args);
     expect(result.code).toBe(64);
-    expect(result.stdout).toMatch(new RegExp(`Unknown argument: [a-z-]+\\. Did you mean ${meant}\\?`));
+    expect(result.stderr).toMatch(new RegExp(`Unknown argument: [a-z-]+\\. Did you mean ${meant}\\?`));
   });
 
   it('does not suggest a flag for a word that is nothing like one', async () => {
@@ -45,17 +94,18 @@ describe('CLI usage', () => {
     ['--log-format text', ['check', '--log-format', 'text', '--bogus'], {}],
     ['--log-format=text', ['register', '--log-format=text', '--port', 'x'], {}],
     ['MARKETPLACE_LOG_FORMAT=text', ['serve', '--port', '70000'], { MARKETPLACE_LOG_FORMAT: 'text' }],
-  ])('a usage error is logged as text when %s asked for it', async (_name, args, env) => {
+  ])('a usage error is one line of text on stderr when %s asked for it, nothing on stdout', async (_name, args, env) => {
     const result = await runCli(args, { env: baseEnv(env) });
     expect(result.code).toBe(64);
-    expect(result.stderr).toMatch(TEXT_LOG_LINE);
-    expect(() => result.logs()).toThrow(); // not JSON
+    expect(result.stderr).toMatch(/^[^{\n].* Run `marketplace-entitlement \w+ --help` for usage\.\n$/);
+    expect(result.stdout).toBe('');
   });
 
-  it('a usage error is a JSON log line by default', async () => {
+  it('a usage error is one JSON log line on stderr when stderr is not a terminal, nothing on stdout', async () => {
     const result = await runCli(['check', '--bogus']);
     expect(result.code).toBe(64);
     expect(result.logs()).toEqual([expect.objectContaining({ level: 'error', event: 'cli.usage', command: 'check' })]);
+    expect(result.stdout).toBe('');
   });
 });
 

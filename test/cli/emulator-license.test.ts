@@ -49,6 +49,6 @@ describe('emulator licence flags', () => {
     await writeFile(file, JSON.stringify([{ entitlements: [] }]));
     const result = await runCli(['emulator', '--port', '0', ...args.map((a) => (a === 'LICENSE_FILE_PLACEHOLDER' ? file : a))]);
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain(message);
+    expect(result.failure()).toContain(message);
   });
 });

@@ -1,5 +1,6 @@
 // The `emulator` command's metering flags, through the built CLI: the emulator runs as a child process and is
 // driven over HTTP by the `meter` command (another child) and by the library through the real AWS SDK.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,7 +35,7 @@ describe('emulator metering flags', () => {
     expect((await meter(emulator.url, '--dimension', 'requests')).code).toBe(0);
     const unknown = await meter(emulator.url, '--dimension', 'storage');
     expect(unknown.code).toBe(78);
-    expect(unknown.stdout).toContain('INVALID_USAGE_DIMENSION');
+    expect(unknown.stderr).toContain('INVALID_USAGE_DIMENSION');
 
     const now = new Date();
     const batch = await batchMeterUsage(
@@ -79,10 +80,29 @@ describe('emulator metering flags', () => {
     const url = /listening on (http:\/\/\S+)/.exec(cli.stdout())![1]!;
     const denied = await meter(url, '--dimension', 'requests', '--dry-run');
     expect(denied.code).toBe(78);
-    expect(denied.stdout).toContain('ACCESS_DENIED');
-    expect(denied.stdout).toContain('aws-marketplace:MeterUsage');
+    expect(denied.stderr).toContain('ACCESS_DENIED');
+    expect(denied.failure()).toContain('aws-marketplace:MeterUsage');
     cli.child.kill('SIGTERM');
     expect((await cli.done).code).toBe(0);
+  });
+
+  it('in text mode prints the settings to paste; pasted into a clean environment, register and check succeed with them', async () => {
+    const cli = startCli(['emulator', '--port', '0', '--log-format', 'text']);
+    await waitFor(() => cli.stdout().includes('MARKETPLACE_PUBLIC_KEY_FILE='), 'the settings to paste', 30_000);
+    const pasted = Object.fromEntries(
+      [...cli.stdout().matchAll(/^ {2}export (.*?)(?:\s+#.*)?$/gm)].flatMap((m) => m[1]!.split(' ').map((pair) => pair.split('=', 2) as [string, string])),
+    );
+    expect(Object.keys(pasted).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY', 'MARKETPLACE_ENDPOINT', 'MARKETPLACE_PUBLIC_KEY_FILE']);
+    const env = baseEnv(pasted);
+    const out = join(tempDir(), 'pasted.jwt');
+    const register = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', out, '--instance-id', 'pod-a'], { env });
+    expect(register.code, register.stdout + register.stderr).toBe(0);
+    const check = await runCli(['check', '--file', out], { env });
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    cli.child.kill('SIGTERM');
+    expect((await cli.done).code).toBe(0);
+    // The scratch key file is the emulator's own: gone once it stopped.
+    expect(existsSync(pasted.MARKETPLACE_PUBLIC_KEY_FILE!)).toBe(false);
   });
 
   it('describes the metering operations and flags in --help', async () => {
@@ -123,14 +143,14 @@ describe('emulator metering flags: bad values', () => {
   ])('%s is a usage error (64) naming the problem', async (_, flags, says) => {
     const result = await runCli(['emulator', ...(await flags())]);
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain(says);
+    expect(result.failure()).toContain(says);
     expect(result.stdout).not.toContain('listening on');
   });
 
   it('a missing tokens file is exit 66', async () => {
     const result = await runCli(['emulator', '--registration-tokens-file', join(tempDir(), 'absent.json')]);
     expect(result.code).toBe(66);
-    expect(result.stdout).toContain('REGISTRATION_TOKENS_FILE_MISSING');
+    expect(result.stderr).toContain('REGISTRATION_TOKENS_FILE_MISSING');
   });
 });
 

@@ -48,6 +48,11 @@ export interface CliResult {
   stderr: string;
   /** stderr parsed as JSON lines (throws if a line is not JSON). */
   logs(): Record<string, unknown>[];
+  /**
+   * The failure the CLI reported on stderr (JSON, as when stderr is not a terminal): each error line as
+   * `CODE: message (exit N)`, one per line. Errors never reach stdout.
+   */
+  failure(): string;
 }
 
 export interface CliProcess {
@@ -78,21 +83,28 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
   child.stdin.end(options.stdin ?? '');
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        code,
-        signal,
-        stdout,
-        stderr,
-        logs: () =>
-          stderr
-            .split('\n')
-            .filter((line) => line !== '')
-            .map((line) => JSON.parse(line) as Record<string, unknown>),
-      }),
-    );
+    child.on('close', (code, signal) => resolve(cliResult(code, signal, stdout, stderr)));
   });
   return { child, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+/** A finished CLI's result: its output, and stderr (or the part of it that is the CLI's: `logText`) read as JSON log lines. */
+export function cliResult(code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, logText = stderr): CliResult {
+  const logs = () =>
+    logText
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const failure = () =>
+    logs()
+      .filter((line) => line.level === 'error')
+      .map((line) => {
+        const error = line.error as { code?: string; name?: string } | undefined;
+        const exit = line.exitCode === undefined ? '' : ` (exit ${String(line.exitCode)})`;
+        return `${error ? `${error.code ?? error.name}: ` : ''}${String(line.message)}${exit}`;
+      })
+      .join('\n');
+  return { code, signal, stdout, stderr, logs, failure };
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {

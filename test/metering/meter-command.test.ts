@@ -40,7 +40,7 @@ describe('meter', () => {
     emulator().scenario.meteringDenied = true;
     const denied = await meter('--quantity', '0', '--dry-run');
     expect(denied.code).toBe(78);
-    expect(denied.stdout).toMatch(/ACCESS_DENIED: .*aws-marketplace:MeterUsage/);
+    expect(denied.failure()).toMatch(/ACCESS_DENIED: .*aws-marketplace:MeterUsage/);
   });
 
   it('a bad value is a usage error naming the option (exit 64), and nothing is sent', async () => {
@@ -48,9 +48,9 @@ describe('meter', () => {
     const badTags = await meter('--quantity', '1', '--tags', 'team|x=blue');
 
     expect(negative.code).toBe(64);
-    expect(negative.stdout).toContain('--quantity: UsageQuantity must be a whole number from 0 to 2147483647; got -1.');
+    expect(negative.stderr).toContain('--quantity: UsageQuantity must be a whole number from 0 to 2147483647; got -1.');
     expect(badTags.code).toBe(64);
-    expect(badTags.stdout).toContain('--tags: UsageAllocations[0].Tags[0].Key must be');
+    expect(badTags.failure()).toContain('--tags: UsageAllocations[0].Tags[0].Key must be');
     expect(emulator().calls).toEqual([]);
   });
 
@@ -60,6 +60,6 @@ describe('meter', () => {
     const again = await meter('--quantity', '6', '--timestamp', timestamp);
 
     expect(again.code).toBe(78);
-    expect(again.stdout).toContain('DUPLICATE_REQUEST');
+    expect(again.stderr).toContain('DUPLICATE_REQUEST');
   });
 });

@@ -6,7 +6,7 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ConfigurationError,
   createUsageMeter,
@@ -112,12 +112,23 @@ describe('the hour boundary', () => {
     expect(sends()).toHaveLength(2); // nothing is sent twice
   });
 
-  it('the timer sends at the real hour boundary', async () => {
-    const offset = HOUR_10 + HOUR - (Date.now() + 300); // the boundary is 300 ms away
-    now = () => new Date(Date.now() + offset);
-    const meter = await startMeter();
-    meter.record('requests', 2);
-
+  it('the timer sends at the hour boundary, not a millisecond before (fake timers: no wall-clock wait)', async () => {
+    advance(40 * 60_000 - 300); // 10:59:59.700: the boundary is 300 ms away
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const meter = await startMeter(); // arms its timer for the boundary
+      meter.record('requests', 2);
+      expect(vi.getTimerCount()).toBe(1);
+      advance(299);
+      vi.advanceTimersByTime(299);
+      expect(vi.getTimerCount()).toBe(1); // 10:59:59.999: still armed
+      advance(1);
+      vi.advanceTimersByTime(1); // 11:00:00.000: the timer fires and the sends start
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      // The sends themselves (real HTTP to the emulator, the SDK's own timers) run on real timers.
+      vi.useRealTimers();
+    }
     await expect.poll(() => sent(), { timeout: 10_000, interval: 50 }).toEqual(['requests=2@10:59', 'storage=0@10:59']);
   });
 });

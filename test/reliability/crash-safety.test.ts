@@ -97,11 +97,17 @@ describe('SIGKILL while register writes', () => {
             mkdirSync(dir);
             const out = join(dir, 'entitlement.jwt');
             if (withPrevious) copyFileSync(previous, out);
+            // Each lane's first run is killed before the answer leaves the emulator (onCall runs before the
+            // response is written: no new file can exist) and its last is never killed (it must finish), so both
+            // sides of the write are reached by construction, however loaded the machine; the runs between are the
+            // seeded sweep, whose outcomes are checked but not counted on.
+            const mode = k === 0 ? 'before-answer' : k === PER_LANE - 1 ? 'never' : 'after-delay';
             const delayMs = delays[i]!;
             let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
             let timer: NodeJS.Timeout | undefined;
             laneHook = () => {
-              timer = setTimeout(() => child?.kill('SIGKILL'), delayMs);
+              if (mode === 'before-answer') child?.kill('SIGKILL');
+              else if (mode === 'after-delay') timer = setTimeout(() => child?.kill('SIGKILL'), delayMs);
             };
             const run = await runCli(registerArgs(laneEmulator, keyFile, out, '20s'), {
               env: cliEnv(),
@@ -115,7 +121,9 @@ describe('SIGKILL while register writes', () => {
             const check = await runCli(checkArgs(out), { env: cliEnv(), timeoutMs: 15_000 });
             const exists = existsSync(out);
             tempFilesLeft += listDir(dir).filter(isTempName).length;
-            const context = `iteration ${i}, kill ${delayMs.toFixed(1)} ms after the answer: ${check.stdout}`;
+            const context = `iteration ${i}, ${mode === 'after-delay' ? `kill ${delayMs.toFixed(1)} ms after the answer` : mode}: ${check.stdout}${check.stderr}`;
+            if (mode === 'before-answer') expect(run.signal, context).toBe('SIGKILL');
+            if (mode === 'never') expect(run.code, `${context}\n${run.stderr}`).toBe(0);
             if (withPrevious) {
               expect(check.code, context).toBe(0);
             } else {
@@ -143,7 +151,8 @@ describe('SIGKILL while register writes', () => {
       `SIGKILL x ${LANES * PER_LANE} (seeded, kill delays log-uniform in [${MIN_MS}, ${MAX_MS}] ms after the answer): ` +
         `${JSON.stringify(outcomes)}; temp files left by killed runs: ${tempFilesLeft} (never read by check)`,
     );
-    // The kills did straddle the write: some runs were cut before the rename, some completed it.
+    // The kills did straddle the write: some runs were cut before the rename, some completed it (by construction:
+    // each lane's first and last runs).
     expect(outcomes.killedNoFile + outcomes.killedOldFile).toBeGreaterThan(0);
     expect(outcomes.killedNewFile + outcomes.finished).toBeGreaterThan(0);
   });

@@ -3,9 +3,8 @@
  * exactly one PEM block; certificates and private keys refused with their own messages. All before any network
  * call, in the library, the CLI and `bake`.
  */
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,10 +20,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const good = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const modulus = Buffer.from(good.publicKey.export({ format: 'jwk' }).n!, 'base64url');
 const otherKeyPem = pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
-const certificate = execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=not-a-product-key', '-days', '1'], {
-  encoding: 'utf8',
-  stdio: ['ignore', 'pipe', 'ignore'],
-});
+/** A self-signed X.509 certificate (openssl req -x509 -subj /CN=not-a-product-key), committed: npm test runs without openssl. */
+const certificate = readFileSync(new URL('../fixtures/not-a-product-key-certificate.pem', import.meta.url), 'utf8');
 /** An odd 17 000-bit number with the top bit set: a "modulus" no one can verify under in reasonable time. */
 const hugeModulus = Buffer.concat([Buffer.from([0xc0]), randomBytes(2124), Buffer.from([0x01])]);
 
@@ -35,6 +32,11 @@ const REFUSED: [label: string, pem: string, message: RegExp][] = [
   ['an X.509 certificate', certificate, /certificate/],
   ['two PEM blocks (a prepended key)', `${otherKeyPem}${pemOf(good.publicKey)}`, /exactly one PEM block/],
   ['a PEM block with text around it', `comment\n${pemOf(good.publicKey)}`, /exactly one PEM block/],
+  [
+    'the placeholder shipped in k8s/base/public-key.pem, left in place',
+    readFileSync(new URL('../../k8s/base/public-key.pem', import.meta.url), 'utf8'),
+    /still the placeholder shipped in k8s\/base\/public-key\.pem.*public key AWS Marketplace issued for your product \(AWS Marketplace Management Portal/,
+  ],
   ['a private key', good.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /private key/],
 ];
 
@@ -57,7 +59,7 @@ describe('key vetting', () => {
     const bakeInto = mkdtempSync(join(dir, 'bundle-'));
     const bake = await runCli(['bake', '--product-code', TEST_PRODUCT_CODE, '--public-key-file', keyFile, '--into', bakeInto]);
     expect(bake.code, bake.stdout).toBe(78);
-    expect(bake.stdout).toMatch(/INVALID_PUBLIC_KEY/);
+    expect(bake.stderr).toMatch(/INVALID_PUBLIC_KEY/);
     expect(existsSync(join(bakeInto, 'baked-config.json'))).toBe(false);
   });
 

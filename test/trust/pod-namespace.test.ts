@@ -59,15 +59,15 @@ describe('pod identity from the kubelet mounts', () => {
   it("pod A's file copied into pod B: check exits 65 INSTANCE_MISMATCH", async () => {
     const result = await check(POD_B, copyOfA());
     expect(result.code, result.stdout).toBe(65);
-    expect(result.stdout).toContain('INSTANCE_MISMATCH');
+    expect(result.stderr).toContain('INSTANCE_MISMATCH');
   });
 
   it.each(['POD_UID', 'MARKETPLACE_INSTANCE_ID'])("... with %s set to A's UID in B's manifest: exit 78 INSTANCE_CONFLICT, naming both", async (variable) => {
     const result = await check(POD_B, copyOfA(), { [variable]: POD_A });
     expect(result.code, result.stdout).toBe(78);
-    expect(result.stdout).toContain('INSTANCE_CONFLICT');
-    expect(result.stdout).toContain(POD_A);
-    expect(result.stdout).toContain(POD_B);
+    expect(result.stderr).toContain('INSTANCE_CONFLICT');
+    expect(result.failure()).toContain(POD_A);
+    expect(result.failure()).toContain(POD_B);
   });
 
   it('a file that names no instance is refused in a pod: exit 65 INSTANCE_MISSING', async () => {
@@ -75,13 +75,13 @@ describe('pod identity from the kubelet mounts', () => {
     await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: anonymous, env: {} }));
     const result = await check(POD_B, anonymous);
     expect(result.code, result.stdout).toBe(65);
-    expect(result.stdout).toContain('INSTANCE_MISSING');
+    expect(result.stderr).toContain('INSTANCE_MISSING');
   });
 
   it("a hostPath mount of pod A's kubelet files into pod B: exit 78 INSTANCE_AMBIGUOUS", async () => {
     const result = await check(POD_B, copyOfA(), {}, { hostPathOf: POD_A });
     expect(result.code, result.stdout).toBe(78);
-    expect(result.stdout).toContain('INSTANCE_AMBIGUOUS');
+    expect(result.stderr).toContain('INSTANCE_AMBIGUOUS');
   });
 
   it("`run --` in pod B with A's file registers (a RegisterUsage call) instead of reusing it", async () => {
@@ -141,19 +141,19 @@ describe('a sealed CLI in a pod', () => {
     writeFileSync(forgedConfig, readFileSync(join(sealed.dir, 'baked-config.json'), 'utf8').replace(TEST_PRODUCT_CODE, 'other-product'));
     const result = await sealedCheck([`mount --bind ${forgedConfig} ${join(sealed.dir, 'baked-config.json')}`]);
     expect(result.code, result.stdout + result.stderr).toBe(78);
-    expect(result.stdout).toContain('IMAGE_TAMPERED');
+    expect(result.stderr).toContain('IMAGE_TAMPERED');
   });
 
   it('an unmodified copy of the bundle mounted over it: exit 78 IMAGE_TAMPERED', async () => {
     const result = await sealedCheck([`mount --bind ${CLI} ${sealed.cli}`]);
     expect(result.code, result.stdout + result.stderr).toBe(78);
-    expect(result.stdout).toContain('IMAGE_TAMPERED');
+    expect(result.stderr).toContain('IMAGE_TAMPERED');
   });
 
   it('a volume mounted inside the bundle directory: exit 78 IMAGE_TAMPERED', async () => {
     const result = await sealedCheck([`mkdir -p ${sealed.dir}/chunks`, `mount -t tmpfs chunks ${sealed.dir}/chunks`]);
     expect(result.code, result.stdout + result.stderr).toBe(78);
-    expect(result.stdout).toContain('IMAGE_TAMPERED');
+    expect(result.stderr).toContain('IMAGE_TAMPERED');
   });
 });
 

@@ -80,7 +80,7 @@ describe('a sealed CLI', () => {
     const args = typeof extra === 'function' ? extra() : extra;
     const result = await runSealed(['check', '--file', file, ...args], env());
     expect(result.code, result.stdout).toBe(78);
-    expect(result.stdout).toContain('IMAGE_SEALED');
+    expect(result.stderr).toContain('IMAGE_SEALED');
   });
 
   it.each([
@@ -103,7 +103,7 @@ describe('a sealed CLI', () => {
         entry: sealed.cli,
       });
       expect(result.code, `${command[0]}: ${result.stdout}`).toBe(78);
-      expect(result.stdout).toContain('IMAGE_SEALED');
+      expect(result.stderr).toContain('IMAGE_SEALED');
     }
     expect(emulator().calls).toHaveLength(callsBefore);
   });
@@ -111,13 +111,13 @@ describe('a sealed CLI', () => {
   it.each(['emulator', 'demo', 'bake'])('refuses to run `%s`: exit 78', async (command) => {
     const result = await runSealed([command, ...(command === 'bake' ? ['--product-code', 'x', '--public-key-file', otherKeyFile] : [])]);
     expect(result.code, result.stdout).toBe(78);
-    expect(result.stdout).toContain('IMAGE_SEALED');
+    expect(result.stderr).toContain('IMAGE_SEALED');
   });
 
   it('bound to the platform, fails closed off Kubernetes and ECS: exit 78 INSTANCE_UNKNOWN, explicit instance notwithstanding', async () => {
     const result = await runSealed(['check', '--file', file], { POD_UID: INSTANCE }, () => platformBound);
     expect(result.code, result.stdout).toBe(78);
-    expect(result.stdout).toContain('INSTANCE_UNKNOWN');
+    expect(result.stderr).toContain('INSTANCE_UNKNOWN');
   });
 });
 
@@ -167,9 +167,9 @@ describe('code injection', () => {
   ] as const)('sealed, %s is refused at start: exit 78 CODE_INJECTION naming it', async (label, env, nodeFlags) => {
     const result = await runCli(['check', '--file', forged], { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), entry: sealed.cli, nodeFlags: [...nodeFlags] });
     expect(result.code, result.stdout + result.stderr).toBe(78);
-    expect(result.stdout).toContain('CODE_INJECTION');
+    expect(result.stderr).toContain('CODE_INJECTION');
     // What was found is named: the flag (after "NODE_OPTIONS " or "node ") or the variable the label starts with.
-    expect(result.stdout).toContain(/^(?:NODE_OPTIONS |node )?(-{0,2}[A-Za-z_-]+)/.exec(label)![1]!);
+    expect(result.stderr).toContain(/^(?:NODE_OPTIONS |node )?(-{0,2}[A-Za-z_-]+)/.exec(label)![1]!);
   });
 
   it.each([
@@ -190,7 +190,7 @@ describe('code injection', () => {
     const env = baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=${sealed.dir} --allow-fs-read=${dir} --require ${scrubbingModule}` });
     const result = await runCli(['check', '--file', forged], { env, entry: sealed.cli });
     expect(result.code, result.stdout + result.stderr).toBe(78);
-    expect(result.stdout).toMatch(/CODE_INJECTION: .*\/proc\/self\/environ cannot be read/);
+    expect(result.stderr).toMatch(/CODE_INJECTION: .*\/proc\/self\/environ cannot be read/);
   });
 
   it("the library's codeInjection: 'refuse' throws CODE_INJECTION for a preload, unless allowedPreloads names it", async () => {
@@ -226,7 +226,7 @@ describe('baked TLS roots', () => {
     for (const roots of ['aws', 'system', otherFile]) {
       const result = await check({ MARKETPLACE_TLS_ROOTS: roots });
       expect(result.code, `${roots}: ${result.stdout}`).toBe(78);
-      expect(result.stdout).toContain('IMAGE_SEALED');
+      expect(result.stderr).toContain('IMAGE_SEALED');
     }
     // No roots baked: Amazon's, and only `aws` is accepted.
     expect((await runSealed(['check', '--file', file], { MARKETPLACE_TLS_ROOTS: 'aws' })).code).toBe(0);
@@ -241,7 +241,7 @@ describe('baked TLS roots', () => {
       runCli(['bake', '--product-code', TEST_PRODUCT_CODE, '--public-key-file', emulatorKeyFile, '--tls-roots', roots, '--into', into]);
     const bad = await bake(notPem);
     expect(bad.code, bad.stdout).toBe(78);
-    expect(bad.stdout).toContain('INVALID_TLS_ROOTS');
+    expect(bad.stderr).toContain('INVALID_TLS_ROOTS');
     expect((await bake(join(dir, 'missing.pem'))).code).toBe(66);
     expect(existsSync(join(into, 'baked-config.json'))).toBe(false);
     rmSync(into, { recursive: true, force: true });

@@ -178,7 +178,7 @@ describe('only AWS answers for AWS: a CA added to the environment does not make 
       ],
     });
     expect(result.commands.map((c) => c.code), show(result)).toEqual([0, 78, 78]);
-    expect(result.commands.slice(1).every((c) => c.stdout.includes('IMAGE_SEALED'))).toBe(true);
+    expect(result.commands.slice(1).every((c) => c.stderr.includes('IMAGE_SEALED'))).toBe(true);
     expect(count(result.calls, 'RegisterUsage')).toBe(1);
   });
 

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountHolding, readMountInfo } from '../../src/platform/mountinfo.js';
-import { runCli, type CliProcess, type CliResult } from '../cli/helpers.js';
+import { cliResult, runCli, type CliProcess, type CliResult } from '../cli/helpers.js';
 import { copyBundle } from '../support/bundle.js';
 
 /** DER TLV with the definite length form for any size. */
@@ -129,9 +129,8 @@ export function startInPod(options: PodOptions): CliProcess {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout, stderr, logs: () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) }),
-    );
+    // Only the CLI's own lines: `unshare` and `sh` may print theirs.
+    child.on('close', (code, signal) => resolve(cliResult(code, signal, stdout, stderr, stderr.split('\n').filter((l) => l.startsWith('{')).join('\n'))));
   }).finally(() => rmSync(base, { recursive: true, force: true }));
   // `unshare` and `sh` exec: the child is node itself, so signals reach it directly.
   return { child, stdout: () => stdout, stderr: () => stderr, done };
