@@ -108,6 +108,6 @@ describe('age: maxAgeSec bounds the registration, not only the file', () => {
     expect((await runCli(['check', '--file', file], { env, entry: sealed.cli })).code).toBe(0);
     const old = await runCli(['check', '--file', file, '--max-age', '1h'], { env, entry: sealed.cli });
     expect(old.code).toBe(65);
-    expect(old.stdout).toContain('FILE_TOO_OLD');
+    expect(old.failure()).toContain('FILE_TOO_OLD');
   });
 });

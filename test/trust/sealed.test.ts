@@ -190,7 +190,7 @@ describe('code injection', () => {
     const env = baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=${sealed.dir} --allow-fs-read=${dir} --require ${scrubbingModule}` });
     const result = await runCli(['check', '--file', forged], { env, entry: sealed.cli });
     expect(result.code, result.stdout + result.stderr).toBe(78);
-    expect(result.stderr).toMatch(/CODE_INJECTION: .*\/proc\/self\/environ cannot be read/);
+    expect(result.failure()).toMatch(/CODE_INJECTION: .*\/proc\/self\/environ cannot be read/);
   });
 
   it("the library's codeInjection: 'refuse' throws CODE_INJECTION for a preload, unless allowedPreloads names it", async () => {
