@@ -797,11 +797,14 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
           container(IMAGE_PROD, ['serve', ...pricingArgs[pricing], '--spool-dir', `${OUT_DIR}/usage`], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
           probeSidecar,
           container(IMAGE_PROD, ['run', ...pricingArgs[pricing], ...child], env),
+          container(IMAGE_APP_PROD, [...CLI, 'run', ...pricingArgs[pricing], ...child], env),
+          // An init container checks custom pricing too (a dry run); a contract licence needs a live holder.
+          ...(pricing === 'custom' ? [container(IMAGE_PROD, ['register', ...pricingArgs.custom], env)] : []),
         ]);
         const check = pricing === 'custom' ? 'MeterUsage' : 'CheckoutLicense';
-        ok(`${label}, ${pricing} pricing: sidecar healthy, wrapper passes 42; ${check} reached the emulator`,
-          JSON.stringify(codes(held)) === JSON.stringify([0, 0, 42]) && granted(held, check) >= 2 && granted(held, 'RegisterUsage') === 0, `${show(held)}
-${JSON.stringify(held.calls.map((c) => c.operation))}`);
+        const expected = pricing === 'custom' ? [0, 0, 42, 42, 0] : [0, 0, 42, 42];
+        ok(`${label}, ${pricing} pricing: sidecar healthy, wrapper and app image wrapper pass 42${pricing === 'custom' ? ', init container 0' : ''}; ${check} reached the emulator`,
+          JSON.stringify(codes(held)) === JSON.stringify(expected) && granted(held, check) >= 3 && granted(held, 'RegisterUsage') === 0, `${show(held)}\n${JSON.stringify(held.calls.map((c) => c.operation))}`);
       }
 
       const denied = await run({ scenario: { entitled: false }, licenses: [] }, [
@@ -854,12 +857,10 @@ ${JSON.stringify(held.calls.map((c) => c.operation))}`);
     }
     const [good, bad] = pods;
     ok('AWS as production, podman kube play of the kustomize base Pod with hostAliases (sealed, IRSA): the app\'s probe command exits 0 after the init container registered',
-      good.outcome.commands[1].stdout.trim() === '0' && granted(good.outcome, 'RegisterUsage') === 1, `${show(good.outcome)}
-${good.app}`);
+      good.outcome.commands[1].stdout.trim() === '0' && granted(good.outcome, 'RegisterUsage') === 1, `${show(good.outcome)}\n${good.app}`);
     ok('... not entitled: the init container fails and the app container never starts',
       granted(bad.outcome, 'RegisterUsage') === 0 && bad.outcome.calls.some((c) => c.errorType === 'CustomerNotEntitledException') && zeroTime(bad.app.split(' ')[0]),
-      `${show(bad.outcome)}
-app ${bad.app}`);
+      `${show(bad.outcome)}\napp ${bad.app}`);
   } catch (err) {
     ok('AWS as production, kube play: the namespace ran', false, err.message);
   }
