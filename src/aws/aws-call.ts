@@ -111,7 +111,8 @@ function untrustedServer(err: unknown, operation: string): MeteringErrorVerdict 
       `The server that answered ${operation} is not trusted as AWS (${reason}): its certificate does not chain to the trusted roots ` +
         "(by default Amazon's own) or names another host. Likely a TLS-intercepting egress proxy, or a CA added to the container " +
         "(NODE_EXTRA_CA_CERTS is not used for AWS calls). Let the AWS endpoints through the proxy untouched (a CONNECT tunnel or a VPC " +
-        "endpoint), or, if the seller allows it, choose other roots with tlsRoots / --tls-roots.",
+        "endpoint), or, if the seller allows it, choose other roots with tlsRoots / --tls-roots." +
+        (reason === 'CERT_NOT_YET_VALID' || reason === 'CERT_HAS_EXPIRED' ? " Or this machine's clock is wrong: check it is synchronised." : ''),
       { cause: err },
     ),
   };

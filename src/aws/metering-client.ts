@@ -11,6 +11,7 @@ import { MarketplaceMeteringClient, type MarketplaceMeteringClientConfig } from 
 import { Agent } from 'node:https';
 import { ConfigurationError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { findTlsKeyLog } from '../hardening/integrity.js';
 import { resolveRegion } from '../platform/region.js';
 import { checkTlsRoots, tlsAgentOptions, type TlsRoots } from './tls-roots.js';
 
@@ -92,8 +93,10 @@ export async function awsClientConfig(
   purpose: MeteringClientPurpose,
 ): Promise<{ config: AwsClientConfig; region: string }> {
   checkEndpoint(options.endpoint);
-  const httpsAgent = new Agent({ keepAlive: true, ...tlsAgentOptions(checkTlsRoots(options.tlsRoots)) });
   const env = options.env ?? process.env;
+  const roots = checkTlsRoots(options.tlsRoots);
+  if (roots !== 'system') refuseTlsKeyLog(env);
+  const httpsAgent = new Agent({ keepAlive: true, ...tlsAgentOptions(roots) });
   warnOnUnsupportedCredentials(env, options, logger, purpose);
   const { region, source } = await resolveRegion({ region: options.region, env, logger });
   logger.debug?.(`Using Region ${region} (from ${source})`, { event: `${purpose.eventPrefix}.region`, region, source });
@@ -119,6 +122,19 @@ export async function awsClientConfig(
     }),
   };
   return { config, region };
+}
+
+/**
+ * Pinned roots prove who answers only while the session keys stay in this process: `--tls-keylog` writes them to a
+ * file, from which a relay in the pod could read and rewrite AWS's answers. Refused (exit 78 `TLS_KEYLOG`).
+ */
+function refuseTlsKeyLog(env: NodeJS.ProcessEnv): void {
+  const findings = findTlsKeyLog(env, process.execArgv);
+  if (findings.length === 0) return;
+  throw new ConfigurationError(
+    'TLS_KEYLOG',
+    `Refusing to call AWS with TLS session keys written to a file (${findings.join('; ')}): whoever reads it can read and rewrite AWS's answers. Remove --tls-keylog.`,
+  );
 }
 
 /** An endpoint given but empty or not a URL must not quietly mean "the real AWS endpoint". */

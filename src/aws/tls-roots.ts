@@ -124,7 +124,14 @@ const CERTIFICATE_ERRORS = new Set([
   'CERT_UNTRUSTED',
   'CERT_REJECTED',
   'HOSTNAME_MISMATCH',
+  'UNABLE_TO_GET_CRL',
+  'CRL_SIGNATURE_FAILURE',
+  'CRL_NOT_YET_VALID',
+  'CRL_HAS_EXPIRED',
+  // OpenSSL's verification errors that Node has no name for (a too-weak key or signature, among others).
+  'UNSPECIFIED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_TLS_CERT_ALTNAME_FORMAT',
 ]);
 
 /** The certificate failure code in `err` or its causes, if the failure was a server that did not verify. */

@@ -37,6 +37,9 @@ export interface ProcessGuardOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Node's flag that logs TLS session keys (NSS key log format) to a file. */
+const TLS_KEYLOG_FLAG = '--tls-keylog';
+
 /** Flags that take a module to preload: allowed when the module is in `allowedPreloads`. */
 const PRELOAD_FLAGS = new Set(['--require', '-r', '--import']);
 /**
@@ -67,6 +70,9 @@ const CODE_FLAGS = new Set([
   '--security-revert',
   '--experimental-permission',
   '--stack-trace-limit',
+  // Writes the TLS session keys to a file: a relay that passes AWS's genuine handshake through can then read and
+  // rewrite every answer, pinned roots or not.
+  TLS_KEYLOG_FLAG,
 ]);
 /** A debugger (`--inspect*`, `--debug*`), and the permission model under its Node 24 name and its variants (`--permission-audit`). */
 const PREFIX_FLAGS = /^--(inspect|debug|permission)/;
@@ -115,6 +121,18 @@ export function findCodeInjection(environments: readonly NodeJS.ProcessEnv[], ex
     if (environments.some((e) => e[name])) findings.push(`${name} is set`);
   }
   return [...new Set(findings)];
+}
+
+/**
+ * Where `--tls-keylog` is given, in `NODE_OPTIONS` of `env` or in `execArgv`: the session keys of every TLS
+ * connection of this process go to that file, so whoever reads it can decrypt and rewrite AWS's answers over a
+ * genuine, pinned handshake. Our AWS clients refuse it whenever they pin their roots.
+ *
+ * @example findTlsKeyLog({ NODE_OPTIONS: '--tls-keylog=/shared/keys' }, []) // ['NODE_OPTIONS carries --tls-keylog=/shared/keys']
+ */
+export function findTlsKeyLog(env: NodeJS.ProcessEnv, execArgv: readonly string[]): string[] {
+  const sources = [...(env.NODE_OPTIONS ? [['NODE_OPTIONS', nodeOptionTokens(env.NODE_OPTIONS)] as const] : []), ['the node command line', execArgv] as const];
+  return sources.flatMap(([where, args]) => args.filter((arg) => arg.split('=')[0]!.replace(/_/g, '-') === TLS_KEYLOG_FLAG).map((arg) => `${where} carries ${arg}`));
 }
 
 /**

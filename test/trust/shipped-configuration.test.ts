@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyBundle, startAwsAsProduction, type AwsAsProduction, type AwsAsProductionCall, type AwsAsProductionCommand } from '../support/index.js';
 import { sealedBundle, type SealedBundle } from './support.js';
+import { createTestCertificateAuthority } from '../../src/emulator/certificates.js';
 
 const NODE = process.execPath;
 const APP = fileURLToPath(new URL('../fixtures/shipped/app.mjs', import.meta.url));
@@ -33,6 +34,10 @@ let sealed: SealedBundle;
 /** Sealed with Amazon's roots (nothing baked): the image a seller publishes. */
 let published: SealedBundle;
 let unsealedCli: string;
+/** Sealed with a CA that issued nothing here. */
+let otherRoots: SealedBundle;
+/** An AWS config file naming the run CA as its ca_bundle. */
+let caBundleConfig: string;
 let platforms: Record<'EKS pod (IRSA)' | 'ECS task', Record<string, string>>;
 
 beforeAll(async () => {
@@ -46,10 +51,16 @@ beforeAll(async () => {
   sealed = await sealedBundle({ productCode: PRODUCT_CODE, publicKeyPem: aws.publicKeyPem, binding: 'none', tlsRootsFile: aws.caFile });
   published = await sealedBundle({ productCode: PRODUCT_CODE, publicKeyPem: aws.publicKeyPem, binding: 'none' });
   unsealedCli = await copyBundle(join(aws.dir, 'unsealed'));
+  const otherCaFile = join(aws.dir, 'other-ca.pem');
+  writeFileSync(otherCaFile, createTestCertificateAuthority('another CA').certificatePem);
+  otherRoots = await sealedBundle({ productCode: PRODUCT_CODE, publicKeyPem: aws.publicKeyPem, binding: 'none', tlsRootsFile: otherCaFile });
+  caBundleConfig = join(aws.dir, 'aws-config');
+  writeFileSync(caBundleConfig, `[default]\nca_bundle = ${aws.caFile}\n`);
 });
 afterAll(async () => {
   sealed?.remove();
   published?.remove();
+  otherRoots?.remove();
   await aws?.close();
 });
 
@@ -141,6 +152,8 @@ describe('only AWS answers for AWS: a CA added to the environment does not make 
   const refusals = [
     ['NODE_EXTRA_CA_CERTS', () => ({ NODE_EXTRA_CA_CERTS: aws.caFile })],
     ['NODE_EXTRA_CA_CERTS and NODE_TLS_REJECT_UNAUTHORIZED=0', () => ({ NODE_EXTRA_CA_CERTS: aws.caFile, NODE_TLS_REJECT_UNAUTHORIZED: '0' })],
+    // The AWS CLI's and botocore's settings: the JavaScript SDK reads neither today; this catches an SDK that starts to.
+    ['AWS_CA_BUNDLE and a ca_bundle in AWS_CONFIG_FILE', () => ({ AWS_CA_BUNDLE: aws.caFile, AWS_CONFIG_FILE: caBundleConfig })],
   ] as const;
 
   it.each(refusals)('%s: the published sealed bundle, the unsealed CLI and the library refuse every pricing model with 76; nothing reaches the emulator', async (_label, added) => {
@@ -154,6 +167,28 @@ describe('only AWS answers for AWS: a CA added to the environment does not make 
     expect(result.commands.map((c) => c.code), show(result)).toEqual(commands.map(() => 76));
     expect(result.commands.every((c) => /TLS_UNTRUSTED/.test(c.stdout + c.stderr))).toBe(true);
     expect(result.calls.filter((c) => ['RegisterUsage', 'MeterUsage', 'CheckoutLicense'].includes(c.operation))).toEqual([]);
+  });
+
+  it('--tls-keylog (session keys in a file a relay could read) is refused before any call: sealed CODE_INJECTION, otherwise TLS_KEYLOG, exit 78', async () => {
+    const env = { ...aws.ecsEnvironment, NODE_OPTIONS: `--tls-keylog=${join(aws.dir, 'keys.log')}` };
+    const result = await aws.run({
+      commands: [
+        cli(published.cli, ['register', '--out', out('keylog-sealed')], env),
+        cli(unsealedCli, ['register', '--product-code', PRODUCT_CODE, '--public-key-file', aws.publicKeyFile, '--out', out('keylog')], env),
+        { argv: [NODE, APP], env: { ...env, PRODUCT_CODE, PUBLIC_KEY_FILE: aws.publicKeyFile, TLS_ROOTS_FILE: aws.caFile } },
+      ],
+    });
+    expect(result.commands.map((c) => c.code), show(result)).toEqual([78, 78, 78]);
+    expect(result.commands[0]!.stderr).toContain('CODE_INJECTION');
+    expect(result.commands.slice(1).every((c) => /TLS_KEYLOG/.test(c.stdout + c.stderr))).toBe(true);
+    expect(result.calls.filter((c) => c.operation === 'RegisterUsage')).toEqual([]);
+  });
+
+  it('a sealed image trusts its baked roots only: baked with another CA, the run CA in NODE_EXTRA_CA_CERTS gets nowhere (76)', async () => {
+    const env = { ...aws.ecsEnvironment, NODE_EXTRA_CA_CERTS: aws.caFile };
+    const result = await aws.run({ commands: [cli(otherRoots.cli, ['register', '--out', out('other-roots'), '--deadline', '5s'], env)] });
+    expect(result.commands[0]!.code, show(result)).toBe(76);
+    expect(result.calls.filter((c) => c.operation === 'RegisterUsage')).toEqual([]);
   });
 
   it("OpenSSL's store (--use-openssl-ca with SSL_CERT_FILE) does not widen it either; IRSA's STS call is pinned too", async () => {
