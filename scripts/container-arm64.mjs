@@ -284,7 +284,7 @@ async function runChecks(s, images, volumes) {
   const sealedCheck = runArm(['check'], { image: images.arm64Baked, mode: 'ro', network: 'none', env: { POD_UID: s.podUid } });
   s.ok('arm64 sealed (emulated): check with no configuration exits 0', sealedCheck.status === 0, s.out(sealedCheck));
   const sealedRegister = runArm([], { image: images.arm64Baked, env: { ...s.fakeAwsEnv, POD_UID: s.podUid, MARKETPLACE_ENDPOINT: s.emulatorUrl } });
-  s.ok('arm64 sealed (emulated): register with MARKETPLACE_ENDPOINT exits 78 IMAGE_SEALED', sealedRegister.status === 78 && /IMAGE_SEALED/.test(sealedRegister.stdout), s.out(sealedRegister));
+  s.ok('arm64 sealed (emulated): register with MARKETPLACE_ENDPOINT exits 78 IMAGE_SEALED', sealedRegister.status === 78 && /IMAGE_SEALED/.test(sealedRegister.stderr), s.out(sealedRegister));
 
   const name = `${s.prefix}-arm64-serve`;
   const port = await s.freePort();

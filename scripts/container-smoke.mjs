@@ -514,18 +514,18 @@ async function containerSteps(emulatorUrl, deniedUrl) {
   const seed = runCli([], { volume: `${PREFIX}-baked`, env: registerEnv });
   must('register into the baked volume with the unsealed image exits 0', seed.status === 0, out(seed));
   const sealedRegister = runCli([], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, env: { ...FAKE_AWS_ENV, POD_UID, MARKETPLACE_ENDPOINT: emulatorUrl } });
-  ok('sealed image: register with MARKETPLACE_ENDPOINT (the emulator) exits 78 IMAGE_SEALED', sealedRegister.status === 78 && /IMAGE_SEALED/.test(sealedRegister.stdout), out(sealedRegister));
+  ok('sealed image: register with MARKETPLACE_ENDPOINT (the emulator) exits 78 IMAGE_SEALED', sealedRegister.status === 78 && /IMAGE_SEALED/.test(sealedRegister.stderr), out(sealedRegister));
   const bakedCheck = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
   ok('sealed image: check with no configuration exits 0', bakedCheck.status === 0, out(bakedCheck));
   const injected = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none',
     env: { POD_UID, NODE_OPTIONS: '--import=data:text/javascript,import%20c%20from%22node:crypto%22;c.verify=()=>true;' } });
-  ok('sealed image: NODE_OPTIONS=--import=data:... exits 78 CODE_INJECTION', injected.status === 78 && /CODE_INJECTION/.test(injected.stdout), out(injected));
+  ok('sealed image: NODE_OPTIONS=--import=data:... exits 78 CODE_INJECTION', injected.status === 78 && /CODE_INJECTION/.test(injected.stderr), out(injected));
   const sealedEmulator = runCli(['emulator'], { image: IMAGE_BAKED, network: 'none' });
-  ok('sealed image: the emulator command exits 78', sealedEmulator.status === 78 && /IMAGE_SEALED/.test(sealedEmulator.stdout), out(sealedEmulator));
+  ok('sealed image: the emulator command exits 78', sealedEmulator.status === 78 && /IMAGE_SEALED/.test(sealedEmulator.stderr), out(sealedEmulator));
   writeFileSync(join(tmp, 'keys', 'baked-config.json'), '{"version":1}\n');
   const mountedOver = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID },
     extra: ['-v', `${tmp}/keys/baked-config.json:/opt/marketplace-entitlement/baked-config.json:ro`] });
-  ok('sealed image: a file mounted over baked-config.json exits 78 IMAGE_TAMPERED', mountedOver.status === 78 && /IMAGE_TAMPERED/.test(mountedOver.stdout), out(mountedOver));
+  ok('sealed image: a file mounted over baked-config.json exits 78 IMAGE_TAMPERED', mountedOver.status === 78 && /IMAGE_TAMPERED/.test(mountedOver.stderr), out(mountedOver));
   // The exec probe runs in the app image: with the documented baked block it needs no configuration either.
   const bakedAppCheck = runCli([...CLI, 'check'], { image: IMAGE_APP_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
   ok('baked app image (documented blocks): the probe command with no configuration exits 0', bakedAppCheck.status === 0 && /valid/.test(bakedAppCheck.stdout), out(bakedAppCheck));
