@@ -167,6 +167,8 @@ async function refuseOtherTlsRoots(given: string | undefined, baked: string): Pr
   const refuse = () => sealedError(`--tls-roots / MARKETPLACE_TLS_ROOTS ${JSON.stringify(given)} is not the trust the image was sealed with (${baked === 'aws' ? "Amazon's roots, aws" : 'the baked roots'}); remove it.`);
   if (given === 'aws' || given === 'system' || baked === 'aws') throw refuse();
   const [{ X509Certificate }, { readInputFile }] = await Promise.all([import('node:crypto'), import('../src/common/input-file.js')]);
+  // Blocks split here, not by src/aws/tls-roots.ts: dist/cli.cjs inlines every import of this module, and the
+  // exec probe (`check`) must not load node:tls.
   const certificates = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((block) => new X509Certificate(block).raw);
   let same = false;
   try {
