@@ -35,16 +35,12 @@ export interface RetryPolicy {
 
 /**
  * Window 1 s, growing by 0.5 s per failure up to 30 s (no doubling); the delay is drawn from the window's last
- * 8 s: full jitter up to the 15th failure, then uniform in [window - 8 s, window). Chosen on the herd simulation
- * (`node bench/herd.bench.mjs --sweep`, docs/benchmarks.md "Choosing the policy", issue 25): a scale-up of 50 to
- * 1,000 pods against the 5/s quota finishes within about 10% of the N/5 s bound (mean of seeds 1-5; full jitter
- * doubling to 30 s, the policy before: 1.7-1.8x at 50 and 100 pods), because a pod's window grows with the square
- * root of the time it has waited rather than in proportion to it, so the last pods of a small herd do not sit out
- * 16-30 s windows while the quota idles; drawing from the window's last 8 s rather than all of it makes a long
- * wait's retries sparse enough to pay for the fine steps (full jitter with 0.5 s steps: 94 calls per pod at
- * 10,000 pods, over the limit of 10% above the policy before). The price: about twice the throttled calls per
- * pod in herds of 300 to 1,000 pods (13.7 and 23.9 against 6.7 and 11.5), none of them costing throughput; at
- * 10,000 pods slightly fewer (69 against 71).
+ * 8 s: full jitter up to the 15th failure, then uniform in [window - 8 s, window). Why: a pod's window grows with
+ * the square root of the time it has waited rather than in proportion to it, so the last pods of a small scale-up
+ * do not sit out long windows while the 5/s quota idles; drawing from the window's last 8 s keeps a long wait's
+ * retries sparse enough to pay for the fine steps. Chosen on the herd simulation (`node bench/herd.bench.mjs
+ * --sweep`); the figures and the trade (more throttled calls in mid-sized herds) are in docs/benchmarks.md,
+ * "Choosing the policy".
  */
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   baseDelayMs: 1_000,
