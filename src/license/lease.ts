@@ -168,7 +168,7 @@ export interface Lease {
   readonly consumptionToken: string | undefined;
   /** CheckoutLicense calls made for the first checkout, retries included. */
   readonly attempts: number;
-  /** The AWS Region License Manager was called in (given, or discovered like the Metering client's). */
+  /** The AWS Region License Manager was called in (given, or discovered as for every AWS call). */
   readonly region: string;
   /** The verdict now, without a call to AWS: cheap enough for every health check. */
   status(): LeaseStatus;
