@@ -3,9 +3,10 @@
  *
  * Each service describes itself ({@link AwsService}: src/metering/errors.ts, src/license/errors.ts): its name as
  * operators know it, its modelled errors and the advice for the rest. What every AWS service shares is judged here:
- * a server not trusted as AWS (final), throttling, timeouts, network failures, 5xx and unparseable answers
- * (retried), an error AWS did not model answered with a 4xx (final, with the service's advice on IAM), no
- * credentials, and a client that failed before sending anything (final: a bug or a misuse, never AWS's answer).
+ * a server not trusted as AWS (final), throttling, timeouts, network failures, 5xx and unparseable 2xx or 5xx answers
+ * (retried), an error AWS did not model answered with a 4xx (final, with the service's advice on IAM), a 4xx whose
+ * body is not JSON (final: something else answered), no credentials, and a client that failed before sending
+ * anything (final: a bug or a misuse, never AWS's answer).
  *
  * @example
  * const verdict = classifyAwsError(err, LICENSE_MANAGER, { operation: 'CheckoutLicense' });
@@ -80,7 +81,21 @@ export function classifyAwsError(err: unknown, service: AwsService, call: Failed
   }
   if (RETRYABLE_NAMES.has(name) || service.retryable.has(name)) return { retryable: true };
   const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
+  const clientError = status !== undefined && status >= 400 && status < 500 && status !== 429;
+  if (clientError && name === 'SyntaxError') {
+    // The SDK could not read the body: not AWS's JSON, so neither AWS's refusal nor a question of IAM.
+    return {
+      retryable: false,
+      error: new ConfigurationError(
+        'UNEXPECTED_ANSWER',
+        `The answer to ${operation} (HTTP ${status}) is not ${service.name}'s: ${message}. Something between this container and AWS ` +
+          'answered instead (an egress proxy or firewall, or an endpoint that is neither AWS nor the emulator): check the endpoint ' +
+          'and let the AWS endpoints through untouched.',
+        { cause: err },
+      ),
+    };
+  }
+  if (clientError) {
     return {
       retryable: false,
       error: new ConfigurationError('AWS_CLIENT_ERROR', `${service.name} refused ${operation}: ${name}: ${message}. ${service.accessAdvice}`, {
