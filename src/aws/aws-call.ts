@@ -82,7 +82,7 @@ export async function callAws<Client, T>(call: AwsCall<Client, T>, options: AwsC
   const { client, region } = await call.makeClient(logger);
   const judge = (err: unknown): ErrorVerdict => classifyAwsError(err, call.service, { operation, errors: call.errors });
   const { value, attempts } = await retryUntilDeadline((signal) => call.attempt(client, signal), {
-    operation,
+    operation: `${call.service.name} ${operation}`, // the deadline and abort messages say which service was unreachable
     deadlineMs,
     policy,
     signal: options.signal,

@@ -12,6 +12,7 @@ import {
   ensureEntitled,
   EntitlementError,
   ExitCode,
+  ServiceUnavailableError,
   type AcquireLicenseOptions,
   type EnsureEntitledOptions,
 } from '../../src/index.js';
@@ -120,6 +121,14 @@ describe.each(Object.keys(SERVICES))('%s', (label) => {
 
     expect(error.code).toBe('AWS_CLIENT_ERROR');
     expect(stub.requests).toHaveLength(3);
+  });
+
+  it('5xx until the deadline ends in DEADLINE_EXCEEDED (69), naming the service', async () => {
+    const stub = await serve(HTML_PAGE(503));
+    const error = await rejectionOf(service.call(optionsFor(stub, { deadlineMs: 300 })), ServiceUnavailableError);
+
+    expect(error).toMatchObject({ code: 'DEADLINE_EXCEEDED', exitCode: ExitCode.SERVICE_UNAVAILABLE });
+    expectOwnAdvice(label, error);
   });
 
   it.each([
