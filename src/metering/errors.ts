@@ -19,9 +19,9 @@ export type MeteringOperation = 'MeterUsage' | 'BatchMeterUsage' | 'ResolveCusto
 /** What an unmodelled refusal or missing credentials point at: the container's role and its aws-marketplace actions. */
 const ROLE_HINT =
   'Check the IAM role the container runs with: on EKS an IRSA role (ServiceAccount annotation eks.amazonaws.com/role-arn) ' +
-  'and on ECS the task role, allowing the aws-marketplace action being called (RegisterUsage: managed policy ' +
-  'AWSMarketplaceMeteringRegisterUsage; MeterUsage where usage is metered). ' +
-  'Node roles, EKS Pod Identity and long-term keys are not supported by AWS Marketplace.';
+  'and on ECS the task role, allowing aws-marketplace:RegisterUsage (iam/register-usage-policy.json, or the managed policy ' +
+  'AWSMarketplaceMeteringRegisterUsage) and, where usage is metered, aws-marketplace:MeterUsage ' +
+  '(iam/register-and-meter-usage-policy.json). Node roles, EKS Pod Identity and long-term keys are not supported by AWS Marketplace.';
 
 /** AWS Marketplace Metering Service: its errors common to every operation, and its advice. */
 export const METERING: AwsService = {

@@ -56,7 +56,7 @@ const SERVICES: Record<string, Service> = {
 
 /** The advice an answer AWS refused with must carry, per service: the role and that service's own actions. */
 const ACCESS_ADVICE: Record<string, RegExp[]> = {
-  'Metering (RegisterUsage)': [/IRSA/, /aws-marketplace action/, /AWSMarketplaceMeteringRegisterUsage/],
+  'Metering (RegisterUsage)': [/IRSA/, /aws-marketplace:RegisterUsage/, /aws-marketplace:MeterUsage/, /AWSMarketplaceMeteringRegisterUsage/],
   'License Manager (CheckoutLicense)': [/IRSA/, /license-manager:CheckoutLicense/, /license-manager:ExtendLicenseConsumption/, /AWSLicenseManagerConsumptionPolicy/],
 };
 
