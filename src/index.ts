@@ -68,9 +68,9 @@ export type { EntitlementGate, EntitlementGateOptions, EntitlementGateStatus, En
 export { resolveRegion } from './platform/region.js';
 export type { ResolvedRegion } from './platform/region.js';
 export { readEcsTaskMetadata } from './platform/ecs-metadata.js';
-export { classifyMeteringError } from './aws/aws-errors.js';
-export { meteringClient } from './aws/metering-client.js';
-export type { MeteringClientOptions } from './aws/metering-client.js';
+export { classifyMeteringError } from './metering/errors.js';
+export { meteringClient } from './metering/client.js';
+export type { MeteringClientOptions } from './metering/client.js';
 export { amazonRootCertificates, DEFAULT_TLS_ROOTS } from './aws/tls-roots.js';
 export type { TlsRoots } from './aws/tls-roots.js';
 export { meterUsage } from './metering/meter-usage.js';

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-marketplace-metering';
 import { ConfigurationError } from '../common/errors.js';
 import { resolveLogger } from '../common/logger.js';
-import { meteringClient } from '../aws/metering-client.js';
+import { meteringClient } from './client.js';
 import { batchMeterUsage } from './batch-meter-usage.js';
 import { callMetering, type MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';

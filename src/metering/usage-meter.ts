@@ -22,7 +22,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ConfigurationError, EntitlementError, ServiceUnavailableError, ValidationError } from '../common/errors.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
 import { describeError, resolveLogger, type Logger } from '../common/logger.js';
-import { meteringClient } from '../aws/metering-client.js';
+import { meteringClient } from './client.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import type { MeteringCallOptions } from './call.js';

@@ -32,7 +32,7 @@ import type { Logger } from '../common/logger.js';
 /** What RegisterUsage accepts as a product code (API model). */
 export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
 
-export { DEFAULT_REQUEST_TIMEOUT_MS } from '../aws/metering-client.js';
+export { DEFAULT_REQUEST_TIMEOUT_MS } from '../aws/aws-client.js';
 
 /** Also: `region`, `endpoint`, `credentials`, `client`, `requestTimeoutMs`, `env`, `deadlineMs`, `retry`, `signal`, `logger`. */
 export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'>, Omit<ProcessGuardOptions, 'env'> {

@@ -216,6 +216,11 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
     [{ productSku: ' ' }, 'productSku is required'],
     [{ checkoutType: 'FLOATING' as never }, 'checkoutType'],
     [{ recheckMs: 0 }, 'recheckMs'],
+    [{ recheckMs: Number.POSITIVE_INFINITY }, 'recheckMs'],
+    [{ graceMs: -1 }, 'graceMs'],
+    [{ graceMs: Number.NaN }, 'graceMs'],
+    [{ deadlineMs: 0 }, 'deadlineMs'],
+    [{ retry: { baseDelayMs: 100, maxDelayMs: 50 } }, 'retry.baseDelayMs'],
   ])('refuses bad options before any call: %j', async (overrides, message) => {
     const err = await rejectionOf(acquire(overrides), ConfigurationError);
     expect(err.message).toContain(message);
