@@ -24,8 +24,8 @@ import { callMetering, type MeteringCallOptions } from '../metering/call.js';
 import type { InstanceBinding } from '../platform/instance-id.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
-import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from '../metering/validation.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
+import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from './public-key-version.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, secondsOption, verifyRegistration, type RegistrationClaims } from './verify.js';
 import type { Logger } from '../common/logger.js';
 
