@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { ensureEntitlementFile, type EntitlementFileOutcome } from '../entitlement-file/ensure-entitlement-file.js';
 import { createEntitlementGate, statusHandler, type EntitlementGate, type EntitlementGateStatus } from './gate.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
-import { listen } from './listen.js';
+import { listen } from '../common/listen.js';
 import { handleUsageRequest, USAGE_PATH } from '../metering/usage-endpoint.js';
 import type { UsageMeter } from '../metering/usage-meter.js';
 import { usageMeterMetrics } from '../metering/usage-metrics.js';
