@@ -18,12 +18,14 @@
  * });
  */
 import { createHash, createPublicKey, verify } from 'node:crypto';
+import { durationOption } from '../common/duration-option.js';
 import { VerificationError } from '../common/errors.js';
+import { judgedAtSec } from '../common/now-option.js';
 import { readInputFile } from '../common/input-file.js';
 import { resolveInstanceId, type InstanceBinding } from '../platform/instance-id.js';
 import type { PublicKeyInput } from '../registration/public-key.js';
 import { isPublicKeyVersion } from '../registration/public-key-version.js';
-import { DEFAULT_CLOCK_TOLERANCE_SEC, judgedAtSec, secondsOption, verifyRegistration } from '../registration/verify.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, verifyRegistration } from '../registration/verify.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 
@@ -76,7 +78,7 @@ export interface VerifyEntitlementFileOptions extends Omit<ProcessGuardOptions, 
   /** When given, the file must name this instance (a file without one is rejected). */
   instanceId?: string;
   /**
-   * When given, a registration older than this is rejected (`FILE_TOO_OLD`): its age runs from the older of AWS's
+   * When given (finite seconds, above 0), a registration older than this is rejected (`FILE_TOO_OLD`): its age runs from the older of AWS's
    * token `iat` and the file's own `iat`, so re-signing an old registration does not make it young. When AWS's token
    * carries no usable `iat` (`registeredAtSource: 'received'`), only the file's `iat` bounds it, and whoever signed
    * the file chose that. Default: no limit.
@@ -87,7 +89,7 @@ export interface VerifyEntitlementFileOptions extends Omit<ProcessGuardOptions, 
    * this process made, so a file replaced after it was written (another registration, a minted file) is refused.
    */
   nonce?: string;
-  /** Allowed skew for times in the future. Default 300. */
+  /** Allowed skew for times in the future, in seconds (finite, 0 or more). Default 300. */
   clockToleranceSec?: number;
   /** The moment the file is judged at. Default: now. */
   now?: Date;
@@ -151,8 +153,7 @@ export async function verifyEntitlementFileForThisInstance(path: string, given: 
 export async function verifyEntitlementToken(text: string, given: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
   const options = guarded(given, 'verifyEntitlementToken');
   const nowSec = judgedAtSec(options.now);
-  const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC);
-  const maxAgeSec = secondsOption('maxAgeSec', options.maxAgeSec);
+  const { clockToleranceSec: tolerance, maxAgeSec } = fileTimeBounds(options);
   const { header, payload, signingInput, signature } = decodeCompactJws(text.endsWith('\n') ? text.slice(0, -1) : text);
   if (header.alg !== 'EdDSA') {
     throw new VerificationError('FILE_ALGORITHM_NOT_ALLOWED', `The entitlement file uses alg ${JSON.stringify(header.alg)}; only EdDSA is accepted.`);
@@ -216,6 +217,21 @@ export async function verifyEntitlementToken(text: string, given: VerifyEntitlem
     ...(claims.publicKeyRotationTimestamp !== undefined && {
       publicKeyRotationTimestamp: new Date(claims.publicKeyRotationTimestamp * 1000),
     }),
+  };
+}
+
+/**
+ * The time bounds of file verification, checked ({@link ConfigurationError} `INVALID_OPTION`): `clockToleranceSec`
+ * finite seconds, 0 or more (default {@link DEFAULT_CLOCK_TOLERANCE_SEC}); `maxAgeSec` finite seconds above 0 (0
+ * would refuse every file). The gate checks them when it is created, not at its first request.
+ *
+ * @example
+ * const { clockToleranceSec, maxAgeSec } = fileTimeBounds(options);
+ */
+export function fileTimeBounds(options: Pick<VerifyEntitlementFileOptions, 'clockToleranceSec' | 'maxAgeSec'>): { clockToleranceSec: number; maxAgeSec: number | undefined } {
+  return {
+    clockToleranceSec: durationOption('clockToleranceSec', options.clockToleranceSec, { unit: 'seconds', allowZero: true }, DEFAULT_CLOCK_TOLERANCE_SEC),
+    maxAgeSec: durationOption('maxAgeSec', options.maxAgeSec, { unit: 'seconds', allowZero: false }),
   };
 }
 

@@ -26,7 +26,7 @@ import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from './public-key-version.js';
-import { DEFAULT_CLOCK_TOLERANCE_SEC, secondsOption, verifyRegistration, type RegistrationClaims } from './verify.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, iatBounds, verifyRegistration, type RegistrationClaims } from './verify.js';
 import type { Logger } from '../common/logger.js';
 
 /** What RegisterUsage accepts as a product code (API model). */
@@ -204,8 +204,7 @@ function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
     );
   }
   // The verification options too: a NaN tolerance found only after AWS answered would waste the registration.
-  secondsOption('clockToleranceSec', options.clockToleranceSec);
+  iatBounds(options);
   checkProcessIntegrity(options);
-  secondsOption('maxTokenAgeSec', options.maxTokenAgeSec);
   return { publicKey: loadProductPublicKey(options.publicKey), publicKeyVersion };
 }

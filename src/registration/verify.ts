@@ -24,7 +24,9 @@
  * console.log(claims.issuedAt);
  */
 import { constants, verify, type KeyObject } from 'node:crypto';
-import { ConfigurationError, VerificationError } from '../common/errors.js';
+import { durationOption } from '../common/duration-option.js';
+import { VerificationError } from '../common/errors.js';
+import { judgedAtSec } from '../common/now-option.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 
 /** Allowed skew for times in the future in the entitlement file's own `iat`, and the skew of AWS's `iat` worth a warning. */
@@ -45,9 +47,9 @@ export interface VerifyRegistrationOptions {
   publicKeyVersion: number;
   /** The nonce sent with RegisterUsage. */
   nonce: string;
-  /** When set, a token `iat` more than this many seconds after `now` is refused (`IAT_IN_FUTURE`). Default: not checked. */
+  /** When set (finite, 0 or more), a token `iat` more than this many seconds after `now` is refused (`IAT_IN_FUTURE`). Default: not checked. */
   clockToleranceSec?: number;
-  /** When set, a token `iat` more than this many seconds before `now` is refused (`TOKEN_TOO_OLD`). Default: not checked. */
+  /** When set (finite, above 0), a token `iat` more than this many seconds before `now` is refused (`TOKEN_TOO_OLD`). Default: not checked. */
   maxTokenAgeSec?: number;
   /** The moment the token is judged at. Default: the current time. */
   now?: Date;
@@ -182,8 +184,7 @@ type IssuedAt = Pick<RegistrationClaims, 'issuedAt' | 'issuedAtSource' | 'clockS
 
 function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): IssuedAt {
   const nowSec = judgedAtSec(options.now);
-  const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec);
-  const maxAge = secondsOption('maxTokenAgeSec', options.maxTokenAgeSec);
+  const { clockToleranceSec: tolerance, maxTokenAgeSec: maxAge } = iatBounds(options);
   if (!isPlausibleIat(iat)) {
     if (tolerance !== undefined || maxAge !== undefined) {
       throw new VerificationError(
@@ -210,37 +211,21 @@ function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): Issued
   return { issuedAt: new Date(iat * 1000), issuedAtSource: 'token', clockSkewSec: Math.round(iat - nowSec) };
 }
 
+/**
+ * The optional bounds on AWS's `iat`, checked ({@link ConfigurationError} `INVALID_OPTION`): a tolerance of finite
+ * seconds, 0 or more (0: no skew allowed), an age of finite seconds above 0 (0 would refuse every token).
+ * `ensureEntitled` checks them before calling AWS, so a bad bound never wastes a registration.
+ *
+ * @example
+ * const { clockToleranceSec, maxTokenAgeSec } = iatBounds(options);
+ */
+export function iatBounds(options: Pick<VerifyRegistrationOptions, 'clockToleranceSec' | 'maxTokenAgeSec'>): Pick<VerifyRegistrationOptions, 'clockToleranceSec' | 'maxTokenAgeSec'> {
+  return {
+    clockToleranceSec: durationOption('clockToleranceSec', options.clockToleranceSec, { unit: 'seconds', allowZero: true }),
+    maxTokenAgeSec: durationOption('maxTokenAgeSec', options.maxTokenAgeSec, { unit: 'seconds', allowZero: false }),
+  };
+}
+
 function isPlausibleIat(iat: unknown): iat is number {
   return typeof iat === 'number' && iat >= PLAUSIBLE_IAT_RANGE_SEC.min && iat < PLAUSIBLE_IAT_RANGE_SEC.max;
-}
-
-/**
- * A duration option in seconds, or `fallback` when absent. NaN compares false with everything, so a NaN limit
- * (e.g. `Number(process.env.UNSET)`) would silently switch its check off: it is refused, as is a negative one.
- * Throws {@link ConfigurationError} `INVALID_OPTION`.
- *
- * @example
- * const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC);
- */
-export function secondsOption(name: string, value: number | undefined, fallback: number): number;
-export function secondsOption(name: string, value: number | undefined): number | undefined;
-export function secondsOption(name: string, value: number | undefined, fallback?: number): number | undefined {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= 0)) {
-    throw new ConfigurationError('INVALID_OPTION', `${name} must be a number of seconds >= 0, got ${typeof value} ${String(value)}.`);
-  }
-  return value;
-}
-
-/**
- * The moment a token is judged at, in seconds: `now`, or the current time. An invalid Date would make every
- * time comparison false, passing any token: it is refused ({@link ConfigurationError} `INVALID_OPTION`).
- *
- * @example
- * const nowSec = judgedAtSec(options.now);
- */
-export function judgedAtSec(now: Date | undefined): number {
-  const ms = (now ?? new Date()).getTime();
-  if (!Number.isFinite(ms)) throw new ConfigurationError('INVALID_OPTION', '`now` must be a valid Date.');
-  return ms / 1000;
 }
