@@ -18,6 +18,7 @@
  * });
  */
 import { createHash, createPublicKey, verify } from 'node:crypto';
+import { CompactJws, isCanonicalBase64url, type JwsRefusal } from '../common/compact-jws.js';
 import { durationOption } from '../common/duration-option.js';
 import { VerificationError } from '../common/errors.js';
 import { judgedAtSec } from '../common/now-option.js';
@@ -33,7 +34,6 @@ import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/proces
 export const ENTITLEMENT_FILE_TYPE = 'marketplace-entitlement+jwt';
 /** A real file is about 2 KiB; anything far larger is not one. */
 const MAX_FILE_BYTES = 64 * 1024;
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 /** The public Ed25519 key in the header, exactly as RFC 8037 spells it. */
 export interface Ed25519PublicJwk {
@@ -282,27 +282,24 @@ export interface DecodedJws {
  * const { header } = decodeCompactJws(token); // header.alg
  */
 export function decodeCompactJws(token: string): DecodedJws {
-  const segments = token.split('.');
-  if (segments.length !== 3 || !segments.every((s) => SEGMENT.test(s))) {
-    throw malformed('it is not a compact JWS (three non-empty unpadded base64url segments)');
-  }
-  const [header, payload, signature] = segments.map((s) => Buffer.from(s, 'base64url')) as [Buffer, Buffer, Buffer];
-  if (segments.some((s, i) => [header, payload, signature][i]!.toString('base64url') !== s)) {
-    throw malformed('a segment is not canonical base64url');
-  }
-  return { header: jsonObject(header, 'header'), payload: jsonObject(payload, 'payload'), signingInput: `${segments[0]}.${segments[1]}`, signature };
+  const jws = CompactJws.read(token, refuseFile);
+  jws.requireCanonical();
+  return { header: jws.header(), payload: jws.payload(), signingInput: jws.signingInput, signature: jws.signature() };
 }
 
-function jsonObject(bytes: Buffer, part: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw malformed(`its ${part} is not JSON`);
+/** The entitlement file's words for a text that is not a compact JWS of two JSON objects. */
+const refuseFile: JwsRefusal = (defect) => {
+  switch (defect.kind) {
+    case 'not-compact':
+      return malformed('it is not a compact JWS (three non-empty unpadded base64url segments)');
+    case 'not-canonical':
+      return malformed('a segment is not canonical base64url');
+    case 'not-json':
+      return malformed(`its ${defect.part} is not JSON`);
+    case 'not-object':
+      return malformed(`its ${defect.part} is not a JSON object`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw malformed(`its ${part} is not a JSON object`);
-  return value as Record<string, unknown>;
-}
+};
 
 function malformed(why: string): VerificationError {
   return new VerificationError('FILE_MALFORMED', `The entitlement file is malformed: ${why}.`);
@@ -318,7 +315,7 @@ function headerKey(value: unknown): Ed25519PublicJwk {
       'The entitlement file header jwk must be a public Ed25519 key with exactly the members kty "OKP", crv "Ed25519" and x.',
     );
   }
-  if (Buffer.from(jwk!.x as string, 'base64url').toString('base64url') !== jwk!.x) throw malformed('its header key x is not canonical base64url');
+  if (!isCanonicalBase64url(jwk!.x as string)) throw malformed('its header key x is not canonical base64url');
   return { kty: 'OKP', crv: 'Ed25519', x: jwk!.x as string };
 }
 

@@ -24,6 +24,7 @@
  * console.log(claims.issuedAt);
  */
 import { constants, verify, type KeyObject } from 'node:crypto';
+import { CompactJws, type JwsRefusal } from '../common/compact-jws.js';
 import { durationOption } from '../common/duration-option.js';
 import { VerificationError } from '../common/errors.js';
 import { judgedAtSec } from '../common/now-option.js';
@@ -73,35 +74,31 @@ export interface RegistrationClaims {
   payload: Record<string, unknown>;
 }
 
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
-
 /**
  * PS256 (RFC 7518 section 3.5): RSASSA-PSS with SHA-256, MGF1 with SHA-256 (Node uses the signature's digest) and a
  * salt as long as the hash. The salt length is pinned: Node's default for verification accepts any length.
  */
 const PS256_PARAMETERS = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } as const;
 
-/**
- * Unpadded base64url that re-encodes to itself. Decoders ignore the spare low bits of a last character, so
- * without this check a signature whose length leaves spare bits (RSA-2048: 342 characters) would verify
- * with its last character altered: two different strings passing for one token.
- */
-function isCanonicalSegment(segment: string): boolean {
-  return SEGMENT.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment;
-}
+/** The RegisterUsage verifier's words for a token that is not a compact JWS of two JSON objects. */
+const refuseToken: JwsRefusal = (defect) => {
+  switch (defect.kind) {
+    case 'not-compact':
+    case 'not-canonical':
+      return new VerificationError('TOKEN_MALFORMED', 'The RegisterUsage signature is not a compact JWT (three non-empty unpadded base64url segments).');
+    case 'not-json':
+      return new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${defect.part} is not valid JSON.`, { cause: defect.cause });
+    case 'not-object':
+      return new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${defect.part} is not a JSON object.`);
+  }
+};
 
 /** Throws {@link VerificationError} (its `code` names the failed check) unless `token` passes every check. */
 export async function verifyRegistration(token: unknown, options: VerifyRegistrationOptions): Promise<RegistrationClaims> {
   const key: KeyObject = loadProductPublicKey(options.publicKey);
-  const segments = typeof token === 'string' ? token.split('.') : [];
-  const malformed = () =>
-    new VerificationError(
-      'TOKEN_MALFORMED',
-      'The RegisterUsage signature is not a compact JWT (three non-empty unpadded base64url segments).',
-    );
-  if (segments.length !== 3 || !isCanonicalSegment(segments[0]!)) throw malformed();
-  // The algorithm is judged first, so an unsigned (alg none) token is reported as what it is.
-  const header = decodeJson(segments[0]!, 'header');
+  const jws = CompactJws.read(token, refuseToken);
+  // The algorithm is judged before the other segments, so an unsigned (alg none) token is reported as what it is.
+  const header = jws.header();
   if (header.alg !== 'PS256') {
     throw new VerificationError(
       'ALGORITHM_NOT_ALLOWED',
@@ -113,15 +110,16 @@ export async function verifyRegistration(token: unknown, options: VerifyRegistra
   if (Object.hasOwn(header, 'crit')) {
     throw new VerificationError('TOKEN_MALFORMED', 'The RegisterUsage token header has a crit member; AWS sends none.');
   }
-  if (!segments.every(isCanonicalSegment)) throw malformed();
-  if (!ps256Verifies(Buffer.from(`${segments[0]}.${segments[1]}`), Buffer.from(segments[2]!, 'base64url'), key)) {
+  jws.requireCanonical();
+  if (!ps256Verifies(Buffer.from(jws.signingInput), jws.signature(), key)) {
     throw new VerificationError(
       'SIGNATURE_INVALID',
       'The RegisterUsage token signature does not verify under the configured public key. Check that the key is ' +
         "the one AWS issued for this product and that --public-key-version matches it; otherwise the answer was forged.",
     );
   }
-  const payload = decodeJson(segments[1]!, 'payload');
+  // Only a payload under a valid signature is read: a forged token is refused for its signature, whatever it holds.
+  const payload = jws.payload();
   const nonce = expectClaim(payload, ['nonce', 'Nonce'], options.nonce, 'NONCE_MISMATCH', 'nonce');
   const productCode = expectClaim(payload, ['productCode', 'ProductCode'], options.productCode, 'PRODUCT_CODE_MISMATCH', 'product code');
   const publicKeyVersion = expectClaim(
@@ -142,19 +140,6 @@ function ps256Verifies(input: Buffer, signature: Buffer, key: KeyObject): boolea
   } catch {
     return false;
   }
-}
-
-function decodeJson(segment: string, part: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-  } catch (err) {
-    throw new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${part} is not valid JSON.`, { cause: err });
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${part} is not a JSON object.`);
-  }
-  return value as Record<string, unknown>;
 }
 
 function expectClaim<T extends string | number>(

@@ -22,7 +22,7 @@ const CHECK_SOURCES = [
   /^cmd\/commands\/check\.ts$/,
   /^src\/entitlement-file\/(entitlement-file|entitlement-file-path)\.ts$/, // reading and verifying only: the writing is prepare-entitlement-file
   /^src\/registration\/(verify|public-key|public-key-version)\.ts$/,
-  /^src\/common\/(errors|logger|input-file)\.ts$/,
+  /^src\/common\/(errors|logger|input-file|compact-jws|duration-option|now-option)\.ts$/, // compact-jws: the one JWS reader; the verifiers' option checks
   /^src\/platform\/(instance-id|ecs-metadata|mountinfo)\.ts$/,
   /^src\/hardening\/(integrity|process-guards|inspector-signal)\.ts$/, // the verifying functions' guards (hardened)
   /^src\/(pricing\/pricing|license\/fingerprint)\.ts$/, // the option table's constants (--pricing choices, the issuer fingerprint); each model's code loads lazily
