@@ -9,7 +9,7 @@
  * await ensureEntitled({ productCode: 'abc123', publicKey: productPublicKeyPem });
  */
 export { ensureEntitled, registerUsage, newNonce, PRODUCT_CODE_PATTERN, DEFAULT_REQUEST_TIMEOUT_MS } from './registration/register.js';
-export type { EnsureEntitledOptions, Entitlement } from './registration/register.js';
+export type { EnsureEntitledOptions, Entitlement } from './registration/types.js';
 export { verifyRegistration, DEFAULT_CLOCK_TOLERANCE_SEC, PLAUSIBLE_IAT_RANGE_SEC } from './registration/verify.js';
 export type { VerifyRegistrationOptions, RegistrationClaims } from './registration/verify.js';
 export {

@@ -23,7 +23,7 @@ import type { UsageMeter } from '../metering/usage-meter.js';
 import { usageMeterMetrics } from '../metering/usage-metrics.js';
 import { holdEntitlement, type ContractPricing, type CustomPricing, type HeldEntitlement } from '../pricing/pricing.js';
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE, type Metric } from './prometheus.js';
-import type { EnsureEntitledOptions } from '../registration/register.js';
+import type { EnsureEntitledOptions } from '../registration/types.js';
 import { applyHardenedProfile } from '../hardening/process-guards.js';
 
 /** Hourly pricing (the default): RegisterUsage and the entitlement file, gated on the file. */
