@@ -221,7 +221,7 @@ export async function verifyEntitlementToken(text: string, given: VerifyEntitlem
 }
 
 /**
- * The time bounds of file verification, checked ({@link ConfigurationError} `INVALID_OPTION`): `clockToleranceSec`
+ * The time bounds of file verification, checked (`ConfigurationError` `INVALID_OPTION`): `clockToleranceSec`
  * finite seconds, 0 or more (default {@link DEFAULT_CLOCK_TOLERANCE_SEC}); `maxAgeSec` finite seconds above 0 (0
  * would refuse every file). The gate checks them when it is created, not at its first request.
  *

@@ -20,9 +20,9 @@ export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'>,
   publicKey: PublicKeyInput;
   /** The version of `publicKey`. Default 1. */
   publicKeyVersion?: number;
-  /** When set, a token `iat` this far ahead of the local clock is refused. Default: advisory (a warning only). */
+  /** When set (finite seconds, 0 or more), a token `iat` this far ahead of the local clock is refused. Default: advisory (a warning only). */
   clockToleranceSec?: number;
-  /** When set, a token `iat` older than this is refused. Default: advisory (the nonce already proves freshness). */
+  /** When set (finite seconds, above 0), a token `iat` older than this is refused. Default: advisory (the nonce already proves freshness). */
   maxTokenAgeSec?: number;
   /** When given, a signed entitlement file is written there (docs/entitlement-file.md). Default: no file. */
   entitlementFile?: string;

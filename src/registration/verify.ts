@@ -197,7 +197,7 @@ function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): Issued
 }
 
 /**
- * The optional bounds on AWS's `iat`, checked ({@link ConfigurationError} `INVALID_OPTION`): a tolerance of finite
+ * The optional bounds on AWS's `iat`, checked (`ConfigurationError` `INVALID_OPTION`): a tolerance of finite
  * seconds, 0 or more (0: no skew allowed), an age of finite seconds above 0 (0 would refuse every token).
  * `ensureEntitled` checks them before calling AWS, so a bad bound never wastes a registration.
  *
