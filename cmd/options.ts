@@ -11,7 +11,7 @@ import { readInputFile } from '../src/common/input-file.js';
 import type { MeteringCallOptions } from '../src/metering/call.js';
 import type { RequestedEntitlement } from '../src/license/lease.js';
 import type { PricingOptions } from '../src/pricing/pricing.js';
-import type { EnsureEntitledOptions } from '../src/registration/register.js';
+import type { EnsureEntitledOptions } from '../src/registration/types.js';
 import type { TlsRoots } from '../src/aws/tls-roots.js';
 import { bakedTlsRoots } from './sealed.js';
 import { LOG_FORMATS, LOG_LEVELS } from './log.js';

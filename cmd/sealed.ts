@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { ConfigurationError } from '../src/common/errors.js';
 import { INSTANCE_BINDINGS, type InstanceBinding } from '../src/platform/instance-id.js';
 import { refuseCodeInjection, refuseMountedCode } from '../src/hardening/integrity.js';
-import { isPublicKeyVersion } from '../src/metering/validation.js';
+import { isPublicKeyVersion } from '../src/registration/public-key-version.js';
 import { envName } from './args.js';
 import type { CommandSpec } from './spec.js';
 

@@ -9,7 +9,7 @@
  * await ensureEntitled({ productCode: 'abc123', publicKey: productPublicKeyPem });
  */
 export { ensureEntitled, registerUsage, newNonce, PRODUCT_CODE_PATTERN, DEFAULT_REQUEST_TIMEOUT_MS } from './registration/register.js';
-export type { EnsureEntitledOptions, Entitlement } from './registration/register.js';
+export type { EnsureEntitledOptions, Entitlement } from './registration/types.js';
 export { verifyRegistration, DEFAULT_CLOCK_TOLERANCE_SEC, PLAUSIBLE_IAT_RANGE_SEC } from './registration/verify.js';
 export type { VerifyRegistrationOptions, RegistrationClaims } from './registration/verify.js';
 export {
@@ -109,10 +109,9 @@ export type { RetryPolicy, RetryOptions } from './aws/retry.js';
 export type { Logger, LoggerLike, LogFields } from './common/logger.js';
 export { startMeteringEmulator } from './emulator/server.js';
 export type { MeteringEmulator, MeteringEmulatorOptions } from './emulator/server.js';
-export { TOKEN_FAULTS, TOKEN_IAT_VARIANTS, REGISTER_USAGE_ERRORS } from './emulator/register-usage.js';
-export type { TokenFault, TokenIatVariant } from './emulator/register-usage.js';
-export { TRANSPORT_FAULTS, EmulatorServiceError } from './emulator/types.js';
-export type { EmulatorScenario, RecordedCall, OperationHandler, OperationContext, TransportFault, RegistrationTokenGrant, RoleCredentials } from './emulator/types.js';
+export { REGISTER_USAGE_ERRORS } from './emulator/register-usage.js';
+export { TOKEN_FAULTS, TOKEN_IAT_VARIANTS, TRANSPORT_FAULTS, EmulatorServiceError } from './emulator/types.js';
+export type { EmulatorScenario, RecordedCall, OperationHandler, OperationContext, TokenFault, TokenIatVariant, TransportFault, RegistrationTokenGrant, RoleCredentials } from './emulator/types.js';
 export type { EcsStandInOptions, EcsStandIns } from './emulator/ecs.js';
 export { createTestCertificateAuthority } from './emulator/certificates.js';
 export type { TestCertificateAuthority, ServerNames, ServerCertificate } from './emulator/certificates.js';

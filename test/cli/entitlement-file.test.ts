@@ -276,7 +276,10 @@ describe('verification', () => {
   it.each([
     ['maxAgeSec NaN', { maxAgeSec: Number.NaN }],
     ['maxAgeSec negative', { maxAgeSec: -1 }],
+    ['maxAgeSec Infinity', { maxAgeSec: Number.POSITIVE_INFINITY }],
+    ['maxAgeSec 0 (it would refuse every file)', { maxAgeSec: 0 }],
     ['clockToleranceSec NaN', { clockToleranceSec: Number.NaN }],
+    ['clockToleranceSec Infinity', { clockToleranceSec: Number.POSITIVE_INFINITY }],
     ['an invalid Date as now', { now: new Date('not a date') }],
   ])('refuses %s as ConfigurationError INVALID_OPTION instead of switching a check off', async (_label, overrides) => {
     const path = await registerFile();

@@ -133,6 +133,8 @@ describe('product code, key version and deadline', () => {
     { clockToleranceSec: -1 },
     { maxTokenAgeSec: Number.NaN },
     { maxTokenAgeSec: -600 },
+    { clockToleranceSec: Number.POSITIVE_INFINITY },
+    { maxTokenAgeSec: Number.POSITIVE_INFINITY },
   ])('refuses %j before calling AWS (it would switch a check off)', async (option) => {
     await expectRefusedOffline(option, 'INVALID_OPTION');
   });

@@ -267,6 +267,8 @@ describe('createEntitlementGate()', () => {
     ['a NaN maxAgeSec', { maxAgeSec: Number.NaN }, 'INVALID_OPTION'],
     ['a NaN clockToleranceSec', { clockToleranceSec: Number.NaN }, 'INVALID_OPTION'],
     ['a negative clockToleranceSec', { clockToleranceSec: -1 }, 'INVALID_OPTION'],
+    ['an infinite maxAgeSec', { maxAgeSec: Number.POSITIVE_INFINITY }, 'INVALID_OPTION'],
+    ['an infinite clockToleranceSec', { clockToleranceSec: Number.POSITIVE_INFINITY }, 'INVALID_OPTION'],
     ['an EC key', { publicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey }, 'INVALID_PUBLIC_KEY'],
   ] as const)('fails at creation, not at the first probe, on %s', async (_label, overrides, code) => {
     await freshFile();

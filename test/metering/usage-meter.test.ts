@@ -84,6 +84,14 @@ describe('start-up', () => {
     await expect(startMeter({ dimensions: ['a', 'a'] })).rejects.toMatchObject({ field: 'dimensions', rule: expect.stringContaining('repeat') });
     expect(emulator().calls).toEqual([]);
   });
+
+  it.each([Number.NaN, -1, Number.POSITIVE_INFINITY, '60000'])('sendJitterMs %s is INVALID_OPTION (as every duration option), before any call', async (sendJitterMs) => {
+    const refusal = await startMeter({ sendJitterMs: sendJitterMs as number }).catch((err: unknown) => err);
+    expect(refusal).toBeInstanceOf(ConfigurationError);
+    expect(refusal).not.toBeInstanceOf(ValidationError);
+    expect(refusal).toMatchObject({ code: 'INVALID_OPTION', exitCode: 78, message: expect.stringContaining('sendJitterMs must be a finite number of milliseconds, 0 or more') });
+    expect(emulator().calls).toEqual([]);
+  });
 });
 
 describe('the hour boundary', () => {
