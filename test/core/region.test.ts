@@ -4,7 +4,8 @@
  * either disables IMDS or points it at one, so nothing is ever sent to 169.254.x.x.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError, ensureEntitled, ExitCode, resolveRegion } from '../../src/index.js';
+import { ConfigurationError, ensureEntitled, ExitCode } from '../../src/index.js';
+import { resolveRegion } from '../../src/platform/index.js';
 import {
   DUMMY_CREDENTIALS,
   emulatorOptions,
