@@ -914,7 +914,7 @@ function measure(registerEnv, keyEnv) {
 
 /** The production-shaped emulator's signing key and the run CA with a server certificate for AWS's host names. */
 async function productionShapedAws() {
-  const { createTestCertificateAuthority, awsHostNames } = await import('../dist/src/index.js');
+  const { createTestCertificateAuthority, awsHostNames } = await import('../dist/src/emulator/index.js');
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
   const ca = createTestCertificateAuthority();
   const hostNames = awsHostNames(REGION).all;

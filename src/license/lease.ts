@@ -18,7 +18,7 @@
  * - `close()` checks a PROVISIONAL checkout in (once, however often it is called), and so does aborting `signal`.
  *
  * @example
- * import { acquireLicense } from 'marketplace-entitlement';
+ * import { acquireLicense } from 'marketplace-entitlement/license';
  * const lease = await acquireLicense({
  *   productSku: '1a2b3c4d-example-sku',
  *   entitlements: [{ name: 'ReadOnlyUsers', unit: 'Count', value: '1' }],

@@ -7,7 +7,7 @@
  *
  * @example
  * // before: const metering = require('@datafire/amazonaws_metering_marketplace').create({ accessKeyId, secretAccessKey, region });
- * import { create } from 'marketplace-entitlement';
+ * import { create } from 'marketplace-entitlement/metering/datafire';
  * const metering = create({ region: 'us-east-1' }); // credentials from the default chain
  * const { MeteringRecordId } = await metering.MeterUsage({
  *   ProductCode: 'abc123example', Timestamp: new Date(), UsageDimension: 'requests', UsageQuantity: 10,

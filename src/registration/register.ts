@@ -17,7 +17,6 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { RegisterUsageCommand, type RegisterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
-import { prepareEntitlementFile } from '../entitlement-file/prepare-entitlement-file.js';
 import { ConfigurationError } from '../common/errors.js';
 import { resolveLogger } from '../common/logger.js';
 import { callMetering } from '../metering/call.js';
@@ -44,6 +43,9 @@ export async function ensureEntitled(given: EnsureEntitledOptions): Promise<Enti
   if (entitlementFile === undefined) return registerUsage(options, newNonce());
   // Configuration first: a bad product code is exit 78 even when the output path is also unwritable.
   const checked = { ...options, publicKey: checkOptions(options).publicKey };
+  // Loaded only here: an app that registers without writing a file (the usual in-process use) does not pay at boot
+  // for the file's format, its signing and the atomic writer (docs/benchmarks.md, "Importing the package").
+  const { prepareEntitlementFile } = await import('../entitlement-file/prepare-entitlement-file.js');
   const pending = await prepareEntitlementFile({ ...checked, entitlementFile });
   return pending.write(await registerUsage(checked, pending.nonce));
 }

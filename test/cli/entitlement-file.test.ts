@@ -8,15 +8,17 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
   ensureEntitled,
-  ensureEntitlementFile,
   InputError,
-  jwkThumbprint,
   OutputError,
   ServiceUnavailableError,
-  verifyEntitlementFile,
   VerificationError,
-  type VerifyEntitlementFileOptions,
 } from '../../src/index.js';
+import {
+  ensureEntitlementFile,
+  jwkThumbprint,
+  verifyEntitlementFile,
+  type VerifyEntitlementFileOptions,
+} from '../../src/entitlement-file/index.js';
 import { emulatorOptions, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { decodeFile, signFile, thumbprintOf, useTempDir } from './helpers.js';
 

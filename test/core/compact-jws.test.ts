@@ -5,7 +5,9 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CompactJws, isCanonicalBase64url, type JwsDefect } from '../../src/common/compact-jws.js';
-import { decodeCompactJws, ENTITLEMENT_FILE_TYPE, verifyEntitlementToken, verifyRegistration, VerificationError } from '../../src/index.js';
+import { decodeCompactJws } from '../../src/entitlement-file/entitlement-file.js';
+import { ENTITLEMENT_FILE_TYPE, verifyEntitlementToken } from '../../src/entitlement-file/index.js';
+import { verifyRegistration, VerificationError } from '../../src/index.js';
 import { encodeSegment, rejectionOf, signToken, testSigningKey } from '../support/index.js';
 
 const EMPTY_OBJECT = encodeSegment({}); // 'e30': 18 bits for 2 bytes, so 2 spare bits

@@ -4,7 +4,9 @@
  * either disables IMDS or points it at one, so nothing is ever sent to 169.254.x.x.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { acquireLicense, ConfigurationError, ensureEntitled, ExitCode, resolveRegion } from '../../src/index.js';
+import { ConfigurationError, ensureEntitled, ExitCode } from '../../src/index.js';
+import { resolveRegion } from '../../src/platform/index.js';
+import { acquireLicense } from '../../src/license/index.js';
 import {
   contract,
   DUMMY_CREDENTIALS,

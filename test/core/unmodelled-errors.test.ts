@@ -7,15 +7,14 @@
 import { createPublicKey } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  acquireLicense,
   ConfigurationError,
   ensureEntitled,
   EntitlementError,
   ExitCode,
   ServiceUnavailableError,
-  type AcquireLicenseOptions,
   type EnsureEntitledOptions,
 } from '../../src/index.js';
+import { acquireLicense, type AcquireLicenseOptions } from '../../src/license/index.js';
 import {
   DUMMY_CREDENTIALS,
   FAST_RETRY,

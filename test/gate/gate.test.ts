@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../src/common/atomic-write.js';
-import { ConfigurationError, createEntitlementGate, ensureEntitled, type EntitlementGate, type EntitlementGateOptions } from '../../src/index.js';
+import { ConfigurationError, ensureEntitled } from '../../src/index.js';
+import { createEntitlementGate, type EntitlementGate, type EntitlementGateOptions } from '../../src/gates/index.js';
 import { emulatorOptions, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 
 const emulator = useEmulator();

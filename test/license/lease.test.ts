@@ -1,13 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigurationError, NotEntitledError, VerificationError } from '../../src/errors.js';
 import {
   acquireLicense,
   AWS_MARKETPLACE_KEY_FINGERPRINT,
-  ConfigurationError,
-  NotEntitledError,
-  VerificationError,
   type Lease,
   type LeaseStatus,
-} from '../../src/index.js';
+} from '../../src/license/index.js';
 import { contract, licenseOptions, recordingLogger, rejectionOf, TEST_SKU, useEmulator, USERS, withEmulator } from '../support/index.js';
 
 const emulator = useEmulator();

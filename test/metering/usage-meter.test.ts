@@ -7,16 +7,15 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RecordedCall } from '../../src/emulator/index.js';
+import { ConfigurationError, ValidationError } from '../../src/errors.js';
 import {
-  ConfigurationError,
   createUsageMeter,
   meterUsage,
   usageClientToken,
-  ValidationError,
-  type RecordedCall,
   type UsageMeter,
   type UsageMeterOptions,
-} from '../../src/index.js';
+} from '../../src/metering/index.js';
 import { DUMMY_CREDENTIALS, emulatorCallOptions, recordingLogger, TEST_PRODUCT_CODE, TEST_REGION, useEmulator, type RecordingLogger } from '../support/index.js';
 
 const HOUR = 3_600_000;

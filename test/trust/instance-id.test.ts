@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigurationError, ExitCode, parseMountInfo, podUidsInMounts, resolveInstanceId } from '../../src/index.js';
+import { ConfigurationError, ExitCode } from '../../src/errors.js';
+import { parseMountInfo, podUidsInMounts, resolveInstanceId } from '../../src/platform/index.js';
 import { mountsOverCode } from '../../src/platform/mountinfo.js';
 import { rejectionOf, startStubServer } from '../support/index.js';
 
