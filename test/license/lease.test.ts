@@ -217,6 +217,9 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
     [{ recheckMs: Number.POSITIVE_INFINITY }, 'recheckMs'],
     [{ graceMs: -1 }, 'graceMs'],
     [{ graceMs: Number.NaN }, 'graceMs'],
+    // A Node timer of 2^31 ms or more fires after 1 ms: such a recheck would spin on GetLicense, such a grace end at once.
+    [{ recheckMs: 2 ** 31 }, 'recheckMs'],
+    [{ graceMs: 2 ** 31 }, 'graceMs'],
     [{ deadlineMs: 0 }, 'deadlineMs'],
     [{ retry: { baseDelayMs: 100, maxDelayMs: 50 } }, 'retry.baseDelayMs'],
   ])('refuses bad options before any call: %j', async (overrides, message) => {
