@@ -47,9 +47,9 @@ import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/proces
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from './fingerprint.js';
 
 export { AWS_MARKETPLACE_KEY_FINGERPRINT } from './fingerprint.js';
+import { CHECKOUT_TYPES, DEFAULT_RECHECK_MS, type CheckoutTypeName } from './checkout-settings.js';
 
-/** AWS's guidance: check out again (here: look the licence up) every 15 minutes to see expiry and upgrades. */
-export const DEFAULT_RECHECK_MS = 15 * 60_000;
+export { CHECKOUT_TYPES, DEFAULT_RECHECK_MS, type CheckoutTypeName } from './checkout-settings.js';
 
 /** The checkout lifetime assumed when AWS returns no usable `Expiration` (AWS documents 60 minutes). */
 export const ASSUMED_CHECKOUT_TTL_MS = 60 * 60_000;
@@ -60,15 +60,6 @@ const CHECK_IN_DEADLINE_MS = 10_000;
 /** Floor of an extension delay, so a checkout answered already expired is not extended in a busy loop. */
 const MIN_TIMER_MS = 50;
 
-/**
- * The `checkoutType`s {@link acquireLicense} accepts (anything else is a ConfigurationError): PROVISIONAL holds a
- * floating unit that is extended and checked back in; PERPETUAL draws the units down for good.
- *
- * @example CHECKOUT_TYPES.includes(args.checkoutType) // validate a CLI or config value
- */
-export const CHECKOUT_TYPES = ['PROVISIONAL', 'PERPETUAL'] as const;
-/** A License Manager checkout type, one of {@link CHECKOUT_TYPES}: `'PROVISIONAL'` (floating) or `'PERPETUAL'` (drawdown). */
-export type CheckoutTypeName = (typeof CHECKOUT_TYPES)[number];
 
 const UNITS: ReadonlySet<string> = new Set(Object.values(EntitlementDataUnit));
 
