@@ -8,13 +8,14 @@
  * @example
  * marketplace-entitlement serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/key.pem --meter-dimensions requests
  */
-import { listOption, LOG_OPTIONS, pricingOptions, REGISTER_OPTIONS } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import { pricingOptions, REGISTER_OPTIONS } from '../aws-options.js';
+import { listOption, LOG_OPTIONS } from '../options.js';
+import { defineCommand } from '../spec.js';
 import { UsageError } from '../usage-error.js';
 
 const DEFAULT_SPOOL_DIR = '/var/lib/marketplace-entitlement/usage';
 
-export const serveCommand: CommandSpec = {
+export const serveCommand = defineCommand({
   name: 'serve',
   describe:
     'Obtain entitlement for --pricing (hourly: register from this process and write the file; custom: MeterUsage dry run; contract: hold a License Manager checkout), ' +
@@ -41,14 +42,14 @@ export const serveCommand: CommandSpec = {
   ],
   async run(args, ctx) {
     const [{ serveEntitlement }, { createUsageMeter }] = await Promise.all([import('../../src/gates/serve.js'), import('../../src/metering/usage-meter.js')]);
-    const dimensions = listOption(args, 'meter-dimensions');
-    const productCode = args['product-code'] as string | undefined;
+    const dimensions = listOption('meter-dimensions', args['meter-dimensions']);
+    const productCode = args['product-code'];
     if (dimensions && productCode === undefined) throw new UsageError('--meter-dimensions needs --product-code (MARKETPLACE_PRODUCT_CODE): usage is metered for a product code.');
     const options = await pricingOptions(args, ctx);
     const service = await serveEntitlement({
       ...options,
-      port: args.port as number,
-      host: args.host as string,
+      port: args.port,
+      host: args.host,
       onListening: (url) => ctx.logger.info?.(`Listening on ${url} (503 until entitled)`, { event: 'serve.listening', url }),
       ...(dimensions && {
         // Not given ctx.signal: on SIGTERM the meter must still send. A refused DryRun fails the start (exit 78).
@@ -56,11 +57,11 @@ export const serveCommand: CommandSpec = {
           createUsageMeter({
             productCode: productCode!,
             dimensions,
-            spoolDir: args['spool-dir'] as string,
+            spoolDir: args['spool-dir'],
             region: options.region,
             endpoint: options.endpoint,
             tlsRoots: options.tlsRoots,
-            instanceId: args['instance-id'] as string | undefined,
+            instanceId: args['instance-id'],
             deadlineMs: options.deadlineMs,
             logger: ctx.logger,
             env: ctx.env,
@@ -82,4 +83,4 @@ export const serveCommand: CommandSpec = {
       ...(report && { usageSent: report.sent.length, usageFailed: report.failed.length, usageLost: report.lost.length }),
     });
   },
-};
+});
