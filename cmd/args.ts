@@ -68,7 +68,9 @@ export function resolveArgs<Options extends OptionSpecs, Positionals extends Pos
   }
   // After every option is typed: whether one is required may depend on another (--pricing).
   for (const [name, option] of Object.entries(spec.options)) {
-    const required = typeof option.required === 'function' ? option.required(args) : option.required === true;
+    const required =
+      (typeof option.required === 'function' ? option.required(args) : option.required === true) ||
+      Object.entries(option.requiredWhen ?? {}).some(([other, values]) => values.some((value) => value === args[other]));
     if (required && args[name] === undefined) throw new UsageError(`--${name} is required (or set ${envName(name, option)}).${misspeltEnvHint(name, spec, env)}`);
   }
   return args as ArgsOf<Options, Positionals>;

@@ -19,7 +19,7 @@ import type { TlsRoots } from '../src/aws/tls-roots.js';
 import { formatDuration } from './args.js';
 import { bakedTlsRoots } from './baked-config.js';
 import { INSTANCE_ID_OPTION, KEY_OPTIONS, listOption, PRODUCT_CODE_OPTION, productPublicKey, PUBLIC_KEY_VERSION_OPTION } from './options.js';
-import type { CommandContext, OptionSpec, OptionsOf, TypedOptions } from './spec.js';
+import type { CommandContext, OptionSpec, OptionsOf } from './spec.js';
 import { UsageError } from './usage-error.js';
 
 /** How AWS is reached and for how long: every command that calls it. */
@@ -36,8 +36,6 @@ export const CALL_OPTIONS = {
   deadline: { type: 'duration', default: formatDuration(DEFAULT_DEADLINE_MS), positive: true, describe: 'Give up retrying after this long (30m, 90s, 1h)' },
 } as const satisfies Record<string, OptionSpec>;
 
-const isContract = (args: TypedOptions) => args.pricing === 'contract';
-
 /** How entitlement is checked: RegisterUsage (hourly), a MeterUsage dry run (custom), a License Manager checkout (contract). */
 export const PRICING_OPTIONS = {
   pricing: {
@@ -46,11 +44,11 @@ export const PRICING_OPTIONS = {
     default: 'hourly',
     describe: "The listing's pricing model, which says how entitlement is checked: RegisterUsage, a MeterUsage dry run, or an AWS License Manager checkout",
   },
-  'product-sku': { type: 'string', required: isContract, describe: 'Contract: the product SKU (product ID) from the Management Portal; required with --pricing contract' },
+  'product-sku': { type: 'string', requiredWhen: { pricing: ['contract'] }, describe: 'Contract: the product SKU (product ID) from the Management Portal; required with --pricing contract' },
   entitlement: {
     type: 'string',
     multiple: true,
-    required: isContract,
+    requiredWhen: { pricing: ['contract'] },
     describe: 'Contract: an entitlement to check out, NAME:UNIT[:VALUE] (e.g. Users:Count:1, Premium:None); all must be granted; required with --pricing contract',
   },
   'checkout-type': { type: 'string', choices: CHECKOUT_TYPES, default: 'PROVISIONAL', describe: 'Contract: PROVISIONAL (floating, checked in on exit) or PERPETUAL (drawdown)' },
@@ -64,7 +62,7 @@ export const PRICING_OPTIONS = {
   'license-grace': { type: 'duration', default: '0s', describe: 'Contract: how long a lost or expired licence is tolerated before /healthz answers 503 (0: at once)' },
   'meter-dimensions': {
     type: 'string',
-    required: (args) => args.pricing === 'custom',
+    requiredWhen: { pricing: ['custom'] },
     describe:
       'Custom metering dimensions (comma-separated API names from the Portal): with --pricing custom the first is dry-run to check entitlement; ' +
       'serve also meters them hourly from POST /usage',
@@ -74,7 +72,7 @@ export const PRICING_OPTIONS = {
 export const REGISTER_OPTIONS = {
   'product-code': {
     ...PRODUCT_CODE_OPTION,
-    required: (args) => args.pricing !== 'contract',
+    requiredWhen: { pricing: ['hourly', 'custom'] },
     describe: 'The product code from the AWS Marketplace Management Portal; required unless --pricing contract',
   },
   ...KEY_OPTIONS,
@@ -116,14 +114,14 @@ export async function tlsRootsOption(value: string): Promise<TlsRoots> {
   return readInputFile(value, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file', hint: "Give aws, system, or a file of PEM CA certificates." });
 }
 
+/** The register group's values: a union by `--pricing`, each with the options that model requires set. */
 type RegisterArgs = OptionsOf<typeof REGISTER_OPTIONS>;
 
-/** `ensureEntitled` options from the register option group (hourly pricing: `--product-code` is required). */
-export async function entitlementOptions(args: RegisterArgs, ctx: CommandContext): Promise<EnsureEntitledOptions & { entitlementFile: string }> {
+/** `ensureEntitled` options from the register option group, with hourly pricing. */
+export async function entitlementOptions(args: Extract<RegisterArgs, { readonly pricing: 'hourly' }>, ctx: CommandContext): Promise<EnsureEntitledOptions & { entitlementFile: string }> {
   return {
     ...(await meteringCallOptions(args, ctx)),
-    // Required by the option table unless --pricing contract, which never reaches here.
-    productCode: args['product-code']!,
+    productCode: args['product-code'],
     publicKey: await productPublicKey(args),
     publicKeyVersion: args['public-key-version'],
     entitlementFile: args.out,
@@ -135,7 +133,7 @@ export async function entitlementOptions(args: RegisterArgs, ctx: CommandContext
 /**
  * How entitlement is obtained, from `--pricing` and its options: hourly reads the public key (RegisterUsage's
  * answer is verified), custom and contract do not (nothing signed comes back). The options each model needs are
- * required by the option table for that model (`required: isContract`...), so they are present here.
+ * set (`requiredWhen` in the option table): comparing `args.pricing` narrows the type to them.
  *
  * @example const held = await holdEntitlement(await pricingOptions(args, ctx));
  */
@@ -145,8 +143,8 @@ export async function pricingOptions(args: RegisterArgs, ctx: CommandContext): P
     return {
       ...(await meteringCallOptions(args, ctx)),
       pricing: 'contract',
-      productSku: args['product-sku']!,
-      entitlements: args.entitlement!.map(parseEntitlement),
+      productSku: args['product-sku'],
+      entitlements: args.entitlement.map(parseEntitlement),
       checkoutType: args['checkout-type'],
       keyFingerprint: args['key-fingerprint'],
       recheckMs: args['license-recheck'],
@@ -157,10 +155,9 @@ export async function pricingOptions(args: RegisterArgs, ctx: CommandContext): P
 }
 
 /** Custom metering's options: the MeterUsage dry run of the first `--meter-dimensions` for `--product-code`. */
-export async function customPricingOptions(args: RegisterArgs, ctx: CommandContext): Promise<CustomPricing> {
-  // Both required by the option table with --pricing custom.
-  const [dimension] = listOption('meter-dimensions', args['meter-dimensions'])!;
-  return { ...(await meteringCallOptions(args, ctx)), pricing: 'custom', productCode: args['product-code']!, dimension: dimension! };
+export async function customPricingOptions(args: Extract<RegisterArgs, { readonly pricing: 'custom' }>, ctx: CommandContext): Promise<CustomPricing> {
+  const [dimension] = listOption('meter-dimensions', args['meter-dimensions']);
+  return { ...(await meteringCallOptions(args, ctx)), pricing: 'custom', productCode: args['product-code'], dimension };
 }
 
 /**

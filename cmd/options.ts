@@ -56,6 +56,8 @@ export async function productPublicKey(args: OptionsOf<typeof KEY_OPTIONS>): Pro
  *
  * @example listOption('dimensions', 'requests, users') // ['requests', 'users']
  */
+export function listOption(name: string, text: string): string[];
+export function listOption(name: string, text: string | undefined): string[] | undefined;
 export function listOption(name: string, text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
   const items = text.split(',').map((item) => item.trim());

@@ -2,7 +2,8 @@
  * How a command is declared: one typed table of its options drives yargs, the `node:util` fast path, the
  * `MARKETPLACE_<OPTION>` environment, the help text and the type of the arguments its `run` receives
  * ({@link ArgsOf}: `--port` of type `port` is a `number`, `--pricing` with `choices` is `'hourly' | 'custom' |
- * 'contract'`, an option without a default or `required: true` may be `undefined`).
+ * 'contract'`, an option without a default or `required: true` may be `undefined`, and one `requiredWhen` the
+ * pricing is `contract` is a `string` once `args.pricing === 'contract'` was checked).
  *
  * @example
  * const hello = defineCommand({
@@ -36,11 +37,16 @@ export interface OptionSpec {
   /** Numbers and durations: 0 is refused too (e.g. a deadline of 0 could never be met). */
   readonly positive?: boolean;
   /**
-   * Checked after the command line and the environment are merged (so env can supply it); a function makes it
-   * depend on the other options, e.g. `(args) => args.pricing === 'contract'` (its value is then typed as possibly
-   * undefined: the handler reads it where the same condition holds).
+   * Checked after the command line and the environment are merged (so env can supply it). A function makes it
+   * depend on the other options in ways the type cannot follow (its value stays possibly undefined); prefer
+   * {@link OptionSpec.requiredWhen}.
    */
   readonly required?: boolean | ((args: TypedOptions) => boolean);
+  /**
+   * Required when another option (one per table: the table's discriminant) has one of these values, e.g.
+   * `{ pricing: ['contract'] }`. The arguments' type follows: after `args.pricing === 'contract'`, the option is set.
+   */
+  readonly requiredWhen?: Readonly<Record<string, readonly string[]>>;
   /** The variable that supplies it, when it is not MARKETPLACE_<OPTION> (e.g. MARKETPLACE_ENTITLEMENT_FILE). */
   readonly env?: string;
   /** Older variable names still read, after `env` (documented aliases). */
@@ -66,17 +72,55 @@ type ScalarOf<O extends OptionSpec> = O extends { readonly type: 'boolean' }
 /** The typed value of option `O` (a list when it is `multiple`). */
 export type OptionValueOf<O extends OptionSpec> = O extends { readonly multiple: true } ? ScalarOf<O>[] : ScalarOf<O>;
 
-/** Whether option `O` always has a value once resolved: it has a default, or is always required. */
-type AlwaysSet<O extends OptionSpec> = O extends { readonly default: string | number | boolean } ? true : O extends { readonly required: true } ? true : false;
+/**
+ * Whether option `O` has a value once resolved: it has a default, is always required, or is required when the
+ * discriminant option `D` has the value `V`.
+ */
+type IsSet<O extends OptionSpec, D, V> = O extends { readonly default: string | number | boolean }
+  ? true
+  : O extends { readonly required: true }
+    ? true
+    : [D] extends [never]
+      ? false
+      : [D] extends [string]
+        ? O extends { readonly requiredWhen: { readonly [K in D & string]: readonly (infer When)[] } }
+          ? [V] extends [When]
+            ? true
+            : false
+          : false
+        : false;
+
+/** The option a table's `requiredWhen` depend on (never when none does). */
+type DiscriminantOf<Options extends OptionSpecs> = {
+  [Name in keyof Options]: Options[Name] extends { readonly requiredWhen: infer When } ? keyof When : never;
+}[keyof Options];
+
+/** The values of a table when its discriminant `D` has the value `V` (`D` never: no discriminant). */
+type OptionsWhen<Options extends OptionSpecs, D, V> = {
+  readonly [Name in keyof Options]: Name extends D
+    ? V
+    : IsSet<Options[Name], D, V> extends true
+      ? OptionValueOf<Options[Name]>
+      : OptionValueOf<Options[Name]> | undefined;
+};
 
 /**
  * The typed values of an option table: the command line, then `MARKETPLACE_*`, then the default (durations in ms).
- * A table of unknown names (the registry's view of every command) types each value as any {@link OptionValue}.
- * Helpers that read an option group take this (e.g. `OptionsOf<typeof KEY_OPTIONS>`).
+ * With `requiredWhen`, a union by the discriminant's value, so comparing it narrows the rest. A table of unknown
+ * names (the registry's view of every command) types each value as any {@link OptionValue}. Helpers that read an
+ * option group take this (e.g. `OptionsOf<typeof KEY_OPTIONS>`).
  */
 export type OptionsOf<Options extends OptionSpecs> = string extends keyof Options
   ? TypedOptions
-  : { readonly [Name in keyof Options]: AlwaysSet<Options[Name]> extends true ? OptionValueOf<Options[Name]> : OptionValueOf<Options[Name]> | undefined };
+  : [DiscriminantOf<Options>] extends [never]
+    ? OptionsWhen<Options, never, never>
+    : DiscriminantOf<Options> extends infer D extends keyof Options
+      ? OptionValueOf<Options[D]> extends infer V
+        ? V extends unknown
+          ? OptionsWhen<Options, D, V>
+          : never
+        : never
+      : never;
 
 /** The arguments a command's `run` receives, inferred from its option table and positionals. */
 export type ArgsOf<Options extends OptionSpecs, Positionals extends PositionalSpecs = Record<never, string>> = {

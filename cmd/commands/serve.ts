@@ -43,20 +43,18 @@ export const serveCommand = defineCommand({
   async run(args, ctx) {
     const [{ serveEntitlement }, { createUsageMeter }] = await Promise.all([import('../../src/gates/serve.js'), import('../../src/metering/usage-meter.js')]);
     const dimensions = listOption('meter-dimensions', args['meter-dimensions']);
-    const productCode = args['product-code'];
-    if (dimensions && productCode === undefined) throw new UsageError('--meter-dimensions needs --product-code (MARKETPLACE_PRODUCT_CODE): usage is metered for a product code.');
+    const metered = dimensions && { dimensions, productCode: args['product-code'] ?? meteredWithoutProductCode() };
     const options = await pricingOptions(args, ctx);
     const service = await serveEntitlement({
       ...options,
       port: args.port,
       host: args.host,
       onListening: (url) => ctx.logger.info?.(`Listening on ${url} (503 until entitled)`, { event: 'serve.listening', url }),
-      ...(dimensions && {
+      ...(metered && {
         // Not given ctx.signal: on SIGTERM the meter must still send. A refused DryRun fails the start (exit 78).
         usageMeter: () =>
           createUsageMeter({
-            productCode: productCode!,
-            dimensions,
+            ...metered,
             spoolDir: args['spool-dir'],
             region: options.region,
             endpoint: options.endpoint,
@@ -71,7 +69,7 @@ export const serveCommand = defineCommand({
     const what = service.outcome
       ? `product ${service.outcome.claims.productCode} registered at ${service.outcome.claims.registeredAt.toISOString()}`
       : `${options.pricing} pricing, ${service.held!.summary}`;
-    ctx.print(`serving on ${service.url}: entitled, ${what}${dimensions ? `; POST /usage meters ${dimensions.join(', ')}` : ''}`);
+    ctx.print(`serving on ${service.url}: entitled, ${what}${metered ? `; POST /usage meters ${metered.dimensions.join(', ')}` : ''}`);
     service.held?.onLost((status) => ctx.logger.error?.(`Entitlement lost: /healthz now answers 503 (${status.reason})`, { event: 'serve.entitlement_lost', code: status.code }));
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
     // The hour in progress goes out now: a SIGTERM usually means the pod or task is going away, and its
@@ -84,3 +82,7 @@ export const serveCommand = defineCommand({
     });
   },
 });
+
+function meteredWithoutProductCode(): never {
+  throw new UsageError('--meter-dimensions needs --product-code (MARKETPLACE_PRODUCT_CODE): usage is metered for a product code.');
+}
