@@ -11,6 +11,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readInputFile } from '../../src/common/input-file.js';
 import { DEFAULT_SCENARIO } from '../../src/emulator/types.js';
 import { formatDuration } from '../args.js';
 import { listOption, LOG_OPTIONS } from '../options.js';
@@ -103,18 +104,17 @@ export const emulatorCommand = defineCommand({
     ['$0 emulator --region us-east-1 --ecs-endpoint 169.254.170.2:80', 'Answer as the ECS agent where a task looks for it'],
   ],
   async run(args, ctx) {
-    const [{ startMeteringEmulator }, scenarioOptions, { parseLicenseFile, parseLicenseItems }, { parseRegistrationTokens }, { writeFileAtomic }, { readInputFile }, serveAsAws] =
+    const [{ startMeteringEmulator }, scenarioOptions, { parseLicenseFile, parseLicenseItems }, { parseRegistrationTokens }, { writeFileAtomic }, serveAsAws] =
       await Promise.all([
         import('../../src/emulator/server.js'),
         import('../../src/emulator/scenario-options.js'),
         import('../../src/emulator/license-input.js'),
         import('../../src/emulator/registration-tokens-file.js'),
         import('../../src/common/atomic-write.js'),
-        import('../../src/common/input-file.js'),
         import('../../src/emulator/serve-as-aws.js'),
       ]);
     const { callCountOption, callRateOption, operationErrorsOption, registerUsageErrorOption } = scenarioOptions;
-    const { error: errorName, 'rate-limit': rate, 'registration-tokens-file': tokensFile, 'license-file': licenseFile } = args;
+    const { error: errorName, 'rate-limit': rate } = args;
     const error = errorName === undefined ? undefined : usageErrorOf('', () => registerUsageErrorOption('--error', errorName));
     const operationErrorItems = listOption('operation-errors', args['operation-errors']);
     const operationErrors = operationErrorItems && usageErrorOf('', () => operationErrorsOption('--operation-errors', operationErrorItems));
@@ -125,14 +125,9 @@ export const emulatorCommand = defineCommand({
     const rateLimit = rate === undefined ? undefined : usageErrorOf('', () => callRateOption('--rate-limit', rate));
     const dimensions = listOption('dimensions', args.dimensions);
     const subscribedCustomers = listOption('subscribed-customers', args['subscribed-customers']);
-    const tokensText = tokensFile === undefined ? undefined : await readInputFile(tokensFile, { code: 'REGISTRATION_TOKENS_FILE', what: 'registration tokens file' });
-    const registrationTokens =
-      tokensFile === undefined || tokensText === undefined ? undefined : usageErrorOf('--registration-tokens-file ', () => parseRegistrationTokens(tokensText, tokensFile));
-    const licenseText = licenseFile === undefined ? undefined : await readInputFile(licenseFile, { code: 'LICENSE_FILE', what: 'licence file' });
-    const licenses = [
-      ...usageErrorOf('--license ', () => parseLicenseItems(args.license ?? [])),
-      ...(licenseFile === undefined || licenseText === undefined ? [] : usageErrorOf('--license-file ', () => parseLicenseFile(licenseText, licenseFile))),
-    ];
+    const registrationTokens = await checkedFile('registration-tokens-file', args['registration-tokens-file'], 'REGISTRATION_TOKENS_FILE', 'registration tokens file', parseRegistrationTokens);
+    const licenseFile = await checkedFile('license-file', args['license-file'], 'LICENSE_FILE', 'licence file', parseLicenseFile);
+    const licenses = [...usageErrorOf('--license ', () => parseLicenseItems(args.license ?? [])), ...(licenseFile ?? [])];
     const privateKeyFile = args['private-key-file'];
     const { region, 'ecs-endpoint': ecsEndpoint } = args;
     // --region is required by the option table with --aws-host-names or --ecs-endpoint, and --tls-dir with --aws-host-names.
@@ -217,6 +212,16 @@ function settingsToPaste(url: string, keyFile: string, accessKeyId: string | und
     `  export MARKETPLACE_PUBLIC_KEY_FILE=${shellWord(keyFile)}`,
     'Then, e.g.: marketplace-entitlement register --product-code abc123 --out ./entitlement.jwt',
   ];
+}
+
+/**
+ * The content of the file `--option` names, through the library's `check` (undefined without the option): a missing
+ * or unreadable file is exit 66 (`<code>_MISSING`...), one the check refuses a usage error naming the option.
+ */
+async function checkedFile<T>(option: string, file: string | undefined, code: string, what: string, check: (text: string, file: string) => T): Promise<T | undefined> {
+  if (file === undefined) return undefined;
+  const text = await readInputFile(file, { code, what });
+  return usageErrorOf(`--${option} `, () => check(text, file));
 }
 
 /** Both or neither: one without the other would silently leave signatures unchecked. */
