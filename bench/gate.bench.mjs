@@ -17,7 +17,9 @@ import { Agent, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEntitlementGate, ensureEntitled, startMeteringEmulator } from '../dist/src/index.js';
+import { ensureEntitled } from '../dist/src/index.js';
+import { startMeteringEmulator } from '../dist/src/emulator/index.js';
+import { createEntitlementGate } from '../dist/src/gates/index.js';
 
 const CACHED_CALLS = 20_000;
 const ROUNDS = 7;

@@ -5,7 +5,7 @@
 import { importDist } from './dist.mjs';
 
 const scenario = JSON.parse(process.argv[2] ?? '{}');
-const { startMeteringEmulator } = await importDist('src/index.js');
+const { startMeteringEmulator } = await importDist('src/emulator/index.js');
 const emulator = await startMeteringEmulator({ scenario });
 process.stdout.write(`${JSON.stringify({ url: emulator.url, publicKeyPem: emulator.publicKeyPem })}\n`);
 

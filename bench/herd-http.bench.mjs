@@ -41,12 +41,14 @@ const RATE = 5;
 const BURST = 5;
 const rate = RATE * scale;
 
-const lib = await importDist('src/index.js');
+const { ensureEntitled } = await importDist('src/index.js');
+// The policy's figures and the delay function itself (not public: the herd benches drive it as ensureEntitled does).
+const { backoffDelay, DEFAULT_DEADLINE_MS, DEFAULT_RETRY_POLICY } = await importDist('src/aws/retry.js');
 // Every field of the policy is a duration: all of them shrink by the scale.
 const policy = Object.fromEntries(
-  Object.entries({ ...lib.DEFAULT_RETRY_POLICY, ...JSON.parse(args.policy) }).map(([field, ms]) => [field, ms / scale]),
+  Object.entries({ ...DEFAULT_RETRY_POLICY, ...JSON.parse(args.policy) }).map(([field, ms]) => [field, ms / scale]),
 );
-const deadlineMs = lib.DEFAULT_DEADLINE_MS / scale;
+const deadlineMs = DEFAULT_DEADLINE_MS / scale;
 
 const child = spawn(process.execPath, [join(here, 'herd-emulator.mjs'), JSON.stringify({ rateLimit: { perSecond: rate, burst: BURST } })], {
   stdio: ['pipe', 'pipe', 'inherit'],
@@ -73,7 +75,7 @@ const t0 = performance.now();
 await Promise.all(
   Array.from({ length: n }, async (_, pod) => {
     try {
-      const e = await lib.ensureEntitled({
+      const e = await ensureEntitled({
         productCode: 'prod-herd-0123456789',
         publicKey: publicKeyPem,
         endpoint: url,
@@ -109,7 +111,7 @@ const simulate = (startSpreadMs) =>
       rttMs: 2,
       deadlineMs,
       startSpreadMs,
-      strategy: { name: 'simulated', nextDelay: (f, random) => lib.backoffDelay(f, policy, random) },
+      strategy: { name: 'simulated', nextDelay: (f, random) => backoffDelay(f, policy, random) },
     }),
   );
 const sims = simulate(0);

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importTs } from './import-ts.mjs';
 
-const { createUsageMeter, startMeteringEmulator } = await importTs('src/index.ts');
+const { createUsageMeter } = await importTs('src/metering/index.ts');
+const { startMeteringEmulator } = await importTs('src/emulator/index.ts');
 
 const emulator = await startMeteringEmulator();
 const spoolDir = await mkdtemp(join(tmpdir(), 'usage-meter-bench-'));

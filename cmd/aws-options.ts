@@ -7,14 +7,13 @@
  */
 import { DEFAULT_DEADLINE_MS } from '../src/aws/retry.js';
 import { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from '../src/entitlement-file/entitlement-file-path.js';
-import { CHECKOUT_TYPES, DEFAULT_RECHECK_MS } from '../src/license/checkout-settings.js';
+import { CHECKOUT_TYPES, DEFAULT_RECHECK_MS, type RequestedEntitlement } from '../src/license/lease-types.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../src/license/fingerprint.js';
 import { PRICING_MODELS } from '../src/pricing/pricing.js';
 import { readInputFile } from '../src/common/input-file.js';
 import type { MeteringCallOptions } from '../src/metering/call.js';
-import type { RequestedEntitlement } from '../src/license/lease.js';
 import type { CustomPricing, PricingOptions } from '../src/pricing/pricing.js';
-import type { EnsureEntitledOptions } from '../src/registration/register.js';
+import type { EnsureEntitledOptions } from '../src/registration/types.js';
 import type { TlsRoots } from '../src/aws/tls-roots.js';
 import { formatDuration } from './args.js';
 import { bakedTlsRoots } from './baked-config.js';

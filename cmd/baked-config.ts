@@ -7,7 +7,7 @@
  */
 import { ConfigurationError } from '../src/common/errors.js';
 import { INSTANCE_BINDINGS, type InstanceBinding } from '../src/platform/instance-id.js';
-import { isPublicKeyVersion } from '../src/metering/validation.js';
+import { isPublicKeyVersion } from '../src/registration/public-key-version.js';
 
 /** The sealed configuration's file name, beside the CLI's entry file. */
 export const BAKED_CONFIG_FILE = 'baked-config.json';

@@ -230,7 +230,7 @@ function inspectImages(s, images) {
   const img = JSON.parse(s.podman(['image', 'inspect', images.arm64]).stdout || '[{}]')[0];
   const labels = img.Config?.Labels ?? {};
   s.ok('arm64 image: config says linux/arm64, same entrypoint and CMD', img.Architecture === ARCH && img.Os === 'linux' &&
-    JSON.stringify(img.Config?.Entrypoint) === JSON.stringify(s.entrypoint) && JSON.stringify(img.Config?.Cmd) === '["register"]',
+    JSON.stringify(img.Config?.Entrypoint) === JSON.stringify(s.cli) && JSON.stringify(img.Config?.Cmd) === '["register"]',
   `${img.Os}/${img.Architecture} ${JSON.stringify(img.Config?.Entrypoint)} ${JSON.stringify(img.Config?.Cmd)}`);
   s.ok('arm64 image: labels carry the version and revision (build args)',
     labels['org.opencontainers.image.version'] === s.version && labels['org.opencontainers.image.revision'] === s.revision, JSON.stringify(labels));
@@ -377,7 +377,7 @@ function measure(s, images, report) {
   for (const [arch, image] of [['amd64', s.amd64Image], [ARCH, images.arm64]]) {
     const r = s.podman([...flags(`${s.prefix}-arm64-entitlement`), ...s.envFlags(s.keyEnv), '--entrypoint', s.node, image, '-e', `
       const { spawnSync } = require('node:child_process');
-      const cmds = { bareNode: ['-e', '0'], check: ['${s.cli[1]}', 'check'], help: ['${s.cli[1]}', '--help'] };
+      const cmds = { bareNode: ['-e', '0'], check: ['${s.cliBundle}', 'check'], help: ['${s.cliBundle}', '--help'] };
       const ms = {}; for (const k of Object.keys(cmds)) ms[k] = [];
       for (let i = 0; i < 5; i++) for (const [k, args] of Object.entries(cmds)) {
         const t = process.hrtime.bigint(); const c = spawnSync(process.execPath, args);

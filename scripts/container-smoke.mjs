@@ -56,10 +56,10 @@ const IMAGE_PROD = 'localhost/marketplace-entitlement:smoke-prod';
 const IMAGE_APP_PROD = 'localhost/marketplace-entitlement:smoke-app-prod';
 const DEBIAN_IMAGE = 'localhost/debian:bookworm';
 const UID = 65532;
-const CLI = ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.cjs'];
-/** The image's ENTRYPOINT and HEALTHCHECK: the CLI with --disable-sigusr1 (no inspector on a signal). */
-const IMAGE_ENTRYPOINT = ['/opt/marketplace-entitlement/node', '--disable-sigusr1', '/opt/marketplace-entitlement/cli.cjs'];
-const NODE = CLI[0];
+const NODE = '/opt/marketplace-entitlement/node';
+const CLI_BUNDLE = '/opt/marketplace-entitlement/cli.cjs';
+/** The CLI as the image's ENTRYPOINT and HEALTHCHECK run it, and as the manifests do: no inspector on a signal. */
+const CLI = [NODE, '--disable-sigusr1', CLI_BUNDLE];
 const OUT_DIR = '/var/run/marketplace-entitlement';
 const OUT_FILE = `${OUT_DIR}/entitlement.jwt`;
 const PRODUCT_CODE = 'smoke-test-product-0123456789';
@@ -357,10 +357,10 @@ function buildImage() {
   results.image.sizeMB = round((img?.Size ?? 0) / 1e6);
   ok('image runs as a non-root numeric user', /^[1-9]\d*(:\d+)?$/.test(cfg.User ?? ''), `User=${cfg.User}`);
   ok('image ENTRYPOINT is the CLI (exec form) and CMD is ["register"]',
-    JSON.stringify(cfg.Entrypoint) === JSON.stringify(IMAGE_ENTRYPOINT) && JSON.stringify(cfg.Cmd) === '["register"]',
+    JSON.stringify(cfg.Entrypoint) === JSON.stringify(CLI) && JSON.stringify(cfg.Cmd) === '["register"]',
     `Entrypoint=${JSON.stringify(cfg.Entrypoint)} Cmd=${JSON.stringify(cfg.Cmd)}`);
   const healthcheck = img?.Healthcheck ?? cfg.Healthcheck; // podman 4.3 reports it beside Config
-  ok('image HEALTHCHECK runs `check`', JSON.stringify(healthcheck?.Test) === JSON.stringify(['CMD', ...IMAGE_ENTRYPOINT, 'check']), JSON.stringify(healthcheck));
+  ok('image HEALTHCHECK runs `check`', JSON.stringify(healthcheck?.Test) === JSON.stringify(['CMD', ...CLI, 'check']), JSON.stringify(healthcheck));
   ok('image has OCI labels (title, version, licenses, base.name)',
     ['title', 'version', 'licenses', 'base.name'].every((k) => cfg.Labels?.[`org.opencontainers.image.${k}`]), JSON.stringify(cfg.Labels));
   ok('unbaked image leaves product code and key unset (empty MARKETPLACE_* counts as unset)',
@@ -888,7 +888,7 @@ function measure(registerEnv, keyEnv) {
     'process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nUSAGE "+JSON.stringify({cpuMs:(u.userCPUTime+u.systemCPUTime)/1000,maxRssKB:u.maxRSS})+"\\n")})\n');
   const bench = podman([...flags('host'), ...envFlags(registerEnv), '--entrypoint', NODE, IMAGE, '-e', `
     const { spawnSync } = require('node:child_process');
-    const cmds = { bareNode: ['-e', '0'], help: ['${CLI[1]}', '--help'], check: ['${CLI[1]}', 'check'], register: ['${CLI[1]}', 'register'] };
+    const cmds = { bareNode: ['-e', '0'], help: ['${CLI_BUNDLE}', '--help'], check: ['${CLI_BUNDLE}', 'check'], register: ['${CLI_BUNDLE}', 'register'] };
     const out = {}; for (const k of Object.keys(cmds)) out[k] = { ms: [], cpuMs: [], maxRssKB: [] };
     for (let i = 0; i < 11; i++) for (const [k, args] of Object.entries(cmds)) {
       const t = process.hrtime.bigint();
@@ -914,7 +914,7 @@ function measure(registerEnv, keyEnv) {
 
 /** The production-shaped emulator's signing key and the run CA with a server certificate for AWS's host names. */
 async function productionShapedAws() {
-  const { createTestCertificateAuthority, awsHostNames } = await import('../dist/src/index.js');
+  const { createTestCertificateAuthority, awsHostNames } = await import('../dist/src/emulator/index.js');
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
   const ca = createTestCertificateAuthority();
   const hostNames = awsHostNames(REGION).all;
@@ -998,7 +998,7 @@ async function main() {
     await arm64Checks({
       podman, podmanEnv, run, out, ok, must, info, have, aptInstall, freePort, httpGet, waitFor, median, round, envFlags,
       root: ROOT, cache: CACHE, storage: STORAGE, runroot: RUNROOT, tmp, results, build: BUILD, hardened: HARDENED,
-      nodeBase: nodeBaseImage(), mirror: aptMirror(), amd64Image: IMAGE, cli: CLI, entrypoint: IMAGE_ENTRYPOINT, node: NODE, outDir: OUT_DIR, prefix: PREFIX,
+      nodeBase: nodeBaseImage(), mirror: aptMirror(), amd64Image: IMAGE, cli: CLI, cliBundle: CLI_BUNDLE, node: NODE, outDir: OUT_DIR, prefix: PREFIX,
       productCode: PRODUCT_CODE, podUid: POD_UID, fakeAwsEnv: FAKE_AWS_ENV, keyEnv, registerEnv, keyDir, keyFile, emulatorUrl, deniedUrl,
       production, keepImages: ARGS.has('--keep-images'),
     });

@@ -40,9 +40,10 @@ export const bakeCommand = defineCommand({
     ['$0 bake --product-code abc123 --public-key-file emulator-key.pem --tls-roots test-ca.pem', 'A pre-release image that trusts the emulator (docs/aws-as-production.md)'],
   ],
   async run(args, ctx) {
-    const [{ productCode: checkProductCode, isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION }, { loadProductPublicKey }, { writeFileAtomic }, { ConfigurationError }, { checkTlsRoots }] =
+    const [{ productCode: checkProductCode }, { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION }, { loadProductPublicKey }, { writeFileAtomic }, { ConfigurationError }, { checkTlsRoots }] =
       await Promise.all([
         import('../../src/metering/validation.js'),
+        import('../../src/registration/public-key-version.js'),
         import('../../src/registration/public-key.js'),
         import('../../src/common/atomic-write.js'),
         import('../../src/common/errors.js'),

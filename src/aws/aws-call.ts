@@ -1,24 +1,25 @@
 /**
- * The call loop every AWS operation of this package runs under, Metering and License Manager alike: options
- * checked before any network call, the client built once, attempts retried with jittered backoff until the
- * deadline (src/aws/retry.ts), final errors mapped to typed errors by the service's classifier, every retry logged
- * with the operation's name.
+ * The call loop every AWS operation of this package runs under, whichever service it calls: options checked before
+ * any network call, the client built once, attempts retried with jittered backoff until the deadline
+ * (src/aws/retry.ts), final errors mapped to typed errors by the service's description (src/aws/aws-errors.ts), every
+ * retry logged with the operation's name.
  *
  * @example
  * const { value } = await callAws(
- *   { operation: 'CheckoutLicense', eventPrefix: 'license.CheckoutLicense' },
- *   () => licenseManagerClient(options, logger),
- *   (client, signal) => client.send(command, { abortSignal: signal }),
+ *   {
+ *     service: LICENSE_MANAGER,
+ *     operation: 'CheckoutLicense',
+ *     eventPrefix: 'license.CheckoutLicense',
+ *     makeClient: (logger) => licenseManagerClient(options, logger),
+ *     attempt: (client, signal) => client.send(command, { abortSignal: signal }),
+ *   },
  *   options,
- *   (err) => classifyLicenseManagerError(err),
  * );
  */
-import type { MeteringErrorVerdict } from './aws-errors.js';
-import { ConfigurationError, UntrustedServerError } from '../common/errors.js';
+import { durationOption } from '../common/duration-option.js';
 import { describeError, resolveLogger, type Logger, type LoggerLike } from '../common/logger.js';
-import type { MeteringClientPurpose } from './metering-client.js';
+import { classifyAwsError, type AwsService, type ErrorTable, type ErrorVerdict } from './aws-errors.js';
 import { DEFAULT_DEADLINE_MS, resolveRetryPolicy, retryUntilDeadline, type RetryPolicy } from './retry.js';
-import { certificateFailure } from './tls-roots.js';
 
 /** The retry budget and its controls, common to every call. */
 export interface AwsCallOptions {
@@ -38,37 +39,50 @@ export interface AwsCallOptions {
 /** Retries that leave less than this share of the deadline warn (once): the call may not make it. */
 const DEADLINE_NEAR_FRACTION = 0.25;
 
+/** A call's answer, with the attempts it took (retries included) and the Region it went to. */
 export interface CallResult<T> {
   value: T;
   attempts: number;
   region: string;
 }
 
+/** Names used in log events and messages: `{ operation: 'RegisterUsage', eventPrefix: 'register' }`. */
+export interface CallPurpose {
+  /** The operation's name as AWS spells it: in messages and in the retry log. */
+  operation: string;
+  /** The start of the names of the events logged for it (`<eventPrefix>.retry`, `<eventPrefix>.deadline_near`). */
+  eventPrefix: string;
+}
+
+/** One AWS operation to call: which service, how to build its client, what one attempt is. */
+export interface AwsCall<Client, T> extends CallPurpose {
+  /** The service called: its name, its error table and its advice (src/metering/errors.ts, src/license/errors.ts). */
+  service: AwsService;
+  /** The operation's own modelled errors, looked up before the service's. */
+  errors?: ErrorTable;
+  /** Builds the client once per call. */
+  makeClient: (logger: Logger) => Promise<{ client: Client; region: string }>;
+  /** One attempt; `signal` fires at the deadline or on abort. */
+  attempt: (client: Client, signal: AbortSignal) => Promise<T>;
+  /** Answers that are not failures but need another round (BatchMeterUsage's UnprocessedRecords). */
+  isPending?: (err: unknown) => boolean;
+}
+
 /**
- * Builds the client with `makeClient` and runs `attempt` under the retry policy; `classify` says whether a
- * failure is worth another attempt and, if not, which typed error it ends in. `isPending` marks answers that
- * are not failures but need another round (BatchMeterUsage's UnprocessedRecords).
+ * Builds the client and runs the attempts under the retry policy; the service's description says whether a failure
+ * is worth another attempt and, if not, which typed error it ends in.
  */
-export async function callAws<Client, T>(
-  purpose: MeteringClientPurpose,
-  makeClient: (logger: Logger) => Promise<{ client: Client; region: string }>,
-  attempt: (client: Client, signal: AbortSignal) => Promise<T>,
-  options: AwsCallOptions,
-  classify: (err: unknown) => MeteringErrorVerdict,
-  isPending: (err: unknown) => boolean = () => false,
-): Promise<CallResult<T>> {
-  const { operation, eventPrefix } = purpose;
+export async function callAws<Client, T>(call: AwsCall<Client, T>, options: AwsCallOptions): Promise<CallResult<T>> {
+  const { operation, eventPrefix } = call;
+  const isPending = call.isPending ?? (() => false);
   const logger = resolveLogger(options.logger);
-  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
-  if (!(deadlineMs > 0) || !Number.isFinite(deadlineMs)) {
-    throw new ConfigurationError('INVALID_OPTION', `deadlineMs must be a positive number of milliseconds, got ${String(options.deadlineMs)}.`);
-  }
+  const deadlineMs = durationOption('deadlineMs', options.deadlineMs, { unit: 'milliseconds', allowZero: false }, DEFAULT_DEADLINE_MS);
   const policy = resolveRetryPolicy(options.retry); // checked before any network call
   let warnedDeadlineNear = false;
-  const { client, region } = await makeClient(logger);
-  const judge = (err: unknown): MeteringErrorVerdict => untrustedServer(err, operation) ?? classify(err);
-  const { value, attempts } = await retryUntilDeadline((signal) => attempt(client, signal), {
-    operation,
+  const { client, region } = await call.makeClient(logger);
+  const judge = (err: unknown): ErrorVerdict => classifyAwsError(err, call.service, { operation, errors: call.errors });
+  const { value, attempts } = await retryUntilDeadline((signal) => call.attempt(client, signal), {
+    operation: `${call.service.name} ${operation}`, // the deadline and abort messages say which service was unreachable
     deadlineMs,
     policy,
     signal: options.signal,
@@ -97,23 +111,3 @@ export async function callAws<Client, T>(
   return { value, attempts, region };
 }
 
-/**
- * A server whose certificate does not verify is final for every service: a proxy that intercepts TLS, or a trust
- * anchor added to the pod, will still be there in 30 minutes. A reset or timeout during the handshake is not this.
- */
-function untrustedServer(err: unknown, operation: string): MeteringErrorVerdict | undefined {
-  const reason = certificateFailure(err);
-  if (reason === undefined) return undefined;
-  return {
-    retryable: false,
-    error: new UntrustedServerError(
-      reason,
-      `The server that answered ${operation} is not trusted as AWS (${reason}): its certificate does not chain to the trusted roots ` +
-        "(by default Amazon's own) or names another host. Likely a TLS-intercepting egress proxy, or a CA added to the container " +
-        "(NODE_EXTRA_CA_CERTS is not used for AWS calls). Let the AWS endpoints through the proxy untouched (a CONNECT tunnel or a VPC " +
-        "endpoint), or, if the seller allows it, choose other roots with tlsRoots / --tls-roots." +
-        (reason === 'CERT_NOT_YET_VALID' || reason === 'CERT_HAS_EXPIRED' ? " Or this machine's clock is wrong: check it is synchronised." : ''),
-      { cause: err },
-    ),
-  };
-}

@@ -1,92 +1,137 @@
 /**
- * What an AWS Metering failure means for us: retry it, or end with which typed error.
+ * What a failed AWS call means for us, whichever service answered: retry it, or end with which typed error.
  *
- * Retried: ThrottlingException, InternalServiceErrorException, any 5xx or 429, network failures and timeouts,
- * and unparseable answers. Final: every other modelled error, mapped to a typed error whose message says
- * what to fix; unmodelled 4xx (AccessDenied, UnrecognizedClient, expired credentials) and a missing
- * credential chain are configuration errors that point at the IAM role.
+ * Each service describes itself ({@link AwsService}: src/metering/errors.ts, src/license/errors.ts): its name as
+ * operators know it, its modelled errors and the advice for the rest. What every AWS service shares is judged here:
+ * a server not trusted as AWS (final), throttling, timeouts, network failures, 5xx and unparseable 2xx or 5xx answers
+ * (retried), an error AWS did not model answered with a 4xx (final, with the service's advice on IAM), a 4xx whose
+ * body is not JSON (final: something else answered), no credentials, and a client that failed before sending
+ * anything (final: a bug or a misuse, never AWS's answer).
  *
  * @example
- * const verdict = classifyMeteringError(err);
+ * const verdict = classifyAwsError(err, LICENSE_MANAGER, { operation: 'CheckoutLicense' });
  * if (!verdict.retryable) throw verdict.error;
  */
-import { ConfigurationError, EntitlementError, NotEntitledError } from '../common/errors.js';
+import { ConfigurationError, EntitlementError, UntrustedServerError } from '../common/errors.js';
+import { certificateFailure } from './tls-roots.js';
 
-export type MeteringErrorVerdict = { retryable: true } | { retryable: false; error: EntitlementError };
-
-const ROLE_HINT =
-  'Check the IAM role the container runs with: on EKS an IRSA role (ServiceAccount annotation eks.amazonaws.com/role-arn) ' +
-  'and on ECS the task role, allowing the aws-marketplace action being called (RegisterUsage: managed policy ' +
-  'AWSMarketplaceMeteringRegisterUsage; MeterUsage where usage is metered). ' +
-  'Node roles, EKS Pod Identity and long-term keys are not supported by AWS Marketplace.';
-
-/** Modelled, non-retryable errors: AWS exception name -> our error. Other operations add their own. */
-const FATAL: Record<string, (message: string, err?: unknown) => EntitlementError> = {
-  CustomerNotEntitledException: (m) =>
-    new NotEntitledError(
-      `AWS Marketplace says the account running this container is not subscribed to the product (${m}). ` +
-        'Subscribe to the product in AWS Marketplace, or check the product code; the container must not serve until then.',
-    ),
-  PlatformNotSupportedException: (m) =>
-    new ConfigurationError(
-      'PLATFORM_NOT_SUPPORTED',
-      `AWS says this is not running on ECS, EKS or Fargate (${m}). RegisterUsage only works there; ` +
-        'for local runs use the emulator (`marketplace-entitlement emulator`, then --endpoint).',
-    ),
-  InvalidProductCodeException: (m) =>
-    new ConfigurationError('INVALID_PRODUCT_CODE', `AWS does not know this product code (${m}). Use the code from the AWS Marketplace Management Portal.`),
-  InvalidPublicKeyVersionException: (m) =>
-    new ConfigurationError(
-      'INVALID_PUBLIC_KEY_VERSION',
-      `AWS rejects the public key version (${m}). Use the version number shown next to the key in the AWS Marketplace Management Portal.`,
-    ),
-  InvalidRegionException: (m) =>
-    new ConfigurationError(
-      'INVALID_REGION',
-      `AWS says RegisterUsage was called in the wrong Region (${m}). Call it in the Region the task or pod runs in: ` +
-        'do not hard-code --region; let AWS_REGION or ECS task metadata supply it.',
-    ),
-  DisabledApiException: (m) => new ConfigurationError('DISABLED_API', `The Metering API is disabled for this call (${m}).`),
-  CredentialsProviderError: (m) =>
-    new ConfigurationError('NO_CREDENTIALS', `No AWS credentials were found (${m}). ${ROLE_HINT}`),
-};
-
-const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError']);
-
-const NO_NAMES: ReadonlySet<string> = new Set();
-
-const RETRYABLE_NAMES = new Set(['ThrottlingException', 'InternalServiceErrorException', 'TimeoutError', 'RequestTimeout']);
+/** The verdict on one failure: worth another attempt, or final with the typed error to throw. */
+export type ErrorVerdict = { retryable: true } | { retryable: false; error: EntitlementError };
 
 /**
- * `fatal` maps the operation's own modelled errors (the mapper also gets the SDK error, for fields such as
- * `Location`); `retryable` names further exceptions to retry whatever their HTTP status (License Manager's
- * RateLimitExceededException is sent as 429 or as 400).
+ * AWS exception name -> our typed error. The mapper gets AWS's message (trailing dots trimmed) and the SDK's error,
+ * for modelled fields beyond the message (RedirectException's `Location`).
  */
-export function classifyMeteringError(
-  err: unknown,
-  fatal: Record<string, (message: string, err?: unknown) => EntitlementError> = {},
-  retryable: ReadonlySet<string> = NO_NAMES,
-): MeteringErrorVerdict {
+export type ErrorTable = Record<string, (message: string, err?: unknown) => EntitlementError>;
+
+/** One AWS service as the shared call layer sees it. */
+export interface AwsService {
+  /** The service's name as operators know it ("AWS License Manager"): every message about its calls names it. */
+  name: string;
+  /** Modelled errors that end a call of any of its operations (an operation's own table comes first). */
+  errors: ErrorTable;
+  /** Modelled errors retried whatever their HTTP status (some services send throttling as a 400). */
+  retryable: ReadonlySet<string>;
+  /**
+   * What to fix when AWS refuses a call with an error the tables do not name, or no credentials load: the role the
+   * container runs with and this service's IAM actions.
+   */
+  accessAdvice: string;
+  /** The warning logged when the credentials come from EKS Pod Identity: what AWS says about them for this service. */
+  podIdentityAdvice: string;
+}
+
+/** Throttling and timeout names the AWS SDKs retry for every service. */
+const RETRYABLE_NAMES: ReadonlySet<string> = new Set(['ThrottlingException', 'TimeoutError', 'RequestTimeout']);
+
+/** Errors a JavaScript client throws for bad input or a bug, before any request. */
+const PROGRAMMING_ERRORS: ReadonlySet<string> = new Set(['TypeError', 'RangeError', 'ReferenceError']);
+
+/** What {@link classifyAwsError} knows of the call: its name, and the operation's own modelled errors. */
+export interface FailedCall {
+  /** The operation's name as AWS spells it (`CheckoutLicense`); default "the call". */
+  operation?: string;
+  /** The operation's own modelled errors, looked up before the service's. */
+  errors?: ErrorTable;
+}
+
+/**
+ * The verdict on a failure of a call to `service`.
+ *
+ * @example
+ * const verdict = classifyAwsError(err, METERING, { operation: 'MeterUsage', errors: METER_USAGE_ERRORS });
+ */
+export function classifyAwsError(err: unknown, service: AwsService, call: FailedCall = {}): ErrorVerdict {
   if (err instanceof EntitlementError) return { retryable: false, error: err };
+  const operation = call.operation ?? 'the call';
+  const untrusted = untrustedServer(err, operation);
+  if (untrusted) return untrusted;
   const e = (err ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = e.name ?? 'Error';
   const message = (e.message ?? String(err)).replace(/\.+$/, '');
-  const mapper = fatal[name] ?? FATAL[name];
+  const mapper = call.errors?.[name] ?? service.errors[name];
   if (mapper) return { retryable: false, error: mapper(message, err) };
-  if (RETRYABLE_NAMES.has(name) || retryable.has(name)) return { retryable: true };
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
+  if (name === 'CredentialsProviderError') {
     return {
       retryable: false,
-      error: new ConfigurationError('AWS_CLIENT_ERROR', `AWS refused the call: ${name}: ${message}. ${ROLE_HINT}`, { cause: err }),
+      error: new ConfigurationError('NO_CREDENTIALS', `No AWS credentials were found for ${service.name} (${message}). ${service.accessAdvice}`, {
+        cause: err,
+      }),
+    };
+  }
+  if (RETRYABLE_NAMES.has(name) || service.retryable.has(name)) return { retryable: true };
+  const status = e.$metadata?.httpStatusCode;
+  const clientError = status !== undefined && status >= 400 && status < 500 && status !== 429;
+  if (clientError && name === 'SyntaxError') {
+    // The SDK could not read the body: not AWS's JSON, so neither AWS's refusal nor a question of IAM.
+    return {
+      retryable: false,
+      error: new ConfigurationError(
+        'UNEXPECTED_ANSWER',
+        `The answer to ${operation} (HTTP ${status}) is not ${service.name}'s: ${message}. Something between this container and AWS ` +
+          'answered instead (an egress proxy or firewall, or an endpoint that is neither AWS nor the emulator): check the endpoint ' +
+          'and let the AWS endpoints through untouched.',
+        { cause: err },
+      ),
+    };
+  }
+  if (clientError) {
+    return {
+      retryable: false,
+      error: new ConfigurationError('AWS_CLIENT_ERROR', `${service.name} refused ${operation}: ${name}: ${message}. ${service.accessAdvice}`, {
+        cause: err,
+      }),
     };
   }
   if (PROGRAMMING_ERRORS.has(name) && e.$metadata === undefined) {
     // A bug or a misuse of the SDK (not an answer from AWS): retrying for 30 minutes would only hide it.
     return {
       retryable: false,
-      error: new ConfigurationError('CLIENT_FAILURE', `The Metering client failed before reaching AWS: ${name}: ${message}.`, { cause: err }),
+      error: new ConfigurationError('CLIENT_FAILURE', `The ${service.name} client failed before reaching AWS (${operation}): ${name}: ${message}.`, {
+        cause: err,
+      }),
     };
   }
   return { retryable: true };
+}
+
+/**
+ * A server whose certificate does not verify is final for every service: a proxy that intercepts TLS, or a trust
+ * anchor added to the pod, will still be there in 30 minutes. A reset or timeout during the handshake is not this.
+ */
+function untrustedServer(err: unknown, operation: string): ErrorVerdict | undefined {
+  const reason = certificateFailure(err);
+  if (reason === undefined) return undefined;
+  return {
+    retryable: false,
+    error: new UntrustedServerError(
+      reason,
+      `The server that answered ${operation} is not trusted as AWS (${reason}): its certificate does not chain to the trusted roots ` +
+        "(by default Amazon's own) or names another host. Likely a TLS-intercepting egress proxy, or a CA added to the container " +
+        "(NODE_EXTRA_CA_CERTS is not used for AWS calls). Let the AWS endpoints through the proxy untouched (a CONNECT tunnel or a VPC " +
+        "endpoint), or, if the seller allows it, choose other roots with tlsRoots / --tls-roots." +
+        (reason === 'CERT_NOT_YET_VALID' || reason === 'CERT_HAS_EXPIRED' ? " Or this machine's clock is wrong: check it is synchronised." : ''),
+      { cause: err },
+    ),
+  };
 }

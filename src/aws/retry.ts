@@ -1,5 +1,5 @@
 /**
- * The retry policy shared by every AWS call (Metering and License Manager): a jittered backoff whose window grows
+ * The retry policy shared by every AWS call, whichever service: a jittered backoff whose window grows
  * per failure up to a cap, bounded by a total deadline and an AbortSignal.
  *
  * Why jitter: RegisterUsage allows 5 calls/second per account and Region, and a scale-up starts hundreds of pods
@@ -12,6 +12,7 @@
  *   isRetryable: (err) => err.name === 'ThrottlingException',
  * });
  */
+import { durationOption } from '../common/duration-option.js';
 import { ConfigurationError, ServiceUnavailableError } from '../common/errors.js';
 
 /**
@@ -50,7 +51,7 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   maxJitterMs: 8_000,
 });
 
-/** AWS's guidance: keep retrying RegisterUsage for up to 30 minutes. */
+/** AWS's guidance for RegisterUsage (and for License Manager checkouts off AWS): keep retrying for up to 30 minutes. */
 export const DEFAULT_DEADLINE_MS = 30 * 60_000;
 
 /**
@@ -107,24 +108,21 @@ export interface RetryResult<T> {
 
 /** Validates a partial policy and fills in the defaults. */
 export function resolveRetryPolicy(policy: Partial<RetryPolicy> = {}): RetryPolicy {
-  const baseDelayMs = policy.baseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs;
+  const field = (name: keyof RetryPolicy, fallback: number): number =>
+    durationOption(`retry.${name}`, policy[name], { unit: 'milliseconds', allowZero: false }, fallback);
+  const baseDelayMs = field('baseDelayMs', DEFAULT_RETRY_POLICY.baseDelayMs);
   // A base above the default cap with no cap given means "wait longer", not a contradiction.
-  const maxDelayMs = policy.maxDelayMs ?? Math.max(DEFAULT_RETRY_POLICY.maxDelayMs, baseDelayMs);
-  const resolved: RetryPolicy = {
-    baseDelayMs,
-    doublingLimitMs: policy.doublingLimitMs ?? DEFAULT_RETRY_POLICY.doublingLimitMs,
-    stepDelayMs: policy.stepDelayMs ?? DEFAULT_RETRY_POLICY.stepDelayMs,
-    maxDelayMs,
-    maxJitterMs: policy.maxJitterMs ?? DEFAULT_RETRY_POLICY.maxJitterMs,
-  };
-  const positive = (ms: number): boolean => ms > 0 && Number.isFinite(ms);
-  if (!Object.values(resolved).every(positive) || !(resolved.maxDelayMs >= resolved.baseDelayMs)) {
-    throw new ConfigurationError(
-      'INVALID_OPTION',
-      `The retry policy needs finite, positive delays with baseDelayMs <= maxDelayMs, got ${JSON.stringify(resolved)}.`,
-    );
+  const maxDelayMs = field('maxDelayMs', Math.max(DEFAULT_RETRY_POLICY.maxDelayMs, baseDelayMs));
+  if (maxDelayMs < baseDelayMs) {
+    throw new ConfigurationError('INVALID_OPTION', `retry.baseDelayMs (${baseDelayMs}) must not exceed retry.maxDelayMs (${maxDelayMs}).`);
   }
-  return resolved;
+  return {
+    baseDelayMs,
+    doublingLimitMs: field('doublingLimitMs', DEFAULT_RETRY_POLICY.doublingLimitMs),
+    stepDelayMs: field('stepDelayMs', DEFAULT_RETRY_POLICY.stepDelayMs),
+    maxDelayMs,
+    maxJitterMs: field('maxJitterMs', DEFAULT_RETRY_POLICY.maxJitterMs),
+  };
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { listen } from '../gates/listen.js';
+import { listen } from '../common/listen.js';
 import type { RoleCredentials } from './types.js';
 
 /** The ECS stand-ins' settings: where they listen, the task's Region, and who may fetch credentials. */

@@ -8,29 +8,7 @@ import { CompactSign } from 'jose';
 import { validateRegisterUsageInput, type RegisterUsageInput } from '../metering/validation.js';
 import { asAwsError } from './metering-operations.js';
 import { MODELLED_ERRORS } from './modelled-errors.js';
-import { EmulatorServiceError, type OperationContext } from './types.js';
-
-/** Ways the emulator can spoil the token it returns. */
-export const TOKEN_FAULTS = [
-  'wrong-nonce',
-  'wrong-product-code',
-  'wrong-key-version',
-  'wrong-key',
-  'bad-signature',
-  'alg-none',
-  'hs256',
-  'rs256',
-] as const;
-/** A way the emulator can spoil the RegisterUsage token it returns (`scenario.tokenFault`), e.g. `'wrong-nonce'`, `'alg-none'`. */
-export type TokenFault = (typeof TOKEN_FAULTS)[number];
-
-/**
- * An `iat` other than the emulator's clock in seconds, as AWS might send it (it documents none): every one is
- * accepted by the verifier, which treats `iat` as advisory.
- */
-export const TOKEN_IAT_VARIANTS = ['missing', 'hour-old', 'hour-ahead', 'milliseconds'] as const;
-/** One of {@link TOKEN_IAT_VARIANTS}: how `scenario.tokenIat` bends the token's `iat`. */
-export type TokenIatVariant = (typeof TOKEN_IAT_VARIANTS)[number];
+import { EmulatorServiceError, type OperationContext, type TokenFault } from './types.js';
 
 /** The RegisterUsage errors AWS models, by exception name, with their HTTP status. */
 export const REGISTER_USAGE_ERRORS: Readonly<Record<string, number>> = MODELLED_ERRORS.RegisterUsage!;

@@ -29,7 +29,7 @@ import {
 import { startEcsStandIns, type EcsStandInOptions, type EcsStandIns } from './ecs.js';
 import { meteringOperations } from './metering-operations.js';
 import { injectedError } from './modelled-errors.js';
-import { listen } from '../gates/listen.js';
+import { listen } from '../common/listen.js';
 import { generateRsaKeyPair, registerUsage } from './register-usage.js';
 import { checkSignature, SignatureCheckError, type EmulatorCredentials } from './sigv4.js';
 import { answerStsQuery, isStsQuery } from './sts.js';

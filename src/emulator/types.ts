@@ -1,10 +1,31 @@
 import type { KeyObject } from 'node:crypto';
-import type { TokenFault, TokenIatVariant } from './register-usage.js';
 
 /** Transport-level misbehaviour, to test what happens below the API. */
 export const TRANSPORT_FAULTS = ['reset', 'hang', 'malformed-json', 'empty-signature', 'non-jwt-signature'] as const;
 /** A way the emulator can break an answer (`scenario.transportFault`): reset the connection, hang, malformed JSON, a missing or non-JWT signature. */
 export type TransportFault = (typeof TRANSPORT_FAULTS)[number];
+
+/** Ways the emulator can spoil the token it returns. */
+export const TOKEN_FAULTS = [
+  'wrong-nonce',
+  'wrong-product-code',
+  'wrong-key-version',
+  'wrong-key',
+  'bad-signature',
+  'alg-none',
+  'hs256',
+  'rs256',
+] as const;
+/** A way the emulator can spoil the RegisterUsage token it returns (`scenario.tokenFault`), e.g. `'wrong-nonce'`, `'alg-none'`. */
+export type TokenFault = (typeof TOKEN_FAULTS)[number];
+
+/**
+ * An `iat` other than the emulator's clock in seconds, as AWS might send it (it documents none): every one is
+ * accepted by the verifier, which treats `iat` as advisory.
+ */
+export const TOKEN_IAT_VARIANTS = ['missing', 'hour-old', 'hour-ahead', 'milliseconds'] as const;
+/** One of {@link TOKEN_IAT_VARIANTS}: how `scenario.tokenIat` bends the token's `iat`. */
+export type TokenIatVariant = (typeof TOKEN_IAT_VARIANTS)[number];
 
 /** How the emulator behaves; every field can be changed between (or during) tests. */
 export interface EmulatorScenario {

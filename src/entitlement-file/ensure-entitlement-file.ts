@@ -13,7 +13,8 @@ import { ConfigurationError, EntitlementError } from '../common/errors.js';
 import { resolveLogger } from '../common/logger.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
-import { ensureEntitled, type EnsureEntitledOptions } from '../registration/register.js';
+import { ensureEntitled } from '../registration/register.js';
+import type { EnsureEntitledOptions } from '../registration/types.js';
 
 /** Options of {@link ensureEntitlementFile}: those of `ensureEntitled`, the file, and whether to keep an existing one. */
 export interface EnsureEntitlementFileOptions extends EnsureEntitledOptions {

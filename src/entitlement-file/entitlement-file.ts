@@ -18,12 +18,15 @@
  * });
  */
 import { createHash, createPublicKey, verify } from 'node:crypto';
+import { CompactJws, isCanonicalBase64url, type JwsRefusal } from '../common/compact-jws.js';
+import { durationOption } from '../common/duration-option.js';
 import { VerificationError } from '../common/errors.js';
+import { judgedAtSec } from '../common/now-option.js';
 import { readInputFile } from '../common/input-file.js';
 import { resolveInstanceId, type InstanceBinding } from '../platform/instance-id.js';
-import { isPublicKeyVersion } from '../metering/validation.js';
 import type { PublicKeyInput } from '../registration/public-key.js';
-import { DEFAULT_CLOCK_TOLERANCE_SEC, judgedAtSec, secondsOption, verifyRegistration } from '../registration/verify.js';
+import { isPublicKeyVersion } from '../registration/public-key-version.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, verifyRegistration } from '../registration/verify.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 
@@ -31,7 +34,6 @@ import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/proces
 export const ENTITLEMENT_FILE_TYPE = 'marketplace-entitlement+jwt';
 /** A real file is about 2 KiB; anything far larger is not one. */
 const MAX_FILE_BYTES = 64 * 1024;
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 /** The public Ed25519 key in the header, exactly as RFC 8037 spells it. */
 export interface Ed25519PublicJwk {
@@ -76,7 +78,7 @@ export interface VerifyEntitlementFileOptions extends Omit<ProcessGuardOptions, 
   /** When given, the file must name this instance (a file without one is rejected). */
   instanceId?: string;
   /**
-   * When given, a registration older than this is rejected (`FILE_TOO_OLD`): its age runs from the older of AWS's
+   * When given (finite seconds, above 0), a registration older than this is rejected (`FILE_TOO_OLD`): its age runs from the older of AWS's
    * token `iat` and the file's own `iat`, so re-signing an old registration does not make it young. When AWS's token
    * carries no usable `iat` (`registeredAtSource: 'received'`), only the file's `iat` bounds it, and whoever signed
    * the file chose that. Default: no limit.
@@ -87,7 +89,7 @@ export interface VerifyEntitlementFileOptions extends Omit<ProcessGuardOptions, 
    * this process made, so a file replaced after it was written (another registration, a minted file) is refused.
    */
   nonce?: string;
-  /** Allowed skew for times in the future. Default 300. */
+  /** Allowed skew for times in the future, in seconds (finite, 0 or more). Default 300. */
   clockToleranceSec?: number;
   /** The moment the file is judged at. Default: now. */
   now?: Date;
@@ -151,8 +153,7 @@ export async function verifyEntitlementFileForThisInstance(path: string, given: 
 export async function verifyEntitlementToken(text: string, given: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
   const options = guarded(given, 'verifyEntitlementToken');
   const nowSec = judgedAtSec(options.now);
-  const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC);
-  const maxAgeSec = secondsOption('maxAgeSec', options.maxAgeSec);
+  const { clockToleranceSec: tolerance, maxAgeSec } = fileTimeBounds(options);
   const { header, payload, signingInput, signature } = decodeCompactJws(text.endsWith('\n') ? text.slice(0, -1) : text);
   if (header.alg !== 'EdDSA') {
     throw new VerificationError('FILE_ALGORITHM_NOT_ALLOWED', `The entitlement file uses alg ${JSON.stringify(header.alg)}; only EdDSA is accepted.`);
@@ -220,6 +221,21 @@ export async function verifyEntitlementToken(text: string, given: VerifyEntitlem
 }
 
 /**
+ * The time bounds of file verification, checked (`ConfigurationError` `INVALID_OPTION`): `clockToleranceSec`
+ * finite seconds, 0 or more (default {@link DEFAULT_CLOCK_TOLERANCE_SEC}); `maxAgeSec` finite seconds above 0 (0
+ * would refuse every file). The gate checks them when it is created, not at its first request.
+ *
+ * @example
+ * const { clockToleranceSec, maxAgeSec } = fileTimeBounds(options);
+ */
+export function fileTimeBounds(options: Pick<VerifyEntitlementFileOptions, 'clockToleranceSec' | 'maxAgeSec'>): { clockToleranceSec: number; maxAgeSec: number | undefined } {
+  return {
+    clockToleranceSec: durationOption('clockToleranceSec', options.clockToleranceSec, { unit: 'seconds', allowZero: true }, DEFAULT_CLOCK_TOLERANCE_SEC),
+    maxAgeSec: durationOption('maxAgeSec', options.maxAgeSec, { unit: 'seconds', allowZero: false }),
+  };
+}
+
+/**
  * Where a file's age runs from, in seconds: the older of its own `iat` and AWS's token `iat` (when the token has a
  * usable one). The file's `iat` is chosen by whoever signed the file; AWS's is not.
  */
@@ -266,27 +282,24 @@ export interface DecodedJws {
  * const { header } = decodeCompactJws(token); // header.alg
  */
 export function decodeCompactJws(token: string): DecodedJws {
-  const segments = token.split('.');
-  if (segments.length !== 3 || !segments.every((s) => SEGMENT.test(s))) {
-    throw malformed('it is not a compact JWS (three non-empty unpadded base64url segments)');
-  }
-  const [header, payload, signature] = segments.map((s) => Buffer.from(s, 'base64url')) as [Buffer, Buffer, Buffer];
-  if (segments.some((s, i) => [header, payload, signature][i]!.toString('base64url') !== s)) {
-    throw malformed('a segment is not canonical base64url');
-  }
-  return { header: jsonObject(header, 'header'), payload: jsonObject(payload, 'payload'), signingInput: `${segments[0]}.${segments[1]}`, signature };
+  const jws = CompactJws.read(token, refuseFile);
+  jws.requireCanonical();
+  return { header: jws.header(), payload: jws.payload(), signingInput: jws.signingInput, signature: jws.signature() };
 }
 
-function jsonObject(bytes: Buffer, part: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw malformed(`its ${part} is not JSON`);
+/** The entitlement file's words for a text that is not a compact JWS of two JSON objects. */
+const refuseFile: JwsRefusal = (defect) => {
+  switch (defect.kind) {
+    case 'not-compact':
+      return malformed('it is not a compact JWS (three non-empty unpadded base64url segments)');
+    case 'not-canonical':
+      return malformed('a segment is not canonical base64url');
+    case 'not-json':
+      return malformed(`its ${defect.part} is not JSON`);
+    case 'not-object':
+      return malformed(`its ${defect.part} is not a JSON object`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw malformed(`its ${part} is not a JSON object`);
-  return value as Record<string, unknown>;
-}
+};
 
 function malformed(why: string): VerificationError {
   return new VerificationError('FILE_MALFORMED', `The entitlement file is malformed: ${why}.`);
@@ -302,7 +315,7 @@ function headerKey(value: unknown): Ed25519PublicJwk {
       'The entitlement file header jwk must be a public Ed25519 key with exactly the members kty "OKP", crv "Ed25519" and x.',
     );
   }
-  if (Buffer.from(jwk!.x as string, 'base64url').toString('base64url') !== jwk!.x) throw malformed('its header key x is not canonical base64url');
+  if (!isCanonicalBase64url(jwk!.x as string)) throw malformed('its header key x is not canonical base64url');
   return { kty: 'OKP', crv: 'Ed25519', x: jwk!.x as string };
 }
 

@@ -11,7 +11,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { prepareOutputPath, writeFileAtomic } from '../common/atomic-write.js';
 import { ServiceUnavailableError } from '../common/errors.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
-import type { EnsureEntitledOptions, Entitlement } from '../registration/register.js';
+import type { EnsureEntitledOptions, Entitlement } from '../registration/types.js';
 import { ENTITLEMENT_FILE_TYPE, jwkThumbprint, type Ed25519PublicJwk } from './entitlement-file.js';
 
 /** A pending entitlement file: the nonce to register with, and how to write the file once registered. */

@@ -23,13 +23,12 @@ import { statSync, type BigIntStats } from 'node:fs';
 import { entitlementFilePath } from '../entitlement-file/entitlement-file-path.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { entitlementFileExpiry, verifyEntitlementFile, type VerifyEntitlementFileOptions } from '../entitlement-file/entitlement-file.js';
+import { entitlementFileExpiry, fileTimeBounds, verifyEntitlementFile, type VerifyEntitlementFileOptions } from '../entitlement-file/entitlement-file.js';
 import { ConfigurationError, EntitlementError, VerificationError } from '../common/errors.js';
 import { resolveInstanceId, type InstanceBinding } from '../platform/instance-id.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import { loadProductPublicKey } from '../registration/public-key.js';
-import { secondsOption } from '../registration/verify.js';
 
 /** What {@link createEntitlementGate} verifies: the file, the product key, and optionally the product code and instance. */
 export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOptions, 'now'>, ProcessGuardOptions {
@@ -124,11 +123,7 @@ export function createEntitlementGate(given: EntitlementGateOptions): Entitlemen
   if (typeof givenFile !== 'string' || givenFile === '') {
     throw new ConfigurationError('INVALID_OPTION', 'createEntitlementGate needs `file`: the path of the entitlement file the init container writes.');
   }
-  const maxAgeSec = expectations.maxAgeSec;
-  if (maxAgeSec !== undefined && !(maxAgeSec > 0 && Number.isFinite(maxAgeSec))) {
-    throw new ConfigurationError('INVALID_OPTION', `maxAgeSec must be a positive number of seconds, got ${String(maxAgeSec)}.`);
-  }
-  secondsOption('clockToleranceSec', expectations.clockToleranceSec);
+  const { maxAgeSec } = fileTimeBounds(expectations);
   checkProcessIntegrity({ codeInjection, allowedPreloads, mountedCode, env });
   // Resolved once (the platform's answer does not change); a refusal becomes every verdict's reason.
   const instance = resolveInstanceId({ instanceId: expectations.instanceId, env, binding: instanceBinding });

@@ -17,13 +17,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { ensureEntitlementFile, type EntitlementFileOutcome } from '../entitlement-file/ensure-entitlement-file.js';
 import { createEntitlementGate, statusHandler, type EntitlementGate, type EntitlementGateStatus } from './gate.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
-import { listen } from './listen.js';
+import { listen } from '../common/listen.js';
 import { handleUsageRequest, USAGE_PATH } from '../metering/usage-endpoint.js';
 import type { UsageMeter } from '../metering/usage-meter.js';
 import { usageMeterMetrics } from '../metering/usage-metrics.js';
 import { holdEntitlement, type ContractPricing, type CustomPricing, type HeldEntitlement } from '../pricing/pricing.js';
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE, type Metric } from './prometheus.js';
-import type { EnsureEntitledOptions } from '../registration/register.js';
+import type { EnsureEntitledOptions } from '../registration/types.js';
 import { applyHardenedProfile } from '../hardening/process-guards.js';
 
 /** Hourly pricing (the default): RegisterUsage and the entitlement file, gated on the file. */

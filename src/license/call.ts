@@ -1,7 +1,8 @@
 /**
- * One AWS License Manager call under the shared retry loop (src/aws/aws-call.ts): the official
- * `@aws-sdk/client-license-manager` with its own retries off, built like the Metering client (same endpoint
- * option, Region discovery, timeouts), failures classified by ./errors.ts.
+ * One AWS License Manager call under the shared call loop (src/aws/aws-call.ts): the official
+ * `@aws-sdk/client-license-manager` built from the configuration every AWS client of this package shares
+ * (src/aws/aws-client.ts: same endpoint option, Region discovery, timeouts, trusted roots, SDK retries off),
+ * failures judged by License Manager's own table and advice (./errors.ts).
  *
  * @example
  * const { value } = await callLicenseManager('GetLicense', (client, signal) =>
@@ -9,15 +10,15 @@
  */
 import { LicenseManagerClient } from '@aws-sdk/client-license-manager';
 import { callAws, type AwsCallOptions, type CallResult } from '../aws/aws-call.js';
+import { awsClientConfig, type AwsClientOptions } from '../aws/aws-client.js';
 import type { Logger } from '../common/logger.js';
-import { awsClientConfig, type MeteringClientOptions } from '../aws/metering-client.js';
-import { classifyLicenseManagerError } from './errors.js';
+import { LICENSE_MANAGER } from './errors.js';
 
 /** The License Manager operations this package calls; the name appears in log events (`license.<Operation>.*`) and errors. */
 export type LicenseManagerOperation = 'CheckoutLicense' | 'ExtendLicenseConsumption' | 'CheckInLicense' | 'GetLicense' | 'ListReceivedLicenses';
 
-/** How to reach License Manager: `region`, `endpoint` (the same URL as Metering's), `credentials`, `requestTimeoutMs`, `env`. */
-export interface LicenseManagerClientOptions extends Omit<MeteringClientOptions, 'client'> {
+/** How to reach License Manager: `region`, `endpoint` (the same URL as Metering's), `credentials`, `tlsRoots`, `requestTimeoutMs`, `env`. */
+export interface LicenseManagerClientOptions extends AwsClientOptions {
   /** An existing client; `region`, `endpoint`, `credentials` and `tlsRoots` are then ignored: its own settings apply. */
   client?: LicenseManagerClient;
 }
@@ -35,7 +36,7 @@ export async function licenseManagerClient(
   logger: Logger,
 ): Promise<{ client: LicenseManagerClient; region: string }> {
   if (options.client) return { client: options.client, region: await options.client.config.region() };
-  const { config, region } = await awsClientConfig(options, logger, { operation: 'License Manager', eventPrefix: 'license' });
+  const { config, region } = await awsClientConfig(LICENSE_MANAGER, options, logger, 'license');
   return { client: new LicenseManagerClient(config), region };
 }
 
@@ -46,10 +47,13 @@ export function callLicenseManager<T>(
   options: LicenseManagerCallOptions,
 ): Promise<CallResult<T>> {
   return callAws(
-    { operation, eventPrefix: `license.${operation}` },
-    (logger) => licenseManagerClient(options, logger),
-    attempt,
+    {
+      service: LICENSE_MANAGER,
+      operation,
+      eventPrefix: `license.${operation}`,
+      makeClient: (logger) => licenseManagerClient(options, logger),
+      attempt,
+    },
     options,
-    (err) => classifyLicenseManagerError(err),
   );
 }

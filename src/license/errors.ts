@@ -13,9 +13,8 @@
  * const verdict = classifyLicenseManagerError(err);
  * if (!verdict.retryable) throw verdict.error;
  */
-import { classifyMeteringError, type MeteringErrorVerdict } from '../aws/aws-errors.js';
+import { classifyAwsError, type AwsService, type ErrorTable, type ErrorVerdict } from '../aws/aws-errors.js';
 import { ConfigurationError, NotEntitledError } from '../common/errors.js';
-import type { FatalErrorMap } from '../metering/call.js';
 
 /** The IAM actions a contract-priced container needs (iam/contract-policy.json). */
 export const LICENSE_MANAGER_ACTIONS = [
@@ -26,15 +25,12 @@ export const LICENSE_MANAGER_ACTIONS = [
   'license-manager:ListReceivedLicenses',
 ] as const;
 
-/** Retried whatever the HTTP status: RateLimitExceeded arrives as 429 or 400; Conflict asks for a retry. */
-const RETRYABLE: ReadonlySet<string> = new Set(['RateLimitExceededException', 'ServerInternalException', 'ConflictException']);
+/** What a refusal or missing credentials point at: the container's role and the License Manager actions it needs. */
+const ROLE_HINT =
+  `Check the IAM role the container runs with (the ECS task role, or on EKS the IRSA role): allow ${LICENSE_MANAGER_ACTIONS.join(', ')} ` +
+  'on * (iam/contract-policy.json, or the managed policy AWSLicenseManagerConsumptionPolicy).';
 
-const denied = (m: string) =>
-  new ConfigurationError(
-    'ACCESS_DENIED',
-    `AWS License Manager refused the call (${m}). Allow ${LICENSE_MANAGER_ACTIONS.join(', ')} on * for the ECS task role or the ` +
-      'EKS IRSA role (iam/contract-policy.json, or the managed policy AWSLicenseManagerConsumptionPolicy).',
-  );
+const denied = (m: string) => new ConfigurationError('ACCESS_DENIED', `AWS License Manager refused the call (${m}). ${ROLE_HINT}`);
 
 const invalid = (m: string) =>
   new ConfigurationError(
@@ -44,7 +40,7 @@ const invalid = (m: string) =>
   );
 
 /** AWS exception name -> typed error, for CheckoutLicense, ExtendLicenseConsumption, CheckInLicense and GetLicense. */
-export const LICENSE_MANAGER_ERRORS: FatalErrorMap = {
+export const LICENSE_MANAGER_ERRORS: ErrorTable = {
   NoEntitlementsAllowedException: (m) =>
     new NotEntitledError(
       `AWS License Manager allowed none of the requested entitlements (${m}): the buyer has no active contract for this product, ` +
@@ -71,7 +67,23 @@ export const LICENSE_MANAGER_ERRORS: FatalErrorMap = {
   },
 };
 
-/** The verdict for one License Manager failure: retry, or end with this typed error. */
-export function classifyLicenseManagerError(err: unknown, fatal: FatalErrorMap = LICENSE_MANAGER_ERRORS): MeteringErrorVerdict {
-  return classifyMeteringError(err, fatal, RETRYABLE);
+/** AWS License Manager: its modelled errors, the ones it asks to retry, and its advice. */
+export const LICENSE_MANAGER: AwsService = {
+  name: 'AWS License Manager',
+  errors: LICENSE_MANAGER_ERRORS,
+  // Retried whatever the HTTP status: RateLimitExceeded arrives as 429 or 400; Conflict asks for a retry.
+  retryable: new Set(['RateLimitExceededException', 'ServerInternalException', 'ConflictException']),
+  accessAdvice: ROLE_HINT,
+  // AWS documents Pod Identity as unsupported for MeterUsage and says nothing of License Manager (docs/pricing-models.md).
+  podIdentityAdvice:
+    'Credentials come from EKS Pod Identity, which AWS does not document for AWS License Manager checkouts of AWS Marketplace ' +
+    'licences: use IAM Roles for Service Accounts (IRSA) for this pod, as AWS documents.',
+};
+
+/**
+ * The verdict for one License Manager failure: retry, or end with this typed error. `operationErrors` are looked up
+ * before {@link LICENSE_MANAGER_ERRORS}.
+ */
+export function classifyLicenseManagerError(err: unknown, operationErrors: ErrorTable = {}): ErrorVerdict {
+  return classifyAwsError(err, LICENSE_MANAGER, { errors: operationErrors });
 }

@@ -7,7 +7,7 @@
  *
  * @example
  * // before: const metering = require('@datafire/amazonaws_metering_marketplace').create({ accessKeyId, secretAccessKey, region });
- * import { create } from 'marketplace-entitlement';
+ * import { create } from 'marketplace-entitlement/metering/datafire';
  * const metering = create({ region: 'us-east-1' }); // credentials from the default chain
  * const { MeteringRecordId } = await metering.MeterUsage({
  *   ProductCode: 'abc123example', Timestamp: new Date(), UsageDimension: 'requests', UsageQuantity: 10,
@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-marketplace-metering';
 import { ConfigurationError } from '../common/errors.js';
 import { resolveLogger } from '../common/logger.js';
-import { meteringClient } from '../aws/metering-client.js';
+import { meteringClient } from './client.js';
 import { batchMeterUsage } from './batch-meter-usage.js';
 import { callMetering, type MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';

@@ -1,19 +1,108 @@
 /**
- * What each metering operation's modelled errors mean, as typed errors whose message says what to fix.
- * Handed to `classifyMeteringError` as its per-operation map (the shared map already covers
- * CustomerNotEntitled, InvalidProductCode, DisabledApi and missing credentials).
+ * AWS Marketplace Metering Service as the shared call layer (src/aws/) sees it, and what each metering operation's
+ * modelled errors mean, as typed errors whose message says what to fix.
+ *
+ * {@link METERING} holds the errors any Metering operation may answer (CustomerNotEntitled, InvalidProductCode,
+ * DisabledApi, ...) and the advice for the rest: the IAM role and its `aws-marketplace` actions. Each operation adds
+ * its own table (METER_USAGE_ERRORS, ...), looked up first.
  *
  * @example
  * const verdict = classifyMeteringError(err, METER_USAGE_ERRORS);
+ * if (!verdict.retryable) throw verdict.error;
  */
-import { VerificationError } from '../common/errors.js';
-import { configurationError, permissionErrors, type FatalErrorMap } from './call.js';
+import { classifyAwsError, type AwsService, type ErrorTable, type ErrorVerdict } from '../aws/aws-errors.js';
+import { ConfigurationError, NotEntitledError, VerificationError, type EntitlementError } from '../common/errors.js';
+
+/** The Metering operations this package calls; the name appears in log events and errors. */
+export type MeteringOperation = 'MeterUsage' | 'BatchMeterUsage' | 'ResolveCustomer' | 'RegisterUsage';
+
+/** What an unmodelled refusal or missing credentials point at: the container's role and its aws-marketplace actions. */
+const ROLE_HINT =
+  'Check the IAM role the container runs with: on EKS an IRSA role (ServiceAccount annotation eks.amazonaws.com/role-arn) ' +
+  'and on ECS the task role, allowing aws-marketplace:RegisterUsage (iam/register-usage-policy.json, or the managed policy ' +
+  'AWSMarketplaceMeteringRegisterUsage) and, where usage is metered, aws-marketplace:MeterUsage ' +
+  '(iam/register-and-meter-usage-policy.json). Node roles, EKS Pod Identity and long-term keys are not supported by AWS Marketplace.';
+
+/** AWS Marketplace Metering Service: its errors common to every operation, and its advice. */
+export const METERING: AwsService = {
+  name: 'AWS Marketplace Metering Service',
+  errors: {
+    CustomerNotEntitledException: (m) =>
+      new NotEntitledError(
+        `AWS Marketplace says the account running this container is not subscribed to the product (${m}). ` +
+          'Subscribe to the product in AWS Marketplace, or check the product code; the container must not serve until then.',
+      ),
+    PlatformNotSupportedException: (m) =>
+      new ConfigurationError(
+        'PLATFORM_NOT_SUPPORTED',
+        `AWS says this is not running on ECS, EKS or Fargate (${m}). RegisterUsage only works there; ` +
+          'for local runs use the emulator (`marketplace-entitlement emulator`, then --endpoint).',
+      ),
+    InvalidProductCodeException: (m) =>
+      new ConfigurationError('INVALID_PRODUCT_CODE', `AWS does not know this product code (${m}). Use the code from the AWS Marketplace Management Portal.`),
+    InvalidPublicKeyVersionException: (m) =>
+      new ConfigurationError(
+        'INVALID_PUBLIC_KEY_VERSION',
+        `AWS rejects the public key version (${m}). Use the version number shown next to the key in the AWS Marketplace Management Portal.`,
+      ),
+    InvalidRegionException: (m) =>
+      new ConfigurationError(
+        'INVALID_REGION',
+        `AWS says RegisterUsage was called in the wrong Region (${m}). Call it in the Region the task or pod runs in: ` +
+          'do not hard-code --region; let AWS_REGION or ECS task metadata supply it.',
+      ),
+    DisabledApiException: (m) => new ConfigurationError('DISABLED_API', `The Metering API is disabled for this call (${m}).`),
+  },
+  retryable: new Set(['InternalServiceErrorException']),
+  accessAdvice: ROLE_HINT,
+  podIdentityAdvice:
+    'Credentials come from EKS Pod Identity, which AWS Marketplace does not support for the Metering Service: ' +
+    'use IAM Roles for Service Accounts (IRSA) for this pod.',
+};
+
+/**
+ * What an AWS Marketplace Metering failure means for us: retry it, or end with which typed error.
+ *
+ * Retried: ThrottlingException, InternalServiceErrorException, any 5xx or 429, network failures and timeouts, and
+ * unparseable answers. Final: every other modelled error (`operationErrors` first, then {@link METERING}'s), mapped to
+ * a typed error whose message says what to fix; unmodelled 4xx (AccessDenied, UnrecognizedClient, expired
+ * credentials) and a missing credential chain are configuration errors that point at the IAM role and its
+ * aws-marketplace actions.
+ *
+ * @example
+ * const verdict = classifyMeteringError(err);
+ * if (!verdict.retryable) throw verdict.error;
+ */
+export function classifyMeteringError(err: unknown, operationErrors: ErrorTable = {}): ErrorVerdict {
+  return classifyAwsError(err, METERING, { errors: operationErrors });
+}
+
+/**
+ * The IAM errors AWS answers when the role lacks `aws-marketplace:<operation>`; the service's advice names
+ * RegisterUsage and MeterUsage only, so each operation maps these itself.
+ *
+ * @example const errors = { ...permissionErrors('MeterUsage', 'the task or pod role'), ...OTHER };
+ */
+export function permissionErrors(operation: MeteringOperation, principal: string): ErrorTable {
+  const denied = (m: string): EntitlementError =>
+    new ConfigurationError('ACCESS_DENIED', `AWS denied ${operation} (${m}). Allow aws-marketplace:${operation} on * for ${principal}.`);
+  return { AccessDeniedException: denied, UnauthorizedException: denied, UnauthorizedOperation: denied };
+}
+
+/**
+ * An error-table entry that maps an AWS exception to a {@link ConfigurationError} with a fixed code and advice.
+ *
+ * @example const errors = { InvalidTagException: configurationError('INVALID_TAG', 'Fix the tag.') };
+ */
+export function configurationError(code: string, advice: string): (message: string) => EntitlementError {
+  return (m) => new ConfigurationError(code, `${m}. ${advice}`);
+}
 
 const CONTAINER_ROLE = 'the ECS task role or the EKS IRSA role (node roles, Pod Identity and long-term keys are not supported)';
 const SELLER_ROLE = "the seller account's role that runs the SaaS application";
 
 /** Errors about the usage itself, shared by MeterUsage and BatchMeterUsage. */
-const USAGE_ERRORS: FatalErrorMap = {
+const USAGE_ERRORS: ErrorTable = {
   InvalidUsageDimensionException: configurationError(
     'INVALID_USAGE_DIMENSION',
     'Use a dimension API name configured for this product in the AWS Marketplace Management Portal.',
@@ -25,7 +114,7 @@ const USAGE_ERRORS: FatalErrorMap = {
   ),
 };
 
-export const METER_USAGE_ERRORS: FatalErrorMap = {
+export const METER_USAGE_ERRORS: ErrorTable = {
   ...permissionErrors('MeterUsage', CONTAINER_ROLE),
   ...USAGE_ERRORS,
   DuplicateRequestException: configurationError(
@@ -47,7 +136,7 @@ export const METER_USAGE_ERRORS: FatalErrorMap = {
   ),
 };
 
-export const BATCH_METER_USAGE_ERRORS: FatalErrorMap = {
+export const BATCH_METER_USAGE_ERRORS: ErrorTable = {
   ...permissionErrors('BatchMeterUsage', SELLER_ROLE),
   ...USAGE_ERRORS,
   InvalidCustomerIdentifierException: configurationError(
@@ -64,7 +153,7 @@ export const BATCH_METER_USAGE_ERRORS: FatalErrorMap = {
   ),
 };
 
-export const RESOLVE_CUSTOMER_ERRORS: FatalErrorMap = {
+export const RESOLVE_CUSTOMER_ERRORS: ErrorTable = {
   ...permissionErrors('ResolveCustomer', SELLER_ROLE),
   InvalidTokenException: (m) =>
     new VerificationError(

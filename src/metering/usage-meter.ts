@@ -19,10 +19,11 @@
  * process.once('SIGTERM', () => void meter.close().finally(() => process.exit(0)));
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { durationOption } from '../common/duration-option.js';
 import { ConfigurationError, EntitlementError, ServiceUnavailableError, ValidationError } from '../common/errors.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
 import { describeError, resolveLogger, type Logger } from '../common/logger.js';
-import { meteringClient } from '../aws/metering-client.js';
+import { meteringClient } from './client.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import type { MeteringCallOptions } from './call.js';
@@ -52,7 +53,7 @@ export interface UsageMeterOptions extends MeteringCallOptions, Omit<ProcessGuar
   instanceId?: string;
   /** DryRun each dimension at start. Default true. */
   dryRun?: boolean;
-  /** After each hour boundary, sends wait a random 0..sendJitterMs. Default 5 minutes. */
+  /** After each hour boundary, sends wait a random 0..sendJitterMs (finite, 0 or more: 0 sends at once). Default 5 minutes. */
   sendJitterMs?: number;
 }
 
@@ -154,8 +155,7 @@ export async function createUsageMeter(given: UsageMeterOptions): Promise<UsageM
   const dimensions = options.dimensions.map((d, i) => checkDimension(d, `dimensions[${i}]`));
   const repeated = dimensions.find((d, i) => dimensions.indexOf(d) !== i);
   if (repeated !== undefined) throw new ValidationError('dimensions', 'must not repeat a dimension', repeated);
-  const jitterMs = options.sendJitterMs ?? DEFAULT_SEND_JITTER_MS;
-  if (!(jitterMs >= 0) || !Number.isFinite(jitterMs)) throw new ValidationError('sendJitterMs', 'must be a number of milliseconds >= 0', options.sendJitterMs);
+  const jitterMs = durationOption('sendJitterMs', options.sendJitterMs, { unit: 'milliseconds', allowZero: true }, DEFAULT_SEND_JITTER_MS);
 
   checkProcessIntegrity(options);
   const logger = resolveLogger(options.logger);

@@ -19,6 +19,7 @@ import type {
   UsageRecord,
 } from '@aws-sdk/client-marketplace-metering';
 import { ValidationError } from '../common/errors.js';
+import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from '../registration/public-key-version.js';
 
 /** Date, ISO 8601 string, or epoch seconds. */
 export type TimestampInput = Date | string | number;
@@ -110,8 +111,6 @@ export const BATCH_METER_USAGE_MAX_AGE_MS = 6 * HOUR_MS;
 /** Usage cannot be in the future; this much clock skew is tolerated (AWS does not document a bound). */
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 export const MAX_USAGE_QUANTITY = 2_147_483_647;
-/** RegisterUsage's PublicKeyVersion is the model's `integer`: 32-bit signed, at least 1. */
-export const MAX_PUBLIC_KEY_VERSION = 2_147_483_647;
 export const MAX_BATCH_RECORDS = 25;
 export const MAX_ALLOCATIONS = 2_500;
 export const MAX_TAGS = 5;
@@ -185,15 +184,6 @@ export function validateRegisterUsageInput(input: RegisterUsageInput): RegisterU
   const validated: RegisterUsageCommandInput = { ProductCode: code, PublicKeyVersion: request.PublicKeyVersion };
   if (request.Nonce !== undefined) validated.Nonce = text(request.Nonce, 'Nonce', 0, 255);
   return validated;
-}
-
-/**
- * A RegisterUsage PublicKeyVersion: a whole number from 1 to 2^31-1 (the API model's 32-bit integer).
- *
- * @example isPublicKeyVersion(2 ** 31) // false
- */
-export function isPublicKeyVersion(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_PUBLIC_KEY_VERSION;
 }
 
 /**

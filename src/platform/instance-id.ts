@@ -46,8 +46,6 @@ export interface ResolveInstanceOptions {
   env?: NodeJS.ProcessEnv;
   /** Fail closed (`INSTANCE_UNKNOWN`) unless this platform gives the instance. Default `none`. */
   binding?: InstanceBinding;
-  /** For tests only: another mountinfo file. Deliberately not settable from the environment. */
-  mountInfoPath?: string;
 }
 
 /** An instance id is written into the file and compared verbatim; keep it printable and bounded. */
@@ -63,7 +61,7 @@ const INSTANCE_PATTERN = /^[\x21-\x7e]{1,512}$/;
 export async function resolveInstanceId(options: ResolveInstanceOptions = {}): Promise<ResolvedInstance | undefined> {
   const env = options.env ?? process.env;
   const explicit = explicitInstances(options.instanceId, env);
-  const platform = kubernetesInstance(options.mountInfoPath) ?? (await ecsInstance(env));
+  const platform = kubernetesInstance() ?? (await ecsInstance(env));
   const binding = options.binding ?? 'none';
   if (binding !== 'none' && (!platform || (binding !== 'platform' && platform.source !== binding))) {
     const wanted = { platform: 'a Kubernetes pod or an ECS task', kubernetes: 'a Kubernetes pod', ecs: 'an ECS task' }[binding];
@@ -97,12 +95,12 @@ function explicitInstances(instanceId: string | undefined, env: NodeJS.ProcessEn
 }
 
 /** The pod UID from the kubelet's mounts, or undefined outside Kubernetes. */
-function kubernetesInstance(mountInfoPath: string | undefined): ResolvedInstance | undefined {
-  const uids = podUidsInMounts(readMountInfo(mountInfoPath) ?? []);
+function kubernetesInstance(): ResolvedInstance | undefined {
+  const uids = podUidsInMounts(readMountInfo() ?? []);
   if (uids.length > 1) {
     throw new ConfigurationError(
       'INSTANCE_AMBIGUOUS',
-      `The kubelet mounts in ${mountInfoPath ?? MOUNTINFO_PATH} name ${uids.length} pods (${uids.join(', ')}): a volume mounts another pod's ` +
+      `The kubelet mounts in ${MOUNTINFO_PATH} name ${uids.length} pods (${uids.join(', ')}): a volume mounts another pod's ` +
         "kubelet files (a hostPath under the kubelet's pods/ directory?). Remove that volume; the pod's identity must be unambiguous.",
     );
   }

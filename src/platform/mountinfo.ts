@@ -30,10 +30,10 @@ export interface MountEntry {
 const KUBELET_POD_MOUNT = /(?:^|\/)pods\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/(?:etc-hosts(?:\/|$)|containers\/|volumes\/)/;
 
 /** The mounts of this process, or undefined where there is no mountinfo (not Linux, /proc not mounted). */
-export function readMountInfo(path: string = MOUNTINFO_PATH): MountEntry[] | undefined {
+export function readMountInfo(): MountEntry[] | undefined {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(MOUNTINFO_PATH, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

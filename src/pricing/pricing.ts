@@ -19,7 +19,7 @@ import { ENTITLEMENT_FILE_ENV } from '../entitlement-file/entitlement-file-path.
 import type { AcquireLicenseOptions, Lease, LeaseStatus } from '../license/lease.js';
 import type { MeteringCallOptions } from '../metering/call.js';
 import type { Metric } from '../gates/prometheus.js';
-import type { EnsureEntitledOptions } from '../registration/register.js';
+import type { EnsureEntitledOptions } from '../registration/types.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
 
 /** AWS Marketplace's pricing models for container products. */

@@ -17,71 +17,20 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { RegisterUsageCommand, type RegisterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
-import { prepareEntitlementFile } from '../entitlement-file/prepare-entitlement-file.js';
 import { ConfigurationError } from '../common/errors.js';
 import { resolveLogger } from '../common/logger.js';
-import { callMetering, type MeteringCallOptions } from '../metering/call.js';
-import type { InstanceBinding } from '../platform/instance-id.js';
-import type { ProcessGuardOptions } from '../hardening/integrity.js';
+import { callMetering } from '../metering/call.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
-import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from '../metering/validation.js';
-import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
-import { DEFAULT_CLOCK_TOLERANCE_SEC, secondsOption, verifyRegistration, type RegistrationClaims } from './verify.js';
+import { loadProductPublicKey } from './public-key.js';
+import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from './public-key-version.js';
+import type { EnsureEntitledOptions, Entitlement } from './types.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, iatBounds, verifyRegistration, type RegistrationClaims } from './verify.js';
 import type { Logger } from '../common/logger.js';
 
 /** What RegisterUsage accepts as a product code (API model). */
 export const PRODUCT_CODE_PATTERN = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;
 
-export { DEFAULT_REQUEST_TIMEOUT_MS } from '../aws/metering-client.js';
-
-/** Also: `region`, `endpoint`, `credentials`, `client`, `requestTimeoutMs`, `env`, `deadlineMs`, `retry`, `signal`, `logger`. */
-export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'>, Omit<ProcessGuardOptions, 'env'> {
-  /** The product code from the AWS Marketplace Management Portal. */
-  productCode: string;
-  /** The public key AWS issued for this product and `publicKeyVersion` (PEM or KeyObject). There is no default. */
-  publicKey: PublicKeyInput;
-  /** The version of `publicKey`. Default 1. */
-  publicKeyVersion?: number;
-  /** When set, a token `iat` this far ahead of the local clock is refused. Default: advisory (a warning only). */
-  clockToleranceSec?: number;
-  /** When set, a token `iat` older than this is refused. Default: advisory (the nonce already proves freshness). */
-  maxTokenAgeSec?: number;
-  /** When given, a signed entitlement file is written there (docs/entitlement-file.md). Default: no file. */
-  entitlementFile?: string;
-  /**
-   * The instance the file is bound to where the platform names none (off Kubernetes and ECS). Where it names one
-   * (the kubelet's pod UID, the ECS task ARN) that is used, and a differing value here is a ConfigurationError.
-   */
-  instanceId?: string;
-  /** Fail closed (`INSTANCE_UNKNOWN`) unless this platform names the instance. Default `none`. */
-  instanceBinding?: InstanceBinding;
-}
-
-/** A verified registration. */
-export interface Entitlement {
-  /** The product the registration was for. */
-  productCode: string;
-  /** The version of the product key AWS signed with. */
-  publicKeyVersion: number;
-  /** The nonce sent and found again in the signed answer. */
-  nonce: string;
-  /** When AWS signed the registration (`iat`), or when its answer arrived if the token has no usable `iat`. */
-  issuedAt: Date;
-  /** `'token'`: `issuedAt` is AWS's `iat`; `'received'`: the local time the answer arrived. */
-  issuedAtSource: RegistrationClaims['issuedAtSource'];
-  /** The AWS JWT, verbatim. */
-  registration: string;
-  /** Present when AWS says `publicKeyVersion` has expired: rotate to the new key. */
-  publicKeyRotationTimestamp?: Date;
-  /** RegisterUsage calls made, retries included. */
-  attempts: number;
-  /** The Region the call went to. */
-  region: string;
-  /** Where the entitlement file was written, when `entitlementFile` was given. */
-  entitlementFile?: string;
-  /** The instance the entitlement file is bound to, when known. */
-  instance?: string;
-}
+export { DEFAULT_REQUEST_TIMEOUT_MS } from '../aws/aws-client.js';
 
 /**
  * Calls RegisterUsage and verifies the answer (and, with `entitlementFile`, writes the signed entitlement file);
@@ -94,6 +43,9 @@ export async function ensureEntitled(given: EnsureEntitledOptions): Promise<Enti
   if (entitlementFile === undefined) return registerUsage(options, newNonce());
   // Configuration first: a bad product code is exit 78 even when the output path is also unwritable.
   const checked = { ...options, publicKey: checkOptions(options).publicKey };
+  // Loaded only here: an app that registers without writing a file (the usual in-process use) does not pay at boot
+  // for the file's format, its signing and the atomic writer (docs/benchmarks.md, "Importing the package").
+  const { prepareEntitlementFile } = await import('../entitlement-file/prepare-entitlement-file.js');
   const pending = await prepareEntitlementFile({ ...checked, entitlementFile });
   return pending.write(await registerUsage(checked, pending.nonce));
 }
@@ -204,8 +156,7 @@ function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
     );
   }
   // The verification options too: a NaN tolerance found only after AWS answered would waste the registration.
-  secondsOption('clockToleranceSec', options.clockToleranceSec);
+  iatBounds(options);
   checkProcessIntegrity(options);
-  secondsOption('maxTokenAgeSec', options.maxTokenAgeSec);
   return { publicKey: loadProductPublicKey(options.publicKey), publicKeyVersion };
 }

@@ -24,7 +24,10 @@
  * console.log(claims.issuedAt);
  */
 import { constants, verify, type KeyObject } from 'node:crypto';
-import { ConfigurationError, VerificationError } from '../common/errors.js';
+import { CompactJws, type JwsRefusal } from '../common/compact-jws.js';
+import { durationOption } from '../common/duration-option.js';
+import { VerificationError } from '../common/errors.js';
+import { judgedAtSec } from '../common/now-option.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 
 /** Allowed skew for times in the future in the entitlement file's own `iat`, and the skew of AWS's `iat` worth a warning. */
@@ -45,9 +48,9 @@ export interface VerifyRegistrationOptions {
   publicKeyVersion: number;
   /** The nonce sent with RegisterUsage. */
   nonce: string;
-  /** When set, a token `iat` more than this many seconds after `now` is refused (`IAT_IN_FUTURE`). Default: not checked. */
+  /** When set (finite, 0 or more), a token `iat` more than this many seconds after `now` is refused (`IAT_IN_FUTURE`). Default: not checked. */
   clockToleranceSec?: number;
-  /** When set, a token `iat` more than this many seconds before `now` is refused (`TOKEN_TOO_OLD`). Default: not checked. */
+  /** When set (finite, above 0), a token `iat` more than this many seconds before `now` is refused (`TOKEN_TOO_OLD`). Default: not checked. */
   maxTokenAgeSec?: number;
   /** The moment the token is judged at. Default: the current time. */
   now?: Date;
@@ -71,35 +74,31 @@ export interface RegistrationClaims {
   payload: Record<string, unknown>;
 }
 
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
-
 /**
  * PS256 (RFC 7518 section 3.5): RSASSA-PSS with SHA-256, MGF1 with SHA-256 (Node uses the signature's digest) and a
  * salt as long as the hash. The salt length is pinned: Node's default for verification accepts any length.
  */
 const PS256_PARAMETERS = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } as const;
 
-/**
- * Unpadded base64url that re-encodes to itself. Decoders ignore the spare low bits of a last character, so
- * without this check a signature whose length leaves spare bits (RSA-2048: 342 characters) would verify
- * with its last character altered: two different strings passing for one token.
- */
-function isCanonicalSegment(segment: string): boolean {
-  return SEGMENT.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment;
-}
+/** The RegisterUsage verifier's words for a token that is not a compact JWS of two JSON objects. */
+const refuseToken: JwsRefusal = (defect) => {
+  switch (defect.kind) {
+    case 'not-compact':
+    case 'not-canonical':
+      return new VerificationError('TOKEN_MALFORMED', 'The RegisterUsage signature is not a compact JWT (three non-empty unpadded base64url segments).');
+    case 'not-json':
+      return new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${defect.part} is not valid JSON.`, { cause: defect.cause });
+    case 'not-object':
+      return new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${defect.part} is not a JSON object.`);
+  }
+};
 
 /** Throws {@link VerificationError} (its `code` names the failed check) unless `token` passes every check. */
 export async function verifyRegistration(token: unknown, options: VerifyRegistrationOptions): Promise<RegistrationClaims> {
   const key: KeyObject = loadProductPublicKey(options.publicKey);
-  const segments = typeof token === 'string' ? token.split('.') : [];
-  const malformed = () =>
-    new VerificationError(
-      'TOKEN_MALFORMED',
-      'The RegisterUsage signature is not a compact JWT (three non-empty unpadded base64url segments).',
-    );
-  if (segments.length !== 3 || !isCanonicalSegment(segments[0]!)) throw malformed();
-  // The algorithm is judged first, so an unsigned (alg none) token is reported as what it is.
-  const header = decodeJson(segments[0]!, 'header');
+  const jws = CompactJws.read(token, refuseToken);
+  // The algorithm is judged before the other segments, so an unsigned (alg none) token is reported as what it is.
+  const header = jws.header();
   if (header.alg !== 'PS256') {
     throw new VerificationError(
       'ALGORITHM_NOT_ALLOWED',
@@ -111,15 +110,16 @@ export async function verifyRegistration(token: unknown, options: VerifyRegistra
   if (Object.hasOwn(header, 'crit')) {
     throw new VerificationError('TOKEN_MALFORMED', 'The RegisterUsage token header has a crit member; AWS sends none.');
   }
-  if (!segments.every(isCanonicalSegment)) throw malformed();
-  if (!ps256Verifies(Buffer.from(`${segments[0]}.${segments[1]}`), Buffer.from(segments[2]!, 'base64url'), key)) {
+  jws.requireCanonical();
+  if (!ps256Verifies(Buffer.from(jws.signingInput), jws.signature(), key)) {
     throw new VerificationError(
       'SIGNATURE_INVALID',
       'The RegisterUsage token signature does not verify under the configured public key. Check that the key is ' +
         "the one AWS issued for this product and that --public-key-version matches it; otherwise the answer was forged.",
     );
   }
-  const payload = decodeJson(segments[1]!, 'payload');
+  // Only a payload under a valid signature is read: a forged token is refused for its signature, whatever it holds.
+  const payload = jws.payload();
   const nonce = expectClaim(payload, ['nonce', 'Nonce'], options.nonce, 'NONCE_MISMATCH', 'nonce');
   const productCode = expectClaim(payload, ['productCode', 'ProductCode'], options.productCode, 'PRODUCT_CODE_MISMATCH', 'product code');
   const publicKeyVersion = expectClaim(
@@ -140,19 +140,6 @@ function ps256Verifies(input: Buffer, signature: Buffer, key: KeyObject): boolea
   } catch {
     return false;
   }
-}
-
-function decodeJson(segment: string, part: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-  } catch (err) {
-    throw new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${part} is not valid JSON.`, { cause: err });
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${part} is not a JSON object.`);
-  }
-  return value as Record<string, unknown>;
 }
 
 function expectClaim<T extends string | number>(
@@ -182,8 +169,7 @@ type IssuedAt = Pick<RegistrationClaims, 'issuedAt' | 'issuedAtSource' | 'clockS
 
 function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): IssuedAt {
   const nowSec = judgedAtSec(options.now);
-  const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec);
-  const maxAge = secondsOption('maxTokenAgeSec', options.maxTokenAgeSec);
+  const { clockToleranceSec: tolerance, maxTokenAgeSec: maxAge } = iatBounds(options);
   if (!isPlausibleIat(iat)) {
     if (tolerance !== undefined || maxAge !== undefined) {
       throw new VerificationError(
@@ -210,37 +196,21 @@ function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): Issued
   return { issuedAt: new Date(iat * 1000), issuedAtSource: 'token', clockSkewSec: Math.round(iat - nowSec) };
 }
 
+/**
+ * The optional bounds on AWS's `iat`, checked (`ConfigurationError` `INVALID_OPTION`): a tolerance of finite
+ * seconds, 0 or more (0: no skew allowed), an age of finite seconds above 0 (0 would refuse every token).
+ * `ensureEntitled` checks them before calling AWS, so a bad bound never wastes a registration.
+ *
+ * @example
+ * const { clockToleranceSec, maxTokenAgeSec } = iatBounds(options);
+ */
+export function iatBounds(options: Pick<VerifyRegistrationOptions, 'clockToleranceSec' | 'maxTokenAgeSec'>): Pick<VerifyRegistrationOptions, 'clockToleranceSec' | 'maxTokenAgeSec'> {
+  return {
+    clockToleranceSec: durationOption('clockToleranceSec', options.clockToleranceSec, { unit: 'seconds', allowZero: true }),
+    maxTokenAgeSec: durationOption('maxTokenAgeSec', options.maxTokenAgeSec, { unit: 'seconds', allowZero: false }),
+  };
+}
+
 function isPlausibleIat(iat: unknown): iat is number {
   return typeof iat === 'number' && iat >= PLAUSIBLE_IAT_RANGE_SEC.min && iat < PLAUSIBLE_IAT_RANGE_SEC.max;
-}
-
-/**
- * A duration option in seconds, or `fallback` when absent. NaN compares false with everything, so a NaN limit
- * (e.g. `Number(process.env.UNSET)`) would silently switch its check off: it is refused, as is a negative one.
- * Throws {@link ConfigurationError} `INVALID_OPTION`.
- *
- * @example
- * const tolerance = secondsOption('clockToleranceSec', options.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC);
- */
-export function secondsOption(name: string, value: number | undefined, fallback: number): number;
-export function secondsOption(name: string, value: number | undefined): number | undefined;
-export function secondsOption(name: string, value: number | undefined, fallback?: number): number | undefined {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= 0)) {
-    throw new ConfigurationError('INVALID_OPTION', `${name} must be a number of seconds >= 0, got ${typeof value} ${String(value)}.`);
-  }
-  return value;
-}
-
-/**
- * The moment a token is judged at, in seconds: `now`, or the current time. An invalid Date would make every
- * time comparison false, passing any token: it is refused ({@link ConfigurationError} `INVALID_OPTION`).
- *
- * @example
- * const nowSec = judgedAtSec(options.now);
- */
-export function judgedAtSec(now: Date | undefined): number {
-  const ms = (now ?? new Date()).getTime();
-  if (!Number.isFinite(ms)) throw new ConfigurationError('INVALID_OPTION', '`now` must be a valid Date.');
-  return ms / 1000;
 }

@@ -15,7 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeteringEmulator, RoleCredentials } from '../../src/index.js';
+import type { MeteringEmulator, RoleCredentials } from '../../src/emulator/index.js';
 import { copyBundle, startTestEmulator, TEST_PRODUCT_CODE, TEST_REGION } from '../support/index.js';
 import { baseEnv, runCli, startCli, waitFor, type CliProcess } from './helpers.js';
 

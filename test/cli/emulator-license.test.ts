@@ -3,7 +3,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLicense, NotEntitledError, type RequestedEntitlement } from '../../src/index.js';
+import { NotEntitledError } from '../../src/errors.js';
+import { acquireLicense, type RequestedEntitlement } from '../../src/license/index.js';
 import { DUMMY_CREDENTIALS, FAST_RETRY, rejectionOf, TEST_REGION } from '../support/index.js';
 import { runCli, startEmulator, useTempDir } from './helpers.js';
 

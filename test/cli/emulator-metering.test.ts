@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchMeterUsage, resolveCustomer, VerificationError } from '../../src/index.js';
+import { VerificationError } from '../../src/errors.js';
+import { batchMeterUsage, resolveCustomer } from '../../src/metering/index.js';
 import { DUMMY_CREDENTIALS, FAST_RETRY, rejectionOf, TEST_PRODUCT_CODE, TEST_REGION } from '../support/index.js';
 import { baseEnv, runCli, startCli, startEmulator, useTempDir, waitFor } from './helpers.js';
 

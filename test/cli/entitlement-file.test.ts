@@ -8,15 +8,17 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
   ensureEntitled,
-  ensureEntitlementFile,
   InputError,
-  jwkThumbprint,
   OutputError,
   ServiceUnavailableError,
-  verifyEntitlementFile,
   VerificationError,
-  type VerifyEntitlementFileOptions,
 } from '../../src/index.js';
+import {
+  ensureEntitlementFile,
+  jwkThumbprint,
+  verifyEntitlementFile,
+  type VerifyEntitlementFileOptions,
+} from '../../src/entitlement-file/index.js';
 import { emulatorOptions, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { decodeFile, signFile, thumbprintOf, useTempDir } from './helpers.js';
 
@@ -276,7 +278,10 @@ describe('verification', () => {
   it.each([
     ['maxAgeSec NaN', { maxAgeSec: Number.NaN }],
     ['maxAgeSec negative', { maxAgeSec: -1 }],
+    ['maxAgeSec Infinity', { maxAgeSec: Number.POSITIVE_INFINITY }],
+    ['maxAgeSec 0 (it would refuse every file)', { maxAgeSec: 0 }],
     ['clockToleranceSec NaN', { clockToleranceSec: Number.NaN }],
+    ['clockToleranceSec Infinity', { clockToleranceSec: Number.POSITIVE_INFINITY }],
     ['an invalid Date as now', { now: new Date('not a date') }],
   ])('refuses %s as ConfigurationError INVALID_OPTION instead of switching a check off', async (_label, overrides) => {
     const path = await registerFile();

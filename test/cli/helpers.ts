@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { jwkThumbprint, type Ed25519PublicJwk } from '../../src/entitlement-file/entitlement-file.js';
-import type { MeteringEmulator } from '../../src/index.js';
+import type { MeteringEmulator } from '../../src/emulator/index.js';
 import { DUMMY_CREDENTIALS, TEST_REGION } from '../support/index.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));

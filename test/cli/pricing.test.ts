@@ -3,7 +3,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLicense, NotEntitledError } from '../../src/index.js';
+import { NotEntitledError } from '../../src/errors.js';
+import { acquireLicense } from '../../src/license/index.js';
 import { contract, licenseOptions, rejectionOf, TEST_PRODUCT_CODE, TEST_SKU, useEmulator } from '../support/index.js';
 import { baseEnv, emulatorEnv, runCli, startCli, useTempDir, waitFor, type CliProcess } from './helpers.js';
 

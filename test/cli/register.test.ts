@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { verifyEntitlementFile } from '../../src/index.js';
+import { verifyEntitlementFile } from '../../src/entitlement-file/index.js';
 import { TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { decodeFile, emulatorEnv, runCli, startCli, useTempDir, waitFor } from './helpers.js';
 

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RecordedCall } from '../../src/index.js';
+import type { RecordedCall } from '../../src/emulator/index.js';
 import { TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { emulatorEnv, runCli, startCli, useTempDir, waitFor, type CliProcess } from './helpers.js';
 

@@ -21,11 +21,10 @@ const CHECK_SOURCES = [
   /^cmd\/(entry|runner|args|fast-parse|log|options|spec|usage-error|sealed|baked-config|inspector-guard)\.ts$/, // sealed, baked-config: the sealed image's start-up guards and its configuration; inspector-guard: serve and run's SIGUSR1 guard
   /^cmd\/commands\/check\.ts$/,
   /^src\/entitlement-file\/(entitlement-file|entitlement-file-path)\.ts$/, // reading and verifying only: the writing is prepare-entitlement-file
-  /^src\/registration\/(verify|public-key)\.ts$/,
-  /^src\/common\/(errors|logger|input-file)\.ts$/,
+  /^src\/registration\/(verify|public-key|public-key-version)\.ts$/,
+  /^src\/common\/(errors|logger|input-file|compact-jws|duration-option|now-option)\.ts$/, // compact-jws: the one JWS reader; the verifiers' option checks
   /^src\/platform\/(instance-id|ecs-metadata|mountinfo)\.ts$/,
   /^src\/hardening\/(integrity|process-guards|inspector-signal)\.ts$/, // the verifying functions' guards (hardened)
-  /^src\/metering\/validation\.ts$/, // the key-version rule, shared with register: pure checks, no client
 ];
 /** Built-ins only servers, clients and child processes need: a probe that loads one pays for it every few seconds. */
 const HEAVY_BUILTINS = ['http', 'https', 'http2', 'net', 'tls', 'dns', 'zlib', 'child_process', 'worker_threads', 'readline', 'assert'];

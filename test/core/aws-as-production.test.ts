@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { RoleCredentials } from '../../src/index.js';
+import type { RoleCredentials } from '../../src/emulator/index.js';
 import { startAwsAsProduction, type AwsAsProduction } from '../support/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/aws-as-production/', import.meta.url));

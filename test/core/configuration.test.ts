@@ -119,6 +119,11 @@ describe('product code, key version and deadline', () => {
     await expectRefusedOffline({ deadlineMs }, 'INVALID_OPTION');
   });
 
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])('refuses requestTimeoutMs %s (a hung request must be abandoned)', async (requestTimeoutMs) => {
+    const error = await expectRefusedOffline({ requestTimeoutMs }, 'INVALID_OPTION');
+    expect(error.message).toContain('requestTimeoutMs');
+  });
+
   it.each(['', 'not a url', 'ftp://127.0.0.1/', 'metering.local:8443'])('refuses endpoint %j rather than silently using AWS', async (endpoint) => {
     await expectRefusedOffline({ endpoint }, 'INVALID_OPTION');
   });
@@ -128,6 +133,8 @@ describe('product code, key version and deadline', () => {
     { clockToleranceSec: -1 },
     { maxTokenAgeSec: Number.NaN },
     { maxTokenAgeSec: -600 },
+    { clockToleranceSec: Number.POSITIVE_INFINITY },
+    { maxTokenAgeSec: Number.POSITIVE_INFINITY },
   ])('refuses %j before calling AWS (it would switch a check off)', async (option) => {
     await expectRefusedOffline(option, 'INVALID_OPTION');
   });

@@ -11,8 +11,14 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import * as library from '../../src/index.js';
-import type { RetryPolicy } from '../../src/index.js';
+import * as root from '../../src/index.js';
+import type { RetryPolicy } from '../../src/aws/index.js';
+import { classifyMeteringError } from '../../src/metering/errors.js';
+import { backoffDelay, DEFAULT_DEADLINE_MS, DEFAULT_RETRY_POLICY } from '../../src/aws/retry.js';
+import * as emulator from '../../src/emulator/index.js';
+
+/** What the verdicts judge with, as scripts/generate-vectors.mjs: the root, the emulator, the error classification. */
+const library = { ...root, ...emulator, classifyMeteringError };
 import { awsErrorVerdict, keyVerdict, registrationVerdict, scenarioVerdict, type Verdict } from '../../scripts/vector-verdicts.mjs';
 
 const vectors = (file: string) => JSON.parse(readFileSync(new URL(`../vectors/${file}`, import.meta.url), 'utf8'));
@@ -74,13 +80,13 @@ describe('test/vectors/retry-policy.json', () => {
 
   it('is the library policy, described as backoffDelay computes it', () => {
     expect(description).toContain('floor(window - spread) + floor(random * spread)');
-    expect(constants).toEqual({ ...library.DEFAULT_RETRY_POLICY, deadlineMs: library.DEFAULT_DEADLINE_MS });
+    expect(constants).toEqual({ ...DEFAULT_RETRY_POLICY, deadlineMs: DEFAULT_DEADLINE_MS });
   });
 
   it('samples are what backoffDelay returns', () => {
     expect(samples.length).toBeGreaterThan(100);
     for (const { failures, random, policy, delayMs } of samples) {
-      expect({ failures, random, policy, delayMs: library.backoffDelay(failures, policy ?? library.DEFAULT_RETRY_POLICY, () => random) }).toEqual({
+      expect({ failures, random, policy, delayMs: backoffDelay(failures, policy ?? DEFAULT_RETRY_POLICY, () => random) }).toEqual({
         failures,
         random,
         policy,

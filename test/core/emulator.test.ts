@@ -6,7 +6,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MarketplaceMeteringClient, MeterUsageCommand, RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { decodeProtectedHeader } from 'jose';
-import { EmulatorServiceError, startMeteringEmulator, verifyRegistration, type MeteringEmulator, type RecordedCall } from '../../src/index.js';
+import { verifyRegistration } from '../../src/index.js';
+import {
+  EmulatorServiceError,
+  startMeteringEmulator,
+  type MeteringEmulator,
+  type RecordedCall,
+} from '../../src/emulator/index.js';
 import { sleep } from '../../src/aws/retry.js';
 import { TokenBucket } from '../../src/emulator/token-bucket.js';
 import { DUMMY_CREDENTIALS, emulatorClient, TEST_REGION, useEmulator, withEmulator } from '../support/index.js';

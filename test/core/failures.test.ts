@@ -9,12 +9,10 @@ import {
   EntitlementError,
   ExitCode,
   NotEntitledError,
-  REGISTER_USAGE_ERRORS,
   ServiceUnavailableError,
-  TOKEN_FAULTS,
   VerificationError,
-  type TransportFault,
 } from '../../src/index.js';
+import { REGISTER_USAGE_ERRORS, TOKEN_FAULTS, type TransportFault } from '../../src/emulator/index.js';
 import {
   DUMMY_CREDENTIALS,
   emulatorOptions,

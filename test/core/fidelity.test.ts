@@ -5,7 +5,9 @@
  */
 import { BatchMeterUsageCommand, MeterUsageCommand, RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { describe, expect, it } from 'vitest';
-import { batchMeterUsage, ConfigurationError, ensureEntitled, TOKEN_IAT_VARIANTS, ValidationError, VerificationError } from '../../src/index.js';
+import { ConfigurationError, ensureEntitled, ValidationError, VerificationError } from '../../src/index.js';
+import { TOKEN_IAT_VARIANTS } from '../../src/emulator/index.js';
+import { batchMeterUsage } from '../../src/metering/index.js';
 import { emulatorClient, emulatorOptions, recordingLogger, rejectionOf, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 
 const emulator = useEmulator();

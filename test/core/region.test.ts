@@ -4,11 +4,15 @@
  * either disables IMDS or points it at one, so nothing is ever sent to 169.254.x.x.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError, ensureEntitled, ExitCode, resolveRegion } from '../../src/index.js';
+import { ConfigurationError, ensureEntitled, ExitCode } from '../../src/index.js';
+import { resolveRegion } from '../../src/platform/index.js';
+import { acquireLicense } from '../../src/license/index.js';
 import {
+  contract,
   DUMMY_CREDENTIALS,
   emulatorOptions,
   IMDS_TOKEN,
+  licenseOptions,
   recordingLogger,
   rejectionOf,
   startImdsServer,
@@ -134,6 +138,21 @@ describe('EKS Pod Identity warning', () => {
     expect(warning?.level).toBe('warn');
     expect(warning?.message).toMatch(/IRSA/);
     expect(emulator().calls[0]?.accessKeyId).toBe(DUMMY_CREDENTIALS.accessKeyId);
+  });
+
+  it('warns for License Manager in its own words: AWS documents no support either way, IRSA is what it documents', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
+    emulator().licenseManager.addLicense(contract(1));
+    const logger = recordingLogger();
+    const lease = await acquireLicense(licenseOptions(emulator(), { region: undefined, env: POD_IDENTITY_ENV, credentials: undefined, logger }));
+    await lease.close();
+
+    const warning = logger.entries.find((e) => e.fields?.event === 'license.pod_identity');
+    expect(warning?.level).toBe('warn');
+    expect(warning?.message).toMatch(/AWS License Manager/);
+    expect(warning?.message).toMatch(/IRSA/);
+    expect(warning?.message).not.toMatch(/Metering|does not support/);
   });
 
   it('stays silent with explicit credentials or another credentials endpoint', async () => {

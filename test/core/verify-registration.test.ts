@@ -237,6 +237,9 @@ describe('options that would switch a check off are refused, not taken as "no li
     ['clockToleranceSec as a string', { clockToleranceSec: '300' as unknown as number }],
     ['maxTokenAgeSec NaN', { maxTokenAgeSec: Number.NaN }],
     ['maxTokenAgeSec negative', { maxTokenAgeSec: -600 }],
+    ['clockToleranceSec Infinity', { clockToleranceSec: Number.POSITIVE_INFINITY }],
+    ['maxTokenAgeSec Infinity', { maxTokenAgeSec: Number.POSITIVE_INFINITY }],
+    ['maxTokenAgeSec 0 (it would refuse every token)', { maxTokenAgeSec: 0 }],
     ['an invalid Date as now', { now: new Date('not a date') }],
   ])('%s is ConfigurationError INVALID_OPTION', async (_label, overrides) => {
     const future = await signClaims({ ...SENT, iat: NOW_SEC + 86_400 });

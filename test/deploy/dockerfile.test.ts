@@ -59,7 +59,7 @@ function dockerfileViolations(text: string): string[] {
   const entrypoint = final('ENTRYPOINT').pop();
   const ep = entrypoint && execForm(argText(entrypoint));
   if (!ep) v.push('final stage: ENTRYPOINT missing or not in exec form (JSON array)');
-  else if (JSON.stringify(ep) !== JSON.stringify(CONTRACT.imageEntrypoint)) v.push(`final stage: ENTRYPOINT ${JSON.stringify(ep)} is not the CLI ${JSON.stringify(CONTRACT.imageEntrypoint)}`);
+  else if (JSON.stringify(ep) !== JSON.stringify(CONTRACT.cli)) v.push(`final stage: ENTRYPOINT ${JSON.stringify(ep)} is not the CLI ${JSON.stringify(CONTRACT.cli)}`);
 
   const cmd = final('CMD').pop();
   if (!cmd || JSON.stringify(execForm(argText(cmd))) !== '["register"]') v.push('final stage: CMD must be ["register"] (exec form)');
@@ -68,7 +68,7 @@ function dockerfileViolations(text: string): string[] {
   const hcCmd = healthcheck && /^(?:--\S+\s+)*CMD\s+(.*)$/s.exec(argText(healthcheck).replace(/\\\r?\n/g, ' ').trim())?.[1];
   const hc = hcCmd === undefined ? undefined : execForm(hcCmd);
   if (!hc) v.push('final stage: HEALTHCHECK missing or not `CMD [exec form]`');
-  else if (JSON.stringify(hc) !== JSON.stringify([...CONTRACT.imageEntrypoint, 'check'])) v.push(`final stage: HEALTHCHECK runs ${JSON.stringify(hc)}, not check`);
+  else if (JSON.stringify(hc) !== JSON.stringify([...CONTRACT.cli, 'check'])) v.push(`final stage: HEALTHCHECK runs ${JSON.stringify(hc)}, not check`);
 
   for (const i of finalStage) {
     const k = i.getKeyword();

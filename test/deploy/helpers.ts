@@ -21,9 +21,11 @@ export const readJson = <T = any>(...parts: string[]): T => JSON.parse(readText(
 
 /** The contract every artifact shares with the image (Dockerfile) and the CLI. */
 export const CONTRACT = {
-  cli: ['/opt/marketplace-entitlement/node', '/opt/marketplace-entitlement/cli.cjs'],
-  /** The image's own ENTRYPOINT and HEALTHCHECK: the CLI with `--disable-sigusr1` (no inspector on a signal). */
-  imageEntrypoint: ['/opt/marketplace-entitlement/node', '--disable-sigusr1', '/opt/marketplace-entitlement/cli.cjs'],
+  /**
+   * The CLI as the image's ENTRYPOINT and HEALTHCHECK run it, and as every manifest that sets its own command line must:
+   * with `--disable-sigusr1`, so a signal that arrives while Node starts opens no inspector.
+   */
+  cli: ['/opt/marketplace-entitlement/node', '--disable-sigusr1', '/opt/marketplace-entitlement/cli.cjs'],
   outDir: '/var/run/marketplace-entitlement',
   outFile: '/var/run/marketplace-entitlement/entitlement.jwt',
   uid: 65532,

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../src/common/atomic-write.js';
-import { ConfigurationError, createEntitlementGate, ensureEntitled, type EntitlementGate, type EntitlementGateOptions } from '../../src/index.js';
+import { ConfigurationError, ensureEntitled } from '../../src/index.js';
+import { createEntitlementGate, type EntitlementGate, type EntitlementGateOptions } from '../../src/gates/index.js';
 import { emulatorOptions, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 
 const emulator = useEmulator();
@@ -267,6 +268,8 @@ describe('createEntitlementGate()', () => {
     ['a NaN maxAgeSec', { maxAgeSec: Number.NaN }, 'INVALID_OPTION'],
     ['a NaN clockToleranceSec', { clockToleranceSec: Number.NaN }, 'INVALID_OPTION'],
     ['a negative clockToleranceSec', { clockToleranceSec: -1 }, 'INVALID_OPTION'],
+    ['an infinite maxAgeSec', { maxAgeSec: Number.POSITIVE_INFINITY }, 'INVALID_OPTION'],
+    ['an infinite clockToleranceSec', { clockToleranceSec: Number.POSITIVE_INFINITY }, 'INVALID_OPTION'],
     ['an EC key', { publicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey }, 'INVALID_PUBLIC_KEY'],
   ] as const)('fails at creation, not at the first probe, on %s', async (_label, overrides, code) => {
     await freshFile();

@@ -8,7 +8,8 @@ import {
   type CheckoutLicenseCommandInput,
 } from '@aws-sdk/client-license-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AWS_MARKETPLACE_KEY_FINGERPRINT, type MeteringEmulator } from '../../src/index.js';
+import type { MeteringEmulator } from '../../src/emulator/index.js';
+import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../../src/license/index.js';
 import { contract, DUMMY_CREDENTIALS, rejectionOf, TEST_REGION, TEST_SKU, useEmulator } from '../support/index.js';
 
 const emulator = useEmulator({ credentials: DUMMY_CREDENTIALS });

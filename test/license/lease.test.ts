@@ -1,13 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigurationError, NotEntitledError, VerificationError } from '../../src/errors.js';
 import {
   acquireLicense,
   AWS_MARKETPLACE_KEY_FINGERPRINT,
-  ConfigurationError,
-  NotEntitledError,
-  VerificationError,
   type Lease,
   type LeaseStatus,
-} from '../../src/index.js';
+} from '../../src/license/index.js';
 import { contract, licenseOptions, recordingLogger, rejectionOf, TEST_SKU, useEmulator, USERS, withEmulator } from '../support/index.js';
 
 const emulator = useEmulator();
@@ -216,6 +214,11 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
     [{ productSku: ' ' }, 'productSku is required'],
     [{ checkoutType: 'FLOATING' as never }, 'checkoutType'],
     [{ recheckMs: 0 }, 'recheckMs'],
+    [{ recheckMs: Number.POSITIVE_INFINITY }, 'recheckMs'],
+    [{ graceMs: -1 }, 'graceMs'],
+    [{ graceMs: Number.NaN }, 'graceMs'],
+    [{ deadlineMs: 0 }, 'deadlineMs'],
+    [{ retry: { baseDelayMs: 100, maxDelayMs: 50 } }, 'retry.baseDelayMs'],
   ])('refuses bad options before any call: %j', async (overrides, message) => {
     const err = await rejectionOf(acquire(overrides), ConfigurationError);
     expect(err.message).toContain(message);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, ensureMeteringEntitled, NotEntitledError } from '../../src/index.js';
+import { ConfigurationError, NotEntitledError } from '../../src/errors.js';
+import { ensureMeteringEntitled } from '../../src/metering/index.js';
 import { emulatorCallOptions, rejectionOf, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 
 const emulator = useEmulator();

@@ -4,15 +4,9 @@
  * the keys given), resolving with AWS output shapes; validation first, retries, BatchMeterUsage to completion.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigurationError,
-  create,
-  ServiceUnavailableError,
-  UnprocessedRecordsError,
-  ValidationError,
-  VerificationError,
-  type DataFireAccount,
-} from '../../src/index.js';
+import { ConfigurationError, ServiceUnavailableError, ValidationError, VerificationError } from '../../src/errors.js';
+import { UnprocessedRecordsError } from '../../src/metering/index.js';
+import { create, type DataFireAccount } from '../../src/metering/datafire.js';
 import { DUMMY_CREDENTIALS, FAST_RETRY, recordingLogger, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
 
 const emulator = useEmulator({ credentials: DUMMY_CREDENTIALS });

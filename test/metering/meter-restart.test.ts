@@ -12,7 +12,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FlushReport, RecordedCall } from '../../src/index.js';
+import type { RecordedCall } from '../../src/emulator/index.js';
+import type { FlushReport } from '../../src/metering/index.js';
 import { DUMMY_CREDENTIALS, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
 
 const HOUR = 3_600_000;

@@ -8,7 +8,7 @@ import { Socket, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createUsageMeter, type UsageMeter } from '../../src/index.js';
+import { createUsageMeter, type UsageMeter } from '../../src/metering/index.js';
 import { handleUsageRequest, isLoopbackAddress, USAGE_PATH } from '../../src/metering/usage-endpoint.js';
 import { emulatorCallOptions, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 

@@ -7,16 +7,15 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RecordedCall } from '../../src/emulator/index.js';
+import { ConfigurationError, ValidationError } from '../../src/errors.js';
 import {
-  ConfigurationError,
   createUsageMeter,
   meterUsage,
   usageClientToken,
-  ValidationError,
-  type RecordedCall,
   type UsageMeter,
   type UsageMeterOptions,
-} from '../../src/index.js';
+} from '../../src/metering/index.js';
 import { DUMMY_CREDENTIALS, emulatorCallOptions, recordingLogger, TEST_PRODUCT_CODE, TEST_REGION, useEmulator, type RecordingLogger } from '../support/index.js';
 
 const HOUR = 3_600_000;
@@ -82,6 +81,14 @@ describe('start-up', () => {
   it('options are checked: no dimensions, a repeated one', async () => {
     await expect(startMeter({ dimensions: [] })).rejects.toBeInstanceOf(ValidationError);
     await expect(startMeter({ dimensions: ['a', 'a'] })).rejects.toMatchObject({ field: 'dimensions', rule: expect.stringContaining('repeat') });
+    expect(emulator().calls).toEqual([]);
+  });
+
+  it.each([Number.NaN, -1, Number.POSITIVE_INFINITY, '60000'])('sendJitterMs %s is INVALID_OPTION (as every duration option), before any call', async (sendJitterMs) => {
+    const refusal = await startMeter({ sendJitterMs: sendJitterMs as number }).catch((err: unknown) => err);
+    expect(refusal).toBeInstanceOf(ConfigurationError);
+    expect(refusal).not.toBeInstanceOf(ValidationError);
+    expect(refusal).toMatchObject({ code: 'INVALID_OPTION', exitCode: 78, message: expect.stringContaining('sendJitterMs must be a finite number of milliseconds, 0 or more') });
     expect(emulator().calls).toEqual([]);
   });
 });

@@ -4,17 +4,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ConfigurationError, ExitCode, ValidationError } from '../../src/errors.js';
 import {
-  ConfigurationError,
-  ExitCode,
   validateBatchMeterUsageInput,
   validateMeterUsageInput,
   validateRegisterUsageInput,
   validateResolveCustomerInput,
-  ValidationError,
   type MeterUsageInput,
   type UsageRecordInput,
-} from '../../src/index.js';
+} from '../../src/metering/index.js';
 
 const NOW = new Date('2026-03-10T12:30:00Z');
 const HOUR = 3_600_000;

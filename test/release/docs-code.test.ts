@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { transformSync } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startMeteringEmulator } from '../../src/index.js';
+import { startMeteringEmulator } from '../../src/emulator/index.js';
 import { DUMMY_CREDENTIALS, TEST_REGION } from '../support/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -43,9 +43,19 @@ describe('the npm package', () => {
     expect([...shipped].sort()).toEqual([...new Set(expected)].sort());
   });
 
-  it('points main, types, exports and bin at shipped files', () => {
-    const targets = [manifest.main, manifest.types, manifest.exports['.'].types, manifest.exports['.'].import, manifest.bin['marketplace-entitlement']];
+  it('points main, types, every entry point of exports (each condition) and bin at shipped files', () => {
+    const entries = Object.values(manifest.exports).filter((e): e is Record<string, string> => typeof e === 'object');
+    expect(entries.length).toBeGreaterThan(1);
+    const targets = [manifest.main, manifest.types, ...entries.flatMap((e) => Object.values(e)), manifest.bin['marketplace-entitlement']];
     for (const target of targets) expect(shipped, target).toContain(target.replace(/^\.\//, ''));
+    expect(manifest.exports['.'].types).toBe(manifest.types);
+  });
+
+  it('maps each subpath to the same .d.ts for TypeScript that reads no exports (typesVersions) as exports does', () => {
+    const fromExports = Object.entries(manifest.exports)
+      .filter(([subpath, e]) => subpath !== '.' && typeof e === 'object')
+      .map(([subpath, e]) => [subpath.slice(2), [(e as { types: string }).types]]);
+    expect(manifest.typesVersions).toEqual({ '*': Object.fromEntries(fromExports) });
   });
 
   it('depends at run time on exactly the packages the unbundled library imports', () => {

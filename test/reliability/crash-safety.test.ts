@@ -13,7 +13,7 @@ import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, m
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeteringEmulator } from '../../src/index.js';
+import type { MeteringEmulator } from '../../src/emulator/index.js';
 import { verifyEntitlementFile } from '../../src/entitlement-file/entitlement-file.js';
 import { mulberry32 } from '../../bench/herd-sim.mjs';
 import { startTestEmulator, TEST_PRODUCT_CODE } from '../support/emulator.js';

@@ -11,7 +11,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REGISTER_USAGE_ERRORS, TOKEN_FAULTS, TOKEN_IAT_VARIANTS, TRANSPORT_FAULTS, type EmulatorScenario, type MeteringEmulator } from '../../src/index.js';
+import {
+  REGISTER_USAGE_ERRORS,
+  TOKEN_FAULTS,
+  TOKEN_IAT_VARIANTS,
+  TRANSPORT_FAULTS,
+  type EmulatorScenario,
+  type MeteringEmulator,
+} from '../../src/emulator/index.js';
 import { verifyEntitlementFile } from '../../src/entitlement-file/entitlement-file.js';
 import { startTestEmulator, TEST_PRODUCT_CODE } from '../support/emulator.js';
 import { REGISTER_USAGE_ERROR_OUTCOMES, TOKEN_FAULT_CODES } from '../support/expected-outcomes.js';

@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MeteringEmulator } from '../../src/index.js';
+import type { MeteringEmulator } from '../../src/emulator/index.js';
 import { DUMMY_CREDENTIALS, TEST_PRODUCT_CODE, TEST_REGION } from '../support/emulator.js';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.cjs');

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureEntitled, VerificationError, verifyRegistration, type MeteringEmulator } from '../../src/index.js';
+import { ensureEntitled, VerificationError, verifyRegistration } from '../../src/index.js';
+import type { MeteringEmulator } from '../../src/emulator/index.js';
 import { verifyEntitlementFile } from '../../src/entitlement-file/entitlement-file.js';
 import { emulatorOptions, startTestEmulator, TEST_PRODUCT_CODE } from '../support/emulator.js';
 

@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMeteringEmulator } from '../../dist/src/index.js';
+import { startMeteringEmulator } from '../../dist/src/emulator/index.js';
 
 const ECS_AGENT_ADDRESS = '169.254.170.2';
 

@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { createTestCertificateAuthority } from '../../src/emulator/certificates.js';
 import { awsHostNames, type AwsHostNames } from '../../src/emulator/aws-host-names.js';
 import { ECS_AGENT_ADDRESS, ECS_CONTAINER_ID, ECS_CREDENTIALS_ID } from '../../src/emulator/ecs.js';
-import type { MeteringEmulatorOptions, RecordedCall } from '../../src/index.js';
+import type { MeteringEmulatorOptions, RecordedCall } from '../../src/emulator/index.js';
 import { runInNamespace } from './aws-as-production-namespace.mjs';
 import { testSigningKey } from './emulator.js';
 

@@ -9,7 +9,7 @@
  * Uses the build (dist/); `rotationTimestamp` is given in epoch seconds.
  */
 import { writeFileSync } from 'node:fs';
-import { startMeteringEmulator } from '../../dist/src/index.js';
+import { startMeteringEmulator } from '../../dist/src/emulator/index.js';
 
 const [keyOut, scenarioJson = '{}'] = process.argv.slice(2);
 if (!keyOut) {

@@ -19,7 +19,12 @@
 import type { KeyObject } from 'node:crypto';
 import { MarketplaceMeteringClient, type MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { startMeteringEmulator, type EnsureEntitledOptions, type MeteringEmulator, type MeteringEmulatorOptions } from '../../src/index.js';
+import type { EnsureEntitledOptions } from '../../src/index.js';
+import {
+  startMeteringEmulator,
+  type MeteringEmulator,
+  type MeteringEmulatorOptions,
+} from '../../src/emulator/index.js';
 import { generateRsaKeyPair } from '../../src/emulator/register-usage.js';
 
 /**

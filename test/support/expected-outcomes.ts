@@ -7,7 +7,8 @@
  * emulator.scenario.tokenFault = 'wrong-nonce';
  * await expect(ensureEntitled(options)).rejects.toMatchObject({ code: TOKEN_FAULT_CODES['wrong-nonce'] });
  */
-import { ExitCode, type TokenFault } from '../../src/index.js';
+import type { TokenFault } from '../../src/emulator/index.js';
+import { ExitCode } from '../../src/errors.js';
 
 /** The VerificationError code (exit 65) each spoiled token must be refused with. */
 export const TOKEN_FAULT_CODES: Readonly<Record<TokenFault, string>> = {

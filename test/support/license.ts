@@ -4,7 +4,8 @@
  * @example
  * const lease = await acquireLicense(licenseOptions(emulator(), { entitlements: [USERS] }));
  */
-import type { AcquireLicenseOptions, EmulatedLicenseInput, MeteringEmulator } from '../../src/index.js';
+import type { EmulatedLicenseInput, MeteringEmulator } from '../../src/emulator/index.js';
+import type { AcquireLicenseOptions } from '../../src/license/index.js';
 import { emulatorCallOptions } from './emulator.js';
 
 export const TEST_SKU = 'sku-test-0123456789';

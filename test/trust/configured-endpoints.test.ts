@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { CheckoutLicenseCommand } from '@aws-sdk/client-license-manager';
 import { MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { afterEach, describe, expect, it } from 'vitest';
-import { licenseManagerClient, meteringClient } from '../../src/index.js';
+import { licenseManagerClient } from '../../src/license/index.js';
+import { meteringClient } from '../../src/metering/index.js';
 import { useTempDir } from '../cli/helpers.js';
 import { DUMMY_CREDENTIALS, recordingLogger } from '../support/index.js';
 

@@ -11,28 +11,24 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigurationError, ensureEntitled, registerUsage } from '../../src/index.js';
 import {
-  acquireLicense,
-  checkProcessIntegrity,
-  ConfigurationError,
-  createEntitlementGate,
-  createUsageMeter,
-  ensureEntitled,
   ensureEntitlementFile,
-  ensureMeteringEntitled,
-  registerUsage,
-  runEntitled,
-  serveEntitlement,
   verifyEntitlementFile,
   verifyEntitlementFileForThisInstance,
   verifyEntitlementToken,
-} from '../../src/index.js';
+} from '../../src/entitlement-file/index.js';
+import { createEntitlementGate, runEntitled, serveEntitlement } from '../../src/gates/index.js';
+import { checkProcessIntegrity } from '../../src/hardening/index.js';
+import { acquireLicense } from '../../src/license/index.js';
+import { createUsageMeter, ensureMeteringEntitled } from '../../src/metering/index.js';
 import { DUMMY_CREDENTIALS, emulatorCallOptions, emulatorOptions, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
 import { PERMISSION_FLAG } from './support.js';
 
 const emulator = useEmulator();
 const dir = mkdtempSync(join(tmpdir(), 'me-hardened-'));
 const LIBRARY = pathToFileURL(fileURLToPath(new URL('../../dist/src/index.js', import.meta.url))).href;
+const HARDENING = pathToFileURL(fileURLToPath(new URL('../../dist/src/hardening/index.js', import.meta.url))).href;
 let file: string;
 
 beforeAll(async () => {
@@ -136,7 +132,7 @@ describe('hardened: true refuses what the profile refuses', () => {
 describe('a check that cannot read what it needs fails closed (Linux)', () => {
   it("mountedCode: 'refuse' with /proc/self/mountinfo denied by the permission model: IMAGE_TAMPERED, not a pass", async () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
-    const script = `const { checkProcessIntegrity } = await import(${JSON.stringify(LIBRARY)});
+    const script = `const { checkProcessIntegrity } = await import(${JSON.stringify(HARDENING)});
       try { checkProcessIntegrity({ mountedCode: 'refuse' }); console.log('passed'); } catch (err) { console.log(err.code + ': ' + err.message); }`;
     const child = spawn(process.execPath, [PERMISSION_FLAG, `--allow-fs-read=${root}`, '--input-type=module', '-e', script], { env: { PATH: process.env.PATH } });
     let output = '';

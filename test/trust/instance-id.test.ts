@@ -1,21 +1,28 @@
 /**
- * The one instance resolver, over hand-written mountinfo files (the real kernel's answer is tested in
- * pod-namespace.test.ts) and a local ECS task metadata server.
+ * The one instance resolver. Which mounts name a pod is tested through the pure functions over mountinfo text; the
+ * resolver itself as it runs, reading the kernel's own /proc/self/mountinfo: in pods simulated in a private mount
+ * namespace (`unshare -m` as root, bind mounts shaped like the kubelet's: support.ts) for the Kubernetes cases, and
+ * in this process on this host, which must name no pod, for the others (with a local ECS task metadata server).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigurationError, ExitCode, parseMountInfo, podUidsInMounts, resolveInstanceId } from '../../src/index.js';
-import { mountsOverCode } from '../../src/platform/mountinfo.js';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigurationError, ExitCode } from '../../src/errors.js';
+import {
+  parseMountInfo,
+  podUidsInMounts,
+  readMountInfo,
+  resolveInstanceId,
+  type ResolvedInstance,
+  type ResolveInstanceOptions,
+} from '../../src/platform/index.js';
+import { MOUNTINFO_PATH, mountsOverCode } from '../../src/platform/mountinfo.js';
 import { rejectionOf, startStubServer } from '../support/index.js';
+import { podUid, runInPod, type PodOptions } from './support.js';
 
-const POD_A = '4f6c2a1e-9b3d-4c55-8e21-0a1b2c3d4e5f';
-const POD_B = '7d2e8f10-1111-4222-8333-944455566677';
+const POD_A = podUid();
+const POD_B = podUid();
 const TASK_ARN = 'arn:aws:ecs:eu-west-1:123456789012:task/cluster/0123456789abcdef0123456789abcdef';
-
-const dir = mkdtempSync(join(tmpdir(), 'me-mountinfo-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const LIBRARY = fileURLToPath(new URL('../../dist/src/platform/index.js', import.meta.url));
 
 const line = (id: number, root: string, mountPoint: string, fs = 'ext4') => `${id} 1 254:0 ${root} ${mountPoint} rw,relatime shared:1 - ${fs} /dev/vda rw`;
 const ROOT_FS = line(20, '/', '/', 'overlay');
@@ -24,22 +31,20 @@ const kubeletMounts = (uid: string, kubeletRoot = '/var/lib/kubelet') => [
   line(31, `${kubeletRoot}/pods/${uid}/containers/app/0a1b2c3d`, '/dev/termination-log'),
   line(32, `${kubeletRoot}/pods/${uid}/volumes/kubernetes.io~projected/kube-api-access-x`, '/var/run/secrets/kubernetes.io/serviceaccount', 'tmpfs'),
 ];
+const podsIn = (...lines: string[]) => podUidsInMounts(parseMountInfo(lines.join('\n')));
 
-function mountInfo(...lines: string[]): string {
-  const file = join(dir, `mountinfo-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return file;
-}
-
-describe('the pod UID from the kubelet mounts', () => {
-  it('is read from the etc-hosts, containers/ and volumes/ mounts', async () => {
-    const resolved = await resolveInstanceId({ env: {}, mountInfoPath: mountInfo(ROOT_FS, ...kubeletMounts(POD_A)) });
-    expect(resolved).toEqual({ instance: POD_A, source: 'kubernetes' });
+describe('which mounts name a pod', () => {
+  it.each([0, 1, 2])("each of the kubelet's etc-hosts, containers/ and volumes/ mounts names it (mount %i)", (which) => {
+    expect(podsIn(ROOT_FS, kubeletMounts(POD_A)[which]!)).toEqual([POD_A]);
   });
 
-  it('is found whatever the kubelet root (its own filesystem: roots start at /pods/)', async () => {
-    expect((await resolveInstanceId({ env: {}, mountInfoPath: mountInfo(ROOT_FS, ...kubeletMounts(POD_A, '/data/kubelet')) }))?.instance).toBe(POD_A);
-    expect((await resolveInstanceId({ env: {}, mountInfoPath: mountInfo(ROOT_FS, line(40, `/pods/${POD_A}/etc-hosts`, '/etc/hosts')) }))?.instance).toBe(POD_A);
+  it('all three name one pod, once', () => {
+    expect(podsIn(ROOT_FS, ...kubeletMounts(POD_A))).toEqual([POD_A]);
+  });
+
+  it('any kubelet root, also its own filesystem (roots start at /pods/)', () => {
+    expect(podsIn(ROOT_FS, ...kubeletMounts(POD_A, '/data/kubelet'))).toEqual([POD_A]);
+    expect(podsIn(ROOT_FS, line(40, `/pods/${POD_A}/etc-hosts`, '/etc/hosts'))).toEqual([POD_A]);
   });
 
   it('ignores a pods/<UUID> path not followed by a kubelet entry, and octal-escaped paths are decoded', () => {
@@ -48,12 +53,48 @@ describe('the pod UID from the kubelet mounts', () => {
     expect(mounts[2]!.mountPoint).toBe('/with space');
   });
 
-  it("refuses two pods' mounts (a hostPath of another pod's kubelet files): INSTANCE_AMBIGUOUS, exit 78", async () => {
+  it("a hostPath of another pod's kubelet files names both pods, in the order first seen", () => {
     const hostPath = line(60, `/var/lib/kubelet/pods/${POD_B}/volumes/kubernetes.io~empty-dir/shared`, '/stolen');
-    const error = await rejectionOf(resolveInstanceId({ env: {}, mountInfoPath: mountInfo(ROOT_FS, ...kubeletMounts(POD_A), hostPath) }), ConfigurationError);
-    expect(error).toMatchObject({ code: 'INSTANCE_AMBIGUOUS', exitCode: ExitCode.CONFIGURATION });
-    expect(error.message).toContain(POD_A);
-    expect(error.message).toContain(POD_B);
+    expect(podsIn(ROOT_FS, ...kubeletMounts(POD_A), hostPath)).toEqual([POD_A, POD_B]);
+  });
+});
+
+/** What the resolver answered in the pod's process: the instance (null for none) or the error it threw. */
+interface PodAnswer {
+  resolved?: ResolvedInstance | null;
+  error?: { name: string; code: string; exitCode: number; message: string };
+}
+
+/** The built library's resolver, run in a process of a simulated pod with these options (JSON: no `env`, the process's own). */
+const RESOLVE = `const { resolveInstanceId } = await import(${JSON.stringify(LIBRARY)});
+  const answer = await resolveInstanceId(JSON.parse(process.argv[1])).then(
+    (resolved) => ({ resolved: resolved ?? null }),
+    ({ name, code, exitCode, message }) => ({ error: { name, code, exitCode, message } }),
+  );
+  console.log(JSON.stringify(answer));`;
+
+async function resolveInPod(pod: Omit<PodOptions, 'args'>, options: Omit<ResolveInstanceOptions, 'env'> = {}): Promise<PodAnswer> {
+  const result = await runInPod({ env: {}, ...pod, args: ['--input-type=module', '-e', RESOLVE, JSON.stringify(options)] });
+  if (result.code !== 0) throw new Error(`the resolver's process in pod ${pod.uid} exited ${String(result.code)}: ${result.stdout}${result.stderr}`);
+  return JSON.parse(result.stdout) as PodAnswer;
+}
+
+const configurationError = (code: string) => ({ name: 'ConfigurationError', code, exitCode: ExitCode.CONFIGURATION });
+
+describe('in a pod (the kubelet mounts in its own mount namespace)', () => {
+  it('is the pod UID the kubelet mounts name, with nothing set', async () => {
+    expect(await resolveInPod({ uid: POD_A })).toEqual({ resolved: { instance: POD_A, source: 'kubernetes' } });
+  });
+
+  it('is found with the kubelet root on its own filesystem (mount roots /pods/<UID>/...)', async () => {
+    expect(await resolveInPod({ uid: POD_A, kubeletOwnFilesystem: true })).toEqual({ resolved: { instance: POD_A, source: 'kubernetes' } });
+  });
+
+  it("refuses two pods' mounts (a hostPath of another pod's kubelet files): INSTANCE_AMBIGUOUS, exit 78", async () => {
+    const { error } = await resolveInPod({ uid: POD_A, hostPathOf: POD_B });
+    expect(error).toMatchObject(configurationError('INSTANCE_AMBIGUOUS'));
+    expect(error?.message).toContain(POD_A);
+    expect(error?.message).toContain(POD_B);
   });
 
   it.each([
@@ -61,65 +102,79 @@ describe('the pod UID from the kubelet mounts', () => {
     ['POD_UID', {}, { POD_UID: POD_B }],
     ['MARKETPLACE_INSTANCE_ID', {}, { MARKETPLACE_INSTANCE_ID: POD_B }],
   ])('refuses a differing explicit %s, naming both (exit 78)', async (source, options, env) => {
-    const error = await rejectionOf(
-      resolveInstanceId({ ...options, env, mountInfoPath: mountInfo(ROOT_FS, ...kubeletMounts(POD_A)) }),
-      ConfigurationError,
-    );
-    expect(error).toMatchObject({ code: 'INSTANCE_CONFLICT', exitCode: 78 });
-    expect(error.message).toContain(source);
-    expect(error.message).toContain(POD_A);
-    expect(error.message).toContain(POD_B);
+    const { error } = await resolveInPod({ uid: POD_A, env }, options);
+    expect(error).toMatchObject(configurationError('INSTANCE_CONFLICT'));
+    expect(error?.message).toContain(source);
+    expect(error?.message).toContain(POD_A);
+    expect(error?.message).toContain(POD_B);
   });
 
   it('accepts an explicit value equal to the platform one (POD_UID from the downward API)', async () => {
-    const resolved = await resolveInstanceId({ instanceId: POD_A, env: { POD_UID: POD_A }, mountInfoPath: mountInfo(ROOT_FS, ...kubeletMounts(POD_A)) });
-    expect(resolved).toEqual({ instance: POD_A, source: 'kubernetes' });
+    expect(await resolveInPod({ uid: POD_A, env: { POD_UID: POD_A } }, { instanceId: POD_A })).toEqual({ resolved: { instance: POD_A, source: 'kubernetes' } });
+  });
+
+  it.each(['platform', 'kubernetes'] as const)('binding %s is met by the pod', async (binding) => {
+    expect(await resolveInPod({ uid: POD_A }, { binding })).toEqual({ resolved: { instance: POD_A, source: 'kubernetes' } });
+  });
+
+  it('binding ecs refuses a pod: INSTANCE_UNKNOWN, exit 78', async () => {
+    const { error } = await resolveInPod({ uid: POD_A }, { binding: 'ecs' });
+    expect(error).toMatchObject(configurationError('INSTANCE_UNKNOWN'));
+    expect(error?.message).toContain('it runs in a Kubernetes pod');
   });
 });
 
-describe('off any platform', () => {
-  const bare = () => mountInfo(ROOT_FS);
-
-  it('uses the explicit value, most specific first, and none when nothing is given', async () => {
-    expect(await resolveInstanceId({ instanceId: 'laptop-1', env: { POD_UID: 'other' }, mountInfoPath: bare() })).toEqual({ instance: 'laptop-1', source: 'instanceId' });
-    expect(await resolveInstanceId({ env: { POD_UID: 'pod-x' }, mountInfoPath: bare() })).toEqual({ instance: 'pod-x', source: 'POD_UID' });
-    expect(await resolveInstanceId({ env: {}, mountInfoPath: bare() })).toBeUndefined();
-  });
-
-  it.each(['platform', 'kubernetes', 'ecs'] as const)('with binding %s fails closed: INSTANCE_UNKNOWN, exit 78, explicit values notwithstanding', async (binding) => {
-    const error = await rejectionOf(resolveInstanceId({ instanceId: POD_A, env: {}, binding, mountInfoPath: bare() }), ConfigurationError);
-    expect(error).toMatchObject({ code: 'INSTANCE_UNKNOWN', exitCode: 78 });
-  });
-
-  it('binding none is the opt-out: the explicit value is used', async () => {
-    expect((await resolveInstanceId({ instanceId: 'local', env: {}, binding: 'none', mountInfoPath: bare() }))?.instance).toBe('local');
-  });
-
-  it('binding kubernetes refuses an ECS task', async () => {
-    const ecs = await startStubServer({ 'GET /task': () => ({ status: 200, body: { TaskARN: TASK_ARN } }) });
-    try {
-      const env = { ECS_CONTAINER_METADATA_URI_V4: ecs.url };
-      await expect(resolveInstanceId({ env, binding: 'kubernetes', mountInfoPath: bare() })).rejects.toMatchObject({ code: 'INSTANCE_UNKNOWN' });
-      expect(await resolveInstanceId({ env, binding: 'ecs', mountInfoPath: bare() })).toEqual({ instance: TASK_ARN, source: 'ecs' });
-    } finally {
-      await ecs.close();
+describe('on this host (no kubelet mounts)', () => {
+  beforeAll(() => {
+    const pods = podUidsInMounts(readMountInfo() ?? []);
+    if (pods.length > 0) {
+      throw new Error(
+        `This host's ${MOUNTINFO_PATH} names kubelet pod mounts (${pods.join(', ')}), so the resolver sees a pod here: ` +
+          'these cases need a machine outside Kubernetes (the pod cases simulate their own pods).',
+      );
     }
   });
-});
 
-describe('the ECS task ARN', () => {
-  it('comes from task metadata v4; a differing explicit value is refused, an equal one accepted', async () => {
-    const ecs = await startStubServer({ 'GET /task': () => ({ status: 200, body: { TaskARN: TASK_ARN } }) });
-    try {
-      const env = { ECS_CONTAINER_METADATA_URI_V4: ecs.url };
-      expect(await resolveInstanceId({ env, mountInfoPath: mountInfo(ROOT_FS) })).toEqual({ instance: TASK_ARN, source: 'ecs' });
-      expect(await resolveInstanceId({ instanceId: TASK_ARN, env, mountInfoPath: mountInfo(ROOT_FS) })).toEqual({ instance: TASK_ARN, source: 'ecs' });
-      await expect(resolveInstanceId({ env: { ...env, MARKETPLACE_INSTANCE_ID: 'task-b' }, mountInfoPath: mountInfo(ROOT_FS) })).rejects.toMatchObject({
-        code: 'INSTANCE_CONFLICT',
-      });
-    } finally {
-      await ecs.close();
-    }
+  describe('off any platform', () => {
+    it('uses the explicit value, most specific first, and none when nothing is given', async () => {
+      expect(await resolveInstanceId({ instanceId: 'laptop-1', env: { POD_UID: 'other' } })).toEqual({ instance: 'laptop-1', source: 'instanceId' });
+      expect(await resolveInstanceId({ env: { POD_UID: 'pod-x' } })).toEqual({ instance: 'pod-x', source: 'POD_UID' });
+      expect(await resolveInstanceId({ env: {} })).toBeUndefined();
+    });
+
+    it.each(['platform', 'kubernetes', 'ecs'] as const)('with binding %s fails closed: INSTANCE_UNKNOWN, exit 78, explicit values notwithstanding', async (binding) => {
+      const error = await rejectionOf(resolveInstanceId({ instanceId: POD_A, env: {}, binding }), ConfigurationError);
+      expect(error).toMatchObject({ code: 'INSTANCE_UNKNOWN', exitCode: ExitCode.CONFIGURATION });
+      expect(error.message).toContain('no platform instance was found');
+    });
+
+    it('binding none is the opt-out: the explicit value is used', async () => {
+      expect((await resolveInstanceId({ instanceId: 'local', env: {}, binding: 'none' }))?.instance).toBe('local');
+    });
+  });
+
+  describe('in an ECS task (task metadata v4)', () => {
+    const withTask = async (test: (env: NodeJS.ProcessEnv) => Promise<void>) => {
+      const ecs = await startStubServer({ 'GET /task': () => ({ status: 200, body: { TaskARN: TASK_ARN } }) });
+      try {
+        await test({ ECS_CONTAINER_METADATA_URI_V4: ecs.url });
+      } finally {
+        await ecs.close();
+      }
+    };
+
+    it('binding kubernetes refuses an ECS task; binding ecs accepts it', () =>
+      withTask(async (env) => {
+        await expect(resolveInstanceId({ env, binding: 'kubernetes' })).rejects.toMatchObject({ code: 'INSTANCE_UNKNOWN' });
+        expect(await resolveInstanceId({ env, binding: 'ecs' })).toEqual({ instance: TASK_ARN, source: 'ecs' });
+      }));
+
+    it('is the task ARN; a differing explicit value is refused, an equal one accepted', () =>
+      withTask(async (env) => {
+        expect(await resolveInstanceId({ env })).toEqual({ instance: TASK_ARN, source: 'ecs' });
+        expect(await resolveInstanceId({ instanceId: TASK_ARN, env })).toEqual({ instance: TASK_ARN, source: 'ecs' });
+        await expect(resolveInstanceId({ env: { ...env, MARKETPLACE_INSTANCE_ID: 'task-b' } })).rejects.toMatchObject({ code: 'INSTANCE_CONFLICT' });
+      }));
   });
 });
 

@@ -18,7 +18,7 @@ const emulator = useEmulator();
 const dir = mkdtempSync(join(tmpdir(), 'me-pods-'));
 const POD_A = podUid();
 const POD_B = podUid();
-const LIBRARY = fileURLToPath(new URL('../../dist/src/index.js', import.meta.url));
+const GATES = fileURLToPath(new URL('../../dist/src/gates/index.js', import.meta.url));
 let fileOfA: string;
 let sealed: SealedBundle;
 afterAll(() => {
@@ -117,7 +117,7 @@ describe('pod identity from the kubelet mounts', () => {
   });
 
   it('the in-process gate without instanceId answers entitled: false INSTANCE_MISMATCH in pod B, true in pod A', async () => {
-    const script = `const { createEntitlementGate } = await import(${JSON.stringify(LIBRARY)});
+    const script = `const { createEntitlementGate } = await import(${JSON.stringify(GATES)});
       const gate = createEntitlementGate({ file: process.argv[1], publicKey: process.env.MARKETPLACE_PUBLIC_KEY, productCode: ${JSON.stringify(TEST_PRODUCT_CODE)} });
       console.log(JSON.stringify(await gate.status()));`;
     const inB = await runInPod({ uid: POD_B, args: ['--input-type=module', '-e', script, copyOfA()], env: env() });
@@ -163,7 +163,7 @@ describe("the library's mountedCode guard", () => {
     const entry = join(app, 'server.mjs');
     writeFileSync(
       entry,
-      `const { createEntitlementGate } = await import(${JSON.stringify(LIBRARY)});
+      `const { createEntitlementGate } = await import(${JSON.stringify(GATES)});
        try { createEntitlementGate({ file: '/nonexistent', publicKey: process.env.MARKETPLACE_PUBLIC_KEY, mountedCode: process.argv[2] }); console.log('started'); }
        catch (err) { console.log(err.code); }`,
     );

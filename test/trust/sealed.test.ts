@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureEntitled, findCodeInjection } from '../../src/index.js';
+import { ensureEntitled } from '../../src/index.js';
+import { findCodeInjection } from '../../src/hardening/index.js';
 import { baseEnv, emulatorEnv, runCli, signFile, thumbprintOf } from '../cli/helpers.js';
 import { emulatorOptions, signToken, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { PERMISSION_FLAG, pemOf, sealedBundle, type SealedBundle } from './support.js';
@@ -194,8 +195,8 @@ describe('code injection', () => {
   });
 
   it("the library's codeInjection: 'refuse' throws CODE_INJECTION for a preload, unless allowedPreloads names it", async () => {
-    const library = JSON.stringify(fileURLToPath(new URL('../../dist/src/index.js', import.meta.url)));
-    const script = `const { createEntitlementGate } = await import(${library});
+    const gates = JSON.stringify(fileURLToPath(new URL('../../dist/src/gates/index.js', import.meta.url)));
+    const script = `const { createEntitlementGate } = await import(${gates});
       try { createEntitlementGate({ file: '/nonexistent', publicKey: process.env.MARKETPLACE_PUBLIC_KEY, codeInjection: 'refuse', allowedPreloads: JSON.parse(process.argv.at(-1)) }); console.log('started'); }
       catch (err) { console.log(err.code); }`;
     const env = baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem, NODE_OPTIONS: `--require ${harmlessModule}` });

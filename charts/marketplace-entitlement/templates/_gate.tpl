@@ -23,7 +23,7 @@ what a seller may change is in values.yaml, and values.schema.json refuses every
 
 {{/* The CLI in the image (and, for initContainer/runWrapper, copied into the app image: docs/deployment.md). */}}
 {{- define "marketplace-entitlement.cli" -}}
-["/opt/marketplace-entitlement/node", "/opt/marketplace-entitlement/cli.cjs"]
+["/opt/marketplace-entitlement/node", "--disable-sigusr1", "/opt/marketplace-entitlement/cli.cjs"]
 {{- end -}}
 
 {{/*

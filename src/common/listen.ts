@@ -1,12 +1,12 @@
 /**
  * Starting an HTTP server with a typed error: a busy port or a bad host is a configuration problem the
- * operator fixes with --port/--host, not a crash with a stack trace.
+ * operator fixes with --port/--host, not a crash with a stack trace. Shared by the `serve` sidecar and the emulator.
  *
  * @example
  * const url = await listen(server, 0, '127.0.0.1'); // "http://127.0.0.1:40123"
  */
 import type { AddressInfo, Server } from 'node:net';
-import { ConfigurationError } from '../common/errors.js';
+import { ConfigurationError } from './errors.js';
 
 /**
  * Listens on `host:port` and resolves with the server's URL (`scheme` says which: an HTTP or an HTTPS server);

@@ -1,36 +1,40 @@
 /**
- * The one place a Metering SDK client is built: Region discovered (never assumed), the SDK's own retries
- * off (our loop owns them), per-attempt timeouts, and a warning for credentials AWS Marketplace refuses.
- * RegisterUsage and the metering calls share it.
+ * What every AWS SDK client of this package is built with, whichever service it calls: the endpoint checked, the
+ * Region discovered (never assumed), the SDK's own retries off (our loop owns them), per-attempt timeouts, the
+ * trusted roots pinned (src/aws/tls-roots.ts, with `--tls-keylog` refused), a copy of static credentials, and the
+ * service's warning for credentials from EKS Pod Identity. Each service builds its own client from this config
+ * (src/metering/client.ts, src/license/call.ts).
  *
  * @example
- * const { client, region } = await meteringClient({ endpoint: emulator.url, region: 'us-east-1' }, console);
- * await client.send(new MeterUsageCommand(input));
+ * const { config, region } = await awsClientConfig(LICENSE_MANAGER, { endpoint: emulator.url }, logger, 'license');
+ * const client = new LicenseManagerClient(config);
  */
-import { MarketplaceMeteringClient, type MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
+// The credential type is the same for every v3 client; it is taken from a client package this one depends on, so the
+// emitted types name no package a consumer may lack (@smithy/types is not a dependency of ours).
+import type { MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
 import { Agent } from 'node:https';
+import { durationOption } from '../common/duration-option.js';
 import { ConfigurationError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { findTlsKeyLog } from '../hardening/integrity.js';
 import { resolveRegion } from '../platform/region.js';
+import type { AwsService } from './aws-errors.js';
 import { checkTlsRoots, tlsAgentOptions, type TlsRoots } from './tls-roots.js';
 
 /** Per-attempt HTTP timeout: a hung connection is abandoned and retried long before the deadline. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
-/** The EKS Pod Identity agent's address: AWS Marketplace does not support these credentials. */
+/** The EKS Pod Identity agent's address, as the SDK's container credential provider is pointed at it. */
 const POD_IDENTITY_HOST = '169.254.170.23';
 
-/** How to reach the Metering Service. */
-export interface MeteringClientOptions {
+/** How to reach an AWS service: the same options for every service this package calls. */
+export interface AwsClientOptions {
   /** Default: discovered (AWS_REGION, ECS task metadata, EC2 IMDSv2). Never assumed. */
   region?: string;
   /** Endpoint override for every AWS call (Metering and License Manager), e.g. the emulator's URL. */
   endpoint?: string;
   /** Handed to the SDK; default: its credential chain (IRSA on EKS, task role on ECS). */
   credentials?: MarketplaceMeteringClientConfig['credentials'];
-  /** An existing client; `region`, `endpoint`, `credentials` and `tlsRoots` are then ignored: its own settings apply. */
-  client?: MarketplaceMeteringClient;
   /**
    * Which certificate authorities may vouch for AWS's servers (and for STS, when the default credential chain
    * assumes an IRSA role). Default `'aws'`: Amazon's roots from Node's bundled store only, whatever
@@ -44,31 +48,7 @@ export interface MeteringClientOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Names used in log events and messages: `{ operation: 'RegisterUsage', eventPrefix: 'register' }`. */
-export interface MeteringClientPurpose {
-  operation: string;
-  eventPrefix: string;
-}
-
-const REGISTER_PURPOSE: MeteringClientPurpose = { operation: 'RegisterUsage', eventPrefix: 'register' };
-
-/**
- * The SDK client to use and the Region it talks to.
- *
- * @example
- * const { client, region } = await meteringClient({}, logger, { operation: 'MeterUsage', eventPrefix: 'meter' });
- */
-export async function meteringClient(
-  options: MeteringClientOptions,
-  logger: Logger,
-  purpose: MeteringClientPurpose = REGISTER_PURPOSE,
-): Promise<{ client: MarketplaceMeteringClient; region: string }> {
-  if (options.client) return { client: options.client, region: await options.client.config.region() };
-  const { config, region } = await awsClientConfig(options, logger, purpose);
-  return { client: new MarketplaceMeteringClient(config), region };
-}
-
-/** What every AWS client of this package is built with (Metering and License Manager alike). */
+/** What every AWS client of this package is built with. */
 export interface AwsClientConfig {
   region: string;
   maxAttempts: 1;
@@ -76,35 +56,39 @@ export interface AwsClientConfig {
   endpoint?: string;
   /** Always true: only the `endpoint` option moves our AWS calls (see {@link awsClientConfig}). */
   ignoreConfiguredEndpointUrls: true;
-  credentials?: MeteringClientOptions['credentials'];
+  credentials?: AwsClientOptions['credentials'];
 }
 
 /**
- * The shared SDK client configuration: endpoint checked, Region discovered (never assumed), SDK retries off,
- * per-attempt timeouts, a copy of static credentials, a warning for credentials AWS Marketplace refuses.
+ * The shared SDK client configuration for `service`; `eventPrefix` starts the names of the events it logs
+ * (`<eventPrefix>.region`, `<eventPrefix>.pod_identity`).
  *
  * @example
- * const { config } = await awsClientConfig({ endpoint: emulator.url }, logger, { operation: 'CheckoutLicense', eventPrefix: 'license' });
- * const client = new LicenseManagerClient(config);
+ * const { config } = await awsClientConfig(METERING, { endpoint: emulator.url }, logger, 'metering.MeterUsage');
+ * const client = new MarketplaceMeteringClient(config);
  */
 export async function awsClientConfig(
-  options: Omit<MeteringClientOptions, 'client'>,
+  service: Pick<AwsService, 'podIdentityAdvice'>,
+  options: AwsClientOptions,
   logger: Logger,
-  purpose: MeteringClientPurpose,
+  eventPrefix: string,
 ): Promise<{ config: AwsClientConfig; region: string }> {
   checkEndpoint(options.endpoint);
+  const requestTimeoutMs = durationOption('requestTimeoutMs', options.requestTimeoutMs, { unit: 'milliseconds', allowZero: false }, DEFAULT_REQUEST_TIMEOUT_MS);
   const env = options.env ?? process.env;
   const roots = checkTlsRoots(options.tlsRoots);
   if (roots !== 'system') refuseTlsKeyLog(env);
   const httpsAgent = new Agent({ keepAlive: true, ...tlsAgentOptions(roots) });
-  warnOnUnsupportedCredentials(env, options, logger, purpose);
+  if (!options.credentials && env.AWS_CONTAINER_CREDENTIALS_FULL_URI?.includes(POD_IDENTITY_HOST)) {
+    logger.warn?.(service.podIdentityAdvice, { event: `${eventPrefix}.pod_identity` });
+  }
   const { region, source } = await resolveRegion({ region: options.region, env, logger });
-  logger.debug?.(`Using Region ${region} (from ${source})`, { event: `${purpose.eventPrefix}.region`, region, source });
+  logger.debug?.(`Using Region ${region} (from ${source})`, { event: `${eventPrefix}.region`, region, source });
   const config: AwsClientConfig = {
     region,
     maxAttempts: 1, // our loop owns retries: deadline, jitter and abort in one place
     requestHandler: {
-      requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      requestTimeout: requestTimeoutMs,
       throwOnRequestTimeout: true, // without it the SDK only logs a warning and the attempt hangs on
       connectionTimeout: 3_000,
       // The SDK hands this handler to the STS client its default credential chain builds (IRSA), so the same roots
@@ -153,18 +137,4 @@ function checkEndpoint(endpoint: string | undefined): void {
         'or leave the endpoint out to use AWS.',
     );
   }
-}
-
-function warnOnUnsupportedCredentials(
-  env: NodeJS.ProcessEnv,
-  options: Omit<MeteringClientOptions, 'client'>,
-  logger: Logger,
-  purpose: MeteringClientPurpose,
-): void {
-  if (options.credentials || !env.AWS_CONTAINER_CREDENTIALS_FULL_URI?.includes(POD_IDENTITY_HOST)) return;
-  logger.warn?.(
-    `Credentials come from EKS Pod Identity, which AWS Marketplace does not support for ${purpose.operation}: ` +
-      'use IAM Roles for Service Accounts (IRSA) for this pod.',
-    { event: `${purpose.eventPrefix}.pod_identity` },
-  );
 }
