@@ -12,8 +12,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readInputFile } from '../../src/common/input-file.js';
-import { DEFAULT_SCENARIO } from '../../src/emulator/types.js';
-import { formatDuration } from '../args.js';
 import { listOption, LOG_OPTIONS } from '../options.js';
 import { defineCommand } from '../spec.js';
 import { UsageError, usageErrorOf } from '../usage-error.js';
@@ -49,8 +47,8 @@ export const emulatorCommand = defineCommand({
     'public-key-out': { type: 'string', describe: 'Write the public key its tokens verify under (PEM) to this file' },
     'private-key-file': { type: 'string', describe: 'Sign with this RSA private key (PEM) instead of a fresh one, so the key survives restarts' },
     'not-entitled': { type: 'boolean', describe: 'Answer CustomerNotEntitledException' },
-    'throttle-first': { type: 'number', default: DEFAULT_SCENARIO.throttleFirst, describe: 'Answer ThrottlingException to the first N calls of each operation' },
-    'fail-first': { type: 'number', default: DEFAULT_SCENARIO.failFirst, describe: 'Answer InternalServiceErrorException (HTTP 500) to the first N calls of each operation' },
+    'throttle-first': { type: 'number', default: 0, describe: 'Answer ThrottlingException to the first N calls of each operation' },
+    'fail-first': { type: 'number', default: 0, describe: 'Answer InternalServiceErrorException (HTTP 500) to the first N calls of each operation' },
     'rate-limit': { type: 'number', describe: 'Throttle beyond this many calls per second (AWS: 5 for RegisterUsage)' },
     error: { type: 'string', describe: 'Answer every RegisterUsage call with this AWS error, e.g. PlatformNotSupportedException' },
     'operation-errors': {
@@ -62,7 +60,7 @@ export const emulatorCommand = defineCommand({
       describe: 'Verify SigV4 signatures fully against this access key id and --secret-access-key (default: any well-formed signature passes)',
     },
     'secret-access-key': { type: 'string', describe: 'The secret for --access-key-id; prefer the MARKETPLACE_SECRET_ACCESS_KEY environment variable' },
-    latency: { type: 'duration', default: formatDuration(DEFAULT_SCENARIO.latencyMs), describe: 'Delay every answer by this long' },
+    latency: { type: 'duration', default: '0ms', describe: 'Delay every answer by this long' },
     dimensions: { type: 'string', describe: 'MeterUsage/BatchMeterUsage: only these dimensions exist, comma separated (others: InvalidUsageDimensionException)' },
     'metering-denied': {
       type: 'boolean',

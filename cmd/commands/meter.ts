@@ -7,7 +7,7 @@
  * @example
  * marketplace-entitlement meter --product-code abc123 --dimension requests --quantity 120 --tags tenant=acme
  */
-import { MAX_TAGS, MAX_USAGE_QUANTITY, METER_USAGE_MAX_AGE_MS } from '../../src/metering/validation.js';
+import { MAX_TAGS, MAX_USAGE_QUANTITY, METER_USAGE_MAX_AGE_MS } from '../../src/metering/limits.js';
 import { formatDuration } from '../args.js';
 import { CALL_OPTIONS, meteringCallOptions } from '../aws-options.js';
 import { LOG_OPTIONS, PRODUCT_CODE_OPTION } from '../options.js';
