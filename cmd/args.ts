@@ -8,7 +8,7 @@
  * envName('public-key-file'); // 'MARKETPLACE_PUBLIC_KEY_FILE'
  * parseDuration('30m');       // 1_800_000
  */
-import type { Args, CommandSpec, OptionSpec } from './spec.js';
+import type { ArgsOf, CommandSpec, OptionSpec, OptionSpecs, OptionValue, PositionalSpecs } from './spec.js';
 import { UsageError } from './usage-error.js';
 
 export const ENV_PREFIX = 'MARKETPLACE_';
@@ -33,9 +33,28 @@ export function parseDuration(text: string): number {
   return Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!);
 }
 
-/** Typed values for every option of `spec`, plus its positionals and `_` (what follows `--`). */
-export function resolveArgs(spec: CommandSpec, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Args {
-  const args: Args = { _: ((raw._ as unknown[] | undefined) ?? []).map(String) };
+/**
+ * Milliseconds as a duration option is written, in the largest unit that divides it: a library default in ms
+ * becomes the default the help shows (and {@link parseDuration} reads back).
+ *
+ * @example formatDuration(1_800_000) // '30m'
+ */
+export function formatDuration(ms: number): string {
+  const unit = (['h', 'm', 's'] as const).find((name) => ms !== 0 && ms % UNIT_MS[name]! === 0);
+  return unit === undefined ? `${ms}ms` : `${ms / UNIT_MS[unit]!}${unit}`;
+}
+
+/**
+ * Typed values for every option of `spec`, plus its positionals and `_` (what follows `--`): each value is
+ * converted and checked against its option's type here, which is what makes them the {@link ArgsOf} type.
+ */
+export function resolveArgs<Options extends OptionSpecs, Positionals extends PositionalSpecs>(
+  spec: CommandSpec<Options, Positionals>,
+  raw: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
+): ArgsOf<Options, Positionals> {
+  const passedThrough = raw._;
+  const args: Record<string, OptionValue> = { _: (Array.isArray(passedThrough) ? passedThrough : []).map(String) };
   for (const name of Object.keys(spec.positionals ?? {})) {
     if (raw[name] !== undefined) args[name] = String(raw[name]);
   }
@@ -49,17 +68,19 @@ export function resolveArgs(spec: CommandSpec, raw: Record<string, unknown>, env
   }
   // After every option is typed: whether one is required may depend on another (--pricing).
   for (const [name, option] of Object.entries(spec.options)) {
-    const required = typeof option.required === 'function' ? option.required(args) : option.required === true;
+    const required =
+      (typeof option.required === 'function' ? option.required(args) : option.required === true) ||
+      Object.entries(option.requiredWhen ?? {}).some(([other, values]) => values.some((value) => value === args[other]));
     if (required && args[name] === undefined) throw new UsageError(`--${name} is required (or set ${envName(name, option)}).${misspeltEnvHint(name, spec, env)}`);
   }
-  return args;
+  return args as ArgsOf<Options, Positionals>;
 }
 
 /**
  * Names a `MARKETPLACE_*` variable that looks meant for option `name` but is spelt otherwise (such variables are
  * ignored, so the operator would only see "required"): the same letters without the underscores.
  */
-function misspeltEnvHint(name: string, spec: CommandSpec, env: NodeJS.ProcessEnv): string {
+function misspeltEnvHint(name: string, spec: { options: OptionSpecs }, env: NodeJS.ProcessEnv): string {
   const letters = (text: string) => text.toUpperCase().replace(/[^A-Z0-9]/g, '');
   const known = new Set(Object.entries(spec.options).flatMap(([option, o]) => envNames(option, o)));
   const wanted = envName(name, spec.options[name]);

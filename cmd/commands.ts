@@ -16,9 +16,9 @@ import { meterCommand } from './commands/meter.js';
 import { registerCommand } from './commands/register.js';
 import { runEntrypointCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
-import type { CommandSpec } from './spec.js';
+import type { AnyCommand } from './spec.js';
 
-export const commands: CommandSpec[] = [
+export const commands: AnyCommand[] = [
   registerCommand,
   checkCommand,
   inspectCommand,

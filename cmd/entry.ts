@@ -2,10 +2,10 @@
  * The CLI's front door, bundled to dist/cli.cjs: `bin`, the image's ENTRYPOINT and every probe run this file.
  *
  * `check` is the exec probe: it runs cold every few seconds in every pod, so its start-up is the product's running
- * cost. It is verified right here, in a small CommonJS bundle: no ES module loader (an empty ES entry alone cost
- * 0.1-0.3x of a bare Node start here), no yargs, no AWS SDK. Every other command line, and a `check` line the `node:util`
- * parser cannot take (`--help`, an unknown flag), goes to the whole CLI (cmd/main.ts, bundled to dist/cli.mjs),
- * which parses it again from the start, so errors and help look the same everywhere.
+ * cost. It is verified right here, in a small CommonJS bundle: no ES module loader (an empty ES entry alone costs a
+ * good part of a bare Node start: docs/benchmarks.md), no yargs, no AWS SDK. Every other command line, and a `check`
+ * line the `node:util` parser cannot take (`--help`, an unknown flag), goes to the whole CLI (cmd/main.ts, bundled
+ * to dist/cli.mjs), which parses it again from the start, so errors and help look the same everywhere.
  *
  * @example
  * node dist/cli.cjs check --public-key-file key.pem   # verified here

@@ -8,12 +8,12 @@
  * parseFast(checkCommand, ['--file', '/tmp/e.jwt']); // { file: '/tmp/e.jwt', _: [] }
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { CommandSpec } from './spec.js';
+import type { AnyCommand } from './spec.js';
 
 const HELP = new Set(['--help', '-h']);
 
 /** The raw values, or undefined when yargs should handle this command line. */
-export function parseFast(spec: CommandSpec, argv: string[]): Record<string, unknown> | undefined {
+export function parseFast(spec: AnyCommand, argv: string[]): Record<string, unknown> | undefined {
   if (argv.some((arg) => HELP.has(arg))) return undefined;
   const options: ParseArgsConfig['options'] = {};
   // `multiple`, so an option given twice reaches resolveArgs as a list and is refused there, as yargs' is.

@@ -10,6 +10,7 @@
  */
 import { fstatSync, statSync, writeSync } from 'node:fs';
 import type { LogFields, Logger } from '../src/common/logger.js';
+import { envName } from './args.js';
 
 export const LOG_FORMATS = ['json', 'text'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -46,7 +47,8 @@ export function defaultLogFormat(): LogFormat {
  * requestedLogFormat(['check', '--log-format', 'text', '--bogus'], {}); // 'text'
  */
 export function requestedLogFormat(argv: readonly string[], env: NodeJS.ProcessEnv): LogFormat {
-  let given = env.MARKETPLACE_LOG_FORMAT === '' ? undefined : env.MARKETPLACE_LOG_FORMAT;
+  const variable = env[envName('log-format')];
+  let given = variable === '' ? undefined : variable;
   argv.forEach((arg, i) => {
     if (arg === '--log-format') given = argv[i + 1];
     else if (arg.startsWith('--log-format=')) given = arg.slice('--log-format='.length);

@@ -11,9 +11,10 @@ import { constants } from 'node:os';
 import { describeError } from '../src/common/logger.js';
 import { resolveArgs } from './args.js';
 import type { LogFields, Logger } from '../src/common/logger.js';
-import { createCliLogger, defaultLogFormat, requestedLogFormat, writeLine, type LogFormat, type LogLevel } from './log.js';
-import { sealInput, type SealedImage } from './sealed.js';
-import { PROGRAM, type Args, type CommandContext, type CommandSpec } from './spec.js';
+import type { SealedImage } from './baked-config.js';
+import { createCliLogger, defaultLogFormat, LOG_FORMATS, LOG_LEVELS, requestedLogFormat, writeLine, type LogFormat } from './log.js';
+import { sealInput } from './sealed.js';
+import { PROGRAM, type AnyCommand, type ArgsOf, type CommandContext, type OptionSpecs } from './spec.js';
 import { UsageError } from './usage-error.js';
 
 /** A failure that is a bug, not an outcome: EX_SOFTWARE. */
@@ -68,7 +69,7 @@ export function refuseToStart(command: string | undefined, err: unknown): never 
   return process.exit(code);
 }
 
-export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>, env: NodeJS.ProcessEnv, bundle: Bundle): Promise<never> {
+export async function runCommand(spec: AnyCommand, raw: Record<string, unknown>, env: NodeJS.ProcessEnv, bundle: Bundle): Promise<never> {
   let input = { raw, env };
   if (bundle.sealed) {
     try {
@@ -77,7 +78,7 @@ export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>
       return refuseToStart(spec.name, err);
     }
   }
-  let args: Args;
+  let args: ArgsOf<OptionSpecs>;
   try {
     args = resolveArgs(spec, input.raw, input.env);
   } catch (err) {
@@ -88,8 +89,10 @@ export async function runCommand(spec: CommandSpec, raw: Record<string, unknown>
   const [stdout, stderr] = spec.runsUntilStopped
     ? [streamLine(process.stdout), streamLine(process.stderr)]
     : [(line: string) => writeLine(1, line), (line: string) => writeLine(2, line)];
-  const format = (args['log-format'] as LogFormat | undefined) ?? defaultLogFormat();
-  const logger = createCliLogger({ format, level: (args['log-level'] ?? 'info') as LogLevel, write: stderr });
+  // Every command has LOG_OPTIONS; their values were checked against these choices.
+  const format = LOG_FORMATS.find((known) => known === args['log-format']) ?? defaultLogFormat();
+  const level = LOG_LEVELS.find((known) => known === args['log-level']) ?? 'info';
+  const logger = createCliLogger({ format, level, write: stderr });
   const commandPrint = (line: string) => stdout(oneLine(line));
   // Process warnings (e.g. the AWS SDK's Node version notice) become log lines: stderr stays one format.
   process.removeAllListeners('warning');

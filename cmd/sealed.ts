@@ -11,37 +11,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigurationError } from '../src/common/errors.js';
-import { INSTANCE_BINDINGS, type InstanceBinding } from '../src/platform/instance-id.js';
 import { refuseCodeInjection, refuseMountedCode } from '../src/hardening/integrity.js';
-import { isPublicKeyVersion } from '../src/registration/public-key-version.js';
 import { envName } from './args.js';
-import type { CommandSpec } from './spec.js';
-
-/** The sealed configuration's file name, beside the CLI's entry file. */
-export const BAKED_CONFIG_FILE = 'baked-config.json';
-/** Bumped when a field changes meaning; new optional fields keep it. */
-export const BAKED_CONFIG_VERSION = 1;
-
-/** The content of `baked-config.json`. */
-export interface BakedConfig {
-  version: number;
-  productCode: string;
-  /** The vetted product public key, PEM (SPKI). */
-  publicKey: string;
-  publicKeyVersion: number;
-  instanceBinding: InstanceBinding;
-  /**
-   * The only CAs the sealed CLI trusts for AWS's servers (`bake --tls-roots`), PEM; absent: Amazon's roots. A test
-   * CA for a pre-release run, or a partition whose endpoints chain to other roots.
-   */
-  tlsRoots?: string;
-}
-
-/** A sealed CLI: its configuration and where it was found. */
-export interface SealedImage {
-  config: BakedConfig;
-  configFile: string;
-}
+import { BAKED_CONFIG_FILE, bakedTlsRoots, parseBakedConfig, type SealedImage } from './baked-config.js';
+import type { AnyCommand } from './spec.js';
 
 /** Commands a sealed image will not run: a local AWS stand-in, and re-sealing. */
 const UNSEALED_ONLY = new Set(['emulator', 'demo', 'bake']);
@@ -70,47 +43,23 @@ export function openSealedImage(entryFile: string, env: NodeJS.ProcessEnv): Seal
   return { config: parseBakedConfig(text, configFile), configFile };
 }
 
-/** The baked configuration, checked field by field (an unknown version fails closed). */
-export function parseBakedConfig(text: string, file: string): BakedConfig {
-  const bad = (why: string) => new ConfigurationError('IMAGE_TAMPERED', `${file} is not a valid baked configuration: ${why}. Rebuild the image with \`bake\`.`);
-  let value: Partial<BakedConfig>;
-  try {
-    value = JSON.parse(text) as Partial<BakedConfig>;
-  } catch {
-    throw bad('not JSON');
-  }
-  if (value?.version !== BAKED_CONFIG_VERSION) throw bad(`version ${JSON.stringify(value?.version)} is not ${BAKED_CONFIG_VERSION}`);
-  if (typeof value.productCode !== 'string' || value.productCode === '') throw bad('no productCode');
-  if (typeof value.publicKey !== 'string' || !value.publicKey.includes('-----BEGIN PUBLIC KEY-----')) throw bad('no publicKey PEM');
-  if (!isPublicKeyVersion(value.publicKeyVersion)) throw bad('no valid publicKeyVersion');
-  if (!INSTANCE_BINDINGS.includes(value.instanceBinding!)) throw bad(`instanceBinding must be one of ${INSTANCE_BINDINGS.join(', ')}`);
-  if (value.tlsRoots !== undefined && (typeof value.tlsRoots !== 'string' || !value.tlsRoots.includes('-----BEGIN CERTIFICATE-----'))) {
-    throw bad('tlsRoots is not a PEM bundle of certificates');
-  }
-  return value as BakedConfig;
-}
-
-/** The roots a sealed CLI trusts: the baked bundle, else Amazon's (`aws`). */
-export function bakedTlsRoots(config: BakedConfig): string {
-  return config.tlsRoots ?? 'aws';
-}
-
 /**
  * The command line and environment a sealed image runs `spec` with: the baked product code, key and version in
  * place of the manifest's. A different value anywhere, an endpoint, or a command that needs an unsealed image is
  * refused (`IMAGE_SEALED`, exit 78); an equal value is accepted.
  */
 export async function sealInput(
-  spec: CommandSpec,
+  spec: AnyCommand,
   raw: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
   sealed: SealedImage,
 ): Promise<{ raw: Record<string, unknown>; env: NodeJS.ProcessEnv }> {
   const { config } = sealed;
   if (UNSEALED_ONLY.has(spec.name)) throw sealedError(`\`${spec.name}\` only runs from an unsealed copy of the CLI.`);
-  const given = (name: string) => {
+  // As given, before any parsing: a value given twice is compared as one text (and so refused), never skipped.
+  const given = (name: string): string | undefined => {
     const value = raw[name] ?? env[envName(name)];
-    return value === undefined || value === '' ? undefined : value;
+    return value === undefined || value === '' ? undefined : String(value);
   };
   const endpoint = given('endpoint') !== undefined ? '--endpoint / MARKETPLACE_ENDPOINT' : ENDPOINT_VARIABLES.find((name) => env[name]);
   if (endpoint) throw sealedError(`${endpoint} would send calls elsewhere than AWS; remove it.`);
@@ -120,10 +69,10 @@ export async function sealInput(
   }
   const version = given('public-key-version');
   if (version !== undefined && Number(version) !== config.publicKeyVersion) {
-    throw sealedError(`public key version ${String(version)} differs from the baked ${config.publicKeyVersion}; remove it.`);
+    throw sealedError(`public key version ${version} differs from the baked ${config.publicKeyVersion}; remove it.`);
   }
-  await refuseOtherKey(given('public-key') as string | undefined, given('public-key-file') as string | undefined, config.publicKey);
-  await refuseOtherTlsRoots(given('tls-roots') as string | undefined, bakedTlsRoots(config));
+  await refuseOtherKey(given('public-key'), given('public-key-file'), config.publicKey);
+  await refuseOtherTlsRoots(given('tls-roots'), bakedTlsRoots(config));
 
   const sealedRaw: Record<string, unknown> = { ...raw };
   const sealedEnv: NodeJS.ProcessEnv = { ...env };

@@ -5,22 +5,39 @@
  * @example
  * await runWithYargs(process.argv.slice(2), commands, (spec, raw) => runCommand(spec, raw, process.env, bundle));
  */
+import { constants } from 'node:os';
 import yargs, { type Argv } from 'yargs';
+import { ExitCode } from '../src/common/errors.js';
 import { envName } from './args.js';
-import { exitOnUsageError } from './runner.js';
-import { PROGRAM, type CommandSpec } from './spec.js';
+import { EXIT_INTERNAL_ERROR, exitOnUsageError } from './runner.js';
+import { PROGRAM, type AnyCommand } from './spec.js';
 import { closestName } from './suggest.js';
 import { VERSION } from './version.js';
 
+/** What each exit code means, in a few words: the library's (the compiler asks for a new one's) and a bug's. Listed in order (integer keys). */
+const EXIT_CODE_MEANINGS = {
+  [ExitCode.OK]: 'ok',
+  [ExitCode.USAGE]: 'usage',
+  [ExitCode.VERIFICATION_FAILED]: 'verification failed',
+  [ExitCode.NO_INPUT]: 'no input (missing file, unreadable key)',
+  [ExitCode.SERVICE_UNAVAILABLE]: 'AWS unavailable (deadline passed)',
+  [EXIT_INTERNAL_ERROR]: 'internal error (a bug)',
+  [ExitCode.CANNOT_WRITE]: 'cannot write output',
+  [ExitCode.UNTRUSTED_SERVER]: 'server not trusted as AWS',
+  [ExitCode.NOT_ENTITLED]: 'not entitled',
+  [ExitCode.CONFIGURATION]: 'configuration',
+} satisfies Record<(typeof ExitCode)[keyof typeof ExitCode] | typeof EXIT_INTERNAL_ERROR, string>;
+
 const EXIT_CODES =
-  'Exit codes: 0 ok, 64 usage, 65 verification failed, 66 no input (missing file, unreadable key), 69 AWS unavailable ' +
-  '(deadline passed), 73 cannot write output, 77 not entitled, 78 configuration, 130/143 stopped by SIGINT/SIGTERM. ' +
+  `Exit codes: ${Object.entries(EXIT_CODE_MEANINGS)
+    .map(([code, meaning]) => `${code} ${meaning}`)
+    .join(', ')}, ${128 + constants.signals.SIGINT}/${128 + constants.signals.SIGTERM} stopped by SIGINT/SIGTERM. ` +
   'Every option can also be set as MARKETPLACE_<OPTION> (e.g. MARKETPLACE_PRODUCT_CODE); the command line wins.';
 
 export async function runWithYargs(
   argv: string[],
-  commands: CommandSpec[],
-  run: (spec: CommandSpec, raw: Record<string, unknown>) => Promise<never>,
+  commands: AnyCommand[],
+  run: (spec: AnyCommand, raw: Record<string, unknown>) => Promise<never>,
 ): Promise<void> {
   let parser = yargs(argv)
     .scriptName(PROGRAM)
@@ -44,13 +61,16 @@ export async function runWithYargs(
       spec.usage ?? spec.name,
       spec.describe,
       (y) => describeCommand(y, spec, argv.includes('-')),
-      (raw) => run(spec, { ...raw, _: spec.passThrough ? (raw['--'] as unknown[] | undefined) ?? [] : [] }),
+      (raw) => {
+        const passedThrough = raw['--'];
+        return run(spec, { ...raw, _: spec.passThrough && Array.isArray(passedThrough) ? passedThrough : [] });
+      },
     );
   }
   await parser.parseAsync();
 }
 
-function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
+function describeCommand(y: Argv, spec: AnyCommand, hasDash: boolean): Argv {
   for (const [name, describe] of Object.entries(spec.positionals ?? {})) {
     // yargs-parser turns a lone "-" (stdin, by convention) into an empty value; give it back.
     y = y.positional(name, { describe, type: 'string', coerce: (value: unknown) => (hasDash && (value === '' || value === true) ? '-' : value) });
@@ -74,7 +94,7 @@ function describeCommand(y: Argv, spec: CommandSpec, hasDash: boolean): Argv {
  * yargs' "Unknown argument" with the likely fix: the option meant by a misspelt flag, PEM text after a space, a
  * command without `--`; and a misspelt command named before yargs' own "Did you mean".
  */
-function withFix(message: string, spec: CommandSpec | undefined, argv: string[]): string {
+function withFix(message: string, spec: AnyCommand | undefined, argv: string[]): string {
   if (!spec && /^Did you mean /.test(message)) return `Unknown command ${JSON.stringify(argv[0])}. ${message}`;
   // yargs counts positionals ("got 0, need at least 1"); name the missing one and what it is.
   const positionals = Object.entries(spec?.positionals ?? {});

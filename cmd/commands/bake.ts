@@ -7,20 +7,20 @@
  * marketplace-entitlement bake --product-code abc123 --public-key-file product-key.pem --instance-binding platform
  */
 import { dirname, join, resolve } from 'node:path';
-import { INSTANCE_BINDINGS, type InstanceBinding } from '../../src/platform/instance-id.js';
+import { INSTANCE_BINDINGS } from '../../src/platform/instance-id.js';
 import { readInputFile } from '../../src/common/input-file.js';
-import { LOG_OPTIONS, PRODUCT_CODE_OPTION } from '../options.js';
-import { BAKED_CONFIG_FILE, BAKED_CONFIG_VERSION, type BakedConfig } from '../sealed.js';
-import type { CommandSpec } from '../spec.js';
+import { BAKED_CONFIG_FILE, BAKED_CONFIG_VERSION, type BakedConfig } from '../baked-config.js';
+import { KEY_OPTIONS, LOG_OPTIONS, PRODUCT_CODE_OPTION, PUBLIC_KEY_VERSION_OPTION } from '../options.js';
+import { defineCommand } from '../spec.js';
 
 /** The `bake` command (see the module comment). */
-export const bakeCommand: CommandSpec = {
+export const bakeCommand = defineCommand({
   name: 'bake',
   describe: `Seal this CLI at image build: vet the product code and key, write ${BAKED_CONFIG_FILE} beside the bundle`,
   options: {
     'product-code': { ...PRODUCT_CODE_OPTION, required: true },
-    'public-key-file': { type: 'string', required: true, describe: "File with the product's public key (PEM) from the AWS Marketplace Management Portal" },
-    'public-key-version': { type: 'number', default: 1, describe: 'Version of the public key (shown beside it in the Portal)' },
+    'public-key-file': { ...KEY_OPTIONS['public-key-file'], required: true },
+    'public-key-version': PUBLIC_KEY_VERSION_OPTION,
     'instance-binding': {
       type: 'string',
       choices: INSTANCE_BINDINGS,
@@ -49,32 +49,33 @@ export const bakeCommand: CommandSpec = {
         import('../../src/common/errors.js'),
         import('../../src/aws/tls-roots.js'),
       ]);
-    const version = args['public-key-version'] as number;
+    const version = args['public-key-version'];
     if (!isPublicKeyVersion(version)) {
       throw new ConfigurationError(
         'INVALID_PUBLIC_KEY_VERSION',
         `--public-key-version ${version} is not valid: a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION}, as shown beside the key in the Portal.`,
       );
     }
-    const keyFile = args['public-key-file'] as string;
+    const keyFile = args['public-key-file'];
     const key = loadProductPublicKey(await readInputFile(keyFile, { code: 'PUBLIC_KEY_FILE', what: 'public key file' }));
     const config: BakedConfig = {
       version: BAKED_CONFIG_VERSION,
-      productCode: checkProductCode(args['product-code'] as string, 'productCode'),
+      productCode: checkProductCode(args['product-code'], 'productCode'),
       publicKey: key.export({ type: 'spki', format: 'pem' }) as string,
       publicKeyVersion: version,
-      instanceBinding: args['instance-binding'] as InstanceBinding,
+      instanceBinding: args['instance-binding'],
     };
-    if (args['tls-roots'] !== undefined) {
-      const roots = checkTlsRoots(await readInputFile(args['tls-roots'] as string, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file' }));
+    const tlsRootsFile = args['tls-roots'];
+    if (tlsRootsFile !== undefined) {
+      const roots = checkTlsRoots(await readInputFile(tlsRootsFile, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file' }));
       if (roots === 'aws' || roots === 'system') {
-        throw new ConfigurationError('INVALID_TLS_ROOTS', `--tls-roots ${args['tls-roots'] as string} holds no PEM certificates; leave the option out for Amazon's roots.`);
+        throw new ConfigurationError('INVALID_TLS_ROOTS', `--tls-roots ${tlsRootsFile} holds no PEM certificates; leave the option out for Amazon's roots.`);
       }
       config.tlsRoots = roots;
     }
-    const file = join(args.into === undefined ? dirname(ctx.entryFile) : resolve(args.into as string), BAKED_CONFIG_FILE);
+    const file = join(args.into === undefined ? dirname(ctx.entryFile) : resolve(args.into), BAKED_CONFIG_FILE);
     await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o444 });
     const roots = config.tlsRoots ? 'the baked TLS roots' : "Amazon's TLS roots";
     ctx.print(`sealed: product ${config.productCode}, key version ${version}, instance binding ${config.instanceBinding}, ${roots}; wrote ${file}`);
   },
-};
+});

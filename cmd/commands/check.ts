@@ -7,9 +7,9 @@
  */
 import { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from '../../src/entitlement-file/entitlement-file-path.js';
 import { INSTANCE_ID_OPTION, KEY_OPTIONS, LOG_OPTIONS, PRODUCT_CODE_OPTION, productPublicKey } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import { defineCommand } from '../spec.js';
 
-export const checkCommand: CommandSpec = {
+export const checkCommand = defineCommand({
   name: 'check',
   describe: 'Verify the signed entitlement file (exec probe): exit 0 valid, 65 invalid, 66 missing',
   options: {
@@ -26,18 +26,18 @@ export const checkCommand: CommandSpec = {
   ],
   async run(args, ctx) {
     const { verifyEntitlementFileForThisInstance } = await import('../../src/entitlement-file/entitlement-file.js');
-    const file = args.file as string;
+    const file = args.file;
     const claims = await verifyEntitlementFileForThisInstance(file, {
       publicKey: await productPublicKey(args),
       env: ctx.env,
       ...(ctx.sealed && { instanceBinding: ctx.sealed.config.instanceBinding, publicKeyVersion: ctx.sealed.config.publicKeyVersion }),
-      ...(args['instance-id'] !== undefined && { instanceId: args['instance-id'] as string }),
-      ...(args['product-code'] !== undefined && { productCode: args['product-code'] as string }),
-      ...(args['max-age'] !== undefined && { maxAgeSec: (args['max-age'] as number) / 1000 }),
+      ...(args['instance-id'] !== undefined && { instanceId: args['instance-id'] }),
+      ...(args['product-code'] !== undefined && { productCode: args['product-code'] }),
+      ...(args['max-age'] !== undefined && { maxAgeSec: args['max-age'] / 1000 }),
     });
     ctx.print(
       `valid: product ${claims.productCode} registered at ${claims.registeredAt.toISOString()}` +
         `${claims.instance ? ` for instance ${claims.instance}` : ''} (${file})`,
     );
   },
-};
+});

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveArgs } from '../args.js';
 import { LOG_OPTIONS } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import { defineCommand, type CommandSpec, type OptionSpecs, type PositionalSpecs } from '../spec.js';
 import { checkCommand } from './check.js';
 import { inspectCommand } from './inspect.js';
 import { registerCommand } from './register.js';
@@ -21,7 +21,7 @@ const DEMO_PRODUCT_CODE = 'demo-product-0001';
 const DEMO_SKU = 'demo-sku-0001';
 const DEMO_INSTANCE = 'demo-pod-0000-0000-0001';
 
-export const demoCommand: CommandSpec = {
+export const demoCommand = defineCommand({
   name: 'demo',
   describe: 'Register, check and inspect against the LOCAL emulator (fresh key, no AWS account): what `npm start` runs',
   options: {
@@ -42,7 +42,7 @@ export const demoCommand: CommandSpec = {
       ctx.print(`Using the LOCAL Metering emulator at ${emulator.url} with a fresh signing key: nothing here talks to AWS.`);
       const common = { 'public-key': emulator.publicKeyPem, 'product-code': DEMO_PRODUCT_CODE, 'instance-id': DEMO_INSTANCE };
       const file = join(dir, 'entitlement.jwt');
-      const step = (spec: CommandSpec, raw: Record<string, unknown>) =>
+      const step = <Options extends OptionSpecs, Positionals extends PositionalSpecs>(spec: CommandSpec<Options, Positionals>, raw: Record<string, unknown>) =>
         spec.run(resolveArgs(spec, { ...raw, 'log-format': args['log-format'], 'log-level': args['log-level'] }, {}), ctx);
 
       ctx.print('');
@@ -79,4 +79,4 @@ export const demoCommand: CommandSpec = {
       await rm(dir, { recursive: true, force: true });
     }
   },
-};
+});

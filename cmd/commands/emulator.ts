@@ -11,16 +11,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EmulatedEntitlement, EmulatedLicenseInput } from '../../src/emulator/license-manager.js';
-import type { RegistrationTokenGrant } from '../../src/emulator/types.js';
+import { readInputFile } from '../../src/common/input-file.js';
 import { listOption, LOG_OPTIONS } from '../options.js';
-import type { Args, CommandSpec } from '../spec.js';
-import { UsageError } from '../usage-error.js';
+import { defineCommand } from '../spec.js';
+import { UsageError, usageErrorOf } from '../usage-error.js';
 
-/** The fields a registration token's grant may have (emulator/types.ts RegistrationTokenGrant). */
-const GRANT_FIELDS = ['productCode', 'customerIdentifier', 'customerAWSAccountId', 'licenseArn', 'expiresAt'];
-
-export const emulatorCommand: CommandSpec = {
+export const emulatorCommand = defineCommand({
   name: 'emulator',
   describe:
     'Run the local AWS Marketplace Metering emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer) and, at the same URL, ' +
@@ -106,44 +102,38 @@ export const emulatorCommand: CommandSpec = {
     ['$0 emulator --region us-east-1 --ecs-endpoint 169.254.170.2:80', 'Answer as the ECS agent where a task looks for it'],
   ],
   async run(args, ctx) {
-    const [{ startMeteringEmulator }, { REGISTER_USAGE_ERRORS }, { MODELLED_ERRORS }, { writeFileAtomic }, { readInputFile }, { AWS_HTTPS_PORT, prepareServingAsAws, parseEcsEndpoint }] = await Promise.all([
-      import('../../src/emulator/server.js'),
-      import('../../src/emulator/register-usage.js'),
-      import('../../src/emulator/modelled-errors.js'),
-      import('../../src/common/atomic-write.js'),
-      import('../../src/common/input-file.js'),
-      import('../../src/emulator/serve-as-aws.js'),
-    ]);
-    const error = args.error as string | undefined;
-    if (error !== undefined && !Object.hasOwn(REGISTER_USAGE_ERRORS, error)) {
-      throw new UsageError(`--error ${error} is not a RegisterUsage error; one of ${Object.keys(REGISTER_USAGE_ERRORS).join(', ')}.`);
-    }
-    const operationErrors = operationErrorsOption(args, MODELLED_ERRORS);
-    const credentials = credentialsOption(args);
-    const throttleFirst = countOption(args, 'throttle-first');
-    const failFirst = countOption(args, 'fail-first');
-    const unprocessedFirst = countOption(args, 'unprocessed-first');
-    const rateLimit = args['rate-limit'] as number | undefined;
-    if (rateLimit !== undefined && !(rateLimit > 0)) throw new UsageError(`--rate-limit ${rateLimit} is not valid: expected calls per second above 0.`);
-    const dimensions = listOption(args, 'dimensions');
-    const subscribedCustomers = listOption(args, 'subscribed-customers');
-    const tokensFile = args['registration-tokens-file'] as string | undefined;
-    const registrationTokens =
-      tokensFile === undefined ? undefined : registrationTokensFrom(await readInputFile(tokensFile, { code: 'REGISTRATION_TOKENS_FILE', what: 'registration tokens file' }), tokensFile);
-    const licenseFile = args['license-file'] as string | undefined;
-    const licenses = [
-      ...licensesFrom((args.license as string[] | undefined) ?? []),
-      ...(licenseFile === undefined ? [] : licensesFromJson(await readInputFile(licenseFile, { code: 'LICENSE_FILE', what: 'licence file' }), licenseFile)),
-    ];
-    const privateKeyFile = args['private-key-file'] as string | undefined;
-    const region = args.region as string | undefined;
-    const ecsEndpoint = args['ecs-endpoint'] as string | undefined;
-    const ecs = ecsEndpoint === undefined ? undefined : { region: region!, ...parseEcsEndpoint(ecsEndpoint) };
-    const asAws =
-      args['aws-host-names'] === true ? await prepareServingAsAws({ region: region!, address: args.host as string, tlsDir: args['tls-dir'] as string }) : undefined;
+    const [{ startMeteringEmulator }, scenarioOptions, { parseLicenseFile, parseLicenseItems }, { parseRegistrationTokens }, { writeFileAtomic }, serveAsAws] =
+      await Promise.all([
+        import('../../src/emulator/server.js'),
+        import('../../src/emulator/scenario-options.js'),
+        import('../../src/emulator/license-input.js'),
+        import('../../src/emulator/registration-tokens-file.js'),
+        import('../../src/common/atomic-write.js'),
+        import('../../src/emulator/serve-as-aws.js'),
+      ]);
+    const { callCountOption, callRateOption, operationErrorsOption, registerUsageErrorOption } = scenarioOptions;
+    const { error: errorName, 'rate-limit': rate } = args;
+    const error = errorName === undefined ? undefined : usageErrorOf('', () => registerUsageErrorOption('--error', errorName));
+    const operationErrorItems = listOption('operation-errors', args['operation-errors']);
+    const operationErrors = operationErrorItems && usageErrorOf('', () => operationErrorsOption('--operation-errors', operationErrorItems));
+    const credentials = credentialsOption(args['access-key-id'], args['secret-access-key']);
+    const [throttleFirst, failFirst, unprocessedFirst] = usageErrorOf('', () =>
+      (['throttle-first', 'fail-first', 'unprocessed-first'] as const).map((name) => callCountOption(`--${name}`, args[name])),
+    );
+    const rateLimit = rate === undefined ? undefined : usageErrorOf('', () => callRateOption('--rate-limit', rate));
+    const dimensions = listOption('dimensions', args.dimensions);
+    const subscribedCustomers = listOption('subscribed-customers', args['subscribed-customers']);
+    const registrationTokens = await checkedFile('registration-tokens-file', args['registration-tokens-file'], 'REGISTRATION_TOKENS_FILE', 'registration tokens file', parseRegistrationTokens);
+    const licenseFile = await checkedFile('license-file', args['license-file'], 'LICENSE_FILE', 'licence file', parseLicenseFile);
+    const licenses = [...usageErrorOf('--license ', () => parseLicenseItems(args.license ?? [])), ...(licenseFile ?? [])];
+    const privateKeyFile = args['private-key-file'];
+    const { region, 'ecs-endpoint': ecsEndpoint } = args;
+    // --region is required by the option table with --aws-host-names or --ecs-endpoint, and --tls-dir with --aws-host-names.
+    const ecs = ecsEndpoint === undefined ? undefined : { region: region!, ...serveAsAws.parseEcsEndpoint(ecsEndpoint) };
+    const asAws = args['aws-host-names'] === true ? await serveAsAws.prepareServingAsAws({ region: region!, address: args.host, tlsDir: args['tls-dir']! }) : undefined;
     const emulator = await startMeteringEmulator({
-      port: (args.port as number | undefined) ?? (asAws ? AWS_HTTPS_PORT : 0),
-      host: args.host as string,
+      port: args.port ?? (asAws ? serveAsAws.AWS_HTTPS_PORT : 0),
+      host: args.host,
       ...(asAws && { tls: asAws.tls }),
       ...(ecs && { ecs }),
       ...(credentials && { credentials }),
@@ -154,7 +144,7 @@ export const emulatorCommand: CommandSpec = {
         entitled: args['not-entitled'] !== true,
         throttleFirst,
         failFirst,
-        latencyMs: args.latency as number,
+        latencyMs: args.latency,
         ...(error !== undefined && { error }),
         ...(operationErrors && { errors: operationErrors }),
         ...(rateLimit !== undefined && { rateLimit: { perSecond: rateLimit } }),
@@ -165,7 +155,7 @@ export const emulatorCommand: CommandSpec = {
         ...(registrationTokens && { registrationTokens }),
       },
       licenses,
-      licenseManager: { ttlMs: args['license-ttl'] as number },
+      licenseManager: { ttlMs: args['license-ttl'] },
       onCall: (call) =>
         ctx.logger.info?.(`${call.operation} answered ${call.statusCode}${call.errorType ? ` ${call.errorType}` : ''}`, {
           event: 'emulator.call',
@@ -186,7 +176,7 @@ export const emulatorCommand: CommandSpec = {
     // stop, unless --public-key-out chose where.
     const forPeople = ctx.logFormat === 'text';
     const scratchDir = args['public-key-out'] === undefined && forPeople ? await mkdtemp(join(tmpdir(), 'marketplace-entitlement-emulator-')) : undefined;
-    const keyOut = scratchDir ? join(scratchDir, 'public-key.pem') : (args['public-key-out'] as string | undefined);
+    const keyOut = scratchDir ? join(scratchDir, 'public-key.pem') : args['public-key-out'];
     if (keyOut !== undefined) await writeFileAtomic(keyOut, emulator.publicKeyPem);
     const signatures = credentials ? `; SigV4 verified for ${credentials.accessKeyId}` : '';
     ctx.print(`emulator listening on ${emulator.url}${keyOut ? `; public key in ${keyOut}${scratchDir ? ' (removed when it stops)' : ''}` : ''}${signatures}`);
@@ -199,7 +189,7 @@ export const emulatorCommand: CommandSpec = {
     if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
     ctx.logger.info?.('Emulator stopped', { event: 'emulator.stopped', calls: emulator.calls.length });
   },
-};
+});
 
 /** A word the shell reads back as itself. */
 const shellWord = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
@@ -222,108 +212,21 @@ function settingsToPaste(url: string, keyFile: string, accessKeyId: string | und
   ];
 }
 
-/** `--operation-errors MeterUsage=InvalidEndpointRegionException,...`, each a modelled error of its operation. */
-function operationErrorsOption(args: Args, modelled: Readonly<Record<string, Readonly<Record<string, number>>>>): Record<string, string> | undefined {
-  const items = listOption(args, 'operation-errors');
-  if (!items) return undefined;
-  const errors: Record<string, string> = {};
-  for (const item of items) {
-    const [operation = '', name = '', extra] = item.split('=');
-    if (extra !== undefined || !Object.hasOwn(modelled, operation)) {
-      throw new UsageError(`--operation-errors ${JSON.stringify(item)}: expected OPERATION=Exception with OPERATION one of ${Object.keys(modelled).join(', ')}.`);
-    }
-    if (!Object.hasOwn(modelled[operation]!, name)) {
-      throw new UsageError(`--operation-errors ${JSON.stringify(item)}: ${operation} models ${Object.keys(modelled[operation]!).join(', ')}.`);
-    }
-    errors[operation] = name;
-  }
-  return errors;
+/**
+ * The content of the file `--option` names, through the library's `check` (undefined without the option): a missing
+ * or unreadable file is exit 66 (`<code>_MISSING`...), one the check refuses a usage error naming the option.
+ */
+async function checkedFile<T>(option: string, file: string | undefined, code: string, what: string, check: (text: string, file: string) => T): Promise<T | undefined> {
+  if (file === undefined) return undefined;
+  const text = await readInputFile(file, { code, what });
+  return usageErrorOf(`--${option} `, () => check(text, file));
 }
 
 /** Both or neither: one without the other would silently leave signatures unchecked. */
-function credentialsOption(args: Args): { accessKeyId: string; secretAccessKey: string } | undefined {
-  const accessKeyId = args['access-key-id'] as string | undefined;
-  const secretAccessKey = args['secret-access-key'] as string | undefined;
+function credentialsOption(accessKeyId: string | undefined, secretAccessKey: string | undefined): { accessKeyId: string; secretAccessKey: string } | undefined {
   if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
   if (!accessKeyId || !secretAccessKey) {
     throw new UsageError('--access-key-id and --secret-access-key go together (or MARKETPLACE_ACCESS_KEY_ID and MARKETPLACE_SECRET_ACCESS_KEY): give both to verify SigV4, neither to accept any well-formed signature.');
   }
   return { accessKeyId, secretAccessKey };
-}
-
-/** A whole number >= 0 (a count of calls). */
-function countOption(args: Args, name: string): number {
-  const value = args[name] as number;
-  if (!Number.isInteger(value) || value < 0) throw new UsageError(`--${name} ${value} is not valid: expected a whole number of calls, 0 or more.`);
-  return value;
-}
-
-/** The registration tokens file's JSON, checked field by field so a typo is a usage error rather than an odd answer. */
-function registrationTokensFrom(text: string, file: string): Record<string, RegistrationTokenGrant> {
-  const bad = (why: string) => new UsageError(`--registration-tokens-file ${file}: ${why}`);
-  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-  let tokens: unknown;
-  try {
-    tokens = JSON.parse(text);
-  } catch (err) {
-    throw bad(`not JSON (${(err as Error).message}).`);
-  }
-  if (!isObject(tokens)) throw bad('expected an object like {"TOKEN": {"productCode": "abc123", "customerIdentifier": "cust-1"}}.');
-  for (const [token, grant] of Object.entries(tokens)) {
-    if (!isObject(grant) || typeof grant.productCode !== 'string' || grant.productCode === '') throw bad(`token ${JSON.stringify(token)} needs a "productCode" string.`);
-    const field = Object.keys(grant).find((key) => !GRANT_FIELDS.includes(key) || typeof grant[key] !== 'string');
-    if (field !== undefined) throw bad(`token ${JSON.stringify(token)}: "${field}" is not one of ${GRANT_FIELDS.join(', ')} with a string value.`);
-    if (grant.expiresAt !== undefined && Number.isNaN(Date.parse(grant.expiresAt as string))) {
-      throw bad(`token ${JSON.stringify(token)}: "expiresAt" ${JSON.stringify(grant.expiresAt)} is not an ISO 8601 time.`);
-    }
-  }
-  return tokens as Record<string, RegistrationTokenGrant>;
-}
-
-/** `SKU:NAME:UNIT:MAX` items as licences: one per SKU, its entitlements in the order given. */
-function licensesFrom(items: string[]): EmulatedLicenseInput[] {
-  const bySku = new Map<string, EmulatedLicenseInput>();
-  for (const item of items) {
-    const [sku, name, unit, max, ...rest] = item.split(':');
-    if (!sku || !name || !unit || !max || rest.length > 0) {
-      throw new UsageError(`--license ${JSON.stringify(item)} is not SKU:NAME:UNIT:MAX, e.g. sku-1:Users:Count:5 or sku-1:Premium:None:unlimited.`);
-    }
-    const license = bySku.get(sku) ?? { productSku: sku, entitlements: [] };
-    bySku.set(sku, license);
-    license.entitlements.push({ name, unit, ...maxOf(max, `--license ${item}`) });
-  }
-  return [...bySku.values()];
-}
-
-function maxOf(max: unknown, where: string): Pick<EmulatedEntitlement, 'maxCount' | 'unlimited'> {
-  if (max === 'unlimited' || max === true) return { unlimited: true };
-  const count = Number(max);
-  if (!Number.isInteger(count) || count < 0) throw new UsageError(`${where}: the maximum ${JSON.stringify(max)} is not a whole number or "unlimited".`);
-  return { maxCount: count };
-}
-
-/** The licence file's JSON, checked so a typo is a usage error rather than a licence that never matches. */
-function licensesFromJson(text: string, file: string): EmulatedLicenseInput[] {
-  const bad = (why: string) => new UsageError(`--license-file ${file}: ${why}`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw bad(`not JSON (${(err as Error).message}).`);
-  }
-  if (!Array.isArray(parsed)) throw bad('expected an array like [{"productSku": "sku-1", "entitlements": [{"name": "Users", "unit": "Count", "maxCount": 5}]}].');
-  return parsed.map((entry: Record<string, unknown>, i) => {
-    const where = `licence ${i}`;
-    if (typeof entry?.productSku !== 'string' || entry.productSku === '') throw bad(`${where} needs a "productSku" string.`);
-    if (!Array.isArray(entry.entitlements) || entry.entitlements.length === 0) throw bad(`${where} needs a non-empty "entitlements" array.`);
-    for (const field of ['keyFingerprint', 'validityEnd', 'status', 'licenseArn', 'productName']) {
-      if (entry[field] !== undefined && typeof entry[field] !== 'string') throw bad(`${where}: "${field}" must be a string.`);
-    }
-    if (typeof entry.validityEnd === 'string' && Number.isNaN(Date.parse(entry.validityEnd))) throw bad(`${where}: "validityEnd" is not an ISO 8601 time.`);
-    const entitlements = entry.entitlements.map((e: Record<string, unknown>, j: number) => {
-      if (typeof e?.name !== 'string' || typeof e.unit !== 'string') throw bad(`${where} entitlement ${j} needs "name" and "unit" strings.`);
-      return { name: e.name, unit: e.unit, ...maxOf(e.unlimited === true ? 'unlimited' : e.maxCount, `--license-file ${file}: ${where} entitlement ${j} "maxCount"`) };
-    });
-    return { ...(entry as unknown as EmulatedLicenseInput), entitlements };
-  });
 }

@@ -8,9 +8,9 @@
 import { readInputFile, readInputStream } from '../../src/common/input-file.js';
 import { VerificationError } from '../../src/common/errors.js';
 import { KEY_OPTIONS, LOG_OPTIONS, PRODUCT_CODE_OPTION, productPublicKey } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import { defineCommand } from '../spec.js';
 
-export const inspectCommand: CommandSpec = {
+export const inspectCommand = defineCommand({
   name: 'inspect',
   usage: 'inspect <file>',
   describe: 'Decode an entitlement file or an AWS RegisterUsage token; verify it when a key is given',
@@ -23,7 +23,7 @@ export const inspectCommand: CommandSpec = {
   ],
   async run(args, ctx) {
     const { inspectToken, formatInspection } = await import('../../src/entitlement-file/inspect.js');
-    const file = args.file as string;
+    const file = args.file;
     const text =
       file === '-'
         ? await readInputStream(process.stdin, { code: 'INSPECT_INPUT', what: 'standard input' })
@@ -31,11 +31,11 @@ export const inspectCommand: CommandSpec = {
     const hasKey = args['public-key-file'] !== undefined || args['public-key'] !== undefined;
     const inspection = await inspectToken(text, {
       ...(hasKey && { publicKey: await productPublicKey(args) }),
-      ...(args['product-code'] !== undefined && { productCode: args['product-code'] as string }),
+      ...(args['product-code'] !== undefined && { productCode: args['product-code'] }),
     });
     process.stdout.write(`${formatInspection(inspection)}\n`);
     const verdict = inspection.verification;
     if (verdict && !verdict.ok) throw new VerificationError(verdict.code, verdict.message);
     ctx.print(verdict ? `verified: ${inspection.kind} (${file})` : `decoded, not verified: ${inspection.kind} (${file})`);
   },
-};
+});

@@ -7,8 +7,11 @@
  * @example
  * marketplace-entitlement meter --product-code abc123 --dimension requests --quantity 120 --tags tenant=acme
  */
-import { LOG_OPTIONS, meteringCallOptions, PRODUCT_CODE_OPTION, REGISTER_OPTIONS } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import { MAX_TAGS, MAX_USAGE_QUANTITY, METER_USAGE_MAX_AGE_MS } from '../../src/metering/limits.js';
+import { formatDuration } from '../args.js';
+import { CALL_OPTIONS, meteringCallOptions } from '../aws-options.js';
+import { LOG_OPTIONS, PRODUCT_CODE_OPTION } from '../options.js';
+import { defineCommand } from '../spec.js';
 import { UsageError } from '../usage-error.js';
 
 /** The option that supplies each MeterUsage field, to name it in errors. */
@@ -21,21 +24,18 @@ const OPTION_OF_FIELD: [RegExp, string][] = [
   [/^UsageAllocations/, 'tags'],
 ];
 
-export const meterCommand: CommandSpec = {
+export const meterCommand = defineCommand({
   name: 'meter',
   describe: 'Send one MeterUsage record (custom dimension usage) for this pod/task',
   options: {
     'product-code': { ...PRODUCT_CODE_OPTION, required: true },
     dimension: { type: 'string', required: true, describe: 'The usage dimension (its API name in the Management Portal)' },
-    quantity: { type: 'number', required: true, describe: 'Usage quantity, a whole number from 0 to 2147483647' },
-    timestamp: { type: 'string', describe: 'When the usage happened (ISO 8601, at most 6 hours ago); default now' },
-    tags: { type: 'string', describe: 'Allocation tags for the whole quantity: key=value[,key=value] (at most 5)' },
+    quantity: { type: 'number', required: true, describe: `Usage quantity, a whole number from 0 to ${MAX_USAGE_QUANTITY}` },
+    timestamp: { type: 'string', describe: `When the usage happened (ISO 8601, at most ${formatDuration(METER_USAGE_MAX_AGE_MS)} ago); default now` },
+    tags: { type: 'string', describe: `Allocation tags for the whole quantity: key=value[,key=value] (at most ${MAX_TAGS})` },
     'dry-run': { type: 'boolean', describe: 'Only check that MeterUsage is permitted (IAM, product, dimension)' },
     'client-token': { type: 'string', describe: 'Idempotency token (1-64 characters); default a random one per run' },
-    region: REGISTER_OPTIONS.region,
-    endpoint: REGISTER_OPTIONS.endpoint,
-    'tls-roots': REGISTER_OPTIONS['tls-roots'],
-    deadline: REGISTER_OPTIONS.deadline,
+    ...CALL_OPTIONS,
     ...LOG_OPTIONS,
   },
   examples: [
@@ -45,18 +45,18 @@ export const meterCommand: CommandSpec = {
   ],
   async run(args, ctx) {
     const [{ meterUsage }, { ValidationError }] = await Promise.all([import('../../src/metering/meter-usage.js'), import('../../src/common/errors.js')]);
-    const quantity = args.quantity as number;
-    const tags = args.tags === undefined ? undefined : parseTags(args.tags as string);
+    const quantity = args.quantity;
+    const tags = args.tags === undefined ? undefined : parseTags(args.tags);
     const dryRun = args['dry-run'] === true;
     const result = await meterUsage(
       {
-        ProductCode: args['product-code'] as string,
-        Timestamp: (args.timestamp as string | undefined) ?? new Date(),
-        UsageDimension: args.dimension as string,
+        ProductCode: args['product-code'],
+        Timestamp: args.timestamp ?? new Date(),
+        UsageDimension: args.dimension,
         UsageQuantity: quantity,
         DryRun: dryRun,
         ...(tags && { UsageAllocations: [{ AllocatedUsageQuantity: quantity, Tags: tags }] }),
-        ...(args['client-token'] !== undefined && { ClientToken: args['client-token'] as string }),
+        ...(args['client-token'] !== undefined && { ClientToken: args['client-token'] }),
       },
       await meteringCallOptions(args, ctx),
     ).catch((err: unknown) => {
@@ -66,11 +66,11 @@ export const meterCommand: CommandSpec = {
     });
     ctx.print(
       dryRun
-        ? `dry run: MeterUsage for ${args.dimension as string} is permitted (${result.region})`
-        : `metered ${quantity} ${args.dimension as string}: record ${result.meteringRecordId ?? '-'} after ${result.attempts} attempt(s) (${result.region})`,
+        ? `dry run: MeterUsage for ${args.dimension} is permitted (${result.region})`
+        : `metered ${quantity} ${args.dimension}: record ${result.meteringRecordId ?? '-'} after ${result.attempts} attempt(s) (${result.region})`,
     );
   },
-};
+});
 
 /** `key=value,key=value` as MeterUsage tags; the library checks the tag rules. */
 function parseTags(text: string): { Key: string; Value: string }[] {

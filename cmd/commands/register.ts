@@ -7,12 +7,12 @@
  * @example
  * marketplace-entitlement register --product-code abc123 --public-key-file /etc/marketplace/key.pem
  */
-import type { CustomPricing } from '../../src/pricing/pricing.js';
-import { entitlementOptions, LOG_OPTIONS, pricingOptions, REGISTER_OPTIONS } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import { customPricingOptions, entitlementOptions, REGISTER_OPTIONS } from '../aws-options.js';
+import { LOG_OPTIONS } from '../options.js';
+import { defineCommand } from '../spec.js';
 import { UsageError } from '../usage-error.js';
 
-export const registerCommand: CommandSpec = {
+export const registerCommand = defineCommand({
   name: 'register',
   describe: 'Register this pod/task with AWS Marketplace (RegisterUsage) and write the signed entitlement file; --pricing custom: a MeterUsage dry run, no file',
   options: { ...REGISTER_OPTIONS, ...LOG_OPTIONS },
@@ -30,7 +30,7 @@ export const registerCommand: CommandSpec = {
     }
     if (args.pricing === 'custom') {
       const { ensureMeteringEntitled } = await import('../../src/metering/custom-entitlement.js');
-      const checked = await ensureMeteringEntitled((await pricingOptions(args, ctx)) as CustomPricing);
+      const checked = await ensureMeteringEntitled(await customPricingOptions(args, ctx));
       ctx.print(
         `entitled: product ${checked.productCode}, MeterUsage dry run for ${checked.dimension} permitted after ${checked.attempts} attempt(s); ` +
           'no file written (custom metering has no signed answer to bind one to)',
@@ -46,4 +46,4 @@ export const registerCommand: CommandSpec = {
         `after ${entitlement.attempts} attempt(s); wrote ${entitlement.entitlementFile}`,
     );
   },
-};
+});

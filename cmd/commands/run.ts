@@ -7,11 +7,12 @@
  * @example
  * marketplace-entitlement run --product-code abc123 --public-key-file key.pem -- node server.js
  */
-import { LOG_OPTIONS, pricingOptions, REGISTER_OPTIONS } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import { pricingOptions, REGISTER_OPTIONS } from '../aws-options.js';
+import { LOG_OPTIONS } from '../options.js';
+import { defineCommand } from '../spec.js';
 import { UsageError } from '../usage-error.js';
 
-export const runEntrypointCommand: CommandSpec = {
+export const runEntrypointCommand = defineCommand({
   name: 'run',
   describe: 'run [options] -- COMMAND [ARGS...]: register, then run COMMAND with MARKETPLACE_ENTITLEMENT_FILE set; exit with its code',
   passThrough: true,
@@ -34,4 +35,4 @@ export const runEntrypointCommand: CommandSpec = {
       },
     });
   },
-};
+});

@@ -8,13 +8,14 @@
  * @example
  * marketplace-entitlement serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/key.pem --meter-dimensions requests
  */
-import { listOption, LOG_OPTIONS, pricingOptions, REGISTER_OPTIONS } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import { pricingOptions, REGISTER_OPTIONS } from '../aws-options.js';
+import { listOption, LOG_OPTIONS } from '../options.js';
+import { defineCommand } from '../spec.js';
 import { UsageError } from '../usage-error.js';
 
 const DEFAULT_SPOOL_DIR = '/var/lib/marketplace-entitlement/usage';
 
-export const serveCommand: CommandSpec = {
+export const serveCommand = defineCommand({
   name: 'serve',
   describe:
     'Obtain entitlement for --pricing (hourly: register from this process and write the file; custom: MeterUsage dry run; contract: hold a License Manager checkout), ' +
@@ -41,26 +42,24 @@ export const serveCommand: CommandSpec = {
   ],
   async run(args, ctx) {
     const [{ serveEntitlement }, { createUsageMeter }] = await Promise.all([import('../../src/gates/serve.js'), import('../../src/metering/usage-meter.js')]);
-    const dimensions = listOption(args, 'meter-dimensions');
-    const productCode = args['product-code'] as string | undefined;
-    if (dimensions && productCode === undefined) throw new UsageError('--meter-dimensions needs --product-code (MARKETPLACE_PRODUCT_CODE): usage is metered for a product code.');
+    const dimensions = listOption('meter-dimensions', args['meter-dimensions']);
+    const metered = dimensions && { dimensions, productCode: args['product-code'] ?? meteredWithoutProductCode() };
     const options = await pricingOptions(args, ctx);
     const service = await serveEntitlement({
       ...options,
-      port: args.port as number,
-      host: args.host as string,
+      port: args.port,
+      host: args.host,
       onListening: (url) => ctx.logger.info?.(`Listening on ${url} (503 until entitled)`, { event: 'serve.listening', url }),
-      ...(dimensions && {
+      ...(metered && {
         // Not given ctx.signal: on SIGTERM the meter must still send. A refused DryRun fails the start (exit 78).
         usageMeter: () =>
           createUsageMeter({
-            productCode: productCode!,
-            dimensions,
-            spoolDir: args['spool-dir'] as string,
+            ...metered,
+            spoolDir: args['spool-dir'],
             region: options.region,
             endpoint: options.endpoint,
             tlsRoots: options.tlsRoots,
-            instanceId: args['instance-id'] as string | undefined,
+            instanceId: args['instance-id'],
             deadlineMs: options.deadlineMs,
             logger: ctx.logger,
             env: ctx.env,
@@ -70,7 +69,7 @@ export const serveCommand: CommandSpec = {
     const what = service.outcome
       ? `product ${service.outcome.claims.productCode} registered at ${service.outcome.claims.registeredAt.toISOString()}`
       : `${options.pricing} pricing, ${service.held!.summary}`;
-    ctx.print(`serving on ${service.url}: entitled, ${what}${dimensions ? `; POST /usage meters ${dimensions.join(', ')}` : ''}`);
+    ctx.print(`serving on ${service.url}: entitled, ${what}${metered ? `; POST /usage meters ${metered.dimensions.join(', ')}` : ''}`);
     service.held?.onLost((status) => ctx.logger.error?.(`Entitlement lost: /healthz now answers 503 (${status.reason})`, { event: 'serve.entitlement_lost', code: status.code }));
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
     // The hour in progress goes out now: a SIGTERM usually means the pod or task is going away, and its
@@ -82,4 +81,8 @@ export const serveCommand: CommandSpec = {
       ...(report && { usageSent: report.sent.length, usageFailed: report.failed.length, usageLost: report.lost.length }),
     });
   },
-};
+});
+
+function meteredWithoutProductCode(): never {
+  throw new UsageError('--meter-dimensions needs --product-code (MARKETPLACE_PRODUCT_CODE): usage is metered for a product code.');
+}

@@ -18,6 +18,12 @@ export const CHECKOUT_TYPES = ['PROVISIONAL', 'PERPETUAL'] as const;
 /** A License Manager checkout type, one of {@link CHECKOUT_TYPES}: `'PROVISIONAL'` (floating) or `'PERPETUAL'` (drawdown). */
 export type CheckoutTypeName = (typeof CHECKOUT_TYPES)[number];
 
+/**
+ * AWS's guidance: check out again (here: look the licence up) every 15 minutes to see expiry and upgrades. Here,
+ * beside the types and not in license-options.ts, so an option table can import it without the License Manager SDK.
+ */
+export const DEFAULT_RECHECK_MS = 15 * 60_000;
+
 /** One entitlement to check out: a contract dimension's API name and unit, e.g. `{ name: 'Users', unit: 'Count', value: '1' }`. */
 export interface RequestedEntitlement {
   /** The dimension's API name exactly as in the licence (names are unique within a request); matched with `unit`. */

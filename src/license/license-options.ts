@@ -9,10 +9,7 @@ import { EntitlementDataUnit } from '@aws-sdk/client-license-manager';
 import { durationOption } from '../common/duration-option.js';
 import { ConfigurationError } from '../common/errors.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from './fingerprint.js';
-import { CHECKOUT_TYPES, type AcquireLicenseOptions, type CheckoutTypeName, type RequestedEntitlement } from './lease-types.js';
-
-/** AWS's guidance: check out again (here: look the licence up) every 15 minutes to see expiry and upgrades. */
-export const DEFAULT_RECHECK_MS = 15 * 60_000;
+import { CHECKOUT_TYPES, DEFAULT_RECHECK_MS, type AcquireLicenseOptions, type CheckoutTypeName, type RequestedEntitlement } from './lease-types.js';
 
 const UNITS: ReadonlySet<string> = new Set(Object.values(EntitlementDataUnit));
 

@@ -20,6 +20,17 @@ import type {
 } from '@aws-sdk/client-marketplace-metering';
 import { ValidationError } from '../common/errors.js';
 import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from '../registration/public-key-version.js';
+import {
+  BATCH_METER_USAGE_MAX_AGE_MS,
+  FUTURE_TOLERANCE_MS,
+  MAX_ALLOCATIONS,
+  MAX_BATCH_RECORDS,
+  MAX_TAGS,
+  MAX_USAGE_QUANTITY,
+  METER_USAGE_MAX_AGE_MS,
+} from './limits.js';
+
+export { BATCH_METER_USAGE_MAX_AGE_MS, FUTURE_TOLERANCE_MS, MAX_ALLOCATIONS, MAX_BATCH_RECORDS, MAX_TAGS, MAX_USAGE_QUANTITY, METER_USAGE_MAX_AGE_MS } from './limits.js';
 
 /** Date, ISO 8601 string, or epoch seconds. */
 export type TimestampInput = Date | string | number;
@@ -101,19 +112,6 @@ export interface RegisterUsageInput {
 }
 
 const HOUR_MS = 3_600_000;
-/**
- * MeterUsage: "not accepted more than 6 hours after the event" (the operation's documentation in the API model;
- * the Timestamp member's own text says one hour, so AWS may refuse sooner: TimestampOutOfBoundsException).
- */
-export const METER_USAGE_MAX_AGE_MS = 6 * HOUR_MS;
-/** BatchMeterUsage: "Usage records aren't accepted 6 hours or more after an event" (API model). */
-export const BATCH_METER_USAGE_MAX_AGE_MS = 6 * HOUR_MS;
-/** Usage cannot be in the future; this much clock skew is tolerated (AWS does not document a bound). */
-export const FUTURE_TOLERANCE_MS = 5 * 60_000;
-export const MAX_USAGE_QUANTITY = 2_147_483_647;
-export const MAX_BATCH_RECORDS = 25;
-export const MAX_ALLOCATIONS = 2_500;
-export const MAX_TAGS = 5;
 const MAX_BATCH_BYTES = 1024 * 1024;
 
 const PRODUCT_CODE = /^[-a-zA-Z0-9/=:_.@]{1,255}$/;

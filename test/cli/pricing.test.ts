@@ -64,6 +64,16 @@ describe('register --pricing', () => {
     expect(run.code).toBe(64);
     expect(run.failure()).toContain('NAME:UNIT[:VALUE]');
   });
+
+  it('contract requires --product-sku and --entitlement, and not --product-code; hourly requires --product-code', async () => {
+    const env = emulatorEnv(emulator());
+    const noSku = await runCli(['run', '--pricing', 'contract', '--entitlement', 'Users:Count:1', '--', 'true'], { env });
+    expect([noSku.code, noSku.failure()]).toEqual([64, expect.stringContaining('--product-sku is required (or set MARKETPLACE_PRODUCT_SKU)')]);
+    const noEntitlement = await runCli(['run', '--pricing', 'contract', '--product-sku', 'sku-1', '--', 'true'], { env });
+    expect([noEntitlement.code, noEntitlement.failure()]).toEqual([64, expect.stringContaining('--entitlement is required (or set MARKETPLACE_ENTITLEMENT)')]);
+    const hourly = await runCli(['run', '--product-sku', 'sku-1', '--entitlement', 'Users:Count:1', '--', 'true'], { env });
+    expect([hourly.code, hourly.failure()]).toEqual([64, expect.stringContaining('--product-code is required (or set MARKETPLACE_PRODUCT_CODE)')]);
+  });
 });
 
 describe('serve --pricing contract', () => {

@@ -18,14 +18,13 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, im
 
 /** Every source file `check` may be built from: adding one is a decision about the probe's cost, taken here. */
 const CHECK_SOURCES = [
-  /^cmd\/(entry|runner|args|fast-parse|log|options|spec|usage-error|sealed|inspector-guard)\.ts$/, // sealed: the sealed image's start-up guards; inspector-guard: serve and run's SIGUSR1 guard
+  /^cmd\/(entry|runner|args|fast-parse|log|options|spec|usage-error|sealed|baked-config|inspector-guard)\.ts$/, // sealed, baked-config: the sealed image's start-up guards and its configuration; inspector-guard: serve and run's SIGUSR1 guard
   /^cmd\/commands\/check\.ts$/,
   /^src\/entitlement-file\/(entitlement-file|entitlement-file-path)\.ts$/, // reading and verifying only: the writing is prepare-entitlement-file
   /^src\/registration\/(verify|public-key|public-key-version)\.ts$/,
   /^src\/common\/(errors|logger|input-file|compact-jws|duration-option|now-option)\.ts$/, // compact-jws: the one JWS reader; the verifiers' option checks
   /^src\/platform\/(instance-id|ecs-metadata|mountinfo)\.ts$/,
   /^src\/hardening\/(integrity|process-guards|inspector-signal)\.ts$/, // the verifying functions' guards (hardened)
-  /^src\/(pricing\/pricing|license\/fingerprint)\.ts$/, // the option table's constants (--pricing choices, the issuer fingerprint); each model's code loads lazily
 ];
 /** Built-ins only servers, clients and child processes need: a probe that loads one pays for it every few seconds. */
 const HEAVY_BUILTINS = ['http', 'https', 'http2', 'net', 'tls', 'dns', 'zlib', 'child_process', 'worker_threads', 'readline', 'assert'];

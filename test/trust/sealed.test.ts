@@ -13,7 +13,7 @@ import { findCodeInjection } from '../../src/hardening/index.js';
 import { baseEnv, emulatorEnv, runCli, signFile, thumbprintOf } from '../cli/helpers.js';
 import { emulatorOptions, signToken, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 import { PERMISSION_FLAG, pemOf, sealedBundle, type SealedBundle } from './support.js';
-import { parseBakedConfig } from '../../cmd/sealed.js';
+import { parseBakedConfig } from '../../cmd/baked-config.js';
 import { createTestCertificateAuthority } from '../../src/emulator/certificates.js';
 
 const emulator = useEmulator();
