@@ -8,6 +8,7 @@
  * envName('public-key-file'); // 'MARKETPLACE_PUBLIC_KEY_FILE'
  * parseDuration('30m');       // 1_800_000
  */
+import { MAX_TIMER_MS } from '../src/common/duration-option.js';
 import type { ArgsOf, CommandSpec, OptionSpec, OptionSpecs, OptionValue, PositionalSpecs } from './spec.js';
 import { UsageError } from './usage-error.js';
 
@@ -125,6 +126,8 @@ function convert(name: string, option: OptionSpec, value: unknown, source: strin
     } catch (err) {
       throw bad((err as Error).message);
     }
+    // The library refuses it too (a Node timer that long fires after 1 ms), but here the error can name the flag.
+    if (ms > MAX_TIMER_MS) throw bad('expected at most 596h (24.8 days, the longest delay a Node timer keeps)');
     return positive(ms);
   }
   if (option.choices && !option.choices.includes(text)) throw bad(`expected one of ${option.choices.join(', ')}`);

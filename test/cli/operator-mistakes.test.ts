@@ -44,6 +44,23 @@ describe('operator mistakes', () => {
     expect(emulator().calls).toHaveLength(0);
   });
 
+  it('a duration past what a Node timer keeps (596h) is a usage error naming the flag or variable; 596h is accepted', async () => {
+    const env = emulatorEnv(emulator());
+    const register = (deadline: string, extraEnv: NodeJS.ProcessEnv = {}) =>
+      runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', join(tempDir(), 'd', 'e.jwt'), ...(deadline ? ['--deadline', deadline] : [])], {
+        env: { ...env, ...extraEnv },
+      });
+    const tooLong = await register('597h');
+    expect(tooLong.code).toBe(64);
+    expect(tooLong.failure()).toContain('--deadline "597h" is not valid: expected at most 596h');
+    const fromEnv = await register('', { MARKETPLACE_DEADLINE: '600h' });
+    expect(fromEnv.code).toBe(64);
+    expect(fromEnv.failure()).toContain('MARKETPLACE_DEADLINE');
+    expect(emulator().calls).toHaveLength(0);
+    const longest = await register('596h');
+    expect(longest.code).toBe(0);
+  });
+
   it('run: a command without -- is told to put it after --; no command at all is a usage error', async () => {
     const env = emulatorEnv(emulator());
     const out = join(tempDir(), 'r', 'e.jwt');
