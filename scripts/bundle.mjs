@@ -2,8 +2,8 @@
 // Bundles the CLI for `bin` and the image, in two parts (docs/benchmarks.md has the measurements behind this):
 //
 //   dist/cli.cjs       the entry (cmd/entry.ts): `check`, the exec probe, runs entirely from this one small CommonJS
-//                      file; anything else is handed to dist/cli.mjs. CommonJS because an ES entry alone costs
-//                      0.1-0.3x of a bare Node start, paid on every probe.
+//                      file; anything else is handed to dist/cli.mjs. CommonJS because starting the ES module
+//                      loader is a measurable share of a bare Node start, paid on every probe.
 //   dist/cli.mjs       the whole CLI (cmd/main.ts) as ES modules, split by esbuild at every `import()`: `--help`
 //   dist/chunks/*.mjs  parses yargs and the command table, `register` adds the AWS SDK, and the SDK's own lazily
 //                      loaded parts (SSO, STS...) stay unread unless a credential source needs them.
@@ -28,7 +28,7 @@ const dist = join(root, 'dist');
  * esbuild initialise it lazily, with the first module that needs it. Not the built-ins Node's own start-up has
  * already loaded (the same on Node 20, 22 and 24; and `module`, which the banner imports anyway): deferring those
  * saves nothing, and each stand-in costs an ES module of its own plus a copy of every export at every import site
- * (--help 2.16x -> 2.02x a bare start). dist/cli.cjs needs none of this: its require() calls stay where the code
+ * (docs/benchmarks.md). dist/cli.cjs needs none of this: its require() calls stay where the code
  * calls them.
  */
 const BOOTSTRAP_BUILTINS = new Set(['events', 'buffer', 'path', 'querystring', 'async_hooks', 'timers', 'util', 'fs', 'url', 'module']);
@@ -132,7 +132,7 @@ const [entry, whole] = await Promise.all([
     outfile: join(dist, 'cli.cjs'),
     format: 'cjs',
     // Built-ins stay plain require() calls, made where each module is first initialised; the stand-ins the ES build
-    // needs would wrap each in a copy of all its exports (4 ms of every probe, measured).
+    // needs would wrap each in a copy of all its exports, a cost paid on every probe.
     plugins: [wholeCliOutside],
     // CommonJS has no import.meta: a module of the check path that needs its own location must use __filename.
     logOverride: { 'empty-import-meta': 'error' },
