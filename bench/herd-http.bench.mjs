@@ -58,7 +58,9 @@ const child = spawn(process.execPath, [join(here, 'herd-emulator.mjs'), JSON.str
 const pending = [];
 const waiting = [];
 createInterface({ input: child.stdout }).on('line', (line) => (waiting.length > 0 ? waiting.shift()(line) : pending.push(line)));
-child.on('exit', () => waiting.splice(0).forEach((resolve) => resolve(null)));
+child.on('exit', () => {
+  for (const resolve of waiting.splice(0)) resolve(null);
+});
 const nextLine = async () => {
   const line = pending.length > 0 ? pending.shift() : await new Promise((resolve) => waiting.push(resolve));
   if (line === null || line === undefined) throw new Error('the emulator process exited without output');

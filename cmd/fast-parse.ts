@@ -25,7 +25,7 @@ export function parseFast(spec: AnyCommand, argv: string[]): Record<string, unkn
     if (positionals.length !== positionalNames.length) return undefined;
     const raw: Record<string, unknown> = { _: [] };
     for (const [name, value] of Object.entries(values)) raw[name] = Array.isArray(value) && value.length === 1 ? value[0] : value;
-    positionalNames.forEach((name, i) => (raw[name] = positionals[i]));
+    for (const [i, name] of positionalNames.entries()) raw[name] = positionals[i];
     return raw;
   } catch {
     return undefined;

@@ -106,7 +106,9 @@ export async function runCommand(spec: AnyCommand, raw: Record<string, unknown>,
     controller.abort(new Error(`Stopped by ${signal}`));
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-  const releaseSignals = () => STOP_SIGNALS.forEach((signal) => process.off(signal, onSignal));
+  const releaseSignals = () => {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  };
   const ctx: CommandContext = { logger, logFormat: format, signal: controller.signal, print: commandPrint, env: input.env, releaseSignals, entryFile: bundle.entryFile, ...(bundle.sealed && { sealed: bundle.sealed }) };
 
   try {

@@ -164,6 +164,7 @@ export interface CommandSpec<Options extends OptionSpecs = OptionSpecs, Position
    */
   runsUntilStopped?: boolean;
   /** Returns the exit code (default 0); throws an error carrying `exitCode` otherwise. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that has no exit code of its own returns nothing.
   run(args: ArgsOf<Options, Positionals>, ctx: CommandContext): Promise<number | void>;
 }
 
@@ -173,6 +174,7 @@ export interface CommandSpec<Options extends OptionSpecs = OptionSpecs, Position
  * the arguments of its table, each a typed {@link OptionValue}, and `resolveArgs` builds them from that table.
  */
 export interface AnyCommand extends Omit<CommandSpec, 'run'> {
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that has no exit code of its own returns nothing.
   run(args: ArgsOf<OptionSpecs, PositionalSpecs>, ctx: CommandContext): Promise<number | void>;
 }
 

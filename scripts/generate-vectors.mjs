@@ -319,8 +319,12 @@ async function registrationCases() {
       const spareBits = (segment.length * 6) % 8;
       const aliases = [...BASE64URL].filter((c) => c !== last && BASE64URL.indexOf(c) >> spareBits === lastValue >> spareBits);
       const others = [...BASE64URL].filter((c) => BASE64URL.indexOf(c) >> spareBits !== lastValue >> spareBits).slice(0, 2);
-      aliases.forEach((char, n) => add(`${keyName}: segment ${index} last character replaced, alias ${n + 1} (same bytes)`, replaceSegment(token, index, segment.slice(0, -1) + char), opts));
-      others.forEach((char, n) => add(`${keyName}: segment ${index} last character replaced, other ${n + 1}`, replaceSegment(token, index, segment.slice(0, -1) + char), opts));
+      for (const [n, char] of aliases.entries()) {
+        add(`${keyName}: segment ${index} last character replaced, alias ${n + 1} (same bytes)`, replaceSegment(token, index, segment.slice(0, -1) + char), opts);
+      }
+      for (const [n, char] of others.entries()) {
+        add(`${keyName}: segment ${index} last character replaced, other ${n + 1}`, replaceSegment(token, index, segment.slice(0, -1) + char), opts);
+      }
       const bytes = Buffer.from(segment, 'base64url');
       for (const at of [0, Math.floor(bytes.length / 2), bytes.length - 1]) {
         for (const bit of [0, 7]) {

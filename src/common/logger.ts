@@ -37,12 +37,16 @@ export interface Logger {
 // `any[]`, as the SDK's own Logger type has it: pino's and Powertools' overloaded methods fit nothing narrower.
 export interface LoggerLike {
   /** Detail for debugging. */
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
   debug?(...content: any[]): void;
   /** Normal progress, and routine retries. */
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
   info?(...content: any[]): void;
   /** Something for an operator. */
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
   warn?(...content: any[]): void;
   /** A failure, or usage lost. */
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
   error?(...content: any[]): void;
 }
 

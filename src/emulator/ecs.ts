@@ -114,14 +114,14 @@ export async function startEcsStandIns(
       record({ operation, path, statusCode, host: req.headers.host });
       res.writeHead(statusCode, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
-    if (req.method === 'GET' && path === metadataPath) return reply('EcsContainerMetadata', 200, container);
-    if (req.method === 'GET' && path === `${metadataPath}/task`) return reply('EcsTaskMetadata', 200, task);
+    if (req.method === 'GET' && path === metadataPath) return void reply('EcsContainerMetadata', 200, container);
+    if (req.method === 'GET' && path === `${metadataPath}/task`) return void reply('EcsTaskMetadata', 200, task);
     if (req.method === 'GET' && path === credentialsPath) {
       if (options.authorizationToken !== undefined && req.headers.authorization !== options.authorizationToken) {
-        return reply('EcsContainerCredentials', 401, { code: 'Unauthorized', message: 'The Authorization header is not the task\'s token.' });
+        return void reply('EcsContainerCredentials', 401, { code: 'Unauthorized', message: 'The Authorization header is not the task\'s token.' });
       }
       const role = credentials();
-      return reply('EcsContainerCredentials', 200, {
+      return void reply('EcsContainerCredentials', 200, {
         AccessKeyId: role.accessKeyId,
         SecretAccessKey: role.secretAccessKey,
         Token: role.sessionToken,

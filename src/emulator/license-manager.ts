@@ -247,7 +247,7 @@ export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [
         .filter((l) => l.productSku === sku && l.keyFingerprint === fingerprint)
         .reduce<EmulatedLicense | undefined>((newest, l) => (!newest || l.version >= newest.version ? l : newest), undefined);
       const t = now();
-      if (!license || license.status !== 'AVAILABLE' || license.validityEnd.getTime() <= t.getTime()) throw lmError('NoEntitlementsAllowedException', 'No Entitlements Allowed');
+      if (license?.status !== 'AVAILABLE' || license.validityEnd.getTime() <= t.getTime()) throw lmError('NoEntitlementsAllowedException', 'No Entitlements Allowed');
       const granted = requested.filter((want) => fits(license, want, checkoutType));
       if (granted.length === 0 || (checkoutType === 'PERPETUAL' && granted.length < requested.length)) {
         throw lmError('NoEntitlementsAllowedException', 'No Entitlements Allowed');

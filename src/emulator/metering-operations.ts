@@ -119,20 +119,27 @@ function batchMeterUsage(input: Record<string, unknown>, ctx: OperationContext):
   const wire = input.UsageRecords as unknown[];
   const results: unknown[] = [];
   const unprocessed: unknown[] = [];
-  records.forEach((record, i) => {
-    if (leaveUnprocessed && i % 2 === 0) return void unprocessed.push(wire[i]);
+  for (const [i, record] of records.entries()) {
+    if (leaveUnprocessed && i % 2 === 0) {
+      unprocessed.push(wire[i]);
+      continue;
+    }
     const customer = record.CustomerAWSAccountId ?? record.CustomerIdentifier!;
     if (scenario.subscribedCustomers && !scenario.subscribedCustomers.includes(customer)) {
-      return void results.push({ UsageRecord: wire[i], Status: 'CustomerNotSubscribed' });
+      results.push({ UsageRecord: wire[i], Status: 'CustomerNotSubscribed' });
+      continue;
     }
     const key = [request.ProductCode ?? record.LicenseArn, customer, record.Dimension, hourOf(record.Timestamp!)].join('|');
     const usage = fingerprint(record.Quantity!, record.UsageAllocations);
     const metered = ledger.batch.get(key);
-    if (metered && metered.fingerprint !== usage) return void results.push({ UsageRecord: wire[i], Status: 'DuplicateRecord' });
+    if (metered && metered.fingerprint !== usage) {
+      results.push({ UsageRecord: wire[i], Status: 'DuplicateRecord' });
+      continue;
+    }
     const saved = metered ?? { fingerprint: usage, meteringRecordId: randomUUID() };
     ledger.batch.set(key, saved);
     results.push({ UsageRecord: wire[i], MeteringRecordId: saved.meteringRecordId, Status: 'Success' });
-  });
+  }
   return { Results: results, UnprocessedRecords: unprocessed };
 }
 

@@ -102,6 +102,7 @@ export function formatInspection(inspection: Inspection): string {
  * overrides) as `\u` escapes: a crafted claim can then neither move the cursor, recolour, nor start a line
  * that fakes "verification: OK".
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this pattern's job.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeControlCharacters(text: string): string {

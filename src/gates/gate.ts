@@ -157,7 +157,14 @@ export function createEntitlementGate(given: EntitlementGateOptions): Entitlemen
 
   function startVerification(version: FileVersion, nowMs: number): CacheEntry {
     const verdict = verify(nowMs);
-    const entry: CacheEntry = { version, verdict, status: verdict.then((settled) => (entry.settled = settled).status) };
+    const entry: CacheEntry = {
+      version,
+      verdict,
+      status: verdict.then((settled) => {
+        entry.settled = settled;
+        return settled.status;
+      }),
+    };
     return entry;
   }
 

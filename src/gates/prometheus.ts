@@ -33,8 +33,8 @@ export function formatMetrics(metrics: Metric[]): string {
 function labelText(labels: Record<string, string> | undefined): string {
   const entries = Object.entries(labels ?? {});
   if (entries.length === 0) return '';
-  const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-  return `{${entries.map(([key, value]) => `${key}="${escape(value)}"`).join(',')}}`;
+  const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+  return `{${entries.map(([key, value]) => `${key}="${escapeLabel(value)}"`).join(',')}}`;
 }
 
 function formatValue(value: number): string {

@@ -203,8 +203,8 @@ function route(
   usage: UsageRoute,
 ): void {
   const path = (req.url ?? '/').split('?')[0];
-  if (path === USAGE_PATH) return routeUsage(req, res, usage);
-  if (path === '/healthz') return verdicts.healthz(req, res);
+  if (path === USAGE_PATH) return void routeUsage(req, res, usage);
+  if (path === '/healthz') return void verdicts.healthz(req, res);
   if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
   if (path === '/entitlement') {
     void verdicts.status().then((status) => send(res, 200, 'application/json; charset=utf-8', JSON.stringify(status)));
@@ -248,12 +248,12 @@ function route(
 function routeUsage(req: IncomingMessage, res: ServerResponse, usage: UsageRoute): void {
   if (!usage.enabled) {
     const message = 'Usage metering is off: start serve with --meter-dimensions (MARKETPLACE_METER_DIMENSIONS) to accept POST /usage.';
-    return send(res, 404, 'application/json; charset=utf-8', JSON.stringify({ error: 'METERING_DISABLED', message }));
+    return void send(res, 404, 'application/json; charset=utf-8', JSON.stringify({ error: 'METERING_DISABLED', message }));
   }
   if (!usage.meter) {
     const message = 'The usage meter starts once this pod or task is entitled; retry shortly.';
     res.setHeader('retry-after', '1');
-    return send(res, 503, 'application/json; charset=utf-8', JSON.stringify({ error: 'METER_STARTING', message }));
+    return void send(res, 503, 'application/json; charset=utf-8', JSON.stringify({ error: 'METER_STARTING', message }));
   }
   void handleUsageRequest(usage.meter, req, res);
 }

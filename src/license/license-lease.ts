@@ -248,7 +248,10 @@ export class LicenseLease extends EventEmitter implements Lease {
     this.trouble = { code, reason, since: this.trouble?.since ?? Date.now() };
     if (first) this.options.logger.warn?.(reason, { event: 'license.trouble', code, graceMs: this.request.graceMs });
     const dueIn = this.trouble.since + this.request.graceMs - Date.now();
-    if (dueIn <= 0) return this.loseLicense();
+    if (dueIn <= 0) {
+      this.loseLicense();
+      return;
+    }
     if (first) {
       this.schedule(async () => {
         // A trouble cleared and seen again since has its own, later deadline.

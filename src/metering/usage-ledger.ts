@@ -93,7 +93,9 @@ export class UsageLedger {
   add(hour: number, instanceId: string, dimension: string, quantity: number, tags: TagInput[] | undefined): number {
     let target = hour;
     while ((this.find(target)?.dimensions[dimension]?.state ?? 'open') !== 'open') target += HOUR_MS;
-    const usage = (this.hourEntry(target, instanceId).dimensions[dimension] ??= { state: 'open', buckets: {} });
+    const dimensions = this.hourEntry(target, instanceId).dimensions;
+    dimensions[dimension] ??= { state: 'open', buckets: {} };
+    const usage = dimensions[dimension];
     if (totalOf(usage) + quantity > MAX_USAGE_QUANTITY) {
       throw new ValidationError('quantity', `would bring ${dimension}'s usage this hour above ${MAX_USAGE_QUANTITY} (MeterUsage's limit)`, quantity);
     }

@@ -217,7 +217,7 @@ class HourlyUsageMeter implements UsageMeter {
   }
 
   record(dimension: string, quantity: number, tags?: readonly TagInput[] | Readonly<Record<string, string>>): Date {
-    if (this.closing) throw new ConfigurationError('METER_CLOSED', 'The usage meter is closed; create a new one to record more usage.');
+    if (this.closing !== undefined) throw new ConfigurationError('METER_CLOSED', 'The usage meter is closed; create a new one to record more usage.');
     if (!this.dimensions.includes(dimension)) {
       throw new ValidationError('dimension', `must be one of this meter's dimensions (${this.dimensions.join(', ')})`, dimension);
     }
@@ -331,7 +331,8 @@ class HourlyUsageMeter implements UsageMeter {
 
   private lose(due: DueUsage, item: { hour: Date; dimension: string; quantity: number }, reason: string): LostUsage {
     this.ledger.finish(due);
-    const lost = (this.counts.lost[item.dimension] ??= { records: 0, quantity: 0 });
+    this.counts.lost[item.dimension] ??= { records: 0, quantity: 0 };
+    const lost = this.counts.lost[item.dimension];
     lost.records += 1;
     lost.quantity += item.quantity;
     (this.parts.logger.error ?? this.parts.logger.warn)?.(
@@ -356,7 +357,7 @@ class HourlyUsageMeter implements UsageMeter {
   }
 
   private schedule(): void {
-    if (this.closing) return;
+    if (this.closing !== undefined) return;
     const nowMs = this.clock().getTime();
     const delay = hourStart(nowMs) + HOUR_MS - nowMs + Math.floor(Math.random() * this.parts.jitterMs);
     this.timer = setTimeout(() => {

@@ -132,7 +132,10 @@ export function typecheck(files: Record<string, string>): TypecheckResult {
   for (const line of output.split('\n')) {
     const m = /([^/\\\s]+\.ts)\(\d+,\d+\): error (TS\d+: .*)$/.exec(line);
     if (m && m[1]! in errors) errors[m[1]!]!.push(m[2]!);
-    else if (/error TS\d+/.test(line)) (errors['<other>'] ??= []).push(line);
+    else if (/error TS\d+/.test(line)) {
+      errors['<other>'] ??= [];
+      errors['<other>'].push(line);
+    }
   }
   return { errors, output, status: r.status };
 }

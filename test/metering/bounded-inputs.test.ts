@@ -52,7 +52,10 @@ describe('the usage spool is read as a bounded input', () => {
   it.each([
     ['a FIFO (would hang start-up)', async (path: string) => execFileSync('mkfifo', [path]), /not a regular file/],
     ['a link to /dev/zero (would exhaust memory)', (path: string) => symlink('/dev/zero', path), /not a regular file/],
-    ['a file larger than the limit', async (path: string) => truncate((await writeFile(path, ''), path), MAX_SPOOL_BYTES + 1), /larger than the \d+ expected/],
+    ['a file larger than the limit', async (path: string) => {
+        await writeFile(path, '');
+        await truncate(path, MAX_SPOOL_BYTES + 1);
+      }, /larger than the \d+ expected/],
   ])('%s fails start-up with SPOOL_UNREADABLE', async (_name, plant, why) => {
     await plant(file());
     const err = await rejectionOf(startMeter(), InputError);

@@ -77,7 +77,7 @@ function startMeterProcess(): MeterProcess {
   const waiters: (() => void)[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
     messages.push(JSON.parse(line) as Record<string, unknown>);
-    waiters.splice(0).forEach((wake) => wake());
+    for (const wake of waiters.splice(0)) wake();
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -16,7 +16,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WORK = join(ROOT, '.tmp', 'reproducible');
 mkdirSync(WORK, { recursive: true });
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 function checkoutCopy(prefix: string): string {
   const dir = mkdtempSync(join(WORK, prefix));

@@ -183,7 +183,7 @@ describe('fault matrix: built CLI register against the emulator', () => {
           const retries = run.logs.filter((l) => l.event === 'register.retry').map((l) => l.attempt);
           expect(retries, run.stderr).toEqual(retries.map((_, i) => i + 1));
           if (row.code === 'DEADLINE_EXCEEDED') {
-            expect((run.logs.find((l) => l.event === 'cli.failed')?.error as { message?: string }).message).toContain(`within ${row.deadlineMs} ms`);
+            expect((run.logs.find((l) => l.event === 'cli.failed')?.error as { message?: string } | undefined)?.message).toContain(`within ${row.deadlineMs} ms`);
             expect([calls - 1, calls]).toContain(retries.length);
           } else if (typeof row.calls === 'number') {
             expect(retries).toHaveLength(row.calls - 1);

@@ -27,9 +27,17 @@ function start(command) {
   const result = { code: null, signal: null, stdout: '', stderr: '', timedOut: false };
   const listeners = new Set();
   let exited = false;
-  const notify = () => listeners.forEach((listener) => listener());
-  child.stdout.on('data', (chunk) => ((result.stdout += chunk.toString()), notify()));
-  child.stderr.on('data', (chunk) => ((result.stderr += chunk.toString()), notify()));
+  const notify = () => {
+    for (const listener of listeners) listener();
+  };
+  child.stdout.on('data', (chunk) => {
+    result.stdout += chunk.toString();
+    notify();
+  });
+  child.stderr.on('data', (chunk) => {
+    result.stderr += chunk.toString();
+    notify();
+  });
   const timer = setTimeout(() => {
     result.timedOut = true;
     child.kill('SIGKILL');

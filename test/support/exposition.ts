@@ -38,16 +38,19 @@ export function parseExposition(text: string): ExpositionSample[] {
   };
   text.slice(0, -1).split('\n').forEach((line, i) => {
     const n = i + 1;
-    let match: RegExpExecArray | null;
-    if ((match = HELP_LINE.exec(line))) {
+    const help = HELP_LINE.exec(line);
+    const type = help ? null : TYPE_LINE.exec(line);
+    const sample = help || type ? null : SAMPLE_LINE.exec(line);
+    const match = help ?? type ?? sample;
+    if (help && match) {
       enter(match[1]!, n);
       if (family(match[1]!).help !== undefined || family(match[1]!).sampled) throw new Error(`line ${n}: HELP for ${match[1]} repeated or after its samples`);
       family(match[1]!).help = match[2]!;
-    } else if ((match = TYPE_LINE.exec(line))) {
+    } else if (type && match) {
       enter(match[1]!, n);
       if (family(match[1]!).type !== undefined || family(match[1]!).sampled) throw new Error(`line ${n}: TYPE for ${match[1]} repeated or after its samples`);
       family(match[1]!).type = match[2]!;
-    } else if ((match = SAMPLE_LINE.exec(line))) {
+    } else if (sample && match) {
       const name = match[1]!;
       enter(name, n);
       family(name).sampled = true;
