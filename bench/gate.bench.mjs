@@ -76,7 +76,9 @@ function prober(port, path) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const probe = () =>
     new Promise((done, fail) =>
-      request({ port, host: '127.0.0.1', path, agent }, (res) => res.resume().on('end', done)).on('error', fail).end(),
+      request({ port, host: '127.0.0.1', path, agent }, (res) => res.resume().on('end', done))
+        .on('error', fail)
+        .end(),
     );
   return { probe, close: () => agent.destroy() };
 }
@@ -99,9 +101,15 @@ try {
   const productCode = 'prod-bench-gate';
   const instanceId = 'pod-bench-0001';
   await ensureEntitled({
-    productCode, publicKey: emulator.publicKeyPem, endpoint: emulator.url, region: 'us-east-1', env: {},
-    credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-not-a-secret' }, logger: {},
-    entitlementFile: file, instanceId,
+    productCode,
+    publicKey: emulator.publicKeyPem,
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    env: {},
+    credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-not-a-secret' },
+    logger: {},
+    entitlementFile: file,
+    instanceId,
   });
   const options = { file, publicKey: emulator.publicKeyPem, productCode, instanceId };
 
@@ -110,20 +118,27 @@ try {
   const fileKey = createPublicKey({ key: JSON.parse(Buffer.from(header, 'base64url').toString()).jwk, format: 'jwk' });
   const fileInput = Buffer.from(`${header}.${payload}`);
   const fileSignature = Buffer.from(signature, 'base64url');
-  const [awsHeader, awsPayload, awsSignature] = JSON.parse(Buffer.from(payload, 'base64url').toString()).registration.split('.');
+  const [awsHeader, awsPayload, awsSignature] = JSON.parse(
+    Buffer.from(payload, 'base64url').toString(),
+  ).registration.split('.');
   const awsInput = Buffer.from(`${awsHeader}.${awsPayload}`);
   const pss = { key: emulator.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
   const awsSig = Buffer.from(awsSignature, 'base64url');
   const rsaBits = emulator.publicKey.asymmetricKeyDetails.modulusLength;
-  if (!verify('sha256', awsInput, pss, awsSig) || !verify(null, fileInput, fileKey, fileSignature)) throw new Error('bench setup: signatures do not verify');
+  if (!verify('sha256', awsInput, pss, awsSig) || !verify(null, fileInput, fileKey, fileSignature))
+    throw new Error('bench setup: signatures do not verify');
 
   // The cache miss: the very first verification of a process (cold code paths), then many on fresh gates.
   const gates = Array.from({ length: MISSES + 1 }, () => createEntitlementGate(options));
   const [coldMiss, ...misses] = await eachCall(gates.map((gate) => () => gate.status()));
   if (!(await gates[0].status()).entitled) throw new Error('bench setup: the gate does not see the file as entitled');
 
-  const rsaVerify = median(await eachCall(Array.from({ length: RAW_VERIFIES }, () => () => verify('sha256', awsInput, pss, awsSig))));
-  const edVerify = median(await eachCall(Array.from({ length: RAW_VERIFIES }, () => () => verify(null, fileInput, fileKey, fileSignature))));
+  const rsaVerify = median(
+    await eachCall(Array.from({ length: RAW_VERIFIES }, () => () => verify('sha256', awsInput, pss, awsSig))),
+  );
+  const edVerify = median(
+    await eachCall(Array.from({ length: RAW_VERIFIES }, () => () => verify(null, fileInput, fileKey, fileSignature))),
+  );
 
   // The cached path, beside the one fs.statSync it makes (and, for scale, the asynchronous stat it made before).
   const gate = gates[0];
@@ -131,7 +146,8 @@ try {
     { statSyncOnly: () => statSync(file), asyncStat: () => stat(file), cached: () => gate.status() },
     CACHED_CALLS,
   );
-  if (gate.stats().verifications !== 1) throw new Error(`the cache did not hold: ${gate.stats().verifications} verifications`);
+  if (gate.stats().verifications !== 1)
+    throw new Error(`the cache did not hold: ${gate.stats().verifications} verifications`);
 
   // HTTP probes, keep-alive: the gate's handler in this process; the `serve` sidecar and a bare node:http server
   // answering a constant, each in its own process (their server-side CPU per request is read from /proc).
@@ -139,14 +155,39 @@ try {
   await new Promise((done) => server.listen(0, '127.0.0.1', done));
   const inProcess = prober(server.address().port, '/healthz');
   const bareServer = await startServer(
-    ['-e', "require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port) })"],
+    [
+      '-e',
+      "require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port) })",
+    ],
     /port (\d+)/,
   );
-  const serveEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench-not-a-secret', AWS_REGION: 'us-east-1' };
+  const serveEnv = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+    AWS_SECRET_ACCESS_KEY: 'bench-not-a-secret',
+    AWS_REGION: 'us-east-1',
+  };
   const keyFile = join(dir, 'product-key.pem');
   await writeFile(keyFile, emulator.publicKeyPem);
   const sidecar = await startServer(
-    [CLI, 'serve', '--port', '0', '--product-code', productCode, '--public-key-file', keyFile, '--endpoint', emulator.url, '--instance-id', instanceId, '--out', join(dir, 'sidecar.jwt'), '--log-level', 'error'],
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--product-code',
+      productCode,
+      '--public-key-file',
+      keyFile,
+      '--endpoint',
+      emulator.url,
+      '--instance-id',
+      instanceId,
+      '--out',
+      join(dir, 'sidecar.jwt'),
+      '--log-level',
+      'error',
+    ],
     /serving on http:\/\/[\d.]+:(\d+)/,
     serveEnv,
   );
@@ -166,21 +207,39 @@ try {
 
   const missMedian = median(misses);
   const rawPair = rsaVerify + edVerify;
-  console.log(`node ${process.version}, ${emulator.publicKey.asymmetricKeyType}-${rsaBits} product key, file ${fileInput.length + fileSignature.length} bytes`);
+  console.log(
+    `node ${process.version}, ${emulator.publicKey.asymmetricKeyType}-${rsaBits} product key, file ${fileInput.length + fileSignature.length} bytes`,
+  );
   const cachedRatio = cached / statSyncOnly;
-  console.log(`status(), cached (median of ${ROUNDS} x ${CACHED_CALLS} calls)   ${micros(cached).padStart(12)}   ${cachedRatio.toFixed(2)}x one fs.statSync (${micros(statSyncOnly)}); one fs.promises.stat: ${micros(asyncStat)}`);
-  console.log(`status(), cache miss (median of ${MISSES} fresh gates)   ${micros(missMedian).padStart(12)}   p95 ${micros(p95(misses))}, ${(missMedian / rawPair).toFixed(2)}x the raw verify pair`);
+  console.log(
+    `status(), cached (median of ${ROUNDS} x ${CACHED_CALLS} calls)   ${micros(cached).padStart(12)}   ${cachedRatio.toFixed(2)}x one fs.statSync (${micros(statSyncOnly)}); one fs.promises.stat: ${micros(asyncStat)}`,
+  );
+  console.log(
+    `status(), cache miss (median of ${MISSES} fresh gates)   ${micros(missMedian).padStart(12)}   p95 ${micros(p95(misses))}, ${(missMedian / rawPair).toFixed(2)}x the raw verify pair`,
+  );
   console.log(`status(), first miss in this process             ${micros(coldMiss).padStart(12)}   (cold code paths)`);
-  console.log(`crypto.verify PS256 RSA-${rsaBits} (median of ${RAW_VERIFIES})          ${micros(rsaVerify).padStart(12)}`);
+  console.log(
+    `crypto.verify PS256 RSA-${rsaBits} (median of ${RAW_VERIFIES})          ${micros(rsaVerify).padStart(12)}`,
+  );
   console.log(`crypto.verify Ed25519 (median of ${RAW_VERIFIES})               ${micros(edVerify).padStart(12)}`);
   console.log(`raw verify pair (sum)                            ${micros(rawPair).padStart(12)}`);
   console.log(`HTTP GET, keep-alive, whole round trip (median of ${ROUNDS} x ${HTTP_PROBES}, interleaved):`);
-  console.log(`  bare node:http server answering a constant    ${micros(http.bare).padStart(12)}   server CPU ${serverCpuUs.bare.toFixed(0)} µs per request`);
-  console.log(`  serve sidecar GET /healthz                     ${micros(http.serve).padStart(12)}   ${(http.serve / http.bare).toFixed(2)}x the bare server; server CPU ${serverCpuUs.serve.toFixed(0)} µs per request`);
-  console.log(`  gate.handler in this process GET /healthz      ${micros(http.handler).padStart(12)}   status() is ${((cached / http.handler) * 100).toFixed(1)}% of it`);
+  console.log(
+    `  bare node:http server answering a constant    ${micros(http.bare).padStart(12)}   server CPU ${serverCpuUs.bare.toFixed(0)} µs per request`,
+  );
+  console.log(
+    `  serve sidecar GET /healthz                     ${micros(http.serve).padStart(12)}   ${(http.serve / http.bare).toFixed(2)}x the bare server; server CPU ${serverCpuUs.serve.toFixed(0)} µs per request`,
+  );
+  console.log(
+    `  gate.handler in this process GET /healthz      ${micros(http.handler).padStart(12)}   status() is ${((cached / http.handler) * 100).toFixed(1)}% of it`,
+  );
   console.log(`cache miss / cached: ${(missMedian / cached).toFixed(0)}x`);
-  console.log(`CPU per 1,000 pods, one probe every 10 s: serve sidecar ${((1000 * serverCpuUs.serve) / 1e6 / 10).toFixed(4)} cores (server side), in-process gate ${((1000 * cached) / 1e9 / 10).toFixed(6)} cores (status() only)`);
-  console.log(`target: cached status() <= ${CACHED_TARGET}x one fs.statSync: ${cachedRatio <= CACHED_TARGET ? 'PASS' : 'FAIL'} (${cachedRatio.toFixed(2)}x)`);
+  console.log(
+    `CPU per 1,000 pods, one probe every 10 s: serve sidecar ${((1000 * serverCpuUs.serve) / 1e6 / 10).toFixed(4)} cores (server side), in-process gate ${((1000 * cached) / 1e9 / 10).toFixed(6)} cores (status() only)`,
+  );
+  console.log(
+    `target: cached status() <= ${CACHED_TARGET}x one fs.statSync: ${cachedRatio <= CACHED_TARGET ? 'PASS' : 'FAIL'} (${cachedRatio.toFixed(2)}x)`,
+  );
   if (cachedRatio > CACHED_TARGET) process.exitCode = 1;
 } finally {
   await emulator.close();

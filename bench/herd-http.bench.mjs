@@ -50,14 +50,20 @@ const policy = Object.fromEntries(
 );
 const deadlineMs = DEFAULT_DEADLINE_MS / scale;
 
-const child = spawn(process.execPath, [join(here, 'herd-emulator.mjs'), JSON.stringify({ rateLimit: { perSecond: rate, burst: BURST } })], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-  env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
-});
+const child = spawn(
+  process.execPath,
+  [join(here, 'herd-emulator.mjs'), JSON.stringify({ rateLimit: { perSecond: rate, burst: BURST } })],
+  {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
+  },
+);
 // One JSON line at a time from the child's stdout (no async iterator: leaving it would close the stream).
 const pending = [];
 const waiting = [];
-createInterface({ input: child.stdout }).on('line', (line) => (waiting.length > 0 ? waiting.shift()(line) : pending.push(line)));
+createInterface({ input: child.stdout }).on('line', (line) =>
+  waiting.length > 0 ? waiting.shift()(line) : pending.push(line),
+);
 child.on('exit', () => {
   for (const resolve of waiting.splice(0)) resolve(null);
 });
@@ -101,7 +107,15 @@ const server = await nextLine();
 if (child.exitCode === null) await once(child, 'exit');
 clearTimeout(killTimer);
 
-const http = summarize({ n, calls, entitledAt, gaveUp: failures.length, ratePerSec: rate, deadlineMs, strategy: 'real ensureEntitled over HTTP' });
+const http = summarize({
+  n,
+  calls,
+  entitledAt,
+  gaveUp: failures.length,
+  ratePerSec: rate,
+  deadlineMs,
+  strategy: 'real ensureEntitled over HTTP',
+});
 // The simulator with the same parameters: all pods at once, and with the start spread the server saw.
 const simulate = (startSpreadMs) =>
   Array.from({ length: Number(args.seeds) }, (_, i) =>
@@ -120,7 +134,13 @@ const sims = simulate(0);
 const simsSpread = simulate(server.firstCallSpreadMs);
 
 if (args.json) {
-  console.log(JSON.stringify({ n, scale, rate, policy, deadlineMs, wallMs, server, http, sims, simsSpread, failures: failures.slice(0, 5) }, null, 2));
+  console.log(
+    JSON.stringify(
+      { n, scale, rate, policy, deadlineMs, wallMs, server, http, sims, simsSpread, failures: failures.slice(0, 5) },
+      null,
+      2,
+    ),
+  );
 } else {
   const s = (ms) => (Number.isFinite(ms) ? `${((ms * scale) / 1000).toFixed(1)} s` : 'not entitled');
   const ratio = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
@@ -133,7 +153,11 @@ if (args.json) {
   };
   const row = (label, rs) =>
     `| ${label} | ${range(rs, (r) => r.entitledShare, pct)} | ${range(rs, (r) => r.makespanRatio, ratio)} | ` +
-    `${range(rs, (r) => r.meanCalls, (x) => x.toFixed(1))} / ${range(rs, (r) => r.p99Calls, String)} | ` +
+    `${range(
+      rs,
+      (r) => r.meanCalls,
+      (x) => x.toFixed(1),
+    )} / ${range(rs, (r) => r.p99Calls, String)} | ` +
     `${range(rs, (r) => r.p50TimeMs, s)} / ${range(rs, (r) => r.p99TimeMs, s)} |`;
   const out = [];
   out.push(
@@ -150,7 +174,12 @@ if (args.json) {
   out.push('|---|---:|---:|---:|---:|');
   out.push(row('real ensureEntitled over HTTP (one run)', [http]));
   out.push(row(`simulated, same parameters, all start at once (seeds 1-${sims.length})`, sims));
-  out.push(row(`simulated, starts spread over the measured ${server.firstCallSpreadMs} ms (seeds 1-${sims.length})`, simsSpread));
+  out.push(
+    row(
+      `simulated, starts spread over the measured ${server.firstCallSpreadMs} ms (seeds 1-${sims.length})`,
+      simsSpread,
+    ),
+  );
   if (failures.length > 0) out.push('', `Failures (${failures.length}), first: ${failures[0]}`);
   console.log(out.join('\n'));
 }

@@ -63,12 +63,15 @@ const strategies = {
   },
   oursRetryAfter: {
     name: 'ours + Retry-After as a floor (hint: next free token)',
-    nextDelay: (failures, random, { retryAfterMs }) => Math.max(backoffDelay(failures, policy, random), Math.ceil(retryAfterMs)),
+    nextDelay: (failures, random, { retryAfterMs }) =>
+      Math.max(backoffDelay(failures, policy, random), Math.ceil(retryAfterMs)),
   },
   sdk: {
     name: `AWS SDK standard: 3 attempts, full jitter, base ${sdk.throttlingBaseMs / 1000} s, cap ${sdk.maxDelayMs / 1000} s`,
     nextDelay: (failures, random) =>
-      failures >= sdk.maxAttempts ? null : Math.floor(random() * Math.min(sdk.throttlingBaseMs * 2 ** (failures - 1), sdk.maxDelayMs)),
+      failures >= sdk.maxAttempts
+        ? null
+        : Math.floor(random() * Math.min(sdk.throttlingBaseMs * 2 ** (failures - 1), sdk.maxDelayMs)),
   },
   sdkCrashLoop: {
     name: 'AWS SDK standard + kubelet restarts (CrashLoopBackOff 10 s doubling to 5 min, no jitter)',
@@ -76,7 +79,8 @@ const strategies = {
     // 40 s, ... 300 s (plus ~1 s to start the process again); each run makes 3 SDK attempts.
     nextDelay: (failures, random) => {
       const inRun = ((failures - 1) % sdk.maxAttempts) + 1;
-      if (inRun < sdk.maxAttempts) return Math.floor(random() * Math.min(sdk.throttlingBaseMs * 2 ** (inRun - 1), sdk.maxDelayMs));
+      if (inRun < sdk.maxAttempts)
+        return Math.floor(random() * Math.min(sdk.throttlingBaseMs * 2 ** (inRun - 1), sdk.maxDelayMs));
       const restarts = Math.floor(failures / sdk.maxAttempts);
       return Math.min(10_000 * 2 ** (restarts - 1), 300_000) + 1_000;
     },
@@ -100,7 +104,9 @@ for (const n of sizes) {
 const spread = [];
 if (!args.sweep) {
   for (const n of sizes) {
-    const runs = seedList.map((s) => simulateHerd({ n, strategy: strategies.ours, seed: s, deadlineMs: DEFAULT_DEADLINE_MS }));
+    const runs = seedList.map((s) =>
+      simulateHerd({ n, strategy: strategies.ours, seed: s, deadlineMs: DEFAULT_DEADLINE_MS }),
+    );
     spread.push({ n, runs });
   }
 }
@@ -108,7 +114,13 @@ if (!args.sweep) {
 // The sweep: candidate policies, each run through the package's backoffDelay (never a re-implementation), so
 // the default policy's row is the shipped code. Issue 25's goals are relative to the policy before it.
 const SWEEP_SIZES = [10, 50, 100, 300, 1000, 10000];
-const BEFORE = { baseDelayMs: 1_000, doublingLimitMs: 30_000, stepDelayMs: 1_000, maxDelayMs: 30_000, maxJitterMs: 30_000 };
+const BEFORE = {
+  baseDelayMs: 1_000,
+  doublingLimitMs: 30_000,
+  stepDelayMs: 1_000,
+  maxDelayMs: 30_000,
+  maxJitterMs: 30_000,
+};
 const CANDIDATES = [
   ['full jitter doubling to 30 s (before issue 25)', BEFORE],
   ['the same, cap 20 s', { ...BEFORE, doublingLimitMs: 20_000, maxDelayMs: 20_000, maxJitterMs: 20_000 }],
@@ -116,13 +128,28 @@ const CANDIDATES = [
   ['equal jitter doubling to 20 s', { ...BEFORE, doublingLimitMs: 20_000, maxDelayMs: 20_000, maxJitterMs: 10_000 }],
   ["issue 25's experiment: doubling to 8 s, then + 2 s", { ...BEFORE, doublingLimitMs: 8_000, stepDelayMs: 2_000 }],
   ['doubling to 4 s, then + 1 s', { ...BEFORE, doublingLimitMs: 4_000 }],
-  ['doubling to 4 s, then + 1 s, cap 34 s (the best full-jitter candidate found)', { ...BEFORE, doublingLimitMs: 4_000, maxDelayMs: 34_000, maxJitterMs: 34_000 }],
-  ['doubling to 4 s, then + 1 s, delay in the last 12 s, cap 24 s', { ...BEFORE, doublingLimitMs: 4_000, maxDelayMs: 24_000, maxJitterMs: 12_000 }],
+  [
+    'doubling to 4 s, then + 1 s, cap 34 s (the best full-jitter candidate found)',
+    { ...BEFORE, doublingLimitMs: 4_000, maxDelayMs: 34_000, maxJitterMs: 34_000 },
+  ],
+  [
+    'doubling to 4 s, then + 1 s, delay in the last 12 s, cap 24 s',
+    { ...BEFORE, doublingLimitMs: 4_000, maxDelayMs: 24_000, maxJitterMs: 12_000 },
+  ],
   ['linear: 1 s + 1 s per failure, delay in the last 8 s', { ...BEFORE, doublingLimitMs: 1_000, maxJitterMs: 8_000 }],
-  ['linear: 1 s + 0.25 s per failure, delay in the last 8 s', { ...BEFORE, doublingLimitMs: 1_000, stepDelayMs: 250, maxJitterMs: 8_000 }],
+  [
+    'linear: 1 s + 0.25 s per failure, delay in the last 8 s',
+    { ...BEFORE, doublingLimitMs: 1_000, stepDelayMs: 250, maxJitterMs: 8_000 },
+  ],
   ['linear: 1 s + 0.5 s per failure, full jitter', { ...BEFORE, doublingLimitMs: 1_000, stepDelayMs: 500 }],
-  ['linear: 1 s + 0.5 s per failure, delay in the last 12 s', { ...BEFORE, doublingLimitMs: 1_000, stepDelayMs: 500, maxJitterMs: 12_000 }],
-  ['linear: 1 s + 0.5 s per failure, delay in the last 4 s', { ...BEFORE, doublingLimitMs: 1_000, stepDelayMs: 500, maxJitterMs: 4_000 }],
+  [
+    'linear: 1 s + 0.5 s per failure, delay in the last 12 s',
+    { ...BEFORE, doublingLimitMs: 1_000, stepDelayMs: 500, maxJitterMs: 12_000 },
+  ],
+  [
+    'linear: 1 s + 0.5 s per failure, delay in the last 4 s',
+    { ...BEFORE, doublingLimitMs: 1_000, stepDelayMs: 500, maxJitterMs: 4_000 },
+  ],
   ['**DEFAULT_RETRY_POLICY** (as built)', policy],
 ];
 const sweep = [];
@@ -131,7 +158,14 @@ if (args.sweep) {
   for (const [label, p] of CANDIDATES) {
     if (wanted && !wanted.some((w) => label.includes(w))) continue;
     const rows = SWEEP_SIZES.map((n) => {
-      const runs = seedList.map((s) => simulateHerd({ n, strategy: { name: label, nextDelay: underPolicy(p) }, seed: s, deadlineMs: DEFAULT_DEADLINE_MS }));
+      const runs = seedList.map((s) =>
+        simulateHerd({
+          n,
+          strategy: { name: label, nextDelay: underPolicy(p) },
+          seed: s,
+          deadlineMs: DEFAULT_DEADLINE_MS,
+        }),
+      );
       const mean = (f) => runs.reduce((sum, r) => sum + f(r), 0) / runs.length;
       return {
         n,
@@ -153,7 +187,10 @@ function goals(entry, before) {
   const ms = (v) => `${(v / 1000).toFixed(2)} s`;
   const throughThousand = [10, 50, 100, 300, 1000];
   return [
-    ...[50, 100, 300].map((n) => [`makespan <= 1.25x the bound at N = ${n}: ${x(at(entry, n).makespanRatio)}`, at(entry, n).makespanRatio <= 1.25]),
+    ...[50, 100, 300].map((n) => [
+      `makespan <= 1.25x the bound at N = ${n}: ${x(at(entry, n).makespanRatio)}`,
+      at(entry, n).makespanRatio <= 1.25,
+    ]),
     [`makespan <= 1.08x at N = 1,000: ${x(at(entry, 1000).makespanRatio)}`, at(entry, 1000).makespanRatio <= 1.08],
     [
       `100% entitled through N = 1,000: ${throughThousand.map((n) => pct(at(entry, n).entitledShare)).join(', ')}`,
@@ -192,9 +229,13 @@ process.exit(failedGoal ? 1 : 0);
 
 function printMarkdown() {
   const out = [];
-  out.push(`Seed ${seed}; policy under test: \`DEFAULT_RETRY_POLICY\` = ${JSON.stringify(policy)}; deadline ${DEFAULT_DEADLINE_MS / 60_000} min.`);
+  out.push(
+    `Seed ${seed}; policy under test: \`DEFAULT_RETRY_POLICY\` = ${JSON.stringify(policy)}; deadline ${DEFAULT_DEADLINE_MS / 60_000} min.`,
+  );
   out.push('');
-  out.push('| N | strategy | entitled | makespan / (N/5 s) | calls per pod: mean / p99 | throttled calls | time to entitlement: p50 / p99 |');
+  out.push(
+    '| N | strategy | entitled | makespan / (N/5 s) | calls per pod: mean / p99 | throttled calls | time to entitlement: p50 / p99 |',
+  );
   out.push('|---:|---|---:|---:|---:|---:|---:|');
   for (const r of results) {
     out.push(
@@ -216,13 +257,21 @@ function printMarkdown() {
         return `${fmt(Math.min(...v))} to ${fmt(Math.max(...v))}`;
       };
       out.push(
-        `| ${n} | ${range((r) => r.entitledShare, pct)} | ${range((r) => r.makespanRatio, (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a'))} | ${range((r) => r.meanCalls, (x) => x.toFixed(1))} | ${range((r) => r.p99TimeMs, secs)} |`,
+        `| ${n} | ${range((r) => r.entitledShare, pct)} | ${range(
+          (r) => r.makespanRatio,
+          (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a'),
+        )} | ${range(
+          (r) => r.meanCalls,
+          (x) => x.toFixed(1),
+        )} | ${range((r) => r.p99TimeMs, secs)} |`,
       );
     }
   }
   if (sweep.length > 0) {
     out.push('');
-    out.push(`Candidate policies (means over ${seedsLabel}; each cell: makespan / (N/5 s), share entitled if not 100%, calls per pod; N = 10 also in seconds):`);
+    out.push(
+      `Candidate policies (means over ${seedsLabel}; each cell: makespan / (N/5 s), share entitled if not 100%, calls per pod; N = 10 also in seconds):`,
+    );
     out.push('');
     out.push(`| policy | ${SWEEP_SIZES.map((n) => `N = ${n.toLocaleString('en-US')}`).join(' | ')} |`);
     out.push(`|---|${SWEEP_SIZES.map(() => '---:').join('|')}|`);
@@ -252,7 +301,12 @@ function ratio(r) {
 }
 
 async function loadSdkConstants() {
-  const fallback = { throttlingBaseMs: 1000, maxDelayMs: 20_000, maxAttempts: 3, source: 'built-in (2026 SDK defaults)' };
+  const fallback = {
+    throttlingBaseMs: 1000,
+    maxDelayMs: 20_000,
+    maxAttempts: 3,
+    source: 'built-in (2026 SDK defaults)',
+  };
   try {
     const retry = await import('@smithy/core/retry');
     return {

@@ -41,12 +41,17 @@ function importMs(specifier) {
   const script = `const cpu = process.cpuUsage(); const start = performance.now(); await import(${JSON.stringify(specifier)});
     const wall = performance.now() - start; const { user, system } = process.cpuUsage(cpu);
     console.log(JSON.stringify({ wall, cpu: (user + system) / 1000 }));`;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`importing ${specifier} exited ${result.status}: ${result.stderr}`);
   return JSON.parse(result.stdout);
 }
 
-const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
+const quantile = (values, q) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
 for (const c of cases) importMs(c.specifier); // warm the page cache
 const samples = new Map(cases.map((c) => [c.name, { wall: [], cpu: [] }]));
 const loadBefore = loadavg()[0];

@@ -15,7 +15,10 @@ const benches = readdirSync(here)
 let failed = 0;
 for (const file of benches) {
   console.log(`\n=== ${file}`);
-  const result = spawnSync(process.execPath, [join(here, file)], { stdio: 'inherit', env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' } });
+  const result = spawnSync(process.execPath, [join(here, file)], {
+    stdio: 'inherit',
+    env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
+  });
   if (result.status !== 0) failed += 1;
 }
 console.log(`\n${benches.length - failed} benchmarks ran, ${failed} failed`);

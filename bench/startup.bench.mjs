@@ -37,7 +37,10 @@ const env = {
 };
 
 // The emulator runs in its own process: spawnSync below blocks this one.
-const emulator = spawn(process.execPath, [cli, 'emulator', '--public-key-out', keyFile, '--log-level', 'error'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+const emulator = spawn(process.execPath, [cli, 'emulator', '--public-key-out', keyFile, '--log-level', 'error'], {
+  env,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const url = await new Promise((resolve, reject) => {
   let out = '';
   emulator.stdout.on('data', (chunk) => {
@@ -48,8 +51,30 @@ const url = await new Promise((resolve, reject) => {
   emulator.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
 });
 
-const register = ['register', '--product-code', 'bench-product', '--public-key-file', keyFile, '--endpoint', url, '--instance-id', 'bench-pod', '--log-level', 'error'];
-const check = ['check', '--file', file, '--public-key-file', keyFile, '--product-code', 'bench-product', '--instance-id', 'bench-pod'];
+const register = [
+  'register',
+  '--product-code',
+  'bench-product',
+  '--public-key-file',
+  keyFile,
+  '--endpoint',
+  url,
+  '--instance-id',
+  'bench-pod',
+  '--log-level',
+  'error',
+];
+const check = [
+  'check',
+  '--file',
+  file,
+  '--public-key-file',
+  keyFile,
+  '--product-code',
+  'bench-product',
+  '--instance-id',
+  'bench-pod',
+];
 /** `target`: the most a case may cost, as a multiple of the bare start (issue 13). */
 const cases = [
   { name: 'node -e 0 (baseline)', args: ['-e', '0'] },
@@ -85,9 +110,14 @@ try {
       sample.cpu += childrenCpuMs() - cpuBefore;
     }
   }
-  const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
+  const quantile = (values, q) =>
+    [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
   const baseline = quantile(samples.get(cases[0].name).wall, 0.5);
-  console.log(`Cold start, ${runs} runs per case, interleaved; Node ${process.version}; NODE_EXTRA_CA_CERTS unset; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `Cold start, ${runs} runs per case, interleaved; Node ${process.version}; NODE_EXTRA_CA_CERTS unset; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log('| case | median ms | p90 ms | median / bare node | target | CPU ms per run (mean) |');
   console.log('| --- | ---: | ---: | ---: | --- | ---: |');
   const verdicts = [];
@@ -97,11 +127,17 @@ try {
     const verdict = c.target === undefined ? '' : `<= ${c.target}x ${ratio <= c.target ? 'PASS' : 'FAIL'}`;
     if (c.target !== undefined) verdicts.push(`${c.name} ${verdict} (${ratio.toFixed(2)}x)`);
     if (c.target !== undefined && ratio > c.target) process.exitCode = 1;
-    console.log(`| ${c.name} | ${quantile(wall, 0.5).toFixed(1)} | ${quantile(wall, 0.9).toFixed(1)} | ${ratio.toFixed(2)}x | ${verdict} | ${(cpu / runs).toFixed(0)} |`);
+    console.log(
+      `| ${c.name} | ${quantile(wall, 0.5).toFixed(1)} | ${quantile(wall, 0.9).toFixed(1)} | ${ratio.toFixed(2)}x | ${verdict} | ${(cpu / runs).toFixed(0)} |`,
+    );
   }
   const checkCpuMs = samples.get(cases[1].name).cpu / runs;
-  console.log(`\nExec probe CPU per 1,000 pods (check: ${checkCpuMs.toFixed(0)} ms per run, the container runtime's exec not counted): ` +
-    PROBE_PERIODS_S.map((period) => `every ${period} s ${((1000 * checkCpuMs) / 1000 / period).toFixed(1)} cores`).join(', '));
+  console.log(
+    `\nExec probe CPU per 1,000 pods (check: ${checkCpuMs.toFixed(0)} ms per run, the container runtime's exec not counted): ` +
+      PROBE_PERIODS_S.map(
+        (period) => `every ${period} s ${((1000 * checkCpuMs) / 1000 / period).toFixed(1)} cores`,
+      ).join(', '),
+  );
   if (extraCaCerts) {
     const withCerts = [];
     for (let i = 0; i < 10; i++) {
@@ -109,7 +145,9 @@ try {
       run(['-e', '0'], { ...env, NODE_EXTRA_CA_CERTS: extraCaCerts });
       withCerts.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
-    console.log(`For comparison, node -e 0 with this machine's NODE_EXTRA_CA_CERTS: ${quantile(withCerts, 0.5).toFixed(1)} ms (median of 10)`);
+    console.log(
+      `For comparison, node -e 0 with this machine's NODE_EXTRA_CA_CERTS: ${quantile(withCerts, 0.5).toFixed(1)} ms (median of 10)`,
+    );
   }
   console.log(`\ntargets: ${verdicts.join('; ')}`);
 } finally {

@@ -62,10 +62,14 @@ try {
   const memory = await measure(await createUsageMeter(base), 'memory only (baseline)');
   const spooled = await measure(await createUsageMeter({ ...base, spoolDir }), 'spool file');
   const rows = [memory, spooled];
-  console.log('| meter | record()/s, tight loop | record+persist, sequential (ms each) | record+persist/s, 32 concurrent |');
+  console.log(
+    '| meter | record()/s, tight loop | record+persist, sequential (ms each) | record+persist/s, 32 concurrent |',
+  );
   console.log('|---|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.label} | ${Math.round(r.throughput).toLocaleString('en')} | ${r.ackMs.toFixed(3)} | ${Math.round(r.concurrentPerSecond).toLocaleString('en')} |`);
+    console.log(
+      `| ${r.label} | ${Math.round(r.throughput).toLocaleString('en')} | ${r.ackMs.toFixed(3)} | ${Math.round(r.concurrentPerSecond).toLocaleString('en')} |`,
+    );
   }
   console.log(
     `\nspool vs baseline: tight loop x${(spooled.throughput / memory.throughput).toFixed(2)}, ` +

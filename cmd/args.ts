@@ -71,8 +71,13 @@ export function resolveArgs<Options extends OptionSpecs, Positionals extends Pos
   for (const [name, option] of Object.entries(spec.options)) {
     const required =
       (typeof option.required === 'function' ? option.required(args) : option.required === true) ||
-      Object.entries(option.requiredWhen ?? {}).some(([other, values]) => values.some((value) => value === args[other]));
-    if (required && args[name] === undefined) throw new UsageError(`--${name} is required (or set ${envName(name, option)}).${misspeltEnvHint(name, spec, env)}`);
+      Object.entries(option.requiredWhen ?? {}).some(([other, values]) =>
+        values.some((value) => value === args[other]),
+      );
+    if (required && args[name] === undefined)
+      throw new UsageError(
+        `--${name} is required (or set ${envName(name, option)}).${misspeltEnvHint(name, spec, env)}`,
+      );
   }
   return args as ArgsOf<Options, Positionals>;
 }
@@ -85,14 +90,21 @@ function misspeltEnvHint(name: string, spec: { options: OptionSpecs }, env: Node
   const letters = (text: string) => text.toUpperCase().replace(/[^A-Z0-9]/g, '');
   const known = new Set(Object.entries(spec.options).flatMap(([option, o]) => envNames(option, o)));
   const wanted = envName(name, spec.options[name]);
-  const near = Object.keys(env).find((key) => key.startsWith(ENV_PREFIX) && !known.has(key) && letters(key) === letters(wanted));
+  const near = Object.keys(env).find(
+    (key) => key.startsWith(ENV_PREFIX) && !known.has(key) && letters(key) === letters(wanted),
+  );
   return near === undefined ? '' : ` ${near} is set: did you mean ${wanted}?`;
 }
 
 /** A repeatable option: every value given, each split at commas; an empty item is refused. */
 function listValues(name: string, option: OptionSpec, value: unknown, source: string): string[] {
-  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((item) => item.trim());
-  if (items.includes('')) throw new UsageError(`${source} ${JSON.stringify(value)} has an empty item; give one value per ${source} or a comma-separated list.`);
+  const items = (Array.isArray(value) ? value : [value])
+    .flatMap((v) => String(v).split(','))
+    .map((item) => item.trim());
+  if (items.includes(''))
+    throw new UsageError(
+      `${source} ${JSON.stringify(value)} has an empty item; give one value per ${source} or a comma-separated list.`,
+    );
   for (const item of items) convert(name, option, item, source); // choices, if any
   return items;
 }

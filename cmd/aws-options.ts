@@ -17,14 +17,24 @@ import type { EnsureEntitledOptions } from '../src/registration/types.js';
 import type { TlsRoots } from '../src/aws/tls-roots.js';
 import { formatDuration } from './args.js';
 import { bakedTlsRoots } from './baked-config.js';
-import { INSTANCE_ID_OPTION, KEY_OPTIONS, listOption, PRODUCT_CODE_OPTION, productPublicKey, PUBLIC_KEY_VERSION_OPTION } from './options.js';
+import {
+  INSTANCE_ID_OPTION,
+  KEY_OPTIONS,
+  listOption,
+  PRODUCT_CODE_OPTION,
+  productPublicKey,
+  PUBLIC_KEY_VERSION_OPTION,
+} from './options.js';
 import type { CommandContext, OptionSpec, OptionsOf } from './spec.js';
 import { UsageError } from './usage-error.js';
 
 /** How AWS is reached and for how long: every command that calls it. */
 export const CALL_OPTIONS = {
   region: { type: 'string', describe: 'AWS Region (default: AWS_REGION, then ECS task metadata, then EC2 IMDS)' },
-  endpoint: { type: 'string', describe: 'Endpoint URL override for every AWS call (Metering and License Manager), e.g. the local emulator' },
+  endpoint: {
+    type: 'string',
+    describe: 'Endpoint URL override for every AWS call (Metering and License Manager), e.g. the local emulator',
+  },
   'tls-roots': {
     type: 'string',
     default: 'aws',
@@ -32,7 +42,12 @@ export const CALL_OPTIONS = {
       "Which CAs may vouch for AWS's servers: aws (Amazon's roots only), system (Node's default store, NODE_EXTRA_CA_CERTS included) " +
       'or a PEM bundle FILE; a sealed image uses only the roots baked into it',
   },
-  deadline: { type: 'duration', default: formatDuration(DEFAULT_DEADLINE_MS), positive: true, describe: 'Give up retrying after this long (30m, 90s, 1h)' },
+  deadline: {
+    type: 'duration',
+    default: formatDuration(DEFAULT_DEADLINE_MS),
+    positive: true,
+    describe: 'Give up retrying after this long (30m, 90s, 1h)',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** How entitlement is checked: RegisterUsage (hourly), a MeterUsage dry run (custom), a License Manager checkout (contract). */
@@ -41,24 +56,44 @@ export const PRICING_OPTIONS = {
     type: 'string',
     choices: PRICING_MODELS,
     default: 'hourly',
-    describe: "The listing's pricing model, which says how entitlement is checked: RegisterUsage, a MeterUsage dry run, or an AWS License Manager checkout",
+    describe:
+      "The listing's pricing model, which says how entitlement is checked: RegisterUsage, a MeterUsage dry run, or an AWS License Manager checkout",
   },
-  'product-sku': { type: 'string', requiredWhen: { pricing: ['contract'] }, describe: 'Contract: the product SKU (product ID) from the Management Portal; required with --pricing contract' },
+  'product-sku': {
+    type: 'string',
+    requiredWhen: { pricing: ['contract'] },
+    describe: 'Contract: the product SKU (product ID) from the Management Portal; required with --pricing contract',
+  },
   entitlement: {
     type: 'string',
     multiple: true,
     requiredWhen: { pricing: ['contract'] },
-    describe: 'Contract: an entitlement to check out, NAME:UNIT[:VALUE] (e.g. Users:Count:1, Premium:None); all must be granted; required with --pricing contract',
+    describe:
+      'Contract: an entitlement to check out, NAME:UNIT[:VALUE] (e.g. Users:Count:1, Premium:None); all must be granted; required with --pricing contract',
   },
-  'checkout-type': { type: 'string', choices: CHECKOUT_TYPES, default: 'PROVISIONAL', describe: 'Contract: PROVISIONAL (floating, checked in on exit) or PERPETUAL (drawdown)' },
-  'key-fingerprint': { type: 'string', default: AWS_MARKETPLACE_KEY_FINGERPRINT, describe: "Contract: the licence issuer's key fingerprint (AWS Marketplace's by default)" },
+  'checkout-type': {
+    type: 'string',
+    choices: CHECKOUT_TYPES,
+    default: 'PROVISIONAL',
+    describe: 'Contract: PROVISIONAL (floating, checked in on exit) or PERPETUAL (drawdown)',
+  },
+  'key-fingerprint': {
+    type: 'string',
+    default: AWS_MARKETPLACE_KEY_FINGERPRINT,
+    describe: "Contract: the licence issuer's key fingerprint (AWS Marketplace's by default)",
+  },
   'license-recheck': {
     type: 'duration',
     default: formatDuration(DEFAULT_RECHECK_MS),
     positive: true,
-    describe: "Contract: how often the licence is looked up (GetLicense) to see expiry and upgrades (AWS's guidance: 15m)",
+    describe:
+      "Contract: how often the licence is looked up (GetLicense) to see expiry and upgrades (AWS's guidance: 15m)",
   },
-  'license-grace': { type: 'duration', default: '0s', describe: 'Contract: how long a lost or expired licence is tolerated before /healthz answers 503 (0: at once)' },
+  'license-grace': {
+    type: 'duration',
+    default: '0s',
+    describe: 'Contract: how long a lost or expired licence is tolerated before /healthz answers 503 (0: at once)',
+  },
   'meter-dimensions': {
     type: 'string',
     requiredWhen: { pricing: ['custom'] },
@@ -95,7 +130,10 @@ export const REGISTER_OPTIONS = {
  * How to reach AWS and for how long, from `--region`, `--endpoint`, `--tls-roots`, `--deadline` and the command's
  * context. A sealed image trusts only its baked roots (sealInput refused any other value).
  */
-export async function meteringCallOptions(args: OptionsOf<typeof CALL_OPTIONS>, ctx: CommandContext): Promise<Omit<MeteringCallOptions, 'client'>> {
+export async function meteringCallOptions(
+  args: OptionsOf<typeof CALL_OPTIONS>,
+  ctx: CommandContext,
+): Promise<Omit<MeteringCallOptions, 'client'>> {
   return {
     deadlineMs: args.deadline,
     signal: ctx.signal,
@@ -110,14 +148,21 @@ export async function meteringCallOptions(args: OptionsOf<typeof CALL_OPTIONS>, 
 /** `--tls-roots`: `aws`, `system`, or a file whose PEM bundle the library then checks (exit 78 when it is not one). */
 export async function tlsRootsOption(value: string): Promise<TlsRoots> {
   if (value === 'aws' || value === 'system') return value;
-  return readInputFile(value, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file', hint: "Give aws, system, or a file of PEM CA certificates." });
+  return readInputFile(value, {
+    code: 'TLS_ROOTS_FILE',
+    what: '--tls-roots file',
+    hint: 'Give aws, system, or a file of PEM CA certificates.',
+  });
 }
 
 /** The register group's values: a union by `--pricing`, each with the options that model requires set. */
 type RegisterArgs = OptionsOf<typeof REGISTER_OPTIONS>;
 
 /** `ensureEntitled` options from the register option group, with hourly pricing. */
-export async function entitlementOptions(args: Extract<RegisterArgs, { readonly pricing: 'hourly' }>, ctx: CommandContext): Promise<EnsureEntitledOptions & { entitlementFile: string }> {
+export async function entitlementOptions(
+  args: Extract<RegisterArgs, { readonly pricing: 'hourly' }>,
+  ctx: CommandContext,
+): Promise<EnsureEntitledOptions & { entitlementFile: string }> {
   return {
     ...(await meteringCallOptions(args, ctx)),
     productCode: args['product-code'],
@@ -154,7 +199,10 @@ export async function pricingOptions(args: RegisterArgs, ctx: CommandContext): P
 }
 
 /** Custom metering's options: the MeterUsage dry run of the first `--meter-dimensions` for `--product-code`. */
-export async function customPricingOptions(args: Extract<RegisterArgs, { readonly pricing: 'custom' }>, ctx: CommandContext): Promise<CustomPricing> {
+export async function customPricingOptions(
+  args: Extract<RegisterArgs, { readonly pricing: 'custom' }>,
+  ctx: CommandContext,
+): Promise<CustomPricing> {
   const [dimension] = listOption('meter-dimensions', args['meter-dimensions']);
   return { ...(await meteringCallOptions(args, ctx)), pricing: 'custom', productCode: args['product-code'], dimension };
 }
@@ -167,7 +215,9 @@ export async function customPricingOptions(args: Extract<RegisterArgs, { readonl
 export function parseEntitlement(text: string): RequestedEntitlement {
   const [name, unit, value, ...rest] = text.split(':');
   if (!name || !unit || value === '' || rest.length > 0) {
-    throw new UsageError(`--entitlement ${JSON.stringify(text)} is not NAME:UNIT[:VALUE], e.g. Users:Count:1 or Premium:None.`);
+    throw new UsageError(
+      `--entitlement ${JSON.stringify(text)} is not NAME:UNIT[:VALUE], e.g. Users:Count:1 or Premium:None.`,
+    );
   }
   return { name, unit, ...(value !== undefined && { value }) };
 }

@@ -37,19 +37,29 @@ export interface SealedImage {
 
 /** The baked configuration, checked field by field (an unknown version fails closed). */
 export function parseBakedConfig(text: string, file: string): BakedConfig {
-  const bad = (why: string) => new ConfigurationError('IMAGE_TAMPERED', `${file} is not a valid baked configuration: ${why}. Rebuild the image with \`bake\`.`);
+  const bad = (why: string) =>
+    new ConfigurationError(
+      'IMAGE_TAMPERED',
+      `${file} is not a valid baked configuration: ${why}. Rebuild the image with \`bake\`.`,
+    );
   let value: Partial<BakedConfig>;
   try {
     value = JSON.parse(text) as Partial<BakedConfig>;
   } catch {
     throw bad('not JSON');
   }
-  if (value?.version !== BAKED_CONFIG_VERSION) throw bad(`version ${JSON.stringify(value?.version)} is not ${BAKED_CONFIG_VERSION}`);
+  if (value?.version !== BAKED_CONFIG_VERSION)
+    throw bad(`version ${JSON.stringify(value?.version)} is not ${BAKED_CONFIG_VERSION}`);
   if (typeof value.productCode !== 'string' || value.productCode === '') throw bad('no productCode');
-  if (typeof value.publicKey !== 'string' || !value.publicKey.includes('-----BEGIN PUBLIC KEY-----')) throw bad('no publicKey PEM');
+  if (typeof value.publicKey !== 'string' || !value.publicKey.includes('-----BEGIN PUBLIC KEY-----'))
+    throw bad('no publicKey PEM');
   if (!isPublicKeyVersion(value.publicKeyVersion)) throw bad('no valid publicKeyVersion');
-  if (!INSTANCE_BINDINGS.includes(value.instanceBinding!)) throw bad(`instanceBinding must be one of ${INSTANCE_BINDINGS.join(', ')}`);
-  if (value.tlsRoots !== undefined && (typeof value.tlsRoots !== 'string' || !value.tlsRoots.includes('-----BEGIN CERTIFICATE-----'))) {
+  if (!INSTANCE_BINDINGS.includes(value.instanceBinding!))
+    throw bad(`instanceBinding must be one of ${INSTANCE_BINDINGS.join(', ')}`);
+  if (
+    value.tlsRoots !== undefined &&
+    (typeof value.tlsRoots !== 'string' || !value.tlsRoots.includes('-----BEGIN CERTIFICATE-----'))
+  ) {
     throw bad('tlsRoots is not a PEM bundle of certificates');
   }
   return value as BakedConfig;

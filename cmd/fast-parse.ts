@@ -17,14 +17,21 @@ export function parseFast(spec: AnyCommand, argv: string[]): Record<string, unkn
   if (argv.some((arg) => HELP.has(arg))) return undefined;
   const options: ParseArgsConfig['options'] = {};
   // `multiple`, so an option given twice reaches resolveArgs as a list and is refused there, as yargs' is.
-  for (const [name, option] of Object.entries(spec.options)) options[name] = option.type === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: true };
+  for (const [name, option] of Object.entries(spec.options))
+    options[name] = option.type === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: true };
   const positionalNames = Object.keys(spec.positionals ?? {});
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: positionalNames.length > 0, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options,
+      allowPositionals: positionalNames.length > 0,
+      strict: true,
+    });
     // Every positional is required (`inspect <file>`): a missing or extra one is yargs' to report.
     if (positionals.length !== positionalNames.length) return undefined;
     const raw: Record<string, unknown> = { _: [] };
-    for (const [name, value] of Object.entries(values)) raw[name] = Array.isArray(value) && value.length === 1 ? value[0] : value;
+    for (const [name, value] of Object.entries(values))
+      raw[name] = Array.isArray(value) && value.length === 1 ? value[0] : value;
     for (const [i, name] of positionalNames.entries()) raw[name] = positionals[i];
     return raw;
   } catch {

@@ -12,7 +12,15 @@ import { describeError } from '../src/common/logger.js';
 import { resolveArgs } from './args.js';
 import type { LogFields, Logger } from '../src/common/logger.js';
 import type { SealedImage } from './baked-config.js';
-import { createCliLogger, defaultLogFormat, LOG_FORMATS, LOG_LEVELS, requestedLogFormat, writeLine, type LogFormat } from './log.js';
+import {
+  createCliLogger,
+  defaultLogFormat,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  requestedLogFormat,
+  writeLine,
+  type LogFormat,
+} from './log.js';
 import { sealInput } from './sealed.js';
 import { PROGRAM, type AnyCommand, type ArgsOf, type CommandContext, type OptionSpecs } from './spec.js';
 import { UsageError } from './usage-error.js';
@@ -36,7 +44,14 @@ const streamLine = (stream: NodeJS.WriteStream) => (line: string) => void stream
  * How a failure reaches stderr, and only stderr (stdout carries only a command's result): for people (text), the
  * one-line summary; for a log collector (json), one error log line with the same facts as fields.
  */
-function reportFailure(format: LogFormat, logger: Logger, summary: string, message: string, fields: LogFields, stderr: (line: string) => void): void {
+function reportFailure(
+  format: LogFormat,
+  logger: Logger,
+  summary: string,
+  message: string,
+  fields: LogFields,
+  stderr: (line: string) => void,
+): void {
   if (format === 'text') stderr(oneLine(summary));
   else logger.error?.(message, fields);
 }
@@ -49,7 +64,14 @@ export function exitOnUsageError(command: string | undefined, text: string): nev
   const message = /[.?!]$/.test(text) ? text : `${text}.`;
   const format = requestedLogFormat(process.argv.slice(2), process.env);
   const summary = `${message} Run \`${[PROGRAM, command, '--help'].filter(Boolean).join(' ')}\` for usage.`;
-  reportFailure(format, createCliLogger({ format, level: 'error' }), summary, message, { event: 'cli.usage', command }, (line) => writeLine(2, line));
+  reportFailure(
+    format,
+    createCliLogger({ format, level: 'error' }),
+    summary,
+    message,
+    { event: 'cli.usage', command },
+    (line) => writeLine(2, line),
+  );
   return process.exit(new UsageError(message).exitCode);
 }
 
@@ -65,11 +87,23 @@ export function refuseToStart(command: string | undefined, err: unknown): never 
   const error = describeError(err);
   const format = requestedLogFormat(process.argv.slice(2), process.env);
   const summary = `${command ?? PROGRAM} refused (exit ${code}): ${error.code ?? error.name}: ${error.message}`;
-  reportFailure(format, createCliLogger({ format, level: 'error' }), summary, error.message, { event: 'cli.refused', command, error, exitCode: code }, (line) => writeLine(2, line));
+  reportFailure(
+    format,
+    createCliLogger({ format, level: 'error' }),
+    summary,
+    error.message,
+    { event: 'cli.refused', command, error, exitCode: code },
+    (line) => writeLine(2, line),
+  );
   return process.exit(code);
 }
 
-export async function runCommand(spec: AnyCommand, raw: Record<string, unknown>, env: NodeJS.ProcessEnv, bundle: Bundle): Promise<never> {
+export async function runCommand(
+  spec: AnyCommand,
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  bundle: Bundle,
+): Promise<never> {
   let input = { raw, env };
   if (bundle.sealed) {
     try {
@@ -96,7 +130,9 @@ export async function runCommand(spec: AnyCommand, raw: Record<string, unknown>,
   const commandPrint = (line: string) => stdout(oneLine(line));
   // Process warnings (e.g. the AWS SDK's Node version notice) become log lines: stderr stays one format.
   process.removeAllListeners('warning');
-  process.on('warning', (warning) => logger.warn?.(warning.message.replace(/\s+/g, ' '), { event: 'node.warning', name: warning.name }));
+  process.on('warning', (warning) =>
+    logger.warn?.(warning.message.replace(/\s+/g, ' '), { event: 'node.warning', name: warning.name }),
+  );
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -109,7 +145,16 @@ export async function runCommand(spec: AnyCommand, raw: Record<string, unknown>,
   const releaseSignals = () => {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   };
-  const ctx: CommandContext = { logger, logFormat: format, signal: controller.signal, print: commandPrint, env: input.env, releaseSignals, entryFile: bundle.entryFile, ...(bundle.sealed && { sealed: bundle.sealed }) };
+  const ctx: CommandContext = {
+    logger,
+    logFormat: format,
+    signal: controller.signal,
+    print: commandPrint,
+    env: input.env,
+    releaseSignals,
+    entryFile: bundle.entryFile,
+    ...(bundle.sealed && { sealed: bundle.sealed }),
+  };
 
   try {
     return process.exit((await spec.run(args, ctx)) ?? 0);
@@ -117,7 +162,14 @@ export async function runCommand(spec: AnyCommand, raw: Record<string, unknown>,
     const code = received ? 128 + constants.signals[received] : exitCodeOf(err);
     const error = describeError(err);
     const why = received ? `stopped by ${received}` : `${error.code ?? error.name}: ${error.message}`;
-    reportFailure(format, logger, `${spec.name} failed (exit ${code}): ${why}`, error.message, { event: 'cli.failed', command: spec.name, error, exitCode: code }, stderr);
+    reportFailure(
+      format,
+      logger,
+      `${spec.name} failed (exit ${code}): ${why}`,
+      error.message,
+      { event: 'cli.failed', command: spec.name, error, exitCode: code },
+      stderr,
+    );
     return process.exit(code);
   }
 }

@@ -19,9 +19,15 @@ import type { AnyCommand } from './spec.js';
 /** Commands a sealed image will not run: a local AWS stand-in, and re-sealing. */
 const UNSEALED_ONLY = new Set(['emulator', 'demo', 'bake']);
 /** Variables meant to move our AWS endpoints; our clients ignore the AWS_ ones, and a sealed image says so. */
-const ENDPOINT_VARIABLES = ['MARKETPLACE_ENDPOINT', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_MARKETPLACE_METERING', 'AWS_ENDPOINT_URL_LICENSE_MANAGER'];
+const ENDPOINT_VARIABLES = [
+  'MARKETPLACE_ENDPOINT',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_MARKETPLACE_METERING',
+  'AWS_ENDPOINT_URL_LICENSE_MANAGER',
+];
 
-const sealedError = (message: string) => new ConfigurationError('IMAGE_SEALED', `This image is sealed (${BAKED_CONFIG_FILE}): ${message}`);
+const sealedError = (message: string) =>
+  new ConfigurationError('IMAGE_SEALED', `This image is sealed (${BAKED_CONFIG_FILE}): ${message}`);
 
 /**
  * Reads `baked-config.json` beside `entryFile`; undefined when there is none. When there is one, refuses
@@ -35,7 +41,10 @@ export function openSealedImage(entryFile: string, env: NodeJS.ProcessEnv): Seal
     text = readFileSync(configFile, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigurationError('IMAGE_TAMPERED', `${configFile} exists but cannot be read (${(err as Error).message}): the image is damaged.`);
+    throw new ConfigurationError(
+      'IMAGE_TAMPERED',
+      `${configFile} exists but cannot be read (${(err as Error).message}): the image is damaged.`,
+    );
   }
   const context = `This image is sealed (${BAKED_CONFIG_FILE}). `;
   refuseCodeInjection(env, process.execArgv, [], context);
@@ -61,11 +70,16 @@ export async function sealInput(
     const value = raw[name] ?? env[envName(name)];
     return value === undefined || value === '' ? undefined : String(value);
   };
-  const endpoint = given('endpoint') !== undefined ? '--endpoint / MARKETPLACE_ENDPOINT' : ENDPOINT_VARIABLES.find((name) => env[name]);
+  const endpoint =
+    given('endpoint') !== undefined
+      ? '--endpoint / MARKETPLACE_ENDPOINT'
+      : ENDPOINT_VARIABLES.find((name) => env[name]);
   if (endpoint) throw sealedError(`${endpoint} would send calls elsewhere than AWS; remove it.`);
   const productCode = given('product-code');
   if (productCode !== undefined && productCode !== config.productCode) {
-    throw sealedError(`product code ${JSON.stringify(productCode)} differs from the baked ${JSON.stringify(config.productCode)}; remove it.`);
+    throw sealedError(
+      `product code ${JSON.stringify(productCode)} differs from the baked ${JSON.stringify(config.productCode)}; remove it.`,
+    );
   }
   const version = given('public-key-version');
   if (version !== undefined && Number(version) !== config.publicKeyVersion) {
@@ -80,7 +94,11 @@ export async function sealInput(
     delete sealedRaw[name];
     delete sealedEnv[envName(name)];
   }
-  const baked: Record<string, unknown> = { 'product-code': config.productCode, 'public-key': config.publicKey, 'public-key-version': String(config.publicKeyVersion) };
+  const baked: Record<string, unknown> = {
+    'product-code': config.productCode,
+    'public-key': config.publicKey,
+    'public-key-version': String(config.publicKeyVersion),
+  };
   for (const [name, value] of Object.entries(baked)) if (name in spec.options) sealedRaw[name] = value;
   return { raw: sealedRaw, env: sealedEnv };
 }
@@ -88,12 +106,18 @@ export async function sealInput(
 /** A key given to a sealed image must be the baked one (compared by SPKI bytes). */
 async function refuseOtherKey(pem: string | undefined, file: string | undefined, bakedPem: string): Promise<void> {
   if (pem === undefined && file === undefined) return;
-  const [{ createPublicKey }, { readInputFile }] = await Promise.all([import('node:crypto'), import('../src/common/input-file.js')]);
+  const [{ createPublicKey }, { readInputFile }] = await Promise.all([
+    import('node:crypto'),
+    import('../src/common/input-file.js'),
+  ]);
   const spki = (text: string) => createPublicKey(text).export({ type: 'spki', format: 'der' });
   const baked = spki(bakedPem);
   for (const [what, read] of [
     ['--public-key / MARKETPLACE_PUBLIC_KEY', pem === undefined ? undefined : async () => pem],
-    ['--public-key-file / MARKETPLACE_PUBLIC_KEY_FILE', file === undefined ? undefined : () => readInputFile(file, { code: 'PUBLIC_KEY_FILE', what: 'public key file' })],
+    [
+      '--public-key-file / MARKETPLACE_PUBLIC_KEY_FILE',
+      file === undefined ? undefined : () => readInputFile(file, { code: 'PUBLIC_KEY_FILE', what: 'public key file' }),
+    ],
   ] as const) {
     if (!read) continue;
     let same = false;
@@ -113,15 +137,27 @@ async function refuseOtherKey(pem: string | undefined, file: string | undefined,
  */
 async function refuseOtherTlsRoots(given: string | undefined, baked: string): Promise<void> {
   if (given === undefined || given === baked) return;
-  const refuse = () => sealedError(`--tls-roots / MARKETPLACE_TLS_ROOTS ${JSON.stringify(given)} is not the trust the image was sealed with (${baked === 'aws' ? "Amazon's roots, aws" : 'the baked roots'}); remove it.`);
+  const refuse = () =>
+    sealedError(
+      `--tls-roots / MARKETPLACE_TLS_ROOTS ${JSON.stringify(given)} is not the trust the image was sealed with (${baked === 'aws' ? "Amazon's roots, aws" : 'the baked roots'}); remove it.`,
+    );
   if (given === 'aws' || given === 'system' || baked === 'aws') throw refuse();
-  const [{ X509Certificate }, { readInputFile }] = await Promise.all([import('node:crypto'), import('../src/common/input-file.js')]);
+  const [{ X509Certificate }, { readInputFile }] = await Promise.all([
+    import('node:crypto'),
+    import('../src/common/input-file.js'),
+  ]);
   // Blocks split here, not by src/aws/tls-roots.ts: dist/cli.cjs inlines every import of this module, and the
   // exec probe (`check`) must not load node:tls.
-  const certificates = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((block) => new X509Certificate(block).raw);
+  const certificates = (pem: string) =>
+    (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map(
+      (block) => new X509Certificate(block).raw,
+    );
   let same = false;
   try {
-    const [mine, theirs] = [certificates(baked), certificates(await readInputFile(given, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file' }))];
+    const [mine, theirs] = [
+      certificates(baked),
+      certificates(await readInputFile(given, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file' })),
+    ];
     same = mine.length === theirs.length && mine.every((der, i) => der.equals(theirs[i]!));
   } catch {
     same = false;

@@ -146,7 +146,10 @@ export interface CommandContext {
   sealed?: SealedImage;
 }
 
-export interface CommandSpec<Options extends OptionSpecs = OptionSpecs, Positionals extends PositionalSpecs = PositionalSpecs> {
+export interface CommandSpec<
+  Options extends OptionSpecs = OptionSpecs,
+  Positionals extends PositionalSpecs = PositionalSpecs,
+> {
   name: string;
   /** yargs command string with positionals, e.g. `inspect <file>`. Default: `name`. */
   usage?: string;
@@ -182,8 +185,9 @@ export interface AnyCommand extends Omit<CommandSpec, 'run'> {
  * A command whose `run` is typed by its own option table: `defineCommand({ options: { port: { type: 'port', ... } },
  * run(args) { args.port } })` gives `args.port: number | undefined`. The identity at run time.
  */
-export function defineCommand<const Options extends OptionSpecs, const Positionals extends PositionalSpecs = Record<never, string>>(
-  spec: CommandSpec<Options, Positionals>,
-): CommandSpec<Options, Positionals> {
+export function defineCommand<
+  const Options extends OptionSpecs,
+  const Positionals extends PositionalSpecs = Record<never, string>,
+>(spec: CommandSpec<Options, Positionals>): CommandSpec<Options, Positionals> {
   return spec;
 }

@@ -10,14 +10,20 @@ export function closestName(given: string, known: readonly string[]): string | u
   let best: { name: string; distance: number } | undefined;
   for (const name of known) {
     const distance = editDistance(given, name);
-    if (distance <= Math.min(3, Math.floor(Math.max(given.length, name.length) / 3)) && (!best || distance < best.distance)) best = { name, distance };
+    if (
+      distance <= Math.min(3, Math.floor(Math.max(given.length, name.length) / 3)) &&
+      (!best || distance < best.distance)
+    )
+      best = { name, distance };
   }
   return best?.name;
 }
 
 /** Levenshtein distance (insertions, deletions, substitutions), with adjacent transpositions counting as one. */
 function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;

@@ -13,7 +13,11 @@ export class UsageError extends EntitlementError {
 }
 
 /** The library's codes for input that is wrong as given (an option's value, a file's content). */
-const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(['INVALID_OPTION', 'INVALID_LICENSE', 'INVALID_REGISTRATION_TOKENS']);
+const INPUT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'INVALID_OPTION',
+  'INVALID_LICENSE',
+  'INVALID_REGISTRATION_TOKENS',
+]);
 
 /**
  * Runs a library check of what the command line gave; the {@link ConfigurationError} it throws for that input is
@@ -25,7 +29,8 @@ export function usageErrorOf<T>(prefix: string, check: () => T): T {
   try {
     return check();
   } catch (err) {
-    if (err instanceof ConfigurationError && INPUT_ERROR_CODES.has(err.code)) throw new UsageError(`${prefix}${err.message}`, { cause: err });
+    if (err instanceof ConfigurationError && INPUT_ERROR_CODES.has(err.code))
+      throw new UsageError(`${prefix}${err.message}`, { cause: err });
     throw err;
   }
 }

@@ -73,7 +73,11 @@ export async function runWithYargs(
 function describeCommand(y: Argv, spec: AnyCommand, hasDash: boolean): Argv {
   for (const [name, describe] of Object.entries(spec.positionals ?? {})) {
     // yargs-parser turns a lone "-" (stdin, by convention) into an empty value; give it back.
-    y = y.positional(name, { describe, type: 'string', coerce: (value: unknown) => (hasDash && (value === '' || value === true) ? '-' : value) });
+    y = y.positional(name, {
+      describe,
+      type: 'string',
+      coerce: (value: unknown) => (hasDash && (value === '' || value === true) ? '-' : value),
+    });
   }
   for (const [name, option] of Object.entries(spec.options)) {
     const notes = [`env ${[envName(name, option), ...(option.envAliases ?? [])].join(' or ')}`];
@@ -99,13 +103,17 @@ function withFix(message: string, spec: AnyCommand | undefined, argv: string[]):
   // yargs counts positionals ("got 0, need at least 1"); name the missing one and what it is.
   const positionals = Object.entries(spec?.positionals ?? {});
   if (spec && positionals.length > 0 && /^Not enough non-option arguments/.test(message)) {
-    const missing = positionals.map(([name, describe]) => `<${name}>: ${describe.charAt(0).toLowerCase()}${describe.slice(1)}`).join('; ');
+    const missing = positionals
+      .map(([name, describe]) => `<${name}>: ${describe.charAt(0).toLowerCase()}${describe.slice(1)}`)
+      .join('; ');
     return `Missing ${missing} (\`${PROGRAM} ${spec.usage ?? spec.name}\`)`;
   }
   const unknown = /^Unknown arguments?: (.*)$/.exec(message)?.[1]?.split(', ');
   if (!unknown) return message;
   const options = Object.keys(spec?.options ?? {});
-  const meant = unknown.map((arg) => [arg, closestName(arg, options)] as const).filter(([, option]) => option !== undefined);
+  const meant = unknown
+    .map((arg) => [arg, closestName(arg, options)] as const)
+    .filter(([, option]) => option !== undefined);
   if (meant.length > 0) return `${message}. Did you mean ${meant.map(([, option]) => `--${option}`).join(', ')}?`;
   if (unknown.some((arg) => arg.includes('-BEGIN '))) {
     // yargs names only the PEM's first line; the key itself is never repeated.

@@ -24,9 +24,13 @@ export async function lintWorkflows(files) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const files = process.argv.length > 2
-    ? process.argv.slice(2)
-    : readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(WORKFLOWS, f));
+  const files =
+    process.argv.length > 2
+      ? process.argv.slice(2)
+      : readdirSync(WORKFLOWS)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => join(WORKFLOWS, f));
   if (files.length === 0) {
     console.error(`actionlint: no workflow files in ${relative(ROOT, WORKFLOWS)}`);
     process.exit(1);

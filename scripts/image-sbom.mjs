@@ -23,19 +23,29 @@ function owningPackage(library) {
   const candidates = new Set([library, real].flatMap((p) => [p, p.startsWith('/usr/') ? p.slice(4) : `/usr${p}`]));
   for (const path of candidates) {
     try {
-      const line = execFileSync('dpkg-query', ['--search', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0];
+      const line = execFileSync('dpkg-query', ['--search', path], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).split('\n')[0];
       const name = /^([^:\s,]+)(?::[a-z0-9]+)?: /.exec(line)?.[1];
       if (name) return name;
     } catch {
       // not this spelling of the path
     }
   }
-  throw new Error(`${library} (${real}) is copied into the image but no Debian package owns it: the image SBOM cannot account for it.`);
+  throw new Error(
+    `${library} (${real}) is copied into the image but no Debian package owns it: the image SBOM cannot account for it.`,
+  );
 }
 
 function debianPackage(name) {
-  const [version, architecture] = execFileSync('dpkg-query', ['--show', '--showformat', '${Version}\t${Architecture}', `${name}:*`], { encoding: 'utf8' })
-    .split('\n')[0].split('\t');
+  const [version, architecture] = execFileSync(
+    'dpkg-query',
+    ['--show', '--showformat', '${Version}\t${Architecture}', `${name}:*`],
+    { encoding: 'utf8' },
+  )
+    .split('\n')[0]
+    .split('\t');
   return { name, version, architecture };
 }
 
@@ -48,8 +58,12 @@ function distro() {
 function main() {
   const { values, positionals: libraries } = parseArgs({
     options: {
-      'npm-sbom': { type: 'string' }, node: { type: 'string' }, rootfs: { type: 'string' }, licenses: { type: 'string' },
-      version: { type: 'string' }, revision: { type: 'string' },
+      'npm-sbom': { type: 'string' },
+      node: { type: 'string' },
+      rootfs: { type: 'string' },
+      licenses: { type: 'string' },
+      version: { type: 'string' },
+      revision: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -83,7 +97,8 @@ function main() {
   const debs = [...owners.keys()].sort().map((name) => {
     const deb = debianPackage(name);
     const copyright = `/usr/share/doc/${name}/copyright`;
-    if (!existsSync(copyright)) throw new Error(`${copyright} is missing: the image would ship ${name} without its copyright notice.`);
+    if (!existsSync(copyright))
+      throw new Error(`${copyright} is missing: the image would ship ${name} without its copyright notice.`);
     copyFileSync(copyright, join(licenceDir, 'debian', `${name}.copyright`));
     const purl = `pkg:deb/debian/${name}@${encodeURIComponent(deb.version)}?arch=${deb.architecture}&distro=${osName}`;
     return {
@@ -110,7 +125,11 @@ function main() {
   };
   const bom = {
     ...npm,
-    metadata: { ...npm.metadata, component: image, properties: [{ name: 'marketplace-entitlement:architecture', value: process.arch }] },
+    metadata: {
+      ...npm.metadata,
+      component: image,
+      properties: [{ name: 'marketplace-entitlement:architecture', value: process.arch }],
+    },
     components: [bundle, node, ...npm.components, ...debs],
     dependencies: [
       { ref: image['bom-ref'], dependsOn: [bundle['bom-ref'], node['bom-ref']] },
@@ -120,7 +139,9 @@ function main() {
     ],
   };
   writeFileSync(join(licenceDir, 'sbom.cdx.json'), `${JSON.stringify(bom, null, 2)}\n`);
-  console.log(`image SBOM: node ${nodeVersion}, ${debs.map((d) => `${d.name} ${d.version}`).join(', ')}, ${npm.components.length} npm packages`);
+  console.log(
+    `image SBOM: node ${nodeVersion}, ${debs.map((d) => `${d.name} ${d.version}`).join(', ')}, ${npm.components.length} npm packages`,
+  );
 }
 
 try {

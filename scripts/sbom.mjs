@@ -32,13 +32,19 @@ export function buildTimestamp(root, env = process.env) {
   const epoch = env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined && epoch !== '') {
     if (!/^\d{1,12}$/.test(epoch)) {
-      throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC, e.g. $(git log -1 --format=%ct); got ${JSON.stringify(epoch)}.`);
+      throw new Error(
+        `SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC, e.g. $(git log -1 --format=%ct); got ${JSON.stringify(epoch)}.`,
+      );
     }
     return isoSeconds(Number(epoch));
   }
   let commitTime = '';
   try {
-    commitTime = execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    commitTime = execFileSync('git', ['log', '-1', '--format=%ct'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined; // not a checkout (a Docker build context, an unpacked tarball): no timestamp rather than a wrong one
   }
@@ -91,11 +97,16 @@ export function npmPackageSbom({ project, packages, lock, timestamp }) {
     metadata: {
       timestamp,
       lifecycles: [{ phase: 'build' }],
-      tools: { components: [{ type: 'application', name: `${project.name} scripts/sbom.mjs`, version: project.version }] },
+      tools: {
+        components: [{ type: 'application', name: `${project.name} scripts/sbom.mjs`, version: project.version }],
+      },
       component: root,
     },
     components,
-    dependencies: [{ ref: root['bom-ref'], dependsOn: components.map((c) => c['bom-ref']) }, ...components.map((c) => ({ ref: c['bom-ref'] }))],
+    dependencies: [
+      { ref: root['bom-ref'], dependsOn: components.map((c) => c['bom-ref']) },
+      ...components.map((c) => ({ ref: c['bom-ref'] })),
+    ],
   };
 }
 

@@ -23,9 +23,21 @@ const python = process.env.PYTHON ?? '/usr/bin/python3';
 /** What each check needs, and the Debian packages that provide it. */
 const REQUIREMENTS = [
   { what: 'go', ok: () => run('go', ['version']).status === 0, packages: ['golang-go'] },
-  { what: 'the AWS SDK for Go v2', ok: () => existsSync(join(GOCODE, 'src/github.com/aws/aws-sdk-go-v2/service/marketplacemetering')), packages: ['golang-github-aws-aws-sdk-go-v2-dev'] },
-  { what: `${python} with botocore and cryptography`, ok: () => run(python, ['-c', 'import botocore, cryptography']).status === 0, packages: ['python3', 'python3-botocore', 'python3-cryptography'] },
-  { what: 'mypy (the Python port type-checks under --strict)', ok: () => run(python, ['-m', 'mypy', '--version']).status === 0, packages: ['mypy'] },
+  {
+    what: 'the AWS SDK for Go v2',
+    ok: () => existsSync(join(GOCODE, 'src/github.com/aws/aws-sdk-go-v2/service/marketplacemetering')),
+    packages: ['golang-github-aws-aws-sdk-go-v2-dev'],
+  },
+  {
+    what: `${python} with botocore and cryptography`,
+    ok: () => run(python, ['-c', 'import botocore, cryptography']).status === 0,
+    packages: ['python3', 'python3-botocore', 'python3-cryptography'],
+  },
+  {
+    what: 'mypy (the Python port type-checks under --strict)',
+    ok: () => run(python, ['-m', 'mypy', '--version']).status === 0,
+    packages: ['mypy'],
+  },
 ];
 
 function run(command, args, options = {}) {
@@ -45,7 +57,11 @@ function ensureTools() {
     const packages = [...new Set(missing.flatMap((r) => r.packages))];
     console.log(`installing ${packages.join(' ')} (apt-get)`);
     const update = run('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    if (update.status === 0) run('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (update.status === 0)
+      run('apt-get', ['install', '-y', '-qq', ...packages], {
+        stdio: 'inherit',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
     missing = REQUIREMENTS.filter((r) => !r.ok());
   }
   for (const r of missing) fail(`${r.what} is missing: apt-get install ${r.packages.join(' ')}`);
@@ -68,7 +84,14 @@ function goPort() {
     mkdirSync(dirname(linked), { recursive: true });
     symlinkSync(join(root, 'ports/go'), linked);
     // PWD: the go tool takes the working directory from it, and only the linked path lies inside GOPATH.
-    const env = { ...process.env, GO111MODULE: 'off', GOPATH: `${gopath}:${GOCODE}`, GOPROXY: 'off', GOFLAGS: '', PWD: linked };
+    const env = {
+      ...process.env,
+      GO111MODULE: 'off',
+      GOPATH: `${gopath}:${GOCODE}`,
+      GOPROXY: 'off',
+      GOFLAGS: '',
+      PWD: linked,
+    };
     const gofmt = run('gofmt', ['-l', '.'], { cwd: linked, env });
     if (gofmt.status !== 0 || gofmt.stdout.trim() !== '') fail(`gofmt: ${gofmt.stdout.trim() || gofmt.stderr.trim()}`);
     else passed += 1;
@@ -80,7 +103,12 @@ function goPort() {
     const goPassed = output.match(/^\s*--- PASS:/gm)?.length ?? 0;
     const goFailed = output.match(/^\s*--- FAIL:/gm)?.length ?? 0;
     if (goFailed > 0 || test.status !== 0) {
-      console.log(output.split('\n').filter((line) => !/^\s*(=== RUN|--- PASS)/.test(line)).join('\n'));
+      console.log(
+        output
+          .split('\n')
+          .filter((line) => !/^\s*(=== RUN|--- PASS)/.test(line))
+          .join('\n'),
+      );
     }
     console.log(`Go port: ${goPassed} passed, ${goFailed} failed`);
     passed += goPassed;
@@ -94,10 +122,15 @@ function goPort() {
 /** Adds the counts of the Python port's runner ("N passed, N failed", sub-tests included). */
 function pythonPort() {
   // botocore ships no type stubs; the package's own code and cryptography's are checked.
-  const types = run(python, ['-m', 'mypy', '--strict', '--ignore-missing-imports', 'marketplace_entitlement'], { cwd: join(root, 'ports/python') });
+  const types = run(python, ['-m', 'mypy', '--strict', '--ignore-missing-imports', 'marketplace_entitlement'], {
+    cwd: join(root, 'ports/python'),
+  });
   if (types.status !== 0) fail(`mypy --strict: ${types.stdout.trim()}`);
   else passed += 1;
-  const test = run(python, ['-m', 'tests'], { cwd: join(root, 'ports/python'), env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  const test = run(python, ['-m', 'tests'], {
+    cwd: join(root, 'ports/python'),
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
   const output = `${test.stdout}${test.stderr}`;
   const summary = output.match(/^(\d+) passed, (\d+) failed$/m);
   if (test.status !== 0) console.log(output);

@@ -22,7 +22,13 @@ export function writeThirdPartyNotices(metafile, root, outfile) {
     return [rule, `${p.name}@${p.version} (${p.license})`, ...body].join('\n');
   });
   if (packages.some((p) => p.files.length === 0)) {
-    sections.push([rule, 'Apache License 2.0, full text (for the packages above that declare it without shipping it)', readFileSync(join(root, 'LICENSE'), 'utf8').trimEnd()].join('\n'));
+    sections.push(
+      [
+        rule,
+        'Apache License 2.0, full text (for the packages above that declare it without shipping it)',
+        readFileSync(join(root, 'LICENSE'), 'utf8').trimEnd(),
+      ].join('\n'),
+    );
   }
   const header =
     'marketplace-entitlement: third-party notices\n\n' +
@@ -69,9 +75,17 @@ function describePackage(root, relativeDir) {
     .sort()
     .map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8') }));
   const id = `${manifest.name}@${manifest.version}`;
-  if (files.length === 0 && manifest.license !== 'Apache-2.0') throw new Error(`${id} is bundled but ships no licence file (${dir}): its notice cannot be reproduced.`);
+  if (files.length === 0 && manifest.license !== 'Apache-2.0')
+    throw new Error(`${id} is bundled but ships no licence file (${dir}): its notice cannot be reproduced.`);
   const author = typeof manifest.author === 'string' ? manifest.author : manifest.author?.name;
   const repository = typeof manifest.repository === 'string' ? manifest.repository : manifest.repository?.url;
   const declaredOnly = `Ships no licence file; its package.json declares Apache-2.0 (full text at the end)${author ? `, author ${author}` : ''}${repository ? `, source ${repository}` : ''}.`;
-  return { name: manifest.name, version: manifest.version, license: manifest.license ?? 'see below', dir: relativeDir, files, declaredOnly };
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    license: manifest.license ?? 'see below',
+    dir: relativeDir,
+    files,
+    declaredOnly,
+  };
 }

@@ -13,8 +13,19 @@ export interface Verdict {
   exitCode?: number;
   [field: string]: unknown;
 }
-export declare function verdictOf<T>(library: Library, run: () => T | Promise<T>, describe: (value: T) => Record<string, unknown>): Promise<Verdict>;
-export declare function registrationVerdict(library: Library, token: string, options: Root.VerifyRegistrationOptions): Promise<Verdict>;
+export declare function verdictOf<T>(
+  library: Library,
+  run: () => T | Promise<T>,
+  describe: (value: T) => Record<string, unknown>,
+): Promise<Verdict>;
+export declare function registrationVerdict(
+  library: Library,
+  token: string,
+  options: Root.VerifyRegistrationOptions,
+): Promise<Verdict>;
 export declare function keyVerdict(library: Library, pem: string): Promise<Verdict>;
 export declare function awsErrorVerdict(library: Library, name: string, status: number): Record<string, unknown>;
-export declare function scenarioVerdict(library: Library, scenario: Record<string, unknown>): Promise<{ verdict: Verdict; calls: number }>;
+export declare function scenarioVerdict(
+  library: Library,
+  scenario: Record<string, unknown>,
+): Promise<{ verdict: Verdict; calls: number }>;

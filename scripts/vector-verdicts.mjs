@@ -44,8 +44,12 @@ export function keyVerdict(library, pem) {
 
 /** classifyMeteringError's verdict on an AWS error `name` answered with HTTP `status`. */
 export function awsErrorVerdict(library, name, status) {
-  const verdict = library.classifyMeteringError(Object.assign(new Error(`${name} from the service`), { name, $metadata: { httpStatusCode: status } }));
-  return verdict.retryable ? { retryable: true } : { retryable: false, error: verdict.error.name, code: verdict.error.code, exitCode: verdict.error.exitCode };
+  const verdict = library.classifyMeteringError(
+    Object.assign(new Error(`${name} from the service`), { name, $metadata: { httpStatusCode: status } }),
+  );
+  return verdict.retryable
+    ? { retryable: true }
+    : { retryable: false, error: verdict.error.name, code: verdict.error.code, exitCode: verdict.error.exitCode };
 }
 
 /**
@@ -57,7 +61,10 @@ export async function scenarioVerdict(library, scenario) {
   const emulator = await library.startMeteringEmulator({
     port: 0,
     host: '127.0.0.1',
-    scenario: { ...rest, ...(rotationTimestamp !== undefined && { rotationTimestamp: new Date(rotationTimestamp * 1000) }) },
+    scenario: {
+      ...rest,
+      ...(rotationTimestamp !== undefined && { rotationTimestamp: new Date(rotationTimestamp * 1000) }),
+    },
   });
   try {
     const verdict = await verdictOf(
@@ -73,7 +80,9 @@ export async function scenarioVerdict(library, scenario) {
         }),
       (entitlement) => ({
         issuedAtSource: entitlement.issuedAtSource,
-        ...(entitlement.publicKeyRotationTimestamp && { publicKeyRotationTimestamp: entitlement.publicKeyRotationTimestamp.getTime() / 1000 }),
+        ...(entitlement.publicKeyRotationTimestamp && {
+          publicKeyRotationTimestamp: entitlement.publicKeyRotationTimestamp.getTime() / 1000,
+        }),
       }),
     );
     return { verdict, calls: emulator.calls.length };

@@ -18,11 +18,24 @@
  *   throw err;
  * }
  */
-export { ensureEntitled, registerUsage, newNonce, PRODUCT_CODE_PATTERN, DEFAULT_REQUEST_TIMEOUT_MS } from './registration/register.js';
+export {
+  ensureEntitled,
+  registerUsage,
+  newNonce,
+  PRODUCT_CODE_PATTERN,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './registration/register.js';
 export type { EnsureEntitledOptions, Entitlement } from './registration/types.js';
 export { verifyRegistration, DEFAULT_CLOCK_TOLERANCE_SEC, PLAUSIBLE_IAT_RANGE_SEC } from './registration/verify.js';
 export type { VerifyRegistrationOptions, RegistrationClaims } from './registration/verify.js';
-export { loadProductPublicKey, publicKeyFingerprint, AWS_DOC_PLACEHOLDER_KEY_SHA256, MIN_RSA_BITS, MAX_RSA_BITS, RSA_PUBLIC_EXPONENT } from './registration/public-key.js';
+export {
+  loadProductPublicKey,
+  publicKeyFingerprint,
+  AWS_DOC_PLACEHOLDER_KEY_SHA256,
+  MIN_RSA_BITS,
+  MAX_RSA_BITS,
+  RSA_PUBLIC_EXPONENT,
+} from './registration/public-key.js';
 export type { PublicKeyInput } from './registration/public-key.js';
 export * from './errors.js';
 export type { Logger, LoggerLike, LogFields } from './common/logger.js';

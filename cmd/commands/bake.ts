@@ -25,7 +25,8 @@ export const bakeCommand = defineCommand({
       type: 'string',
       choices: INSTANCE_BINDINGS,
       default: 'platform',
-      describe: 'Where the sealed CLI must run: platform (a Kubernetes pod or an ECS task), kubernetes, ecs, or none (anywhere)',
+      describe:
+        'Where the sealed CLI must run: platform (a Kubernetes pod or an ECS task), kubernetes, ecs, or none (anywhere)',
     },
     'tls-roots': {
       type: 'string',
@@ -36,19 +37,31 @@ export const bakeCommand = defineCommand({
     ...LOG_OPTIONS,
   },
   examples: [
-    ['$0 bake --product-code abc123 --public-key-file product-key.pem', 'In the Dockerfile, after installing the bundle'],
-    ['$0 bake --product-code abc123 --public-key-file emulator-key.pem --tls-roots test-ca.pem', 'A pre-release image that trusts the emulator (docs/aws-as-production.md)'],
+    [
+      '$0 bake --product-code abc123 --public-key-file product-key.pem',
+      'In the Dockerfile, after installing the bundle',
+    ],
+    [
+      '$0 bake --product-code abc123 --public-key-file emulator-key.pem --tls-roots test-ca.pem',
+      'A pre-release image that trusts the emulator (docs/aws-as-production.md)',
+    ],
   ],
   async run(args, ctx) {
-    const [{ productCode: checkProductCode }, { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION }, { loadProductPublicKey }, { writeFileAtomic }, { ConfigurationError }, { checkTlsRoots }] =
-      await Promise.all([
-        import('../../src/metering/validation.js'),
-        import('../../src/registration/public-key-version.js'),
-        import('../../src/registration/public-key.js'),
-        import('../../src/common/atomic-write.js'),
-        import('../../src/common/errors.js'),
-        import('../../src/aws/tls-roots.js'),
-      ]);
+    const [
+      { productCode: checkProductCode },
+      { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION },
+      { loadProductPublicKey },
+      { writeFileAtomic },
+      { ConfigurationError },
+      { checkTlsRoots },
+    ] = await Promise.all([
+      import('../../src/metering/validation.js'),
+      import('../../src/registration/public-key-version.js'),
+      import('../../src/registration/public-key.js'),
+      import('../../src/common/atomic-write.js'),
+      import('../../src/common/errors.js'),
+      import('../../src/aws/tls-roots.js'),
+    ]);
     const version = args['public-key-version'];
     if (!isPublicKeyVersion(version)) {
       throw new ConfigurationError(
@@ -57,7 +70,9 @@ export const bakeCommand = defineCommand({
       );
     }
     const keyFile = args['public-key-file'];
-    const key = loadProductPublicKey(await readInputFile(keyFile, { code: 'PUBLIC_KEY_FILE', what: 'public key file' }));
+    const key = loadProductPublicKey(
+      await readInputFile(keyFile, { code: 'PUBLIC_KEY_FILE', what: 'public key file' }),
+    );
     const config: BakedConfig = {
       version: BAKED_CONFIG_VERSION,
       productCode: checkProductCode(args['product-code'], 'productCode'),
@@ -67,15 +82,22 @@ export const bakeCommand = defineCommand({
     };
     const tlsRootsFile = args['tls-roots'];
     if (tlsRootsFile !== undefined) {
-      const roots = checkTlsRoots(await readInputFile(tlsRootsFile, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file' }));
+      const roots = checkTlsRoots(
+        await readInputFile(tlsRootsFile, { code: 'TLS_ROOTS_FILE', what: '--tls-roots file' }),
+      );
       if (roots === 'aws' || roots === 'system') {
-        throw new ConfigurationError('INVALID_TLS_ROOTS', `--tls-roots ${tlsRootsFile} holds no PEM certificates; leave the option out for Amazon's roots.`);
+        throw new ConfigurationError(
+          'INVALID_TLS_ROOTS',
+          `--tls-roots ${tlsRootsFile} holds no PEM certificates; leave the option out for Amazon's roots.`,
+        );
       }
       config.tlsRoots = roots;
     }
     const file = join(args.into === undefined ? dirname(ctx.entryFile) : resolve(args.into), BAKED_CONFIG_FILE);
     await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o444 });
     const roots = config.tlsRoots ? 'the baked TLS roots' : "Amazon's TLS roots";
-    ctx.print(`sealed: product ${config.productCode}, key version ${version}, instance binding ${config.instanceBinding}, ${roots}; wrote ${file}`);
+    ctx.print(
+      `sealed: product ${config.productCode}, key version ${version}, instance binding ${config.instanceBinding}, ${roots}; wrote ${file}`,
+    );
   },
 });

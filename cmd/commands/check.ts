@@ -13,7 +13,13 @@ export const checkCommand = defineCommand({
   name: 'check',
   describe: 'Verify the signed entitlement file (exec probe): exit 0 valid, 65 invalid, 66 missing',
   options: {
-    file: { type: 'string', default: DEFAULT_ENTITLEMENT_FILE, env: ENTITLEMENT_FILE_ENV, envAliases: ['MARKETPLACE_FILE'], describe: 'The entitlement file to verify' },
+    file: {
+      type: 'string',
+      default: DEFAULT_ENTITLEMENT_FILE,
+      env: ENTITLEMENT_FILE_ENV,
+      envAliases: ['MARKETPLACE_FILE'],
+      describe: 'The entitlement file to verify',
+    },
     ...KEY_OPTIONS,
     'product-code': { ...PRODUCT_CODE_OPTION, describe: 'When given, the file must be for this product' },
     'instance-id': INSTANCE_ID_OPTION,
@@ -30,7 +36,10 @@ export const checkCommand = defineCommand({
     const claims = await verifyEntitlementFileForThisInstance(file, {
       publicKey: await productPublicKey(args),
       env: ctx.env,
-      ...(ctx.sealed && { instanceBinding: ctx.sealed.config.instanceBinding, publicKeyVersion: ctx.sealed.config.publicKeyVersion }),
+      ...(ctx.sealed && {
+        instanceBinding: ctx.sealed.config.instanceBinding,
+        publicKeyVersion: ctx.sealed.config.publicKeyVersion,
+      }),
       ...(args['instance-id'] !== undefined && { instanceId: args['instance-id'] }),
       ...(args['product-code'] !== undefined && { productCode: args['product-code'] }),
       ...(args['max-age'] !== undefined && { maxAgeSec: args['max-age'] / 1000 }),

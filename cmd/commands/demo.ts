@@ -34,20 +34,44 @@ export const demoCommand = defineCommand({
   async run(args, ctx) {
     const { startMeteringEmulator } = await import('../../src/emulator/server.js');
     // One emulated contract: a floating pool of 2 users.
-    const emulator = await startMeteringEmulator({ licenses: [{ productSku: DEMO_SKU, entitlements: [{ name: 'Users', unit: 'Count', maxCount: 2 }] }] });
+    const emulator = await startMeteringEmulator({
+      licenses: [{ productSku: DEMO_SKU, entitlements: [{ name: 'Users', unit: 'Count', maxCount: 2 }] }],
+    });
     const dir = await mkdtemp(join(tmpdir(), 'marketplace-entitlement-demo-'));
     // Dummy credentials for the emulator: real ones are neither needed nor sent anywhere.
-    Object.assign(ctx.env, { AWS_ACCESS_KEY_ID: 'AKIDDEMOEMULATOR', AWS_SECRET_ACCESS_KEY: 'demo-not-a-secret', AWS_SESSION_TOKEN: '' });
+    Object.assign(ctx.env, {
+      AWS_ACCESS_KEY_ID: 'AKIDDEMOEMULATOR',
+      AWS_SECRET_ACCESS_KEY: 'demo-not-a-secret',
+      AWS_SESSION_TOKEN: '',
+    });
     try {
-      ctx.print(`Using the LOCAL Metering emulator at ${emulator.url} with a fresh signing key: nothing here talks to AWS.`);
-      const common = { 'public-key': emulator.publicKeyPem, 'product-code': DEMO_PRODUCT_CODE, 'instance-id': DEMO_INSTANCE };
+      ctx.print(
+        `Using the LOCAL Metering emulator at ${emulator.url} with a fresh signing key: nothing here talks to AWS.`,
+      );
+      const common = {
+        'public-key': emulator.publicKeyPem,
+        'product-code': DEMO_PRODUCT_CODE,
+        'instance-id': DEMO_INSTANCE,
+      };
       const file = join(dir, 'entitlement.jwt');
-      const step = <Options extends OptionSpecs, Positionals extends PositionalSpecs>(spec: CommandSpec<Options, Positionals>, raw: Record<string, unknown>) =>
-        spec.run(resolveArgs(spec, { ...raw, 'log-format': args['log-format'], 'log-level': args['log-level'] }, {}), ctx);
+      const step = <Options extends OptionSpecs, Positionals extends PositionalSpecs>(
+        spec: CommandSpec<Options, Positionals>,
+        raw: Record<string, unknown>,
+      ) =>
+        spec.run(
+          resolveArgs(spec, { ...raw, 'log-format': args['log-format'], 'log-level': args['log-level'] }, {}),
+          ctx,
+        );
 
       ctx.print('');
       ctx.print('$ marketplace-entitlement register   (the init container)');
-      await step(registerCommand, { ...common, endpoint: emulator.url, region: 'us-east-1', out: file, deadline: '20s' });
+      await step(registerCommand, {
+        ...common,
+        endpoint: emulator.url,
+        region: 'us-east-1',
+        out: file,
+        deadline: '20s',
+      });
       ctx.print('');
       ctx.print('$ marketplace-entitlement check   (the exec probe)');
       await step(checkCommand, { ...common, file });
@@ -55,7 +79,9 @@ export const demoCommand = defineCommand({
       ctx.print('$ marketplace-entitlement inspect FILE');
       await step(inspectCommand, { 'public-key': emulator.publicKeyPem, file });
       ctx.print('');
-      ctx.print('$ marketplace-entitlement run --pricing contract --product-sku ... --entitlement Users:Count:1 -- node -e ...   (contract pricing)');
+      ctx.print(
+        '$ marketplace-entitlement run --pricing contract --product-sku ... --entitlement Users:Count:1 -- node -e ...   (contract pricing)',
+      );
       const license = emulator.licenseManager.licenses[0]!;
       const child = `console.log("  the app runs holding licence " + process.env.MARKETPLACE_LICENSE_ARN)`;
       await step(runEntrypointCommand, {
@@ -68,7 +94,9 @@ export const demoCommand = defineCommand({
         _: [process.execPath, '-e', child],
       });
       const count = (operation: string) => emulator.calls.filter((call) => call.operation === operation).length;
-      ctx.print(`  checked out, then checked in when the app exited: ${emulator.licenseManager.inUse(license.licenseArn, 'Users')} of 2 users in use now`);
+      ctx.print(
+        `  checked out, then checked in when the app exited: ${emulator.licenseManager.inUse(license.licenseArn, 'Users')} of 2 users in use now`,
+      );
       ctx.print('');
       ctx.print(
         `Done, against the local emulator (${count('RegisterUsage')} RegisterUsage, ${count('CheckoutLicense')} CheckoutLicense, ${count('CheckInLicense')} CheckInLicense call). ` +

@@ -22,7 +22,11 @@ export const emulatorCommand = defineCommand({
     'Run the local AWS Marketplace Metering emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer) and, at the same URL, ' +
     'AWS License Manager (CheckoutLicense, ExtendLicenseConsumption, CheckInLicense, GetLicense, ListReceivedLicenses) in the foreground',
   options: {
-    port: { type: 'port', describe: 'Port to listen on; 0 (the default) picks a free one (the URL is printed); 443 by default with --aws-host-names' },
+    port: {
+      type: 'port',
+      describe:
+        'Port to listen on; 0 (the default) picks a free one (the URL is printed); 443 by default with --aws-host-names',
+    },
     host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind' },
     'aws-host-names': {
       type: 'boolean',
@@ -38,49 +42,87 @@ export const emulatorCommand = defineCommand({
     'tls-dir': {
       type: 'string',
       required: (args) => args['aws-host-names'] === true,
-      describe: 'With --aws-host-names: write the run CA (ca.pem, to trust: bake --tls-roots) and a hosts-file snippet (hosts: each name to --host) here',
+      describe:
+        'With --aws-host-names: write the run CA (ca.pem, to trust: bake --tls-roots) and a hosts-file snippet (hosts: each name to --host) here',
     },
     'ecs-endpoint': {
       type: 'string',
-      describe: 'Also answer as the ECS agent (task metadata v4, container credentials) on ADDRESS:PORT over HTTP; in a task it is 169.254.170.2:80',
+      describe:
+        'Also answer as the ECS agent (task metadata v4, container credentials) on ADDRESS:PORT over HTTP; in a task it is 169.254.170.2:80',
     },
     'public-key-out': { type: 'string', describe: 'Write the public key its tokens verify under (PEM) to this file' },
-    'private-key-file': { type: 'string', describe: 'Sign with this RSA private key (PEM) instead of a fresh one, so the key survives restarts' },
+    'private-key-file': {
+      type: 'string',
+      describe: 'Sign with this RSA private key (PEM) instead of a fresh one, so the key survives restarts',
+    },
     'not-entitled': { type: 'boolean', describe: 'Answer CustomerNotEntitledException' },
-    'throttle-first': { type: 'number', default: 0, describe: 'Answer ThrottlingException to the first N calls of each operation' },
-    'fail-first': { type: 'number', default: 0, describe: 'Answer InternalServiceErrorException (HTTP 500) to the first N calls of each operation' },
+    'throttle-first': {
+      type: 'number',
+      default: 0,
+      describe: 'Answer ThrottlingException to the first N calls of each operation',
+    },
+    'fail-first': {
+      type: 'number',
+      default: 0,
+      describe: 'Answer InternalServiceErrorException (HTTP 500) to the first N calls of each operation',
+    },
     'rate-limit': { type: 'number', describe: 'Throttle beyond this many calls per second (AWS: 5 for RegisterUsage)' },
-    error: { type: 'string', describe: 'Answer every RegisterUsage call with this AWS error, e.g. PlatformNotSupportedException' },
+    error: {
+      type: 'string',
+      describe: 'Answer every RegisterUsage call with this AWS error, e.g. PlatformNotSupportedException',
+    },
     'operation-errors': {
       type: 'string',
-      describe: 'Answer every call of these operations with one of its modelled errors: OPERATION=Exception, comma separated, e.g. MeterUsage=InvalidEndpointRegionException',
+      describe:
+        'Answer every call of these operations with one of its modelled errors: OPERATION=Exception, comma separated, e.g. MeterUsage=InvalidEndpointRegionException',
     },
     'access-key-id': {
       type: 'string',
-      describe: 'Verify SigV4 signatures fully against this access key id and --secret-access-key (default: any well-formed signature passes)',
+      describe:
+        'Verify SigV4 signatures fully against this access key id and --secret-access-key (default: any well-formed signature passes)',
     },
-    'secret-access-key': { type: 'string', describe: 'The secret for --access-key-id; prefer the MARKETPLACE_SECRET_ACCESS_KEY environment variable' },
+    'secret-access-key': {
+      type: 'string',
+      describe: 'The secret for --access-key-id; prefer the MARKETPLACE_SECRET_ACCESS_KEY environment variable',
+    },
     latency: { type: 'duration', default: '0ms', describe: 'Delay every answer by this long' },
-    dimensions: { type: 'string', describe: 'MeterUsage/BatchMeterUsage: only these dimensions exist, comma separated (others: InvalidUsageDimensionException)' },
+    dimensions: {
+      type: 'string',
+      describe:
+        'MeterUsage/BatchMeterUsage: only these dimensions exist, comma separated (others: InvalidUsageDimensionException)',
+    },
     'metering-denied': {
       type: 'boolean',
-      describe: 'MeterUsage/BatchMeterUsage not allowed (an IAM role without them): DryRun answers UnauthorizedException, a real call AccessDeniedException',
+      describe:
+        'MeterUsage/BatchMeterUsage not allowed (an IAM role without them): DryRun answers UnauthorizedException, a real call AccessDeniedException',
     },
-    'unprocessed-first': { type: 'number', default: 0, describe: 'BatchMeterUsage: the first N calls leave every other record in UnprocessedRecords' },
+    'unprocessed-first': {
+      type: 'number',
+      default: 0,
+      describe: 'BatchMeterUsage: the first N calls leave every other record in UnprocessedRecords',
+    },
     'subscribed-customers': {
       type: 'string',
-      describe: 'BatchMeterUsage: only these customers (identifiers or AWS account ids, comma separated) are subscribed; default all',
+      describe:
+        'BatchMeterUsage: only these customers (identifiers or AWS account ids, comma separated) are subscribed; default all',
     },
     license: {
       type: 'string',
       multiple: true,
-      describe: 'License Manager: a contract licence entitlement SKU:NAME:UNIT:MAX (MAX a count or "unlimited"); repeatable or comma-separated, one licence per SKU',
+      describe:
+        'License Manager: a contract licence entitlement SKU:NAME:UNIT:MAX (MAX a count or "unlimited"); repeatable or comma-separated, one licence per SKU',
     },
     'license-file': {
       type: 'string',
-      describe: 'License Manager: JSON [{"productSku", "entitlements": [{"name", "unit", "maxCount" | "unlimited"}], "keyFingerprint"?, "validityEnd"?, "status"?}]',
+      describe:
+        'License Manager: JSON [{"productSku", "entitlements": [{"name", "unit", "maxCount" | "unlimited"}], "keyFingerprint"?, "validityEnd"?, "status"?}]',
     },
-    'license-ttl': { type: 'duration', default: '60m', positive: true, describe: 'License Manager: how long a PROVISIONAL checkout holds its unit unless extended or checked in' },
+    'license-ttl': {
+      type: 'duration',
+      default: '60m',
+      positive: true,
+      describe: 'License Manager: how long a PROVISIONAL checkout holds its unit unless extended or checked in',
+    },
     'registration-tokens-file': {
       type: 'string',
       describe:
@@ -90,47 +132,97 @@ export const emulatorCommand = defineCommand({
   },
   runsUntilStopped: true,
   examples: [
-    ['$0 emulator --port 8443 --public-key-out /tmp/emulator-key.pem', 'Then: register --endpoint http://127.0.0.1:8443 --public-key-file /tmp/emulator-key.pem'],
+    [
+      '$0 emulator --port 8443 --public-key-out /tmp/emulator-key.pem',
+      'Then: register --endpoint http://127.0.0.1:8443 --public-key-file /tmp/emulator-key.pem',
+    ],
     ['$0 emulator --rate-limit 5 --log-format text', 'Behave like the real 5 calls/s quota'],
     ['$0 emulator --not-entitled', 'A buyer without a subscription'],
-    ['MARKETPLACE_SECRET_ACCESS_KEY=s3cret $0 emulator --access-key-id AKIDEXAMPLE', 'Refuse requests not signed with exactly these credentials'],
+    [
+      'MARKETPLACE_SECRET_ACCESS_KEY=s3cret $0 emulator --access-key-id AKIDEXAMPLE',
+      'Refuse requests not signed with exactly these credentials',
+    ],
     ['$0 emulator --operation-errors MeterUsage=InvalidEndpointRegionException', 'Any modelled error of any operation'],
-    ['$0 emulator --dimensions requests,gb_stored --metering-denied', 'Only these dimensions; an IAM role without aws-marketplace:MeterUsage'],
-    ['$0 emulator --registration-tokens-file tokens.json --subscribed-customers cust-1', 'SaaS: ResolveCustomer tokens and subscribed customers'],
-    ['$0 emulator --license sku-1:Users:Count:1 --license sku-1:Premium:None:unlimited', 'Contract pricing: one licence for sku-1 with 1 floating user and the Premium tier'],
-    ['$0 emulator --aws-host-names --region us-east-1 --tls-dir /tmp/as-aws --host 10.88.0.1', "AWS's own names over HTTPS on :443: add /tmp/as-aws/hosts to the clients' hosts files, trust /tmp/as-aws/ca.pem"],
-    ['$0 emulator --region us-east-1 --ecs-endpoint 169.254.170.2:80', 'Answer as the ECS agent where a task looks for it'],
+    [
+      '$0 emulator --dimensions requests,gb_stored --metering-denied',
+      'Only these dimensions; an IAM role without aws-marketplace:MeterUsage',
+    ],
+    [
+      '$0 emulator --registration-tokens-file tokens.json --subscribed-customers cust-1',
+      'SaaS: ResolveCustomer tokens and subscribed customers',
+    ],
+    [
+      '$0 emulator --license sku-1:Users:Count:1 --license sku-1:Premium:None:unlimited',
+      'Contract pricing: one licence for sku-1 with 1 floating user and the Premium tier',
+    ],
+    [
+      '$0 emulator --aws-host-names --region us-east-1 --tls-dir /tmp/as-aws --host 10.88.0.1',
+      "AWS's own names over HTTPS on :443: add /tmp/as-aws/hosts to the clients' hosts files, trust /tmp/as-aws/ca.pem",
+    ],
+    [
+      '$0 emulator --region us-east-1 --ecs-endpoint 169.254.170.2:80',
+      'Answer as the ECS agent where a task looks for it',
+    ],
   ],
   async run(args, ctx) {
-    const [{ startMeteringEmulator }, scenarioOptions, { parseLicenseFile, parseLicenseItems }, { parseRegistrationTokens }, { writeFileAtomic }, serveAsAws] =
-      await Promise.all([
-        import('../../src/emulator/server.js'),
-        import('../../src/emulator/scenario-options.js'),
-        import('../../src/emulator/license-input.js'),
-        import('../../src/emulator/registration-tokens-file.js'),
-        import('../../src/common/atomic-write.js'),
-        import('../../src/emulator/serve-as-aws.js'),
-      ]);
+    const [
+      { startMeteringEmulator },
+      scenarioOptions,
+      { parseLicenseFile, parseLicenseItems },
+      { parseRegistrationTokens },
+      { writeFileAtomic },
+      serveAsAws,
+    ] = await Promise.all([
+      import('../../src/emulator/server.js'),
+      import('../../src/emulator/scenario-options.js'),
+      import('../../src/emulator/license-input.js'),
+      import('../../src/emulator/registration-tokens-file.js'),
+      import('../../src/common/atomic-write.js'),
+      import('../../src/emulator/serve-as-aws.js'),
+    ]);
     const { callCountOption, callRateOption, operationErrorsOption, registerUsageErrorOption } = scenarioOptions;
     const { error: errorName, 'rate-limit': rate } = args;
-    const error = errorName === undefined ? undefined : usageErrorOf('', () => registerUsageErrorOption('--error', errorName));
+    const error =
+      errorName === undefined ? undefined : usageErrorOf('', () => registerUsageErrorOption('--error', errorName));
     const operationErrorItems = listOption('operation-errors', args['operation-errors']);
-    const operationErrors = operationErrorItems && usageErrorOf('', () => operationErrorsOption('--operation-errors', operationErrorItems));
+    const operationErrors =
+      operationErrorItems && usageErrorOf('', () => operationErrorsOption('--operation-errors', operationErrorItems));
     const credentials = credentialsOption(args['access-key-id'], args['secret-access-key']);
     const [throttleFirst, failFirst, unprocessedFirst] = usageErrorOf('', () =>
-      (['throttle-first', 'fail-first', 'unprocessed-first'] as const).map((name) => callCountOption(`--${name}`, args[name])),
+      (['throttle-first', 'fail-first', 'unprocessed-first'] as const).map((name) =>
+        callCountOption(`--${name}`, args[name]),
+      ),
     );
     const rateLimit = rate === undefined ? undefined : usageErrorOf('', () => callRateOption('--rate-limit', rate));
     const dimensions = listOption('dimensions', args.dimensions);
     const subscribedCustomers = listOption('subscribed-customers', args['subscribed-customers']);
-    const registrationTokens = await checkedFile('registration-tokens-file', args['registration-tokens-file'], 'REGISTRATION_TOKENS_FILE', 'registration tokens file', parseRegistrationTokens);
-    const licenseFile = await checkedFile('license-file', args['license-file'], 'LICENSE_FILE', 'licence file', parseLicenseFile);
-    const licenses = [...usageErrorOf('--license ', () => parseLicenseItems(args.license ?? [])), ...(licenseFile ?? [])];
+    const registrationTokens = await checkedFile(
+      'registration-tokens-file',
+      args['registration-tokens-file'],
+      'REGISTRATION_TOKENS_FILE',
+      'registration tokens file',
+      parseRegistrationTokens,
+    );
+    const licenseFile = await checkedFile(
+      'license-file',
+      args['license-file'],
+      'LICENSE_FILE',
+      'licence file',
+      parseLicenseFile,
+    );
+    const licenses = [
+      ...usageErrorOf('--license ', () => parseLicenseItems(args.license ?? [])),
+      ...(licenseFile ?? []),
+    ];
     const privateKeyFile = args['private-key-file'];
     const { region, 'ecs-endpoint': ecsEndpoint } = args;
     // --region is required by the option table with --aws-host-names or --ecs-endpoint, and --tls-dir with --aws-host-names.
-    const ecs = ecsEndpoint === undefined ? undefined : { region: region!, ...serveAsAws.parseEcsEndpoint(ecsEndpoint) };
-    const asAws = args['aws-host-names'] === true ? await serveAsAws.prepareServingAsAws({ region: region!, address: args.host, tlsDir: args['tls-dir']! }) : undefined;
+    const ecs =
+      ecsEndpoint === undefined ? undefined : { region: region!, ...serveAsAws.parseEcsEndpoint(ecsEndpoint) };
+    const asAws =
+      args['aws-host-names'] === true
+        ? await serveAsAws.prepareServingAsAws({ region: region!, address: args.host, tlsDir: args['tls-dir']! })
+        : undefined;
     const emulator = await startMeteringEmulator({
       port: args.port ?? (asAws ? serveAsAws.AWS_HTTPS_PORT : 0),
       host: args.host,
@@ -138,7 +230,10 @@ export const emulatorCommand = defineCommand({
       ...(ecs && { ecs }),
       ...(credentials && { credentials }),
       ...(privateKeyFile !== undefined && {
-        privateKey: await readInputFile(privateKeyFile, { code: 'PRIVATE_KEY_FILE', what: 'emulator private key file' }),
+        privateKey: await readInputFile(privateKeyFile, {
+          code: 'PRIVATE_KEY_FILE',
+          what: 'emulator private key file',
+        }),
       }),
       scenario: {
         entitled: args['not-entitled'] !== true,
@@ -157,33 +252,50 @@ export const emulatorCommand = defineCommand({
       licenses,
       licenseManager: { ttlMs: args['license-ttl'] },
       onCall: (call) =>
-        ctx.logger.info?.(`${call.operation} answered ${call.statusCode}${call.errorType ? ` ${call.errorType}` : ''}`, {
-          event: 'emulator.call',
-          operation: call.operation,
-          statusCode: call.statusCode,
-          errorType: call.errorType,
-          productCode: call.input.ProductCode,
-          dimension: call.input.UsageDimension,
-          productSku: call.input.ProductSKU,
-          region: call.region,
-          host: call.host,
-          // Who signed it (never the secret): operators can see which credentials a workload ended up with.
-          accessKeyId: call.accessKeyId,
-          requestId: call.requestId,
-        }),
+        ctx.logger.info?.(
+          `${call.operation} answered ${call.statusCode}${call.errorType ? ` ${call.errorType}` : ''}`,
+          {
+            event: 'emulator.call',
+            operation: call.operation,
+            statusCode: call.statusCode,
+            errorType: call.errorType,
+            productCode: call.input.ProductCode,
+            dimension: call.input.UsageDimension,
+            productSku: call.input.ProductSKU,
+            region: call.region,
+            host: call.host,
+            // Who signed it (never the secret): operators can see which credentials a workload ended up with.
+            accessKeyId: call.accessKeyId,
+            requestId: call.requestId,
+          },
+        ),
     });
     // For people (text), the key always goes to a file they can name in their settings: a scratch one, removed on
     // stop, unless --public-key-out chose where.
     const forPeople = ctx.logFormat === 'text';
-    const scratchDir = args['public-key-out'] === undefined && forPeople ? await mkdtemp(join(tmpdir(), 'marketplace-entitlement-emulator-')) : undefined;
+    const scratchDir =
+      args['public-key-out'] === undefined && forPeople
+        ? await mkdtemp(join(tmpdir(), 'marketplace-entitlement-emulator-'))
+        : undefined;
     const keyOut = scratchDir ? join(scratchDir, 'public-key.pem') : args['public-key-out'];
     if (keyOut !== undefined) await writeFileAtomic(keyOut, emulator.publicKeyPem);
     const signatures = credentials ? `; SigV4 verified for ${credentials.accessKeyId}` : '';
-    ctx.print(`emulator listening on ${emulator.url}${keyOut ? `; public key in ${keyOut}${scratchDir ? ' (removed when it stops)' : ''}` : ''}${signatures}`);
+    ctx.print(
+      `emulator listening on ${emulator.url}${keyOut ? `; public key in ${keyOut}${scratchDir ? ' (removed when it stops)' : ''}` : ''}${signatures}`,
+    );
     // Under AWS's host names there is no endpoint to set: the hosts entries and the CA are the settings.
-    if (forPeople && !asAws) for (const line of settingsToPaste(emulator.url, keyOut!, credentials?.accessKeyId)) ctx.print(line);
-    if (asAws) ctx.print(`serving as ${asAws.hostNames.all.join(', ')}; trust ${asAws.caFile}; hosts entries in ${asAws.hostsFile}`);
-    if (emulator.ecs) ctx.print(`ECS agent stand-ins on ${emulator.ecs.url}: ${Object.entries(emulator.ecs.environment).map(([name, value]) => `${name}=${value}`).join(' ')}`);
+    if (forPeople && !asAws)
+      for (const line of settingsToPaste(emulator.url, keyOut!, credentials?.accessKeyId)) ctx.print(line);
+    if (asAws)
+      ctx.print(
+        `serving as ${asAws.hostNames.all.join(', ')}; trust ${asAws.caFile}; hosts entries in ${asAws.hostsFile}`,
+      );
+    if (emulator.ecs)
+      ctx.print(
+        `ECS agent stand-ins on ${emulator.ecs.url}: ${Object.entries(emulator.ecs.environment)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' ')}`,
+      );
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
     await emulator.close();
     if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
@@ -216,17 +328,28 @@ function settingsToPaste(url: string, keyFile: string, accessKeyId: string | und
  * The content of the file `--option` names, through the library's `check` (undefined without the option): a missing
  * or unreadable file is exit 66 (`<code>_MISSING`...), one the check refuses a usage error naming the option.
  */
-async function checkedFile<T>(option: string, file: string | undefined, code: string, what: string, check: (text: string, file: string) => T): Promise<T | undefined> {
+async function checkedFile<T>(
+  option: string,
+  file: string | undefined,
+  code: string,
+  what: string,
+  check: (text: string, file: string) => T,
+): Promise<T | undefined> {
   if (file === undefined) return undefined;
   const text = await readInputFile(file, { code, what });
   return usageErrorOf(`--${option} `, () => check(text, file));
 }
 
 /** Both or neither: one without the other would silently leave signatures unchecked. */
-function credentialsOption(accessKeyId: string | undefined, secretAccessKey: string | undefined): { accessKeyId: string; secretAccessKey: string } | undefined {
+function credentialsOption(
+  accessKeyId: string | undefined,
+  secretAccessKey: string | undefined,
+): { accessKeyId: string; secretAccessKey: string } | undefined {
   if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
   if (!accessKeyId || !secretAccessKey) {
-    throw new UsageError('--access-key-id and --secret-access-key go together (or MARKETPLACE_ACCESS_KEY_ID and MARKETPLACE_SECRET_ACCESS_KEY): give both to verify SigV4, neither to accept any well-formed signature.');
+    throw new UsageError(
+      '--access-key-id and --secret-access-key go together (or MARKETPLACE_ACCESS_KEY_ID and MARKETPLACE_SECRET_ACCESS_KEY): give both to verify SigV4, neither to accept any well-formed signature.',
+    );
   }
   return { accessKeyId, secretAccessKey };
 }

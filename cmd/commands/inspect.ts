@@ -15,10 +15,17 @@ export const inspectCommand = defineCommand({
   usage: 'inspect <file>',
   describe: 'Decode an entitlement file or an AWS RegisterUsage token; verify it when a key is given',
   positionals: { file: 'The entitlement file or token file, or - for stdin' },
-  options: { ...KEY_OPTIONS, 'product-code': { ...PRODUCT_CODE_OPTION, describe: 'When given, the file must be for this product' }, ...LOG_OPTIONS },
+  options: {
+    ...KEY_OPTIONS,
+    'product-code': { ...PRODUCT_CODE_OPTION, describe: 'When given, the file must be for this product' },
+    ...LOG_OPTIONS,
+  },
   examples: [
     ['$0 inspect /var/run/marketplace-entitlement/entitlement.jwt', 'Decode only'],
-    ['$0 inspect entitlement.jwt --public-key-file product-key.pem', 'Decode and verify (exit 65 if it does not verify)'],
+    [
+      '$0 inspect entitlement.jwt --public-key-file product-key.pem',
+      'Decode and verify (exit 65 if it does not verify)',
+    ],
     ['echo "$TOKEN" | $0 inspect -', 'Decode a token from stdin'],
   ],
   async run(args, ctx) {
@@ -36,6 +43,8 @@ export const inspectCommand = defineCommand({
     process.stdout.write(`${formatInspection(inspection)}\n`);
     const verdict = inspection.verification;
     if (verdict && !verdict.ok) throw new VerificationError(verdict.code, verdict.message);
-    ctx.print(verdict ? `verified: ${inspection.kind} (${file})` : `decoded, not verified: ${inspection.kind} (${file})`);
+    ctx.print(
+      verdict ? `verified: ${inspection.kind} (${file})` : `decoded, not verified: ${inspection.kind} (${file})`,
+    );
   },
 });

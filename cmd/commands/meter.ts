@@ -29,10 +29,24 @@ export const meterCommand = defineCommand({
   describe: 'Send one MeterUsage record (custom dimension usage) for this pod/task',
   options: {
     'product-code': { ...PRODUCT_CODE_OPTION, required: true },
-    dimension: { type: 'string', required: true, describe: 'The usage dimension (its API name in the Management Portal)' },
-    quantity: { type: 'number', required: true, describe: `Usage quantity, a whole number from 0 to ${MAX_USAGE_QUANTITY}` },
-    timestamp: { type: 'string', describe: `When the usage happened (ISO 8601, at most ${formatDuration(METER_USAGE_MAX_AGE_MS)} ago); default now` },
-    tags: { type: 'string', describe: `Allocation tags for the whole quantity: key=value[,key=value] (at most ${MAX_TAGS})` },
+    dimension: {
+      type: 'string',
+      required: true,
+      describe: 'The usage dimension (its API name in the Management Portal)',
+    },
+    quantity: {
+      type: 'number',
+      required: true,
+      describe: `Usage quantity, a whole number from 0 to ${MAX_USAGE_QUANTITY}`,
+    },
+    timestamp: {
+      type: 'string',
+      describe: `When the usage happened (ISO 8601, at most ${formatDuration(METER_USAGE_MAX_AGE_MS)} ago); default now`,
+    },
+    tags: {
+      type: 'string',
+      describe: `Allocation tags for the whole quantity: key=value[,key=value] (at most ${MAX_TAGS})`,
+    },
     'dry-run': { type: 'boolean', describe: 'Only check that MeterUsage is permitted (IAM, product, dimension)' },
     'client-token': { type: 'string', describe: 'Idempotency token (1-64 characters); default a random one per run' },
     ...CALL_OPTIONS,
@@ -40,11 +54,20 @@ export const meterCommand = defineCommand({
   },
   examples: [
     ['$0 meter --product-code abc123 --dimension requests --quantity 120', 'Meter 120 requests now'],
-    ['$0 meter --product-code abc123 --dimension users --quantity 3 --tags tenant=acme,plan=pro', 'With an allocation by tags'],
-    ['$0 meter --product-code abc123 --dimension requests --quantity 0 --dry-run', 'Check the IAM role and the dimension'],
+    [
+      '$0 meter --product-code abc123 --dimension users --quantity 3 --tags tenant=acme,plan=pro',
+      'With an allocation by tags',
+    ],
+    [
+      '$0 meter --product-code abc123 --dimension requests --quantity 0 --dry-run',
+      'Check the IAM role and the dimension',
+    ],
   ],
   async run(args, ctx) {
-    const [{ meterUsage }, { ValidationError }] = await Promise.all([import('../../src/metering/meter-usage.js'), import('../../src/common/errors.js')]);
+    const [{ meterUsage }, { ValidationError }] = await Promise.all([
+      import('../../src/metering/meter-usage.js'),
+      import('../../src/common/errors.js'),
+    ]);
     const quantity = args.quantity;
     const tags = args.tags === undefined ? undefined : parseTags(args.tags);
     const dryRun = args['dry-run'] === true;

@@ -14,12 +14,22 @@ import { UsageError } from '../usage-error.js';
 
 export const registerCommand = defineCommand({
   name: 'register',
-  describe: 'Register this pod/task with AWS Marketplace (RegisterUsage) and write the signed entitlement file; --pricing custom: a MeterUsage dry run, no file',
+  describe:
+    'Register this pod/task with AWS Marketplace (RegisterUsage) and write the signed entitlement file; --pricing custom: a MeterUsage dry run, no file',
   options: { ...REGISTER_OPTIONS, ...LOG_OPTIONS },
   examples: [
-    ['$0 register --product-code abc123 --public-key-file /etc/marketplace/product-key.pem', 'Init container: register and write the file'],
-    ['MARKETPLACE_PRODUCT_CODE=abc123 MARKETPLACE_PUBLIC_KEY="$KEY" $0 register --out /shared/entitlement.jwt', 'The same, configured from the environment'],
-    ['AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $0 register --product-code abc123 --public-key-file /tmp/emulator-key.pem --endpoint http://127.0.0.1:8443 --region us-east-1 --out ./entitlement.jwt', 'Against a local emulator (any credentials; it checks only that calls are signed)'],
+    [
+      '$0 register --product-code abc123 --public-key-file /etc/marketplace/product-key.pem',
+      'Init container: register and write the file',
+    ],
+    [
+      'MARKETPLACE_PRODUCT_CODE=abc123 MARKETPLACE_PUBLIC_KEY="$KEY" $0 register --out /shared/entitlement.jwt',
+      'The same, configured from the environment',
+    ],
+    [
+      'AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $0 register --product-code abc123 --public-key-file /tmp/emulator-key.pem --endpoint http://127.0.0.1:8443 --region us-east-1 --out ./entitlement.jwt',
+      'Against a local emulator (any credentials; it checks only that calls are signed)',
+    ],
   ],
   async run(args, ctx) {
     if (args.pricing === 'contract') {

@@ -23,25 +23,48 @@ export const serveCommand = defineCommand({
   options: {
     ...REGISTER_OPTIONS,
     port: { type: 'port', default: 8080, describe: 'Port to listen on (0 picks a free one)' },
-    host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind; 0.0.0.0 only if probes come from outside the pod' },
+    host: {
+      type: 'string',
+      default: '127.0.0.1',
+      describe: 'Address to bind; 0.0.0.0 only if probes come from outside the pod',
+    },
     'spool-dir': {
       type: 'string',
       default: DEFAULT_SPOOL_DIR,
-      describe: 'Where usage not yet sent is kept (with --meter-dimensions): mount an emptyDir or a volume here so a restart loses nothing',
+      describe:
+        'Where usage not yet sent is kept (with --meter-dimensions): mount an emptyDir or a volume here so a restart loses nothing',
     },
     ...LOG_OPTIONS,
   },
   runsUntilStopped: true,
   examples: [
-    ['$0 serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/product-key.pem', 'Native sidecar: startupProbe httpGet :8080/healthz'],
+    [
+      '$0 serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/product-key.pem',
+      'Native sidecar: startupProbe httpGet :8080/healthz',
+    ],
     ['curl -s 127.0.0.1:8080/metrics', 'Prometheus metrics'],
-    ['$0 serve --product-code abc123 --public-key-file /etc/marketplace/product-key.pem --meter-dimensions requests,gb_stored', 'Also meter usage'],
-    ['$0 serve --pricing custom --product-code abc123 --meter-dimensions requests', 'Custom metering: a MeterUsage dry run is the check'],
-    ['$0 serve --pricing contract --product-sku 1a2b3c4d-sku --entitlement Users:Count:1', 'Contract: hold a License Manager checkout, check it in on SIGTERM'],
-    [`curl -s -X POST 127.0.0.1:8080/usage -d '{"dimension":"requests","quantity":1}'`, 'Record usage from any language in the pod'],
+    [
+      '$0 serve --product-code abc123 --public-key-file /etc/marketplace/product-key.pem --meter-dimensions requests,gb_stored',
+      'Also meter usage',
+    ],
+    [
+      '$0 serve --pricing custom --product-code abc123 --meter-dimensions requests',
+      'Custom metering: a MeterUsage dry run is the check',
+    ],
+    [
+      '$0 serve --pricing contract --product-sku 1a2b3c4d-sku --entitlement Users:Count:1',
+      'Contract: hold a License Manager checkout, check it in on SIGTERM',
+    ],
+    [
+      `curl -s -X POST 127.0.0.1:8080/usage -d '{"dimension":"requests","quantity":1}'`,
+      'Record usage from any language in the pod',
+    ],
   ],
   async run(args, ctx) {
-    const [{ serveEntitlement }, { createUsageMeter }] = await Promise.all([import('../../src/gates/serve.js'), import('../../src/metering/usage-meter.js')]);
+    const [{ serveEntitlement }, { createUsageMeter }] = await Promise.all([
+      import('../../src/gates/serve.js'),
+      import('../../src/metering/usage-meter.js'),
+    ]);
     const dimensions = listOption('meter-dimensions', args['meter-dimensions']);
     const metered = dimensions && { dimensions, productCode: args['product-code'] ?? meteredWithoutProductCode() };
     const options = await pricingOptions(args, ctx);
@@ -49,7 +72,8 @@ export const serveCommand = defineCommand({
       ...options,
       port: args.port,
       host: args.host,
-      onListening: (url) => ctx.logger.info?.(`Listening on ${url} (503 until entitled)`, { event: 'serve.listening', url }),
+      onListening: (url) =>
+        ctx.logger.info?.(`Listening on ${url} (503 until entitled)`, { event: 'serve.listening', url }),
       ...(metered && {
         // Not given ctx.signal: on SIGTERM the meter must still send. A refused DryRun fails the start (exit 78).
         usageMeter: () =>
@@ -69,8 +93,15 @@ export const serveCommand = defineCommand({
     const what = service.outcome
       ? `product ${service.outcome.claims.productCode} registered at ${service.outcome.claims.registeredAt.toISOString()}`
       : `${options.pricing} pricing, ${service.held!.summary}`;
-    ctx.print(`serving on ${service.url}: entitled, ${what}${metered ? `; POST /usage meters ${metered.dimensions.join(', ')}` : ''}`);
-    service.held?.onLost((status) => ctx.logger.error?.(`Entitlement lost: /healthz now answers 503 (${status.reason})`, { event: 'serve.entitlement_lost', code: status.code }));
+    ctx.print(
+      `serving on ${service.url}: entitled, ${what}${metered ? `; POST /usage meters ${metered.dimensions.join(', ')}` : ''}`,
+    );
+    service.held?.onLost((status) =>
+      ctx.logger.error?.(`Entitlement lost: /healthz now answers 503 (${status.reason})`, {
+        event: 'serve.entitlement_lost',
+        code: status.code,
+      }),
+    );
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
     // The hour in progress goes out now: a SIGTERM usually means the pod or task is going away, and its
     // emptyDir with it. Usage recorded after a restart within this hour counts for the next hour instead.
@@ -78,11 +109,17 @@ export const serveCommand = defineCommand({
     await service.close();
     ctx.logger.info?.('Stopped', {
       event: 'serve.stopped',
-      ...(report && { usageSent: report.sent.length, usageFailed: report.failed.length, usageLost: report.lost.length }),
+      ...(report && {
+        usageSent: report.sent.length,
+        usageFailed: report.failed.length,
+        usageLost: report.lost.length,
+      }),
     });
   },
 });
 
 function meteredWithoutProductCode(): never {
-  throw new UsageError('--meter-dimensions needs --product-code (MARKETPLACE_PRODUCT_CODE): usage is metered for a product code.');
+  throw new UsageError(
+    '--meter-dimensions needs --product-code (MARKETPLACE_PRODUCT_CODE): usage is metered for a product code.',
+  );
 }

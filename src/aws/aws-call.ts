@@ -76,7 +76,12 @@ export async function callAws<Client, T>(call: AwsCall<Client, T>, options: AwsC
   const { operation, eventPrefix } = call;
   const isPending = call.isPending ?? (() => false);
   const logger = resolveLogger(options.logger);
-  const deadlineMs = durationOption('deadlineMs', options.deadlineMs, { unit: 'milliseconds', allowZero: false }, DEFAULT_DEADLINE_MS);
+  const deadlineMs = durationOption(
+    'deadlineMs',
+    options.deadlineMs,
+    { unit: 'milliseconds', allowZero: false },
+    DEFAULT_DEADLINE_MS,
+  );
   const policy = resolveRetryPolicy(options.retry); // checked before any network call
   let warnedDeadlineNear = false;
   const { client, region } = await call.makeClient(logger);
@@ -89,12 +94,15 @@ export async function callAws<Client, T>(call: AwsCall<Client, T>, options: AwsC
     isRetryable: (err) => isPending(err) || judge(err).retryable,
     onRetry: ({ error, attempt: n, delayMs, remainingMs }) => {
       // A retry is routine (throttling under a scale-up, a blip); a deadline running out needs an operator, once.
-      logger.info?.(`${operation} attempt ${n} ${isPending(error) ? 'left work pending' : 'failed'}, retrying in ${delayMs} ms`, {
-        event: `${eventPrefix}.retry`,
-        attempt: n,
-        delayMs,
-        error: describeError(error),
-      });
+      logger.info?.(
+        `${operation} attempt ${n} ${isPending(error) ? 'left work pending' : 'failed'}, retrying in ${delayMs} ms`,
+        {
+          event: `${eventPrefix}.retry`,
+          attempt: n,
+          delayMs,
+          error: describeError(error),
+        },
+      );
       if (!warnedDeadlineNear && remainingMs < deadlineMs * DEADLINE_NEAR_FRACTION) {
         warnedDeadlineNear = true;
         logger.warn?.(
@@ -110,4 +118,3 @@ export async function callAws<Client, T>(call: AwsCall<Client, T>, options: AwsC
   });
   return { value, attempts, region };
 }
-

@@ -74,7 +74,12 @@ export async function awsClientConfig(
   eventPrefix: string,
 ): Promise<{ config: AwsClientConfig; region: string }> {
   checkEndpoint(options.endpoint);
-  const requestTimeoutMs = durationOption('requestTimeoutMs', options.requestTimeoutMs, { unit: 'milliseconds', allowZero: false }, DEFAULT_REQUEST_TIMEOUT_MS);
+  const requestTimeoutMs = durationOption(
+    'requestTimeoutMs',
+    options.requestTimeoutMs,
+    { unit: 'milliseconds', allowZero: false },
+    DEFAULT_REQUEST_TIMEOUT_MS,
+  );
   const env = options.env ?? process.env;
   const roots = checkTlsRoots(options.tlsRoots);
   if (roots !== 'system') refuseTlsKeyLog(env);

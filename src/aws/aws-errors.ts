@@ -74,9 +74,13 @@ export function classifyAwsError(err: unknown, service: AwsService, call: Failed
   if (name === 'CredentialsProviderError') {
     return {
       retryable: false,
-      error: new ConfigurationError('NO_CREDENTIALS', `No AWS credentials were found for ${service.name} (${message}). ${service.accessAdvice}`, {
-        cause: err,
-      }),
+      error: new ConfigurationError(
+        'NO_CREDENTIALS',
+        `No AWS credentials were found for ${service.name} (${message}). ${service.accessAdvice}`,
+        {
+          cause: err,
+        },
+      ),
     };
   }
   if (RETRYABLE_NAMES.has(name) || service.retryable.has(name)) return { retryable: true };
@@ -98,18 +102,26 @@ export function classifyAwsError(err: unknown, service: AwsService, call: Failed
   if (clientError) {
     return {
       retryable: false,
-      error: new ConfigurationError('AWS_CLIENT_ERROR', `${service.name} refused ${operation}: ${name}: ${message}. ${service.accessAdvice}`, {
-        cause: err,
-      }),
+      error: new ConfigurationError(
+        'AWS_CLIENT_ERROR',
+        `${service.name} refused ${operation}: ${name}: ${message}. ${service.accessAdvice}`,
+        {
+          cause: err,
+        },
+      ),
     };
   }
   if (PROGRAMMING_ERRORS.has(name) && e.$metadata === undefined) {
     // A bug or a misuse of the SDK (not an answer from AWS): retrying for 30 minutes would only hide it.
     return {
       retryable: false,
-      error: new ConfigurationError('CLIENT_FAILURE', `The ${service.name} client failed before reaching AWS (${operation}): ${name}: ${message}.`, {
-        cause: err,
-      }),
+      error: new ConfigurationError(
+        'CLIENT_FAILURE',
+        `The ${service.name} client failed before reaching AWS (${operation}): ${name}: ${message}.`,
+        {
+          cause: err,
+        },
+      ),
     };
   }
   return { retryable: true };
@@ -128,9 +140,11 @@ function untrustedServer(err: unknown, operation: string): ErrorVerdict | undefi
       reason,
       `The server that answered ${operation} is not trusted as AWS (${reason}): its certificate does not chain to the trusted roots ` +
         "(by default Amazon's own) or names another host. Likely a TLS-intercepting egress proxy, or a CA added to the container " +
-        "(NODE_EXTRA_CA_CERTS is not used for AWS calls). Let the AWS endpoints through the proxy untouched (a CONNECT tunnel or a VPC " +
-        "endpoint), or, if the seller allows it, choose other roots with tlsRoots / --tls-roots." +
-        (reason === 'CERT_NOT_YET_VALID' || reason === 'CERT_HAS_EXPIRED' ? " Or this machine's clock is wrong: check it is synchronised." : ''),
+        '(NODE_EXTRA_CA_CERTS is not used for AWS calls). Let the AWS endpoints through the proxy untouched (a CONNECT tunnel or a VPC ' +
+        'endpoint), or, if the seller allows it, choose other roots with tlsRoots / --tls-roots.' +
+        (reason === 'CERT_NOT_YET_VALID' || reason === 'CERT_HAS_EXPIRED'
+          ? " Or this machine's clock is wrong: check it is synchronised."
+          : ''),
       { cause: err },
     ),
   };

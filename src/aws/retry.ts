@@ -114,7 +114,10 @@ export function resolveRetryPolicy(policy: Partial<RetryPolicy> = {}): RetryPoli
   // A base above the default cap with no cap given means "wait longer", not a contradiction.
   const maxDelayMs = field('maxDelayMs', Math.max(DEFAULT_RETRY_POLICY.maxDelayMs, baseDelayMs));
   if (maxDelayMs < baseDelayMs) {
-    throw new ConfigurationError('INVALID_OPTION', `retry.baseDelayMs (${baseDelayMs}) must not exceed retry.maxDelayMs (${maxDelayMs}).`);
+    throw new ConfigurationError(
+      'INVALID_OPTION',
+      `retry.baseDelayMs (${baseDelayMs}) must not exceed retry.maxDelayMs (${maxDelayMs}).`,
+    );
   }
   return {
     baseDelayMs,
@@ -174,7 +177,12 @@ export async function retryUntilDeadline<T>(
       lastError = err;
     }
     const delayMs = Math.min(backoffDelay(attempts, policy), Math.max(deadlineAt - Date.now(), 0));
-    options.onRetry?.({ error: lastError, attempt: attempts, delayMs, remainingMs: Math.max(deadlineAt - Date.now() - delayMs, 0) });
+    options.onRetry?.({
+      error: lastError,
+      attempt: attempts,
+      delayMs,
+      remainingMs: Math.max(deadlineAt - Date.now() - delayMs, 0),
+    });
     await sleep(delayMs, stop);
   }
 }

@@ -29,7 +29,10 @@ const AMAZON_ROOTS: ReadonlyMap<string, string> = new Map([
   ['1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4', 'Amazon Root CA 2'],
   ['18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4', 'Amazon Root CA 3'],
   ['e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092', 'Amazon Root CA 4'],
-  ['568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5', 'Starfield Services Root Certificate Authority - G2'],
+  [
+    '568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5',
+    'Starfield Services Root Certificate Authority - G2',
+  ],
 ]);
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----/g;
@@ -71,10 +74,13 @@ export function checkTlsRoots(value: unknown): TlsRoots {
       `tlsRoots ${why}. Give 'aws' (Amazon's roots, the default), 'system' (Node's default store) or a PEM bundle of CA certificates.`,
     );
   if (typeof value !== 'string') throw bad(`must be a string, got ${typeof value}`);
-  if (value.length > MAX_BUNDLE_CHARS) throw bad(`is ${value.length} characters, more than a bundle of root certificates`);
+  if (value.length > MAX_BUNDLE_CHARS)
+    throw bad(`is ${value.length} characters, more than a bundle of root certificates`);
   const blocks = value.match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) throw bad(`is neither 'aws', 'system' nor a PEM bundle (no "-----BEGIN CERTIFICATE-----" block found)`);
-  if (value.replace(PEM_CERTIFICATE, '').trim() !== '') throw bad('holds text other than CERTIFICATE blocks (a private key, or a damaged block?)');
+  if (blocks.length === 0)
+    throw bad(`is neither 'aws', 'system' nor a PEM bundle (no "-----BEGIN CERTIFICATE-----" block found)`);
+  if (value.replace(PEM_CERTIFICATE, '').trim() !== '')
+    throw bad('holds text other than CERTIFICATE blocks (a private key, or a damaged block?)');
   blocks.forEach((pem, index) => {
     try {
       new X509Certificate(pem);
@@ -97,7 +103,9 @@ export function trustedCertificates(roots: TlsRoots): string[] | undefined {
  * explicitly, so `NODE_TLS_REJECT_UNAUTHORIZED=0` (which only changes the default) cannot switch them off. An
  * explicit `ca` replaces Node's default store, `NODE_EXTRA_CA_CERTS` and `--use-openssl-ca` included.
  */
-export function tlsAgentOptions(roots: TlsRoots): Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'checkServerIdentity'> {
+export function tlsAgentOptions(
+  roots: TlsRoots,
+): Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'checkServerIdentity'> {
   const ca = trustedCertificates(roots);
   return { ...(ca && { ca }), rejectUnauthorized: true, checkServerIdentity };
 }

@@ -95,10 +95,16 @@ export async function prepareOutputPath(path: string): Promise<void> {
 async function refuseNonRegularFile(path: string): Promise<void> {
   const stats = await lstat(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
-    throw new OutputError('OUTPUT_NOT_WRITABLE', `Cannot inspect ${path} (${err.code ?? err.message}).`, { cause: err });
+    throw new OutputError('OUTPUT_NOT_WRITABLE', `Cannot inspect ${path} (${err.code ?? err.message}).`, {
+      cause: err,
+    });
   });
   if (stats && !stats.isFile()) {
-    const kind = stats.isSymbolicLink() ? 'a symbolic link' : stats.isDirectory() ? 'a directory' : 'not a regular file';
+    const kind = stats.isSymbolicLink()
+      ? 'a symbolic link'
+      : stats.isDirectory()
+        ? 'a directory'
+        : 'not a regular file';
     throw new OutputError(
       'OUTPUT_NOT_REGULAR_FILE',
       `${path} is ${kind}; refusing to replace it. Remove it, or choose another --out.`,
@@ -122,7 +128,11 @@ function tempPathFor(dir: string, path: string): string {
 }
 
 /** Writes `data` to `path` atomically; throws {@link OutputError} `OUTPUT_WRITE_FAILED` with nothing left behind. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const mode = options.mode ?? 0o644;
   const dir = await ensureParentDirectory(path);
   const temp = tempPathFor(dir, path);

@@ -104,7 +104,8 @@ export class CompactJws {
     } catch (cause) {
       throw this.refuse({ kind: 'not-json', part, cause });
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw this.refuse({ kind: 'not-object', part });
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw this.refuse({ kind: 'not-object', part });
     return value as Record<string, unknown>;
   }
 }

@@ -25,14 +25,28 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function durationOption(name: string, value: unknown, rule: DurationRule, fallback: number): number;
 export function durationOption(name: string, value: unknown, rule: DurationRule): number | undefined;
-export function durationOption(name: string, value: unknown, rule: DurationRule, fallback?: number): number | undefined {
+export function durationOption(
+  name: string,
+  value: unknown,
+  rule: DurationRule,
+  fallback?: number,
+): number | undefined {
   if (value === undefined) return fallback;
   const max = rule.unit === 'milliseconds' ? MAX_TIMER_MS : Number.MAX_VALUE;
-  const inRange = typeof value === 'number' && Number.isFinite(value) && (rule.allowZero ? value >= 0 : value > 0) && value <= max;
+  const inRange =
+    typeof value === 'number' && Number.isFinite(value) && (rule.allowZero ? value >= 0 : value > 0) && value <= max;
   if (!inRange) {
-    const bound = (rule.allowZero ? '0 or more' : 'more than 0') + (rule.unit === 'milliseconds' ? `, at most ${MAX_TIMER_MS} (24.8 days)` : '');
-    const shown = typeof value === 'number' ? String(value) : `${typeof value} ${typeof value === 'bigint' ? value : (JSON.stringify(value) ?? String(value))}`;
-    throw new ConfigurationError('INVALID_OPTION', `${name} must be a finite number of ${rule.unit}, ${bound}; got ${shown}.`);
+    const bound =
+      (rule.allowZero ? '0 or more' : 'more than 0') +
+      (rule.unit === 'milliseconds' ? `, at most ${MAX_TIMER_MS} (24.8 days)` : '');
+    const shown =
+      typeof value === 'number'
+        ? String(value)
+        : `${typeof value} ${typeof value === 'bigint' ? value : (JSON.stringify(value) ?? String(value))}`;
+    throw new ConfigurationError(
+      'INVALID_OPTION',
+      `${name} must be a finite number of ${rule.unit}, ${bound}; got ${shown}.`,
+    );
   }
   return value;
 }

@@ -76,7 +76,12 @@ export class ServiceUnavailableError extends EntitlementError {
   /** How many RegisterUsage calls were made before giving up. */
   readonly attempts: number;
 
-  constructor(code: 'DEADLINE_EXCEEDED' | 'ABORTED', message: string, attempts: number, options?: EntitlementErrorOptions) {
+  constructor(
+    code: 'DEADLINE_EXCEEDED' | 'ABORTED',
+    message: string,
+    attempts: number,
+    options?: EntitlementErrorOptions,
+  ) {
     super(code, ExitCode.SERVICE_UNAVAILABLE, message, options);
     this.attempts = attempts;
   }
@@ -137,7 +142,10 @@ export class ValidationError extends ConfigurationError {
 
 /** A short, log-safe rendering of an offending value: long strings are cut, objects named by type. */
 function previewValue(value: unknown): string {
-  if (typeof value === 'string') return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}... (${value.length} characters)` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 80
+      ? `${JSON.stringify(value.slice(0, 80))}... (${value.length} characters)`
+      : JSON.stringify(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : value.toISOString();
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (value === null || typeof value !== 'object') return String(value);

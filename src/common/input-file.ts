@@ -31,7 +31,10 @@ const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024;
  * @example
  * const text = await readInputStream(process.stdin, { code: 'INSPECT_INPUT', what: 'standard input' });
  */
-export async function readInputStream(stream: AsyncIterable<Buffer | string>, options: Omit<InputFileOptions, 'hint'>): Promise<string> {
+export async function readInputStream(
+  stream: AsyncIterable<Buffer | string>,
+  options: Omit<InputFileOptions, 'hint'>,
+): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const chunks: Buffer[] = [];
   let length = 0;
@@ -39,7 +42,11 @@ export async function readInputStream(stream: AsyncIterable<Buffer | string>, op
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     length += bytes.length;
     // Leaving the loop early destroys the stream: nothing more is read.
-    if (length > maxBytes) throw new InputError(`${options.code}_UNREADABLE`, `The ${options.what} is larger than the ${maxBytes} bytes expected; nothing was decoded.`);
+    if (length > maxBytes)
+      throw new InputError(
+        `${options.code}_UNREADABLE`,
+        `The ${options.what} is larger than the ${maxBytes} bytes expected; nothing was decoded.`,
+      );
     chunks.push(bytes);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -79,9 +86,13 @@ export async function readInputFile(path: string, options: InputFileOptions): Pr
     if (err instanceof InputError) throw err;
     const errno = (err as NodeJS.ErrnoException).code;
     if (errno === 'ENOENT') {
-      throw new InputError(`${options.code}_MISSING`, `The ${options.what} ${path} does not exist.${options.hint ? ` ${options.hint}` : ''}`, {
-        cause: err,
-      });
+      throw new InputError(
+        `${options.code}_MISSING`,
+        `The ${options.what} ${path} does not exist.${options.hint ? ` ${options.hint}` : ''}`,
+        {
+          cause: err,
+        },
+      );
     }
     throw unreadable(errno ?? (err as Error).message, err);
   } finally {

@@ -15,7 +15,13 @@ import { ConfigurationError } from './errors.js';
 export function listen(server: Server, port: number, host: string, scheme: 'http' | 'https' = 'http'): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigurationError('LISTEN_FAILED', `Cannot listen on ${host}:${port} (${err.code ?? err.message}); choose another --port or --host.`, { cause: err })),
+      reject(
+        new ConfigurationError(
+          'LISTEN_FAILED',
+          `Cannot listen on ${host}:${port} (${err.code ?? err.message}); choose another --port or --host.`,
+          { cause: err },
+        ),
+      ),
     );
     server.listen(port, host, () => {
       const address = server.address() as AddressInfo;

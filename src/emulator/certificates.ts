@@ -66,7 +66,9 @@ const KEY_USAGE = { digitalSignature: 0, keyCertSign: 5, cRLSign: 6 } as const;
  * Makes a fresh CA (ECDSA P-256) for this run. Its private key stays in memory: only certificates issued through
  * the returned object chain to it.
  */
-export function createTestCertificateAuthority(commonName = 'marketplace-entitlement test CA'): TestCertificateAuthority {
+export function createTestCertificateAuthority(
+  commonName = 'marketplace-entitlement test CA',
+): TestCertificateAuthority {
   const ca = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const caKeyId = keyIdentifier(ca.publicKey);
   const caName = name(commonName);
@@ -85,13 +87,26 @@ export function createTestCertificateAuthority(commonName = 'marketplace-entitle
   return {
     certificatePem,
     issueServerCertificate({ dnsNames = [], ipAddresses = [] }) {
-      if (dnsNames.length === 0 && ipAddresses.length === 0) throw new Error('A server certificate needs at least one DNS name or IP address.');
-      const badName = dnsNames.find((dnsName) => !/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(dnsName));
-      if (badName !== undefined) throw new Error(`${JSON.stringify(badName)} is not a DNS name (letters, digits, hyphens and dots).`);
-      const badAddress = ipAddresses.find((address) => !isIPv4(address) && !(isIPv6(address) && !address.includes('.')));
-      if (badAddress !== undefined) throw new Error(`${JSON.stringify(badAddress)} is not an IPv4 address or an IPv6 address in hexadecimal groups.`);
+      if (dnsNames.length === 0 && ipAddresses.length === 0)
+        throw new Error('A server certificate needs at least one DNS name or IP address.');
+      const badName = dnsNames.find(
+        (dnsName) =>
+          !/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(dnsName),
+      );
+      if (badName !== undefined)
+        throw new Error(`${JSON.stringify(badName)} is not a DNS name (letters, digits, hyphens and dots).`);
+      const badAddress = ipAddresses.find(
+        (address) => !isIPv4(address) && !(isIPv6(address) && !address.includes('.')),
+      );
+      if (badAddress !== undefined)
+        throw new Error(
+          `${JSON.stringify(badAddress)} is not an IPv4 address or an IPv6 address in hexadecimal groups.`,
+        );
       const leaf = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const subjectAltName = sequence(...dnsNames.map((dnsName) => tagged(0x82, Buffer.from(dnsName, 'ascii'))), ...ipAddresses.map((address) => tagged(0x87, ipBytes(address))));
+      const subjectAltName = sequence(
+        ...dnsNames.map((dnsName) => tagged(0x82, Buffer.from(dnsName, 'ascii'))),
+        ...ipAddresses.map((address) => tagged(0x87, ipBytes(address))),
+      );
       const cert = signedCertificate(ca.privateKey, {
         issuer: caName,
         subject: name(dnsNames[0] ?? ipAddresses[0]!),
@@ -105,7 +120,10 @@ export function createTestCertificateAuthority(commonName = 'marketplace-entitle
           extension(OID.authorityKeyIdentifier, false, sequence(tagged(0x80, caKeyId))),
         ],
       });
-      return { certificatePem: pem(cert), privateKeyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+      return {
+        certificatePem: pem(cert),
+        privateKeyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      };
     },
   };
 }
@@ -170,7 +188,9 @@ function keyUsage(bits: number[]): Buffer {
 /** UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 4.1.2.5), to the second, in UTC. */
 function time(at: Date): Buffer {
   const iso = at.toISOString().replace(/[-:T]/g, '').slice(0, 14); // YYYYMMDDHHMMSS
-  return at.getUTCFullYear() < 2050 ? tagged(0x17, Buffer.from(`${iso.slice(2)}Z`)) : tagged(0x18, Buffer.from(`${iso}Z`));
+  return at.getUTCFullYear() < 2050
+    ? tagged(0x17, Buffer.from(`${iso.slice(2)}Z`))
+    : tagged(0x18, Buffer.from(`${iso}Z`));
 }
 
 function ipBytes(address: string): Buffer {
@@ -178,7 +198,9 @@ function ipBytes(address: string): Buffer {
   const [head = '', tail = ''] = address.split('::');
   const groups = (part: string) => (part === '' ? [] : part.split(':'));
   const missing = 8 - groups(head).length - groups(tail).length;
-  const all = address.includes('::') ? [...groups(head), ...Array<string>(missing).fill('0'), ...groups(tail)] : groups(head);
+  const all = address.includes('::')
+    ? [...groups(head), ...Array<string>(missing).fill('0'), ...groups(tail)]
+    : groups(head);
   return Buffer.concat(all.map((group) => Buffer.from(group.padStart(4, '0'), 'hex')));
 }
 
@@ -191,7 +213,11 @@ function pem(der: Buffer): string {
 function tagged(tag: number, content: Buffer): Buffer {
   const length = content.length;
   const lengthBytes =
-    length < 0x80 ? Buffer.from([length]) : length < 0x100 ? Buffer.from([0x81, length]) : Buffer.from([0x82, length >> 8, length & 0xff]);
+    length < 0x80
+      ? Buffer.from([length])
+      : length < 0x100
+        ? Buffer.from([0x81, length])
+        : Buffer.from([0x82, length >> 8, length & 0xff]);
   return Buffer.concat([Buffer.from([tag]), lengthBytes, content]);
 }
 

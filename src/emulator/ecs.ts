@@ -118,7 +118,10 @@ export async function startEcsStandIns(
     if (req.method === 'GET' && path === `${metadataPath}/task`) return void reply('EcsTaskMetadata', 200, task);
     if (req.method === 'GET' && path === credentialsPath) {
       if (options.authorizationToken !== undefined && req.headers.authorization !== options.authorizationToken) {
-        return void reply('EcsContainerCredentials', 401, { code: 'Unauthorized', message: 'The Authorization header is not the task\'s token.' });
+        return void reply('EcsContainerCredentials', 401, {
+          code: 'Unauthorized',
+          message: "The Authorization header is not the task's token.",
+        });
       }
       const role = credentials();
       return void reply('EcsContainerCredentials', 200, {
@@ -149,9 +152,15 @@ export async function startEcsStandIns(
     credentialsRelativeUri: credentialsPath,
     taskArn,
     environment: {
-      ECS_CONTAINER_METADATA_URI_V4: onAgentAddress ? `http://${ECS_AGENT_ADDRESS}${metadataPath}` : `${url}${metadataPath}`,
-      ...(onAgentAddress ? { AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: credentialsPath } : { AWS_CONTAINER_CREDENTIALS_FULL_URI: `${url}${credentialsPath}` }),
-      ...(options.authorizationToken !== undefined && { AWS_CONTAINER_AUTHORIZATION_TOKEN: options.authorizationToken }),
+      ECS_CONTAINER_METADATA_URI_V4: onAgentAddress
+        ? `http://${ECS_AGENT_ADDRESS}${metadataPath}`
+        : `${url}${metadataPath}`,
+      ...(onAgentAddress
+        ? { AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: credentialsPath }
+        : { AWS_CONTAINER_CREDENTIALS_FULL_URI: `${url}${credentialsPath}` }),
+      ...(options.authorizationToken !== undefined && {
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: options.authorizationToken,
+      }),
     },
     close() {
       for (const socket of sockets) socket.destroy();

@@ -22,11 +22,25 @@ export { REGISTER_USAGE_ERRORS } from './register-usage.js';
 export { TOKEN_FAULTS, TOKEN_IAT_VARIANTS } from './types.js';
 export type { TokenFault, TokenIatVariant } from './types.js';
 export { TRANSPORT_FAULTS, EmulatorServiceError } from './types.js';
-export type { EmulatorScenario, RecordedCall, OperationHandler, OperationContext, TransportFault, RegistrationTokenGrant, RoleCredentials } from './types.js';
+export type {
+  EmulatorScenario,
+  RecordedCall,
+  OperationHandler,
+  OperationContext,
+  TransportFault,
+  RegistrationTokenGrant,
+  RoleCredentials,
+} from './types.js';
 export { meteringOperations } from './metering-operations.js';
 export type { EcsStandInOptions, EcsStandIns } from './ecs.js';
 export { createLicenseManagerEmulator } from './license-manager.js';
-export type { LicenseManagerEmulator, LicenseManagerScenario, EmulatedLicense, EmulatedLicenseInput, EmulatedEntitlement } from './license-manager.js';
+export type {
+  LicenseManagerEmulator,
+  LicenseManagerScenario,
+  EmulatedLicense,
+  EmulatedLicenseInput,
+  EmulatedEntitlement,
+} from './license-manager.js';
 export { createTestCertificateAuthority } from './certificates.js';
 export type { TestCertificateAuthority, ServerNames, ServerCertificate } from './certificates.js';
 export { awsHostNames } from './aws-host-names.js';

@@ -11,10 +11,25 @@ import { ConfigurationError } from '../common/errors.js';
 import type { EmulatedEntitlement, EmulatedLicenseInput } from './license-manager.js';
 
 /** The optional string fields of a licence in the file (the rest of {@link EmulatedLicenseInput}). */
-const LICENSE_STRING_FIELDS = ['keyFingerprint', 'validityEnd', 'status', 'licenseArn', 'productName'] as const satisfies readonly (keyof EmulatedLicenseInput)[];
+const LICENSE_STRING_FIELDS = [
+  'keyFingerprint',
+  'validityEnd',
+  'status',
+  'licenseArn',
+  'productName',
+] as const satisfies readonly (keyof EmulatedLicenseInput)[];
 
-const LICENSE_FIELDS: readonly string[] = ['productSku', 'entitlements', ...LICENSE_STRING_FIELDS] satisfies readonly (keyof EmulatedLicenseInput)[];
-const ENTITLEMENT_FIELDS: readonly string[] = ['name', 'unit', 'maxCount', 'unlimited'] satisfies readonly (keyof EmulatedEntitlement)[];
+const LICENSE_FIELDS: readonly string[] = [
+  'productSku',
+  'entitlements',
+  ...LICENSE_STRING_FIELDS,
+] satisfies readonly (keyof EmulatedLicenseInput)[];
+const ENTITLEMENT_FIELDS: readonly string[] = [
+  'name',
+  'unit',
+  'maxCount',
+  'unlimited',
+] satisfies readonly (keyof EmulatedEntitlement)[];
 
 const FILE_EXAMPLE = '[{"productSku": "sku-1", "entitlements": [{"name": "Users", "unit": "Count", "maxCount": 5}]}]';
 
@@ -31,7 +46,9 @@ export function parseLicenseItems(items: readonly string[]): EmulatedLicenseInpu
   for (const item of items) {
     const [sku, name, unit, max, ...rest] = item.split(':');
     if (!sku || !name || !unit || !max || rest.length > 0) {
-      throw invalid(`${JSON.stringify(item)} is not SKU:NAME:UNIT:MAX, e.g. sku-1:Users:Count:5 or sku-1:Premium:None:unlimited.`);
+      throw invalid(
+        `${JSON.stringify(item)} is not SKU:NAME:UNIT:MAX, e.g. sku-1:Users:Count:5 or sku-1:Premium:None:unlimited.`,
+      );
     }
     const license = bySku.get(sku) ?? { productSku: sku, entitlements: [] };
     bySku.set(sku, license);
@@ -61,10 +78,13 @@ export function parseLicenseFile(text: string, source: string): EmulatedLicenseI
       throw bad(`${where} needs a "productSku" string (the SKU a checkout names).`);
     }
     if (!Array.isArray(entry.entitlements) || entry.entitlements.length === 0) {
-      throw bad(`${where} needs a non-empty "entitlements" array, e.g. [{"name": "Users", "unit": "Count", "maxCount": 5}].`);
+      throw bad(
+        `${where} needs a non-empty "entitlements" array, e.g. [{"name": "Users", "unit": "Count", "maxCount": 5}].`,
+      );
     }
     const unknown = Object.keys(entry).find((key) => !LICENSE_FIELDS.includes(key));
-    if (unknown !== undefined) throw bad(`${where}: "${unknown}" is not one of ${LICENSE_FIELDS.join(', ')}; fix or remove it.`);
+    if (unknown !== undefined)
+      throw bad(`${where}: "${unknown}" is not one of ${LICENSE_FIELDS.join(', ')}; fix or remove it.`);
     const strings: Partial<Record<(typeof LICENSE_STRING_FIELDS)[number], string>> = {};
     for (const field of LICENSE_STRING_FIELDS) {
       const value = entry[field];
@@ -73,26 +93,42 @@ export function parseLicenseFile(text: string, source: string): EmulatedLicenseI
       strings[field] = value;
     }
     if (strings.validityEnd !== undefined && Number.isNaN(Date.parse(strings.validityEnd))) {
-      throw bad(`${where}: "validityEnd" ${JSON.stringify(strings.validityEnd)} is not an ISO 8601 time, e.g. 2030-01-01T00:00:00Z.`);
+      throw bad(
+        `${where}: "validityEnd" ${JSON.stringify(strings.validityEnd)} is not an ISO 8601 time, e.g. 2030-01-01T00:00:00Z.`,
+      );
     }
     const entitlements = entry.entitlements.map((e: unknown, j): EmulatedEntitlement => {
-      if (!isObject(e) || typeof e.name !== 'string' || typeof e.unit !== 'string') throw bad(`${where} entitlement ${j} needs "name" and "unit" strings.`);
+      if (!isObject(e) || typeof e.name !== 'string' || typeof e.unit !== 'string')
+        throw bad(`${where} entitlement ${j} needs "name" and "unit" strings.`);
       const unknownField = Object.keys(e).find((key) => !ENTITLEMENT_FIELDS.includes(key));
-      if (unknownField !== undefined) throw bad(`${where} entitlement ${j}: "${unknownField}" is not one of ${ENTITLEMENT_FIELDS.join(', ')}; fix or remove it.`);
-      return { name: e.name, unit: e.unit, ...entitlementMaximum(e.unlimited === true ? 'unlimited' : e.maxCount, `${source}: ${where} entitlement ${j} "maxCount"`) };
+      if (unknownField !== undefined)
+        throw bad(
+          `${where} entitlement ${j}: "${unknownField}" is not one of ${ENTITLEMENT_FIELDS.join(', ')}; fix or remove it.`,
+        );
+      return {
+        name: e.name,
+        unit: e.unit,
+        ...entitlementMaximum(
+          e.unlimited === true ? 'unlimited' : e.maxCount,
+          `${source}: ${where} entitlement ${j} "maxCount"`,
+        ),
+      };
     });
     return { productSku: entry.productSku, entitlements, ...strings };
   });
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `unlimited`, or a whole number of units (0 or more). */
 function entitlementMaximum(max: unknown, where: string): Pick<EmulatedEntitlement, 'maxCount' | 'unlimited'> {
   if (max === 'unlimited') return { unlimited: true };
   const count = typeof max === 'number' || typeof max === 'string' ? Number(max) : Number.NaN;
   if (!Number.isInteger(count) || count < 0) {
-    throw invalid(`${where}: the maximum ${JSON.stringify(max) ?? String(max)} is not a whole number or "unlimited"; give the units available, e.g. 5.`);
+    throw invalid(
+      `${where}: the maximum ${JSON.stringify(max) ?? String(max)} is not a whole number or "unlimited"; give the units available, e.g. 5.`,
+    );
   }
   return { maxCount: count };
 }

@@ -22,7 +22,6 @@ import { randomUUID } from 'node:crypto';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../license/fingerprint.js';
 import { EmulatorServiceError } from './types.js';
 
-
 export const LICENSE_MANAGER_TARGET_PREFIX = 'AWSLicenseManager.';
 export const LICENSE_MANAGER_SIGNING_NAME = 'license-manager';
 
@@ -106,7 +105,11 @@ export interface LicenseManagerScenario {
   error?: string | undefined;
 }
 
-export const DEFAULT_LICENSE_MANAGER_SCENARIO: Readonly<LicenseManagerScenario> = Object.freeze({ ttlMs: 60 * 60_000, rateLimitFirst: 0, rateLimitStatus: 429 });
+export const DEFAULT_LICENSE_MANAGER_SCENARIO: Readonly<LicenseManagerScenario> = Object.freeze({
+  ttlMs: 60 * 60_000,
+  rateLimitFirst: 0,
+  rateLimitStatus: 429,
+});
 
 interface Consumption {
   token: string;
@@ -157,7 +160,10 @@ export interface LicenseManagerEmulator {
  * const lm = createLicenseManagerEmulator([{ productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 1 }] }], { ttlMs: 1_000 });
  * lm.handle('GetLicense', { LicenseArn: lm.licenses[0].licenseArn });
  */
-export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [], scenario: Partial<LicenseManagerScenario> = {}): LicenseManagerEmulator {
+export function createLicenseManagerEmulator(
+  initial: EmulatedLicenseInput[] = [],
+  scenario: Partial<LicenseManagerScenario> = {},
+): LicenseManagerEmulator {
   let offsetMs = 0;
   let consumptions = new Map<string, Consumption>();
   let answered = new Map<string, { request: string; response: unknown }>();
@@ -192,11 +198,13 @@ export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [
     handle(operation, input) {
       calls += 1;
       const s = emulator.scenario;
-      if (calls <= s.rateLimitFirst) throw new EmulatorServiceError('RateLimitExceededException', 'Rate exceeded', s.rateLimitStatus);
+      if (calls <= s.rateLimitFirst)
+        throw new EmulatorServiceError('RateLimitExceededException', 'Rate exceeded', s.rateLimitStatus);
       if (s.redirectTo !== undefined) throw new RedirectError(s.redirectTo);
       if (s.error !== undefined) throw lmError(s.error, `Emulated ${s.error}`);
       const handler = OPERATIONS[operation];
-      if (!handler) throw new EmulatorServiceError('UnknownOperationException', `Operation ${operation} is not emulated`);
+      if (!handler)
+        throw new EmulatorServiceError('UnknownOperationException', `Operation ${operation} is not emulated`);
       return handler(input);
     },
     reset() {
@@ -225,7 +233,8 @@ export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [
 
   function inUse(licenseArn: string, name: string): number {
     let total = 0;
-    for (const c of live()) if (c.licenseArn === licenseArn) total += c.entitlements.find((e) => e.name === name)?.count ?? 0;
+    for (const c of live())
+      if (c.licenseArn === licenseArn) total += c.entitlements.find((e) => e.name === name)?.count ?? 0;
     return total;
   }
 
@@ -235,19 +244,25 @@ export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [
       const checkoutType = requiredString(input, 'CheckoutType');
       const fingerprint = requiredString(input, 'KeyFingerprint');
       const clientToken = requiredString(input, 'ClientToken');
-      if (checkoutType !== 'PROVISIONAL' && checkoutType !== 'PERPETUAL') throw lmError('ValidationException', `CheckoutType ${checkoutType} is not PROVISIONAL or PERPETUAL`);
+      if (checkoutType !== 'PROVISIONAL' && checkoutType !== 'PERPETUAL')
+        throw lmError('ValidationException', `CheckoutType ${checkoutType} is not PROVISIONAL or PERPETUAL`);
       const requested = requestedEntitlements(input.Entitlements);
       const fingerprintOf = JSON.stringify([sku, checkoutType, fingerprint, requested, input.NodeId]);
       const previous = answered.get(clientToken);
       if (previous) {
-        if (previous.request !== fingerprintOf) throw lmError('ValidationException', 'ClientToken was already used with other parameters');
+        if (previous.request !== fingerprintOf)
+          throw lmError('ValidationException', 'ClientToken was already used with other parameters');
         return previous.response;
       }
       const license = emulator.licenses
         .filter((l) => l.productSku === sku && l.keyFingerprint === fingerprint)
-        .reduce<EmulatedLicense | undefined>((newest, l) => (!newest || l.version >= newest.version ? l : newest), undefined);
+        .reduce<EmulatedLicense | undefined>(
+          (newest, l) => (!newest || l.version >= newest.version ? l : newest),
+          undefined,
+        );
       const t = now();
-      if (license?.status !== 'AVAILABLE' || license.validityEnd.getTime() <= t.getTime()) throw lmError('NoEntitlementsAllowedException', 'No Entitlements Allowed');
+      if (license?.status !== 'AVAILABLE' || license.validityEnd.getTime() <= t.getTime())
+        throw lmError('NoEntitlementsAllowedException', 'No Entitlements Allowed');
       const granted = requested.filter((want) => fits(license, want, checkoutType));
       if (granted.length === 0 || (checkoutType === 'PERPETUAL' && granted.length < requested.length)) {
         throw lmError('NoEntitlementsAllowedException', 'No Entitlements Allowed');
@@ -264,7 +279,11 @@ export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [
       const response = {
         CheckoutType: checkoutType,
         LicenseConsumptionToken: token,
-        EntitlementsAllowed: granted.map((g) => ({ Name: g.name, Unit: g.unit, Value: g.value ?? (g.unit === 'None' ? 'Enabled' : String(g.quantity)) })),
+        EntitlementsAllowed: granted.map((g) => ({
+          Name: g.name,
+          Unit: g.unit,
+          Value: g.value ?? (g.unit === 'None' ? 'Enabled' : String(g.quantity)),
+        })),
         ...(typeof input.NodeId === 'string' && { NodeId: input.NodeId }),
         IssuedAt: t.toISOString(),
         Expiration: new Date(expiresAt).toISOString(),
@@ -279,7 +298,11 @@ export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [
       if (license.status !== 'AVAILABLE' || license.validityEnd.getTime() <= now().getTime()) {
         throw lmError('ResourceNotFoundException', 'The licence of this consumption is no longer available');
       }
-      if (input.DryRun === true) return { LicenseConsumptionToken: consumption.token, Expiration: new Date(consumption.expiresAt).toISOString() };
+      if (input.DryRun === true)
+        return {
+          LicenseConsumptionToken: consumption.token,
+          Expiration: new Date(consumption.expiresAt).toISOString(),
+        };
       consumption.expiresAt = now().getTime() + emulator.scenario.ttlMs;
       return { LicenseConsumptionToken: consumption.token, Expiration: new Date(consumption.expiresAt).toISOString() };
     },
@@ -298,7 +321,9 @@ export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [
       const arns = Array.isArray(input.LicenseArns) ? input.LicenseArns : undefined;
       const filters = Array.isArray(input.Filters) ? (input.Filters as { Name?: string; Values?: string[] }[]) : [];
       const skus = filters.find((f) => f.Name === 'ProductSKU')?.Values;
-      const licenses = emulator.licenses.filter((l) => (!arns || arns.includes(l.licenseArn)) && (!skus || skus.includes(l.productSku)));
+      const licenses = emulator.licenses.filter(
+        (l) => (!arns || arns.includes(l.licenseArn)) && (!skus || skus.includes(l.productSku)),
+      );
       return { Licenses: licenses.map((l) => describeLicense(l, emulator.scenario.ttlMs)) };
     },
   };
@@ -312,13 +337,16 @@ export function createLicenseManagerEmulator(initial: EmulatedLicenseInput[] = [
     const entitlement = license.entitlements.find((e) => e.name === want.name && e.unit === want.unit);
     if (!entitlement) return false;
     if (want.unit === 'None' || entitlement.unlimited) return true;
-    const held = checkoutType === 'PERPETUAL' ? drawnDown(license.licenseArn, want.name) : inUse(license.licenseArn, want.name);
+    const held =
+      checkoutType === 'PERPETUAL' ? drawnDown(license.licenseArn, want.name) : inUse(license.licenseArn, want.name);
     return held + want.quantity <= (entitlement.maxCount ?? 0);
   }
 
   function drawnDown(licenseArn: string, name: string): number {
     let total = 0;
-    for (const c of consumptions.values()) if (c.licenseArn === licenseArn && c.checkoutType === 'PERPETUAL') total += c.entitlements.find((e) => e.name === name)?.count ?? 0;
+    for (const c of consumptions.values())
+      if (c.licenseArn === licenseArn && c.checkoutType === 'PERPETUAL')
+        total += c.entitlements.find((e) => e.name === name)?.count ?? 0;
     return total;
   }
 
@@ -334,19 +362,26 @@ interface Requested {
 }
 
 function requestedEntitlements(value: unknown): Requested[] {
-  if (!Array.isArray(value) || value.length === 0) throw lmError('ValidationException', 'Entitlements must list at least one entitlement');
+  if (!Array.isArray(value) || value.length === 0)
+    throw lmError('ValidationException', 'Entitlements must list at least one entitlement');
   return value.map((item: unknown, i) => {
     const e = (item ?? {}) as Record<string, unknown>;
-    if (typeof e.Name !== 'string' || typeof e.Unit !== 'string') throw lmError('ValidationException', `Entitlements[${i}] needs Name and Unit`);
+    if (typeof e.Name !== 'string' || typeof e.Unit !== 'string')
+      throw lmError('ValidationException', `Entitlements[${i}] needs Name and Unit`);
     const quantity = e.Value === undefined ? 1 : Number(e.Value);
-    if (!(Number.isInteger(quantity) && quantity > 0) && e.Unit !== 'None') throw lmError('ValidationException', `Entitlements[${i}].Value must be a positive whole number`);
+    if (!(Number.isInteger(quantity) && quantity > 0) && e.Unit !== 'None')
+      throw lmError('ValidationException', `Entitlements[${i}].Value must be a positive whole number`);
     return { name: e.Name, unit: e.Unit, value: typeof e.Value === 'string' ? e.Value : undefined, quantity };
   });
 }
 
 function requiredString(input: Record<string, unknown>, field: string): string {
   const value = input[field];
-  if (typeof value !== 'string' || value === '') throw lmError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`);
+  if (typeof value !== 'string' || value === '')
+    throw lmError(
+      'ValidationException',
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`,
+    );
   return value;
 }
 
@@ -358,7 +393,8 @@ function completeLicense(input: EmulatedLicenseInput, now: Date): EmulatedLicens
     keyFingerprint: input.keyFingerprint ?? AWS_MARKETPLACE_KEY_FINGERPRINT,
     entitlements: input.entitlements.map((e) => ({ ...e })),
     validityStart: now,
-    validityEnd: input.validityEnd === undefined ? new Date(now.getTime() + 365 * 86_400_000) : new Date(input.validityEnd),
+    validityEnd:
+      input.validityEnd === undefined ? new Date(now.getTime() + 365 * 86_400_000) : new Date(input.validityEnd),
     status: input.status ?? 'AVAILABLE',
     version: 1,
   };
@@ -381,7 +417,10 @@ function describeLicense(license: EmulatedLicense, ttlMs: number): unknown {
       ...(e.unlimited && { Unlimited: true }),
       AllowCheckIn: true,
     })),
-    ConsumptionConfiguration: { RenewType: 'None', ProvisionalConfiguration: { MaxTimeToLiveInMinutes: Math.ceil(ttlMs / 60_000) } },
+    ConsumptionConfiguration: {
+      RenewType: 'None',
+      ProvisionalConfiguration: { MaxTimeToLiveInMinutes: Math.ceil(ttlMs / 60_000) },
+    },
     Version: String(license.version),
   };
 }
@@ -399,5 +438,9 @@ class RedirectError extends EmulatorServiceError {
 
 /** The JSON error body License Manager answers (`Message`, and `Location` for a redirect). */
 export function licenseManagerErrorBody(err: EmulatorServiceError): Record<string, string> {
-  return { __type: err.errorType, Message: err.message, ...(err instanceof RedirectError && { Location: err.location }) };
+  return {
+    __type: err.errorType,
+    Message: err.message,
+    ...(err instanceof RedirectError && { Location: err.location }),
+  };
 }

@@ -74,21 +74,33 @@ function meterUsage(input: Record<string, unknown>, ctx: OperationContext): unkn
   const request = asAwsError(() => validateMeterUsageInput(input as unknown as MeterUsageInput, ctx.now()));
   const { scenario } = ctx;
   checkProductAndDimensions(scenario, request.ProductCode, [request.UsageDimension!]);
-  if (request.DryRun && scenario.meteringDenied) throw new EmulatorServiceError('UnauthorizedException', 'Not authorized to call MeterUsage', 403);
+  if (request.DryRun && scenario.meteringDenied)
+    throw new EmulatorServiceError('UnauthorizedException', 'Not authorized to call MeterUsage', 403);
   if (scenario.meteringDenied) throw accessDenied('MeterUsage');
   // A dry run answers what the call would: a buyer without a subscription is not entitled (custom metering's check).
-  if (!scenario.entitled) throw new EmulatorServiceError('CustomerNotEntitledException', 'Customer is not entitled to this product');
-  if (request.DryRun) throw new EmulatorServiceError('DryRunOperation', 'Request would have succeeded, but the DryRun flag is set', 412);
+  if (!scenario.entitled)
+    throw new EmulatorServiceError('CustomerNotEntitledException', 'Customer is not entitled to this product');
+  if (request.DryRun)
+    throw new EmulatorServiceError('DryRunOperation', 'Request would have succeeded, but the DryRun flag is set', 412);
 
   const ledger = ledgerOf(scenario);
   const caller = ctx.accessKeyId ?? '';
   const usage = fingerprint(request.UsageQuantity!, request.UsageAllocations);
   const tokenKey = request.ClientToken === undefined ? undefined : `${caller}|${request.ClientToken}`;
-  const requestPrint = JSON.stringify([request.ProductCode, request.Timestamp!.getTime(), request.UsageDimension, usage]);
+  const requestPrint = JSON.stringify([
+    request.ProductCode,
+    request.Timestamp!.getTime(),
+    request.UsageDimension,
+    usage,
+  ]);
   const previousToken = tokenKey === undefined ? undefined : ledger.tokens.get(tokenKey);
   if (previousToken) {
     if (previousToken.fingerprint !== requestPrint) {
-      throw new EmulatorServiceError('IdempotencyConflictException', 'ClientToken was already used with different parameters', 409);
+      throw new EmulatorServiceError(
+        'IdempotencyConflictException',
+        'ClientToken was already used with different parameters',
+        409,
+      );
     }
     return { MeteringRecordId: previousToken.meteringRecordId };
   }
@@ -102,7 +114,8 @@ function meterUsage(input: Record<string, unknown>, ctx: OperationContext): unkn
   }
   const record = metered ?? { fingerprint: usage, meteringRecordId: randomUUID() };
   ledger.hourly.set(hourKey, record);
-  if (tokenKey !== undefined) ledger.tokens.set(tokenKey, { fingerprint: requestPrint, meteringRecordId: record.meteringRecordId });
+  if (tokenKey !== undefined)
+    ledger.tokens.set(tokenKey, { fingerprint: requestPrint, meteringRecordId: record.meteringRecordId });
   return { MeteringRecordId: record.meteringRecordId };
 }
 
@@ -110,7 +123,11 @@ function batchMeterUsage(input: Record<string, unknown>, ctx: OperationContext):
   const request = asAwsError(() => validateBatchMeterUsageInput(input as unknown as BatchMeterUsageInput, ctx.now()));
   const { scenario } = ctx;
   const records = request.UsageRecords!;
-  checkProductAndDimensions(scenario, request.ProductCode, records.map((r) => r.Dimension!));
+  checkProductAndDimensions(
+    scenario,
+    request.ProductCode,
+    records.map((r) => r.Dimension!),
+  );
   if (scenario.meteringDenied) throw accessDenied('BatchMeterUsage');
 
   const ledger = ledgerOf(scenario);
@@ -129,7 +146,9 @@ function batchMeterUsage(input: Record<string, unknown>, ctx: OperationContext):
       results.push({ UsageRecord: wire[i], Status: 'CustomerNotSubscribed' });
       continue;
     }
-    const key = [request.ProductCode ?? record.LicenseArn, customer, record.Dimension, hourOf(record.Timestamp!)].join('|');
+    const key = [request.ProductCode ?? record.LicenseArn, customer, record.Dimension, hourOf(record.Timestamp!)].join(
+      '|',
+    );
     const usage = fingerprint(record.Quantity!, record.UsageAllocations);
     const metered = ledger.batch.get(key);
     if (metered && metered.fingerprint !== usage) {
@@ -144,8 +163,12 @@ function batchMeterUsage(input: Record<string, unknown>, ctx: OperationContext):
 }
 
 function resolveCustomer(input: Record<string, unknown>, ctx: OperationContext): unknown {
-  const { RegistrationToken: token } = asAwsError(() => validateResolveCustomerInput(input as unknown as ResolveCustomerInput));
-  const grant = Object.hasOwn(ctx.scenario.registrationTokens ?? {}, token!) ? ctx.scenario.registrationTokens![token!] : undefined;
+  const { RegistrationToken: token } = asAwsError(() =>
+    validateResolveCustomerInput(input as unknown as ResolveCustomerInput),
+  );
+  const grant = Object.hasOwn(ctx.scenario.registrationTokens ?? {}, token!)
+    ? ctx.scenario.registrationTokens![token!]
+    : undefined;
   if (!grant) throw new EmulatorServiceError('InvalidTokenException', 'Registration token is invalid');
   if (grant.expiresAt !== undefined && new Date(grant.expiresAt).getTime() <= ctx.now().getTime()) {
     throw new EmulatorServiceError('ExpiredTokenException', 'Registration token has expired');
@@ -188,16 +211,24 @@ function awsErrorFor(err: ValidationError): string {
   return 'ValidationException';
 }
 
-function checkProductAndDimensions(scenario: EmulatorScenario, productCode: string | undefined, dimensions: string[]): void {
+function checkProductAndDimensions(
+  scenario: EmulatorScenario,
+  productCode: string | undefined,
+  dimensions: string[],
+): void {
   if (productCode !== undefined && scenario.productCodes && !scenario.productCodes.includes(productCode)) {
     throw new EmulatorServiceError('InvalidProductCodeException', `Unknown product code ${productCode}`);
   }
   const unknown = scenario.dimensions && dimensions.find((d) => !scenario.dimensions!.includes(d));
-  if (unknown !== undefined) throw new EmulatorServiceError('InvalidUsageDimensionException', `Unknown usage dimension ${unknown}`);
+  if (unknown !== undefined)
+    throw new EmulatorServiceError('InvalidUsageDimensionException', `Unknown usage dimension ${unknown}`);
 }
 
 function accessDenied(operation: string): EmulatorServiceError {
-  return new EmulatorServiceError('AccessDeniedException', `User is not authorized to perform: aws-marketplace:${operation}`);
+  return new EmulatorServiceError(
+    'AccessDeniedException',
+    `User is not authorized to perform: aws-marketplace:${operation}`,
+  );
 }
 
 /** The usage itself (quantity and allocations, tag order ignored): what must match for a repeat to be idempotent. */

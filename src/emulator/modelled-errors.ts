@@ -11,7 +11,12 @@
 import { EmulatorServiceError } from './types.js';
 
 const status = (names: string[]): Record<string, number> =>
-  Object.fromEntries(names.map((name) => [name, name === 'InternalServiceErrorException' ? 500 : name === 'IdempotencyConflictException' ? 409 : 400]));
+  Object.fromEntries(
+    names.map((name) => [
+      name,
+      name === 'InternalServiceErrorException' ? 500 : name === 'IdempotencyConflictException' ? 409 : 400,
+    ]),
+  );
 
 export const MODELLED_ERRORS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   RegisterUsage: status([
@@ -49,7 +54,13 @@ export const MODELLED_ERRORS: Readonly<Record<string, Readonly<Record<string, nu
     'DisabledApiException',
     'InvalidLicenseException',
   ]),
-  ResolveCustomer: status(['InvalidTokenException', 'ExpiredTokenException', 'ThrottlingException', 'InternalServiceErrorException', 'DisabledApiException']),
+  ResolveCustomer: status([
+    'InvalidTokenException',
+    'ExpiredTokenException',
+    'ThrottlingException',
+    'InternalServiceErrorException',
+    'DisabledApiException',
+  ]),
 };
 
 /**
@@ -59,13 +70,20 @@ export const MODELLED_ERRORS: Readonly<Record<string, Readonly<Record<string, nu
  * @example
  * const injected = injectedError('MeterUsage', { MeterUsage: 'InvalidEndpointRegionException' }); // its 400 error
  */
-export function injectedError(operation: string, errors: Readonly<Record<string, string>> | undefined): EmulatorServiceError | undefined {
+export function injectedError(
+  operation: string,
+  errors: Readonly<Record<string, string>> | undefined,
+): EmulatorServiceError | undefined {
   const name = errors && Object.hasOwn(errors, operation) ? errors[operation] : undefined;
   if (name === undefined) return undefined;
   const modelled = MODELLED_ERRORS[operation];
   if (modelled && !Object.hasOwn(modelled, name)) {
     const models = Object.keys(modelled).join(', ');
-    return new EmulatorServiceError('EmulatorScenarioError', `scenario.errors: ${operation} does not model ${name}; it models ${models}`, 500);
+    return new EmulatorServiceError(
+      'EmulatorScenarioError',
+      `scenario.errors: ${operation} does not model ${name}; it models ${models}`,
+      500,
+    );
   }
   return new EmulatorServiceError(name, `Emulated ${name}`, modelled?.[name] ?? 400);
 }

@@ -20,32 +20,56 @@ let strangerKey: Promise<KeyObject> | undefined;
 
 export async function registerUsage(input: Record<string, unknown>, ctx: OperationContext): Promise<unknown> {
   const { scenario } = ctx;
-  const { ProductCode: productCode, PublicKeyVersion: publicKeyVersion, Nonce: nonce } = asAwsError(() =>
-    validateRegisterUsageInput(input as unknown as RegisterUsageInput),
-  ) as Required<Pick<RegisterUsageInput, 'ProductCode' | 'PublicKeyVersion'>> & { Nonce?: string };
+  const {
+    ProductCode: productCode,
+    PublicKeyVersion: publicKeyVersion,
+    Nonce: nonce,
+  } = asAwsError(() => validateRegisterUsageInput(input as unknown as RegisterUsageInput)) as Required<
+    Pick<RegisterUsageInput, 'ProductCode' | 'PublicKeyVersion'>
+  > & { Nonce?: string };
   if (scenario.productCodes && !scenario.productCodes.includes(productCode)) {
     throw new EmulatorServiceError('InvalidProductCodeException', `Unknown product code ${productCode}`);
   }
-  if (scenario.error) throw new EmulatorServiceError(scenario.error, `Emulated ${scenario.error}`, REGISTER_USAGE_ERRORS[scenario.error] ?? 400);
-  if (!scenario.entitled) throw new EmulatorServiceError('CustomerNotEntitledException', 'Customer is not entitled to this product');
+  if (scenario.error)
+    throw new EmulatorServiceError(
+      scenario.error,
+      `Emulated ${scenario.error}`,
+      REGISTER_USAGE_ERRORS[scenario.error] ?? 400,
+    );
+  if (!scenario.entitled)
+    throw new EmulatorServiceError('CustomerNotEntitledException', 'Customer is not entitled to this product');
 
   const pascal = scenario.claimSpelling === 'PascalCase';
   const fault = scenario.tokenFault;
   const nowSec = Math.floor(ctx.now().getTime() / 1000);
   const claims: Record<string, unknown> = {
     [pascal ? 'ProductCode' : 'productCode']: fault === 'wrong-product-code' ? `${productCode}-other` : productCode,
-    [pascal ? 'PublicKeyVersion' : 'publicKeyVersion']: fault === 'wrong-key-version' ? publicKeyVersion + 1 : publicKeyVersion,
+    [pascal ? 'PublicKeyVersion' : 'publicKeyVersion']:
+      fault === 'wrong-key-version' ? publicKeyVersion + 1 : publicKeyVersion,
     [pascal ? 'Nonce' : 'nonce']: fault === 'wrong-nonce' ? `${nonce ?? ''}x` : nonce,
   };
-  const variants = { 'hour-old': nowSec - 3_600, 'hour-ahead': nowSec + 3_600, milliseconds: ctx.now().getTime(), missing: undefined };
+  const variants = {
+    'hour-old': nowSec - 3_600,
+    'hour-ahead': nowSec + 3_600,
+    milliseconds: ctx.now().getTime(),
+    missing: undefined,
+  };
   const iat = scenario.tokenIat === undefined ? nowSec : variants[scenario.tokenIat];
   if (iat !== undefined) claims.iat = iat;
-  const response: Record<string, unknown> = { Signature: await signToken(claims, fault, ctx.privateKey, ctx.publicKeyPem) };
-  if (scenario.rotationTimestamp) response.PublicKeyRotationTimestamp = Math.floor(scenario.rotationTimestamp.getTime() / 1000);
+  const response: Record<string, unknown> = {
+    Signature: await signToken(claims, fault, ctx.privateKey, ctx.publicKeyPem),
+  };
+  if (scenario.rotationTimestamp)
+    response.PublicKeyRotationTimestamp = Math.floor(scenario.rotationTimestamp.getTime() / 1000);
   return response;
 }
 
-async function signToken(claims: Record<string, unknown>, fault: TokenFault | undefined, privateKey: KeyObject, publicKeyPem: string): Promise<string> {
+async function signToken(
+  claims: Record<string, unknown>,
+  fault: TokenFault | undefined,
+  privateKey: KeyObject,
+  publicKeyPem: string,
+): Promise<string> {
   const payload = Buffer.from(JSON.stringify(claims));
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   switch (fault) {

@@ -21,7 +21,8 @@ export const REGISTRATION_TOKEN_GRANT_FIELDS: readonly (keyof RegistrationTokenG
 
 const EXAMPLE = '{"TOKEN": {"productCode": "abc123", "customerIdentifier": "cust-1"}}';
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The registration tokens in `text` (JSON), each grant checked: `productCode` a non-empty string, every other
@@ -37,17 +38,27 @@ export function parseRegistrationTokens(text: string, source: string): Record<st
   } catch (err) {
     throw bad(`not JSON (${(err as Error).message}); expected an object like ${EXAMPLE}.`);
   }
-  if (!isObject(tokens)) throw bad(`expected an object like ${EXAMPLE}, not ${Array.isArray(tokens) ? 'an array' : JSON.stringify(tokens)}.`);
+  if (!isObject(tokens))
+    throw bad(
+      `expected an object like ${EXAMPLE}, not ${Array.isArray(tokens) ? 'an array' : JSON.stringify(tokens)}.`,
+    );
   const grants: Record<string, RegistrationTokenGrant> = {};
   for (const [token, grant] of Object.entries(tokens)) {
     const at = `token ${JSON.stringify(token)}`;
     if (!isObject(grant) || typeof grant.productCode !== 'string' || grant.productCode === '') {
       throw bad(`${at} needs a "productCode" string (the product the token was issued for).`);
     }
-    const field = Object.keys(grant).find((key) => !(REGISTRATION_TOKEN_GRANT_FIELDS as readonly string[]).includes(key) || typeof grant[key] !== 'string');
-    if (field !== undefined) throw bad(`${at}: "${field}" is not one of ${REGISTRATION_TOKEN_GRANT_FIELDS.join(', ')} with a string value; fix or remove it.`);
+    const field = Object.keys(grant).find(
+      (key) => !(REGISTRATION_TOKEN_GRANT_FIELDS as readonly string[]).includes(key) || typeof grant[key] !== 'string',
+    );
+    if (field !== undefined)
+      throw bad(
+        `${at}: "${field}" is not one of ${REGISTRATION_TOKEN_GRANT_FIELDS.join(', ')} with a string value; fix or remove it.`,
+      );
     // Every field is now a known one holding a string.
-    const { customerIdentifier, customerAWSAccountId, licenseArn, expiresAt } = grant as Partial<Record<keyof RegistrationTokenGrant, string>>;
+    const { customerIdentifier, customerAWSAccountId, licenseArn, expiresAt } = grant as Partial<
+      Record<keyof RegistrationTokenGrant, string>
+    >;
     if (expiresAt !== undefined && Number.isNaN(Date.parse(expiresAt))) {
       throw bad(`${at}: "expiresAt" ${JSON.stringify(expiresAt)} is not an ISO 8601 time, e.g. 2030-01-01T00:00:00Z.`);
     }

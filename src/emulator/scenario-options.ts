@@ -14,20 +14,23 @@ const invalid = (message: string) => new ConfigurationError('INVALID_OPTION', me
 
 /** A number of calls (the first N answer a fault): a whole number, 0 or more. */
 export function callCountOption(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) throw invalid(`${name} ${value} is not valid: expected a whole number of calls, 0 or more.`);
+  if (!Number.isInteger(value) || value < 0)
+    throw invalid(`${name} ${value} is not valid: expected a whole number of calls, 0 or more.`);
   return value;
 }
 
 /** A rate of calls per second (beyond it, calls are throttled): a finite number above 0. */
 export function callRateOption(name: string, value: number): number {
-  if (!Number.isFinite(value) || !(value > 0)) throw invalid(`${name} ${value} is not valid: expected calls per second above 0.`);
+  if (!Number.isFinite(value) || !(value > 0))
+    throw invalid(`${name} ${value} is not valid: expected calls per second above 0.`);
   return value;
 }
 
 /** An error every RegisterUsage call answers: one RegisterUsage models (modelled-errors.ts). */
 export function registerUsageErrorOption(name: string, value: string): string {
   const modelled = MODELLED_ERRORS.RegisterUsage!;
-  if (!Object.hasOwn(modelled, value)) throw invalid(`${name} ${value} is not a RegisterUsage error; one of ${Object.keys(modelled).join(', ')}.`);
+  if (!Object.hasOwn(modelled, value))
+    throw invalid(`${name} ${value} is not a RegisterUsage error; one of ${Object.keys(modelled).join(', ')}.`);
   return value;
 }
 
@@ -43,9 +46,12 @@ export function operationErrorsOption(name: string, items: readonly string[]): R
     const [operation = '', error = '', extra] = item.split('=');
     const modelled = Object.hasOwn(MODELLED_ERRORS, operation) ? MODELLED_ERRORS[operation] : undefined;
     if (extra !== undefined || modelled === undefined) {
-      throw invalid(`${name} ${JSON.stringify(item)}: expected OPERATION=Exception with OPERATION one of ${Object.keys(MODELLED_ERRORS).join(', ')}.`);
+      throw invalid(
+        `${name} ${JSON.stringify(item)}: expected OPERATION=Exception with OPERATION one of ${Object.keys(MODELLED_ERRORS).join(', ')}.`,
+      );
     }
-    if (!Object.hasOwn(modelled, error)) throw invalid(`${name} ${JSON.stringify(item)}: ${operation} models ${Object.keys(modelled).join(', ')}.`);
+    if (!Object.hasOwn(modelled, error))
+      throw invalid(`${name} ${JSON.stringify(item)}: ${operation} models ${Object.keys(modelled).join(', ')}.`);
     errors[operation] = error;
   }
   return errors;

@@ -36,7 +36,11 @@ export interface ServingAsAws {
  * `INVALID_REGION` for something that is not a Region, `INVALID_ADDRESS` for an `address` that is not an IP address.
  * The CA's private key is never written: only this process can issue under it.
  */
-export async function prepareServingAsAws(options: { region: string; address: string; tlsDir: string }): Promise<ServingAsAws> {
+export async function prepareServingAsAws(options: {
+  region: string;
+  address: string;
+  tlsDir: string;
+}): Promise<ServingAsAws> {
   let hostNames: AwsHostNames;
   try {
     hostNames = awsHostNames(options.region);

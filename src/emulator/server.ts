@@ -137,12 +137,20 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   const publicKey = createPublicKey(privateKey);
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const initialScenario = { ...DEFAULT_SCENARIO, ...options.scenario };
-  const operations: Record<string, OperationHandler> = { RegisterUsage: registerUsage, ...meteringOperations, ...options.operations };
+  const operations: Record<string, OperationHandler> = {
+    RegisterUsage: registerUsage,
+    ...meteringOperations,
+    ...options.operations,
+  };
   const now = options.now ?? (() => new Date());
   const sockets = new Set<Socket>();
   let callCounts = new Map<string, number>();
   let bucket = new TokenBucket();
-  const roleCredentials = options.roleCredentials ?? (options.credentials ? { ...options.credentials, sessionToken: 'emulator-session-token' } : { ...DEFAULT_ROLE_CREDENTIALS });
+  const roleCredentials =
+    options.roleCredentials ??
+    (options.credentials
+      ? { ...options.credentials, sessionToken: 'emulator-session-token' }
+      : { ...DEFAULT_ROLE_CREDENTIALS });
 
   const emulator: MeteringEmulator = {
     url: '',
@@ -202,7 +210,14 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
     const licenseManager = target.startsWith(LICENSE_MANAGER_TARGET_PREFIX);
     const prefix = licenseManager ? LICENSE_MANAGER_TARGET_PREFIX : TARGET_PREFIX;
     const operation = target.startsWith(prefix) ? target.slice(prefix.length) : target;
-    const call: RecordedCall = { operation, input: {}, at: new Date(), statusCode: 200, requestId: String(res.getHeader(REQUEST_ID_HEADER)), host: req.headers.host };
+    const call: RecordedCall = {
+      operation,
+      input: {},
+      at: new Date(),
+      statusCode: 200,
+      requestId: String(res.getHeader(REQUEST_ID_HEADER)),
+      host: req.headers.host,
+    };
     const finish = (statusCode: number, payload: unknown, errorType?: string): void => {
       call.statusCode = statusCode;
       if (errorType) call.errorType = errorType;
@@ -214,11 +229,22 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
       res.writeHead(statusCode, headers).end(typeof payload === 'string' ? payload : JSON.stringify(payload));
     };
     const fail = (err: EmulatorServiceError): void =>
-      finish(err.statusCode, licenseManager ? licenseManagerErrorBody(err) : { __type: err.errorType, message: err.message }, err.errorType);
+      finish(
+        err.statusCode,
+        licenseManager ? licenseManagerErrorBody(err) : { __type: err.errorType, message: err.message },
+        err.errorType,
+      );
 
     try {
       const signingName = licenseManager ? LICENSE_MANAGER_SIGNING_NAME : undefined;
-      const signed = checkSignature(req.method ?? 'POST', req.url ?? '/', req.headers, body, options.credentials, signingName);
+      const signed = checkSignature(
+        req.method ?? 'POST',
+        req.url ?? '/',
+        req.headers,
+        body,
+        options.credentials,
+        signingName,
+      );
       call.region = signed.region;
       call.accessKeyId = signed.accessKeyId;
     } catch (err) {
@@ -262,14 +288,22 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
     if (seen <= scenario.throttleFirst || rateLimited()) {
       return fail(new EmulatorServiceError('ThrottlingException', 'Rate exceeded'));
     }
-    if (seen <= scenario.failFirst) return fail(new EmulatorServiceError('InternalServiceErrorException', 'Internal service error'));
+    if (seen <= scenario.failFirst)
+      return fail(new EmulatorServiceError('InternalServiceErrorException', 'Internal service error'));
     const injected = injectedError(operation, scenario.errors);
     if (injected) return fail(injected);
     if (transportFault === 'malformed-json') return finish(200, '{"Signature": "eyJ');
     if (transportFault === 'empty-signature') return finish(200, { Signature: '' });
     if (transportFault === 'non-jwt-signature') return finish(200, { Signature: 'this-is-not-a-jwt' });
 
-    const ctx: OperationContext = { scenario, privateKey, publicKeyPem, now, region: call.region ?? '', accessKeyId: call.accessKeyId };
+    const ctx: OperationContext = {
+      scenario,
+      privateKey,
+      publicKeyPem,
+      now,
+      region: call.region ?? '',
+      accessKeyId: call.accessKeyId,
+    };
     try {
       finish(200, (await handler(call.input, ctx)) ?? {});
     } catch (err) {
@@ -291,12 +325,19 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
       handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-          res.end(JSON.stringify({ __type: 'InternalServiceErrorException', message: `Emulator error: ${(err as Error).message}` }));
+          res.end(
+            JSON.stringify({
+              __type: 'InternalServiceErrorException',
+              message: `Emulator error: ${(err as Error).message}`,
+            }),
+          );
         }
       });
     });
   };
-  const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, requestListener) : createServer(requestListener);
+  const server = options.tls
+    ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, requestListener)
+    : createServer(requestListener);
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -305,8 +346,20 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
   emulator.port = (server.address() as AddressInfo).port;
   if (options.ecs) {
     try {
-      emulator.ecs = await startEcsStandIns(options.ecs, () => roleCredentials, now, ({ operation, path, statusCode, host }) =>
-        record({ operation, input: { path }, at: new Date(), statusCode, requestId: '', ...(host !== undefined && { host }), ...(statusCode >= 400 && { errorType: statusCode === 401 ? 'Unauthorized' : 'NotFound' }) }),
+      emulator.ecs = await startEcsStandIns(
+        options.ecs,
+        () => roleCredentials,
+        now,
+        ({ operation, path, statusCode, host }) =>
+          record({
+            operation,
+            input: { path },
+            at: new Date(),
+            statusCode,
+            requestId: '',
+            ...(host !== undefined && { host }),
+            ...(statusCode >= 400 && { errorType: statusCode === 401 ? 'Unauthorized' : 'NotFound' }),
+          }),
       );
     } catch (err) {
       await new Promise((resolve) => server.close(resolve));

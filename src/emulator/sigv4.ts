@@ -20,14 +20,19 @@ export interface SignedRequestInfo {
 
 export class SignatureCheckError extends Error {
   constructor(
-    readonly errorType: 'MissingAuthenticationTokenException' | 'IncompleteSignatureException' | 'InvalidSignatureException' | 'UnrecognizedClientException',
+    readonly errorType:
+      | 'MissingAuthenticationTokenException'
+      | 'IncompleteSignatureException'
+      | 'InvalidSignatureException'
+      | 'UnrecognizedClientException',
     message: string,
   ) {
     super(message);
   }
 }
 
-const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTH =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
 
 export function checkSignature(
   method: string,
@@ -38,22 +43,46 @@ export function checkSignature(
   signingName: string = SIGNING_NAME,
 ): SignedRequestInfo {
   const authorization = headers.authorization;
-  if (!authorization) throw new SignatureCheckError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+  if (!authorization)
+    throw new SignatureCheckError('MissingAuthenticationTokenException', 'Missing Authentication Token');
   const match = AUTH.exec(authorization);
-  if (!match) throw new SignatureCheckError('IncompleteSignatureException', 'Authorization header is not a SigV4 signature');
+  if (!match)
+    throw new SignatureCheckError('IncompleteSignatureException', 'Authorization header is not a SigV4 signature');
   const [, accessKeyId, date, region, service, signedHeaders, signature] = match as unknown as string[];
   const amzDate = headerValue(headers['x-amz-date']);
   if (service !== signingName) {
-    throw new SignatureCheckError('InvalidSignatureException', `Credential should be scoped to correct service: '${signingName}'.`);
+    throw new SignatureCheckError(
+      'InvalidSignatureException',
+      `Credential should be scoped to correct service: '${signingName}'.`,
+    );
   }
-  if (!amzDate?.startsWith(date!)) throw new SignatureCheckError('IncompleteSignatureException', 'X-Amz-Date missing or outside the credential scope date');
+  if (!amzDate?.startsWith(date!))
+    throw new SignatureCheckError(
+      'IncompleteSignatureException',
+      'X-Amz-Date missing or outside the credential scope date',
+    );
   if (credentials) {
     if (accessKeyId !== credentials.accessKeyId) {
-      throw new SignatureCheckError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+      throw new SignatureCheckError(
+        'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+      );
     }
-    const expected = computeSignature(method, path, headers, body, signedHeaders!, amzDate, `${date}/${region}/${service}/aws4_request`, credentials.secretAccessKey);
+    const expected = computeSignature(
+      method,
+      path,
+      headers,
+      body,
+      signedHeaders!,
+      amzDate,
+      `${date}/${region}/${service}/aws4_request`,
+      credentials.secretAccessKey,
+    );
     if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(signature!, 'hex'))) {
-      throw new SignatureCheckError('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.');
+      throw new SignatureCheckError(
+        'InvalidSignatureException',
+        'The request signature we calculated does not match the signature you provided.',
+      );
     }
   }
   return { accessKeyId: accessKeyId!, region: region! };
@@ -74,7 +103,9 @@ function computeSignature(
   secret: string,
 ): string {
   const names = signedHeaders.split(';');
-  const canonicalHeaders = names.map((n) => `${n}:${(headerValue(headers[n]) ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonicalHeaders = names
+    .map((n) => `${n}:${(headerValue(headers[n]) ?? '').trim().replace(/\s+/g, ' ')}\n`)
+    .join('');
   const [pathname, query = ''] = path.split('?');
   const canonicalQuery = query.split('&').filter(Boolean).sort().join('&');
   // The body received, never the client's x-amz-content-sha256 claim about it: trusting that header would let a

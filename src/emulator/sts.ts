@@ -40,7 +40,12 @@ export function answerStsQuery(form: string, credentials: RoleCredentials, now: 
       `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code>` +
       `<Message>${xml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
   });
-  if (operation !== 'AssumeRoleWithWebIdentity') return error(400, 'InvalidAction', `The emulator's STS answers AssumeRoleWithWebIdentity only, not ${JSON.stringify(operation)}.`);
+  if (operation !== 'AssumeRoleWithWebIdentity')
+    return error(
+      400,
+      'InvalidAction',
+      `The emulator's STS answers AssumeRoleWithWebIdentity only, not ${JSON.stringify(operation)}.`,
+    );
   const missing = ['RoleArn', 'RoleSessionName', 'WebIdentityToken'].find((field) => !input[field]);
   if (missing) return error(400, 'ValidationError', `${missing} is required.`);
   const session = input.RoleSessionName!;

@@ -15,7 +15,10 @@ export class TokenBucket {
   /** Takes a token at `nowMs` if there is one; false means throttled. */
   take(nowMs: number, limit: { perSecond: number; burst?: number | undefined }): boolean {
     const capacity = limit.burst ?? limit.perSecond;
-    this.#tokens = this.#at === undefined ? capacity : Math.min(capacity, this.#tokens + ((nowMs - this.#at) / 1000) * limit.perSecond);
+    this.#tokens =
+      this.#at === undefined
+        ? capacity
+        : Math.min(capacity, this.#tokens + ((nowMs - this.#at) / 1000) * limit.perSecond);
     this.#at = nowMs;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;

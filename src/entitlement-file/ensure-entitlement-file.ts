@@ -8,7 +8,11 @@
  * @example
  * const { claims, attempts } = await ensureEntitlementFile({ productCode, publicKey, entitlementFile: '/shared/entitlement.jwt' });
  */
-import { verifyEntitlementFile, type EntitlementFileClaims, type VerifyEntitlementFileOptions } from './entitlement-file.js';
+import {
+  verifyEntitlementFile,
+  type EntitlementFileClaims,
+  type VerifyEntitlementFileOptions,
+} from './entitlement-file.js';
 import { ConfigurationError, EntitlementError } from '../common/errors.js';
 import { resolveLogger } from '../common/logger.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
@@ -54,7 +58,11 @@ export async function ensureEntitlementFile(options: EnsureEntitlementFileOption
   const hardened = applyHardenedProfile(options, 'ensureEntitlementFile', { reachesAws: true });
   checkProcessIntegrity(hardened);
   const path = hardened.entitlementFile;
-  const instance = await resolveInstanceId({ instanceId: hardened.instanceId, env: hardened.env, binding: hardened.instanceBinding });
+  const instance = await resolveInstanceId({
+    instanceId: hardened.instanceId,
+    env: hardened.env,
+    binding: hardened.instanceBinding,
+  });
   const expectations = {
     publicKey: hardened.publicKey,
     productCode: hardened.productCode,
@@ -64,17 +72,23 @@ export async function ensureEntitlementFile(options: EnsureEntitlementFileOption
   if (hardened.reuseExistingFile === true) {
     try {
       const claims = await verifyEntitlementFile(path, expectations);
-      resolveLogger(hardened.logger).info?.(`Reusing the valid entitlement file ${path}: no new registration (reuseExistingFile: outside the line)`, {
-        event: 'register.reused',
-        productCode: claims.productCode,
-        registeredAt: claims.registeredAt.toISOString(),
-        instance: claims.instance,
-      });
+      resolveLogger(hardened.logger).info?.(
+        `Reusing the valid entitlement file ${path}: no new registration (reuseExistingFile: outside the line)`,
+        {
+          event: 'register.reused',
+          productCode: claims.productCode,
+          registeredAt: claims.registeredAt.toISOString(),
+          instance: claims.instance,
+        },
+      );
       return { reused: true, claims, attempts: 0, expectations };
     } catch (err) {
       // A bad key or option will not get better by registering; anything about the file itself will.
       if (!(err instanceof EntitlementError) || err instanceof ConfigurationError) throw err;
-      resolveLogger(hardened.logger).info?.(`No reusable entitlement file at ${path} (${err.code}); registering`, { event: 'register.file_not_reusable', code: err.code });
+      resolveLogger(hardened.logger).info?.(`No reusable entitlement file at ${path} (${err.code}); registering`, {
+        event: 'register.file_not_reusable',
+        code: err.code,
+      });
     }
   }
   const entitlement = await ensureEntitled({ ...hardened, ...(instance && { instanceId: instance.instance }) });

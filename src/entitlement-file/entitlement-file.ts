@@ -110,7 +110,10 @@ export function jwkThumbprint(jwk: Ed25519PublicJwk): string {
  * @example
  * const { productCode, registeredAt } = await verifyEntitlementFile(path, { publicKey, productCode: 'abc123' });
  */
-export async function verifyEntitlementFile(path: string, given: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
+export async function verifyEntitlementFile(
+  path: string,
+  given: VerifyEntitlementFileOptions,
+): Promise<EntitlementFileClaims> {
   const options = guarded(given, 'verifyEntitlementFile');
   const text = await readInputFile(path, {
     code: 'ENTITLEMENT_FILE',
@@ -138,9 +141,16 @@ export interface VerifyForThisInstanceOptions extends VerifyEntitlementFileOptio
  * @example
  * const claims = await verifyEntitlementFileForThisInstance(process.env.MARKETPLACE_ENTITLEMENT_FILE!, { publicKey, productCode: 'abc123' });
  */
-export async function verifyEntitlementFileForThisInstance(path: string, given: VerifyForThisInstanceOptions): Promise<EntitlementFileClaims> {
+export async function verifyEntitlementFileForThisInstance(
+  path: string,
+  given: VerifyForThisInstanceOptions,
+): Promise<EntitlementFileClaims> {
   const options: VerifyForThisInstanceOptions = guarded(given, 'verifyEntitlementFileForThisInstance', given.env);
-  const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env, binding: options.instanceBinding });
+  const instance = await resolveInstanceId({
+    instanceId: options.instanceId,
+    env: options.env,
+    binding: options.instanceBinding,
+  });
   return verifyEntitlementFile(path, { ...options, instanceId: instance?.instance });
 }
 
@@ -150,13 +160,19 @@ export async function verifyEntitlementFileForThisInstance(path: string, given: 
  * @example
  * const claims = await verifyEntitlementToken(fs.readFileSync(path, 'utf8'), { publicKey });
  */
-export async function verifyEntitlementToken(text: string, given: VerifyEntitlementFileOptions): Promise<EntitlementFileClaims> {
+export async function verifyEntitlementToken(
+  text: string,
+  given: VerifyEntitlementFileOptions,
+): Promise<EntitlementFileClaims> {
   const options = guarded(given, 'verifyEntitlementToken');
   const nowSec = judgedAtSec(options.now);
   const { clockToleranceSec: tolerance, maxAgeSec } = fileTimeBounds(options);
   const { header, payload, signingInput, signature } = decodeCompactJws(text.endsWith('\n') ? text.slice(0, -1) : text);
   if (header.alg !== 'EdDSA') {
-    throw new VerificationError('FILE_ALGORITHM_NOT_ALLOWED', `The entitlement file uses alg ${JSON.stringify(header.alg)}; only EdDSA is accepted.`);
+    throw new VerificationError(
+      'FILE_ALGORITHM_NOT_ALLOWED',
+      `The entitlement file uses alg ${JSON.stringify(header.alg)}; only EdDSA is accepted.`,
+    );
   }
   if (header.typ !== ENTITLEMENT_FILE_TYPE || Object.hasOwn(header, 'crit')) {
     throw malformed(`its header must have typ "${ENTITLEMENT_FILE_TYPE}" and no crit member`);
@@ -202,8 +218,14 @@ export async function verifyEntitlementToken(text: string, given: VerifyEntitlem
   }
   const agedFromSec = registrationAgedFrom(claims.iat, registration);
   if (maxAgeSec !== undefined && nowSec - agedFromSec > maxAgeSec) {
-    const what = agedFromSec < claims.iat ? "AWS's registration inside the entitlement file was signed" : 'The entitlement file was signed';
-    throw new VerificationError('FILE_TOO_OLD', `${what} ${Math.round(nowSec - agedFromSec)} s ago, more than the ${maxAgeSec} s allowed. Register again.`);
+    const what =
+      agedFromSec < claims.iat
+        ? "AWS's registration inside the entitlement file was signed"
+        : 'The entitlement file was signed';
+    throw new VerificationError(
+      'FILE_TOO_OLD',
+      `${what} ${Math.round(nowSec - agedFromSec)} s ago, more than the ${maxAgeSec} s allowed. Register again.`,
+    );
   }
   return {
     productCode: claims.productCode,
@@ -228,9 +250,17 @@ export async function verifyEntitlementToken(text: string, given: VerifyEntitlem
  * @example
  * const { clockToleranceSec, maxAgeSec } = fileTimeBounds(options);
  */
-export function fileTimeBounds(options: Pick<VerifyEntitlementFileOptions, 'clockToleranceSec' | 'maxAgeSec'>): { clockToleranceSec: number; maxAgeSec: number | undefined } {
+export function fileTimeBounds(options: Pick<VerifyEntitlementFileOptions, 'clockToleranceSec' | 'maxAgeSec'>): {
+  clockToleranceSec: number;
+  maxAgeSec: number | undefined;
+} {
   return {
-    clockToleranceSec: durationOption('clockToleranceSec', options.clockToleranceSec, { unit: 'seconds', allowZero: true }, DEFAULT_CLOCK_TOLERANCE_SEC),
+    clockToleranceSec: durationOption(
+      'clockToleranceSec',
+      options.clockToleranceSec,
+      { unit: 'seconds', allowZero: true },
+      DEFAULT_CLOCK_TOLERANCE_SEC,
+    ),
     maxAgeSec: durationOption('maxAgeSec', options.maxAgeSec, { unit: 'seconds', allowZero: false }),
   };
 }
@@ -239,8 +269,13 @@ export function fileTimeBounds(options: Pick<VerifyEntitlementFileOptions, 'cloc
  * Where a file's age runs from, in seconds: the older of its own `iat` and AWS's token `iat` (when the token has a
  * usable one). The file's `iat` is chosen by whoever signed the file; AWS's is not.
  */
-function registrationAgedFrom(fileIatSec: number, registration: { issuedAt: Date; issuedAtSource: 'token' | 'received' }): number {
-  return registration.issuedAtSource === 'token' ? Math.min(fileIatSec, Math.floor(registration.issuedAt.getTime() / 1000)) : fileIatSec;
+function registrationAgedFrom(
+  fileIatSec: number,
+  registration: { issuedAt: Date; issuedAtSource: 'token' | 'received' },
+): number {
+  return registration.issuedAtSource === 'token'
+    ? Math.min(fileIatSec, Math.floor(registration.issuedAt.getTime() / 1000))
+    : fileIatSec;
 }
 
 /**
@@ -248,8 +283,14 @@ function registrationAgedFrom(fileIatSec: number, registration: { issuedAt: Date
  *
  * @example const expiresAtMs = entitlementFileExpiry(claims, 3600);
  */
-export function entitlementFileExpiry(claims: Pick<EntitlementFileClaims, 'issuedAt' | 'registeredAt' | 'registeredAtSource'>, maxAgeSec: number): number {
-  const agedFromSec = registrationAgedFrom(claims.issuedAt.getTime() / 1000, { issuedAt: claims.registeredAt, issuedAtSource: claims.registeredAtSource });
+export function entitlementFileExpiry(
+  claims: Pick<EntitlementFileClaims, 'issuedAt' | 'registeredAt' | 'registeredAtSource'>,
+  maxAgeSec: number,
+): number {
+  const agedFromSec = registrationAgedFrom(claims.issuedAt.getTime() / 1000, {
+    issuedAt: claims.registeredAt,
+    issuedAtSource: claims.registeredAtSource,
+  });
   return agedFromSec * 1000 + maxAgeSec * 1000;
 }
 
@@ -257,8 +298,18 @@ export function entitlementFileExpiry(claims: Pick<EntitlementFileClaims, 'issue
  * The process guards of a verifying entry point, checked now (before its first await, so `hardened`'s SIGUSR1 guard
  * is in place), and the options without them: a nested call does not check again.
  */
-function guarded<T extends VerifyEntitlementFileOptions>(options: T, entryPoint: string, env?: NodeJS.ProcessEnv): Omit<T, 'hardened' | 'codeInjection' | 'allowedPreloads' | 'mountedCode'> {
-  const { hardened: _applied, codeInjection, allowedPreloads, mountedCode, ...expectations } = applyHardenedProfile(options, entryPoint, { reachesAws: false });
+function guarded<T extends VerifyEntitlementFileOptions>(
+  options: T,
+  entryPoint: string,
+  env?: NodeJS.ProcessEnv,
+): Omit<T, 'hardened' | 'codeInjection' | 'allowedPreloads' | 'mountedCode'> {
+  const {
+    hardened: _applied,
+    codeInjection,
+    allowedPreloads,
+    mountedCode,
+    ...expectations
+  } = applyHardenedProfile(options, entryPoint, { reachesAws: false });
   checkProcessIntegrity({ codeInjection, allowedPreloads, mountedCode, ...(env && { env }) });
   return expectations;
 }
@@ -309,7 +360,13 @@ function malformed(why: string): VerificationError {
 function headerKey(value: unknown): Ed25519PublicJwk {
   const jwk = value as Record<string, unknown> | null;
   const members = jwk && typeof jwk === 'object' ? Object.keys(jwk).sort().join(',') : '';
-  if (members !== 'crv,kty,x' || jwk!.kty !== 'OKP' || jwk!.crv !== 'Ed25519' || typeof jwk!.x !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jwk!.x)) {
+  if (
+    members !== 'crv,kty,x' ||
+    jwk!.kty !== 'OKP' ||
+    jwk!.crv !== 'Ed25519' ||
+    typeof jwk!.x !== 'string' ||
+    !/^[A-Za-z0-9_-]{43}$/.test(jwk!.x)
+  ) {
     throw new VerificationError(
       'FILE_KEY_INVALID',
       'The entitlement file header jwk must be a public Ed25519 key with exactly the members kty "OKP", crv "Ed25519" and x.',
@@ -335,8 +392,10 @@ function fileClaims(payload: Record<string, unknown>): FilePayload {
     if (typeof payload[name] !== 'string' || payload[name] === '') throw wrong(name, 'a non-empty string');
   }
   if (!isPublicKeyVersion(payload.publicKeyVersion)) throw wrong('publicKeyVersion', 'an integer from 1 to 2147483647');
-  if (!Number.isSafeInteger(payload.iat) || (payload.iat as number) < 0) throw wrong('iat', 'an integer number of seconds');
-  if (payload.instance !== undefined && (typeof payload.instance !== 'string' || payload.instance === '')) throw wrong('instance', 'a non-empty string when present');
+  if (!Number.isSafeInteger(payload.iat) || (payload.iat as number) < 0)
+    throw wrong('iat', 'an integer number of seconds');
+  if (payload.instance !== undefined && (typeof payload.instance !== 'string' || payload.instance === ''))
+    throw wrong('instance', 'a non-empty string when present');
   if (payload.publicKeyRotationTimestamp !== undefined && !Number.isSafeInteger(payload.publicKeyRotationTimestamp)) {
     throw wrong('publicKeyRotationTimestamp', 'an integer number of seconds when present');
   }
@@ -362,12 +421,22 @@ async function verifyInnerRegistration(claims: FilePayload, options: VerifyEntit
   } catch (err) {
     if (!(err instanceof VerificationError)) throw err;
     const code = CLAIM_MISMATCHES.has(err.code) ? 'CLAIMS_DIFFER_FROM_REGISTRATION' : err.code;
-    throw new VerificationError(code, `The registration inside the entitlement file fails a check: ${err.message}`, { cause: err });
+    throw new VerificationError(code, `The registration inside the entitlement file fails a check: ${err.message}`, {
+      cause: err,
+    });
   }
 }
 
-function expectMatch(code: string, label: string, actual: string | number, expected: string | number | undefined): void {
+function expectMatch(
+  code: string,
+  label: string,
+  actual: string | number,
+  expected: string | number | undefined,
+): void {
   if (expected !== undefined && actual !== expected) {
-    throw new VerificationError(code, `The entitlement file is for ${label} ${JSON.stringify(actual)}, but ${JSON.stringify(expected)} is expected.`);
+    throw new VerificationError(
+      code,
+      `The entitlement file is for ${label} ${JSON.stringify(actual)}, but ${JSON.stringify(expected)} is expected.`,
+    );
   }
 }

@@ -20,7 +20,12 @@ export {
   jwkThumbprint,
   ENTITLEMENT_FILE_TYPE,
 } from './entitlement-file.js';
-export type { EntitlementFileClaims, VerifyEntitlementFileOptions, Ed25519PublicJwk, VerifyForThisInstanceOptions } from './entitlement-file.js';
+export type {
+  EntitlementFileClaims,
+  VerifyEntitlementFileOptions,
+  Ed25519PublicJwk,
+  VerifyForThisInstanceOptions,
+} from './entitlement-file.js';
 export { prepareEntitlementFile } from './prepare-entitlement-file.js';
 export type { PendingEntitlementFile } from './prepare-entitlement-file.js';
 export { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV, entitlementFilePath } from './entitlement-file-path.js';

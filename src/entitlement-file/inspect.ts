@@ -8,7 +8,13 @@
  * console.log(formatInspection(inspection));
  * if (inspection.verification && !inspection.verification.ok) process.exit(65);
  */
-import { decodeCompactJws, ENTITLEMENT_FILE_TYPE, jwkThumbprint, verifyEntitlementToken, type Ed25519PublicJwk } from './entitlement-file.js';
+import {
+  decodeCompactJws,
+  ENTITLEMENT_FILE_TYPE,
+  jwkThumbprint,
+  verifyEntitlementToken,
+  type Ed25519PublicJwk,
+} from './entitlement-file.js';
 import type { PublicKeyInput } from '../registration/public-key.js';
 import { verifyRegistration } from '../registration/verify.js';
 
@@ -59,11 +65,19 @@ export async function inspectToken(text: string, options: InspectOptions = {}): 
   return inspection;
 }
 
-async function verification(token: string, isFile: boolean, payload: Record<string, unknown>, options: InspectOptions): Promise<Inspection['verification']> {
+async function verification(
+  token: string,
+  isFile: boolean,
+  payload: Record<string, unknown>,
+  options: InspectOptions,
+): Promise<Inspection['verification']> {
   const publicKey = options.publicKey!;
   try {
     if (isFile) {
-      await verifyEntitlementToken(token, { publicKey, ...(options.productCode !== undefined && { productCode: options.productCode }) });
+      await verifyEntitlementToken(token, {
+        publicKey,
+        ...(options.productCode !== undefined && { productCode: options.productCode }),
+      });
     } else {
       // A bare token is judged against its own claims: the signature, and claims that are present and well-formed.
       await verifyRegistration(token, {
@@ -82,18 +96,33 @@ async function verification(token: string, isFile: boolean, payload: Record<stri
 
 /** The inspection as indented text, times shown as ISO dates beside the raw seconds; control characters escaped. */
 export function formatInspection(inspection: Inspection): string {
-  const lines = [`${inspection.kind}`, '  header:', ...fields(inspection.header, 4), '  claims:', ...fields(inspection.claims, 4)];
+  const lines = [
+    `${inspection.kind}`,
+    '  header:',
+    ...fields(inspection.header, 4),
+    '  claims:',
+    ...fields(inspection.claims, 4),
+  ];
   if (inspection.keyThumbprint) {
     const { value, matchesNonce } = inspection.keyThumbprint;
     lines.push(`  key thumbprint: ${value} (${matchesNonce ? 'equals the nonce' : 'DOES NOT equal the nonce'})`);
   }
   if (inspection.registration) {
-    lines.push('  registration (AWS RegisterUsage token):', '    header:', ...fields(inspection.registration.header, 6));
+    lines.push(
+      '  registration (AWS RegisterUsage token):',
+      '    header:',
+      ...fields(inspection.registration.header, 6),
+    );
     lines.push('    claims:', ...fields(inspection.registration.claims, 6));
   }
   const verdict = inspection.verification;
   if (!verdict) lines.push('  verification: not attempted (give the product public key to verify)');
-  else lines.push(verdict.ok ? '  verification: OK' : `  verification: FAILED ${verdict.code}: ${escapeControlCharacters(verdict.message)}`);
+  else
+    lines.push(
+      verdict.ok
+        ? '  verification: OK'
+        : `  verification: FAILED ${verdict.code}: ${escapeControlCharacters(verdict.message)}`,
+    );
   return lines.join('\n');
 }
 

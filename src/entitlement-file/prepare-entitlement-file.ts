@@ -35,7 +35,11 @@ export async function prepareEntitlementFile(
   options: EnsureEntitledOptions & { entitlementFile: string },
 ): Promise<PendingEntitlementFile> {
   const path = options.entitlementFile;
-  const resolved = await resolveInstanceId({ instanceId: options.instanceId, env: options.env, binding: options.instanceBinding });
+  const resolved = await resolveInstanceId({
+    instanceId: options.instanceId,
+    env: options.env,
+    binding: options.instanceBinding,
+  });
   await prepareOutputPath(path);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const jwk = publicJwk(publicKey);
@@ -64,7 +68,12 @@ function publicJwk(key: KeyObject): Ed25519PublicJwk {
 }
 
 /** The file's text: `header.payload.signature` and a newline. */
-function signEntitlement(privateKey: KeyObject, jwk: Ed25519PublicJwk, entitlement: Entitlement, instance: string | undefined): string {
+function signEntitlement(
+  privateKey: KeyObject,
+  jwk: Ed25519PublicJwk,
+  entitlement: Entitlement,
+  instance: string | undefined,
+): string {
   const header = { alg: 'EdDSA', typ: ENTITLEMENT_FILE_TYPE, jwk };
   const payload = {
     productCode: entitlement.productCode,

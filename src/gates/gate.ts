@@ -23,7 +23,12 @@ import { statSync, type BigIntStats } from 'node:fs';
 import { entitlementFilePath } from '../entitlement-file/entitlement-file-path.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { entitlementFileExpiry, fileTimeBounds, verifyEntitlementFile, type VerifyEntitlementFileOptions } from '../entitlement-file/entitlement-file.js';
+import {
+  entitlementFileExpiry,
+  fileTimeBounds,
+  verifyEntitlementFile,
+  type VerifyEntitlementFileOptions,
+} from '../entitlement-file/entitlement-file.js';
 import { ConfigurationError, EntitlementError, VerificationError } from '../common/errors.js';
 import { resolveInstanceId, type InstanceBinding } from '../platform/instance-id.js';
 import type { ProcessGuardOptions } from '../hardening/integrity.js';
@@ -119,9 +124,21 @@ const RECHECK_NEXT_CALL = 0;
  */
 export function createEntitlementGate(given: EntitlementGateOptions): EntitlementGate {
   const options = applyHardenedProfile(given, 'createEntitlementGate', { reachesAws: false });
-  const { file: givenFile = entitlementFilePath(options.env), hardened: _applied, codeInjection, allowedPreloads, mountedCode, env, instanceBinding, ...expectations } = options;
+  const {
+    file: givenFile = entitlementFilePath(options.env),
+    hardened: _applied,
+    codeInjection,
+    allowedPreloads,
+    mountedCode,
+    env,
+    instanceBinding,
+    ...expectations
+  } = options;
   if (typeof givenFile !== 'string' || givenFile === '') {
-    throw new ConfigurationError('INVALID_OPTION', 'createEntitlementGate needs `file`: the path of the entitlement file the init container writes.');
+    throw new ConfigurationError(
+      'INVALID_OPTION',
+      'createEntitlementGate needs `file`: the path of the entitlement file the init container writes.',
+    );
   }
   const { maxAgeSec } = fileTimeBounds(expectations);
   checkProcessIntegrity({ codeInjection, allowedPreloads, mountedCode, env });
@@ -189,21 +206,25 @@ export function createEntitlementGate(given: EntitlementGateOptions): Entitlemen
  *
  * @example createServer(statusHandler(async () => lease.status())).listen(8081);
  */
-export function statusHandler(status: () => Promise<{ entitled: boolean }>): (req: IncomingMessage, res: ServerResponse) => void {
+export function statusHandler(
+  status: () => Promise<{ entitled: boolean }>,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'cache-control': 'no-store' }).end();
       return;
     }
-    void status().then((current) => {
-      const body = JSON.stringify(current);
-      res.writeHead(current.entitled ? 200 : 503, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        'cache-control': 'no-store',
-      });
-      res.end(body); // node:http sends no body for HEAD
-    }).catch(() => res.destroy()); // e.g. headers already sent by other middleware: never an unhandled rejection
+    void status()
+      .then((current) => {
+        const body = JSON.stringify(current);
+        res.writeHead(current.entitled ? 200 : 503, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          'cache-control': 'no-store',
+        });
+        res.end(body); // node:http sends no body for HEAD
+      })
+      .catch(() => res.destroy()); // e.g. headers already sent by other middleware: never an unhandled rejection
   };
 }
 
@@ -214,10 +235,17 @@ export function statusHandler(status: () => Promise<{ entitled: boolean }>): (re
 function refusal(err: unknown): Verdict {
   if (err instanceof EntitlementError) {
     const final = err instanceof VerificationError && !CLOCK_DEPENDENT_CODES.has(err.code);
-    return { status: Object.freeze({ entitled: false, code: err.code, reason: err.message }), validUntilMs: final ? Infinity : RECHECK_NEXT_CALL };
+    return {
+      status: Object.freeze({ entitled: false, code: err.code, reason: err.message }),
+      validUntilMs: final ? Infinity : RECHECK_NEXT_CALL,
+    };
   }
   return {
-    status: Object.freeze({ entitled: false, code: 'GATE_INTERNAL_ERROR', reason: `Verifying the entitlement file failed unexpectedly: ${(err as Error)?.message ?? String(err)}` }),
+    status: Object.freeze({
+      entitled: false,
+      code: 'GATE_INTERNAL_ERROR',
+      reason: `Verifying the entitlement file failed unexpectedly: ${(err as Error)?.message ?? String(err)}`,
+    }),
     validUntilMs: RECHECK_NEXT_CALL,
   };
 }

@@ -24,8 +24,12 @@ export interface Metric {
 export function formatMetrics(metrics: Metric[]): string {
   const lines: string[] = [];
   for (const metric of metrics) {
-    lines.push(`# HELP ${metric.name} ${metric.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${metric.name} ${metric.type}`);
-    for (const sample of metric.samples) lines.push(`${metric.name}${labelText(sample.labels)} ${formatValue(sample.value)}`);
+    lines.push(
+      `# HELP ${metric.name} ${metric.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`,
+      `# TYPE ${metric.name} ${metric.type}`,
+    );
+    for (const sample of metric.samples)
+      lines.push(`${metric.name}${labelText(sample.labels)} ${formatValue(sample.value)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -42,7 +42,11 @@ export async function runEntitled(command: string[], given: RunEntitledOptions):
   // Before the first await: the SIGUSR1 guard must be in place while AWS is called and COMMAND runs.
   const options = applyHardenedProfile(given, 'runEntitled', { reachesAws: true });
   const [program, ...args] = command;
-  if (!program) throw new ConfigurationError('MISSING_COMMAND', 'Nothing to run: give the command after --, e.g. `run -- node server.js`.');
+  if (!program)
+    throw new ConfigurationError(
+      'MISSING_COMMAND',
+      'Nothing to run: give the command after --, e.g. `run -- node server.js`.',
+    );
   const held = await holdEntitlement(options);
   options.beforeStart?.();
   const env = { ...(options.env ?? process.env), ...held.env };
@@ -53,7 +57,10 @@ export async function runEntitled(command: string[], given: RunEntitledOptions):
   let lost: string | undefined;
   held.onLost((status) => {
     lost = `${status.code}: ${status.reason}`;
-    resolveLogger(options.logger).error?.(`Entitlement lost (${status.reason}); stopping ${program} with SIGTERM`, { event: 'run.entitlement_lost', code: status.code });
+    resolveLogger(options.logger).error?.(`Entitlement lost (${status.reason}); stopping ${program} with SIGTERM`, {
+      event: 'run.entitlement_lost',
+      code: status.code,
+    });
     child.kill('SIGTERM');
   });
   try {
@@ -68,7 +75,12 @@ export async function runEntitled(command: string[], given: RunEntitledOptions):
         ),
       );
       child.once('exit', (code, signal) => {
-        if (lost !== undefined) reject(new NotEntitledError(`The entitlement was lost while ${program} ran (${lost}); it was stopped with SIGTERM.`));
+        if (lost !== undefined)
+          reject(
+            new NotEntitledError(
+              `The entitlement was lost while ${program} ran (${lost}); it was stopped with SIGTERM.`,
+            ),
+          );
         else resolveCode(code ?? 128 + (signal ? constants.signals[signal] : 0));
       });
     });

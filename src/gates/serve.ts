@@ -83,13 +83,17 @@ interface UsageRoute {
  * const service = await serveEntitlement({ productCode, publicKey, entitlementFile: '/shared/entitlement.jwt', port: 8080 });
  * process.once('SIGTERM', () => void service.close());
  */
-export async function serveEntitlement(given: ServeEntitlementOptions | ServeHeldEntitlementOptions): Promise<EntitlementService> {
+export async function serveEntitlement(
+  given: ServeEntitlementOptions | ServeHeldEntitlementOptions,
+): Promise<EntitlementService> {
   // Before the first await: the SIGUSR1 guard must be in place from the start.
   const options = applyHardenedProfile(given, 'serveEntitlement', { reachesAws: true });
-  const source = options.pricing === 'custom' || options.pricing === 'contract' ? heldSource(options) : await fileSource(options);
+  const source =
+    options.pricing === 'custom' || options.pricing === 'contract' ? heldSource(options) : await fileSource(options);
   const metrics = { attempts: 0, errors: new Map<string, number>(), extra: () => source.held?.metrics() ?? [] };
   const observe = (status: EntitlementGateStatus) => {
-    if (!status.entitled) metrics.errors.set(status.code ?? 'UNKNOWN', (metrics.errors.get(status.code ?? 'UNKNOWN') ?? 0) + 1);
+    if (!status.entitled)
+      metrics.errors.set(status.code ?? 'UNKNOWN', (metrics.errors.get(status.code ?? 'UNKNOWN') ?? 0) + 1);
     return status;
   };
   // Every verdict served is also counted for /metrics; one status() per request (concurrent calls share one verification).
@@ -133,11 +137,19 @@ interface EntitlementSource {
  * this process registered, so a file replaced afterwards answers `REGISTRATION_NOT_OURS`.
  */
 async function fileSource(options: ServeEntitlementOptions): Promise<EntitlementSource> {
-  const instance = await resolveInstanceId({ instanceId: options.instanceId, env: options.env, binding: options.instanceBinding });
+  const instance = await resolveInstanceId({
+    instanceId: options.instanceId,
+    env: options.env,
+    binding: options.instanceBinding,
+  });
   const source: EntitlementSource = {
     gate: notYetEntitled,
     obtain: async () => {
-      const outcome = await ensureEntitlementFile({ ...options, ...(instance && { instanceId: instance.instance }), reuseExistingFile: false });
+      const outcome = await ensureEntitlementFile({
+        ...options,
+        ...(instance && { instanceId: instance.instance }),
+        reuseExistingFile: false,
+      });
       source.gate = createEntitlementGate({
         file: options.entitlementFile,
         publicKey: options.publicKey,
@@ -153,8 +165,15 @@ async function fileSource(options: ServeEntitlementOptions): Promise<Entitlement
   return source;
 }
 
-const NOT_YET = Object.freeze({ entitled: false, code: 'NOT_YET_ENTITLED', reason: 'The entitlement check has not succeeded yet.' });
-const notYetEntitled: EntitlementSource['gate'] = { status: async () => NOT_YET, stats: () => ({ verifications: 0, lastVerificationAt: undefined }) };
+const NOT_YET = Object.freeze({
+  entitled: false,
+  code: 'NOT_YET_ENTITLED',
+  reason: 'The entitlement check has not succeeded yet.',
+});
+const notYetEntitled: EntitlementSource['gate'] = {
+  status: async () => NOT_YET,
+  stats: () => ({ verifications: 0, lastVerificationAt: undefined }),
+};
 
 function heldSource(options: ServeHeldEntitlementOptions): EntitlementSource {
   const source: EntitlementSource = {
@@ -174,7 +193,10 @@ function heldSource(options: ServeHeldEntitlementOptions): EntitlementSource {
  * Starts the meter, but gives up waiting on `signal` (a SIGTERM while a DryRun retries). The meter itself never
  * gets the signal: its `close()` must still send on shutdown. One that starts after all is closed at once.
  */
-async function startUnlessAborted(start: () => Promise<UsageMeter>, signal: AbortSignal | undefined): Promise<UsageMeter> {
+async function startUnlessAborted(
+  start: () => Promise<UsageMeter>,
+  signal: AbortSignal | undefined,
+): Promise<UsageMeter> {
   signal?.throwIfAborted();
   const starting = start();
   if (!signal) return starting;
@@ -214,14 +236,24 @@ function route(
     void verdicts.status().then((status) => {
       const { verifications, lastVerificationAt } = verdicts.stats();
       const body = formatMetrics([
-        { name: 'marketplace_entitlement_valid', help: '1 when the entitlement file verifies, else 0.', type: 'gauge', samples: [{ value: status.entitled ? 1 : 0 }] },
+        {
+          name: 'marketplace_entitlement_valid',
+          help: '1 when the entitlement file verifies, else 0.',
+          type: 'gauge',
+          samples: [{ value: status.entitled ? 1 : 0 }],
+        },
         {
           name: 'marketplace_entitlement_registration_attempts_total',
           help: 'RegisterUsage calls made by this process.',
           type: 'counter',
           samples: [{ value: metrics.attempts }],
         },
-        { name: 'marketplace_entitlement_verifications_total', help: 'Full verifications of the file (cache misses).', type: 'counter', samples: [{ value: verifications }] },
+        {
+          name: 'marketplace_entitlement_verifications_total',
+          help: 'Full verifications of the file (cache misses).',
+          type: 'counter',
+          samples: [{ value: verifications }],
+        },
         {
           name: 'marketplace_entitlement_last_verification_timestamp_seconds',
           help: 'When the file was last fully verified (0 before the first time).',
@@ -247,8 +279,14 @@ function route(
 
 function routeUsage(req: IncomingMessage, res: ServerResponse, usage: UsageRoute): void {
   if (!usage.enabled) {
-    const message = 'Usage metering is off: start serve with --meter-dimensions (MARKETPLACE_METER_DIMENSIONS) to accept POST /usage.';
-    return void send(res, 404, 'application/json; charset=utf-8', JSON.stringify({ error: 'METERING_DISABLED', message }));
+    const message =
+      'Usage metering is off: start serve with --meter-dimensions (MARKETPLACE_METER_DIMENSIONS) to accept POST /usage.';
+    return void send(
+      res,
+      404,
+      'application/json; charset=utf-8',
+      JSON.stringify({ error: 'METERING_DISABLED', message }),
+    );
   }
   if (!usage.meter) {
     const message = 'The usage meter starts once this pod or task is entitled; retry shortly.';
@@ -259,5 +297,11 @@ function routeUsage(req: IncomingMessage, res: ServerResponse, usage: UsageRoute
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' }).end(body);
+  res
+    .writeHead(status, {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    })
+    .end(body);
 }

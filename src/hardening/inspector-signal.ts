@@ -27,5 +27,7 @@ export function guardInspectorSignal(): void {
 }
 
 function warnInspectorSignalIgnored(): void {
-  process.emitWarning('Ignored SIGUSR1: this hardened process does not open an inspector on a signal.', { code: 'MARKETPLACE_SIGUSR1_IGNORED' });
+  process.emitWarning('Ignored SIGUSR1: this hardened process does not open an inspector on a signal.', {
+    code: 'MARKETPLACE_SIGUSR1_IGNORED',
+  });
 }

@@ -100,10 +100,17 @@ export const CODE_LOADING_VARIABLES = [
  *
  * @example findCodeInjection([{ NODE_OPTIONS: '--import=data:text/javascript,0' }], []) // ['NODE_OPTIONS carries --import=...']
  */
-export function findCodeInjection(environments: readonly NodeJS.ProcessEnv[], execArgv: readonly string[], allowedPreloads: readonly string[] = []): string[] {
+export function findCodeInjection(
+  environments: readonly NodeJS.ProcessEnv[],
+  execArgv: readonly string[],
+  allowedPreloads: readonly string[] = [],
+): string[] {
   const findings: string[] = [];
   const nodeOptions = [...new Set(environments.map((e) => e.NODE_OPTIONS).filter((value): value is string => !!value))];
-  for (const [where, args] of [...nodeOptions.map((text) => ['NODE_OPTIONS', nodeOptionTokens(text)] as const), ['the node command line', execArgv] as const]) {
+  for (const [where, args] of [
+    ...nodeOptions.map((text) => ['NODE_OPTIONS', nodeOptionTokens(text)] as const),
+    ['the node command line', execArgv] as const,
+  ]) {
     for (let i = 0; i < args.length; i += 1) {
       const arg = args[i]!;
       // Node reads `_` in option names as `-`.
@@ -131,8 +138,15 @@ export function findCodeInjection(environments: readonly NodeJS.ProcessEnv[], ex
  * @example findTlsKeyLog({ NODE_OPTIONS: '--tls-keylog=/shared/keys' }, []) // ['NODE_OPTIONS carries --tls-keylog=/shared/keys']
  */
 export function findTlsKeyLog(env: NodeJS.ProcessEnv, execArgv: readonly string[]): string[] {
-  const sources = [...(env.NODE_OPTIONS ? [['NODE_OPTIONS', nodeOptionTokens(env.NODE_OPTIONS)] as const] : []), ['the node command line', execArgv] as const];
-  return sources.flatMap(([where, args]) => args.filter((arg) => arg.split('=')[0]!.replace(/_/g, '-') === TLS_KEYLOG_FLAG).map((arg) => `${where} carries ${arg}`));
+  const sources = [
+    ...(env.NODE_OPTIONS ? [['NODE_OPTIONS', nodeOptionTokens(env.NODE_OPTIONS)] as const] : []),
+    ['the node command line', execArgv] as const,
+  ];
+  return sources.flatMap(([where, args]) =>
+    args
+      .filter((arg) => arg.split('=')[0]!.replace(/_/g, '-') === TLS_KEYLOG_FLAG)
+      .map((arg) => `${where} carries ${arg}`),
+  );
 }
 
 /**
@@ -140,10 +154,16 @@ export function findTlsKeyLog(env: NodeJS.ProcessEnv, execArgv: readonly string[
  * environment this process started with (`/proc/self/environ`: deleting a variable later hides nothing) or in
  * `execArgv`.
  */
-export function refuseCodeInjection(env: NodeJS.ProcessEnv, execArgv: readonly string[], allowedPreloads: readonly string[] = [], context = ''): void {
+export function refuseCodeInjection(
+  env: NodeJS.ProcessEnv,
+  execArgv: readonly string[],
+  allowedPreloads: readonly string[] = [],
+  context = '',
+): void {
   // What is visible first, so a flag that blinds the /proc read below is named, not only the failed read.
   const visible = findCodeInjection([env], execArgv, allowedPreloads);
-  const findings = visible.length > 0 ? visible : findCodeInjection([env, startEnvironment(context)], execArgv, allowedPreloads);
+  const findings =
+    visible.length > 0 ? visible : findCodeInjection([env, startEnvironment(context)], execArgv, allowedPreloads);
   if (findings.length > 0) {
     throw new ConfigurationError(
       'CODE_INJECTION',

@@ -22,12 +22,19 @@ import { refuseCodeInjection, refuseMountedCode, type ProcessGuardOptions } from
  */
 export function checkProcessIntegrity(given: ProcessGuardOptions): void {
   const options = applyHardenedProfile(given, 'checkProcessIntegrity', { reachesAws: false });
-  for (const [name, mode] of [['codeInjection', options.codeInjection], ['mountedCode', options.mountedCode]] as const) {
+  for (const [name, mode] of [
+    ['codeInjection', options.codeInjection],
+    ['mountedCode', options.mountedCode],
+  ] as const) {
     if (mode !== undefined && mode !== 'refuse' && mode !== 'allow') {
-      throw new ConfigurationError('INVALID_OPTION', `${name} must be 'refuse' or 'allow', got ${JSON.stringify(mode)}.`);
+      throw new ConfigurationError(
+        'INVALID_OPTION',
+        `${name} must be 'refuse' or 'allow', got ${JSON.stringify(mode)}.`,
+      );
     }
   }
-  if (options.codeInjection === 'refuse') refuseCodeInjection(options.env ?? process.env, process.execArgv, options.allowedPreloads);
+  if (options.codeInjection === 'refuse')
+    refuseCodeInjection(options.env ?? process.env, process.execArgv, options.allowedPreloads);
   if (options.mountedCode === 'refuse') {
     const entry = process.argv[1];
     refuseMountedCode({ files: [process.execPath], trees: [libraryDirectory(), ...(entry ? [dirname(entry)] : [])] });
@@ -49,17 +56,32 @@ interface HardenableOptions extends Omit<ProcessGuardOptions, 'env'> {
  * @example
  * const effective = applyHardenedProfile(options, 'ensureEntitled', { reachesAws: true });
  */
-export function applyHardenedProfile<T extends HardenableOptions>(options: T, entryPoint: string, { reachesAws }: { reachesAws: boolean }): T {
+export function applyHardenedProfile<T extends HardenableOptions>(
+  options: T,
+  entryPoint: string,
+  { reachesAws }: { reachesAws: boolean },
+): T {
   const { hardened } = options;
   if (hardened !== undefined && typeof hardened !== 'boolean') {
-    throw new ConfigurationError('INVALID_OPTION', `${entryPoint}: hardened must be true or false, got ${JSON.stringify(hardened)}.`);
+    throw new ConfigurationError(
+      'INVALID_OPTION',
+      `${entryPoint}: hardened must be true or false, got ${JSON.stringify(hardened)}.`,
+    );
   }
   if (!hardened) return options;
   const conflicts = [
-    ...(['codeInjection', 'mountedCode'] as const).filter((name) => options[name] !== undefined && options[name] !== 'refuse').map((name) => `${name}: ${JSON.stringify(options[name])}`),
-    ...(reachesAws && options.tlsRoots !== undefined && options.tlsRoots !== 'aws' ? [`tlsRoots: ${options.tlsRoots === 'system' ? "'system'" : 'a PEM bundle'}`] : []),
-    ...(reachesAws && options.client !== undefined ? ['client (a client you built keeps its own TLS trust, so tlsRoots cannot apply)'] : []),
-    ...(options.reuseExistingFile === true ? ['reuseExistingFile: true (a kept file was not written by this process)'] : []),
+    ...(['codeInjection', 'mountedCode'] as const)
+      .filter((name) => options[name] !== undefined && options[name] !== 'refuse')
+      .map((name) => `${name}: ${JSON.stringify(options[name])}`),
+    ...(reachesAws && options.tlsRoots !== undefined && options.tlsRoots !== 'aws'
+      ? [`tlsRoots: ${options.tlsRoots === 'system' ? "'system'" : 'a PEM bundle'}`]
+      : []),
+    ...(reachesAws && options.client !== undefined
+      ? ['client (a client you built keeps its own TLS trust, so tlsRoots cannot apply)']
+      : []),
+    ...(options.reuseExistingFile === true
+      ? ['reuseExistingFile: true (a kept file was not written by this process)']
+      : []),
   ];
   if (conflicts.length > 0) {
     throw new ConfigurationError(
@@ -84,6 +106,7 @@ function libraryDirectory(): string {
 function thisModuleFile(): string {
   const frame = new Error().stack?.split('\n')[1] ?? '';
   const location = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?\s*$/.exec(frame)?.[1];
-  if (location === undefined) throw new ConfigurationError('INVALID_OPTION', 'mountedCode: cannot tell where this library is installed.');
+  if (location === undefined)
+    throw new ConfigurationError('INVALID_OPTION', 'mountedCode: cannot tell where this library is installed.');
   return location.startsWith('file:') ? fileURLToPath(location) : location;
 }

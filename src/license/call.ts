@@ -15,7 +15,12 @@ import type { Logger } from '../common/logger.js';
 import { LICENSE_MANAGER } from './errors.js';
 
 /** The License Manager operations this package calls; the name appears in log events (`license.<Operation>.*`) and errors. */
-export type LicenseManagerOperation = 'CheckoutLicense' | 'ExtendLicenseConsumption' | 'CheckInLicense' | 'GetLicense' | 'ListReceivedLicenses';
+export type LicenseManagerOperation =
+  | 'CheckoutLicense'
+  | 'ExtendLicenseConsumption'
+  | 'CheckInLicense'
+  | 'GetLicense'
+  | 'ListReceivedLicenses';
 
 /** How to reach License Manager: `region`, `endpoint` (the same URL as Metering's), `credentials`, `tlsRoots`, `requestTimeoutMs`, `env`. */
 export interface LicenseManagerClientOptions extends AwsClientOptions {

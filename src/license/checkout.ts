@@ -42,26 +42,47 @@ export async function checkOut(request: CheckedRequest, options: LeaseCallOption
     ProductSKU: request.productSku,
     CheckoutType: request.checkoutType,
     KeyFingerprint: request.keyFingerprint,
-    Entitlements: request.entitlements.map((e) => ({ Name: e.name, Unit: e.unit as EntitlementDataUnit, ...(e.value !== undefined && { Value: e.value }) })),
+    Entitlements: request.entitlements.map((e) => ({
+      Name: e.name,
+      Unit: e.unit as EntitlementDataUnit,
+      ...(e.value !== undefined && { Value: e.value }),
+    })),
     ClientToken: randomUUID(),
     ...(request.nodeId !== undefined && { NodeId: request.nodeId }),
   });
-  const { value, attempts } = await callLicenseManager('CheckoutLicense', (client, signal) => client.send(command, { abortSignal: signal }), options);
+  const { value, attempts } = await callLicenseManager(
+    'CheckoutLicense',
+    (client, signal) => client.send(command, { abortSignal: signal }),
+    options,
+  );
   const allowed = (value.EntitlementsAllowed ?? []).map(allowedEntitlement);
   const token = value.LicenseConsumptionToken;
   const answerProblem = checkoutAnswerProblem(request, value);
-  const missing = request.entitlements.filter((want) => !allowed.some((got) => got.name === want.name && got.unit === want.unit));
+  const missing = request.entitlements.filter(
+    (want) => !allowed.some((got) => got.name === want.name && got.unit === want.unit),
+  );
   if (answerProblem !== undefined || missing.length > 0) {
     // Hand back what was granted: a partial or doubtful checkout must not hold a floating unit for an hour.
-    if (request.checkoutType === 'PROVISIONAL' && token) await checkIn(token, { ...options, deadlineMs: CHECK_IN_DEADLINE_MS }).catch(() => undefined);
-    if (answerProblem !== undefined) throw new VerificationError('LICENSE_ANSWER_MISMATCH', `CheckoutLicense answered ${answerProblem}; the checkout is not trusted.`);
+    if (request.checkoutType === 'PROVISIONAL' && token)
+      await checkIn(token, { ...options, deadlineMs: CHECK_IN_DEADLINE_MS }).catch(() => undefined);
+    if (answerProblem !== undefined)
+      throw new VerificationError(
+        'LICENSE_ANSWER_MISMATCH',
+        `CheckoutLicense answered ${answerProblem}; the checkout is not trusted.`,
+      );
     throw new NotEntitledError(
       `AWS License Manager allowed ${allowed.length === 0 ? 'none' : allowed.map(describeEntitlement).join(', ')} but not ` +
         `${missing.map(describeEntitlement).join(', ')} for product SKU ${request.productSku}: the contract does not include ` +
         'them, or their pool is checked out. Buy or free them, or request only what the contract has (names and units must match the licence).',
     );
   }
-  return { licenseArn: value.LicenseArn!, entitlementsAllowed: allowed, token, expiration: parseAwsTime(value.Expiration), attempts };
+  return {
+    licenseArn: value.LicenseArn!,
+    entitlementsAllowed: allowed,
+    token,
+    expiration: parseAwsTime(value.Expiration),
+    attempts,
+  };
 }
 
 /** What is wrong with a checkout answer, compared with the request; undefined when nothing. */
@@ -70,12 +91,17 @@ function checkoutAnswerProblem(request: CheckedRequest, answer: CheckoutLicenseC
   if (answer.CheckoutType !== undefined && answer.CheckoutType !== request.checkoutType) {
     return `checkout type ${answer.CheckoutType} to a ${request.checkoutType} request`;
   }
-  if (request.checkoutType === 'PROVISIONAL' && !answer.LicenseConsumptionToken) return 'a PROVISIONAL checkout without a LicenseConsumptionToken';
+  if (request.checkoutType === 'PROVISIONAL' && !answer.LicenseConsumptionToken)
+    return 'a PROVISIONAL checkout without a LicenseConsumptionToken';
   return undefined;
 }
 
 function allowedEntitlement(entitlement: EntitlementData): AllowedEntitlement {
-  return { name: entitlement.Name ?? '', unit: entitlement.Unit ?? '', ...(entitlement.Value !== undefined && { value: entitlement.Value }) };
+  return {
+    name: entitlement.Name ?? '',
+    unit: entitlement.Unit ?? '',
+    ...(entitlement.Value !== undefined && { value: entitlement.Value }),
+  };
 }
 
 function describeEntitlement(entitlement: RequestedEntitlement | AllowedEntitlement): string {
@@ -85,5 +111,9 @@ function describeEntitlement(entitlement: RequestedEntitlement | AllowedEntitlem
 /** Hands the unit of a checkout back to the pool. */
 export async function checkIn(token: string, options: LeaseCallOptions): Promise<void> {
   const command = new CheckInLicenseCommand({ LicenseConsumptionToken: token });
-  await callLicenseManager('CheckInLicense', (client, signal) => client.send(command, { abortSignal: signal }), options);
+  await callLicenseManager(
+    'CheckInLicense',
+    (client, signal) => client.send(command, { abortSignal: signal }),
+    options,
+  );
 }

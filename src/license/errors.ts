@@ -30,7 +30,8 @@ const ROLE_HINT =
   `Check the IAM role the container runs with (the ECS task role, or on EKS the IRSA role): allow ${LICENSE_MANAGER_ACTIONS.join(', ')} ` +
   'on * (iam/contract-policy.json, or the managed policy AWSLicenseManagerConsumptionPolicy).';
 
-const denied = (m: string) => new ConfigurationError('ACCESS_DENIED', `AWS License Manager refused the call (${m}). ${ROLE_HINT}`);
+const denied = (m: string) =>
+  new ConfigurationError('ACCESS_DENIED', `AWS License Manager refused the call (${m}). ${ROLE_HINT}`);
 
 const invalid = (m: string) =>
   new ConfigurationError(

@@ -14,7 +14,14 @@
  * process.once('SIGTERM', () => void lease.close());
  */
 export { acquireLicense, AWS_MARKETPLACE_KEY_FINGERPRINT, DEFAULT_RECHECK_MS, CHECKOUT_TYPES } from './lease.js';
-export type { AcquireLicenseOptions, Lease, LeaseStatus, RequestedEntitlement, AllowedEntitlement, CheckoutTypeName } from './lease.js';
+export type {
+  AcquireLicenseOptions,
+  Lease,
+  LeaseStatus,
+  RequestedEntitlement,
+  AllowedEntitlement,
+  CheckoutTypeName,
+} from './lease.js';
 export { LICENSE_MANAGER_ACTIONS } from './errors.js';
 export { licenseManagerClient } from './call.js';
 export type { LicenseManagerClientOptions, LicenseManagerCallOptions } from './call.js';

@@ -37,7 +37,14 @@ import { checkLicenseOptions } from './license-options.js';
 export { AWS_MARKETPLACE_KEY_FINGERPRINT } from './fingerprint.js';
 export { parseAwsTime } from './aws-time.js';
 export { CHECKOUT_TYPES, DEFAULT_RECHECK_MS } from './lease-types.js';
-export type { AcquireLicenseOptions, AllowedEntitlement, CheckoutTypeName, Lease, LeaseStatus, RequestedEntitlement } from './lease-types.js';
+export type {
+  AcquireLicenseOptions,
+  AllowedEntitlement,
+  CheckoutTypeName,
+  Lease,
+  LeaseStatus,
+  RequestedEntitlement,
+} from './lease-types.js';
 
 /**
  * Checks out the licence and returns the held lease; throws NotEntitledError (77), ConfigurationError (78) or

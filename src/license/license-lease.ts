@@ -96,11 +96,23 @@ export class LicenseLease extends EventEmitter implements Lease {
       extensions: this.extensions,
       rechecks: this.rechecks,
     };
-    if (this.closing && !this.lost) return { ...base, entitled: false, code: 'LEASE_CLOSED', reason: 'The licence was checked in: this process is stopping.' };
+    if (this.closing && !this.lost)
+      return {
+        ...base,
+        entitled: false,
+        code: 'LEASE_CLOSED',
+        reason: 'The licence was checked in: this process is stopping.',
+      };
     const trouble = this.trouble;
     if (!trouble) return base;
-    if (this.lost || Date.now() >= trouble.since + this.request.graceMs) return { ...base, entitled: false, code: trouble.code, reason: trouble.reason };
-    return { ...base, code: trouble.code, reason: trouble.reason, degradedSince: new Date(trouble.since).toISOString() };
+    if (this.lost || Date.now() >= trouble.since + this.request.graceMs)
+      return { ...base, entitled: false, code: trouble.code, reason: trouble.reason };
+    return {
+      ...base,
+      code: trouble.code,
+      reason: trouble.reason,
+      degradedSince: new Date(trouble.since).toISOString(),
+    };
   }
 
   close(): Promise<void> {
@@ -115,14 +127,24 @@ export class LicenseLease extends EventEmitter implements Lease {
     if (this.checkoutType !== 'PROVISIONAL' || !token) return;
     try {
       // Not the caller's signal: it has usually just aborted, and the unit must still go back to the pool.
-      await checkIn(token, { ...this.options, signal: undefined, deadlineMs: Math.min(this.options.deadlineMs ?? CHECK_IN_DEADLINE_MS, CHECK_IN_DEADLINE_MS) });
-      this.options.logger.info?.('Licence checked in', { event: 'license.checked_in', licenseArn: this.checkout.licenseArn });
+      await checkIn(token, {
+        ...this.options,
+        signal: undefined,
+        deadlineMs: Math.min(this.options.deadlineMs ?? CHECK_IN_DEADLINE_MS, CHECK_IN_DEADLINE_MS),
+      });
+      this.options.logger.info?.('Licence checked in', {
+        event: 'license.checked_in',
+        licenseArn: this.checkout.licenseArn,
+      });
     } catch (err) {
       // Nothing more to do on the way out: the unit returns to the pool when the checkout expires.
-      this.options.logger.warn?.(`CheckInLicense failed; the unit returns to the pool at ${this.checkout.expiration?.toISOString() ?? 'the end of its time-to-live'}`, {
-        event: 'license.check_in_failed',
-        error: describeError(err),
-      });
+      this.options.logger.warn?.(
+        `CheckInLicense failed; the unit returns to the pool at ${this.checkout.expiration?.toISOString() ?? 'the end of its time-to-live'}`,
+        {
+          event: 'license.check_in_failed',
+          error: describeError(err),
+        },
+      );
     }
   }
 
@@ -134,10 +156,13 @@ export class LicenseLease extends EventEmitter implements Lease {
 
   private schedule(task: () => Promise<void>, delayMs: number): NodeJS.Timeout | undefined {
     if (this.stopping.signal.aborted) return undefined;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.stopping.signal.aborted) void task();
-    }, Math.max(delayMs, 0));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (!this.stopping.signal.aborted) void task();
+      },
+      Math.max(delayMs, 0),
+    );
     timer.unref(); // a lease never keeps a process alive on its own
     this.timers.add(timer);
     return timer;
@@ -170,9 +195,16 @@ export class LicenseLease extends EventEmitter implements Lease {
         this.timedOptions(expiresAt - Date.now()),
       );
       if (this.checkout.token !== token) return; // swapped for an upgraded checkout meanwhile
-      this.checkout = { ...this.checkout, token: value.LicenseConsumptionToken ?? token, expiration: parseAwsTime(value.Expiration) ?? this.checkout.expiration };
+      this.checkout = {
+        ...this.checkout,
+        token: value.LicenseConsumptionToken ?? token,
+        expiration: parseAwsTime(value.Expiration) ?? this.checkout.expiration,
+      };
       this.extensions += 1;
-      this.options.logger.debug?.('Checkout extended', { event: 'license.extended', expiration: this.checkout.expiration?.toISOString() });
+      this.options.logger.debug?.('Checkout extended', {
+        event: 'license.extended',
+        expiration: this.checkout.expiration?.toISOString(),
+      });
       this.scheduleExtension();
     } catch (err) {
       if (this.stopping.signal.aborted || this.checkout.token !== token) return;
@@ -180,9 +212,15 @@ export class LicenseLease extends EventEmitter implements Lease {
         return this.troubled('CHECKOUT_LOST', `ExtendLicenseConsumption refused the held checkout: ${err.message}`);
       }
       if (Date.now() >= expiresAt) {
-        return this.troubled('CHECKOUT_EXPIRED', `The checkout expired at ${new Date(expiresAt).toISOString()} before it could be extended: ${describeError(err).message}`);
+        return this.troubled(
+          'CHECKOUT_EXPIRED',
+          `The checkout expired at ${new Date(expiresAt).toISOString()} before it could be extended: ${describeError(err).message}`,
+        );
       }
-      this.options.logger.warn?.('ExtendLicenseConsumption failed; trying again before the checkout expires', { event: 'license.extend_failed', error: describeError(err) });
+      this.options.logger.warn?.('ExtendLicenseConsumption failed; trying again before the checkout expires', {
+        event: 'license.extend_failed',
+        error: describeError(err),
+      });
       this.scheduleExtension();
     }
   }
@@ -190,7 +228,11 @@ export class LicenseLease extends EventEmitter implements Lease {
   private async recheck(): Promise<void> {
     const command = new GetLicenseCommand({ LicenseArn: this.checkout.licenseArn });
     try {
-      const { value } = await callLicenseManager('GetLicense', (client, signal) => client.send(command, { abortSignal: signal }), this.timedOptions(this.request.recheckMs));
+      const { value } = await callLicenseManager(
+        'GetLicense',
+        (client, signal) => client.send(command, { abortSignal: signal }),
+        this.timedOptions(this.request.recheckMs),
+      );
       const previous = this.license;
       this.license = value.License;
       this.rechecks += 1;
@@ -206,10 +248,15 @@ export class LicenseLease extends EventEmitter implements Lease {
       }
     } catch (err) {
       if (this.stopping.signal.aborted) return;
-      if (err instanceof NotEntitledError) this.troubled('LICENSE_NOT_FOUND', `GetLicense no longer finds the licence: ${err.message}`);
+      if (err instanceof NotEntitledError)
+        this.troubled('LICENSE_NOT_FOUND', `GetLicense no longer finds the licence: ${err.message}`);
       // Not only for PROVISIONAL leases, whose extensions would fail too: a PERPETUAL one has nothing else that
       // would ever notice a contract ending while GetLicense is blocked (a role edited, the network cut).
-      else this.troubled('RECHECK_FAILED', `The licence recheck (GetLicense) failed: ${describeError(err).message}. Entitlement that cannot be confirmed ends after graceMs.`);
+      else
+        this.troubled(
+          'RECHECK_FAILED',
+          `The licence recheck (GetLicense) failed: ${describeError(err).message}. Entitlement that cannot be confirmed ends after graceMs.`,
+        );
     }
     if (!this.lost) this.schedule(() => this.recheck(), this.request.recheckMs);
   }
@@ -229,12 +276,18 @@ export class LicenseLease extends EventEmitter implements Lease {
         this.checkout = fresh;
         if (held.token) await checkIn(held.token, this.timedOptions(CHECK_IN_DEADLINE_MS)).catch(() => undefined);
         this.scheduleExtension();
-        logger.info?.(`The licence changed (version ${from} -> ${to}); checked out again`, { ...fields, entitlements: fresh.entitlementsAllowed.map((e) => e.name) });
-      } catch (err) {
-        logger.warn?.(`The licence changed (version ${from} -> ${to}) but a new checkout failed (a full pool?); keeping the held one`, {
+        logger.info?.(`The licence changed (version ${from} -> ${to}); checked out again`, {
           ...fields,
-          error: describeError(err),
+          entitlements: fresh.entitlementsAllowed.map((e) => e.name),
         });
+      } catch (err) {
+        logger.warn?.(
+          `The licence changed (version ${from} -> ${to}) but a new checkout failed (a full pool?); keeping the held one`,
+          {
+            ...fields,
+            error: describeError(err),
+          },
+        );
       }
     } else {
       logger.info?.(`The licence changed (version ${from} -> ${to})`, fields);
@@ -274,9 +327,13 @@ export class LicenseLease extends EventEmitter implements Lease {
 function licenseProblem(license: License | undefined): { code: string; reason: string } | undefined {
   if (!license) return { code: 'LICENSE_NOT_FOUND', reason: 'GetLicense answered without a licence.' };
   if (license.Status !== undefined && license.Status !== 'AVAILABLE') {
-    return { code: `LICENSE_${license.Status}`, reason: `The licence is ${license.Status} (not AVAILABLE): the contract ended or was cancelled.` };
+    return {
+      code: `LICENSE_${license.Status}`,
+      reason: `The licence is ${license.Status} (not AVAILABLE): the contract ended or was cancelled.`,
+    };
   }
   const end = parseAwsTime(license.Validity?.End);
-  if (end && end.getTime() <= Date.now()) return { code: 'LICENSE_EXPIRED', reason: `The licence expired at ${end.toISOString()}: renew the contract.` };
+  if (end && end.getTime() <= Date.now())
+    return { code: 'LICENSE_EXPIRED', reason: `The licence expired at ${end.toISOString()}: renew the contract.` };
   return undefined;
 }

@@ -43,14 +43,19 @@ export interface BatchMeterUsageResult {
 }
 
 /** Validates, then calls BatchMeterUsage until every record is processed, one fails for good, or the deadline. */
-export async function batchMeterUsage(input: BatchMeterUsageInput, options: MeteringCallOptions = {}): Promise<BatchMeterUsageResult> {
+export async function batchMeterUsage(
+  input: BatchMeterUsageInput,
+  options: MeteringCallOptions = {},
+): Promise<BatchMeterUsageResult> {
   const request = validateBatchMeterUsageInput(input, options.now?.());
   const results: UsageRecordResult[] = [];
   let pending = request.UsageRecords;
   const { attempts, region } = await callMetering(
     'BatchMeterUsage',
     async (client, signal) => {
-      const answer = await client.send(new BatchMeterUsageCommand({ ...request, UsageRecords: pending }), { abortSignal: signal });
+      const answer = await client.send(new BatchMeterUsageCommand({ ...request, UsageRecords: pending }), {
+        abortSignal: signal,
+      });
       results.push(...(answer.Results ?? []));
       const unprocessed = answer.UnprocessedRecords ?? [];
       if (unprocessed.length > 0) {

@@ -43,7 +43,14 @@ export async function callMetering<T>(
 ): Promise<CallResult<T>> {
   const purpose = { operation, eventPrefix: EVENT_PREFIX[operation] };
   return callAws(
-    { ...purpose, service: METERING, errors, makeClient: (logger) => meteringClient(options, logger, purpose), attempt, isPending },
+    {
+      ...purpose,
+      service: METERING,
+      errors,
+      makeClient: (logger) => meteringClient(options, logger, purpose),
+      attempt,
+      isPending,
+    },
     options,
   );
 }

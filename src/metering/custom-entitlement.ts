@@ -49,11 +49,21 @@ export async function ensureMeteringEntitled(given: MeteringEntitlementOptions):
   const options = applyHardenedProfile(given, 'ensureMeteringEntitled', { reachesAws: true });
   const { productCode, dimension } = options;
   if (typeof dimension !== 'string' || dimension === '') {
-    throw new ConfigurationError('INVALID_OPTION', 'dimension is required: a metering dimension API name of the product (the first of --meter-dimensions).');
+    throw new ConfigurationError(
+      'INVALID_OPTION',
+      'dimension is required: a metering dimension API name of the product (the first of --meter-dimensions).',
+    );
   }
   checkProcessIntegrity(options);
   const now = options.now?.() ?? new Date();
-  resolveLogger(options.logger).info?.('Checking entitlement with a MeterUsage dry run', { event: 'metering.entitlement_check', productCode, dimension });
-  const result = await meterUsage({ ProductCode: productCode, Timestamp: now, UsageDimension: dimension, UsageQuantity: 0, DryRun: true }, options);
+  resolveLogger(options.logger).info?.('Checking entitlement with a MeterUsage dry run', {
+    event: 'metering.entitlement_check',
+    productCode,
+    dimension,
+  });
+  const result = await meterUsage(
+    { ProductCode: productCode, Timestamp: now, UsageDimension: dimension, UsageQuantity: 0, DryRun: true },
+    options,
+  );
   return { productCode, dimension, checkedAt: new Date(), attempts: result.attempts, region: result.region };
 }

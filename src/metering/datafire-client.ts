@@ -81,7 +81,10 @@ export function create(account: DataFireAccount = {}): MeteringMarketplaceClient
   let client: Promise<MarketplaceMeteringClient> | undefined;
   // Each action validates before this: Region discovery may already touch the network.
   const withClient = async (): Promise<MeteringCallOptions> => {
-    client ??= meteringClient(options, resolveLogger(options.logger), { operation: 'Metering', eventPrefix: 'metering' }).then(
+    client ??= meteringClient(options, resolveLogger(options.logger), {
+      operation: 'Metering',
+      eventPrefix: 'metering',
+    }).then(
       (built) => built.client,
       (err: unknown) => {
         client = undefined; // e.g. no Region yet: let the next action try again
@@ -104,7 +107,12 @@ export function create(account: DataFireAccount = {}): MeteringMarketplaceClient
     },
     async RegisterUsage(input) {
       const command = new RegisterUsageCommand(validateRegisterUsageInput(input));
-      const { value } = await callMetering('RegisterUsage', (c, signal) => c.send(command, { abortSignal: signal }), await withClient(), {});
+      const { value } = await callMetering(
+        'RegisterUsage',
+        (c, signal) => c.send(command, { abortSignal: signal }),
+        await withClient(),
+        {},
+      );
       const { $metadata: _metadata, ...output } = value;
       return output;
     },

@@ -39,7 +39,10 @@ export const METERING: AwsService = {
           'for local runs use the emulator (`marketplace-entitlement emulator`, then --endpoint).',
       ),
     InvalidProductCodeException: (m) =>
-      new ConfigurationError('INVALID_PRODUCT_CODE', `AWS does not know this product code (${m}). Use the code from the AWS Marketplace Management Portal.`),
+      new ConfigurationError(
+        'INVALID_PRODUCT_CODE',
+        `AWS does not know this product code (${m}). Use the code from the AWS Marketplace Management Portal.`,
+      ),
     InvalidPublicKeyVersionException: (m) =>
       new ConfigurationError(
         'INVALID_PUBLIC_KEY_VERSION',
@@ -51,7 +54,8 @@ export const METERING: AwsService = {
         `AWS says RegisterUsage was called in the wrong Region (${m}). Call it in the Region the task or pod runs in: ` +
           'do not hard-code --region; let AWS_REGION or ECS task metadata supply it.',
       ),
-    DisabledApiException: (m) => new ConfigurationError('DISABLED_API', `The Metering API is disabled for this call (${m}).`),
+    DisabledApiException: (m) =>
+      new ConfigurationError('DISABLED_API', `The Metering API is disabled for this call (${m}).`),
   },
   retryable: new Set(['InternalServiceErrorException']),
   accessAdvice: ROLE_HINT,
@@ -85,7 +89,10 @@ export function classifyMeteringError(err: unknown, operationErrors: ErrorTable 
  */
 export function permissionErrors(operation: MeteringOperation, principal: string): ErrorTable {
   const denied = (m: string): EntitlementError =>
-    new ConfigurationError('ACCESS_DENIED', `AWS denied ${operation} (${m}). Allow aws-marketplace:${operation} on * for ${principal}.`);
+    new ConfigurationError(
+      'ACCESS_DENIED',
+      `AWS denied ${operation} (${m}). Allow aws-marketplace:${operation} on * for ${principal}.`,
+    );
   return { AccessDeniedException: denied, UnauthorizedException: denied, UnauthorizedOperation: denied };
 }
 
@@ -98,7 +105,8 @@ export function configurationError(code: string, advice: string): (message: stri
   return (m) => new ConfigurationError(code, `${m}. ${advice}`);
 }
 
-const CONTAINER_ROLE = 'the ECS task role or the EKS IRSA role (node roles, Pod Identity and long-term keys are not supported)';
+const CONTAINER_ROLE =
+  'the ECS task role or the EKS IRSA role (node roles, Pod Identity and long-term keys are not supported)';
 const SELLER_ROLE = "the seller account's role that runs the SaaS application";
 
 /** Errors about the usage itself, shared by MeterUsage and BatchMeterUsage. */
@@ -107,7 +115,10 @@ const USAGE_ERRORS: ErrorTable = {
     'INVALID_USAGE_DIMENSION',
     'Use a dimension API name configured for this product in the AWS Marketplace Management Portal.',
   ),
-  InvalidTagException: configurationError('INVALID_TAG', 'Tags: 1-5 per allocation, keys 1-100 and values 1-256 characters.'),
+  InvalidTagException: configurationError(
+    'INVALID_TAG',
+    'Tags: 1-5 per allocation, keys 1-100 and values 1-256 characters.',
+  ),
   InvalidUsageAllocationsException: configurationError(
     'INVALID_USAGE_ALLOCATIONS',
     'Allocated quantities must sum to the usage quantity and each allocation needs its own tag set.',
@@ -120,7 +131,7 @@ export const METER_USAGE_ERRORS: ErrorTable = {
   DuplicateRequestException: configurationError(
     'DUPLICATE_REQUEST',
     'A different quantity was already metered for this dimension and hour from this task or pod; AWS keeps the first. ' +
-      'Send each hour\'s total once (createUsageMeter does).',
+      "Send each hour's total once (createUsageMeter does).",
   ),
   IdempotencyConflictException: configurationError(
     'IDEMPOTENCY_CONFLICT',
@@ -145,7 +156,7 @@ export const BATCH_METER_USAGE_ERRORS: ErrorTable = {
   ),
   InvalidLicenseException: configurationError(
     'INVALID_LICENSE',
-    'The LicenseArn must be valid, belong to the customer, and the usage must fall in the license\'s active period.',
+    "The LicenseArn must be valid, belong to the customer, and the usage must fall in the license's active period.",
   ),
   TimestampOutOfBoundsException: configurationError(
     'TIMESTAMP_OUT_OF_BOUNDS',
@@ -165,6 +176,6 @@ export const RESOLVE_CUSTOMER_ERRORS: ErrorTable = {
     new VerificationError(
       'REGISTRATION_TOKEN_EXPIRED',
       `AWS says the token has expired (${m}). Redeem a registration token as soon as the buyer's browser posts it, once; ` +
-        'if the message is about the security token, it is the AWS credentials\' session that expired instead.',
+        "if the message is about the security token, it is the AWS credentials' session that expired instead.",
     ),
 };

@@ -40,7 +40,16 @@ export type {
 export { ensureMeteringEntitled } from './custom-entitlement.js';
 export type { MeteringEntitlementOptions, MeteringEntitlement } from './custom-entitlement.js';
 export { createUsageMeter, usageClientToken } from './usage-meter.js';
-export type { UsageMeter, UsageMeterOptions, UsageMeterStats, FlushReport, FlushOptions, SentUsage, LostUsage, FailedUsage } from './usage-meter.js';
+export type {
+  UsageMeter,
+  UsageMeterOptions,
+  UsageMeterStats,
+  FlushReport,
+  FlushOptions,
+  SentUsage,
+  LostUsage,
+  FailedUsage,
+} from './usage-meter.js';
 export { handleUsageRequest, USAGE_PATH } from './usage-endpoint.js';
 export { meteringClient } from './client.js';
 export type { MeteringClientOptions } from './client.js';

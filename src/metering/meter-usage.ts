@@ -40,7 +40,8 @@ export async function meterUsage(input: MeterUsageInput, options: MeteringCallOp
     (client, signal) =>
       client.send(command, { abortSignal: signal }).catch((err: unknown) => {
         // A permitted dry run is answered as an error named DryRunOperation (EC2's convention).
-        if (request.DryRun && (err as Error | undefined)?.name === 'DryRunOperation') return { MeteringRecordId: undefined };
+        if (request.DryRun && (err as Error | undefined)?.name === 'DryRunOperation')
+          return { MeteringRecordId: undefined };
         throw err;
       }),
     options,

@@ -30,7 +30,10 @@ export interface ResolvedCustomer {
 }
 
 /** Validates, then calls ResolveCustomer until it answers, fails for good, or the deadline passes. */
-export async function resolveCustomer(input: ResolveCustomerInput, options: MeteringCallOptions = {}): Promise<ResolvedCustomer> {
+export async function resolveCustomer(
+  input: ResolveCustomerInput,
+  options: MeteringCallOptions = {},
+): Promise<ResolvedCustomer> {
   const command = new ResolveCustomerCommand(validateResolveCustomerInput(input));
   const { value, attempts, region } = await callMetering(
     'ResolveCustomer',

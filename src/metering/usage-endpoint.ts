@@ -32,27 +32,51 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 }
 
 /** Handles one request to {@link USAGE_PATH}; answers every request whose client is still there, and never rejects. */
-export async function handleUsageRequest(meter: Pick<UsageMeter, 'record' | 'persist'>, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (!isLoopbackAddress(req.socket.remoteAddress)) return reply(res, 403, { error: 'FORBIDDEN', message: 'POST /usage is only accepted from loopback (this pod or task).' });
-  if (req.method !== 'POST') return reply(res, 405, { error: 'METHOD_NOT_ALLOWED', message: 'Use POST.' }, { allow: 'POST' });
+export async function handleUsageRequest(
+  meter: Pick<UsageMeter, 'record' | 'persist'>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (!isLoopbackAddress(req.socket.remoteAddress))
+    return reply(res, 403, {
+      error: 'FORBIDDEN',
+      message: 'POST /usage is only accepted from loopback (this pod or task).',
+    });
+  if (req.method !== 'POST')
+    return reply(res, 405, { error: 'METHOD_NOT_ALLOWED', message: 'Use POST.' }, { allow: 'POST' });
   // A declared length over the limit is refused before a byte of it is read; an undeclared (chunked) one as soon
   // as it passes the limit. Either way the connection closes: the rest of the body is never read.
   const declared = Number(req.headers['content-length'] ?? 0);
   const body = declared > MAX_BODY_BYTES ? undefined : await readBody(req).catch(() => null);
   if (body === null) return; // the client went away mid-request: nobody to answer
-  if (body === undefined) return reply(res, 413, { error: 'TOO_LARGE', message: `The body must be at most ${MAX_BODY_BYTES} bytes.` }, { connection: 'close' });
+  if (body === undefined)
+    return reply(
+      res,
+      413,
+      { error: 'TOO_LARGE', message: `The body must be at most ${MAX_BODY_BYTES} bytes.` },
+      { connection: 'close' },
+    );
   let usage: { dimension?: unknown; quantity?: unknown; tags?: unknown };
   try {
     usage = JSON.parse(body) as typeof usage;
     if (usage === null || typeof usage !== 'object' || Array.isArray(usage)) throw new Error('not an object');
   } catch {
-    return reply(res, 400, { error: 'INVALID_INPUT', field: 'body', message: 'The body must be a JSON object like {"dimension":"requests","quantity":1}.' });
+    return reply(res, 400, {
+      error: 'INVALID_INPUT',
+      field: 'body',
+      message: 'The body must be a JSON object like {"dimension":"requests","quantity":1}.',
+    });
   }
   let hour: Date;
   try {
-    hour = meter.record(usage.dimension as string, usage.quantity as number, usage.tags as Record<string, string> | undefined);
+    hour = meter.record(
+      usage.dimension as string,
+      usage.quantity as number,
+      usage.tags as Record<string, string> | undefined,
+    );
   } catch (err) {
-    if (err instanceof ValidationError) return reply(res, 400, { error: err.code, field: err.field, message: err.message });
+    if (err instanceof ValidationError)
+      return reply(res, 400, { error: err.code, field: err.field, message: err.message });
     if (err instanceof EntitlementError) return reply(res, 503, { error: err.code, message: err.message });
     return reply(res, 500, { error: 'INTERNAL', message: (err as Error).message });
   }

@@ -75,7 +75,13 @@ export class UsageLedger {
       typeof data.productCode === 'string' &&
       typeof data.instanceId === 'string' &&
       Array.isArray(data.hours) &&
-      data.hours.every((h) => typeof h?.hour === 'string' && !Number.isNaN(Date.parse(h.hour)) && typeof h.dimensions === 'object' && h.dimensions !== null);
+      data.hours.every(
+        (h) =>
+          typeof h?.hour === 'string' &&
+          !Number.isNaN(Date.parse(h.hour)) &&
+          typeof h.dimensions === 'object' &&
+          h.dimensions !== null,
+      );
     return valid ? new UsageLedger(data as LedgerData) : undefined;
   }
 
@@ -97,7 +103,11 @@ export class UsageLedger {
     dimensions[dimension] ??= { state: 'open', buckets: {} };
     const usage = dimensions[dimension];
     if (totalOf(usage) + quantity > MAX_USAGE_QUANTITY) {
-      throw new ValidationError('quantity', `would bring ${dimension}'s usage this hour above ${MAX_USAGE_QUANTITY} (MeterUsage's limit)`, quantity);
+      throw new ValidationError(
+        'quantity',
+        `would bring ${dimension}'s usage this hour above ${MAX_USAGE_QUANTITY} (MeterUsage's limit)`,
+        quantity,
+      );
     }
     const key = tagSetKey(tags);
     const bucket = usage.buckets[key];
@@ -105,7 +115,11 @@ export class UsageLedger {
     // Zero bills nothing: it must not take one of the hour's allocation slots that real usage needs.
     else if (quantity === 0) return target;
     else if (Object.keys(usage.buckets).length >= MAX_ALLOCATIONS) {
-      throw new ValidationError('tags', `would be tag set number ${MAX_ALLOCATIONS + 1} for ${dimension} this hour (MeterUsage's limit)`, tags);
+      throw new ValidationError(
+        'tags',
+        `would be tag set number ${MAX_ALLOCATIONS + 1} for ${dimension} this hour (MeterUsage's limit)`,
+        tags,
+      );
     } else usage.buckets[key] = { ...(tags && { tags }), quantity };
     return target;
   }

@@ -30,7 +30,15 @@ import type { MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';
 import { HOUR_MS, hourStart, totalOf, UsageLedger, type DueUsage } from './usage-ledger.js';
 import { readSpool, spoolPath, writeSpool } from './usage-spool.js';
-import { dimension as checkDimension, METER_USAGE_MAX_AGE_MS, productCode as checkProductCode, quantityOf, validateTags, type MeterUsageInput, type TagInput } from './validation.js';
+import {
+  dimension as checkDimension,
+  METER_USAGE_MAX_AGE_MS,
+  productCode as checkProductCode,
+  quantityOf,
+  validateTags,
+  type MeterUsageInput,
+  type TagInput,
+} from './validation.js';
 
 /** Usage this close to MeterUsage's 6-hour limit is given up before sending: the request needs time to arrive. */
 const LOST_AFTER_MS = METER_USAGE_MAX_AGE_MS - 60_000;
@@ -150,32 +158,61 @@ export async function createUsageMeter(given: UsageMeterOptions): Promise<UsageM
   const options = applyHardenedProfile(given, 'createUsageMeter', { reachesAws: true });
   const productCode = checkProductCode(options.productCode, 'productCode');
   if (!Array.isArray(options.dimensions) || options.dimensions.length === 0) {
-    throw new ValidationError('dimensions', 'must list at least one of the product\'s usage dimensions', options.dimensions);
+    throw new ValidationError(
+      'dimensions',
+      "must list at least one of the product's usage dimensions",
+      options.dimensions,
+    );
   }
   const dimensions = options.dimensions.map((d, i) => checkDimension(d, `dimensions[${i}]`));
   const repeated = dimensions.find((d, i) => dimensions.indexOf(d) !== i);
   if (repeated !== undefined) throw new ValidationError('dimensions', 'must not repeat a dimension', repeated);
-  const jitterMs = durationOption('sendJitterMs', options.sendJitterMs, { unit: 'milliseconds', allowZero: true }, DEFAULT_SEND_JITTER_MS);
+  const jitterMs = durationOption(
+    'sendJitterMs',
+    options.sendJitterMs,
+    { unit: 'milliseconds', allowZero: true },
+    DEFAULT_SEND_JITTER_MS,
+  );
 
   checkProcessIntegrity(options);
   const logger = resolveLogger(options.logger);
   const spoolFile = options.spoolDir === undefined ? undefined : spoolPath(options.spoolDir, productCode);
   const spooled = spoolFile === undefined ? undefined : await readSpool(spoolFile, productCode, logger);
   const instanceId =
-    (await resolveInstanceId({ instanceId: options.instanceId, env: options.env }))?.instance ?? spooled?.data.instanceId ?? randomUUID();
+    (await resolveInstanceId({ instanceId: options.instanceId, env: options.env }))?.instance ??
+    spooled?.data.instanceId ??
+    randomUUID();
   const ledger = spooled ?? UsageLedger.empty(productCode, instanceId);
   ledger.data.instanceId = instanceId;
-  const client = options.client ?? (await meteringClient(options, logger, { operation: 'MeterUsage', eventPrefix: 'metering.MeterUsage' })).client;
+  const client =
+    options.client ??
+    (await meteringClient(options, logger, { operation: 'MeterUsage', eventPrefix: 'metering.MeterUsage' })).client;
   const callOptions: MeteringCallOptions = { ...options, client, logger };
 
   if (options.dryRun ?? true) {
     const now = (options.now ?? (() => new Date()))();
     for (const dimension of dimensions) {
-      await meterUsage({ ProductCode: productCode, Timestamp: now, UsageDimension: dimension, UsageQuantity: 0, DryRun: true }, callOptions);
+      await meterUsage(
+        { ProductCode: productCode, Timestamp: now, UsageDimension: dimension, UsageQuantity: 0, DryRun: true },
+        callOptions,
+      );
     }
-    logger.info?.(`MeterUsage permitted for ${dimensions.join(', ')}`, { event: 'meter.dry_run', productCode, dimensions });
+    logger.info?.(`MeterUsage permitted for ${dimensions.join(', ')}`, {
+      event: 'meter.dry_run',
+      productCode,
+      dimensions,
+    });
   }
-  return HourlyUsageMeter.start({ productCode, dimensions, instanceId, spoolFile, ledger, jitterMs, logger, callOptions });
+  return HourlyUsageMeter.start({
+    productCode,
+    dimensions,
+    instanceId,
+    spoolFile,
+    ledger,
+    jitterMs,
+    logger,
+    callOptions,
+  });
 }
 
 interface MeterParts {
@@ -205,7 +242,13 @@ class HourlyUsageMeter implements UsageMeter {
   private readonly counts: Omit<UsageMeterStats, 'pendingHours'> = { sent: {}, lost: {}, sendFailures: 0 };
 
   private constructor(private readonly parts: MeterParts) {
-    ({ productCode: this.productCode, dimensions: this.dimensions, instanceId: this.instanceId, spoolFile: this.spoolFile, ledger: this.ledger } = parts);
+    ({
+      productCode: this.productCode,
+      dimensions: this.dimensions,
+      instanceId: this.instanceId,
+      spoolFile: this.spoolFile,
+      ledger: this.ledger,
+    } = parts);
     this.clock = parts.callOptions.now ?? (() => new Date());
   }
 
@@ -217,9 +260,14 @@ class HourlyUsageMeter implements UsageMeter {
   }
 
   record(dimension: string, quantity: number, tags?: readonly TagInput[] | Readonly<Record<string, string>>): Date {
-    if (this.closing !== undefined) throw new ConfigurationError('METER_CLOSED', 'The usage meter is closed; create a new one to record more usage.');
+    if (this.closing !== undefined)
+      throw new ConfigurationError('METER_CLOSED', 'The usage meter is closed; create a new one to record more usage.');
     if (!this.dimensions.includes(dimension)) {
-      throw new ValidationError('dimension', `must be one of this meter's dimensions (${this.dimensions.join(', ')})`, dimension);
+      throw new ValidationError(
+        'dimension',
+        `must be one of this meter's dimensions (${this.dimensions.join(', ')})`,
+        dimension,
+      );
     }
     const amount = quantityOf(quantity, 'quantity');
     const tagList = tagsFrom(tags);
@@ -268,7 +316,9 @@ class HourlyUsageMeter implements UsageMeter {
     for (const due of this.ledger.due(Infinity)) {
       const item = { hour: new Date(due.hour), dimension: due.dimension, quantity: totalOf(due.usage) };
       if (item.quantity > 0 && !failed.has(`${due.hour}|${due.dimension}`)) {
-        report.lost.push(this.lose(due, item, 'the meter closed before it could be sent, and without a spool nothing keeps it'));
+        report.lost.push(
+          this.lose(due, item, 'the meter closed before it could be sent, and without a spool nothing keeps it'),
+        );
       }
     }
     return report;
@@ -280,10 +330,13 @@ class HourlyUsageMeter implements UsageMeter {
       try {
         await writeSpool(this.spoolFile!, this.ledger);
       } catch (err) {
-        (this.parts.logger.error ?? this.parts.logger.warn)?.(`Cannot write the usage spool: ${(err as Error).message}`, {
-          event: 'meter.spool_write_failed',
-          error: describeError(err),
-        });
+        (this.parts.logger.error ?? this.parts.logger.warn)?.(
+          `Cannot write the usage spool: ${(err as Error).message}`,
+          {
+            event: 'meter.spool_write_failed',
+            error: describeError(err),
+          },
+        );
         throw err;
       }
     }
@@ -304,11 +357,21 @@ class HourlyUsageMeter implements UsageMeter {
       await this.persist(); // the frozen request is durable before AWS can see it
       try {
         const deadline = options.deadlineMs ?? this.parts.callOptions.deadlineMs;
-        const result = await meterUsage(this.requestFor(due, timestamp, item.quantity), { ...this.parts.callOptions, ...(deadline !== undefined && { deadlineMs: deadline }) });
+        const result = await meterUsage(this.requestFor(due, timestamp, item.quantity), {
+          ...this.parts.callOptions,
+          ...(deadline !== undefined && { deadlineMs: deadline }),
+        });
         this.ledger.finish(due);
         this.counts.sent[item.dimension] = (this.counts.sent[item.dimension] ?? 0) + 1;
-        report.sent.push({ ...item, ...(result.meteringRecordId !== undefined && { meteringRecordId: result.meteringRecordId }) });
-        this.parts.logger.info?.(`Metered ${item.quantity} ${item.dimension} for ${item.hour.toISOString()}`, { event: 'meter.sent', ...item, attempts: result.attempts });
+        report.sent.push({
+          ...item,
+          ...(result.meteringRecordId !== undefined && { meteringRecordId: result.meteringRecordId }),
+        });
+        this.parts.logger.info?.(`Metered ${item.quantity} ${item.dimension} for ${item.hour.toISOString()}`, {
+          event: 'meter.sent',
+          ...item,
+          attempts: result.attempts,
+        });
       } catch (err) {
         if (err instanceof EntitlementError && LOST_CODES.has(err.code)) {
           report.lost.push(this.lose(due, item, err.message));

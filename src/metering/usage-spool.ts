@@ -46,11 +46,14 @@ export async function readSpool(file: string, productCode: string, logger: Logge
   if (!ledger) {
     const aside = `${file}.corrupt-${Date.now()}`;
     await rename(file, aside);
-    (logger.error ?? logger.warn)?.(`The usage spool ${file} is not a usage ledger; moved it to ${aside} and started an empty one. Usage it held is not sent.`, {
-      event: 'meter.spool_corrupt',
-      file,
-      movedTo: aside,
-    });
+    (logger.error ?? logger.warn)?.(
+      `The usage spool ${file} is not a usage ledger; moved it to ${aside} and started an empty one. Usage it held is not sent.`,
+      {
+        event: 'meter.spool_corrupt',
+        file,
+        movedTo: aside,
+      },
+    );
     return undefined;
   }
   if (ledger.data.productCode !== productCode) {

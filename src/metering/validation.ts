@@ -30,7 +30,15 @@ import {
   METER_USAGE_MAX_AGE_MS,
 } from './limits.js';
 
-export { BATCH_METER_USAGE_MAX_AGE_MS, FUTURE_TOLERANCE_MS, MAX_ALLOCATIONS, MAX_BATCH_RECORDS, MAX_TAGS, MAX_USAGE_QUANTITY, METER_USAGE_MAX_AGE_MS } from './limits.js';
+export {
+  BATCH_METER_USAGE_MAX_AGE_MS,
+  FUTURE_TOLERANCE_MS,
+  MAX_ALLOCATIONS,
+  MAX_BATCH_RECORDS,
+  MAX_TAGS,
+  MAX_USAGE_QUANTITY,
+  METER_USAGE_MAX_AGE_MS,
+} from './limits.js';
 
 /** Date, ISO 8601 string, or epoch seconds. */
 export type TimestampInput = Date | string | number;
@@ -131,9 +139,11 @@ export function validateMeterUsageInput(input: MeterUsageInput, now: Date = new 
     UsageDimension: dimension(request.UsageDimension, 'UsageDimension'),
     UsageQuantity: quantity,
   };
-  if (request.UsageAllocations !== undefined) validated.UsageAllocations = allocations(request.UsageAllocations, quantity, 'UsageAllocations');
+  if (request.UsageAllocations !== undefined)
+    validated.UsageAllocations = allocations(request.UsageAllocations, quantity, 'UsageAllocations');
   if (request.DryRun !== undefined) {
-    if (typeof request.DryRun !== 'boolean') throw new ValidationError('DryRun', 'must be true or false', request.DryRun);
+    if (typeof request.DryRun !== 'boolean')
+      throw new ValidationError('DryRun', 'must be true or false', request.DryRun);
     validated.DryRun = request.DryRun;
   }
   if (request.ClientToken !== undefined) validated.ClientToken = text(request.ClientToken, 'ClientToken', 1, 64);
@@ -141,10 +151,17 @@ export function validateMeterUsageInput(input: MeterUsageInput, now: Date = new 
 }
 
 /** Checks a BatchMeterUsage request (1 MB, 25 records, one product, 6-hour window). */
-export function validateBatchMeterUsageInput(input: BatchMeterUsageInput, now: Date = new Date()): BatchMeterUsageCommandInput {
+export function validateBatchMeterUsageInput(
+  input: BatchMeterUsageInput,
+  now: Date = new Date(),
+): BatchMeterUsageCommandInput {
   const request = requireObject<BatchMeterUsageInput>(input, 'BatchMeterUsage input');
   if (!Array.isArray(request.UsageRecords) || request.UsageRecords.length > MAX_BATCH_RECORDS) {
-    throw new ValidationError('UsageRecords', `must be an array of at most ${MAX_BATCH_RECORDS} usage records`, request.UsageRecords);
+    throw new ValidationError(
+      'UsageRecords',
+      `must be an array of at most ${MAX_BATCH_RECORDS} usage records`,
+      request.UsageRecords,
+    );
   }
   const records = request.UsageRecords.map((record, i) => usageRecord(record, `UsageRecords[${i}]`, now));
   const validated: BatchMeterUsageCommandInput = { UsageRecords: records };
@@ -153,7 +170,8 @@ export function validateBatchMeterUsageInput(input: BatchMeterUsageInput, now: D
     validated.ProductCode = productCode(request.ProductCode, 'ProductCode');
   }
   const bytes = Buffer.byteLength(JSON.stringify(validated));
-  if (bytes >= MAX_BATCH_BYTES) throw new ValidationError('UsageRecords', 'must serialize to less than 1 MB (split the batch)', `${bytes} bytes`);
+  if (bytes >= MAX_BATCH_BYTES)
+    throw new ValidationError('UsageRecords', 'must serialize to less than 1 MB (split the batch)', `${bytes} bytes`);
   return validated;
 }
 
@@ -163,7 +181,11 @@ export function validateResolveCustomerInput(input: ResolveCustomerInput): Resol
   const token = request.RegistrationToken;
   if (typeof token !== 'string' || token.length === 0) {
     // Only an empty or non-string token gets here, so the value shown is never a secret.
-    throw new ValidationError('RegistrationToken', 'is required: the x-amzn-marketplace-token the buyer\'s browser posted', token);
+    throw new ValidationError(
+      'RegistrationToken',
+      "is required: the x-amzn-marketplace-token the buyer's browser posted",
+      token,
+    );
   }
   return { RegistrationToken: token };
 }
@@ -192,13 +214,18 @@ export function validateRegisterUsageInput(input: RegisterUsageInput): RegisterU
  */
 export function validateTags(tags: unknown, field: string): TagInput[] {
   if (!Array.isArray(tags) || tags.length < 1 || tags.length > MAX_TAGS) {
-    throw new ValidationError(field, `must be an array of 1 to ${MAX_TAGS} tags (leave it out for untagged usage)`, tags);
+    throw new ValidationError(
+      field,
+      `must be an array of 1 to ${MAX_TAGS} tags (leave it out for untagged usage)`,
+      tags,
+    );
   }
   const keys = new Set<string>();
   return tags.map((tag: unknown, i) => {
     const { Key, Value } = requireObject<TagInput>(tag, `${field}[${i}]`);
     const key = text(Key, `${field}[${i}].Key`, 1, 100, TAG_TEXT);
-    if (keys.has(key)) throw new ValidationError(`${field}[${i}].Key`, 'must not repeat a key of the same tag set', key);
+    if (keys.has(key))
+      throw new ValidationError(`${field}[${i}].Key`, 'must not repeat a key of the same tag set', key);
     keys.add(key);
     return { Key: key, Value: text(Value, `${field}[${i}].Value`, 1, 256, TAG_TEXT) };
   });
@@ -243,7 +270,11 @@ export function quantityOf(value: unknown, field: string): number {
  */
 export function productCode(value: unknown, field: string): string {
   if (typeof value !== 'string' || !PRODUCT_CODE.test(value)) {
-    throw new ValidationError(field, 'must be 1-255 characters of letters, digits and -/=:_.@ (the code from the Management Portal)', value);
+    throw new ValidationError(
+      field,
+      'must be 1-255 characters of letters, digits and -/=:_.@ (the code from the Management Portal)',
+      value,
+    );
   }
   return value;
 }
@@ -255,7 +286,13 @@ export function productCode(value: unknown, field: string): string {
  */
 export function toDate(value: unknown, field: string): Date {
   const date =
-    value instanceof Date ? value : typeof value === 'number' ? new Date(value * 1000) : typeof value === 'string' && value !== '' ? new Date(value) : undefined;
+    value instanceof Date
+      ? value
+      : typeof value === 'number'
+        ? new Date(value * 1000)
+        : typeof value === 'string' && value !== ''
+          ? new Date(value)
+          : undefined;
   if (!date || Number.isNaN(date.getTime())) {
     throw new ValidationError(field, 'must be a Date, an ISO 8601 string or epoch seconds', value);
   }
@@ -274,17 +311,33 @@ function usageRecord(input: unknown, field: string, now: Date): UsageRecord {
     validated.CustomerIdentifier = text(record.CustomerIdentifier, `${field}.CustomerIdentifier`, 1, 255);
   }
   if (record.CustomerAWSAccountId !== undefined) {
-    validated.CustomerAWSAccountId = text(record.CustomerAWSAccountId, `${field}.CustomerAWSAccountId`, 1, 255, ACCOUNT_ID);
+    validated.CustomerAWSAccountId = text(
+      record.CustomerAWSAccountId,
+      `${field}.CustomerAWSAccountId`,
+      1,
+      255,
+      ACCOUNT_ID,
+    );
     if (validated.CustomerIdentifier) {
       // AWS: the two are mutually exclusive; a record naming both is refused.
-      throw new ValidationError(`${field}.CustomerAWSAccountId`, 'and CustomerIdentifier are mutually exclusive: give one, not both', record.CustomerAWSAccountId);
+      throw new ValidationError(
+        `${field}.CustomerAWSAccountId`,
+        'and CustomerIdentifier are mutually exclusive: give one, not both',
+        record.CustomerAWSAccountId,
+      );
     }
   }
   if (!validated.CustomerIdentifier && !validated.CustomerAWSAccountId) {
-    throw new ValidationError(`${field}.CustomerIdentifier`, 'or CustomerAWSAccountId is required: whose usage this is', record.CustomerIdentifier);
+    throw new ValidationError(
+      `${field}.CustomerIdentifier`,
+      'or CustomerAWSAccountId is required: whose usage this is',
+      record.CustomerIdentifier,
+    );
   }
-  if (record.LicenseArn !== undefined) validated.LicenseArn = text(record.LicenseArn, `${field}.LicenseArn`, 1, 2048, LICENSE_ARN);
-  if (record.UsageAllocations !== undefined) validated.UsageAllocations = allocations(record.UsageAllocations, quantity, `${field}.UsageAllocations`);
+  if (record.LicenseArn !== undefined)
+    validated.LicenseArn = text(record.LicenseArn, `${field}.LicenseArn`, 1, 2048, LICENSE_ARN);
+  if (record.UsageAllocations !== undefined)
+    validated.UsageAllocations = allocations(record.UsageAllocations, quantity, `${field}.UsageAllocations`);
   return validated;
 }
 
@@ -297,16 +350,29 @@ function allocations(value: unknown, quantity: number, field: string): UsageAllo
   const result = value.map((item: unknown, i) => {
     const allocation = requireObject<UsageAllocationInput>(item, `${field}[${i}]`);
     const allocated = allocation.AllocatedUsageQuantity;
-    if (allocated === undefined) throw new ValidationError(`${field}[${i}].AllocatedUsageQuantity`, 'is required', allocated);
-    const validated: UsageAllocation = { AllocatedUsageQuantity: quantityOf(allocated, `${field}[${i}].AllocatedUsageQuantity`) };
+    if (allocated === undefined)
+      throw new ValidationError(`${field}[${i}].AllocatedUsageQuantity`, 'is required', allocated);
+    const validated: UsageAllocation = {
+      AllocatedUsageQuantity: quantityOf(allocated, `${field}[${i}].AllocatedUsageQuantity`),
+    };
     if (allocation.Tags !== undefined) validated.Tags = validateTags(allocation.Tags, `${field}[${i}].Tags`);
     const key = tagSetKey(validated.Tags);
-    if (tagSets.has(key)) throw new ValidationError(`${field}[${i}].Tags`, 'must differ from every other allocation\'s tag set', allocation.Tags ?? 'no tags');
+    if (tagSets.has(key))
+      throw new ValidationError(
+        `${field}[${i}].Tags`,
+        "must differ from every other allocation's tag set",
+        allocation.Tags ?? 'no tags',
+      );
     tagSets.add(key);
     sum += validated.AllocatedUsageQuantity!;
     return validated;
   });
-  if (sum !== quantity) throw new ValidationError(field, `must have AllocatedUsageQuantity values summing to the usage quantity ${quantity}`, `a sum of ${sum}`);
+  if (sum !== quantity)
+    throw new ValidationError(
+      field,
+      `must have AllocatedUsageQuantity values summing to the usage quantity ${quantity}`,
+      `a sum of ${sum}`,
+    );
   return result;
 }
 
@@ -331,13 +397,19 @@ function characterCount(value: string): number {
 function text(value: unknown, field: string, min: number, max: number, pattern?: RegExp): string {
   const length = typeof value === 'string' ? characterCount(value) : -1;
   if (typeof value !== 'string' || length < min || length > max || (pattern && !pattern.test(value))) {
-    const alphabet = pattern === TAG_TEXT ? ' of AWS\'s tag alphabet [a-zA-Z0-9+ -=._:/@] (the space-to-= range includes !"#$%&\'()*,;<)' : pattern ? ` matching ${pattern.source}` : '';
+    const alphabet =
+      pattern === TAG_TEXT
+        ? " of AWS's tag alphabet [a-zA-Z0-9+ -=._:/@] (the space-to-= range includes !\"#$%&'()*,;<)"
+        : pattern
+          ? ` matching ${pattern.source}`
+          : '';
     throw new ValidationError(field, `must be a string of ${min}-${max} characters${alphabet}`, value);
   }
   return value;
 }
 
 function requireObject<T>(value: unknown, field: string): T {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(field, 'must be an object', value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ValidationError(field, 'must be an object', value);
   return value as T;
 }

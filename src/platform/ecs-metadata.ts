@@ -17,11 +17,14 @@ export const METADATA_TIMEOUT_MS = 1_000;
 export async function readEcsTaskMetadata(env: NodeJS.ProcessEnv = process.env): Promise<EcsTaskMetadata | undefined> {
   const base = env.ECS_CONTAINER_METADATA_URI_V4;
   if (!base) return undefined;
-  const response = await fetch(`${base.replace(/\/+$/, '')}/task`, { signal: AbortSignal.timeout(METADATA_TIMEOUT_MS) });
+  const response = await fetch(`${base.replace(/\/+$/, '')}/task`, {
+    signal: AbortSignal.timeout(METADATA_TIMEOUT_MS),
+  });
   if (!response.ok) throw new Error(`ECS task metadata endpoint answered HTTP ${response.status}`);
   const body = (await response.json()) as { TaskARN?: unknown };
   const taskArn = body.TaskARN;
   const region = typeof taskArn === 'string' ? taskArn.split(':')[3] : undefined;
-  if (typeof taskArn !== 'string' || !region) throw new Error('ECS task metadata has no TaskARN of the form arn:aws:ecs:REGION:...');
+  if (typeof taskArn !== 'string' || !region)
+    throw new Error('ECS task metadata has no TaskARN of the form arn:aws:ecs:REGION:...');
   return { taskArn, region };
 }

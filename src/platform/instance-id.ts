@@ -64,8 +64,12 @@ export async function resolveInstanceId(options: ResolveInstanceOptions = {}): P
   const platform = kubernetesInstance() ?? (await ecsInstance(env));
   const binding = options.binding ?? 'none';
   if (binding !== 'none' && (!platform || (binding !== 'platform' && platform.source !== binding))) {
-    const wanted = { platform: 'a Kubernetes pod or an ECS task', kubernetes: 'a Kubernetes pod', ecs: 'an ECS task' }[binding];
-    const found = platform ? `it runs in ${platform.source === 'ecs' ? 'an ECS task' : 'a Kubernetes pod'}` : 'no platform instance was found';
+    const wanted = { platform: 'a Kubernetes pod or an ECS task', kubernetes: 'a Kubernetes pod', ecs: 'an ECS task' }[
+      binding
+    ];
+    const found = platform
+      ? `it runs in ${platform.source === 'ecs' ? 'an ECS task' : 'a Kubernetes pod'}`
+      : 'no platform instance was found';
     throw new ConfigurationError(
       'INSTANCE_UNKNOWN',
       `This image is bound to run in ${wanted}, but ${found} (kubelet pod mounts in ${MOUNTINFO_PATH}, ECS task metadata). ` +
@@ -91,7 +95,9 @@ function explicitInstances(instanceId: string | undefined, env: NodeJS.ProcessEn
     [env.MARKETPLACE_INSTANCE_ID, 'MARKETPLACE_INSTANCE_ID'],
     [env.POD_UID, 'POD_UID'],
   ];
-  return given.filter(([value]) => value !== undefined && value !== '').map(([value, source]) => ({ instance: checked(value!, source), source }));
+  return given
+    .filter(([value]) => value !== undefined && value !== '')
+    .map(([value, source]) => ({ instance: checked(value!, source), source }));
 }
 
 /** The pod UID from the kubelet's mounts, or undefined outside Kubernetes. */
@@ -121,7 +127,10 @@ async function ecsInstance(env: NodeJS.ProcessEnv): Promise<ResolvedInstance | u
 
 function checked(value: string, source: InstanceSource): string {
   if (!INSTANCE_PATTERN.test(value)) {
-    throw new ConfigurationError('INVALID_INSTANCE_ID', `${source} ${JSON.stringify(value)} is not a valid instance id: 1-512 printable ASCII characters, no spaces.`);
+    throw new ConfigurationError(
+      'INVALID_INSTANCE_ID',
+      `${source} ${JSON.stringify(value)} is not a valid instance id: 1-512 printable ASCII characters, no spaces.`,
+    );
   }
   return value;
 }

@@ -27,7 +27,8 @@ export interface MountEntry {
 }
 
 /** The kubelet's per-pod directory and the entries it mounts from it (hosts file, termination log, volumes). */
-const KUBELET_POD_MOUNT = /(?:^|\/)pods\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/(?:etc-hosts(?:\/|$)|containers\/|volumes\/)/;
+const KUBELET_POD_MOUNT =
+  /(?:^|\/)pods\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/(?:etc-hosts(?:\/|$)|containers\/|volumes\/)/;
 
 /** The mounts of this process, or undefined where there is no mountinfo (not Linux, /proc not mounted). */
 export function readMountInfo(): MountEntry[] | undefined {
@@ -52,7 +53,11 @@ export function parseMountInfo(text: string): MountEntry[] {
     const fields = line.split(' ');
     const separator = fields.indexOf('-', 6);
     if (fields.length < 7 || separator < 0) continue;
-    entries.push({ root: unescapeOctal(fields[3]!), mountPoint: unescapeOctal(fields[4]!), fsType: fields[separator + 1] ?? '' });
+    entries.push({
+      root: unescapeOctal(fields[3]!),
+      mountPoint: unescapeOctal(fields[4]!),
+      fsType: fields[separator + 1] ?? '',
+    });
   }
   return entries;
 }
@@ -79,7 +84,8 @@ export function podUidsInMounts(mounts: readonly MountEntry[]): string[] {
 export function mountHolding(path: string, mounts: readonly MountEntry[]): MountEntry | undefined {
   let holder: MountEntry | undefined;
   for (const mount of mounts) {
-    if (isWithin(path, mount.mountPoint) && (!holder || mount.mountPoint.length >= holder.mountPoint.length)) holder = mount;
+    if (isWithin(path, mount.mountPoint) && (!holder || mount.mountPoint.length >= holder.mountPoint.length))
+      holder = mount;
   }
   return holder;
 }
@@ -96,16 +102,21 @@ export function isWithin(path: string, dir: string): boolean {
  * @example
  * mountsOverCode({ files: ['/opt/app/cli.mjs'], trees: ['/opt/app'] }, readMountInfo()!) // [] when untouched
  */
-export function mountsOverCode(paths: { files: readonly string[]; trees: readonly string[] }, mounts: readonly MountEntry[]): string[] {
+export function mountsOverCode(
+  paths: { files: readonly string[]; trees: readonly string[] },
+  mounts: readonly MountEntry[],
+): string[] {
   const findings: string[] = [];
   for (const path of [...paths.files, ...paths.trees]) {
     const holder = mountHolding(path, mounts);
-    if (holder && holder.mountPoint !== '/') findings.push(`${path} is on a ${holder.fsType} mount at ${holder.mountPoint}`);
+    if (holder && holder.mountPoint !== '/')
+      findings.push(`${path} is on a ${holder.fsType} mount at ${holder.mountPoint}`);
   }
   // A tree at / would hold every mount; the first loop already covers what lies at it.
   for (const tree of paths.trees.filter((dir) => dir !== '/')) {
     for (const mount of mounts) {
-      if (mount.mountPoint !== tree && isWithin(mount.mountPoint, tree)) findings.push(`a ${mount.fsType} mount at ${mount.mountPoint} lies inside ${tree}`);
+      if (mount.mountPoint !== tree && isWithin(mount.mountPoint, tree))
+        findings.push(`a ${mount.fsType} mount at ${mount.mountPoint} lies inside ${tree}`);
     }
   }
   return [...new Set(findings)];

@@ -44,12 +44,19 @@ export async function resolveRegion(options: {
     );
   }
   if (!REGION_PATTERN.test(found.region)) {
-    throw new ConfigurationError('INVALID_REGION', `Region ${JSON.stringify(found.region)} (from ${found.source}) is not an AWS Region name like eu-west-1.`);
+    throw new ConfigurationError(
+      'INVALID_REGION',
+      `Region ${JSON.stringify(found.region)} (from ${found.source}) is not an AWS Region name like eu-west-1.`,
+    );
   }
   return found;
 }
 
-async function findRegion(explicit: string | undefined, env: NodeJS.ProcessEnv, logger?: Logger): Promise<ResolvedRegion | undefined> {
+async function findRegion(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  logger?: Logger,
+): Promise<ResolvedRegion | undefined> {
   if (explicit) return { region: explicit, source: 'option' };
   if (env.AWS_REGION) return { region: env.AWS_REGION, source: 'AWS_REGION' };
   if (env.AWS_DEFAULT_REGION) return { region: env.AWS_DEFAULT_REGION, source: 'AWS_DEFAULT_REGION' };
@@ -57,7 +64,9 @@ async function findRegion(explicit: string | undefined, env: NodeJS.ProcessEnv, 
     const task = await readEcsTaskMetadata(env);
     if (task) return { region: task.region, source: 'ecs-task-metadata' };
   } catch (err) {
-    logger?.warn?.(`ECS task metadata did not give a Region: ${(err as Error).message}`, { event: 'region.ecs_metadata_failed' });
+    logger?.warn?.(`ECS task metadata did not give a Region: ${(err as Error).message}`, {
+      event: 'region.ecs_metadata_failed',
+    });
   }
   const region = await readImdsRegion(env).catch((err: Error) => {
     logger?.debug?.(`EC2 instance metadata did not give a Region: ${err.message}`, { event: 'region.imds_failed' });

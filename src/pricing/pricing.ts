@@ -77,7 +77,12 @@ export async function holdEntitlement(options: PricingOptions): Promise<HeldEnti
   const { ensureEntitlementFile } = await import('../entitlement-file/ensure-entitlement-file.js');
   // Never a file from before this process: serve and run register at every start (docs/threat-model.md).
   const outcome = await ensureEntitlementFile({ ...options, reuseExistingFile: false });
-  const status: HeldStatus = { entitled: true, pricing: 'hourly', productCode: outcome.claims.productCode, registeredAt: outcome.claims.registeredAt.toISOString() };
+  const status: HeldStatus = {
+    entitled: true,
+    pricing: 'hourly',
+    productCode: outcome.claims.productCode,
+    registeredAt: outcome.claims.registeredAt.toISOString(),
+  };
   return {
     pricing: 'hourly',
     status: () => status,
@@ -92,7 +97,13 @@ export async function holdEntitlement(options: PricingOptions): Promise<HeldEnti
 async function holdMeteringCheck(options: CustomPricing): Promise<HeldEntitlement> {
   const { ensureMeteringEntitled } = await import('../metering/custom-entitlement.js');
   const checked = await ensureMeteringEntitled(options);
-  const status: HeldStatus = { entitled: true, pricing: 'custom', productCode: checked.productCode, dimension: checked.dimension, checkedAt: checked.checkedAt.toISOString() };
+  const status: HeldStatus = {
+    entitled: true,
+    pricing: 'custom',
+    productCode: checked.productCode,
+    dimension: checked.dimension,
+    checkedAt: checked.checkedAt.toISOString(),
+  };
   return {
     pricing: 'custom',
     status: () => status,
@@ -123,14 +134,23 @@ async function holdLicense(options: ContractPricing): Promise<HeldEntitlement> {
 
 function leaseMetrics(lease: Lease): Metric[] {
   const status = lease.status();
-  const state = !status.entitled ? (status.code === 'LEASE_CLOSED' ? 'closed' : 'lost') : status.degradedSince ? 'degraded' : 'held';
+  const state = !status.entitled
+    ? status.code === 'LEASE_CLOSED'
+      ? 'closed'
+      : 'lost'
+    : status.degradedSince
+      ? 'degraded'
+      : 'held';
   const seconds = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : 0);
   return [
     {
       name: 'marketplace_entitlement_license_state',
       help: 'The contract licence lease: 1 for its current state (held, degraded within the grace period, lost, closed).',
       type: 'gauge',
-      samples: ['held', 'degraded', 'lost', 'closed'].map((s) => ({ labels: { state: s }, value: s === state ? 1 : 0 })),
+      samples: ['held', 'degraded', 'lost', 'closed'].map((s) => ({
+        labels: { state: s },
+        value: s === state ? 1 : 0,
+      })),
     },
     {
       name: 'marketplace_entitlement_license_expiration_timestamp_seconds',
@@ -144,7 +164,17 @@ function leaseMetrics(lease: Lease): Metric[] {
       type: 'gauge',
       samples: [{ value: seconds(status.validityEnd) }],
     },
-    { name: 'marketplace_entitlement_license_extensions_total', help: 'Checkout extensions (ExtendLicenseConsumption) made.', type: 'counter', samples: [{ value: status.extensions }] },
-    { name: 'marketplace_entitlement_license_rechecks_total', help: 'Licence rechecks (GetLicense) made.', type: 'counter', samples: [{ value: status.rechecks }] },
+    {
+      name: 'marketplace_entitlement_license_extensions_total',
+      help: 'Checkout extensions (ExtendLicenseConsumption) made.',
+      type: 'counter',
+      samples: [{ value: status.extensions }],
+    },
+    {
+      name: 'marketplace_entitlement_license_rechecks_total',
+      help: 'Licence rechecks (GetLicense) made.',
+      type: 'counter',
+      samples: [{ value: status.rechecks }],
+    },
   ];
 }

@@ -19,7 +19,10 @@ export const AWS_DOC_PLACEHOLDER_KEY_SHA256 = 'd2f8d7917928bbe7a457bdbaa0f69221a
  * an RSA key ends with it, whatever the algorithm identifier, so the same key labelled RSA-PSS (whose SPKI, and
  * so its fingerprint, differ) is recognised too.
  */
-const PLACEHOLDER_RSA_PUBLIC_KEY = { bytes: 140, sha256: '411c4f74ea279a981238973c708a245cdb0c8951ede91521d1a034918253619c' };
+const PLACEHOLDER_RSA_PUBLIC_KEY = {
+  bytes: 140,
+  sha256: '411c4f74ea279a981238973c708a245cdb0c8951ede91521d1a034918253619c',
+};
 
 /** RegisterUsage tokens are PS256; below 2048 bits RSA offers no real assurance (and the placeholder is 1024). */
 export const MIN_RSA_BITS = 2048;
@@ -33,7 +36,9 @@ export type PublicKeyInput = string | Buffer | KeyObject;
 
 /** SHA-256 (hex) of a public key's SPKI DER encoding: a stable fingerprint for logs and allow-lists. */
 export function publicKeyFingerprint(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /**

@@ -121,10 +121,13 @@ export async function registerUsage(given: EnsureEntitledOptions, nonce: string)
 /** `iat` is advisory: a token far from the local clock is accepted, but operators want to know about the skew. */
 function logIssuedAt(claims: RegistrationClaims, logger: Logger): void {
   if (claims.issuedAtSource === 'received') {
-    logger.info?.('The RegisterUsage token has no iat in NumericDate seconds; issuedAt is the time the answer arrived', {
-      event: 'register.iat_absent',
-      iat: claims.payload.iat,
-    });
+    logger.info?.(
+      'The RegisterUsage token has no iat in NumericDate seconds; issuedAt is the time the answer arrived',
+      {
+        event: 'register.iat_absent',
+        iat: claims.payload.iat,
+      },
+    );
   } else if (Math.abs(claims.clockSkewSec!) > DEFAULT_CLOCK_TOLERANCE_SEC) {
     logger.warn?.(
       `The RegisterUsage token's iat is ${claims.clockSkewSec} s from this host's clock (accepted: the nonce proves the answer is fresh). ` +

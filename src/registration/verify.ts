@@ -85,16 +85,24 @@ const refuseToken: JwsRefusal = (defect) => {
   switch (defect.kind) {
     case 'not-compact':
     case 'not-canonical':
-      return new VerificationError('TOKEN_MALFORMED', 'The RegisterUsage signature is not a compact JWT (three non-empty unpadded base64url segments).');
+      return new VerificationError(
+        'TOKEN_MALFORMED',
+        'The RegisterUsage signature is not a compact JWT (three non-empty unpadded base64url segments).',
+      );
     case 'not-json':
-      return new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${defect.part} is not valid JSON.`, { cause: defect.cause });
+      return new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${defect.part} is not valid JSON.`, {
+        cause: defect.cause,
+      });
     case 'not-object':
       return new VerificationError('TOKEN_MALFORMED', `The RegisterUsage token ${defect.part} is not a JSON object.`);
   }
 };
 
 /** Throws {@link VerificationError} (its `code` names the failed check) unless `token` passes every check. */
-export async function verifyRegistration(token: unknown, options: VerifyRegistrationOptions): Promise<RegistrationClaims> {
+export async function verifyRegistration(
+  token: unknown,
+  options: VerifyRegistrationOptions,
+): Promise<RegistrationClaims> {
   const key: KeyObject = loadProductPublicKey(options.publicKey);
   const jws = CompactJws.read(token, refuseToken);
   // The algorithm is judged before the other segments, so an unsigned (alg none) token is reported as what it is.
@@ -115,13 +123,19 @@ export async function verifyRegistration(token: unknown, options: VerifyRegistra
     throw new VerificationError(
       'SIGNATURE_INVALID',
       'The RegisterUsage token signature does not verify under the configured public key. Check that the key is ' +
-        "the one AWS issued for this product and that --public-key-version matches it; otherwise the answer was forged.",
+        'the one AWS issued for this product and that --public-key-version matches it; otherwise the answer was forged.',
     );
   }
   // Only a payload under a valid signature is read: a forged token is refused for its signature, whatever it holds.
   const payload = jws.payload();
   const nonce = expectClaim(payload, ['nonce', 'Nonce'], options.nonce, 'NONCE_MISMATCH', 'nonce');
-  const productCode = expectClaim(payload, ['productCode', 'ProductCode'], options.productCode, 'PRODUCT_CODE_MISMATCH', 'product code');
+  const productCode = expectClaim(
+    payload,
+    ['productCode', 'ProductCode'],
+    options.productCode,
+    'PRODUCT_CODE_MISMATCH',
+    'product code',
+  );
   const publicKeyVersion = expectClaim(
     payload,
     ['publicKeyVersion', 'PublicKeyVersion'],
@@ -204,9 +218,14 @@ function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): Issued
  * @example
  * const { clockToleranceSec, maxTokenAgeSec } = iatBounds(options);
  */
-export function iatBounds(options: Pick<VerifyRegistrationOptions, 'clockToleranceSec' | 'maxTokenAgeSec'>): Pick<VerifyRegistrationOptions, 'clockToleranceSec' | 'maxTokenAgeSec'> {
+export function iatBounds(
+  options: Pick<VerifyRegistrationOptions, 'clockToleranceSec' | 'maxTokenAgeSec'>,
+): Pick<VerifyRegistrationOptions, 'clockToleranceSec' | 'maxTokenAgeSec'> {
   return {
-    clockToleranceSec: durationOption('clockToleranceSec', options.clockToleranceSec, { unit: 'seconds', allowZero: true }),
+    clockToleranceSec: durationOption('clockToleranceSec', options.clockToleranceSec, {
+      unit: 'seconds',
+      allowZero: true,
+    }),
     maxTokenAgeSec: durationOption('maxTokenAgeSec', options.maxTokenAgeSec, { unit: 'seconds', allowZero: false }),
   };
 }

@@ -31,11 +31,16 @@ beforeAll(async () => {
   writeFileSync(bakedKeyFile, emulator().publicKeyPem);
   writeFileSync(otherKeyFile, otherKeyPem);
   await copyBundle(unsealedDir);
-  sealed = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'none' });
+  sealed = await sealedBundle({
+    productCode: TEST_PRODUCT_CODE,
+    publicKeyPem: emulator().publicKeyPem,
+    binding: 'none',
+  });
   const written = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', file], {
     env: emulatorEnv(emulator(), { MARKETPLACE_INSTANCE_ID: INSTANCE }),
   });
-  if (written.code !== 0) throw new Error(`the entitlement file for check and inspect was not written: ${written.stdout}${written.stderr}`);
+  if (written.code !== 0)
+    throw new Error(`the entitlement file for check and inspect was not written: ${written.stdout}${written.stderr}`);
 });
 afterAll(() => {
   sealed?.remove();
@@ -43,8 +48,19 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Key = 'none' | 'baked key by --public-key-file' | 'baked key by MARKETPLACE_PUBLIC_KEY' | 'other key by --public-key-file' | 'other key by MARKETPLACE_PUBLIC_KEY';
-const KEYS: Key[] = ['none', 'baked key by --public-key-file', 'baked key by MARKETPLACE_PUBLIC_KEY', 'other key by --public-key-file', 'other key by MARKETPLACE_PUBLIC_KEY'];
+type Key =
+  | 'none'
+  | 'baked key by --public-key-file'
+  | 'baked key by MARKETPLACE_PUBLIC_KEY'
+  | 'other key by --public-key-file'
+  | 'other key by MARKETPLACE_PUBLIC_KEY';
+const KEYS: Key[] = [
+  'none',
+  'baked key by --public-key-file',
+  'baked key by MARKETPLACE_PUBLIC_KEY',
+  'other key by --public-key-file',
+  'other key by MARKETPLACE_PUBLIC_KEY',
+];
 
 function keyInput(key: Key): { args: string[]; env: NodeJS.ProcessEnv } {
   if (key === 'none') return { args: [], env: {} };
@@ -67,7 +83,8 @@ interface Case {
 const OUT = '<fresh file>';
 let outputs = 0;
 
-const reachesAws = (sealedCli: boolean, key: Key) => (key.startsWith('other') ? (sealedCli ? 78 : 65) : sealedCli ? 69 : 0);
+const reachesAws = (sealedCli: boolean, key: Key) =>
+  key.startsWith('other') ? (sealedCli ? 78 : 65) : sealedCli ? 69 : 0;
 const readsFile = (sealedCli: boolean, key: Key) => (key.startsWith('other') ? (sealedCli ? 78 : 65) : 0);
 const unsealedOnly = (sealedCli: boolean) => (sealedCli ? 78 : 0);
 
@@ -75,24 +92,54 @@ const CASES: Record<string, Case> = {
   register: { args: ['register', '--out', OUT, '--deadline', '1s'], takesKey: true, expected: reachesAws },
   check: { args: ['check', '--file', file], takesKey: true, expected: readsFile },
   inspect: { args: ['inspect', file], takesKey: true, expected: readsFile },
-  serve: { args: ['serve', '--out', OUT, '--port', '0', '--deadline', '1s'], takesKey: true, stopWhen: 'serving on', expected: reachesAws },
-  run: { args: ['run', '--out', OUT, '--deadline', '1s', '--', process.execPath, '-e', '0'], takesKey: true, expected: reachesAws },
-  meter: { args: ['meter', '--dimension', 'requests', '--quantity', '1', '--deadline', '1s'], takesKey: false, expected: (sealedCli) => (sealedCli ? 69 : 0) },
+  serve: {
+    args: ['serve', '--out', OUT, '--port', '0', '--deadline', '1s'],
+    takesKey: true,
+    stopWhen: 'serving on',
+    expected: reachesAws,
+  },
+  run: {
+    args: ['run', '--out', OUT, '--deadline', '1s', '--', process.execPath, '-e', '0'],
+    takesKey: true,
+    expected: reachesAws,
+  },
+  meter: {
+    args: ['meter', '--dimension', 'requests', '--quantity', '1', '--deadline', '1s'],
+    takesKey: false,
+    expected: (sealedCli) => (sealedCli ? 69 : 0),
+  },
   emulator: { args: ['emulator', '--port', '0'], takesKey: false, stopWhen: 'listening on', expected: unsealedOnly },
   demo: { args: ['demo'], takesKey: false, expected: unsealedOnly },
-  bake: { args: ['bake', '--public-key-file', bakedKeyFile, '--into', join(dir, 'baked-elsewhere')], takesKey: false, expected: unsealedOnly },
+  bake: {
+    args: ['bake', '--public-key-file', bakedKeyFile, '--into', join(dir, 'baked-elsewhere')],
+    takesKey: false,
+    expected: unsealedOnly,
+  },
 };
 
 async function runCase(entry: string, sealedCli: boolean, command: Case, key: Key): Promise<CliResult> {
   const input = keyInput(key);
   const env = sealedCli
-    ? baseEnv({ AWS_ACCESS_KEY_ID: 'AKIDBUNDLEMATRIX', AWS_SECRET_ACCESS_KEY: 'not-a-secret', AWS_REGION: 'us-east-1', MARKETPLACE_INSTANCE_ID: INSTANCE, ...input.env })
+    ? baseEnv({
+        AWS_ACCESS_KEY_ID: 'AKIDBUNDLEMATRIX',
+        AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+        AWS_REGION: 'us-east-1',
+        MARKETPLACE_INSTANCE_ID: INSTANCE,
+        ...input.env,
+      })
     : emulatorEnv(emulator(), { MARKETPLACE_PUBLIC_KEY: undefined, MARKETPLACE_INSTANCE_ID: INSTANCE, ...input.env });
   const rest = command.args.slice(1).map((arg) => (arg === OUT ? join(dir, `out-${++outputs}.jwt`) : arg));
   const args = [command.args[0]!, '--product-code', TEST_PRODUCT_CODE, ...input.args, ...rest];
-  const cli = startCli(command.args[0] === 'emulator' || command.args[0] === 'demo' ? command.args : args, { env, entry });
+  const cli = startCli(command.args[0] === 'emulator' || command.args[0] === 'demo' ? command.args : args, {
+    env,
+    entry,
+  });
   if (command.stopWhen) {
-    await waitFor(() => cli.stdout().includes(command.stopWhen!) || cli.child.exitCode !== null, `${command.args[0]} to start`, 60_000);
+    await waitFor(
+      () => cli.stdout().includes(command.stopWhen!) || cli.child.exitCode !== null,
+      `${command.args[0]} to start`,
+      60_000,
+    );
     cli.child.kill('SIGTERM');
   }
   return cli.done;
@@ -111,7 +158,9 @@ describe.each([
     ['sealed', true],
   ] as const)('%s', (_state, sealedCli) => {
     const cases = Object.entries(CASES).flatMap(([name, command]) =>
-      (command.takesKey ? KEYS : ['none' as Key]).filter((key) => sealedCli || key !== 'none' || !command.takesKey).map((key) => [name, key, command] as const),
+      (command.takesKey ? KEYS : ['none' as Key])
+        .filter((key) => sealedCli || key !== 'none' || !command.takesKey)
+        .map((key) => [name, key, command] as const),
     );
     it.concurrent.each(cases)('%s, %s: the expected exit code, never 70', async (name, key, command) => {
       const entry = sealedCli ? join(sealed.dir, entryName) : join(unsealedDir, entryName);
@@ -123,4 +172,3 @@ describe.each([
     });
   });
 });
-

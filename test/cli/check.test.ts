@@ -42,18 +42,26 @@ describe('check', () => {
   it('checks the file MARKETPLACE_ENTITLEMENT_FILE names (as `run` sets it), before the older alias MARKETPLACE_FILE', async () => {
     const valid = await registerFile();
     const absent = join(tempDir(), 'absent', 'entitlement.jwt');
-    const env = (names: NodeJS.ProcessEnv) => ({ env: baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem, MARKETPLACE_INSTANCE_ID: 'pod-a', ...names }) });
+    const env = (names: NodeJS.ProcessEnv) => ({
+      env: baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem, MARKETPLACE_INSTANCE_ID: 'pod-a', ...names }),
+    });
     expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: valid }))).code).toBe(0);
     expect((await runCli(['check'], env({ MARKETPLACE_FILE: valid }))).code).toBe(0);
-    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: valid, MARKETPLACE_FILE: absent }))).code).toBe(0);
-    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: absent, MARKETPLACE_FILE: valid }))).code).toBe(66);
+    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: valid, MARKETPLACE_FILE: absent }))).code).toBe(
+      0,
+    );
+    expect((await runCli(['check'], env({ MARKETPLACE_ENTITLEMENT_FILE: absent, MARKETPLACE_FILE: valid }))).code).toBe(
+      66,
+    );
     expect((await runCli(['check', '--file', valid], env({ MARKETPLACE_ENTITLEMENT_FILE: absent }))).code).toBe(0);
   });
 
   it('exits 0 for a valid file, with a one-line summary and no log noise', async () => {
     const result = await check(await registerFile());
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^valid: product prod-test-0123456789 registered at \S+ for instance pod-a \(.*\)\n$/);
+    expect(result.stdout).toMatch(
+      /^valid: product prod-test-0123456789 registered at \S+ for instance pod-a \(.*\)\n$/,
+    );
     expect(result.stderr).toBe('');
   });
 
@@ -73,7 +81,11 @@ describe('check', () => {
   it('exits 65 for a registration moved from another file', async () => {
     const donor = decodeFile(await readFile(await registerFile(), 'utf8')).payload;
     const key = generateKeyPairSync('ed25519').privateKey;
-    await expectCheck(await writeText(signFile({ ...donor, nonce: thumbprintOf(key) }, { key })), 65, 'CLAIMS_DIFFER_FROM_REGISTRATION');
+    await expectCheck(
+      await writeText(signFile({ ...donor, nonce: thumbprintOf(key) }, { key })),
+      65,
+      'CLAIMS_DIFFER_FROM_REGISTRATION',
+    );
   });
 
   it('exits 65 for a file re-signed with another key', async () => {
@@ -97,7 +109,9 @@ describe('check', () => {
 
   it('exits 66 when the key file is unreadable and 64 on an unknown flag (handed to yargs)', async () => {
     const file = await registerFile();
-    const unreadable = await check(file, ['--public-key-file', join(tempDir(), 'absent.pem')], { MARKETPLACE_PUBLIC_KEY: '' });
+    const unreadable = await check(file, ['--public-key-file', join(tempDir(), 'absent.pem')], {
+      MARKETPLACE_PUBLIC_KEY: '',
+    });
     expect(unreadable.code).toBe(66);
     const unknown = await check(file, ['--bogus']);
     expect(unknown.code).toBe(64);
@@ -136,7 +150,10 @@ describe('check', () => {
     const record = join(tempDir(), `imports-${++counter}.txt`);
     const main = join(CLI, '..', 'cmd', 'main.js');
     const hook = new URL('./fixtures/record-imports.mjs', import.meta.url).pathname;
-    const child = spawn(process.execPath, ['--import', hook, main, ...args], { env: baseEnv({ RECORD_IMPORTS_TO: record }), stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', hook, main, ...args], {
+      env: baseEnv({ RECORD_IMPORTS_TO: record }),
+      stdio: 'ignore',
+    });
     await new Promise((resolve) => child.on('close', resolve));
     const loaded = await readFile(record, 'utf8');
     expect(loaded).toContain('/cmd/main.js');

@@ -17,17 +17,23 @@ const emulator = useEmulator();
  * Runs `node CLI ARGS` on a real pseudo-terminal (util-linux `script`, as `unshare` elsewhere) with stdout sent to a
  * file, so what reaches the terminal is stderr alone. Returns the terminal's text and the stdout file's.
  */
-async function onTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; terminal: string; stdout: string }> {
+async function onTerminal(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; terminal: string; stdout: string }> {
   const stdoutFile = join(tempDir(), `stdout-${Math.random().toString(36).slice(2)}.txt`);
   const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
   const command = `${[process.execPath, CLI, ...args].map(quote).join(' ')} > ${quote(stdoutFile)}`;
   let code = 0;
   let terminal = '';
   try {
-    terminal = (await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env, encoding: 'utf8', timeout: 30_000 })).stdout;
+    terminal = (
+      await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env, encoding: 'utf8', timeout: 30_000 })
+    ).stdout;
   } catch (err) {
     const failed = err as { code?: number | string; stdout?: string };
-    if (typeof failed.code !== 'number') throw new Error(`util-linux \`script\` could not run (apt-get install -y util-linux): ${String(err)}`);
+    if (typeof failed.code !== 'number')
+      throw new Error(`util-linux \`script\` could not run (apt-get install -y util-linux): ${String(err)}`);
     code = failed.code;
     terminal = failed.stdout ?? '';
   }
@@ -46,15 +52,23 @@ describe('on a terminal (a real pty)', () => {
 
   it('logs are text on stderr; stdout carries only the result', async () => {
     const out = join(tempDir(), 'terminal.jwt');
-    const result = await onTerminal(['register', '--product-code', TEST_PRODUCT_CODE, '--out', out, '--instance-id', 'pod-a'], emulatorEnv(emulator()));
+    const result = await onTerminal(
+      ['register', '--product-code', TEST_PRODUCT_CODE, '--out', out, '--instance-id', 'pod-a'],
+      emulatorEnv(emulator()),
+    );
     expect(result.code).toBe(0);
     expect(result.terminal).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO +register\.verified Entitlement verified/m);
     expect(result.terminal).not.toContain('{"time"');
-    expect(result.stdout).toMatch(/^entitled: product \S+ registered at .* for instance pod-a after 1 attempt\(s\); wrote /);
+    expect(result.stdout).toMatch(
+      /^entitled: product \S+ registered at .* for instance pod-a after 1 attempt\(s\); wrote /,
+    );
   });
 
   it('--log-format json asks for JSON even on a terminal', async () => {
-    const result = await onTerminal(['check', '--file', join(tempDir(), 'absent.jwt'), '--public-key', 'x', '--log-format', 'json'], baseEnv());
+    const result = await onTerminal(
+      ['check', '--file', join(tempDir(), 'absent.jwt'), '--public-key', 'x', '--log-format', 'json'],
+      baseEnv(),
+    );
     expect(result.code).toBe(66);
     expect(JSON.parse(result.terminal.trim())).toMatchObject({ level: 'error', event: 'cli.failed', exitCode: 66 });
   });
@@ -62,7 +76,9 @@ describe('on a terminal (a real pty)', () => {
 
 describe('CLI usage', () => {
   it('--version prints the package version and exits 0', async () => {
-    const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const packageVersion = (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
     expect(VERSION).toBe(packageVersion);
     const result = await runCli(['--version']);
     expect(result).toMatchObject({ code: 0, stdout: `${packageVersion}\n`, stderr: '' });
@@ -94,12 +110,15 @@ describe('CLI usage', () => {
     ['--log-format text', ['check', '--log-format', 'text', '--bogus'], {}],
     ['--log-format=text', ['register', '--log-format=text', '--port', 'x'], {}],
     ['MARKETPLACE_LOG_FORMAT=text', ['serve', '--port', '70000'], { MARKETPLACE_LOG_FORMAT: 'text' }],
-  ])('a usage error is one line of text on stderr when %s asked for it, nothing on stdout', async (_name, args, env) => {
-    const result = await runCli(args, { env: baseEnv(env) });
-    expect(result.code).toBe(64);
-    expect(result.stderr).toMatch(/^[^{\n].* Run `marketplace-entitlement \w+ --help` for usage\.\n$/);
-    expect(result.stdout).toBe('');
-  });
+  ])(
+    'a usage error is one line of text on stderr when %s asked for it, nothing on stdout',
+    async (_name, args, env) => {
+      const result = await runCli(args, { env: baseEnv(env) });
+      expect(result.code).toBe(64);
+      expect(result.stderr).toMatch(/^[^{\n].* Run `marketplace-entitlement \w+ --help` for usage\.\n$/);
+      expect(result.stdout).toBe('');
+    },
+  );
 
   it('a usage error is one JSON log line on stderr when stderr is not a terminal, nothing on stdout', async () => {
     const result = await runCli(['check', '--bogus']);
@@ -121,7 +140,9 @@ describe('inspect', () => {
     expect(result.stdout.split('\n').filter((line) => /^\s*verification:/.test(line))).toEqual([
       '  verification: not attempted (give the product public key to verify)',
     ]);
-    expect(result.stdout).toContain('productCode: \\u001b[1A\\u001b[2K\\u000d  verification: OK\\u000a\\u009b31m\\u202e');
+    expect(result.stdout).toContain(
+      'productCode: \\u001b[1A\\u001b[2K\\u000d  verification: OK\\u000a\\u009b31m\\u202e',
+    );
     expect(result.stdout).toContain('key\\u001b]0;title\\u0007: 1');
   });
 

@@ -19,7 +19,9 @@ async function registeredFile(): Promise<string> {
 describe('inspect', () => {
   it('decodes an entitlement file and verifies it under the given key', async () => {
     const file = await registeredFile();
-    const result = await runCli(['inspect', file], { env: baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem }) });
+    const result = await runCli(['inspect', file], {
+      env: baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem }),
+    });
     expect(result.code).toBe(0);
     const nonce = decodeFile(await readFile(file, 'utf8')).payload.nonce as string;
     expect(result.stdout).toContain('entitlement file');
@@ -31,7 +33,10 @@ describe('inspect', () => {
 
   it('exits 65 when it does not verify under the given key, still showing the decoded file', async () => {
     const keyFile = join(tempDir(), 'other-key.pem');
-    await writeFile(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }));
+    await writeFile(
+      keyFile,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }),
+    );
     const result = await runCli(['inspect', await registeredFile(), '--public-key-file', keyFile]);
     expect(result.code).toBe(65);
     expect(result.stdout).toContain('verification: FAILED SIGNATURE_INVALID');
@@ -60,9 +65,12 @@ describe('emulator command', () => {
     await waitFor(() => server.stdout().includes('listening on'), 'the emulator URL', 30_000);
     const url = /listening on (http:\/\/\S+?);/.exec(server.stdout())![1]!;
     const out = join(tempDir(), 'via-emulator-command', 'entitlement.jwt');
-    const result = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--public-key-file', keyFile, '--endpoint', url, '--out', out], {
-      env: baseEnv({ AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }),
-    });
+    const result = await runCli(
+      ['register', '--product-code', TEST_PRODUCT_CODE, '--public-key-file', keyFile, '--endpoint', url, '--out', out],
+      {
+        env: baseEnv({ AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }),
+      },
+    );
     expect(result.code).toBe(0);
     server.child.kill('SIGTERM');
     const stopped = await server.done;
@@ -78,9 +86,21 @@ describe('emulator command', () => {
     const server = startCli(['emulator', '--not-entitled']);
     await waitFor(() => server.stdout().includes('listening on'), 'the emulator URL', 30_000);
     const url = /listening on (\S+)/.exec(server.stdout())![1]!;
-    const result = await runCli(['register', '--product-code', 'p', `--public-key=${emulator().publicKeyPem}`, '--endpoint', url, '--out', join(tempDir(), 'ne', 'e.jwt')], {
-      env: baseEnv({ AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }),
-    });
+    const result = await runCli(
+      [
+        'register',
+        '--product-code',
+        'p',
+        `--public-key=${emulator().publicKeyPem}`,
+        '--endpoint',
+        url,
+        '--out',
+        join(tempDir(), 'ne', 'e.jwt'),
+      ],
+      {
+        env: baseEnv({ AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }),
+      },
+    );
     expect(result.code).toBe(77);
     server.child.kill('SIGINT');
     expect((await server.done).code).toBe(0);

@@ -34,10 +34,13 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bundle-alone-'));
   entry = await copyBundle(dir);
   const keyFile = join(dir, 'emulator-key.pem');
-  const cli = startCli(['emulator', '--port', '0', '--access-key-id', HANDED_OUT.accessKeyId, '--public-key-out', keyFile], {
-    entry,
-    env: baseEnv({ MARKETPLACE_SECRET_ACCESS_KEY: HANDED_OUT.secretAccessKey }),
-  });
+  const cli = startCli(
+    ['emulator', '--port', '0', '--access-key-id', HANDED_OUT.accessKeyId, '--public-key-out', keyFile],
+    {
+      entry,
+      env: baseEnv({ MARKETPLACE_SECRET_ACCESS_KEY: HANDED_OUT.secretAccessKey }),
+    },
+  );
   await waitFor(() => cli.stdout().includes('listening on') || cli.child.exitCode !== null, 'the emulator URL', 30_000);
   const url = /listening on (http:\/\/\S+?);/.exec(cli.stdout())?.[1];
   if (!url) throw new Error(`the emulator did not start:\n${cli.stdout()}\n${cli.stderr()}`);
@@ -55,7 +58,19 @@ afterAll(async () => {
 function register(name: string, credentialEnv: NodeJS.ProcessEnv) {
   const home = join(dir, `home-${name}`);
   return runCli(
-    ['register', '--product-code', TEST_PRODUCT_CODE, '--public-key-file', emulator.keyFile, '--endpoint', emulator.url, '--out', join(dir, `${name}.jwt`), '--deadline', '20s'],
+    [
+      'register',
+      '--product-code',
+      TEST_PRODUCT_CODE,
+      '--public-key-file',
+      emulator.keyFile,
+      '--endpoint',
+      emulator.url,
+      '--out',
+      join(dir, `${name}.jwt`),
+      '--deadline',
+      '20s',
+    ],
     {
       entry,
       env: baseEnv({
@@ -82,7 +97,10 @@ function registerUsageCalls(): Record<string, unknown>[] {
 
 /** An emulator whose STS and ECS credentials stand-ins hand out `credentials`, the ECS one only for `ecs-agent-token`. */
 function startAgent(credentials: RoleCredentials): Promise<MeteringEmulator> {
-  return startTestEmulator({ roleCredentials: credentials, ecs: { region: TEST_REGION, authorizationToken: 'ecs-agent-token' } });
+  return startTestEmulator({
+    roleCredentials: credentials,
+    ecs: { region: TEST_REGION, authorizationToken: 'ecs-agent-token' },
+  });
 }
 
 /** What the agent was asked, as [operation, status]. */
@@ -101,7 +119,9 @@ describe('the bundle alone gets production credentials', () => {
       expect(result.code, result.stderr).toBe(0);
       expect(AWS_CONTAINER_AUTHORIZATION_TOKEN).toBe('ecs-agent-token');
       expect(asked(agent)).toEqual([['EcsContainerCredentials', 200]]); // a wrong token would be a 401
-      expect(registerUsageCalls().slice(before)).toEqual([expect.objectContaining({ statusCode: 200, accessKeyId: HANDED_OUT.accessKeyId })]);
+      expect(registerUsageCalls().slice(before)).toEqual([
+        expect.objectContaining({ statusCode: 200, accessKeyId: HANDED_OUT.accessKeyId }),
+      ]);
     } finally {
       await agent.close();
     }
@@ -113,14 +133,24 @@ describe('the bundle alone gets production credentials', () => {
     await writeFile(tokenFile, 'projected-service-account-jwt');
     try {
       const before = registerUsageCalls().length;
-      const result = await register('irsa', { AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: ROLE_ARN, AWS_ENDPOINT_URL_STS: agent.url });
+      const result = await register('irsa', {
+        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_ROLE_ARN: ROLE_ARN,
+        AWS_ENDPOINT_URL_STS: agent.url,
+      });
 
       expect(result.code, result.stderr).toBe(0);
       expect(asked(agent)).toEqual([['AssumeRoleWithWebIdentity', 200]]);
       expect(agent.calls[0]?.input).toEqual(
-        expect.objectContaining({ Action: 'AssumeRoleWithWebIdentity', RoleArn: ROLE_ARN, WebIdentityToken: await readFile(tokenFile, 'utf8') }),
+        expect.objectContaining({
+          Action: 'AssumeRoleWithWebIdentity',
+          RoleArn: ROLE_ARN,
+          WebIdentityToken: await readFile(tokenFile, 'utf8'),
+        }),
       );
-      expect(registerUsageCalls().slice(before)).toEqual([expect.objectContaining({ statusCode: 200, accessKeyId: HANDED_OUT.accessKeyId })]);
+      expect(registerUsageCalls().slice(before)).toEqual([
+        expect.objectContaining({ statusCode: 200, accessKeyId: HANDED_OUT.accessKeyId }),
+      ]);
     } finally {
       await agent.close();
     }
@@ -131,10 +161,15 @@ describe('the bundle alone gets production credentials', () => {
     try {
       const before = registerUsageCalls().length;
       const { AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN } = agent.ecs!.environment;
-      const result = await register('wrong-secret', { AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN });
+      const result = await register('wrong-secret', {
+        AWS_CONTAINER_CREDENTIALS_FULL_URI,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN,
+      });
 
       expect(result.code, result.stderr).toBe(78); // refused credentials: a configuration problem, not retried
-      expect(registerUsageCalls().slice(before)).toContainEqual(expect.objectContaining({ statusCode: 403, errorType: 'InvalidSignatureException' }));
+      expect(registerUsageCalls().slice(before)).toContainEqual(
+        expect.objectContaining({ statusCode: 403, errorType: 'InvalidSignatureException' }),
+      );
     } finally {
       await agent.close();
     }

@@ -9,14 +9,35 @@ import { DUMMY_CREDENTIALS, FAST_RETRY, rejectionOf, TEST_REGION } from '../supp
 import { runCli, startEmulator, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir();
-const checkout = (url: string, productSku: string, entitlements: RequestedEntitlement[] = [{ name: 'Users', unit: 'Count', value: '1' }]) =>
-  acquireLicense({ productSku, entitlements, endpoint: url, region: TEST_REGION, credentials: DUMMY_CREDENTIALS, retry: FAST_RETRY, deadlineMs: 10_000, logger: {} });
+const checkout = (
+  url: string,
+  productSku: string,
+  entitlements: RequestedEntitlement[] = [{ name: 'Users', unit: 'Count', value: '1' }],
+) =>
+  acquireLicense({
+    productSku,
+    entitlements,
+    endpoint: url,
+    region: TEST_REGION,
+    credentials: DUMMY_CREDENTIALS,
+    retry: FAST_RETRY,
+    deadlineMs: 10_000,
+    logger: {},
+  });
 
 describe('emulator licence flags', () => {
   it('--license SKU:NAME:UNIT:MAX makes one licence per SKU; its floating pool is accounted', async () => {
-    const emulator = await startEmulator(['--license', 'sku-a:Users:Count:1,sku-a:Premium:None:unlimited', '--license', 'sku-b:Seats:Count:3']);
+    const emulator = await startEmulator([
+      '--license',
+      'sku-a:Users:Count:1,sku-a:Premium:None:unlimited',
+      '--license',
+      'sku-b:Seats:Count:3',
+    ]);
     try {
-      const lease = await checkout(emulator.url, 'sku-a', [{ name: 'Users', unit: 'Count', value: '1' }, { name: 'Premium', unit: 'None' }]);
+      const lease = await checkout(emulator.url, 'sku-a', [
+        { name: 'Users', unit: 'Count', value: '1' },
+        { name: 'Premium', unit: 'None' },
+      ]);
       expect(lease.entitlementsAllowed.map((e) => e.name)).toEqual(['Users', 'Premium']);
       await rejectionOf(checkout(emulator.url, 'sku-a'), NotEntitledError);
       await lease.close();
@@ -30,11 +51,17 @@ describe('emulator licence flags', () => {
 
   it('--license-file reads licences from JSON', async () => {
     const file = join(tempDir(), 'licenses.json');
-    await writeFile(file, JSON.stringify([{ productSku: 'sku-json', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 2 }] }]));
+    await writeFile(
+      file,
+      JSON.stringify([{ productSku: 'sku-json', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 2 }] }]),
+    );
     const emulator = await startEmulator(['--license-file', file]);
     try {
       await (await checkout(emulator.url, 'sku-json', [{ name: 'Users', unit: 'Count', value: '2' }])).close();
-      await rejectionOf(checkout(emulator.url, 'sku-json', [{ name: 'Users', unit: 'Count', value: '3' }]), NotEntitledError);
+      await rejectionOf(
+        checkout(emulator.url, 'sku-json', [{ name: 'Users', unit: 'Count', value: '3' }]),
+        NotEntitledError,
+      );
     } finally {
       emulator.cli.child.kill('SIGTERM');
       await emulator.cli.done;
@@ -48,7 +75,12 @@ describe('emulator licence flags', () => {
   ])('refuses %j with a usage error (exit 64)', async (args, message) => {
     const file = join(tempDir(), 'bad-licenses.json');
     await writeFile(file, JSON.stringify([{ entitlements: [] }]));
-    const result = await runCli(['emulator', '--port', '0', ...args.map((a) => (a === 'LICENSE_FILE_PLACEHOLDER' ? file : a))]);
+    const result = await runCli([
+      'emulator',
+      '--port',
+      '0',
+      ...args.map((a) => (a === 'LICENSE_FILE_PLACEHOLDER' ? file : a)),
+    ]);
     expect(result.code).toBe(64);
     expect(result.failure()).toContain(message);
   });

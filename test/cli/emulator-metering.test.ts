@@ -11,10 +11,24 @@ import { baseEnv, runCli, startCli, startEmulator, useTempDir, waitFor } from '.
 
 const tempDir = useTempDir();
 
-const awsEnv = baseEnv({ AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey, AWS_REGION: TEST_REGION });
+const awsEnv = baseEnv({
+  AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+  AWS_REGION: TEST_REGION,
+});
 const meter = (url: string, ...args: string[]) =>
-  runCli(['meter', '--product-code', TEST_PRODUCT_CODE, '--endpoint', url, '--deadline', '10s', '--quantity', '1', ...args], { env: awsEnv });
-const libraryOptions = (url: string) => ({ endpoint: url, region: TEST_REGION, credentials: DUMMY_CREDENTIALS, retry: FAST_RETRY, deadlineMs: 10_000, logger: {} });
+  runCli(
+    ['meter', '--product-code', TEST_PRODUCT_CODE, '--endpoint', url, '--deadline', '10s', '--quantity', '1', ...args],
+    { env: awsEnv },
+  );
+const libraryOptions = (url: string) => ({
+  endpoint: url,
+  region: TEST_REGION,
+  credentials: DUMMY_CREDENTIALS,
+  retry: FAST_RETRY,
+  deadlineMs: 10_000,
+  logger: {},
+});
 
 describe('emulator metering flags', () => {
   it('--dimensions, --unprocessed-first, --subscribed-customers and --registration-tokens-file steer the metering operations', async () => {
@@ -22,15 +36,27 @@ describe('emulator metering flags', () => {
     await writeFile(
       tokensFile,
       JSON.stringify({
-        'token-valid': { productCode: TEST_PRODUCT_CODE, customerIdentifier: 'cust-1', customerAWSAccountId: '123456789012' },
-        'token-expired': { productCode: TEST_PRODUCT_CODE, customerIdentifier: 'cust-2', expiresAt: '2020-01-01T00:00:00Z' },
+        'token-valid': {
+          productCode: TEST_PRODUCT_CODE,
+          customerIdentifier: 'cust-1',
+          customerAWSAccountId: '123456789012',
+        },
+        'token-expired': {
+          productCode: TEST_PRODUCT_CODE,
+          customerIdentifier: 'cust-2',
+          expiresAt: '2020-01-01T00:00:00Z',
+        },
       }),
     );
     const emulator = await startEmulator([
-      '--dimensions', 'requests,users',
-      '--unprocessed-first', '1',
-      '--subscribed-customers', 'cust-1',
-      '--registration-tokens-file', tokensFile,
+      '--dimensions',
+      'requests,users',
+      '--unprocessed-first',
+      '1',
+      '--subscribed-customers',
+      'cust-1',
+      '--registration-tokens-file',
+      tokensFile,
     ]);
 
     expect((await meter(emulator.url, '--dimension', 'requests')).code).toBe(0);
@@ -60,19 +86,32 @@ describe('emulator metering flags', () => {
       customerAWSAccountId: '123456789012',
       productCode: TEST_PRODUCT_CODE,
     });
-    expect((await rejectionOf(resolveCustomer({ RegistrationToken: 'token-expired' }, libraryOptions(emulator.url)), VerificationError)).code).toBe(
-      'REGISTRATION_TOKEN_EXPIRED',
-    );
-    expect((await rejectionOf(resolveCustomer({ RegistrationToken: 'token-other' }, libraryOptions(emulator.url)), VerificationError)).code).toBe(
-      'REGISTRATION_TOKEN_INVALID',
-    );
+    expect(
+      (
+        await rejectionOf(
+          resolveCustomer({ RegistrationToken: 'token-expired' }, libraryOptions(emulator.url)),
+          VerificationError,
+        )
+      ).code,
+    ).toBe('REGISTRATION_TOKEN_EXPIRED');
+    expect(
+      (
+        await rejectionOf(
+          resolveCustomer({ RegistrationToken: 'token-other' }, libraryOptions(emulator.url)),
+          VerificationError,
+        )
+      ).code,
+    ).toBe('REGISTRATION_TOKEN_INVALID');
 
     emulator.cli.child.kill('SIGTERM');
     const stopped = await emulator.cli.done;
     expect(stopped.code).toBe(0);
     const calls = stopped.logs().filter((l) => l.event === 'emulator.call');
     expect(calls.filter((c) => c.operation === 'BatchMeterUsage')).toHaveLength(2);
-    expect(calls.find((c) => c.errorType === 'InvalidUsageDimensionException')).toMatchObject({ operation: 'MeterUsage', dimension: 'storage' });
+    expect(calls.find((c) => c.errorType === 'InvalidUsageDimensionException')).toMatchObject({
+      operation: 'MeterUsage',
+      dimension: 'storage',
+    });
   });
 
   it('--metering-denied (also as MARKETPLACE_METERING_DENIED) makes a DryRun fail as ACCESS_DENIED', async () => {
@@ -91,12 +130,23 @@ describe('emulator metering flags', () => {
     const cli = startCli(['emulator', '--port', '0', '--log-format', 'text']);
     await waitFor(() => cli.stdout().includes('MARKETPLACE_PUBLIC_KEY_FILE='), 'the settings to paste', 30_000);
     const pasted = Object.fromEntries(
-      [...cli.stdout().matchAll(/^ {2}export (.*?)(?:\s+#.*)?$/gm)].flatMap((m) => m[1]!.split(' ').map((pair) => pair.split('=', 2) as [string, string])),
+      [...cli.stdout().matchAll(/^ {2}export (.*?)(?:\s+#.*)?$/gm)].flatMap((m) =>
+        m[1]!.split(' ').map((pair) => pair.split('=', 2) as [string, string]),
+      ),
     );
-    expect(Object.keys(pasted).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY', 'MARKETPLACE_ENDPOINT', 'MARKETPLACE_PUBLIC_KEY_FILE']);
+    expect(Object.keys(pasted).sort()).toEqual([
+      'AWS_ACCESS_KEY_ID',
+      'AWS_REGION',
+      'AWS_SECRET_ACCESS_KEY',
+      'MARKETPLACE_ENDPOINT',
+      'MARKETPLACE_PUBLIC_KEY_FILE',
+    ]);
     const env = baseEnv(pasted);
     const out = join(tempDir(), 'pasted.jwt');
-    const register = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', out, '--instance-id', 'pod-a'], { env });
+    const register = await runCli(
+      ['register', '--product-code', TEST_PRODUCT_CODE, '--out', out, '--instance-id', 'pod-a'],
+      { env },
+    );
     expect(register.code, register.stdout + register.stderr).toBe(0);
     const check = await runCli(['check', '--file', out], { env });
     expect(check.code, check.stdout + check.stderr).toBe(0);
@@ -112,7 +162,13 @@ describe('emulator metering flags', () => {
     const text = help.stdout.replace(/\s+/g, ' '); // yargs wraps lines
     expect(text).toContain('(RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer)');
     expect(text).toContain('Answer every RegisterUsage call with this AWS error');
-    for (const flag of ['--dimensions', '--metering-denied', '--unprocessed-first', '--subscribed-customers', '--registration-tokens-file']) {
+    for (const flag of [
+      '--dimensions',
+      '--metering-denied',
+      '--unprocessed-first',
+      '--subscribed-customers',
+      '--registration-tokens-file',
+    ]) {
       expect(text).toContain(flag);
     }
   });
@@ -134,13 +190,33 @@ describe('emulator metering flags: bad values', () => {
     ['--subscribed-customers repeated', async () => ['--subscribed-customers', 'c1,c1'], 'twice'],
     ['a tokens file that is not JSON', () => tokens('not-json.json', '{"t":'), 'not JSON'],
     ['a tokens file that is a list', () => tokens('list.json', '[]'), 'expected an object'],
-    ['a token without productCode', () => tokens('no-product.json', '{"t":{"customerIdentifier":"c"}}'), '"productCode"'],
-    ['a token with a misspelt field', () => tokens('typo.json', '{"t":{"productCode":"p","customerId":"c"}}'), '"customerId"'],
-    ['a token with a bad expiresAt', () => tokens('bad-time.json', '{"t":{"productCode":"p","expiresAt":"tomorrow"}}'), '"expiresAt"'],
+    [
+      'a token without productCode',
+      () => tokens('no-product.json', '{"t":{"customerIdentifier":"c"}}'),
+      '"productCode"',
+    ],
+    [
+      'a token with a misspelt field',
+      () => tokens('typo.json', '{"t":{"productCode":"p","customerId":"c"}}'),
+      '"customerId"',
+    ],
+    [
+      'a token with a bad expiresAt',
+      () => tokens('bad-time.json', '{"t":{"productCode":"p","expiresAt":"tomorrow"}}'),
+      '"expiresAt"',
+    ],
     ['--access-key-id without a secret', async () => ['--access-key-id', 'AKIDEXAMPLE'], 'go together'],
     ['--secret-access-key without a key id', async () => ['--secret-access-key', 's3cret'], 'go together'],
-    ['--operation-errors naming an unknown operation', async () => ['--operation-errors', 'Meter=ThrottlingException'], 'OPERATION one of'],
-    ['--operation-errors with an error the operation does not model', async () => ['--operation-errors', 'MeterUsage=InvalidLicenseException'], 'MeterUsage models'],
+    [
+      '--operation-errors naming an unknown operation',
+      async () => ['--operation-errors', 'Meter=ThrottlingException'],
+      'OPERATION one of',
+    ],
+    [
+      '--operation-errors with an error the operation does not model',
+      async () => ['--operation-errors', 'MeterUsage=InvalidLicenseException'],
+      'MeterUsage models',
+    ],
   ])('%s is a usage error (64) naming the problem', async (_, flags, says) => {
     const result = await runCli(['emulator', ...(await flags())]);
     expect(result.code).toBe(64);
@@ -157,12 +233,23 @@ describe('emulator metering flags: bad values', () => {
 
 describe('emulator --operation-errors', () => {
   it('makes the named operations answer their modelled errors, others unaffected', async () => {
-    const emulator = await startEmulator(['--operation-errors', 'BatchMeterUsage=InvalidCustomerIdentifierException,ResolveCustomer=DisabledApiException']);
+    const emulator = await startEmulator([
+      '--operation-errors',
+      'BatchMeterUsage=InvalidCustomerIdentifierException,ResolveCustomer=DisabledApiException',
+    ]);
     try {
       const now = new Date();
-      const batch = batchMeterUsage({ ProductCode: TEST_PRODUCT_CODE, UsageRecords: [{ CustomerIdentifier: 'c', Dimension: 'd', Quantity: 1, Timestamp: now }] }, libraryOptions(emulator.url));
+      const batch = batchMeterUsage(
+        {
+          ProductCode: TEST_PRODUCT_CODE,
+          UsageRecords: [{ CustomerIdentifier: 'c', Dimension: 'd', Quantity: 1, Timestamp: now }],
+        },
+        libraryOptions(emulator.url),
+      );
       await expect(batch).rejects.toMatchObject({ code: 'INVALID_CUSTOMER_IDENTIFIER' });
-      await expect(resolveCustomer({ RegistrationToken: 't' }, libraryOptions(emulator.url))).rejects.toMatchObject({ code: 'DISABLED_API' });
+      await expect(resolveCustomer({ RegistrationToken: 't' }, libraryOptions(emulator.url))).rejects.toMatchObject({
+        code: 'DISABLED_API',
+      });
       expect((await meter(emulator.url, '--dimension', 'requests')).code).toBe(0);
     } finally {
       emulator.cli.child.kill('SIGTERM');
@@ -181,14 +268,24 @@ describe('a command that runs until stopped, with a stalled log reader', () => {
       for (let i = 0; i < calls; i++) {
         const response = await fetch(emulator.url, {
           method: 'POST',
-          headers: { 'x-amz-target': 'AWSMPMeteringService.RegisterUsage', 'content-type': 'application/x-amz-json-1.1' },
+          headers: {
+            'x-amz-target': 'AWSMPMeteringService.RegisterUsage',
+            'content-type': 'application/x-amz-json-1.1',
+          },
           body: JSON.stringify({ ProductCode: TEST_PRODUCT_CODE, PublicKeyVersion: 1 }),
           signal: AbortSignal.timeout(10_000),
         });
         expect(response.status).toBe(403); // unsigned: MissingAuthenticationToken, logged like any call
       }
       emulator.cli.child.stderr.resume();
-      await waitFor(() => emulator.cli.stderr().split('\n').filter((line) => line.includes('"event":"emulator.call"')).length === calls, 'every call logged');
+      await waitFor(
+        () =>
+          emulator.cli
+            .stderr()
+            .split('\n')
+            .filter((line) => line.includes('"event":"emulator.call"')).length === calls,
+        'every call logged',
+      );
     } finally {
       emulator.cli.child.kill('SIGTERM');
       await emulator.cli.done;

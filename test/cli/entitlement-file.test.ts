@@ -2,7 +2,18 @@
 // then verifyEntitlementFile on the real file, genuine and forged.
 import { generateKeyPairSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, readFile, readdir, readlink, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  readFile,
+  readdir,
+  readlink,
+  stat,
+  symlink,
+  truncate,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -39,7 +50,11 @@ const verifyOptions = (overrides: Partial<VerifyEntitlementFileOptions> = {}): V
   ...overrides,
 });
 
-async function expectRejected(path: string, code: string, overrides: Partial<VerifyEntitlementFileOptions> = {}): Promise<void> {
+async function expectRejected(
+  path: string,
+  code: string,
+  overrides: Partial<VerifyEntitlementFileOptions> = {},
+): Promise<void> {
   const error = await verifyEntitlementFile(path, verifyOptions(overrides)).catch((err: unknown) => err);
   expect(error).toBeInstanceOf(VerificationError);
   expect(error).toMatchObject({ code, exitCode: 65 });
@@ -58,12 +73,21 @@ describe('writing', () => {
     const text = await readFile(path, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
     const { header, payload } = decodeFile(text);
-    expect(header).toMatchObject({ alg: 'EdDSA', typ: 'marketplace-entitlement+jwt', jwk: { kty: 'OKP', crv: 'Ed25519' } });
+    expect(header).toMatchObject({
+      alg: 'EdDSA',
+      typ: 'marketplace-entitlement+jwt',
+      jwk: { kty: 'OKP', crv: 'Ed25519' },
+    });
     expect(Object.keys(header.jwk as object).sort()).toEqual(['crv', 'kty', 'x']);
     expect(payload).toMatchObject({ productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, instance: 'pod-a' });
     expect(emulator().calls.map((c) => c.input.Nonce)).toEqual([payload.nonce]);
     const claims = await verifyEntitlementFile(path, verifyOptions({ publicKeyVersion: 1, maxAgeSec: 60 }));
-    expect(claims).toMatchObject({ productCode: TEST_PRODUCT_CODE, nonce: payload.nonce, instance: 'pod-a', registration: payload.registration });
+    expect(claims).toMatchObject({
+      productCode: TEST_PRODUCT_CODE,
+      nonce: payload.nonce,
+      instance: 'pod-a',
+      registration: payload.registration,
+    });
     expect((await stat(path)).mode & 0o777).toBe(0o644);
   });
 
@@ -148,9 +172,9 @@ describe('writing', () => {
     const path = freshPath();
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const error = await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: path, signal: controller.signal, env: {} })).catch(
-      (err: unknown) => err,
-    );
+    const error = await ensureEntitled(
+      emulatorOptions(emulator(), { entitlementFile: path, signal: controller.signal, env: {} }),
+    ).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ServiceUnavailableError);
     expect(error).toMatchObject({ code: 'ABORTED' });
     expect(await readdir(join(path, '..'))).toEqual([]);
@@ -158,7 +182,9 @@ describe('writing', () => {
 
   it('binds the file to POD_UID when no instance id is given', async () => {
     const path = freshPath();
-    await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: path, env: { POD_UID: 'pod-from-downward-api' } }));
+    await ensureEntitled(
+      emulatorOptions(emulator(), { entitlementFile: path, env: { POD_UID: 'pod-from-downward-api' } }),
+    );
     expect(decodeFile(await readFile(path, 'utf8')).payload.instance).toBe('pod-from-downward-api');
   });
 
@@ -166,7 +192,9 @@ describe('writing', () => {
     const path = freshPath();
     await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: path, env: {} }));
     expect(decodeFile(await readFile(path, 'utf8')).payload).not.toHaveProperty('instance');
-    await expect(verifyEntitlementFile(path, verifyOptions({ instanceId: undefined }))).resolves.toMatchObject({ productCode: TEST_PRODUCT_CODE });
+    await expect(verifyEntitlementFile(path, verifyOptions({ instanceId: undefined }))).resolves.toMatchObject({
+      productCode: TEST_PRODUCT_CODE,
+    });
     await expectRejected(path, 'INSTANCE_MISSING');
   });
 
@@ -185,7 +213,9 @@ describe('the nonce', () => {
 
 describe('verification', () => {
   it('reports a missing file as InputError ENTITLEMENT_FILE_MISSING (66)', async () => {
-    const error = await verifyEntitlementFile(join(tempDir(), 'nope.jwt'), verifyOptions()).catch((err: unknown) => err);
+    const error = await verifyEntitlementFile(join(tempDir(), 'nope.jwt'), verifyOptions()).catch(
+      (err: unknown) => err,
+    );
     expect(error).toBeInstanceOf(InputError);
     expect(error).toMatchObject({ code: 'ENTITLEMENT_FILE_MISSING', exitCode: 66 });
   });
@@ -208,14 +238,20 @@ describe('verification', () => {
     const donor = decodeFile(await readFile(await registerFile(), 'utf8')).payload;
     const key = generateKeyPairSync('ed25519').privateKey;
     const base = { ...donor, iat: Math.floor(Date.now() / 1000) };
-    await expectRejected(await writeForgery(signFile({ ...base, nonce: thumbprintOf(key) }, { key })), 'CLAIMS_DIFFER_FROM_REGISTRATION');
+    await expectRejected(
+      await writeForgery(signFile({ ...base, nonce: thumbprintOf(key) }, { key })),
+      'CLAIMS_DIFFER_FROM_REGISTRATION',
+    );
     await expectRejected(await writeForgery(signFile(base, { key })), 'NONCE_NOT_KEY_THUMBPRINT');
   });
 
   it('rejects a file re-signed with another key, with or without that key in the header', async () => {
     const { header, payload } = decodeFile(await readFile(await registerFile(), 'utf8'));
     await expectRejected(await writeForgery(signFile(payload)), 'NONCE_NOT_KEY_THUMBPRINT');
-    await expectRejected(await writeForgery(signFile(payload, { header: { jwk: header.jwk } })), 'FILE_SIGNATURE_INVALID');
+    await expectRejected(
+      await writeForgery(signFile(payload, { header: { jwk: header.jwk } })),
+      'FILE_SIGNATURE_INVALID',
+    );
   });
 
   it("rejects another instance's file, and a file for another product", async () => {
@@ -234,7 +270,9 @@ describe('verification', () => {
   it('applies maxAgeSec to the file and judges the registration at the file iat', async () => {
     const path = await registerFile();
     const later = new Date(Date.now() + 3_600_000);
-    await expect(verifyEntitlementFile(path, verifyOptions({ now: later }))).resolves.toMatchObject({ instance: 'pod-a' });
+    await expect(verifyEntitlementFile(path, verifyOptions({ now: later }))).resolves.toMatchObject({
+      instance: 'pod-a',
+    });
     await expectRejected(path, 'FILE_TOO_OLD', { now: later, maxAgeSec: 60 });
     await expectRejected(path, 'FILE_IAT_IN_FUTURE', { now: new Date(Date.now() - 3_600_000) });
   });
@@ -244,21 +282,30 @@ describe('verification', () => {
     ['an hour ahead of its file', 'hour-ahead', 'token'],
     ['without iat', 'missing', 'received'],
     ['with iat in milliseconds', 'milliseconds', 'received'],
-  ] as const)('accepts a registration %s: its iat is advisory, the nonce binds it to the file', async (_label, tokenIat, source) => {
-    emulator().scenario.tokenIat = tokenIat;
-    const path = await registerFile();
-    const claims = await verifyEntitlementFile(path, verifyOptions());
-    expect(claims.registeredAtSource).toBe(source);
-    if (source === 'received') expect(claims.registeredAt).toEqual(claims.issuedAt); // the file's own iat
-    else expect(Math.abs(claims.registeredAt.getTime() - claims.issuedAt.getTime())).toBeGreaterThanOrEqual(3_599_000);
-  });
+  ] as const)(
+    'accepts a registration %s: its iat is advisory, the nonce binds it to the file',
+    async (_label, tokenIat, source) => {
+      emulator().scenario.tokenIat = tokenIat;
+      const path = await registerFile();
+      const claims = await verifyEntitlementFile(path, verifyOptions());
+      expect(claims.registeredAtSource).toBe(source);
+      if (source === 'received')
+        expect(claims.registeredAt).toEqual(claims.issuedAt); // the file's own iat
+      else
+        expect(Math.abs(claims.registeredAt.getTime() - claims.issuedAt.getTime())).toBeGreaterThanOrEqual(3_599_000);
+    },
+  );
 
   it.each([
     ['alg none', { alg: 'none' }, 'FILE_ALGORITHM_NOT_ALLOWED'],
     ['alg ES256', { alg: 'ES256' }, 'FILE_ALGORITHM_NOT_ALLOWED'],
     ['another typ', { typ: 'JWT' }, 'FILE_MALFORMED'],
     ['a crit header', { crit: ['exp'] }, 'FILE_MALFORMED'],
-    ['a private jwk (d member)', { jwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43), d: 'A'.repeat(43) } }, 'FILE_KEY_INVALID'],
+    [
+      'a private jwk (d member)',
+      { jwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43), d: 'A'.repeat(43) } },
+      'FILE_KEY_INVALID',
+    ],
     ['an X25519 jwk', { jwk: { kty: 'OKP', crv: 'X25519', x: 'A'.repeat(43) } }, 'FILE_KEY_INVALID'],
     ['an RSA jwk', { jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } }, 'FILE_KEY_INVALID'],
   ])('rejects a header with %s', async (_name, header, code) => {
@@ -286,7 +333,9 @@ describe('verification', () => {
   ])('refuses %s as ConfigurationError INVALID_OPTION instead of switching a check off', async (_label, overrides) => {
     const path = await registerFile();
     for (const now of [new Date(Date.now() + 86_400_000), new Date(Date.now() - 86_400_000)]) {
-      const error = await verifyEntitlementFile(path, verifyOptions({ now, ...overrides })).catch((err: unknown) => err);
+      const error = await verifyEntitlementFile(path, verifyOptions({ now, ...overrides })).catch(
+        (err: unknown) => err,
+      );
       expect(error).toBeInstanceOf(ConfigurationError);
       expect(error).toMatchObject({ code: 'INVALID_OPTION', exitCode: 78 });
     }
@@ -296,14 +345,18 @@ describe('verification', () => {
     ['a FIFO (would block the reader forever)', async (path: string) => void execFileSync('mkfifo', [path])],
     ['a symlink to /dev/zero (endless)', (path: string) => symlink('/dev/zero', path)],
     ['a directory', (path: string) => mkdir(path)],
-  ])('refuses %s at the path as ENTITLEMENT_FILE_UNREADABLE, promptly', async (_label, plant) => {
-    const path = freshPath();
-    await mkdir(join(path, '..'), { recursive: true });
-    await plant(path);
-    const error = await verifyEntitlementFile(path, verifyOptions()).catch((err: unknown) => err);
-    expect(error).toBeInstanceOf(InputError);
-    expect(error).toMatchObject({ code: 'ENTITLEMENT_FILE_UNREADABLE', exitCode: 66 });
-  }, 5_000);
+  ])(
+    'refuses %s at the path as ENTITLEMENT_FILE_UNREADABLE, promptly',
+    async (_label, plant) => {
+      const path = freshPath();
+      await mkdir(join(path, '..'), { recursive: true });
+      await plant(path);
+      const error = await verifyEntitlementFile(path, verifyOptions()).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(InputError);
+      expect(error).toMatchObject({ code: 'ENTITLEMENT_FILE_UNREADABLE', exitCode: 66 });
+    },
+    5_000,
+  );
 
   it('refuses a file larger than an entitlement file can be without reading it whole', async () => {
     const path = await writeForgery('');
@@ -328,7 +381,10 @@ describe('ensureEntitlementFile', () => {
     const path = await registerFile();
     const before = decodeFile(await readFile(path, 'utf8')).payload.nonce;
     const calls = emulator().calls.length;
-    const outcome = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }), entitlementFile: path });
+    const outcome = await ensureEntitlementFile({
+      ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }),
+      entitlementFile: path,
+    });
     expect(outcome).toMatchObject({ reused: false, attempts: 1 });
     expect(emulator().calls.length).toBe(calls + 1);
     expect(outcome.claims.nonce).not.toBe(before);
@@ -338,7 +394,11 @@ describe('ensureEntitlementFile', () => {
   it('keeps a valid file only with reuseExistingFile: true (outside the line), making no call', async () => {
     const path = await registerFile();
     const calls = emulator().calls.length;
-    const outcome = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }), entitlementFile: path, reuseExistingFile: true });
+    const outcome = await ensureEntitlementFile({
+      ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }),
+      entitlementFile: path,
+      reuseExistingFile: true,
+    });
     expect(outcome).toMatchObject({ reused: true, attempts: 0 });
     expect(emulator().calls.length).toBe(calls);
   });
@@ -346,9 +406,18 @@ describe('ensureEntitlementFile', () => {
   it('refuses reuseExistingFile: true beside hardened: true (INVALID_OPTION, exit 78), before any call', async () => {
     const path = await registerFile();
     const calls = emulator().calls.length;
-    const error = await ensureEntitlementFile({ ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }), entitlementFile: path, reuseExistingFile: true, hardened: true }).catch((err: unknown) => err);
+    const error = await ensureEntitlementFile({
+      ...emulatorOptions(emulator(), { instanceId: 'pod-a', env: {} }),
+      entitlementFile: path,
+      reuseExistingFile: true,
+      hardened: true,
+    }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error).toMatchObject({ code: 'INVALID_OPTION', exitCode: 78, message: expect.stringContaining('reuseExistingFile') });
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTION',
+      exitCode: 78,
+      message: expect.stringContaining('reuseExistingFile'),
+    });
     expect(emulator().calls.length).toBe(calls);
   });
 });

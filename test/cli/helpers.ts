@@ -75,7 +75,10 @@ export interface CliOptions {
 export function startCli(args: string[], options: CliOptions = {}): CliProcess {
   const entry = options.entry ?? CLI;
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does).`);
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), entry, ...args], { env: options.env ?? baseEnv(), ...(options.entry && { cwd: dirname(options.entry) }) });
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), entry, ...args], {
+    env: options.env ?? baseEnv(),
+    ...(options.entry && { cwd: dirname(options.entry) }),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -89,7 +92,13 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
 }
 
 /** A finished CLI's result: its output, and stderr (or the part of it that is the CLI's: `logText`) read as JSON log lines. */
-export function cliResult(code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, logText = stderr): CliResult {
+export function cliResult(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stdout: string,
+  stderr: string,
+  logText = stderr,
+): CliResult {
   const logs = () =>
     logText
       .split('\n')
@@ -153,10 +162,18 @@ export function decodeFile(text: string): { header: Record<string, unknown>; pay
  * Signs an entitlement file as an attacker could: any payload, with a fresh Ed25519 key (or the given one),
  * the header naming that key unless `header` overrides it.
  */
-export function signFile(payload: Record<string, unknown>, options: { key?: KeyObject; header?: Record<string, unknown> } = {}): string {
+export function signFile(
+  payload: Record<string, unknown>,
+  options: { key?: KeyObject; header?: Record<string, unknown> } = {},
+): string {
   const key = options.key ?? generateKeyPairSync('ed25519').privateKey;
   const { x } = key.export({ format: 'jwk' });
-  const header = { alg: 'EdDSA', typ: 'marketplace-entitlement+jwt', jwk: { kty: 'OKP', crv: 'Ed25519', x }, ...options.header };
+  const header = {
+    alg: 'EdDSA',
+    typ: 'marketplace-entitlement+jwt',
+    jwk: { kty: 'OKP', crv: 'Ed25519', x },
+    ...options.header,
+  };
   const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}\n`;
 }

@@ -25,7 +25,8 @@ import { VerificationError } from '../../src/common/errors.js';
 const DEBIAN_PYTHON = '/usr/bin/python3';
 const DEBIAN_AWS_CLI = '/usr/bin/aws';
 const DRIVER = fileURLToPath(new URL('./fixtures/botocore_client.py', import.meta.url));
-const INSTALL_HINT = 'install the Debian packages awscli, python3-botocore and python3-jwt (.ci/run does: apt-get install -y awscli python3-botocore python3-jwt)';
+const INSTALL_HINT =
+  'install the Debian packages awscli, python3-botocore and python3-jwt (.ci/run does: apt-get install -y awscli python3-botocore python3-jwt)';
 
 interface BotocoreAnswer {
   ok: boolean;
@@ -44,11 +45,15 @@ interface BotocoreAnswer {
 function requireTools(): void {
   const probe = spawnSync(DEBIAN_PYTHON, ['-c', 'import botocore, jwt, cryptography'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    throw new Error(`${DEBIAN_PYTHON} cannot import botocore, jwt and cryptography (${probe.error?.message ?? probe.stderr.trim()}): ${INSTALL_HINT}.`);
+    throw new Error(
+      `${DEBIAN_PYTHON} cannot import botocore, jwt and cryptography (${probe.error?.message ?? probe.stderr.trim()}): ${INSTALL_HINT}.`,
+    );
   }
   const cli = spawnSync(DEBIAN_AWS_CLI, ['--version'], { encoding: 'utf8' });
   if (cli.error || !/^aws-cli\/2\./.test(cli.stdout)) {
-    throw new Error(`${DEBIAN_AWS_CLI} is not the AWS CLI v2 (${cli.error?.message ?? cli.stdout.trim()}): ${INSTALL_HINT}.`);
+    throw new Error(
+      `${DEBIAN_AWS_CLI} is not the AWS CLI v2 (${cli.error?.message ?? cli.stdout.trim()}): ${INSTALL_HINT}.`,
+    );
   }
 }
 
@@ -60,7 +65,9 @@ const pending: ((answer: BotocoreAnswer) => void)[] = [];
 beforeAll(async () => {
   requireTools();
   emulator = await startTestEmulator({ credentials: DUMMY_CREDENTIALS });
-  driver = spawn(DEBIAN_PYTHON, [DRIVER, emulator.url, TEST_REGION, DUMMY_CREDENTIALS.accessKeyId], { env: { PATH: process.env.PATH, HOME: tmpdir() } });
+  driver = spawn(DEBIAN_PYTHON, [DRIVER, emulator.url, TEST_REGION, DUMMY_CREDENTIALS.accessKeyId], {
+    env: { PATH: process.env.PATH, HOME: tmpdir() },
+  });
   driver.stderr.on('data', (chunk: Buffer) => (driverErrors += chunk.toString()));
   createInterface({ input: driver.stdout }).on('line', (line) => pending.shift()?.(JSON.parse(line) as BotocoreAnswer));
 });
@@ -73,7 +80,10 @@ afterAll(async () => {
 /** One request to the botocore driver, one answer back. */
 function botocore(request: Record<string, unknown>): Promise<BotocoreAnswer> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer from botocore within 30 s; its stderr:\n${driverErrors}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no answer from botocore within 30 s; its stderr:\n${driverErrors}`)),
+      30_000,
+    );
     pending.push((answer) => {
       clearTimeout(timer);
       resolve(answer);
@@ -91,14 +101,19 @@ function validParams(): Record<string, Record<string, unknown>> {
   return {
     RegisterUsage: { ProductCode: TEST_PRODUCT_CODE, PublicKeyVersion: 1, Nonce: 'independent-client-nonce' },
     MeterUsage: { ProductCode: TEST_PRODUCT_CODE, Timestamp: now, UsageDimension: 'requests', UsageQuantity: 1 },
-    BatchMeterUsage: { ProductCode: TEST_PRODUCT_CODE, UsageRecords: [{ Timestamp: now, CustomerIdentifier: 'cust-1', Dimension: 'requests', Quantity: 1 }] },
+    BatchMeterUsage: {
+      ProductCode: TEST_PRODUCT_CODE,
+      UsageRecords: [{ Timestamp: now, CustomerIdentifier: 'cust-1', Dimension: 'requests', Quantity: 1 }],
+    },
     ResolveCustomer: { RegistrationToken: 'token-valid' },
   };
 }
 
 function resetScenario(): void {
   emulator.reset();
-  emulator.scenario.registrationTokens = { 'token-valid': { productCode: TEST_PRODUCT_CODE, customerIdentifier: 'cust-1' } };
+  emulator.scenario.registrationTokens = {
+    'token-valid': { productCode: TEST_PRODUCT_CODE, customerIdentifier: 'cust-1' },
+  };
 }
 
 const lastCall = () => emulator.calls.at(-1)!;
@@ -106,13 +121,23 @@ const lastCall = () => emulator.calls.at(-1)!;
 describe('botocore (Debian) against the emulator, SigV4 verified', () => {
   it('succeeds on every operation, with the request id botocore reports equal to the one the emulator sent', async () => {
     resetScenario();
-    const expected: Record<string, string> = { RegisterUsage: 'Signature', MeterUsage: 'MeteringRecordId', BatchMeterUsage: 'Results', ResolveCustomer: 'CustomerIdentifier' };
+    const expected: Record<string, string> = {
+      RegisterUsage: 'Signature',
+      MeterUsage: 'MeteringRecordId',
+      BatchMeterUsage: 'Results',
+      ResolveCustomer: 'CustomerIdentifier',
+    };
     for (const [operation, params] of Object.entries(validParams())) {
       const answer = await botocoreCall(operation, params);
       expect(answer, operation).toMatchObject({ ok: true, attempts: 1 });
       expect(answer.response, operation).toHaveProperty(expected[operation]!);
       expect(answer.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-      expect(lastCall()).toMatchObject({ operation, statusCode: 200, accessKeyId: DUMMY_CREDENTIALS.accessKeyId, requestId: answer.requestId });
+      expect(lastCall()).toMatchObject({
+        operation,
+        statusCode: 200,
+        accessKeyId: DUMMY_CREDENTIALS.accessKeyId,
+        requestId: answer.requestId,
+      });
     }
     expect(Object.keys(expected).sort()).toEqual(Object.keys(MODELLED_ERRORS).sort());
   });
@@ -133,7 +158,13 @@ describe('botocore (Debian) against the emulator, SigV4 verified', () => {
     resetScenario();
     emulator.scenario.throttleFirst = Infinity;
     const answer = await botocoreCall('RegisterUsage', validParams().RegisterUsage!, { maxAttempts: 2 });
-    expect(answer).toMatchObject({ ok: false, code: 'ThrottlingException', status: 400, throttling: true, attempts: 2 });
+    expect(answer).toMatchObject({
+      ok: false,
+      code: 'ThrottlingException',
+      status: 400,
+      throttling: true,
+      attempts: 2,
+    });
     expect(emulator.calls.map((c) => c.errorType)).toEqual(['ThrottlingException', 'ThrottlingException']);
   });
 
@@ -141,7 +172,9 @@ describe('botocore (Debian) against the emulator, SigV4 verified', () => {
     resetScenario();
     const answer = await botocoreCall('RegisterUsage', validParams().RegisterUsage!, { secret: 'not-the-secret' });
     expect(answer).toMatchObject({ ok: false, code: 'InvalidSignatureException', status: 403 });
-    expect(emulator.calls).toEqual([expect.objectContaining({ statusCode: 403, errorType: 'InvalidSignatureException' })]);
+    expect(emulator.calls).toEqual([
+      expect.objectContaining({ statusCode: 403, errorType: 'InvalidSignatureException' }),
+    ]);
   });
 
   it('input rules as the model states them: a 32-bit key version, lengths in characters', async () => {
@@ -149,12 +182,19 @@ describe('botocore (Debian) against the emulator, SigV4 verified', () => {
     const register = validParams().RegisterUsage!;
     const beyond = await botocoreCall('RegisterUsage', { ...register, PublicKeyVersion: 2 ** 31 });
     expect(beyond).toMatchObject({ ok: false, code: 'InvalidPublicKeyVersionException', status: 400 });
-    expect(await botocoreCall('RegisterUsage', { ...register, PublicKeyVersion: 2 ** 31 - 1 })).toMatchObject({ ok: true });
+    expect(await botocoreCall('RegisterUsage', { ...register, PublicKeyVersion: 2 ** 31 - 1 })).toMatchObject({
+      ok: true,
+    });
     const emoji = '\u{1F600}';
     expect(await botocoreCall('RegisterUsage', { ...register, Nonce: emoji.repeat(200) })).toMatchObject({ ok: true });
-    expect(await botocoreCall('RegisterUsage', { ...register, Nonce: emoji.repeat(256) })).toMatchObject({ ok: false, code: 'ValidationException' });
+    expect(await botocoreCall('RegisterUsage', { ...register, Nonce: emoji.repeat(256) })).toMatchObject({
+      ok: false,
+      code: 'ValidationException',
+    });
     const meter = validParams().MeterUsage!;
-    expect(await botocoreCall('MeterUsage', { ...meter, UsageDimension: emoji.repeat(255) })).toMatchObject({ ok: true });
+    expect(await botocoreCall('MeterUsage', { ...meter, UsageDimension: emoji.repeat(255) })).toMatchObject({
+      ok: true,
+    });
   });
 });
 
@@ -164,7 +204,12 @@ describe('the RegisterUsage token under PyJWT (Debian python3-jwt) and under our
     expect(answer.ok).toBe(true);
     const token = answer.response!.Signature as string;
     const pyjwt = await botocore({ verifyJwt: token, publicKeyPem: emulator.publicKeyPem });
-    const ours = verifyRegistration(token, { publicKey: emulator.publicKeyPem, productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce });
+    const ours = verifyRegistration(token, {
+      publicKey: emulator.publicKeyPem,
+      productCode: TEST_PRODUCT_CODE,
+      publicKeyVersion: 1,
+      nonce,
+    });
     return { pyjwt, ours };
   }
 
@@ -174,36 +219,47 @@ describe('the RegisterUsage token under PyJWT (Debian python3-jwt) and under our
     expect(pyjwt).toMatchObject({ ok: true, header: { alg: 'PS256', typ: 'JWT' } });
     expect(pyjwt.claims).toMatchObject({ productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce: 'pyjwt-genuine' });
     expect(typeof pyjwt.claims!.iat).toBe('number');
-    await expect(ours).resolves.toMatchObject({ nonce: 'pyjwt-genuine', issuedAtSource: 'token', issuedAt: new Date((pyjwt.claims!.iat as number) * 1000) });
+    await expect(ours).resolves.toMatchObject({
+      nonce: 'pyjwt-genuine',
+      issuedAtSource: 'token',
+      issuedAt: new Date((pyjwt.claims!.iat as number) * 1000),
+    });
   });
 
-  it.each(['bad-signature', 'wrong-key', 'rs256', 'alg-none', 'hs256'] as const)('a %s token: PyJWT refuses it, and so do we', async (fault) => {
-    resetScenario();
-    emulator.scenario.tokenFault = fault;
-    const { pyjwt, ours } = await tokenAndVerdicts(`pyjwt-${fault}`);
-    expect(pyjwt.ok, JSON.stringify(pyjwt)).toBe(false);
-    await rejectionOf(ours, VerificationError);
-  });
+  it.each(['bad-signature', 'wrong-key', 'rs256', 'alg-none', 'hs256'] as const)(
+    'a %s token: PyJWT refuses it, and so do we',
+    async (fault) => {
+      resetScenario();
+      emulator.scenario.tokenFault = fault;
+      const { pyjwt, ours } = await tokenAndVerdicts(`pyjwt-${fault}`);
+      expect(pyjwt.ok, JSON.stringify(pyjwt)).toBe(false);
+      await rejectionOf(ours, VerificationError);
+    },
+  );
 });
 
 describe('the AWS CLI v2 (Debian awscli) against the emulator', () => {
   /** Asynchronous: the emulator answering it runs in this process, so a synchronous spawn would deadlock. */
   async function awsCli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const home = mkdtempSync(join(tmpdir(), 'aws-cli-home-'));
-    const child = spawn(DEBIAN_AWS_CLI, ['meteringmarketplace', ...args, '--endpoint-url', emulator.url, '--region', TEST_REGION, '--output', 'json'], {
-      timeout: 60_000,
-      env: {
-        PATH: process.env.PATH,
-        HOME: home,
-        AWS_CONFIG_FILE: join(home, 'config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-        AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-        AWS_PAGER: '',
-        AWS_MAX_ATTEMPTS: '1',
-        AWS_EC2_METADATA_DISABLED: 'true',
+    const child = spawn(
+      DEBIAN_AWS_CLI,
+      ['meteringmarketplace', ...args, '--endpoint-url', emulator.url, '--region', TEST_REGION, '--output', 'json'],
+      {
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH,
+          HOME: home,
+          AWS_CONFIG_FILE: join(home, 'config'),
+          AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+          AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+          AWS_PAGER: '',
+          AWS_MAX_ATTEMPTS: '1',
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
       },
-    });
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -214,15 +270,38 @@ describe('the AWS CLI v2 (Debian awscli) against the emulator', () => {
 
   it('register-usage returns a token we verify; a modelled error is reported by its name', async () => {
     resetScenario();
-    const ok = await awsCli('register-usage', '--product-code', TEST_PRODUCT_CODE, '--public-key-version', '1', '--nonce', 'aws-cli-nonce');
+    const ok = await awsCli(
+      'register-usage',
+      '--product-code',
+      TEST_PRODUCT_CODE,
+      '--public-key-version',
+      '1',
+      '--nonce',
+      'aws-cli-nonce',
+    );
     expect(ok.code, ok.stderr).toBe(0);
     const { Signature } = JSON.parse(ok.stdout) as { Signature: string };
     await expect(
-      verifyRegistration(Signature, { publicKey: emulator.publicKeyPem, productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce: 'aws-cli-nonce' }),
+      verifyRegistration(Signature, {
+        publicKey: emulator.publicKeyPem,
+        productCode: TEST_PRODUCT_CODE,
+        publicKeyVersion: 1,
+        nonce: 'aws-cli-nonce',
+      }),
     ).resolves.toMatchObject({ nonce: 'aws-cli-nonce' });
 
     emulator.scenario.errors = { MeterUsage: 'InvalidEndpointRegionException' };
-    const failed = await awsCli('meter-usage', '--product-code', TEST_PRODUCT_CODE, '--timestamp', new Date().toISOString(), '--usage-dimension', 'requests', '--usage-quantity', '1');
+    const failed = await awsCli(
+      'meter-usage',
+      '--product-code',
+      TEST_PRODUCT_CODE,
+      '--timestamp',
+      new Date().toISOString(),
+      '--usage-dimension',
+      'requests',
+      '--usage-quantity',
+      '1',
+    );
     expect(failed.code).not.toBe(0);
     expect(failed.stderr).toContain('(InvalidEndpointRegionException) when calling the MeterUsage operation');
   });

@@ -13,7 +13,15 @@ const tempDir = useTempDir();
 
 describe('operator mistakes', () => {
   it('refuses an option given twice on the node:util fast path too (check), as the docs promise', async () => {
-    const result = await runCli(['check', '--file', join(tempDir(), 'a.jwt'), '--file', join(tempDir(), 'b.jwt'), '--public-key', 'x']);
+    const result = await runCli([
+      'check',
+      '--file',
+      join(tempDir(), 'a.jwt'),
+      '--file',
+      join(tempDir(), 'b.jwt'),
+      '--public-key',
+      'x',
+    ]);
     expect(result.code).toBe(64);
     expect(result.stderr).toContain('--file was given more than once');
   });
@@ -30,15 +38,20 @@ describe('operator mistakes', () => {
   it('inspect with no file names what is missing, not how many positionals yargs counted', async () => {
     const result = await runCli(['inspect']);
     expect(result.code).toBe(64);
-    expect(result.stderr).toContain('Missing <file>: the entitlement file or token file, or - for stdin (`marketplace-entitlement inspect <file>`)');
+    expect(result.stderr).toContain(
+      'Missing <file>: the entitlement file or token file, or - for stdin (`marketplace-entitlement inspect <file>`)',
+    );
     expect(result.stderr).not.toContain('non-option arguments');
     expect(result.stdout).toBe('');
   });
 
   it('--deadline 0 is a usage error naming --deadline, not a library option name', async () => {
-    const result = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', join(tempDir(), 'd', 'e.jwt'), '--deadline', '0'], {
-      env: emulatorEnv(emulator()),
-    });
+    const result = await runCli(
+      ['register', '--product-code', TEST_PRODUCT_CODE, '--out', join(tempDir(), 'd', 'e.jwt'), '--deadline', '0'],
+      {
+        env: emulatorEnv(emulator()),
+      },
+    );
     expect(result.code).toBe(64);
     expect(result.failure()).toContain('--deadline "0" is not valid: expected more than 0');
     expect(emulator().calls).toHaveLength(0);
@@ -47,9 +60,19 @@ describe('operator mistakes', () => {
   it('a duration past what a Node timer keeps (596h) is a usage error naming the flag or variable; 596h is accepted', async () => {
     const env = emulatorEnv(emulator());
     const register = (deadline: string, extraEnv: NodeJS.ProcessEnv = {}) =>
-      runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', join(tempDir(), 'd', 'e.jwt'), ...(deadline ? ['--deadline', deadline] : [])], {
-        env: { ...env, ...extraEnv },
-      });
+      runCli(
+        [
+          'register',
+          '--product-code',
+          TEST_PRODUCT_CODE,
+          '--out',
+          join(tempDir(), 'd', 'e.jwt'),
+          ...(deadline ? ['--deadline', deadline] : []),
+        ],
+        {
+          env: { ...env, ...extraEnv },
+        },
+      );
     const tooLong = await register('597h');
     expect(tooLong.code).toBe(64);
     expect(tooLong.failure()).toContain('--deadline "597h" is not valid: expected at most 596h');
@@ -88,7 +111,9 @@ describe('operator mistakes', () => {
   });
 
   it('a misspelt MARKETPLACE_ variable is named next to the missing option it was meant for', async () => {
-    const result = await runCli(['register', '--public-key', 'x'], { env: baseEnv({ MARKETPLACE_PRODUCTCODE: TEST_PRODUCT_CODE }) });
+    const result = await runCli(['register', '--public-key', 'x'], {
+      env: baseEnv({ MARKETPLACE_PRODUCTCODE: TEST_PRODUCT_CODE }),
+    });
     expect(result.code).toBe(64);
     expect(result.stderr).toContain('MARKETPLACE_PRODUCTCODE is set: did you mean MARKETPLACE_PRODUCT_CODE?');
   });
@@ -104,7 +129,9 @@ describe('docs/cli.md', () => {
       for (const [name, option] of Object.entries(spec.options)) {
         const flag = `\`--${name}\`${option.required === true ? ' (required)' : ''}`;
         const fallback = option.default === undefined ? '' : `\`${String(option.default)}\``;
-        expect(section, `${spec.name} --${name}`).toContain(`| ${flag} | \`${envNames(name, option).join('` or `')}\` | ${fallback} |`);
+        expect(section, `${spec.name} --${name}`).toContain(
+          `| ${flag} | \`${envNames(name, option).join('` or `')}\` | ${fallback} |`,
+        );
       }
     }
   });

@@ -14,7 +14,13 @@ const tempDir = useTempDir();
 /** Contract options from the environment, as a Helm chart or task definition sets them (no public key anywhere). */
 const contractEnv = (extra: NodeJS.ProcessEnv = {}) => {
   const { MARKETPLACE_PUBLIC_KEY: _key, ...env } = emulatorEnv(emulator());
-  return { ...env, MARKETPLACE_PRICING: 'contract', MARKETPLACE_PRODUCT_SKU: TEST_SKU, MARKETPLACE_ENTITLEMENT: 'Users:Count:1', ...extra };
+  return {
+    ...env,
+    MARKETPLACE_PRICING: 'contract',
+    MARKETPLACE_PRODUCT_SKU: TEST_SKU,
+    MARKETPLACE_ENTITLEMENT: 'Users:Count:1',
+    ...extra,
+  };
 };
 const callsOf = (operation: string) => emulator().calls.filter((call) => call.operation === operation);
 const lm = () => emulator().licenseManager;
@@ -43,7 +49,20 @@ describe('register --pricing', () => {
   it('custom does a MeterUsage dry run, needs no public key, and writes no file', async () => {
     const dir = join(tempDir(), 'custom-register');
     const env = baseEnv({ ...emulatorEnv(emulator()), MARKETPLACE_PUBLIC_KEY: '' });
-    const result = await runCli(['register', '--pricing', 'custom', '--product-code', TEST_PRODUCT_CODE, '--meter-dimensions', 'requests', '--out', join(dir, 'e.jwt')], { env });
+    const result = await runCli(
+      [
+        'register',
+        '--pricing',
+        'custom',
+        '--product-code',
+        TEST_PRODUCT_CODE,
+        '--meter-dimensions',
+        'requests',
+        '--out',
+        join(dir, 'e.jwt'),
+      ],
+      { env },
+    );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('MeterUsage dry run for requests permitted');
     expect(emulator().calls.map((call) => [call.operation, call.input.DryRun])).toEqual([['MeterUsage', true]]);
@@ -52,12 +71,17 @@ describe('register --pricing', () => {
 
   it('custom for a buyer without a subscription exits 77', async () => {
     emulator().scenario.entitled = false;
-    const result = await runCli(['register', '--pricing', 'custom', '--product-code', TEST_PRODUCT_CODE, '--meter-dimensions', 'requests'], { env: emulatorEnv(emulator()) });
+    const result = await runCli(
+      ['register', '--pricing', 'custom', '--product-code', TEST_PRODUCT_CODE, '--meter-dimensions', 'requests'],
+      { env: emulatorEnv(emulator()) },
+    );
     expect(result.code).toBe(77);
   });
 
   it('custom without --meter-dimensions, or a malformed --entitlement, is a usage error (exit 64)', async () => {
-    const custom = await runCli(['register', '--pricing', 'custom', '--product-code', TEST_PRODUCT_CODE], { env: emulatorEnv(emulator()) });
+    const custom = await runCli(['register', '--pricing', 'custom', '--product-code', TEST_PRODUCT_CODE], {
+      env: emulatorEnv(emulator()),
+    });
     expect(custom.code).toBe(64);
     expect(custom.stderr).toContain('--meter-dimensions is required');
     const run = await runCli(['run', '--entitlement', 'Users', '--', 'true'], { env: contractEnv() });
@@ -67,12 +91,27 @@ describe('register --pricing', () => {
 
   it('contract requires --product-sku and --entitlement, and not --product-code; hourly requires --product-code', async () => {
     const env = emulatorEnv(emulator());
-    const noSku = await runCli(['run', '--pricing', 'contract', '--entitlement', 'Users:Count:1', '--', 'true'], { env });
-    expect([noSku.code, noSku.failure()]).toEqual([64, expect.stringContaining('--product-sku is required (or set MARKETPLACE_PRODUCT_SKU)')]);
-    const noEntitlement = await runCli(['run', '--pricing', 'contract', '--product-sku', 'sku-1', '--', 'true'], { env });
-    expect([noEntitlement.code, noEntitlement.failure()]).toEqual([64, expect.stringContaining('--entitlement is required (or set MARKETPLACE_ENTITLEMENT)')]);
-    const hourly = await runCli(['run', '--product-sku', 'sku-1', '--entitlement', 'Users:Count:1', '--', 'true'], { env });
-    expect([hourly.code, hourly.failure()]).toEqual([64, expect.stringContaining('--product-code is required (or set MARKETPLACE_PRODUCT_CODE)')]);
+    const noSku = await runCli(['run', '--pricing', 'contract', '--entitlement', 'Users:Count:1', '--', 'true'], {
+      env,
+    });
+    expect([noSku.code, noSku.failure()]).toEqual([
+      64,
+      expect.stringContaining('--product-sku is required (or set MARKETPLACE_PRODUCT_SKU)'),
+    ]);
+    const noEntitlement = await runCli(['run', '--pricing', 'contract', '--product-sku', 'sku-1', '--', 'true'], {
+      env,
+    });
+    expect([noEntitlement.code, noEntitlement.failure()]).toEqual([
+      64,
+      expect.stringContaining('--entitlement is required (or set MARKETPLACE_ENTITLEMENT)'),
+    ]);
+    const hourly = await runCli(['run', '--product-sku', 'sku-1', '--entitlement', 'Users:Count:1', '--', 'true'], {
+      env,
+    });
+    expect([hourly.code, hourly.failure()]).toEqual([
+      64,
+      expect.stringContaining('--product-code is required (or set MARKETPLACE_PRODUCT_CODE)'),
+    ]);
   });
 });
 
@@ -83,7 +122,10 @@ describe('serve --pricing contract', () => {
     await waitFor(() => cli.stdout().includes('serving on'), 'serve to be entitled');
     expect(cli.stdout()).toContain(license.licenseArn);
     const health = await healthz(url);
-    expect(health).toMatchObject({ status: 200, body: { entitled: true, pricing: 'contract', licenseArn: license.licenseArn } });
+    expect(health).toMatchObject({
+      status: 200,
+      body: { entitled: true, pricing: 'contract', licenseArn: license.licenseArn },
+    });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain('marketplace_entitlement_license_state{state="held"} 1');
     expect(metrics).toMatch(/marketplace_entitlement_license_expiration_timestamp_seconds \d{10}/);
@@ -154,8 +196,11 @@ describe('run --pricing contract', () => {
 describe('run --pricing contract, licence lost', () => {
   it('stops the child with SIGTERM when the contract expires mid-run, and exits 77', async () => {
     const license = lm().addLicense(contract(1));
-    const script = 'process.on("SIGTERM", () => { console.log("stopping"); process.exit(0); }); console.log("ready"); setInterval(() => {}, 1000)';
-    const cli = startCli(['run', '--', process.execPath, '-e', script], { env: contractEnv({ MARKETPLACE_LICENSE_RECHECK: '200ms' }) });
+    const script =
+      'process.on("SIGTERM", () => { console.log("stopping"); process.exit(0); }); console.log("ready"); setInterval(() => {}, 1000)';
+    const cli = startCli(['run', '--', process.execPath, '-e', script], {
+      env: contractEnv({ MARKETPLACE_LICENSE_RECHECK: '200ms' }),
+    });
     await waitFor(() => cli.stdout().includes('ready'), 'the child to start');
     lm().expire(license.licenseArn);
     const result = await cli.done;
@@ -169,9 +214,21 @@ describe('serve --pricing custom', () => {
   it('checks with a MeterUsage dry run (first dimension), not RegisterUsage, without a public key', async () => {
     const env = { ...emulatorEnv(emulator()), MARKETPLACE_PUBLIC_KEY: '' };
     const spoolDir = join(tempDir(), 'custom-spool');
-    const { cli, url } = await startServe(env, ['--pricing', 'custom', '--product-code', TEST_PRODUCT_CODE, '--meter-dimensions', 'requests,users', '--spool-dir', spoolDir]);
+    const { cli, url } = await startServe(env, [
+      '--pricing',
+      'custom',
+      '--product-code',
+      TEST_PRODUCT_CODE,
+      '--meter-dimensions',
+      'requests,users',
+      '--spool-dir',
+      spoolDir,
+    ]);
     await waitFor(() => cli.stdout().includes('serving on'), 'serve to be entitled');
-    expect(await healthz(url)).toMatchObject({ status: 200, body: { entitled: true, pricing: 'custom', dimension: 'requests' } });
+    expect(await healthz(url)).toMatchObject({
+      status: 200,
+      body: { entitled: true, pricing: 'custom', dimension: 'requests' },
+    });
     expect(callsOf('RegisterUsage')).toHaveLength(0);
     expect(callsOf('MeterUsage')[0]!.input).toMatchObject({ UsageDimension: 'requests', DryRun: true });
     cli.child.kill('SIGTERM');

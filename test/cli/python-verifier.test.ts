@@ -16,7 +16,8 @@ const tempDir = useTempDir();
 
 function verifyWithPython(file: string, keyFile: string, ...expect: string[]): { code: number | null; output: string } {
   const result = spawnSync('python3', [VERIFIER, file, keyFile, ...expect], { encoding: 'utf8', timeout: 30_000 });
-  if (result.error) throw new Error(`python3 could not run (CI installs python3-cryptography): ${result.error.message}`);
+  if (result.error)
+    throw new Error(`python3 could not run (CI installs python3-cryptography): ${result.error.message}`);
   return { code: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -32,7 +33,7 @@ async function registeredFile(name: string): Promise<{ file: string; keyFile: st
 }
 
 describe('the reference Python verifier (docs/examples/verify_entitlement.py)', () => {
-  it('accepts a genuine file and refuses a tampered one and another pod\'s one', async () => {
+  it("accepts a genuine file and refuses a tampered one and another pod's one", async () => {
     const { file, keyFile } = await registeredFile('python');
 
     const genuine = verifyWithPython(file, keyFile, TEST_PRODUCT_CODE, 'pod-a');

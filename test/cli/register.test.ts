@@ -32,13 +32,22 @@ describe('register', () => {
     const text = await readFile(out, 'utf8');
     const { payload } = decodeFile(text);
     expect(emulator().calls.map((c) => c.input.Nonce)).toEqual([payload.nonce]);
-    await expect(verifyEntitlementFile(out, { publicKey: emulator().publicKeyPem, instanceId: 'pod-a', productCode: TEST_PRODUCT_CODE })).resolves.toMatchObject({
+    await expect(
+      verifyEntitlementFile(out, {
+        publicKey: emulator().publicKeyPem,
+        instanceId: 'pod-a',
+        productCode: TEST_PRODUCT_CODE,
+      }),
+    ).resolves.toMatchObject({
       instance: 'pod-a',
     });
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
-    expect(result.stdout).toMatch(/^entitled: product prod-test-0123456789 registered at .* for instance pod-a after 1 attempt\(s\); wrote /);
+    expect(result.stdout).toMatch(
+      /^entitled: product prod-test-0123456789 registered at .* for instance pod-a after 1 attempt\(s\); wrote /,
+    );
     const logs = result.logs();
-    for (const line of logs) expect(line).toMatchObject({ level: expect.any(String), event: expect.any(String), message: expect.any(String) });
+    for (const line of logs)
+      expect(line).toMatchObject({ level: expect.any(String), event: expect.any(String), message: expect.any(String) });
     expect(logs.map((l) => l.event)).toEqual(expect.arrayContaining(['register.start', 'register.verified']));
     // Never a whole token in the logs: neither AWS's nor the file.
     expect(result.stderr).not.toContain(payload.registration as string);
@@ -48,14 +57,17 @@ describe('register', () => {
   it.each([
     ['without iat', 'missing', 'info', 'register.iat_absent', true],
     ['with an iat an hour old', 'hour-old', 'warn', 'register.clock_skew', false],
-  ] as const)('accepts a token %s (iat is advisory) and says so in the log', async (_label, tokenIat, level, event, receivedTime) => {
-    emulator().scenario.tokenIat = tokenIat;
-    const out = join(freshDir(), 'entitlement.jwt');
-    const result = await register(out);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.logs()).toContainEqual(expect.objectContaining({ level, event }));
-    expect(result.stdout.includes('(when the answer arrived: the token has no iat)')).toBe(receivedTime);
-  });
+  ] as const)(
+    'accepts a token %s (iat is advisory) and says so in the log',
+    async (_label, tokenIat, level, event, receivedTime) => {
+      emulator().scenario.tokenIat = tokenIat;
+      const out = join(freshDir(), 'entitlement.jwt');
+      const result = await register(out);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.logs()).toContainEqual(expect.objectContaining({ level, event }));
+      expect(result.stdout.includes('(when the answer arrived: the token has no iat)')).toBe(receivedTime);
+    },
+  );
 
   it('takes every option from MARKETPLACE_* and ignores MARKETPLACE_* variables that name no option', async () => {
     const out = join(freshDir(), 'entitlement.jwt');
@@ -77,15 +89,30 @@ describe('register', () => {
   it.each([
     ['MARKETPLACE_ENTITLEMENT_FILE alone', { MARKETPLACE_ENTITLEMENT_FILE: 'new' }, [], 'new'],
     ['MARKETPLACE_OUT alone (the older name, an alias)', { MARKETPLACE_OUT: 'old' }, [], 'old'],
-    ['both: MARKETPLACE_ENTITLEMENT_FILE wins', { MARKETPLACE_ENTITLEMENT_FILE: 'new', MARKETPLACE_OUT: 'old' }, [], 'new'],
+    [
+      'both: MARKETPLACE_ENTITLEMENT_FILE wins',
+      { MARKETPLACE_ENTITLEMENT_FILE: 'new', MARKETPLACE_OUT: 'old' },
+      [],
+      'new',
+    ],
     ['--out over both', { MARKETPLACE_ENTITLEMENT_FILE: 'new', MARKETPLACE_OUT: 'old' }, ['--out', 'flag'], 'flag'],
   ] as const)('writes where the path is named: %s', async (_label, names, flags, written) => {
     const dir = freshDir();
     mkdirSync(dir, { recursive: true });
     const env = Object.fromEntries(Object.entries(names).map(([key, name]) => [key, join(dir, `${name}.jwt`)]));
-    const result = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--instance-id', 'pod-a', ...flags.map((f) => (f === 'flag' ? join(dir, 'flag.jwt') : f))], {
-      env: emulatorEnv(emulator(), { MARKETPLACE_DEADLINE: '20s', ...env }),
-    });
+    const result = await runCli(
+      [
+        'register',
+        '--product-code',
+        TEST_PRODUCT_CODE,
+        '--instance-id',
+        'pod-a',
+        ...flags.map((f) => (f === 'flag' ? join(dir, 'flag.jwt') : f)),
+      ],
+      {
+        env: emulatorEnv(emulator(), { MARKETPLACE_DEADLINE: '20s', ...env }),
+      },
+    );
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(readdirSync(dir).filter((f) => f.endsWith('.jwt'))).toEqual([`${written}.jwt`]);
   });
@@ -94,12 +121,17 @@ describe('register', () => {
     const out = join(freshDir(), 'entitlement.jwt');
     const result = await register(out, [], { MARKETPLACE_INSTANCE_ID: 'pod-env', MARKETPLACE_PRODUCT_CODE: 'other' });
     expect(result.code).toBe(0);
-    expect(decodeFile(await readFile(out, 'utf8')).payload).toMatchObject({ instance: 'pod-a', productCode: TEST_PRODUCT_CODE });
+    expect(decodeFile(await readFile(out, 'utf8')).payload).toMatchObject({
+      instance: 'pod-a',
+      productCode: TEST_PRODUCT_CODE,
+    });
   });
 
   it('binds the file to POD_UID from the downward API when no --instance-id is given', async () => {
     const out = join(freshDir(), 'entitlement.jwt');
-    const result = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', out], { env: emulatorEnv(emulator(), { POD_UID: 'uid-from-downward-api' }) });
+    const result = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', out], {
+      env: emulatorEnv(emulator(), { POD_UID: 'uid-from-downward-api' }),
+    });
     expect(result.code).toBe(0);
     expect(decodeFile(await readFile(out, 'utf8')).payload.instance).toBe('uid-from-downward-api');
   });
@@ -109,7 +141,11 @@ describe('register', () => {
     const out = join(freshDir(), 'entitlement.jwt');
     const result = await register(out);
     expect(result.code).toBe(0);
-    expect(emulator().calls.map((c) => c.errorType ?? 'ok')).toEqual(['ThrottlingException', 'ThrottlingException', 'ok']);
+    expect(emulator().calls.map((c) => c.errorType ?? 'ok')).toEqual([
+      'ThrottlingException',
+      'ThrottlingException',
+      'ok',
+    ]);
     expect(result.logs().filter((l) => l.event === 'register.retry')).toHaveLength(2);
     expect(result.stdout).toContain('after 3 attempt(s)');
   });
@@ -117,7 +153,11 @@ describe('register', () => {
   it.each([
     ['no product code', ['register'], /--product-code is required/],
     ['an unknown flag', ['register', '--product-code', 'p', '--public-key', 'x', '--bogus'], /Unknown argument: bogus/],
-    ['a bad duration', ['register', '--product-code', 'p', '--public-key', 'x', '--deadline', 'soon'], /--deadline "soon" is not valid/],
+    [
+      'a bad duration',
+      ['register', '--product-code', 'p', '--public-key', 'x', '--deadline', 'soon'],
+      /--deadline "soon" is not valid/,
+    ],
     ['no public key', ['register', '--product-code', 'p'], /public key is required/],
     ['no command', [], /Name a command/],
   ])('exits 64 for %s', async (_name, args, message) => {
@@ -128,7 +168,13 @@ describe('register', () => {
   });
 
   it('exits 66 when the key file does not exist or cannot be read', async () => {
-    const missing = await runCli(['register', '--product-code', 'p', '--public-key-file', join(tempDir(), 'absent.pem')]);
+    const missing = await runCli([
+      'register',
+      '--product-code',
+      'p',
+      '--public-key-file',
+      join(tempDir(), 'absent.pem'),
+    ]);
     expect(missing.code).toBe(66);
     expect(missing.stderr).toContain('PUBLIC_KEY_FILE_MISSING');
     const directory = await runCli(['register', '--product-code', 'p', '--public-key-file', tempDir()]);
@@ -149,7 +195,9 @@ describe('register', () => {
 
   it('exits 78 with no AWS call for the AWS documentation placeholder key', async () => {
     const dir = freshDir();
-    const result = await register(join(dir, 'entitlement.jwt'), ['--public-key-file', PLACEHOLDER_KEY], { MARKETPLACE_PUBLIC_KEY: '' });
+    const result = await register(join(dir, 'entitlement.jwt'), ['--public-key-file', PLACEHOLDER_KEY], {
+      MARKETPLACE_PUBLIC_KEY: '',
+    });
     expect(result.code).toBe(78);
     expect(result.stderr).toContain('REFUSED_PUBLIC_KEY');
     expect(emulator().calls).toHaveLength(0);
@@ -209,7 +257,17 @@ describe('register', () => {
     emulator().scenario.throttleFirst = Infinity;
     const dir = freshDir();
     const cli = startCli(
-      ['register', '--product-code', TEST_PRODUCT_CODE, '--out', join(dir, 'entitlement.jwt'), '--instance-id', 'pod-a', '--deadline', '10m'],
+      [
+        'register',
+        '--product-code',
+        TEST_PRODUCT_CODE,
+        '--out',
+        join(dir, 'entitlement.jwt'),
+        '--instance-id',
+        'pod-a',
+        '--deadline',
+        '10m',
+      ],
       { env: emulatorEnv(emulator()) },
     );
     await waitFor(() => cli.stderr().includes('register.retry'), 'a first retry');

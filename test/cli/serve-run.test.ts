@@ -33,7 +33,9 @@ function parsePrometheus(text: string): Map<string, number> {
   const types = new Map<string, string>();
   const samples = new Map<string, number>();
   const name = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-  const sample = new RegExp(`^(${name})(\\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*")*\\})? (-?\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?|NaN|[+-]Inf)$`);
+  const sample = new RegExp(
+    `^(${name})(\\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*")*\\})? (-?\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?|NaN|[+-]Inf)$`,
+  );
   for (const line of text.slice(0, -1).split('\n')) {
     const help = new RegExp(`^# HELP (${name}) .+$`).exec(line);
     const type = new RegExp(`^# TYPE (${name}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
@@ -64,14 +66,20 @@ describe('serve', () => {
     const ready = await fetch(`${url}/healthz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ entitled: true, productCode: TEST_PRODUCT_CODE, instance: 'pod-a' });
-    expect(await (await fetch(`${url}/entitlement`)).json()).toMatchObject({ entitled: true, productCode: TEST_PRODUCT_CODE, instance: 'pod-a' });
+    expect(await (await fetch(`${url}/entitlement`)).json()).toMatchObject({
+      entitled: true,
+      productCode: TEST_PRODUCT_CODE,
+      instance: 'pod-a',
+    });
     const metrics = await fetch(`${url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const samples = parsePrometheus(await metrics.text());
     expect(samples.get('marketplace_entitlement_valid')).toBe(1);
     expect(samples.get('marketplace_entitlement_registration_attempts_total')).toBe(1);
     expect(samples.get('marketplace_entitlement_errors_total{code="NOT_YET_ENTITLED"}')).toBeGreaterThanOrEqual(1);
-    expect(samples.get('marketplace_entitlement_last_verification_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(samples.get('marketplace_entitlement_last_verification_timestamp_seconds')).toBeGreaterThan(
+      Date.now() / 1000 - 60,
+    );
     expect((await fetch(`${url}/nope`)).status).toBe(404);
     expect(await stop(cli)).toBe(0);
   });
@@ -87,13 +95,20 @@ describe('serve', () => {
     emulator().scenario.latencyMs = 1_500; // registration in flight long enough to probe
     const second = await startServe(out);
     // The file of the first start is valid for this instance, yet not served: it was not written by this process.
-    expect(await (await fetch(`${second.url}/healthz`)).json()).toMatchObject({ entitled: false, code: 'NOT_YET_ENTITLED' });
+    expect(await (await fetch(`${second.url}/healthz`)).json()).toMatchObject({
+      entitled: false,
+      code: 'NOT_YET_ENTITLED',
+    });
     await waitFor(() => second.cli.stdout().includes('serving on'), 'second start');
     expect(second.cli.stdout()).not.toContain('reused');
     expect(emulator().calls).toHaveLength(2);
     expect(readFileSync(out, 'utf8')).not.toBe(firstFile);
     expect((await fetch(`${second.url}/healthz`)).status).toBe(200);
-    expect(parsePrometheus(await (await fetch(`${second.url}/metrics`)).text()).get('marketplace_entitlement_registration_attempts_total')).toBe(1);
+    expect(
+      parsePrometheus(await (await fetch(`${second.url}/metrics`)).text()).get(
+        'marketplace_entitlement_registration_attempts_total',
+      ),
+    ).toBe(1);
     expect(await stop(second.cli)).toBe(0);
   });
 
@@ -104,7 +119,13 @@ describe('serve', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     // Another registration for the same instance: a file that verifies, but not the one this process wrote.
     const other = join(dirname(out), 'other.jwt');
-    expect((await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', other, '--instance-id', 'pod-a'], { env: emulatorEnv(emulator()) })).code).toBe(0);
+    expect(
+      (
+        await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', other, '--instance-id', 'pod-a'], {
+          env: emulatorEnv(emulator()),
+        })
+      ).code,
+    ).toBe(0);
     renameSync(other, out);
     const replaced = await fetch(`${url}/healthz`);
     expect(replaced.status).toBe(503);
@@ -114,7 +135,10 @@ describe('serve', () => {
 
   it("registers again when the file is another instance's", async () => {
     const out = freshOut();
-    const other = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', out, '--instance-id', 'pod-other'], { env: emulatorEnv(emulator()) });
+    const other = await runCli(
+      ['register', '--product-code', TEST_PRODUCT_CODE, '--out', out, '--instance-id', 'pod-other'],
+      { env: emulatorEnv(emulator()) },
+    );
     expect(other.code).toBe(0);
     const { cli } = await startServe(out);
     await waitFor(() => cli.stdout().includes('serving on'), 'registration');
@@ -141,21 +165,28 @@ describe('run', () => {
 
   it('gives the child MARKETPLACE_ENTITLEMENT_FILE (absolute) and inherited stdio', async () => {
     const out = freshOut();
-    const result = await run(out, [process.execPath, '-e', 'console.log("file=" + process.env.MARKETPLACE_ENTITLEMENT_FILE)']).done;
+    const result = await run(out, [
+      process.execPath,
+      '-e',
+      'console.log("file=" + process.env.MARKETPLACE_ENTITLEMENT_FILE)',
+    ]).done;
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`file=${out}\n`);
     expect(existsSync(out)).toBe(true);
   });
 
-  it.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const)('forwards %s to the child and returns its exit code', async (signal) => {
-    const script = `process.on(${JSON.stringify(signal)}, () => { console.log("child got ${signal}"); process.exit(7); }); console.log("ready"); setInterval(() => {}, 1000);`;
-    const cli = run(freshOut(), [process.execPath, '-e', script]);
-    await waitFor(() => cli.stdout().includes('ready'), 'the child');
-    cli.child.kill(signal);
-    const result = await cli.done;
-    expect(result.stdout).toContain(`child got ${signal}`);
-    expect(result.code).toBe(7);
-  });
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const)(
+    'forwards %s to the child and returns its exit code',
+    async (signal) => {
+      const script = `process.on(${JSON.stringify(signal)}, () => { console.log("child got ${signal}"); process.exit(7); }); console.log("ready"); setInterval(() => {}, 1000);`;
+      const cli = run(freshOut(), [process.execPath, '-e', script]);
+      await waitFor(() => cli.stdout().includes('ready'), 'the child');
+      cli.child.kill(signal);
+      const result = await cli.done;
+      expect(result.stdout).toContain(`child got ${signal}`);
+      expect(result.code).toBe(7);
+    },
+  );
 
   it('exits 128+signal when the child dies of a signal', async () => {
     const result = await run(freshOut(), [process.execPath, '-e', 'process.kill(process.pid, "SIGKILL")']).done;
@@ -165,7 +196,11 @@ describe('run', () => {
   it('never starts the child when not entitled, and exits 77', async () => {
     emulator().scenario.entitled = false;
     const marker = join(tempDir(), 'child-started');
-    const result = await run(freshOut(), [process.execPath, '-e', `require("fs").writeFileSync(${JSON.stringify(marker)}, "x")`]).done;
+    const result = await run(freshOut(), [
+      process.execPath,
+      '-e',
+      `require("fs").writeFileSync(${JSON.stringify(marker)}, "x")`,
+    ]).done;
     expect(result.code).toBe(77);
     expect(existsSync(marker)).toBe(false);
   });

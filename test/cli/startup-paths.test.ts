@@ -27,7 +27,19 @@ const CHECK_SOURCES = [
   /^src\/hardening\/(integrity|process-guards|inspector-signal)\.ts$/, // the verifying functions' guards (hardened)
 ];
 /** Built-ins only servers, clients and child processes need: a probe that loads one pays for it every few seconds. */
-const HEAVY_BUILTINS = ['http', 'https', 'http2', 'net', 'tls', 'dns', 'zlib', 'child_process', 'worker_threads', 'readline', 'assert'];
+const HEAVY_BUILTINS = [
+  'http',
+  'https',
+  'http2',
+  'net',
+  'tls',
+  'dns',
+  'zlib',
+  'child_process',
+  'worker_threads',
+  'readline',
+  'assert',
+];
 
 interface BundleMeta {
   outputs: Record<string, { bytes: number; inputs: string[] }>;
@@ -49,10 +61,18 @@ async function bundleMeta(): Promise<BundleMeta> {
  * `esm: false` leaves out the ES recorder, whose loader hooks load node:fs/promises and streams themselves.
  */
 let runs = 0;
-async function loadsOf(args: string[], env: NodeJS.ProcessEnv = baseEnv(), { esm: withEsm = true } = {}): Promise<Loads> {
+async function loadsOf(
+  args: string[],
+  env: NodeJS.ProcessEnv = baseEnv(),
+  { esm: withEsm = true } = {},
+): Promise<Loads> {
   const esm = join(tempDir(), `esm-${++runs}.txt`);
   const cjs = join(tempDir(), `cjs-${runs}.json`);
-  const recorderFlags = ['--require', fixture('record-loads.cjs'), ...(withEsm ? ['--import', fixture('record-imports.mjs')] : [])];
+  const recorderFlags = [
+    '--require',
+    fixture('record-loads.cjs'),
+    ...(withEsm ? ['--import', fixture('record-imports.mjs')] : []),
+  ];
   const child = spawn(process.execPath, [...recorderFlags, ...args], {
     env: { ...env, RECORD_IMPORTS_TO: esm, RECORD_LOADS_TO: cjs },
     stdio: 'ignore',
@@ -61,8 +81,15 @@ async function loadsOf(args: string[], env: NodeJS.ProcessEnv = baseEnv(), { esm
   const esmUrls = (await readFile(esm, 'utf8').catch(() => '')).split('\n').filter((url) => url.startsWith('file:'));
   const recorded = JSON.parse(await readFile(cjs, 'utf8')) as { files: string[]; builtins: string[] };
   const dist = pathToFileURL(join(ROOT, 'dist')).href;
-  const files = [...esmUrls.filter((url) => url.startsWith(dist)).map((url) => fileURLToPath(url)), ...recorded.files.filter((f) => f.startsWith(join(ROOT, 'dist')))];
-  return { exitCode, bundleFiles: [...new Set(files.map((f) => relative(ROOT, f)))].sort(), builtins: recorded.builtins };
+  const files = [
+    ...esmUrls.filter((url) => url.startsWith(dist)).map((url) => fileURLToPath(url)),
+    ...recorded.files.filter((f) => f.startsWith(join(ROOT, 'dist'))),
+  ];
+  return {
+    exitCode,
+    bundleFiles: [...new Set(files.map((f) => relative(ROOT, f)))].sort(),
+    builtins: recorded.builtins,
+  };
 }
 
 /** Output files holding any source whose path matches `pattern`. */
@@ -98,14 +125,17 @@ describe('start-up paths of the bundled CLI', () => {
     const file = join(tempDir(), 'entitlement.jwt');
     await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: file, instanceId: 'pod-a', env: {} }));
     const env = baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem });
-    const check = async (extra: string[]) => loadsOf([CLI, 'check', '--file', file, '--instance-id', 'pod-a', ...extra], env, { esm: false });
+    const check = async (extra: string[]) =>
+      loadsOf([CLI, 'check', '--file', file, '--instance-id', 'pod-a', ...extra], env, { esm: false });
     const valid = await check(['--product-code', TEST_PRODUCT_CODE]);
     // Refused: the log line on stderr takes the same path.
     const refused = await check(['--product-code', 'some-other-product']);
     expect([valid.exitCode, refused.exitCode]).toEqual([0, 65]);
     for (const loads of [valid, refused]) {
       expect(loads.builtins).toContain('crypto');
-      expect(loads.builtins.filter((name) => /^(internal\/)?fs\/promises$|sync_write_stream|^tty$|^net$/.test(name))).toEqual([]);
+      expect(
+        loads.builtins.filter((name) => /^(internal\/)?fs\/promises$|sync_write_stream|^tty$|^net$/.test(name)),
+      ).toEqual([]);
     }
   });
 
@@ -126,7 +156,16 @@ describe('start-up paths of the bundled CLI', () => {
   it('register reads the AWS SDK chunks and node:http (so the recorders would see them elsewhere), but not yargs', async () => {
     const meta = await bundleMeta();
     const loads = await loadsOf(
-      [CLI, 'register', '--product-code', TEST_PRODUCT_CODE, '--instance-id', 'pod-a', '--out', join(tempDir(), 'registered.jwt')],
+      [
+        CLI,
+        'register',
+        '--product-code',
+        TEST_PRODUCT_CODE,
+        '--instance-id',
+        'pod-a',
+        '--out',
+        join(tempDir(), 'registered.jwt'),
+      ],
       baseEnv({
         AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,

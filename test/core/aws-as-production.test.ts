@@ -16,7 +16,11 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/aws-as-production/', import.
 const HTTPS_GET = join(FIXTURES, 'https-get.mjs');
 const SDK_REGISTER = join(FIXTURES, 'sdk-register.mjs');
 const NODE = process.execPath;
-const ROLE: RoleCredentials = { accessKeyId: 'ASIAROLEASPRODUCTION', secretAccessKey: 'role-secret-not-real', sessionToken: 'role-session-token' };
+const ROLE: RoleCredentials = {
+  accessKeyId: 'ASIAROLEASPRODUCTION',
+  secretAccessKey: 'role-secret-not-real',
+  sessionToken: 'role-session-token',
+};
 
 let aws: AwsAsProduction;
 beforeAll(async () => {
@@ -25,7 +29,9 @@ beforeAll(async () => {
 afterAll(() => aws?.close());
 
 /** [operation, host, status] of each recorded call: what reached the emulator, under which name. */
-function reached(calls: { operation: string; host?: string; statusCode: number }[]): [string, string | undefined, number][] {
+function reached(
+  calls: { operation: string; host?: string; statusCode: number }[],
+): [string, string | undefined, number][] {
   return calls.map((call) => [call.operation, call.host, call.statusCode]);
 }
 
@@ -46,7 +52,10 @@ describe('AWS as production reaches it, outside containers', () => {
     // Node's default trust store does not know the run CA.
     expect(result.commands[1]).toMatchObject({ code: 1, stdout: 'error UNABLE_TO_VERIFY_LEAF_SIGNATURE\n' });
     // A name not in the hosts file has no DNS to fall back on: the namespace has no network.
-    expect(result.commands[2]).toMatchObject({ code: 1, stdout: expect.stringMatching(/^error (ENOTFOUND|EAI_AGAIN)\n$/) });
+    expect(result.commands[2]).toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/^error (ENOTFOUND|EAI_AGAIN)\n$/),
+    });
     expect(reached(result.calls)).toEqual([['', aws.hostNames.metering, 403]]);
   });
 
@@ -58,19 +67,32 @@ describe('AWS as production reaches it, outside containers', () => {
       commands: [
         {
           argv: [NODE, SDK_REGISTER],
-          env: { AWS_REGION: 'us-east-1', AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/product', CA_FILE: aws.caFile },
+          env: {
+            AWS_REGION: 'us-east-1',
+            AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+            AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/product',
+            CA_FILE: aws.caFile,
+          },
         },
       ],
     });
 
     const [register] = result.commands;
     expect(register!.code, register!.stderr).toBe(0);
-    expect(JSON.parse(register!.stdout)).toEqual({ region: 'us-east-1', source: 'AWS_REGION', accessKeyId: ROLE.accessKeyId, signed: true });
+    expect(JSON.parse(register!.stdout)).toEqual({
+      region: 'us-east-1',
+      source: 'AWS_REGION',
+      accessKeyId: ROLE.accessKeyId,
+      signed: true,
+    });
     expect(reached(result.calls)).toEqual([
       ['AssumeRoleWithWebIdentity', 'sts.us-east-1.amazonaws.com', 200],
       ['RegisterUsage', 'metering.marketplace.us-east-1.amazonaws.com', 200],
     ]);
-    expect(result.calls[0]?.input).toMatchObject({ RoleArn: 'arn:aws:iam::123456789012:role/product', WebIdentityToken: 'projected-service-account-jwt' });
+    expect(result.calls[0]?.input).toMatchObject({
+      RoleArn: 'arn:aws:iam::123456789012:role/product',
+      WebIdentityToken: 'projected-service-account-jwt',
+    });
     expect(result.calls[1]).toMatchObject({ accessKeyId: ROLE.accessKeyId, region: 'us-east-1' });
   });
 
@@ -83,7 +105,12 @@ describe('AWS as production reaches it, outside containers', () => {
     const [register] = result.commands;
     expect(register!.code, register!.stderr).toBe(0);
     expect(aws.ecsEnvironment.ECS_CONTAINER_METADATA_URI_V4).toMatch(/^http:\/\/169\.254\.170\.2\/v4\//);
-    expect(JSON.parse(register!.stdout)).toEqual({ region: 'us-east-1', source: 'ecs-task-metadata', accessKeyId: ROLE.accessKeyId, signed: true });
+    expect(JSON.parse(register!.stdout)).toEqual({
+      region: 'us-east-1',
+      source: 'ecs-task-metadata',
+      accessKeyId: ROLE.accessKeyId,
+      signed: true,
+    });
     expect(reached(result.calls)).toEqual([
       ['EcsTaskMetadata', '169.254.170.2', 200],
       ['EcsContainerCredentials', '169.254.170.2', 200],
@@ -147,7 +174,9 @@ describe('a machine that cannot make the namespace fails the run with one clear 
 
   it('without unshare', async () => {
     vi.stubEnv('PATH', join(aws.dir, 'no-such-bin'));
-    await expect(aws.run({ commands: [] })).rejects.toThrow(/^aws-as-production: `unshare` is not installed \(util-linux\)/);
+    await expect(aws.run({ commands: [] })).rejects.toThrow(
+      /^aws-as-production: `unshare` is not installed \(util-linux\)/,
+    );
   });
 
   it('without ip', async () => {
@@ -157,6 +186,8 @@ describe('a machine that cannot make the namespace fails the run with one clear 
       if (err.code !== 'EEXIST') throw err;
     });
     vi.stubEnv('PATH', onlyUnshare);
-    await expect(aws.run({ commands: [] })).rejects.toThrow(/^aws-as-production: `ip` is not installed: it is needed to bring loopback up/);
+    await expect(aws.run({ commands: [] })).rejects.toThrow(
+      /^aws-as-production: `ip` is not installed: it is needed to bring loopback up/,
+    );
   });
 });

@@ -44,16 +44,22 @@ describe('the test CA and its server certificates, as Node parses them', () => {
     // critical; basicConstraints an empty SEQUENCE (cA FALSE); keyUsage digitalSignature (bit 0)
     expect(afterOid(serverCertificate, BASIC_CONSTRAINTS)).toMatch(/^0101ff04023000/);
     expect(afterOid(serverCertificate, KEY_USAGE)).toMatch(/^0101ff040403020780/);
-    expect(serverCertificate.subjectAltName).toBe(`DNS:${NAMES[0]}, DNS:${NAMES[1]}, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1`);
+    expect(serverCertificate.subjectAltName).toBe(
+      `DNS:${NAMES[0]}, DNS:${NAMES[1]}, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1`,
+    );
     expect(serverCertificate.subject).toBe(`CN=${NAMES[0]}`);
     expect(serverCertificate.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']); // Node's keyUsage lists the extended key usage
     expect(serverCertificate.checkIssued(caCertificate)).toBe(true);
     expect(serverCertificate.verify(caCertificate.publicKey)).toBe(true);
-    expect(serverCertificate.verify(new X509Certificate(createTestCertificateAuthority().certificatePem).publicKey)).toBe(false);
+    expect(
+      serverCertificate.verify(new X509Certificate(createTestCertificateAuthority().certificatePem).publicKey),
+    ).toBe(false);
     expect(serverCertificate.checkHost(NAMES[1]!)).toBe(NAMES[1]);
     expect(serverCertificate.checkHost('sts.us-east-1.amazonaws.com')).toBeUndefined();
     expect(serverCertificate.checkIP('127.0.0.1')).toBe('127.0.0.1');
-    expect(createPublicKey(issued.privateKeyPem).export({ format: 'jwk' })).toEqual(serverCertificate.publicKey.export({ format: 'jwk' }));
+    expect(createPublicKey(issued.privateKeyPem).export({ format: 'jwk' })).toEqual(
+      serverCertificate.publicKey.export({ format: 'jwk' }),
+    );
   });
 
   it('valid from an hour ago for seven days, with a fresh positive serial each time', () => {
@@ -71,8 +77,12 @@ describe('the test CA and its server certificates, as Node parses them', () => {
 
   it('refuses to issue for no names, a name that is not a DNS name, or something that is not an address', () => {
     expect(() => ca.issueServerCertificate({})).toThrow(/at least one DNS name or IP address/);
-    expect(() => ca.issueServerCertificate({ dnsNames: ['metering marketplace'] })).toThrow(/"metering marketplace" is not a DNS name/);
-    expect(() => ca.issueServerCertificate({ ipAddresses: ['169.254.170'] })).toThrow(/"169.254.170" is not an IPv4 address/);
+    expect(() => ca.issueServerCertificate({ dnsNames: ['metering marketplace'] })).toThrow(
+      /"metering marketplace" is not a DNS name/,
+    );
+    expect(() => ca.issueServerCertificate({ ipAddresses: ['169.254.170'] })).toThrow(
+      /"169.254.170" is not an IPv4 address/,
+    );
   });
 });
 
@@ -81,7 +91,9 @@ describe('a real TLS server with an issued certificate', () => {
   let port: number;
 
   beforeAll(async () => {
-    server = createServer({ key: issued.privateKeyPem, cert: issued.certificatePem }, (_req, res) => res.end('hello over TLS'));
+    server = createServer({ key: issued.privateKeyPem, cert: issued.certificatePem }, (_req, res) =>
+      res.end('hello over TLS'),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });
@@ -90,11 +102,14 @@ describe('a real TLS server with an issued certificate', () => {
   /** GET / on the server, connecting to 127.0.0.1 but asking for `servername` (SNI and the host name checked). */
   function get(servername: string, caPem: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, servername, headers: { host: servername }, ca: [caPem], agent: false }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve(body));
-      });
+      const req = request(
+        { host: '127.0.0.1', port, servername, headers: { host: servername }, ca: [caPem], agent: false },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(body));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -106,10 +121,14 @@ describe('a real TLS server with an issued certificate', () => {
   });
 
   it('a client trusting another CA is refused', async () => {
-    await expect(get(NAMES[0]!, createTestCertificateAuthority().certificatePem)).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+    await expect(get(NAMES[0]!, createTestCertificateAuthority().certificatePem)).rejects.toMatchObject({
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
   });
 
   it('a name the certificate does not carry is refused, even with the right CA', async () => {
-    await expect(get('sts.us-east-1.amazonaws.com', ca.certificatePem)).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    await expect(get('sts.us-east-1.amazonaws.com', ca.certificatePem)).rejects.toMatchObject({
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
   });
 });

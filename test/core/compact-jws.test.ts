@@ -71,10 +71,18 @@ describe('CompactJws', () => {
     expect(unsigned.header()).toEqual({ alg: 'PS256', typ: 'JWT' }); // the signature segment is not looked at yet
     expect(unsigned.payload()).toEqual({});
     expect(unsigned.signingInput).toBe(`${PS256}.${EMPTY_OBJECT}`);
-    expect(defectOf((refuse) => CompactJws.read(`${PS256}.${EMPTY_OBJECT}.`, refuse).signature())).toEqual({ kind: 'not-compact' });
-    expect(defectOf((refuse) => CompactJws.read(`${PS256}.${EMPTY_OBJECT}.AB`, refuse).signature())).toEqual({ kind: 'not-canonical' });
-    expect(defectOf((refuse) => CompactJws.read(`${EMPTY_OBJECT_SPARE_BITS_SET}.${EMPTY_OBJECT}.AA`, refuse).header())).toEqual({ kind: 'not-canonical' });
-    expect(CompactJws.read(`${PS256}.${EMPTY_OBJECT}.AAE`, () => new Error('refused')).signature()).toEqual(Buffer.from([0, 1]));
+    expect(defectOf((refuse) => CompactJws.read(`${PS256}.${EMPTY_OBJECT}.`, refuse).signature())).toEqual({
+      kind: 'not-compact',
+    });
+    expect(defectOf((refuse) => CompactJws.read(`${PS256}.${EMPTY_OBJECT}.AB`, refuse).signature())).toEqual({
+      kind: 'not-canonical',
+    });
+    expect(
+      defectOf((refuse) => CompactJws.read(`${EMPTY_OBJECT_SPARE_BITS_SET}.${EMPTY_OBJECT}.AA`, refuse).header()),
+    ).toEqual({ kind: 'not-canonical' });
+    expect(CompactJws.read(`${PS256}.${EMPTY_OBJECT}.AAE`, () => new Error('refused')).signature()).toEqual(
+      Buffer.from([0, 1]),
+    );
   });
 
   it.each([
@@ -102,32 +110,78 @@ describe('the RegisterUsage verifier words every refusal of the reader', () => {
   });
 
   async function refusal(token: unknown): Promise<{ code: string; message: string }> {
-    const error = await rejectionOf(verifyRegistration(token, { publicKey: createPublicKey(privateKey), ...sent }), VerificationError);
+    const error = await rejectionOf(
+      verifyRegistration(token, { publicKey: createPublicKey(privateKey), ...sent }),
+      VerificationError,
+    );
     return { code: error.code, message: error.message };
   }
 
   it.each<[string, () => Promise<unknown> | unknown, string, string]>([
     ['not a string', () => undefined, 'TOKEN_MALFORMED', NOT_COMPACT],
     ['two segments', () => `${PS256}.${EMPTY_OBJECT}`, 'TOKEN_MALFORMED', NOT_COMPACT],
-    ['a header that is not canonical', () => `${encodeSegment({ alg: 'PS256' })}x.${EMPTY_OBJECT}.AA`, 'TOKEN_MALFORMED', NOT_COMPACT],
-    ['a header that is not JSON', () => `${encodeSegment('{"alg"')}.${EMPTY_OBJECT}.AA`, 'TOKEN_MALFORMED', 'The RegisterUsage token header is not valid JSON.'],
-    ['a header that is a JSON array', () => `${encodeSegment([1])}.${EMPTY_OBJECT}.AA`, 'TOKEN_MALFORMED', 'The RegisterUsage token header is not a JSON object.'],
+    [
+      'a header that is not canonical',
+      () => `${encodeSegment({ alg: 'PS256' })}x.${EMPTY_OBJECT}.AA`,
+      'TOKEN_MALFORMED',
+      NOT_COMPACT,
+    ],
+    [
+      'a header that is not JSON',
+      () => `${encodeSegment('{"alg"')}.${EMPTY_OBJECT}.AA`,
+      'TOKEN_MALFORMED',
+      'The RegisterUsage token header is not valid JSON.',
+    ],
+    [
+      'a header that is a JSON array',
+      () => `${encodeSegment([1])}.${EMPTY_OBJECT}.AA`,
+      'TOKEN_MALFORMED',
+      'The RegisterUsage token header is not a JSON object.',
+    ],
     // The algorithm is judged before the other segments: an unsigned token is refused for what it is.
-    ['alg none, empty signature', () => `${encodeSegment({ alg: 'none' })}.${EMPTY_OBJECT}.`, 'ALGORITHM_NOT_ALLOWED', 'The RegisterUsage token uses alg "none"; only PS256 is accepted.'],
-    ['a crit header', () => `${encodeSegment({ alg: 'PS256', crit: ['b64'] })}.${EMPTY_OBJECT}.AA`, 'TOKEN_MALFORMED', 'The RegisterUsage token header has a crit member; AWS sends none.'],
+    [
+      'alg none, empty signature',
+      () => `${encodeSegment({ alg: 'none' })}.${EMPTY_OBJECT}.`,
+      'ALGORITHM_NOT_ALLOWED',
+      'The RegisterUsage token uses alg "none"; only PS256 is accepted.',
+    ],
+    [
+      'a crit header',
+      () => `${encodeSegment({ alg: 'PS256', crit: ['b64'] })}.${EMPTY_OBJECT}.AA`,
+      'TOKEN_MALFORMED',
+      'The RegisterUsage token header has a crit member; AWS sends none.',
+    ],
     ['an empty signature', () => `${PS256}.${EMPTY_OBJECT}.`, 'TOKEN_MALFORMED', NOT_COMPACT],
     ['a signature that is not canonical', () => `${PS256}.${EMPTY_OBJECT}.AB`, 'TOKEN_MALFORMED', NOT_COMPACT],
     // The payload is read only under a valid signature: a forged one is refused for its signature.
-    ['an unsigned payload that is not JSON', () => `${PS256}.${encodeSegment('{')}.AA`, 'SIGNATURE_INVALID', expect.stringContaining('does not verify') as unknown as string],
-    ['a signed payload that is not JSON', () => signToken(privateKey, '{"nonce"'), 'TOKEN_MALFORMED', 'The RegisterUsage token payload is not valid JSON.'],
-    ['a signed payload that is a JSON array', () => signToken(privateKey, '[1]'), 'TOKEN_MALFORMED', 'The RegisterUsage token payload is not a JSON object.'],
+    [
+      'an unsigned payload that is not JSON',
+      () => `${PS256}.${encodeSegment('{')}.AA`,
+      'SIGNATURE_INVALID',
+      expect.stringContaining('does not verify') as unknown as string,
+    ],
+    [
+      'a signed payload that is not JSON',
+      () => signToken(privateKey, '{"nonce"'),
+      'TOKEN_MALFORMED',
+      'The RegisterUsage token payload is not valid JSON.',
+    ],
+    [
+      'a signed payload that is a JSON array',
+      () => signToken(privateKey, '[1]'),
+      'TOKEN_MALFORMED',
+      'The RegisterUsage token payload is not a JSON object.',
+    ],
   ])('%s: %s', async (_label, make, code, message) => {
     expect(await refusal(await make())).toEqual({ code, message });
   });
 });
 
 describe('the entitlement file words every refusal of the reader (FILE_MALFORMED)', () => {
-  const malformed = (why: string) => ({ code: 'FILE_MALFORMED', message: `The entitlement file is malformed: ${why}.` });
+  const malformed = (why: string) => ({
+    code: 'FILE_MALFORMED',
+    message: `The entitlement file is malformed: ${why}.`,
+  });
   const NOT_COMPACT = malformed('it is not a compact JWS (three non-empty unpadded base64url segments)');
   const EDDSA = encodeSegment({ alg: 'EdDSA' });
 
@@ -148,12 +202,28 @@ describe('the entitlement file words every refusal of the reader (FILE_MALFORMED
     ['four segments', `${EDDSA}.${EMPTY_OBJECT}.AA.AA`, NOT_COMPACT],
     ['an empty signature', `${EDDSA}.${EMPTY_OBJECT}.`, NOT_COMPACT],
     ['base64 padding', `${EDDSA}.${EMPTY_OBJECT}.AA==`, NOT_COMPACT],
-    ['a segment that is not canonical', `${EDDSA}.${EMPTY_OBJECT_SPARE_BITS_SET}.AA`, malformed('a segment is not canonical base64url')],
-    ['a segment that is not canonical beside one outside the alphabet', `${EDDSA}.${EMPTY_OBJECT_SPARE_BITS_SET}.A+`, NOT_COMPACT],
+    [
+      'a segment that is not canonical',
+      `${EDDSA}.${EMPTY_OBJECT_SPARE_BITS_SET}.AA`,
+      malformed('a segment is not canonical base64url'),
+    ],
+    [
+      'a segment that is not canonical beside one outside the alphabet',
+      `${EDDSA}.${EMPTY_OBJECT_SPARE_BITS_SET}.A+`,
+      NOT_COMPACT,
+    ],
     ['a header that is not JSON', `${encodeSegment('{"alg"')}.${EMPTY_OBJECT}.AA`, malformed('its header is not JSON')],
-    ['a header that is a JSON array', `${encodeSegment([1])}.${EMPTY_OBJECT}.AA`, malformed('its header is not a JSON object')],
+    [
+      'a header that is a JSON array',
+      `${encodeSegment([1])}.${EMPTY_OBJECT}.AA`,
+      malformed('its header is not a JSON object'),
+    ],
     ['a payload that is not JSON', `${EDDSA}.${encodeSegment('{')}.AA`, malformed('its payload is not JSON')],
-    ['a payload that is JSON null', `${EDDSA}.${encodeSegment('null')}.AA`, malformed('its payload is not a JSON object')],
+    [
+      'a payload that is JSON null',
+      `${EDDSA}.${encodeSegment('null')}.AA`,
+      malformed('its payload is not a JSON object'),
+    ],
   ])('%s', (_label, text, expected) => {
     expect(refusal(text)).toEqual(expected);
   });
@@ -173,8 +243,17 @@ describe('the entitlement file words every refusal of the reader (FILE_MALFORMED
     const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const sibling = `${x.slice(0, -1)}${last[last.indexOf(x.at(-1)!) ^ 1]}`;
     expect(Buffer.from(sibling, 'base64url')).toEqual(Buffer.from(x, 'base64url'));
-    const header = encodeSegment({ alg: 'EdDSA', typ: ENTITLEMENT_FILE_TYPE, jwk: { kty: 'OKP', crv: 'Ed25519', x: sibling } });
-    const error = await rejectionOf(verifyEntitlementToken(`${header}.${EMPTY_OBJECT}.AA\n`, { publicKey: createPublicKey(await testSigningKey()) }), VerificationError);
-    expect({ code: error.code, message: error.message }).toEqual(malformed('its header key x is not canonical base64url'));
+    const header = encodeSegment({
+      alg: 'EdDSA',
+      typ: ENTITLEMENT_FILE_TYPE,
+      jwk: { kty: 'OKP', crv: 'Ed25519', x: sibling },
+    });
+    const error = await rejectionOf(
+      verifyEntitlementToken(`${header}.${EMPTY_OBJECT}.AA\n`, { publicKey: createPublicKey(await testSigningKey()) }),
+      VerificationError,
+    );
+    expect({ code: error.code, message: error.message }).toEqual(
+      malformed('its header key x is not canonical base64url'),
+    );
   });
 });

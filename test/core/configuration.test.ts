@@ -22,10 +22,14 @@ const PLACEHOLDER_PEM = readFileSync(new URL('../fixtures/aws-doc-example-key.pe
 const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
 const ecP256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const ed25519 = generateKeyPairSync('ed25519');
-const pem = (key: { export(o: { type: 'spki'; format: 'pem' }): string | Buffer }) => key.export({ type: 'spki', format: 'pem' }).toString();
+const pem = (key: { export(o: { type: 'spki'; format: 'pem' }): string | Buffer }) =>
+  key.export({ type: 'spki', format: 'pem' }).toString();
 
 /** Expects `options` to be refused with `code` before anything reaches the emulator. */
-async function expectRefusedOffline(options: Partial<EnsureEntitledOptions>, code: string): Promise<ConfigurationError> {
+async function expectRefusedOffline(
+  options: Partial<EnsureEntitledOptions>,
+  code: string,
+): Promise<ConfigurationError> {
   const error = await rejectionOf(ensureEntitled(emulatorOptions(emulator(), options)), ConfigurationError);
   expect(error).toMatchObject({ code, exitCode: ExitCode.CONFIGURATION });
   expect(emulator().calls).toHaveLength(0);
@@ -72,8 +76,16 @@ describe('the product public key', () => {
     ['an Ed25519 key', pem(ed25519.publicKey), /ed25519 key/],
     ['a private key PEM', rsa1024.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /private key/],
     ['a private KeyObject', rsa1024.privateKey, /public KeyObject/],
-    ['text that is no key', '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n', /could not be parsed/],
-    ['a JWK object (of the placeholder)', createPublicKey(PLACEHOLDER_PEM).export({ format: 'jwk' }) as unknown as string, /PEM text, DER bytes or a KeyObject/],
+    [
+      'text that is no key',
+      '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n',
+      /could not be parsed/,
+    ],
+    [
+      'a JWK object (of the placeholder)',
+      createPublicKey(PLACEHOLDER_PEM).export({ format: 'jwk' }) as unknown as string,
+      /PEM text, DER bytes or a KeyObject/,
+    ],
   ])('refuses %s', async (_label, publicKey, message) => {
     const error = await expectRefusedOffline({ publicKey }, 'INVALID_PUBLIC_KEY');
     expect(error.message).toMatch(message);
@@ -87,7 +99,9 @@ describe('the product public key', () => {
   it('accepts the right key as PEM, DER or KeyObject', async () => {
     const publicKey = emulator().publicKey;
     for (const form of [emulator().publicKeyPem, publicKey.export({ type: 'spki', format: 'der' }), publicKey]) {
-      await expect(ensureEntitled(emulatorOptions(emulator(), { publicKey: form }))).resolves.toMatchObject({ attempts: 1 });
+      await expect(ensureEntitled(emulatorOptions(emulator(), { publicKey: form }))).resolves.toMatchObject({
+        attempts: 1,
+      });
     }
     expect(emulator().calls).toHaveLength(3);
   });
@@ -111,22 +125,31 @@ describe('product code, key version and deadline', () => {
     expect(error.message).toMatch(/Management Portal/);
   });
 
-  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1' as unknown as number])('refuses public key version %s', async (publicKeyVersion) => {
-    await expectRefusedOffline({ publicKeyVersion }, 'INVALID_PUBLIC_KEY_VERSION');
-  });
+  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1' as unknown as number])(
+    'refuses public key version %s',
+    async (publicKeyVersion) => {
+      await expectRefusedOffline({ publicKeyVersion }, 'INVALID_PUBLIC_KEY_VERSION');
+    },
+  );
 
   it.each([0, -5, Number.NaN, Number.POSITIVE_INFINITY])('refuses deadlineMs %s', async (deadlineMs) => {
     await expectRefusedOffline({ deadlineMs }, 'INVALID_OPTION');
   });
 
-  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])('refuses requestTimeoutMs %s (a hung request must be abandoned)', async (requestTimeoutMs) => {
-    const error = await expectRefusedOffline({ requestTimeoutMs }, 'INVALID_OPTION');
-    expect(error.message).toContain('requestTimeoutMs');
-  });
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])(
+    'refuses requestTimeoutMs %s (a hung request must be abandoned)',
+    async (requestTimeoutMs) => {
+      const error = await expectRefusedOffline({ requestTimeoutMs }, 'INVALID_OPTION');
+      expect(error.message).toContain('requestTimeoutMs');
+    },
+  );
 
-  it.each(['', 'not a url', 'ftp://127.0.0.1/', 'metering.local:8443'])('refuses endpoint %j rather than silently using AWS', async (endpoint) => {
-    await expectRefusedOffline({ endpoint }, 'INVALID_OPTION');
-  });
+  it.each(['', 'not a url', 'ftp://127.0.0.1/', 'metering.local:8443'])(
+    'refuses endpoint %j rather than silently using AWS',
+    async (endpoint) => {
+      await expectRefusedOffline({ endpoint }, 'INVALID_OPTION');
+    },
+  );
 
   it.each([
     { clockToleranceSec: Number.NaN },
@@ -150,4 +173,3 @@ describe('product code, key version and deadline', () => {
     await expectRefusedOffline({ retry }, 'INVALID_OPTION');
   });
 });
-

@@ -19,7 +19,13 @@ import * as emulator from '../../src/emulator/index.js';
 
 /** What the verdicts judge with, as scripts/generate-vectors.mjs: the root, the emulator, the error classification. */
 const library = { ...root, ...emulator, classifyMeteringError };
-import { awsErrorVerdict, keyVerdict, registrationVerdict, scenarioVerdict, type Verdict } from '../../scripts/vector-verdicts.mjs';
+import {
+  awsErrorVerdict,
+  keyVerdict,
+  registrationVerdict,
+  scenarioVerdict,
+  type Verdict,
+} from '../../scripts/vector-verdicts.mjs';
 
 const vectors = (file: string) => JSON.parse(readFileSync(new URL(`../vectors/${file}`, import.meta.url), 'utf8'));
 
@@ -33,11 +39,27 @@ interface RegistrationCase {
 }
 
 describe('test/vectors/registration.json', () => {
-  const { now, keys, cases } = vectors('registration.json') as { now: number; keys: Record<string, string>; cases: RegistrationCase[] };
+  const { now, keys, cases } = vectors('registration.json') as {
+    now: number;
+    keys: Record<string, string>;
+    cases: RegistrationCase[];
+  };
 
   it('holds valid answers and every kind of refusal', () => {
     const codes = new Set(cases.map((c) => (c.expect.valid ? 'VALID' : c.expect.code)));
-    for (const code of ['VALID', 'TOKEN_MALFORMED', 'ALGORITHM_NOT_ALLOWED', 'SIGNATURE_INVALID', 'NONCE_MISMATCH', 'PRODUCT_CODE_MISMATCH', 'PUBLIC_KEY_VERSION_MISMATCH', 'IAT_IN_FUTURE', 'TOKEN_TOO_OLD', 'IAT_MISSING', 'REFUSED_PUBLIC_KEY']) {
+    for (const code of [
+      'VALID',
+      'TOKEN_MALFORMED',
+      'ALGORITHM_NOT_ALLOWED',
+      'SIGNATURE_INVALID',
+      'NONCE_MISMATCH',
+      'PRODUCT_CODE_MISMATCH',
+      'PUBLIC_KEY_VERSION_MISMATCH',
+      'IAT_IN_FUTURE',
+      'TOKEN_TOO_OLD',
+      'IAT_MISSING',
+      'REFUSED_PUBLIC_KEY',
+    ]) {
       expect(codes).toContain(code);
     }
   });
@@ -57,7 +79,9 @@ describe('test/vectors/keys.json', () => {
 });
 
 describe('test/vectors/aws-errors.json', () => {
-  const { cases } = vectors('aws-errors.json') as { cases: { name: string; status: number; expect: Record<string, unknown> }[] };
+  const { cases } = vectors('aws-errors.json') as {
+    cases: { name: string; status: number; expect: Record<string, unknown> }[];
+  };
 
   it.each(cases.map((c) => [`${c.name} (HTTP ${c.status})`, c] as const))('%s', (_label, c) => {
     expect(awsErrorVerdict(library, c.name, c.status)).toEqual(c.expect);
@@ -65,7 +89,9 @@ describe('test/vectors/aws-errors.json', () => {
 });
 
 describe('test/vectors/emulator-scenarios.json', () => {
-  const { cases } = vectors('emulator-scenarios.json') as { cases: { name: string; scenario: Record<string, unknown>; expect: Verdict }[] };
+  const { cases } = vectors('emulator-scenarios.json') as {
+    cases: { name: string; scenario: Record<string, unknown>; expect: Verdict }[];
+  };
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     expect(await scenarioVerdict(library, c.scenario)).toEqual({ verdict: c.expect, calls: 1 });
@@ -86,7 +112,12 @@ describe('test/vectors/retry-policy.json', () => {
   it('samples are what backoffDelay returns', () => {
     expect(samples.length).toBeGreaterThan(100);
     for (const { failures, random, policy, delayMs } of samples) {
-      expect({ failures, random, policy, delayMs: backoffDelay(failures, policy ?? DEFAULT_RETRY_POLICY, () => random) }).toEqual({
+      expect({
+        failures,
+        random,
+        policy,
+        delayMs: backoffDelay(failures, policy ?? DEFAULT_RETRY_POLICY, () => random),
+      }).toEqual({
         failures,
         random,
         policy,
@@ -96,7 +127,9 @@ describe('test/vectors/retry-policy.json', () => {
   });
 
   it('samples the policy before issue 25, where the delay is floor(random * min(30 s, 1 s * 2^(failures - 1)))', () => {
-    const before = samples.filter((s) => s.policy?.doublingLimitMs === 30_000 && s.policy.maxJitterMs === 30_000 && s.policy.maxDelayMs === 30_000);
+    const before = samples.filter(
+      (s) => s.policy?.doublingLimitMs === 30_000 && s.policy.maxJitterMs === 30_000 && s.policy.maxDelayMs === 30_000,
+    );
     expect(before.length).toBeGreaterThan(10);
     for (const { failures, random, delayMs } of before) {
       expect(delayMs).toBe(Math.floor(random * Math.min(30_000, 1_000 * 2 ** (failures - 1))));
@@ -112,7 +145,13 @@ describe('test/vectors/retry-policy.json', () => {
 
 it("test/vectors/amazon-roots.json holds Amazon's roots exactly as Node bundles them", () => {
   const { roots } = vectors('amazon-roots.json') as { roots: { subject: string; sha256: string; pem: string }[] };
-  expect(roots.map((r) => r.subject)).toEqual(['Amazon Root CA 1', 'Amazon Root CA 2', 'Amazon Root CA 3', 'Amazon Root CA 4', 'Starfield Services Root Certificate Authority - G2']);
+  expect(roots.map((r) => r.subject)).toEqual([
+    'Amazon Root CA 1',
+    'Amazon Root CA 2',
+    'Amazon Root CA 3',
+    'Amazon Root CA 4',
+    'Starfield Services Root Certificate Authority - G2',
+  ]);
   for (const root of roots) {
     expect(rootCertificates.map((pem) => `${pem.trim()}\n`)).toContain(root.pem);
     const certificate = new X509Certificate(root.pem);
@@ -123,11 +162,15 @@ it("test/vectors/amazon-roots.json holds Amazon's roots exactly as Node bundles 
 });
 
 it('the generator still writes exactly the committed cases', () => {
-  const generated = execFileSync(process.execPath, ['scripts/generate-vectors.mjs', '--names'], { encoding: 'utf8' }).trim().split('\n');
+  const generated = execFileSync(process.execPath, ['scripts/generate-vectors.mjs', '--names'], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
   const committed = [
     ...vectors('registration.json').cases.map((c: { name: string }) => `registration.json\t${c.name}`),
     ...vectors('keys.json').cases.map((c: { name: string }) => `keys.json\t${c.name}`),
-    ...vectors('aws-errors.json').cases.map((c: { name: string; status: number }) => `aws-errors.json\t${c.name} ${c.status}`),
+    ...vectors('aws-errors.json').cases.map(
+      (c: { name: string; status: number }) => `aws-errors.json\t${c.name} ${c.status}`,
+    ),
     ...vectors('emulator-scenarios.json').cases.map((c: { name: string }) => `emulator-scenarios.json\t${c.name}`),
     ...vectors('amazon-roots.json').roots.map((r: { subject: string }) => `amazon-roots.json\t${r.subject}`),
   ];

@@ -17,10 +17,25 @@ describe('durationOption', () => {
 
   it.each([
     ['NaN', Number.NaN, seconds, 'clockToleranceSec must be a finite number of seconds, 0 or more; got NaN.'],
-    ['Infinity', Number.POSITIVE_INFINITY, seconds, 'clockToleranceSec must be a finite number of seconds, 0 or more; got Infinity.'],
+    [
+      'Infinity',
+      Number.POSITIVE_INFINITY,
+      seconds,
+      'clockToleranceSec must be a finite number of seconds, 0 or more; got Infinity.',
+    ],
     ['a negative number', -1, seconds, 'clockToleranceSec must be a finite number of seconds, 0 or more; got -1.'],
-    ['0 where 0 would switch it off', 0, positiveMs, 'clockToleranceSec must be a finite number of milliseconds, more than 0, at most 2147483647 (24.8 days); got 0.'],
-    ['a numeric string', '30', seconds, 'clockToleranceSec must be a finite number of seconds, 0 or more; got string "30".'],
+    [
+      '0 where 0 would switch it off',
+      0,
+      positiveMs,
+      'clockToleranceSec must be a finite number of milliseconds, more than 0, at most 2147483647 (24.8 days); got 0.',
+    ],
+    [
+      'a numeric string',
+      '30',
+      seconds,
+      'clockToleranceSec must be a finite number of seconds, 0 or more; got string "30".',
+    ],
     ['null', null, seconds, 'clockToleranceSec must be a finite number of seconds, 0 or more; got object null.'],
     ['a BigInt', 5n, seconds, 'clockToleranceSec must be a finite number of seconds, 0 or more; got bigint 5.'],
     [

@@ -38,7 +38,9 @@ describe('HTTPS', () => {
       } finally {
         client.destroy();
       }
-      expect(emulator.calls).toEqual([expect.objectContaining({ operation: 'RegisterUsage', statusCode: 200, host: `127.0.0.1:${emulator.port}` })]);
+      expect(emulator.calls).toEqual([
+        expect.objectContaining({ operation: 'RegisterUsage', statusCode: 200, host: `127.0.0.1:${emulator.port}` }),
+      ]);
     });
   });
 
@@ -46,7 +48,9 @@ describe('HTTPS', () => {
     await withEmulator({ tls: TLS }, async (emulator) => {
       const client = clientTrusting(emulator.url, createTestCertificateAuthority().certificatePem);
       try {
-        await expect(client.send(new RegisterUsageCommand(REGISTER))).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+        await expect(client.send(new RegisterUsageCommand(REGISTER))).rejects.toMatchObject({
+          code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+        });
       } finally {
         client.destroy();
       }
@@ -57,12 +61,20 @@ describe('HTTPS', () => {
 
 /** An STS query-protocol POST (the SDK's wire format for AssumeRoleWithWebIdentity). */
 async function stsCall(url: string, form: Record<string, string>) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: new URLSearchParams(form) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body: new URLSearchParams(form),
+  });
   return { status: response.status, body: await response.text() };
 }
 
 describe('STS stand-in', () => {
-  const ROLE = { accessKeyId: 'ASIASTSSTANDIN000001', secretAccessKey: 'sts-secret-not-real', sessionToken: 'sts-session-token' };
+  const ROLE = {
+    accessKeyId: 'ASIASTSSTANDIN000001',
+    secretAccessKey: 'sts-secret-not-real',
+    sessionToken: 'sts-session-token',
+  };
 
   it('AssumeRoleWithWebIdentity hands out the role credentials, XML-escaped, and is recorded', async () => {
     await withEmulator({ roleCredentials: ROLE }, async (emulator) => {
@@ -75,10 +87,16 @@ describe('STS stand-in', () => {
       });
 
       expect(answer.status).toBe(200);
-      expect(answer.body).toContain(`<AccessKeyId>${ROLE.accessKeyId}</AccessKeyId><SecretAccessKey>${ROLE.secretAccessKey}</SecretAccessKey><SessionToken>${ROLE.sessionToken}</SessionToken>`);
+      expect(answer.body).toContain(
+        `<AccessKeyId>${ROLE.accessKeyId}</AccessKeyId><SecretAccessKey>${ROLE.secretAccessKey}</SecretAccessKey><SessionToken>${ROLE.sessionToken}</SessionToken>`,
+      );
       expect(answer.body).toContain('<Arn>arn:aws:iam::123456789012:role/product&#60;&#38;&#62;/session-1</Arn>');
       expect(emulator.calls).toEqual([
-        expect.objectContaining({ operation: 'AssumeRoleWithWebIdentity', statusCode: 200, input: expect.objectContaining({ WebIdentityToken: 'projected-token' }) }),
+        expect.objectContaining({
+          operation: 'AssumeRoleWithWebIdentity',
+          statusCode: 200,
+          input: expect.objectContaining({ WebIdentityToken: 'projected-token' }),
+        }),
       ]);
     });
   });
@@ -86,14 +104,22 @@ describe('STS stand-in', () => {
   it('hands out `credentials` (with a session token) by default, so calls signed with them verify', async () => {
     await withEmulator({ credentials: DUMMY_CREDENTIALS }, async (emulator) => {
       expect(emulator.roleCredentials).toEqual({ ...DUMMY_CREDENTIALS, sessionToken: expect.any(String) });
-      const answer = await stsCall(emulator.url, { Action: 'AssumeRoleWithWebIdentity', RoleArn: 'arn:aws:iam::123456789012:role/p', RoleSessionName: 's', WebIdentityToken: 't' });
+      const answer = await stsCall(emulator.url, {
+        Action: 'AssumeRoleWithWebIdentity',
+        RoleArn: 'arn:aws:iam::123456789012:role/p',
+        RoleSessionName: 's',
+        WebIdentityToken: 't',
+      });
       expect(answer.body).toContain(`<AccessKeyId>${DUMMY_CREDENTIALS.accessKeyId}</AccessKeyId>`);
     });
   });
 
   it.each([
     [{ Action: 'GetCallerIdentity' }, 'InvalidAction'],
-    [{ Action: 'AssumeRoleWithWebIdentity', RoleArn: 'arn:aws:iam::123456789012:role/p', RoleSessionName: 's' }, 'ValidationError'],
+    [
+      { Action: 'AssumeRoleWithWebIdentity', RoleArn: 'arn:aws:iam::123456789012:role/p', RoleSessionName: 's' },
+      'ValidationError',
+    ],
   ])('%j answers a 400 %s', async (form, code) => {
     await withEmulator({}, async (emulator) => {
       const answer = await stsCall(emulator.url, form);
@@ -105,7 +131,11 @@ describe('STS stand-in', () => {
 });
 
 describe('ECS stand-ins', () => {
-  const ROLE = { accessKeyId: 'ASIAECSSTANDIN000001', secretAccessKey: 'ecs-secret-not-real', sessionToken: 'ecs-session-token' };
+  const ROLE = {
+    accessKeyId: 'ASIAECSSTANDIN000001',
+    secretAccessKey: 'ecs-secret-not-real',
+    sessionToken: 'ecs-session-token',
+  };
 
   it('task metadata v4: the container, and the task whose TaskARN names the Region, on plain HTTP', async () => {
     await withEmulator({ ecs: { region: 'ap-southeast-2' } }, async (emulator) => {
@@ -129,21 +159,28 @@ describe('ECS stand-ins', () => {
   });
 
   it('container credentials: the role credentials, only with the authorization token when one is set', async () => {
-    await withEmulator({ roleCredentials: ROLE, ecs: { region: TEST_REGION, authorizationToken: 'agent-token' } }, async (emulator) => {
-      const env = emulator.ecs!.environment;
-      expect(env.AWS_CONTAINER_AUTHORIZATION_TOKEN).toBe('agent-token');
-      const uri = env.AWS_CONTAINER_CREDENTIALS_FULL_URI!; // not on 169.254.170.2:80, so the full URI
+    await withEmulator(
+      { roleCredentials: ROLE, ecs: { region: TEST_REGION, authorizationToken: 'agent-token' } },
+      async (emulator) => {
+        const env = emulator.ecs!.environment;
+        expect(env.AWS_CONTAINER_AUTHORIZATION_TOKEN).toBe('agent-token');
+        const uri = env.AWS_CONTAINER_CREDENTIALS_FULL_URI!; // not on 169.254.170.2:80, so the full URI
 
-      const refused = await fetch(uri, { headers: { authorization: 'another-token' } });
-      const granted = await fetch(uri, { headers: { authorization: 'agent-token' } });
+        const refused = await fetch(uri, { headers: { authorization: 'another-token' } });
+        const granted = await fetch(uri, { headers: { authorization: 'agent-token' } });
 
-      expect(refused.status).toBe(401);
-      expect(await granted.json()).toMatchObject({ AccessKeyId: ROLE.accessKeyId, SecretAccessKey: ROLE.secretAccessKey, Token: ROLE.sessionToken });
-      expect(emulator.calls.map((call) => [call.operation, call.statusCode])).toEqual([
-        ['EcsContainerCredentials', 401],
-        ['EcsContainerCredentials', 200],
-      ]);
-    });
+        expect(refused.status).toBe(401);
+        expect(await granted.json()).toMatchObject({
+          AccessKeyId: ROLE.accessKeyId,
+          SecretAccessKey: ROLE.secretAccessKey,
+          Token: ROLE.sessionToken,
+        });
+        expect(emulator.calls.map((call) => [call.operation, call.statusCode])).toEqual([
+          ['EcsContainerCredentials', 401],
+          ['EcsContainerCredentials', 200],
+        ]);
+      },
+    );
   });
 
   it('any other path is a 404, recorded; closing the emulator closes the ECS listener too', async () => {
@@ -151,7 +188,13 @@ describe('ECS stand-ins', () => {
     await withEmulator({ ecs: { region: TEST_REGION } }, async (emulator) => {
       ecsUrl = emulator.ecs!.url;
       expect((await fetch(`${ecsUrl}/v2/credentials/someone-else`)).status).toBe(404);
-      expect(emulator.calls).toEqual([expect.objectContaining({ operation: 'EcsUnknownPath', statusCode: 404, input: { path: '/v2/credentials/someone-else' } })]);
+      expect(emulator.calls).toEqual([
+        expect.objectContaining({
+          operation: 'EcsUnknownPath',
+          statusCode: 404,
+          input: { path: '/v2/credentials/someone-else' },
+        }),
+      ]);
     });
     await expect(fetch(`${ecsUrl}/v4/x/task`)).rejects.toThrow();
   });

@@ -4,7 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type MarketplaceMeteringClient, MeterUsageCommand, RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
+import {
+  type MarketplaceMeteringClient,
+  MeterUsageCommand,
+  RegisterUsageCommand,
+} from '@aws-sdk/client-marketplace-metering';
 import { decodeProtectedHeader } from 'jose';
 import { verifyRegistration } from '../../src/index.js';
 import {
@@ -36,7 +40,11 @@ async function rawCall(target: string, body: unknown, headers: Record<string, st
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: response.status, errorType: response.headers.get('x-amzn-errortype'), body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    errorType: response.headers.get('x-amzn-errortype'),
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 /** Sends RegisterUsage through the real SDK (a client of its own unless given) and returns the AWS error name, or 'ok'. */
@@ -60,7 +68,12 @@ describe('wire protocol', () => {
     expect(answer.status).toBe(200);
     const token = answer.body.Signature as string;
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'PS256', typ: 'JWT' });
-    const claims = await verifyRegistration(token, { publicKey: emulator().publicKeyPem, productCode: REGISTER.ProductCode, publicKeyVersion: 1, nonce: REGISTER.Nonce });
+    const claims = await verifyRegistration(token, {
+      publicKey: emulator().publicKeyPem,
+      productCode: REGISTER.ProductCode,
+      publicKeyVersion: 1,
+      nonce: REGISTER.Nonce,
+    });
     expect(Object.keys(claims.payload).sort()).toEqual(['iat', 'nonce', 'productCode', 'publicKeyVersion']);
   });
 
@@ -129,7 +142,11 @@ describe('wire protocol', () => {
   it.each([
     ['a product code off the pattern', { ...REGISTER, ProductCode: 'bad code' }, 'InvalidProductCodeException'],
     ['key version 0', { ...REGISTER, PublicKeyVersion: 0 }, 'InvalidPublicKeyVersionException'],
-    ['key version 2^31, beyond the model\'s 32-bit integer', { ...REGISTER, PublicKeyVersion: 2 ** 31 }, 'InvalidPublicKeyVersionException'],
+    [
+      "key version 2^31, beyond the model's 32-bit integer",
+      { ...REGISTER, PublicKeyVersion: 2 ** 31 },
+      'InvalidPublicKeyVersionException',
+    ],
     ['key version 2^31-1, the largest', { ...REGISTER, PublicKeyVersion: 2 ** 31 - 1 }, 'ok'],
     ['a nonce over 255 characters', { ...REGISTER, Nonce: 'n'.repeat(256) }, 'ValidationException'],
     ['a nonce of 255 emoji (510 UTF-16 units, 255 characters)', { ...REGISTER, Nonce: '\u{1F600}'.repeat(255) }, 'ok'],
@@ -150,7 +167,13 @@ describe('recorded calls', () => {
       client.destroy();
 
       expect(local.calls).toMatchObject([
-        { operation: 'RegisterUsage', input: REGISTER, region: 'me-central-1', accessKeyId: DUMMY_CREDENTIALS.accessKeyId, statusCode: 200 },
+        {
+          operation: 'RegisterUsage',
+          input: REGISTER,
+          region: 'me-central-1',
+          accessKeyId: DUMMY_CREDENTIALS.accessKeyId,
+          statusCode: 200,
+        },
         { operation: 'RegisterUsage', statusCode: 400, errorType: 'CustomerNotEntitledException' },
       ]);
       expect(local.calls[0]!.at.getTime()).toBeGreaterThanOrEqual(before - 1);
@@ -210,7 +233,14 @@ describe('scenario knobs', () => {
     expect(bucket.take(10_000, limit)).toBe(true);
     expect(bucket.take(10_000, limit)).toBe(false);
     const noBurst = new TokenBucket(); // burst defaults to perSecond
-    expect(Array.from({ length: 6 }, () => noBurst.take(0, { perSecond: 5 }))).toEqual([true, true, true, true, true, false]);
+    expect(Array.from({ length: 6 }, () => noBurst.take(0, { perSecond: 5 }))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+    ]);
   });
 
   it('delays every answer by latencyMs', async () => {
@@ -233,7 +263,8 @@ describe('extra operations', () => {
       {
         operations: {
           MeterUsage: (input) => {
-            if (input.UsageDimension === 'duplicate') throw new EmulatorServiceError('DuplicateRequestException', 'Already metered');
+            if (input.UsageDimension === 'duplicate')
+              throw new EmulatorServiceError('DuplicateRequestException', 'Already metered');
             return { MeteringRecordId: 'record-1' };
           },
         },
@@ -247,10 +278,12 @@ describe('extra operations', () => {
       const client = emulatorClient(local);
       const input = { ProductCode: 'prod', Timestamp: new Date(), UsageDimension: 'cpu', UsageQuantity: 1 };
       await expect(client.send(new MeterUsageCommand(input))).resolves.toMatchObject({ MeteringRecordId: 'record-1' });
-      await expect(client.send(new MeterUsageCommand({ ...input, UsageDimension: 'duplicate' }))).rejects.toMatchObject({
-        name: 'DuplicateRequestException',
-        $metadata: { httpStatusCode: 400 },
-      });
+      await expect(client.send(new MeterUsageCommand({ ...input, UsageDimension: 'duplicate' }))).rejects.toMatchObject(
+        {
+          name: 'DuplicateRequestException',
+          $metadata: { httpStatusCode: 400 },
+        },
+      );
       client.destroy();
       expect(local.calls.map((call) => call.operation)).toEqual(['MeterUsage', 'MeterUsage']);
     });

@@ -1,7 +1,15 @@
 /** ensureEntitled end to end: the real AWS SDK over HTTP to the emulator, on the happy paths. */
 import { describe, expect, it } from 'vitest';
 import { ensureEntitled, verifyRegistration } from '../../src/index.js';
-import { DUMMY_CREDENTIALS, emulatorClient, emulatorOptions, recordingLogger, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
+import {
+  DUMMY_CREDENTIALS,
+  emulatorClient,
+  emulatorOptions,
+  recordingLogger,
+  TEST_PRODUCT_CODE,
+  TEST_REGION,
+  useEmulator,
+} from '../support/index.js';
 
 const emulator = useEmulator();
 
@@ -10,7 +18,12 @@ describe('ensureEntitled against the emulator', () => {
     const before = Date.now();
     const entitlement = await ensureEntitled(emulatorOptions(emulator(), { publicKeyVersion: 3 }));
 
-    expect(entitlement).toMatchObject({ productCode: TEST_PRODUCT_CODE, publicKeyVersion: 3, attempts: 1, region: TEST_REGION });
+    expect(entitlement).toMatchObject({
+      productCode: TEST_PRODUCT_CODE,
+      publicKeyVersion: 3,
+      attempts: 1,
+      region: TEST_REGION,
+    });
     expect(entitlement.publicKeyRotationTimestamp).toBeUndefined();
     expect(entitlement.issuedAt.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
     const [call] = emulator().calls;
@@ -36,7 +49,10 @@ describe('ensureEntitled against the emulator', () => {
     emulator().scenario.claimSpelling = claimSpelling;
     const entitlement = await ensureEntitled(emulatorOptions(emulator()));
     const payload = JSON.parse(Buffer.from(entitlement.registration.split('.')[1]!, 'base64url').toString()) as object;
-    const names = claimSpelling === 'camelCase' ? ['productCode', 'publicKeyVersion', 'nonce'] : ['ProductCode', 'PublicKeyVersion', 'Nonce'];
+    const names =
+      claimSpelling === 'camelCase'
+        ? ['productCode', 'publicKeyVersion', 'nonce']
+        : ['ProductCode', 'PublicKeyVersion', 'Nonce'];
     expect(Object.keys(payload).sort()).toEqual([...names, 'iat'].sort());
     expect(entitlement.productCode).toBe(TEST_PRODUCT_CODE);
   });
@@ -71,7 +87,9 @@ describe('ensureEntitled against the emulator', () => {
 
   it('uses a caller-supplied client and reports its Region', async () => {
     const client = emulatorClient(emulator(), { region: 'ca-central-1' });
-    const entitlement = await ensureEntitled(emulatorOptions(emulator(), { client, region: undefined, endpoint: undefined }));
+    const entitlement = await ensureEntitled(
+      emulatorOptions(emulator(), { client, region: undefined, endpoint: undefined }),
+    );
 
     expect(entitlement.region).toBe('ca-central-1');
     expect(emulator().calls[0]?.region).toBe('ca-central-1');

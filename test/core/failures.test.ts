@@ -99,14 +99,20 @@ describe('modelled RegisterUsage errors', () => {
 });
 
 describe('unmodelled client errors point at the IAM role', () => {
-  const credentials = { accessKeyId: DUMMY_CREDENTIALS.accessKeyId, secretAccessKey: 'the-secret-the-emulator-expects' };
+  const credentials = {
+    accessKeyId: DUMMY_CREDENTIALS.accessKeyId,
+    secretAccessKey: 'the-secret-the-emulator-expects',
+  };
 
   it.each([
     ['a wrong secret', { ...credentials, secretAccessKey: 'a-wrong-secret' }, 'InvalidSignatureException'],
     ['an unknown access key', { ...credentials, accessKeyId: 'AKIDSOMEONEELSE' }, 'UnrecognizedClientException'],
   ])('%s', async (_label, clientCredentials, awsError) => {
     await withEmulator({ credentials }, async (emulator) => {
-      const error = await rejectionOf(ensureEntitled(emulatorOptions(emulator, { credentials: clientCredentials })), ConfigurationError);
+      const error = await rejectionOf(
+        ensureEntitled(emulatorOptions(emulator, { credentials: clientCredentials })),
+        ConfigurationError,
+      );
 
       expect(error).toMatchObject({ code: 'AWS_CLIENT_ERROR', exitCode: ExitCode.CONFIGURATION });
       expect(error.message).toContain(awsError);
@@ -138,7 +144,10 @@ describe('failures of the client itself are final, not retried for 30 minutes', 
     const credentials = async () => {
       throw new TypeError('credential provider bug');
     };
-    const error = await rejectionOf(ensureEntitled(emulatorOptions(emulator(), { credentials, deadlineMs: 20_000 })), ConfigurationError);
+    const error = await rejectionOf(
+      ensureEntitled(emulatorOptions(emulator(), { credentials, deadlineMs: 20_000 })),
+      ConfigurationError,
+    );
 
     expect(error).toMatchObject({ code: 'CLIENT_FAILURE', exitCode: ExitCode.CONFIGURATION });
     expect(error.message).toContain('credential provider bug');

@@ -8,7 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, ensureEntitled, ValidationError, VerificationError } from '../../src/index.js';
 import { TOKEN_IAT_VARIANTS } from '../../src/emulator/index.js';
 import { batchMeterUsage } from '../../src/metering/index.js';
-import { emulatorClient, emulatorOptions, recordingLogger, rejectionOf, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
+import {
+  emulatorClient,
+  emulatorOptions,
+  recordingLogger,
+  rejectionOf,
+  TEST_PRODUCT_CODE,
+  useEmulator,
+} from '../support/index.js';
 
 const emulator = useEmulator();
 
@@ -35,7 +42,9 @@ describe('iat is advisory: whatever AWS sends there, the registration is accepte
 
   it('a token issued now logs no skew warning', async () => {
     const logger = recordingLogger();
-    await expect(ensureEntitled(emulatorOptions(emulator(), { logger }))).resolves.toMatchObject({ issuedAtSource: 'token' });
+    await expect(ensureEntitled(emulatorOptions(emulator(), { logger }))).resolves.toMatchObject({
+      issuedAtSource: 'token',
+    });
     expect(logger.events()).not.toContain('register.clock_skew');
   });
 
@@ -50,26 +59,38 @@ describe('iat is advisory: whatever AWS sends there, the registration is accepte
   });
 });
 
-describe('PublicKeyVersion is the model\'s 32-bit integer', () => {
+describe("PublicKeyVersion is the model's 32-bit integer", () => {
   it('2^31 is a ConfigurationError before any call; 2^31-1 registers', async () => {
-    const error = await rejectionOf(ensureEntitled(emulatorOptions(emulator(), { publicKeyVersion: 2 ** 31 })), ConfigurationError);
+    const error = await rejectionOf(
+      ensureEntitled(emulatorOptions(emulator(), { publicKeyVersion: 2 ** 31 })),
+      ConfigurationError,
+    );
     expect(error).toMatchObject({ code: 'INVALID_PUBLIC_KEY_VERSION', exitCode: 78 });
     expect(error.message).toContain('2147483647');
     expect(emulator().calls).toHaveLength(0);
-    await expect(ensureEntitled(emulatorOptions(emulator(), { publicKeyVersion: 2 ** 31 - 1 }))).resolves.toMatchObject({ publicKeyVersion: 2 ** 31 - 1 });
+    await expect(ensureEntitled(emulatorOptions(emulator(), { publicKeyVersion: 2 ** 31 - 1 }))).resolves.toMatchObject(
+      { publicKeyVersion: 2 ** 31 - 1 },
+    );
   });
 });
 
 describe('an empty BatchMeterUsage names no product', () => {
   it('is refused by the library before any call and by the emulator', async () => {
-    const error = await rejectionOf(batchMeterUsage({ UsageRecords: [] }, emulatorOptions(emulator())), ValidationError);
+    const error = await rejectionOf(
+      batchMeterUsage({ UsageRecords: [] }, emulatorOptions(emulator())),
+      ValidationError,
+    );
     expect(error.field).toBe('ProductCode');
     expect(emulator().calls).toHaveLength(0);
 
     const client = emulatorClient(emulator());
     try {
-      await expect(client.send(new BatchMeterUsageCommand({ UsageRecords: [] }))).rejects.toMatchObject({ name: 'InvalidProductCodeException' });
-      await expect(client.send(new BatchMeterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, UsageRecords: [] }))).resolves.toMatchObject({ Results: [] });
+      await expect(client.send(new BatchMeterUsageCommand({ UsageRecords: [] }))).rejects.toMatchObject({
+        name: 'InvalidProductCodeException',
+      });
+      await expect(
+        client.send(new BatchMeterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, UsageRecords: [] })),
+      ).resolves.toMatchObject({ Results: [] });
     } finally {
       client.destroy();
     }
@@ -82,7 +103,9 @@ describe('the emulator answers like AWS', () => {
     try {
       const ok = await client.send(new RegisterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, PublicKeyVersion: 1 }));
       emulator().scenario.entitled = false;
-      const failed = await client.send(new RegisterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, PublicKeyVersion: 1 })).catch((err: unknown) => err as { $metadata: { requestId?: string } });
+      const failed = await client
+        .send(new RegisterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, PublicKeyVersion: 1 }))
+        .catch((err: unknown) => err as { $metadata: { requestId?: string } });
       const [first, second] = emulator().calls;
       expect(ok.$metadata.requestId).toBe(first!.requestId);
       expect(failed.$metadata.requestId).toBe(second!.requestId);
@@ -95,12 +118,26 @@ describe('the emulator answers like AWS', () => {
 
   it('scenario.errors makes an operation answer any error it models, and only those', async () => {
     const client = emulatorClient(emulator());
-    const meter = () => client.send(new MeterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, Timestamp: new Date(), UsageDimension: 'requests', UsageQuantity: 1 }));
+    const meter = () =>
+      client.send(
+        new MeterUsageCommand({
+          ProductCode: TEST_PRODUCT_CODE,
+          Timestamp: new Date(),
+          UsageDimension: 'requests',
+          UsageQuantity: 1,
+        }),
+      );
     try {
       emulator().scenario.errors = { MeterUsage: 'InvalidEndpointRegionException' };
-      await expect(meter()).rejects.toMatchObject({ name: 'InvalidEndpointRegionException', $metadata: { httpStatusCode: 400 } });
+      await expect(meter()).rejects.toMatchObject({
+        name: 'InvalidEndpointRegionException',
+        $metadata: { httpStatusCode: 400 },
+      });
       emulator().scenario.errors = { MeterUsage: 'InvalidLicenseException' }; // a BatchMeterUsage error
-      await expect(meter()).rejects.toMatchObject({ name: 'EmulatorScenarioError', $metadata: { httpStatusCode: 500 } });
+      await expect(meter()).rejects.toMatchObject({
+        name: 'EmulatorScenarioError',
+        $metadata: { httpStatusCode: 500 },
+      });
     } finally {
       client.destroy();
     }
@@ -113,7 +150,9 @@ describe('the emulator answers like AWS', () => {
     const client = emulatorClient(emulator());
     try {
       const usage = { ...record, Timestamp: new Date(), Dimension: 'requests', Quantity: 1 };
-      await expect(client.send(new BatchMeterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, UsageRecords: [usage] }))).rejects.toMatchObject({ name });
+      await expect(
+        client.send(new BatchMeterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, UsageRecords: [usage] })),
+      ).rejects.toMatchObject({ name });
     } finally {
       client.destroy();
     }

@@ -45,14 +45,20 @@ describe('the default logger', () => {
   it('says nothing for routine retries: throttled twice, then registered', async () => {
     emulator().scenario.throttleFirst = 2;
     const warnings = await processWarnings(() => ensureEntitled(withDefaultLogger()));
-    expect(emulator().calls.map((c) => c.errorType ?? 'ok')).toEqual(['ThrottlingException', 'ThrottlingException', 'ok']);
+    expect(emulator().calls.map((c) => c.errorType ?? 'ok')).toEqual([
+      'ThrottlingException',
+      'ThrottlingException',
+      'ok',
+    ]);
     expect(warnings.filter((w) => w.name === 'MarketplaceEntitlementWarning')).toEqual([]);
   });
 
   it('warns the operator of an expired key version', async () => {
     emulator().scenario.rotationTimestamp = new Date('2026-01-01T00:00:00Z');
     const warnings = await processWarnings(() => ensureEntitled(withDefaultLogger()));
-    expect(warnings.filter((w) => w.name === 'MarketplaceEntitlementWarning').map(codeOf)).toEqual(['register.key_rotation']);
+    expect(warnings.filter((w) => w.name === 'MarketplaceEntitlementWarning').map(codeOf)).toEqual([
+      'register.key_rotation',
+    ]);
   });
 
   it('warns once when the deadline is close to running out, then the call fails at the deadline', async () => {
@@ -69,7 +75,9 @@ describe('the default logger', () => {
     expect((failure as ServiceUnavailableError).code).toBe('DEADLINE_EXCEEDED');
     const ours = warnings.filter((w) => w.name === 'MarketplaceEntitlementWarning');
     expect(ours.map(codeOf)).toEqual(['register.deadline_near']);
-    expect(ours[0]!.message).toMatch(/RegisterUsage has failed \d+ time\(s\) and less than \d+ s of its 2 s deadline is left/);
+    expect(ours[0]!.message).toMatch(
+      /RegisterUsage has failed \d+ time\(s\) and less than \d+ s of its 2 s deadline is left/,
+    );
   });
 });
 
@@ -88,9 +96,19 @@ describe('pino, passed as it is', () => {
     await new Promise((resolve) => setImmediate(resolve));
 
     const retry = lines.find((l) => l.event === 'register.retry');
-    expect(retry).toMatchObject({ level: 30, msg: expect.stringMatching(/^RegisterUsage attempt 1 failed, retrying in \d+ ms$/), attempt: 1, component: 'entitlement' });
+    expect(retry).toMatchObject({
+      level: 30,
+      msg: expect.stringMatching(/^RegisterUsage attempt 1 failed, retrying in \d+ ms$/),
+      attempt: 1,
+      component: 'entitlement',
+    });
     expect(retry!.error).toMatchObject({ name: 'ThrottlingException' });
-    expect(lines.find((l) => l.event === 'register.verified')).toMatchObject({ level: 30, msg: 'Entitlement verified', attempts: 2, region: emulatorOptions(emulator()).region });
+    expect(lines.find((l) => l.event === 'register.verified')).toMatchObject({
+      level: 30,
+      msg: 'Entitlement verified',
+      attempts: 2,
+      region: emulatorOptions(emulator()).region,
+    });
   });
 });
 
@@ -111,11 +129,26 @@ describe('Powertools for AWS Lambda Logger, passed as it is', () => {
       timeout: 30_000,
       env: { ...process.env, OPTIONS: JSON.stringify(options) },
     });
-    const lines = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.find((l) => l.event === 'register.retry')).toMatchObject({ level: 'INFO', service: 'entitlement-test', attempt: 1, error: { name: 'ThrottlingException' } });
-    expect(lines.find((l) => l.event === 'register.verified')).toMatchObject({ level: 'INFO', message: 'Entitlement verified', attempts: 2 });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((l) => l.event === 'register.retry')).toMatchObject({
+      level: 'INFO',
+      service: 'entitlement-test',
+      attempt: 1,
+      error: { name: 'ThrottlingException' },
+    });
+    expect(lines.find((l) => l.event === 'register.verified')).toMatchObject({
+      level: 'INFO',
+      message: 'Entitlement verified',
+      attempts: 2,
+    });
     // The type check itself (tsc over the tests): compiles only while `logger` accepts the real class (it was TS2322).
-    const typed: EnsureEntitledOptions = { ...options, logger: new PowertoolsLogger({ serviceName: 'entitlement-test' }) };
+    const typed: EnsureEntitledOptions = {
+      ...options,
+      logger: new PowertoolsLogger({ serviceName: 'entitlement-test' }),
+    };
     expect(typed.logger).toBeInstanceOf(PowertoolsLogger);
   });
 });
@@ -123,24 +156,46 @@ describe('Powertools for AWS Lambda Logger, passed as it is', () => {
 describe('the AWS SDK v3 Logger shape, passed as it is', () => {
   const calls: { level: string; content: unknown[] }[] = [];
   afterEach(() => void calls.splice(0));
-  const record = (level: string) => (...content: unknown[]) => void calls.push({ level, content });
+  const record =
+    (level: string) =>
+    (...content: unknown[]) =>
+      void calls.push({ level, content });
 
   it('gets (message, fields), as console does', async () => {
-    const logger: SdkLogger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
+    const logger: SdkLogger = {
+      trace: record('trace'),
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
     emulator().scenario.throttleFirst = 1;
     await ensureEntitled(emulatorOptions(emulator(), { logger }));
     const verified = calls.find((c) => (c.content[1] as { event?: string } | undefined)?.event === 'register.verified');
-    expect(verified).toMatchObject({ level: 'info', content: ['Entitlement verified', { event: 'register.verified', attempts: 2 }] });
-    expect(calls.find((c) => (c.content[1] as { event?: string } | undefined)?.event === 'register.retry')?.level).toBe('info');
+    expect(verified).toMatchObject({
+      level: 'info',
+      content: ['Entitlement verified', { event: 'register.verified', attempts: 2 }],
+    });
+    expect(calls.find((c) => (c.content[1] as { event?: string } | undefined)?.event === 'register.retry')?.level).toBe(
+      'info',
+    );
   });
 
   it('a logger whose methods need `this` (a class) keeps it', async () => {
     class Collector implements SdkLogger {
       readonly lines: string[] = [];
-      debug(...content: unknown[]) { this.lines.push(`debug ${String(content[0])}`); }
-      info(...content: unknown[]) { this.lines.push(`info ${String(content[0])}`); }
-      warn(...content: unknown[]) { this.lines.push(`warn ${String(content[0])}`); }
-      error(...content: unknown[]) { this.lines.push(`error ${String(content[0])}`); }
+      debug(...content: unknown[]) {
+        this.lines.push(`debug ${String(content[0])}`);
+      }
+      info(...content: unknown[]) {
+        this.lines.push(`info ${String(content[0])}`);
+      }
+      warn(...content: unknown[]) {
+        this.lines.push(`warn ${String(content[0])}`);
+      }
+      error(...content: unknown[]) {
+        this.lines.push(`error ${String(content[0])}`);
+      }
     }
     const logger = new Collector();
     await ensureEntitled(emulatorOptions(emulator(), { logger }));

@@ -55,7 +55,9 @@ describe('Region discovery', () => {
   });
 
   it('the explicit option wins over the environment', async () => {
-    const entitlement = await ensureEntitled(emulatorOptions(emulator(), { region: 'sa-east-1', env: { ...NO_IMDS, AWS_REGION: 'eu-north-1' } }));
+    const entitlement = await ensureEntitled(
+      emulatorOptions(emulator(), { region: 'sa-east-1', env: { ...NO_IMDS, AWS_REGION: 'eu-north-1' } }),
+    );
     expect(emulator().calls[0]?.region).toBe('sa-east-1');
     expect(entitlement.region).toBe('sa-east-1');
   });
@@ -64,12 +66,19 @@ describe('Region discovery', () => {
     const ecsAgent = await startTestEmulator({ ecs: { region: 'ap-southeast-2' } });
     try {
       const logger = recordingLogger();
-      const entitlement = await discover({ ...NO_IMDS, ECS_CONTAINER_METADATA_URI_V4: ecsAgent.ecs!.metadataUri }, { logger });
+      const entitlement = await discover(
+        { ...NO_IMDS, ECS_CONTAINER_METADATA_URI_V4: ecsAgent.ecs!.metadataUri },
+        { logger },
+      );
 
       expect(entitlement.region).toBe('ap-southeast-2');
       expect(emulator().calls[0]?.region).toBe('ap-southeast-2');
-      expect(ecsAgent.calls.map((call) => [call.operation, call.input.path])).toEqual([['EcsTaskMetadata', new URL(`${ecsAgent.ecs!.metadataUri}/task`).pathname]]);
-      expect(logger.entries.find((e) => e.fields?.event === 'register.region')?.fields).toMatchObject({ source: 'ecs-task-metadata' });
+      expect(ecsAgent.calls.map((call) => [call.operation, call.input.path])).toEqual([
+        ['EcsTaskMetadata', new URL(`${ecsAgent.ecs!.metadataUri}/task`).pathname],
+      ]);
+      expect(logger.entries.find((e) => e.fields?.event === 'register.region')?.fields).toMatchObject({
+        source: 'ecs-task-metadata',
+      });
     } finally {
       await ecsAgent.close();
     }
@@ -81,7 +90,10 @@ describe('Region discovery', () => {
 
     expect(entitlement.region).toBe('ap-northeast-3');
     expect(emulator().calls[0]?.region).toBe('ap-northeast-3');
-    expect(imds.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['PUT /latest/api/token', 'GET /latest/meta-data/placement/region']);
+    expect(imds.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'PUT /latest/api/token',
+      'GET /latest/meta-data/placement/region',
+    ]);
     expect(imds.requests[1]?.headers['x-aws-ec2-metadata-token']).toBe(IMDS_TOKEN);
   });
 
@@ -89,7 +101,10 @@ describe('Region discovery', () => {
     const ecs = await stub(startStubServer({ 'GET /task': () => ({ status: 500, body: 'agent restarting' }) }));
     const imds = await stub(startImdsServer('eu-south-2'));
     const logger = recordingLogger();
-    const { region } = await resolveRegion({ env: { ECS_CONTAINER_METADATA_URI_V4: ecs.url, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url }, logger });
+    const { region } = await resolveRegion({
+      env: { ECS_CONTAINER_METADATA_URI_V4: ecs.url, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url },
+      logger,
+    });
 
     expect(region).toBe('eu-south-2');
     expect(logger.events('warn')).toEqual(['region.ecs_metadata_failed']);
@@ -97,7 +112,10 @@ describe('Region discovery', () => {
 
   it.each(['true', 'TRUE'])('AWS_EC2_METADATA_DISABLED=%s is honoured: IMDS is not asked', async (disabled) => {
     const imds = await stub(startImdsServer('eu-west-3'));
-    const error = await rejectionOf(discover({ AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_EC2_METADATA_DISABLED: disabled }), ConfigurationError);
+    const error = await rejectionOf(
+      discover({ AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_EC2_METADATA_DISABLED: disabled }),
+      ConfigurationError,
+    );
 
     expect(error).toMatchObject({ code: 'MISSING_REGION' });
     expect(imds.requests).toHaveLength(0);
@@ -145,7 +163,9 @@ describe('EKS Pod Identity warning', () => {
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
     emulator().licenseManager.addLicense(contract(1));
     const logger = recordingLogger();
-    const lease = await acquireLicense(licenseOptions(emulator(), { region: undefined, env: POD_IDENTITY_ENV, credentials: undefined, logger }));
+    const lease = await acquireLicense(
+      licenseOptions(emulator(), { region: undefined, env: POD_IDENTITY_ENV, credentials: undefined, logger }),
+    );
     await lease.close();
 
     const warning = logger.entries.find((e) => e.fields?.event === 'license.pod_identity');

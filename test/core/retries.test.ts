@@ -9,7 +9,9 @@ import { emulatorOptions, recordingLogger, rejectionOf, useEmulator } from '../s
 const emulator = useEmulator();
 
 /** The ServiceUnavailableError `body` rejects with, and how long it took. */
-async function timedFailure(body: () => Promise<unknown>): Promise<{ error: ServiceUnavailableError; elapsedMs: number }> {
+async function timedFailure(
+  body: () => Promise<unknown>,
+): Promise<{ error: ServiceUnavailableError; elapsedMs: number }> {
   const started = performance.now();
   const error = await rejectionOf(body(), ServiceUnavailableError);
   return { error, elapsedMs: performance.now() - started };
@@ -22,7 +24,10 @@ describe('retried until success', () => {
     const entitlement = await ensureEntitled(emulatorOptions(emulator(), { logger }));
 
     expect(entitlement.attempts).toBe(n + 1);
-    expect(emulator().calls.map((call) => call.errorType ?? 'ok')).toEqual([...Array<string>(n).fill('ThrottlingException'), 'ok']);
+    expect(emulator().calls.map((call) => call.errorType ?? 'ok')).toEqual([
+      ...Array<string>(n).fill('ThrottlingException'),
+      'ok',
+    ]);
     const retries = logger.entries.filter((e) => e.fields?.event === 'register.retry');
     expect(retries.map((e) => e.fields?.attempt)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     expect(retries[0]?.fields?.error).toMatchObject({ name: 'ThrottlingException' });
@@ -61,17 +66,24 @@ describe('retried until success', () => {
 
   it('a hung request is abandoned after requestTimeoutMs and retried', async () => {
     Object.assign(emulator().scenario, { transportFault: 'hang', transportFaultFirst: 1 });
-    const entitlement = await ensureEntitled(emulatorOptions(emulator(), { requestTimeoutMs: 300, deadlineMs: 20_000 }));
+    const entitlement = await ensureEntitled(
+      emulatorOptions(emulator(), { requestTimeoutMs: 300, deadlineMs: 20_000 }),
+    );
 
     expect(entitlement.attempts).toBe(2);
-    expect(emulator().calls.map((call) => [call.errorType ?? 'ok', call.statusCode])).toEqual([['Hang', 0], ['ok', 200]]);
+    expect(emulator().calls.map((call) => [call.errorType ?? 'ok', call.statusCode])).toEqual([
+      ['Hang', 0],
+      ['ok', 200],
+    ]);
   });
 });
 
 describe('bounded by the deadline', () => {
   it('persistent throttling ends in DEADLINE_EXCEEDED near the deadline', async () => {
     emulator().scenario.throttleFirst = Infinity;
-    const { error, elapsedMs } = await timedFailure(() => ensureEntitled(emulatorOptions(emulator(), { deadlineMs: 800 })));
+    const { error, elapsedMs } = await timedFailure(() =>
+      ensureEntitled(emulatorOptions(emulator(), { deadlineMs: 800 })),
+    );
 
     expect(error).toMatchObject({ code: 'DEADLINE_EXCEEDED', exitCode: ExitCode.SERVICE_UNAVAILABLE });
     expect(error.attempts).toBeGreaterThan(1);
@@ -96,7 +108,9 @@ describe('bounded by the deadline', () => {
 
   it('an answer slower than the deadline (latency) is cut off by it', async () => {
     emulator().scenario.latencyMs = 2_000;
-    const { error, elapsedMs } = await timedFailure(() => ensureEntitled(emulatorOptions(emulator(), { deadlineMs: 300 })));
+    const { error, elapsedMs } = await timedFailure(() =>
+      ensureEntitled(emulatorOptions(emulator(), { deadlineMs: 300 })),
+    );
 
     expect(error.code).toBe('DEADLINE_EXCEEDED');
     expect(elapsedMs).toBeLessThan(1_900);
@@ -120,7 +134,9 @@ describe('abort', () => {
   it('an abort cuts a hung request short', async () => {
     emulator().scenario.transportFault = 'hang';
     const { error, elapsedMs } = await timedFailure(() =>
-      ensureEntitled(emulatorOptions(emulator(), { signal: AbortSignal.timeout(200), deadlineMs: 60_000, requestTimeoutMs: 60_000 })),
+      ensureEntitled(
+        emulatorOptions(emulator(), { signal: AbortSignal.timeout(200), deadlineMs: 60_000, requestTimeoutMs: 60_000 }),
+      ),
     );
 
     expect(error.code).toBe('ABORTED');
@@ -129,7 +145,9 @@ describe('abort', () => {
   });
 
   it('an already aborted signal makes no call at all', async () => {
-    const { error } = await timedFailure(() => ensureEntitled(emulatorOptions(emulator(), { signal: AbortSignal.abort() })));
+    const { error } = await timedFailure(() =>
+      ensureEntitled(emulatorOptions(emulator(), { signal: AbortSignal.abort() })),
+    );
 
     expect(error.code).toBe('ABORTED');
     expect(error.attempts).toBe(0);

@@ -23,7 +23,9 @@ const fingerprint = (pem: string) => createHash('sha256').update(new X509Certifi
 describe("Amazon's roots", () => {
   it("are the five Amazon Trust Services roots, found by SHA-256 fingerprint in Node's bundled store", () => {
     const roots = amazonRootCertificates();
-    expect(roots.map((pem) => new X509Certificate(pem).subject.split('\n').find((part) => part.startsWith('CN='))).sort()).toEqual([
+    expect(
+      roots.map((pem) => new X509Certificate(pem).subject.split('\n').find((part) => part.startsWith('CN='))).sort(),
+    ).toEqual([
       'CN=Amazon Root CA 1',
       'CN=Amazon Root CA 2',
       'CN=Amazon Root CA 3',
@@ -40,8 +42,20 @@ describe('tlsRoots, checked before any call', () => {
     ['a number', 42, /must be a string/],
     ['an empty string', '', /no "-----BEGIN CERTIFICATE-----" block/],
     ['a file name rather than its content', '/etc/ssl/certs/ca.pem', /no "-----BEGIN CERTIFICATE-----" block/],
-    ['a bundle with a private key in it', () => `${ca.certificatePem}${ca.issueServerCertificate({ dnsNames: ['x.example'] }).privateKeyPem}`, /text other than CERTIFICATE blocks/],
-    ['a truncated certificate', () => ca.certificatePem.split('\n').filter((_line, i) => i !== 2).join('\n'), /certificate 1 cannot be parsed/],
+    [
+      'a bundle with a private key in it',
+      () => `${ca.certificatePem}${ca.issueServerCertificate({ dnsNames: ['x.example'] }).privateKeyPem}`,
+      /text other than CERTIFICATE blocks/,
+    ],
+    [
+      'a truncated certificate',
+      () =>
+        ca.certificatePem
+          .split('\n')
+          .filter((_line, i) => i !== 2)
+          .join('\n'),
+      /certificate 1 cannot be parsed/,
+    ],
   ])('refuses %s: INVALID_TLS_ROOTS, exit 78', (_label, value, message) => {
     const given = typeof value === 'function' ? value() : value;
     const err = (() => {
@@ -69,7 +83,10 @@ describe('a handshake with a server that is not trusted', () => {
   let reset: TcpServer;
   beforeAll(async () => {
     const server = ca.issueServerCertificate({ dnsNames: ['metering.example.test'], ipAddresses: ['127.0.0.1'] });
-    emulator = await startMeteringEmulator({ privateKey: await testSigningKey(), tls: { key: server.privateKeyPem, cert: server.certificatePem } });
+    emulator = await startMeteringEmulator({
+      privateKey: await testSigningKey(),
+      tls: { key: server.privateKeyPem, cert: server.certificatePem },
+    });
     // Accepts the connection, then drops it mid-handshake: the network, not the certificate.
     reset = createTcpServer((socket) => socket.once('data', () => socket.destroy()));
     await new Promise<void>((resolve) => reset.listen(0, '127.0.0.1', resolve));
@@ -89,16 +106,21 @@ describe('a handshake with a server that is not trusted', () => {
     ['another CA', () => otherCa.certificatePem, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
   ])('with %s: TLS_UNTRUSTED at the first attempt, exit 76, no request answered', async (_label, roots, reason) => {
     const before = emulator.calls.length;
-    const err = await rejectionOf(ensureEntitled(emulatorOptions(emulator, { ...(roots && { tlsRoots: roots() }) })), UntrustedServerError);
+    const err = await rejectionOf(
+      ensureEntitled(emulatorOptions(emulator, { ...(roots && { tlsRoots: roots() }) })),
+      UntrustedServerError,
+    );
     expect(err).toMatchObject({ code: 'TLS_UNTRUSTED', exitCode: 76, reason });
     expect(err.message).toMatch(/not trusted as AWS .*proxy.*tlsRoots/s);
     expect(emulator.calls.length).toBe(before);
   });
 
-  it("a certificate for another host name, from the trusted CA: ERR_TLS_CERT_ALTNAME_INVALID, exit 76", async () => {
+  it('a certificate for another host name, from the trusted CA: ERR_TLS_CERT_ALTNAME_INVALID, exit 76', async () => {
     const url = new URL(emulator.url);
     const err = await rejectionOf(
-      ensureEntitled(emulatorOptions(emulator, { endpoint: `https://localhost:${url.port}`, tlsRoots: ca.certificatePem })),
+      ensureEntitled(
+        emulatorOptions(emulator, { endpoint: `https://localhost:${url.port}`, tlsRoots: ca.certificatePem }),
+      ),
       UntrustedServerError,
     );
     expect(err.reason).toBe('ERR_TLS_CERT_ALTNAME_INVALID');

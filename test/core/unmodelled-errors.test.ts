@@ -29,7 +29,10 @@ import {
   type StubServer,
 } from '../support/index.js';
 
-type CallOptions = Pick<EnsureEntitledOptions & AcquireLicenseOptions, 'endpoint' | 'region' | 'credentials' | 'retry' | 'deadlineMs' | 'logger'>;
+type CallOptions = Pick<
+  EnsureEntitledOptions & AcquireLicenseOptions,
+  'endpoint' | 'region' | 'credentials' | 'retry' | 'deadlineMs' | 'logger'
+>;
 
 interface Service {
   /** One call of the service through this package's public API. */
@@ -42,7 +45,12 @@ interface Service {
 
 const SERVICES: Record<string, Service> = {
   'Metering (RegisterUsage)': {
-    call: async (options) => ensureEntitled({ productCode: TEST_PRODUCT_CODE, publicKey: createPublicKey(await testSigningKey()), ...options }),
+    call: async (options) =>
+      ensureEntitled({
+        productCode: TEST_PRODUCT_CODE,
+        publicKey: createPublicKey(await testSigningKey()),
+        ...options,
+      }),
     own: [/AWS Marketplace Metering Service/],
     foreign: /license-manager|License Manager/,
   },
@@ -55,8 +63,18 @@ const SERVICES: Record<string, Service> = {
 
 /** The advice an answer AWS refused with must carry, per service: the role and that service's own actions. */
 const ACCESS_ADVICE: Record<string, RegExp[]> = {
-  'Metering (RegisterUsage)': [/IRSA/, /aws-marketplace:RegisterUsage/, /aws-marketplace:MeterUsage/, /AWSMarketplaceMeteringRegisterUsage/],
-  'License Manager (CheckoutLicense)': [/IRSA/, /license-manager:CheckoutLicense/, /license-manager:ExtendLicenseConsumption/, /AWSLicenseManagerConsumptionPolicy/],
+  'Metering (RegisterUsage)': [
+    /IRSA/,
+    /aws-marketplace:RegisterUsage/,
+    /aws-marketplace:MeterUsage/,
+    /AWSMarketplaceMeteringRegisterUsage/,
+  ],
+  'License Manager (CheckoutLicense)': [
+    /IRSA/,
+    /license-manager:CheckoutLicense/,
+    /license-manager:ExtendLicenseConsumption/,
+    /AWSLicenseManagerConsumptionPolicy/,
+  ],
 };
 
 const AWS_JSON = 'application/x-amz-json-1.1';
@@ -65,7 +83,11 @@ const unknownError = (status: number): StubReply => ({
   body: { __type: 'BrandNewRefusalException', message: `A refusal this package does not model (${status})` },
   contentType: AWS_JSON,
 });
-const HTML_PAGE = (status: number): StubReply => ({ status, body: `<html><body><h1>${status}</h1></body></html>`, contentType: 'text/html' });
+const HTML_PAGE = (status: number): StubReply => ({
+  status,
+  body: `<html><body><h1>${status}</h1></body></html>`,
+  contentType: 'text/html',
+});
 const MALFORMED_JSON = (status: number): StubReply => ({ status, body: '{"__type": "Trunc', contentType: AWS_JSON });
 
 let server: StubServer | undefined;
@@ -83,7 +105,15 @@ async function serve(...replies: StubReply[]): Promise<StubServer> {
 }
 
 function optionsFor(stub: StubServer, overrides: Partial<CallOptions> = {}): CallOptions {
-  return { endpoint: stub.url, region: TEST_REGION, credentials: { ...DUMMY_CREDENTIALS }, retry: FAST_RETRY, deadlineMs: 10_000, logger: {}, ...overrides };
+  return {
+    endpoint: stub.url,
+    region: TEST_REGION,
+    credentials: { ...DUMMY_CREDENTIALS },
+    retry: FAST_RETRY,
+    deadlineMs: 10_000,
+    logger: {},
+    ...overrides,
+  };
 }
 
 function expectOwnAdvice(label: string, error: Error, advice: RegExp[] = []): void {
@@ -160,7 +190,14 @@ describe.each(Object.keys(SERVICES))('%s', (label) => {
 
   it('credentials that cannot load are final: NO_CREDENTIALS (78) with the service and its IAM actions, nothing sent', async () => {
     // The SDK's default chain with nothing to find: no keys, no files, no web identity, no container or instance metadata.
-    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN']) {
+    for (const name of [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_PROFILE',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_ROLE_ARN',
+    ]) {
       vi.stubEnv(name, undefined);
     }
     vi.stubEnv('AWS_CONTAINER_CREDENTIALS_FULL_URI', undefined);

@@ -10,7 +10,12 @@ import { verifyRegistration, VerificationError, type VerifyRegistrationOptions }
 import { encodeSegment, replaceSegment, signToken, testSigningKey } from '../support/index.js';
 
 const NOW = new Date('2025-03-01T12:00:00Z');
-const CLAIMS: Record<string, unknown> = { productCode: 'prod-property', publicKeyVersion: 1, nonce: 'A-nonce_0123456789', iat: NOW.getTime() / 1000 };
+const CLAIMS: Record<string, unknown> = {
+  productCode: 'prod-property',
+  publicKeyVersion: 1,
+  nonce: 'A-nonce_0123456789',
+  iat: NOW.getTime() / 1000,
+};
 const HEADER: Record<string, unknown> = { alg: 'PS256', typ: 'JWT' };
 const RUNS = { numRuns: 150 };
 
@@ -19,20 +24,25 @@ const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 const anyChar = fc.constantFrom(...BASE64URL, '.', '=', '+', '/', ' ', '\n', '%', 'é', '\u0000');
 
 /** A different JSON value than `current`. */
-const otherJsonThan = (current: unknown) => fc.jsonValue().filter((value) => JSON.stringify(value) !== JSON.stringify(current));
+const otherJsonThan = (current: unknown) =>
+  fc.jsonValue().filter((value) => JSON.stringify(value) !== JSON.stringify(current));
 
 /** Ways to change a JSON object: set a field to something else, add a field, drop a field, re-serialize. */
 function objectChanges(original: Record<string, unknown>, names: string[]): fc.Arbitrary<string> {
   const keys = Object.keys(original);
   return fc.oneof(
-    fc.constantFrom(...names).chain((name) => otherJsonThan(original[name]).map((value) => JSON.stringify({ ...original, [name]: value }))),
+    fc
+      .constantFrom(...names)
+      .chain((name) => otherJsonThan(original[name]).map((value) => JSON.stringify({ ...original, [name]: value }))),
     fc
       .tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.jsonValue())
       .filter(([name]) => !Object.hasOwn(original, name))
       .map(([name, value]) => JSON.stringify({ ...original, [name]: value })),
     fc.constantFrom(...keys).map((name) => JSON.stringify({ ...original, [name]: undefined })),
     fc.integer({ min: 1, max: 4 }).map((indent) => JSON.stringify(original, null, indent)),
-    fc.shuffledSubarray(keys, { minLength: keys.length }).map((order) => JSON.stringify(Object.fromEntries(order.map((k) => [k, original[k]])))),
+    fc
+      .shuffledSubarray(keys, { minLength: keys.length })
+      .map((order) => JSON.stringify(Object.fromEntries(order.map((k) => [k, original[k]])))),
   );
 }
 
@@ -41,8 +51,15 @@ describe.each([3072, 2048])('any change to a valid token signed with RSA-%i is r
   let valid: string;
 
   beforeAll(async () => {
-    const privateKey: KeyObject = bits === 3072 ? await testSigningKey() : generateKeyPairSync('rsa', { modulusLength: bits }).privateKey;
-    options = { publicKey: createPublicKey(privateKey), productCode: CLAIMS.productCode as string, publicKeyVersion: 1, nonce: CLAIMS.nonce as string, now: NOW };
+    const privateKey: KeyObject =
+      bits === 3072 ? await testSigningKey() : generateKeyPairSync('rsa', { modulusLength: bits }).privateKey;
+    options = {
+      publicKey: createPublicKey(privateKey),
+      productCode: CLAIMS.productCode as string,
+      publicKeyVersion: 1,
+      nonce: CLAIMS.nonce as string,
+      now: NOW,
+    };
     valid = await signToken(privateKey, CLAIMS, HEADER);
   });
 
@@ -79,10 +96,15 @@ describe.each([3072, 2048])('any change to a valid token signed with RSA-%i is r
 
   it('characters inserted or removed anywhere', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.nat(), fc.integer({ min: 0, max: 8 }), fc.array(anyChar, { maxLength: 4 }), async (at, removed, inserted) => {
-        const i = at % (valid.length + 1);
-        await expectRefused(valid.slice(0, i) + inserted.join('') + valid.slice(i + removed));
-      }),
+      fc.asyncProperty(
+        fc.nat(),
+        fc.integer({ min: 0, max: 8 }),
+        fc.array(anyChar, { maxLength: 4 }),
+        async (at, removed, inserted) => {
+          const i = at % (valid.length + 1);
+          await expectRefused(valid.slice(0, i) + inserted.join('') + valid.slice(i + removed));
+        },
+      ),
       RUNS,
     );
   });

@@ -3,8 +3,21 @@ import { constants, createPublicKey, generateKeyPairSync, sign, type KeyObject }
 import { readFileSync } from 'node:fs';
 import { FlattenedSign } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError, ExitCode, verifyRegistration, VerificationError, type VerifyRegistrationOptions } from '../../src/index.js';
-import { encodeSegment, PS256_HEADER, rejectionOf, replaceSegment, signToken, testSigningKey } from '../support/index.js';
+import {
+  ConfigurationError,
+  ExitCode,
+  verifyRegistration,
+  VerificationError,
+  type VerifyRegistrationOptions,
+} from '../../src/index.js';
+import {
+  encodeSegment,
+  PS256_HEADER,
+  rejectionOf,
+  replaceSegment,
+  signToken,
+  testSigningKey,
+} from '../support/index.js';
 
 const NOW = new Date('2025-03-01T12:00:00Z');
 const NOW_SEC = NOW.getTime() / 1000;
@@ -46,7 +59,10 @@ describe('malformed tokens are TOKEN_MALFORMED', () => {
     ['base64 padding on the signature', () => `${valid}=`],
     ['base64 padding on the header', () => replaceSegment(valid, 0, `${valid.split('.')[0]}=`)],
     ['a non-base64url character (+)', () => replaceSegment(valid, 2, `+${valid.split('.')[2]!.slice(1)}`)],
-    ['a non-base64url character (/) in the payload', () => replaceSegment(valid, 1, `/${valid.split('.')[1]!.slice(1)}`)],
+    [
+      'a non-base64url character (/) in the payload',
+      () => replaceSegment(valid, 1, `/${valid.split('.')[1]!.slice(1)}`),
+    ],
     ['whitespace inside', () => valid.replace('.', '. ')],
     ['a header that is not JSON', () => replaceSegment(valid, 0, encodeSegment('{"alg":"PS256"'))],
     ['a header that is a JSON array', () => replaceSegment(valid, 0, encodeSegment(['PS256']))],
@@ -66,10 +82,15 @@ describe('malformed tokens are TOKEN_MALFORMED', () => {
 });
 
 describe('the algorithm is pinned to PS256, whatever the key', () => {
-  it.each(['none', 'HS256', 'RS256', 'PS384', 'ES256', 'ps256', undefined])('alg %s is ALGORITHM_NOT_ALLOWED', async (alg) => {
-    const [, payload, signature] = valid.split('.');
-    expect(await refusal(`${encodeSegment({ ...PS256_HEADER, alg })}.${payload}.${signature}`)).toBe('ALGORITHM_NOT_ALLOWED');
-  });
+  it.each(['none', 'HS256', 'RS256', 'PS384', 'ES256', 'ps256', undefined])(
+    'alg %s is ALGORITHM_NOT_ALLOWED',
+    async (alg) => {
+      const [, payload, signature] = valid.split('.');
+      expect(await refusal(`${encodeSegment({ ...PS256_HEADER, alg })}.${payload}.${signature}`)).toBe(
+        'ALGORITHM_NOT_ALLOWED',
+      );
+    },
+  );
 
   it('a valid signature under another key is SIGNATURE_INVALID', async () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -90,12 +111,18 @@ describe('the algorithm is pinned to PS256, whatever the key', () => {
   // with the right key over the right bytes; only one parameter differs.
   const signedWith = (algorithm: string, padding: number, saltLength?: number) => {
     const [header, payload] = valid.split('.');
-    const signature = sign(algorithm, Buffer.from(`${header}.${payload}`), { key: privateKey, padding, ...(saltLength !== undefined && { saltLength }) });
+    const signature = sign(algorithm, Buffer.from(`${header}.${payload}`), {
+      key: privateKey,
+      padding,
+      ...(saltLength !== undefined && { saltLength }),
+    });
     return `${header}.${payload}.${signature.toString('base64url')}`;
   };
 
   it('the 32-byte PSS salt is what verifies (the same signing, as a control)', async () => {
-    await expect(verifyRegistration(signedWith('sha256', constants.RSA_PKCS1_PSS_PADDING, 32), options)).resolves.toMatchObject(SENT);
+    await expect(
+      verifyRegistration(signedWith('sha256', constants.RSA_PKCS1_PSS_PADDING, 32), options),
+    ).resolves.toMatchObject(SENT);
   });
 
   it.each([
@@ -117,7 +144,11 @@ describe('the algorithm is pinned to PS256, whatever the key', () => {
   });
 
   it('an RSA-PSS key restricted to SHA-512 verifies nothing (SIGNATURE_INVALID, not a crash)', async () => {
-    const restricted = generateKeyPairSync('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha512', mgf1HashAlgorithm: 'sha512' });
+    const restricted = generateKeyPairSync('rsa-pss', {
+      modulusLength: 2048,
+      hashAlgorithm: 'sha512',
+      mgf1HashAlgorithm: 'sha512',
+    });
     expect(await refusal(valid, { publicKey: restricted.publicKey })).toBe('SIGNATURE_INVALID');
   });
 
@@ -129,12 +160,19 @@ describe('the algorithm is pinned to PS256, whatever the key', () => {
 
 describe('claims', () => {
   it('PascalCase spellings are accepted', async () => {
-    const token = await signClaims({ ProductCode: SENT.productCode, PublicKeyVersion: SENT.publicKeyVersion, Nonce: SENT.nonce, iat: NOW_SEC });
+    const token = await signClaims({
+      ProductCode: SENT.productCode,
+      PublicKeyVersion: SENT.publicKeyVersion,
+      Nonce: SENT.nonce,
+      iat: NOW_SEC,
+    });
     await expect(verifyRegistration(token, options)).resolves.toMatchObject(SENT);
   });
 
   it('both spellings present and agreeing are accepted', async () => {
-    await expect(verifyRegistration(await signClaims({ ...CLAIMS, Nonce: SENT.nonce }), options)).resolves.toMatchObject(SENT);
+    await expect(
+      verifyRegistration(await signClaims({ ...CLAIMS, Nonce: SENT.nonce }), options),
+    ).resolves.toMatchObject(SENT);
   });
 
   it.each([
@@ -165,7 +203,9 @@ describe('claims', () => {
     ['true', 'true', false],
     ['null', 'null', false],
   ])('publicKeyVersion as %s (2 was sent)', async (_label, json, accepted) => {
-    const token = await signClaims(`{"productCode":"${SENT.productCode}","nonce":"${SENT.nonce}","iat":${NOW_SEC},"publicKeyVersion":${json}}`);
+    const token = await signClaims(
+      `{"productCode":"${SENT.productCode}","nonce":"${SENT.nonce}","iat":${NOW_SEC},"publicKeyVersion":${json}}`,
+    );
     if (accepted) await expect(verifyRegistration(token, options)).resolves.toMatchObject({ publicKeyVersion: 2 });
     else expect(await refusal(token)).toBe('PUBLIC_KEY_VERSION_MISMATCH');
   });
@@ -200,7 +240,11 @@ describe('iat is advisory (AWS documents none; the nonce proves freshness)', () 
     ['a year old', -365 * 86_400],
   ])('issued %s: accepted with the token time and its skew when no bound is set', async (_label, offsetSec) => {
     const claims = await verifyRegistration(await signClaims({ ...SENT, iat: NOW_SEC + offsetSec }), options);
-    expect(claims).toMatchObject({ issuedAt: new Date((NOW_SEC + offsetSec) * 1000), issuedAtSource: 'token', clockSkewSec: offsetSec });
+    expect(claims).toMatchObject({
+      issuedAt: new Date((NOW_SEC + offsetSec) * 1000),
+      issuedAtSource: 'token',
+      clockSkewSec: offsetSec,
+    });
   });
 
   it('honours clockToleranceSec and maxTokenAgeSec when the caller sets them', async () => {
@@ -216,9 +260,13 @@ describe('iat is advisory (AWS documents none; the nonce proves freshness)', () 
   it.each([
     ['maxTokenAgeSec', { maxTokenAgeSec: 600 }],
     ['clockToleranceSec', { clockToleranceSec: 300 }],
-  ])('with %s set, a token without a usable iat is IAT_MISSING (the bound cannot be checked)', async (_label, bound) => {
-    for (const iat of [undefined, NOW.getTime(), 'now']) expect(await refusal(await signClaims({ ...SENT, iat }), bound)).toBe('IAT_MISSING');
-  });
+  ])(
+    'with %s set, a token without a usable iat is IAT_MISSING (the bound cannot be checked)',
+    async (_label, bound) => {
+      for (const iat of [undefined, NOW.getTime(), 'now'])
+        expect(await refusal(await signClaims({ ...SENT, iat }), bound)).toBe('IAT_MISSING');
+    },
+  );
 
   it('judges against the current time when no `now` is given', async () => {
     const before = Date.now();
@@ -254,6 +302,8 @@ describe('options that would switch a check off are refused, not taken as "no li
 describe('the key', () => {
   it('is vetted like ensureEntitled vets it (the placeholder and short keys are refused)', async () => {
     const placeholder = readFileSync(new URL('../fixtures/aws-doc-example-key.pem', import.meta.url), 'utf8');
-    await expect(verifyRegistration(valid, { ...options, publicKey: placeholder })).rejects.toMatchObject({ code: 'REFUSED_PUBLIC_KEY' });
+    await expect(verifyRegistration(valid, { ...options, publicKey: placeholder })).rejects.toMatchObject({
+      code: 'REFUSED_PUBLIC_KEY',
+    });
   });
 });

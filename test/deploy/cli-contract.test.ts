@@ -12,7 +12,17 @@ import { commands } from '../../cmd/commands.js';
 import { parseFast } from '../../cmd/fast-parse.js';
 import { ENTITLEMENT_FILE_ENV } from '../../src/entitlement-file/entitlement-file-path.js';
 import { renderExampleApp } from '../../scripts/helm.mjs';
-import { CONTRACT, type Doc, KUSTOMIZATIONS, allContainers, kustomize, parseYamlDocs, path, readJson, readText } from './helpers.js';
+import {
+  CONTRACT,
+  type Doc,
+  KUSTOMIZATIONS,
+  allContainers,
+  kustomize,
+  parseYamlDocs,
+  path,
+  readJson,
+  readText,
+} from './helpers.js';
 
 /** One container of a pod or task: its `MARKETPLACE_*`-relevant environment and the CLI command lines it runs. */
 interface Runner {
@@ -30,17 +40,23 @@ const afterCli = (argv: string[] | undefined) =>
 const isOurImage = (image: string | undefined) => /\/marketplace-entitlement:/.test(image ?? '');
 
 function podRunners(docs: Doc[]): Runner[] {
-  const configMaps = new Map<string, Record<string, string>>(docs.filter((d) => d.kind === 'ConfigMap').map((d) => [d.metadata.name, d.data ?? {}]));
+  const configMaps = new Map<string, Record<string, string>>(
+    docs.filter((d) => d.kind === 'ConfigMap').map((d) => [d.metadata.name, d.data ?? {}]),
+  );
   const spec = docs.find((d) => d.kind === 'Deployment')!.spec.template.spec;
   return allContainers(spec).map((c: Container) => {
     const fromConfigMaps = (c.envFrom ?? []).map((e) => configMaps.get(e.configMapRef?.name ?? '') ?? {});
-    const literal = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+    const literal = Object.fromEntries(
+      (c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
+    );
     const probes: (Probe | undefined)[] = [c.startupProbe, c.readinessProbe, c.livenessProbe];
     const main = c.command ? afterCli([...c.command, ...(c.args ?? [])]) : isOurImage(c.image) ? c.args : undefined;
     return {
       name: c.name,
       env: Object.assign({}, ...fromConfigMaps, literal),
-      commandLines: [main, ...probes.map((p) => afterCli(p?.exec?.command))].filter((x): x is string[] => x !== undefined),
+      commandLines: [main, ...probes.map((p) => afterCli(p?.exec?.command))].filter(
+        (x): x is string[] => x !== undefined,
+      ),
     };
   });
 }
@@ -51,9 +67,10 @@ function taskRunners(td: Doc): Runner[] {
     return {
       name: c.name,
       env: Object.fromEntries((c.environment ?? []).map((e: Doc) => [e.name, e.value])),
-      commandLines: [isOurImage(c.image) ? c.command : undefined, health?.[0] === 'CMD' ? afterCli(health.slice(1)) : undefined].filter(
-        (x): x is string[] => x !== undefined,
-      ),
+      commandLines: [
+        isOurImage(c.image) ? c.command : undefined,
+        health?.[0] === 'CMD' ? afterCli(health.slice(1)) : undefined,
+      ].filter((x): x is string[] => x !== undefined),
     };
   });
 }
@@ -70,7 +87,8 @@ function cliContractViolations(runners: Runner[]): string[] {
         v.push(`${where}: no command ${name}`);
         continue;
       }
-      for (const [option, o] of Object.entries(spec.options)) for (const variable of envNames(option, o)) read.add(variable);
+      for (const [option, o] of Object.entries(spec.options))
+        for (const variable of envNames(option, o)) read.add(variable);
       const end = spec.passThrough && rest.includes('--') ? rest.indexOf('--') : rest.length;
       const raw = parseFast(spec, rest.slice(0, end));
       if (!raw) {
@@ -91,45 +109,68 @@ function cliContractViolations(runners: Runner[]): string[] {
   }
   for (const r of runners) {
     for (const name of Object.keys(r.env)) {
-      if (name.startsWith('MARKETPLACE_') && !read.has(name)) v.push(`${r.name}: ${name} names no option of a command this pod or task runs`);
+      if (name.startsWith('MARKETPLACE_') && !read.has(name))
+        v.push(`${r.name}: ${name} names no option of a command this pod or task runs`);
     }
   }
   return v;
 }
 
-const TASK_DEFINITIONS = ['ecs/task-definition.json', 'ecs/task-definition-sidecar.json', 'ecs/task-definition-contract.json'];
+const TASK_DEFINITIONS = [
+  'ecs/task-definition.json',
+  'ecs/task-definition-sidecar.json',
+  'ecs/task-definition-contract.json',
+];
 
 describe('command lines and MARKETPLACE_* variables match the CLI', () => {
   it.each(KUSTOMIZATIONS)('rendered %s', (k) => {
     const runners = podRunners(kustomize(k));
-    expect(runners.flatMap((r) => r.commandLines).length, 'found no CLI command line: the extraction is broken').toBeGreaterThan(0);
+    expect(
+      runners.flatMap((r) => r.commandLines).length,
+      'found no CLI command line: the extraction is broken',
+    ).toBeGreaterThan(0);
     expect(cliContractViolations(runners)).toEqual([]);
   });
 
   // Unsealed (product code and key as values), so the configuration resolves as it would in the pod.
-  it.each(['init-container', 'native-sidecar', 'run-wrapper'])('helm template charts/example-app with values/%s.yaml', (values) => {
-    const text = renderExampleApp({
-      valuesFiles: [values],
-      set: { 'marketplace-entitlement.productCode': 'abc123' },
-      setFile: { 'marketplace-entitlement.publicKey': path('test', 'fixtures', 'aws-doc-example-key.pem') },
-    });
-    const runners = podRunners(parseYamlDocs(text, `helm template ${values}`));
-    expect(runners.flatMap((r) => r.commandLines).length, 'found no CLI command line: the extraction is broken').toBeGreaterThan(0);
-    expect(cliContractViolations(runners)).toEqual([]);
-  });
+  it.each(['init-container', 'native-sidecar', 'run-wrapper'])(
+    'helm template charts/example-app with values/%s.yaml',
+    (values) => {
+      const text = renderExampleApp({
+        valuesFiles: [values],
+        set: { 'marketplace-entitlement.productCode': 'abc123' },
+        setFile: { 'marketplace-entitlement.publicKey': path('test', 'fixtures', 'aws-doc-example-key.pem') },
+      });
+      const runners = podRunners(parseYamlDocs(text, `helm template ${values}`));
+      expect(
+        runners.flatMap((r) => r.commandLines).length,
+        'found no CLI command line: the extraction is broken',
+      ).toBeGreaterThan(0);
+      expect(cliContractViolations(runners)).toEqual([]);
+    },
+  );
 
   it.each(TASK_DEFINITIONS)('%s', (file) => {
     const runners = taskRunners(readJson(file));
-    expect(runners.flatMap((r) => r.commandLines).length, 'found no CLI command line: the extraction is broken').toBeGreaterThan(0);
+    expect(
+      runners.flatMap((r) => r.commandLines).length,
+      'found no CLI command line: the extraction is broken',
+    ).toBeGreaterThan(0);
     expect(cliContractViolations(runners)).toEqual([]);
   });
 
   it('every MARKETPLACE_* name in the Dockerfile and docs/deployment.md is an option of some command', () => {
-    const known = new Set([ENTITLEMENT_FILE_ENV, ...commands.flatMap((c) => Object.entries(c.options).flatMap(([option, o]) => envNames(option, o)))]);
+    const known = new Set([
+      ENTITLEMENT_FILE_ENV,
+      ...commands.flatMap((c) => Object.entries(c.options).flatMap(([option, o]) => envNames(option, o))),
+    ]);
     for (const file of ['Dockerfile', 'docs/deployment.md']) {
       const names = [...readText(file).matchAll(/\bMARKETPLACE_[A-Z][A-Z0-9_]*\b/g)].map((m) => m[0]);
       expect(names.length, file).toBeGreaterThan(0);
-      expect(names.filter((n) => !known.has(n)), file).toEqual([]);
+      expect(
+        names.filter((n) => !known.has(n)),
+        file,
+      ).toEqual([]);
     }
   });
 });
@@ -147,7 +188,9 @@ describe('the contract check is not a no-op', () => {
     const runners = sidecarRunners();
     const sidecar = runners.find((r) => r.commandLines[0]?.[0] === 'serve')!;
     sidecar.commandLines[0] = ['serve', '--hosts', '0.0.0.0'];
-    expect(cliContractViolations(runners).join('\n')).toMatch(/serve --hosts 0\.0\.0\.0: the command line does not parse/);
+    expect(cliContractViolations(runners).join('\n')).toMatch(
+      /serve --hosts 0\.0\.0\.0: the command line does not parse/,
+    );
 
     const td = taskRunners(readJson('ecs/task-definition.json'));
     delete td.find((r) => r.name === 'marketplace-entitlement')!.env.MARKETPLACE_PRODUCT_CODE;

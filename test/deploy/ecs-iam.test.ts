@@ -55,8 +55,14 @@ describe.each([
     expect(Object.keys(ours)).toEqual(expect.arrayContaining(['MARKETPLACE_PRODUCT_CODE', 'MARKETPLACE_PUBLIC_KEY']));
     for (const c of td.containerDefinitions) {
       const names = Object.keys(envOf(c));
-      expect(names.filter((n) => /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|REGION|DEFAULT_REGION)$/.test(n)), c.name).toEqual([]);
-      expect(names.filter((n) => /^MARKETPLACE_(REGION|ENDPOINT)$/.test(n)), `${c.name}: the Region comes from Fargate, the endpoint from it`).toEqual([]);
+      expect(
+        names.filter((n) => /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|REGION|DEFAULT_REGION)$/.test(n)),
+        c.name,
+      ).toEqual([]);
+      expect(
+        names.filter((n) => /^MARKETPLACE_(REGION|ENDPOINT)$/.test(n)),
+        `${c.name}: the Region comes from Fargate, the endpoint from it`,
+      ).toEqual([]);
     }
   });
 
@@ -116,7 +122,9 @@ describe('ecs/task-definition-sidecar.json: serve + HEALTHY dependency', () => {
     expect(ours.essential).toBe(true);
     expect(ours.command[0]).toBe('serve');
     expect(ours.healthCheck.command).toEqual(['CMD', ...CONTRACT.cli, 'check']);
-    expect(ours.healthCheck.startPeriod, 'register may retry while the start period runs; 300 s is the maximum').toBe(300);
+    expect(ours.healthCheck.startPeriod, 'register may retry while the start period runs; 300 s is the maximum').toBe(
+      300,
+    );
   });
 
   it('starts the app only once the sidecar is HEALTHY, and needs nothing in the app image', () => {
@@ -144,9 +152,16 @@ describe('ecs/task-definition-contract.json: serve --pricing contract + HEALTHY 
     expect(ours.essential).toBe(true);
     expect(ours.command[0]).toBe('serve');
     const env = envOf(ours);
-    expect(env).toMatchObject({ MARKETPLACE_PRICING: 'contract', MARKETPLACE_PRODUCT_SKU: expect.any(String), MARKETPLACE_ENTITLEMENT: expect.stringMatching(/^[^:,]+:[A-Za-z/]+/) });
+    expect(env).toMatchObject({
+      MARKETPLACE_PRICING: 'contract',
+      MARKETPLACE_PRODUCT_SKU: expect.any(String),
+      MARKETPLACE_ENTITLEMENT: expect.stringMatching(/^[^:,]+:[A-Za-z/]+/),
+    });
     for (const c of contract.containerDefinitions) {
-      expect(Object.keys(envOf(c)).filter((n) => /^(AWS_|MARKETPLACE_(PUBLIC_KEY|REGION|ENDPOINT))/.test(n)), c.name).toEqual([]);
+      expect(
+        Object.keys(envOf(c)).filter((n) => /^(AWS_|MARKETPLACE_(PUBLIC_KEY|REGION|ENDPOINT))/.test(n)),
+        c.name,
+      ).toEqual([]);
     }
   });
 
@@ -168,7 +183,13 @@ describe('iam/', () => {
 
   it('holds exactly the documented policy files, all valid policy documents', () => {
     const files = readdirSync(path('iam')).sort();
-    expect(files).toEqual(['contract-policy.json', 'ecs-task-trust-policy.json', 'irsa-trust-policy.json', 'register-and-meter-usage-policy.json', 'register-usage-policy.json']);
+    expect(files).toEqual([
+      'contract-policy.json',
+      'ecs-task-trust-policy.json',
+      'irsa-trust-policy.json',
+      'register-and-meter-usage-policy.json',
+      'register-usage-policy.json',
+    ]);
     for (const f of files) {
       const doc = readJson(`iam/${f}`);
       expect(doc.Version, f).toBe('2012-10-17');
@@ -185,12 +206,16 @@ describe('iam/', () => {
   });
 
   it('register-and-meter-usage-policy.json adds only aws-marketplace:MeterUsage (for products that meter usage)', () => {
-    const actions = statements('register-and-meter-usage-policy.json').flatMap((x) => [x.Action].flat()).sort();
+    const actions = statements('register-and-meter-usage-policy.json')
+      .flatMap((x) => [x.Action].flat())
+      .sort();
     expect(actions).toEqual(['aws-marketplace:MeterUsage', 'aws-marketplace:RegisterUsage']);
   });
 
   it('contract-policy.json allows exactly the License Manager actions the library names in its AccessDenied message', () => {
-    const actions = statements('contract-policy.json').flatMap((x) => [x.Action].flat()).sort();
+    const actions = statements('contract-policy.json')
+      .flatMap((x) => [x.Action].flat())
+      .sort();
     expect(actions).toEqual([...LICENSE_MANAGER_ACTIONS].sort());
     expect(statements('contract-policy.json').map((x) => x.Resource)).toEqual(['*']);
   });
@@ -198,7 +223,10 @@ describe('iam/', () => {
   it('no policy grants a wildcard action or any NotAction', () => {
     for (const f of ['register-usage-policy.json', 'register-and-meter-usage-policy.json', 'contract-policy.json']) {
       for (const s of statements(f)) {
-        expect([s.Action].flat().some((a: string) => a.includes('*')), f).toBe(false);
+        expect(
+          [s.Action].flat().some((a: string) => a.includes('*')),
+          f,
+        ).toBe(false);
         expect(s.NotAction, f).toBeUndefined();
       }
     }
@@ -209,7 +237,9 @@ describe('iam/', () => {
     expect(rest).toEqual([]);
     expect(s!.Action).toBe('sts:AssumeRoleWithWebIdentity');
     const provider: string = s!.Principal.Federated;
-    expect(provider).toMatch(/^arn:aws:iam::\d{12}:oidc-provider\/oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[A-Z0-9]+$/);
+    expect(provider).toMatch(
+      /^arn:aws:iam::\d{12}:oidc-provider\/oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[A-Z0-9]+$/,
+    );
     const issuer = provider.split(':oidc-provider/')[1];
     expect(s!.Condition.StringEquals).toEqual({
       [`${issuer}:sub`]: expect.stringMatching(/^system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$/),

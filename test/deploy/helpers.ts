@@ -38,7 +38,12 @@ export const CONTRACT = {
  */
 export const MEASURED_PEAK_MIB = { register: 82, serve: 81, check: 70, run: 76 };
 
-export const KUSTOMIZATIONS = ['k8s/base', 'k8s/overlays/native-sidecar', 'k8s/overlays/run-wrapper', 'k8s/overlays/contract-sidecar'] as const;
+export const KUSTOMIZATIONS = [
+  'k8s/base',
+  'k8s/overlays/native-sidecar',
+  'k8s/overlays/run-wrapper',
+  'k8s/overlays/contract-sidecar',
+] as const;
 
 export type Doc = Record<string, any>;
 
@@ -125,7 +130,10 @@ export function typecheck(files: Record<string, string>): TypecheckResult {
     }),
   );
   const tsc = path('node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   rmSync(dir, { recursive: true, force: true });
   const output = `${r.stdout}${r.stderr}`;
   const errors: Record<string, string[]> = Object.fromEntries(Object.keys(files).map((f) => [f, []]));
@@ -166,7 +174,12 @@ export function deploymentOf(docs: Doc[], source: string): Doc {
 /** The container (init or app) called `name`; throws naming the ones there are. */
 export function container(spec: PodSpec, name: string): Container {
   const c = allContainers(spec).find((x) => x.name === name);
-  if (!c) throw new Error(`no container named ${name}; have ${allContainers(spec).map((x) => x.name).join(', ')}`);
+  if (!c)
+    throw new Error(
+      `no container named ${name}; have ${allContainers(spec)
+        .map((x) => x.name)
+        .join(', ')}`,
+    );
   return c;
 }
 
@@ -175,7 +188,16 @@ export const mount = (c: Container, mountPath: string) => (c.volumeMounts ?? [])
 /** The value after `flag` in an argument list (`--port 9611`). */
 export const argValue = (args: string[] | undefined, flag: string) => args?.[(args ?? []).indexOf(flag) + 1];
 
-const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+const RESTRICTED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 
 /**
  * The Pod Security Standard "restricted" (Kubernetes 1.30) checks that apply to a pod template, plus this
@@ -196,11 +218,13 @@ export function restrictedViolations(spec: PodSpec): string[] {
     if (sc.privileged) v.push(`${where}: privileged`);
     if (sc.allowPrivilegeEscalation !== false) v.push(`${where}: allowPrivilegeEscalation must be false`);
     if (!(sc.capabilities?.drop ?? []).includes('ALL')) v.push(`${where}: capabilities must drop ALL`);
-    for (const cap of sc.capabilities?.add ?? []) if (cap !== 'NET_BIND_SERVICE') v.push(`${where}: adds capability ${cap}`);
+    for (const cap of sc.capabilities?.add ?? [])
+      if (cap !== 'NET_BIND_SERVICE') v.push(`${where}: adds capability ${cap}`);
     if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true) v.push(`${where}: runAsNonRoot must be true`);
     if (sc.runAsUser === 0) v.push(`${where}: runAsUser 0`);
     const seccomp = sc.seccompProfile?.type ?? pod.seccompProfile?.type;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') v.push(`${where}: seccompProfile must be RuntimeDefault or Localhost`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      v.push(`${where}: seccompProfile must be RuntimeDefault or Localhost`);
     if (sc.procMount && sc.procMount !== 'Default') v.push(`${where}: procMount`);
     if ((c.ports ?? []).some((p) => p.hostPort)) v.push(`${where}: hostPort`);
     if (sc.readOnlyRootFilesystem !== true) v.push(`${where}: readOnlyRootFilesystem must be true (project rule)`);

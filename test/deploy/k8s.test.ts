@@ -105,9 +105,12 @@ describe('raw manifest files', () => {
 
 describe.each(KUSTOMIZATIONS)('kubectl kustomize %s', (k) => {
   it('renders, and every rendered manifest is valid against the Kubernetes schema', () => {
-    const kinds = render(k).map((d) => d.kind).sort();
+    const kinds = render(k)
+      .map((d) => d.kind)
+      .sort();
     expect(kinds).toEqual(['ConfigMap', 'ConfigMap', 'Deployment', 'ServiceAccount']);
-    for (const doc of render(k)) expect(() => validateWithSchema(doc), `${doc.kind} ${doc.metadata?.name}`).not.toThrow();
+    for (const doc of render(k))
+      expect(() => validateWithSchema(doc), `${doc.kind} ${doc.metadata?.name}`).not.toThrow();
   });
 
   it('is Pod Security "restricted" compliant, with a read-only root filesystem everywhere', () => {
@@ -121,7 +124,9 @@ describe.each(KUSTOMIZATIONS)('kubectl kustomize %s', (k) => {
   it('gives every container of ours POD_UID from the downward API and the product configuration', () => {
     for (const c of allContainers(podSpec(k))) {
       expect(env(c, 'POD_UID')?.valueFrom?.fieldRef?.fieldPath, `${c.name} POD_UID`).toBe('metadata.uid');
-      expect(env(c, 'MARKETPLACE_PUBLIC_KEY_FILE')?.value, `${c.name} key file`).toBe('/etc/marketplace-entitlement/public-key.pem');
+      expect(env(c, 'MARKETPLACE_PUBLIC_KEY_FILE')?.value, `${c.name} key file`).toBe(
+        '/etc/marketplace-entitlement/public-key.pem',
+      );
       expect(c.envFrom?.[0]?.configMapRef?.name, `${c.name} envFrom`).toMatch(/^marketplace-entitlement-config-/);
     }
     const config = render(k).find((d) => d.kind === 'ConfigMap' && d.data?.MARKETPLACE_PRODUCT_CODE);
@@ -173,7 +178,10 @@ describe('base: init container + exec check', () => {
     expect(m?.name).toBe('entitlement');
     expect(m?.readOnly).toBe(true);
     expect(app.readinessProbe?.exec?.command).toEqual([...CONTRACT.cli, 'check']);
-    expect(app.livenessProbe, 'a liveness probe on the entitlement would crash-loop the buyer on a transient problem').toBeUndefined();
+    expect(
+      app.livenessProbe,
+      'a liveness probe on the entitlement would crash-loop the buyer on a transient problem',
+    ).toBeUndefined();
     expect(env(app, 'MARKETPLACE_ENTITLEMENT_FILE')?.value).toBe(CONTRACT.outFile);
   });
 
@@ -182,7 +190,11 @@ describe('base: init container + exec check', () => {
     const roleArn = sa.metadata.annotations?.['eks.amazonaws.com/role-arn'];
     expect(roleArn).toMatch(/^arn:aws:iam::\d{12}:role\/[\w+=,.@-]+$/);
     const trust = readJson('iam/irsa-trust-policy.json');
-    const subs = trust.Statement.flatMap((s: Doc) => Object.entries(s.Condition.StringEquals).filter(([key]) => key.endsWith(':sub')).map(([, v]) => v));
+    const subs = trust.Statement.flatMap((s: Doc) =>
+      Object.entries(s.Condition.StringEquals)
+        .filter(([key]) => key.endsWith(':sub'))
+        .map(([, v]) => v),
+    );
     expect(subs).toEqual([`system:serviceaccount:${sa.metadata.namespace}:${sa.metadata.name}`]);
   });
 
@@ -194,7 +206,9 @@ describe('base: init container + exec check', () => {
 
   it("leaves room in the app container's memory limit for the exec probe, which runs inside the app's cgroup", () => {
     const r = container(podSpec(k), 'app').resources!;
-    expect((quantity(r.limits!.memory) - quantity(r.requests!.memory)) / 1024 ** 2).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.check);
+    expect((quantity(r.limits!.memory) - quantity(r.requests!.memory)) / 1024 ** 2).toBeGreaterThanOrEqual(
+      MEASURED_PEAK_MIB.check,
+    );
   });
 });
 
@@ -214,16 +228,25 @@ describe('overlay: native sidecar', () => {
     const sidecar = podSpec(k).initContainers![0]!;
     const port = Number(argValue(sidecar.args, '--port'));
     expect(port).toBeGreaterThan(0);
-    expect(argValue(sidecar.args, '--host'), 'the kubelet probes the pod IP, so serve must not bind 127.0.0.1 only').toMatch(/^(0\.0\.0\.0|::)$/);
+    expect(
+      argValue(sidecar.args, '--host'),
+      'the kubelet probes the pod IP, so serve must not bind 127.0.0.1 only',
+    ).toMatch(/^(0\.0\.0\.0|::)$/);
     expect(sidecar.ports?.map((p) => p.containerPort)).toContain(port);
     for (const probe of [sidecar.startupProbe, sidecar.readinessProbe]) {
       expect(probe?.httpGet?.path).toBe('/healthz');
       expect(probe?.httpGet?.port).toBe(port);
     }
     const app = container(podSpec(k), 'app');
-    expect((app.ports ?? []).map((p) => p.containerPort), 'sidecar and app share the pod network namespace').not.toContain(port);
+    expect(
+      (app.ports ?? []).map((p) => p.containerPort),
+      'sidecar and app share the pod network namespace',
+    ).not.toContain(port);
     const s = sidecar.startupProbe!;
-    expect((s.periodSeconds ?? 10) * (s.failureThreshold ?? 3), 'startup probe must outlast the 30 min RegisterUsage retry window').toBeGreaterThanOrEqual(30 * 60);
+    expect(
+      (s.periodSeconds ?? 10) * (s.failureThreshold ?? 3),
+      'startup probe must outlast the 30 min RegisterUsage retry window',
+    ).toBeGreaterThanOrEqual(30 * 60);
   });
 
   it('needs nothing in the app image: no exec probe on the app', () => {
@@ -250,7 +273,8 @@ describe('overlay: contract sidecar', () => {
     expect(sidecar.startupProbe?.httpGet?.path).toBe('/healthz');
     expect(sidecar.readinessProbe?.httpGet?.path, 'a lost licence makes the pod un-Ready').toBe('/healthz');
     expect(config()).toMatchObject({ MARKETPLACE_PRICING: 'contract', MARKETPLACE_PRODUCT_SKU: expect.any(String) });
-    for (const item of String(config().MARKETPLACE_ENTITLEMENT).split(',')) expect(item).toMatch(/^[^:]+:[A-Za-z/]+(:[^:]+)?$/);
+    for (const item of String(config().MARKETPLACE_ENTITLEMENT).split(','))
+      expect(item).toMatch(/^[^:]+:[A-Za-z/]+(:[^:]+)?$/);
   });
 
   it('gates nothing on the entitlement file (contract pricing writes none): the app has no exec probe', () => {
@@ -271,7 +295,10 @@ describe('overlay: run wrapper', () => {
     expect(spec.initContainers ?? []).toHaveLength(0);
     const app = container(spec, 'app');
     expect(app.command).toEqual([...CONTRACT.cli, 'run', '--']);
-    expect(app.args?.length, 'Kubernetes ignores the image CMD once command is set: args must hold the app command').toBeGreaterThan(0);
+    expect(
+      app.args?.length,
+      'Kubernetes ignores the image CMD once command is set: args must hold the app command',
+    ).toBeGreaterThan(0);
   });
 
   it('lets `run` write the entitlement file, and still gates readiness on `check`', () => {
@@ -284,7 +311,9 @@ describe('overlay: run wrapper', () => {
     const base = container(podSpec('k8s/base'), 'app').resources!;
     const wrapped = container(podSpec(k), 'app').resources!;
     const mib = (q: string | number | undefined) => quantity(q) / 1024 ** 2;
-    expect(mib(wrapped.requests!.memory) - mib(base.requests!.memory)).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.run * 0.8);
+    expect(mib(wrapped.requests!.memory) - mib(base.requests!.memory)).toBeGreaterThanOrEqual(
+      MEASURED_PEAK_MIB.run * 0.8,
+    );
     expect(mib(wrapped.limits!.memory) - mib(base.limits!.memory)).toBeGreaterThanOrEqual(MEASURED_PEAK_MIB.run * 0.8);
   });
 });
@@ -299,7 +328,14 @@ describe('Pod Security checker', () => {
     delete spec.securityContext!.seccompProfile;
     spec.volumes!.push({ name: 'host', hostPath: { path: '/' } });
     const violations = restrictedViolations(spec).join('\n');
-    for (const expected of ['allowPrivilegeEscalation', 'drop ALL', 'SYS_ADMIN', 'readOnlyRootFilesystem', 'seccompProfile', 'hostPath']) {
+    for (const expected of [
+      'allowPrivilegeEscalation',
+      'drop ALL',
+      'SYS_ADMIN',
+      'readOnlyRootFilesystem',
+      'seccompProfile',
+      'hostPath',
+    ]) {
       expect(violations).toContain(expected);
     }
   });

@@ -5,9 +5,23 @@
  * once over all of them. Deliberately broken copies prove that an unknown or misspelled field fails.
  */
 import { describe, expect, it } from 'vitest';
-import { type Doc, KUSTOMIZATIONS, type TypecheckResult, kustomize, manifestsAsTypeScript, parseYamlDocs, readJson, readText, typecheck } from './helpers.js';
+import {
+  type Doc,
+  KUSTOMIZATIONS,
+  type TypecheckResult,
+  kustomize,
+  manifestsAsTypeScript,
+  parseYamlDocs,
+  readJson,
+  readText,
+  typecheck,
+} from './helpers.js';
 
-const TASK_DEFINITIONS = ['ecs/task-definition.json', 'ecs/task-definition-sidecar.json', 'ecs/task-definition-contract.json'];
+const TASK_DEFINITIONS = [
+  'ecs/task-definition.json',
+  'ecs/task-definition-sidecar.json',
+  'ecs/task-definition-contract.json',
+];
 const RAW_MANIFESTS = ['k8s/base/serviceaccount.yaml', 'k8s/base/deployment.yaml'];
 
 const fileName = (source: string) => `${source.replace(/[^a-z0-9]+/gi, '-')}.ts`;
@@ -78,15 +92,21 @@ describe('strict type check (satisfies + tsc --noEmit)', () => {
     expect(result.errors['<other>'] ?? [], result.output).toEqual([]);
   });
 
-  it.each([...KUSTOMIZATIONS.map((k) => `rendered ${k}`), ...RAW_MANIFESTS])('%s satisfies kubernetes-types 1.30', (source) => {
-    const result = check();
-    expect(result.errors[fileName(source)], result.output).toEqual([]);
-  });
+  it.each([...KUSTOMIZATIONS.map((k) => `rendered ${k}`), ...RAW_MANIFESTS])(
+    '%s satisfies kubernetes-types 1.30',
+    (source) => {
+      const result = check();
+      expect(result.errors[fileName(source)], result.output).toEqual([]);
+    },
+  );
 
-  it.each([...TASK_DEFINITIONS, ...TASK_DEFINITIONS.map((f) => `${f} on ARM64`)])('%s satisfies RegisterTaskDefinitionCommandInput', (source) => {
-    const result = check();
-    expect(result.errors[fileName(source)], result.output).toEqual([]);
-  });
+  it.each([...TASK_DEFINITIONS, ...TASK_DEFINITIONS.map((f) => `${f} on ARM64`)])(
+    '%s satisfies RegisterTaskDefinitionCommandInput',
+    (source) => {
+      const result = check();
+      expect(result.errors[fileName(source)], result.output).toEqual([]);
+    },
+  );
 
   it.each([
     ['broken-readinesProbe.ts', /readinesProbe/],

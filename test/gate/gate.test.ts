@@ -29,7 +29,9 @@ let podBText: string;
 /** Registers against the emulator and returns the entitlement file text the library wrote. */
 async function registerFile(instanceId: string | undefined, name: string): Promise<string> {
   const path = join(dir, 'written', name);
-  await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: path, env: {}, ...(instanceId !== undefined && { instanceId }) }));
+  await ensureEntitled(
+    emulatorOptions(emulator(), { entitlementFile: path, env: {}, ...(instanceId !== undefined && { instanceId }) }),
+  );
   return readFile(path, 'utf8');
 }
 
@@ -40,7 +42,13 @@ function tamper(text: string): string {
 }
 
 function gateFor(overrides: Partial<EntitlementGateOptions> = {}): EntitlementGate {
-  return createEntitlementGate({ file, publicKey: emulator().publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: POD_A, ...overrides });
+  return createEntitlementGate({
+    file,
+    publicKey: emulator().publicKeyPem,
+    productCode: TEST_PRODUCT_CODE,
+    instanceId: POD_A,
+    ...overrides,
+  });
 }
 
 beforeAll(async () => {
@@ -87,7 +95,12 @@ describe('the handler on a real HTTP server', () => {
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(response.headers.get('cache-control')).toBe('no-store');
     const body = JSON.parse(response.text) as Record<string, unknown>;
-    expect(body).toEqual({ entitled: true, productCode: TEST_PRODUCT_CODE, registeredAt: expect.any(String), instance: POD_A });
+    expect(body).toEqual({
+      entitled: true,
+      productCode: TEST_PRODUCT_CODE,
+      registeredAt: expect.any(String),
+      instance: POD_A,
+    });
     expect(Date.now() - Date.parse(body.registeredAt as string)).toBeLessThan(10 * 60_000);
   });
 
@@ -104,7 +117,7 @@ describe('the handler on a real HTTP server', () => {
     expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
 
-  it('turns 503 when the file is tampered with, replaced by another pod\'s file or deleted, and 200 when a valid file returns', async () => {
+  it("turns 503 when the file is tampered with, replaced by another pod's file or deleted, and 200 when a valid file returns", async () => {
     await freshFile(podAText);
     gate = gateFor();
     const expect503 = async (code: string) => {
@@ -239,7 +252,11 @@ describe('status()', () => {
   it.each([
     ['another product code', { productCode: 'prod-someone-else' }, 'PRODUCT_CODE_MISMATCH'],
     ['another key version', { publicKeyVersion: 2 }, 'PUBLIC_KEY_VERSION_MISMATCH'],
-    ['another product key', { publicKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey }, 'SIGNATURE_INVALID'],
+    [
+      'another product key',
+      { publicKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey },
+      'SIGNATURE_INVALID',
+    ],
   ] as const)('refuses a valid file when the gate expects %s', async (_label, overrides, code) => {
     await freshFile(podAText);
     expect(await gateFor(overrides).status()).toMatchObject({ entitled: false, code });
@@ -247,7 +264,11 @@ describe('status()', () => {
 
   it('accepts a file without an instance when the gate expects none, and refuses it when it expects one', async () => {
     await freshFile(await registerFile(undefined, 'no-instance.jwt'));
-    expect(await gateFor({ instanceId: undefined }).status()).toEqual({ entitled: true, productCode: TEST_PRODUCT_CODE, registeredAt: expect.any(String) });
+    expect(await gateFor({ instanceId: undefined }).status()).toEqual({
+      entitled: true,
+      productCode: TEST_PRODUCT_CODE,
+      registeredAt: expect.any(String),
+    });
     expect(await gateFor().status()).toMatchObject({ entitled: false, code: 'INSTANCE_MISSING' });
   });
 
@@ -285,10 +306,20 @@ describe('createEntitlementGate()', () => {
 
   it('without `file`, verifies the file MARKETPLACE_ENTITLEMENT_FILE names (of `env` when given)', async () => {
     await freshFile(podAText);
-    const named = createEntitlementGate({ publicKey: emulator().publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: POD_A, env: { MARKETPLACE_ENTITLEMENT_FILE: file } });
+    const named = createEntitlementGate({
+      publicKey: emulator().publicKeyPem,
+      productCode: TEST_PRODUCT_CODE,
+      instanceId: POD_A,
+      env: { MARKETPLACE_ENTITLEMENT_FILE: file },
+    });
     expect(await named.status()).toMatchObject({ entitled: true, instance: POD_A });
     const absent = join(dir, 'absent', 'entitlement.jwt');
-    const elsewhere = createEntitlementGate({ publicKey: emulator().publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: POD_A, env: { MARKETPLACE_ENTITLEMENT_FILE: absent } });
+    const elsewhere = createEntitlementGate({
+      publicKey: emulator().publicKeyPem,
+      productCode: TEST_PRODUCT_CODE,
+      instanceId: POD_A,
+      env: { MARKETPLACE_ENTITLEMENT_FILE: absent },
+    });
     expect(await elsewhere.status()).toMatchObject({ entitled: false, code: 'ENTITLEMENT_FILE_MISSING' });
   });
 

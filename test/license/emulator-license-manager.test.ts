@@ -20,7 +20,12 @@ beforeAll(() => {
 afterAll(() => client.destroy());
 
 function lmClient(target: MeteringEmulator): LicenseManagerClient {
-  return new LicenseManagerClient({ region: TEST_REGION, endpoint: target.url, credentials: DUMMY_CREDENTIALS, maxAttempts: 1 });
+  return new LicenseManagerClient({
+    region: TEST_REGION,
+    endpoint: target.url,
+    credentials: DUMMY_CREDENTIALS,
+    maxAttempts: 1,
+  });
 }
 
 const checkout = (overrides: Partial<CheckoutLicenseCommandInput> = {}) =>
@@ -37,13 +42,26 @@ describe('the License Manager emulator, through the official SDK over HTTP', () 
   it('checks out, extends, checks in, and answers GetLicense and ListReceivedLicenses (SigV4 license-manager verified)', async () => {
     const license = emulator().licenseManager.addLicense(contract(2));
     const out = await client.send(checkout());
-    expect(out).toMatchObject({ CheckoutType: 'PROVISIONAL', LicenseArn: license.licenseArn, EntitlementsAllowed: [{ Name: 'Users', Unit: 'Count', Value: '1' }] });
+    expect(out).toMatchObject({
+      CheckoutType: 'PROVISIONAL',
+      LicenseArn: license.licenseArn,
+      EntitlementsAllowed: [{ Name: 'Users', Unit: 'Count', Value: '1' }],
+    });
     expect(Date.parse(out.Expiration!) - Date.parse(out.IssuedAt!)).toBe(60 * 60_000);
-    const extended = await client.send(new ExtendLicenseConsumptionCommand({ LicenseConsumptionToken: out.LicenseConsumptionToken }));
+    const extended = await client.send(
+      new ExtendLicenseConsumptionCommand({ LicenseConsumptionToken: out.LicenseConsumptionToken }),
+    );
     expect(extended.LicenseConsumptionToken).toBe(out.LicenseConsumptionToken);
     const got = await client.send(new GetLicenseCommand({ LicenseArn: license.licenseArn }));
-    expect(got.License).toMatchObject({ ProductSKU: TEST_SKU, Status: 'AVAILABLE', Version: '1', Issuer: { KeyFingerprint: AWS_MARKETPLACE_KEY_FINGERPRINT } });
-    const listed = await client.send(new ListReceivedLicensesCommand({ Filters: [{ Name: 'ProductSKU', Values: [TEST_SKU] }] }));
+    expect(got.License).toMatchObject({
+      ProductSKU: TEST_SKU,
+      Status: 'AVAILABLE',
+      Version: '1',
+      Issuer: { KeyFingerprint: AWS_MARKETPLACE_KEY_FINGERPRINT },
+    });
+    const listed = await client.send(
+      new ListReceivedLicensesCommand({ Filters: [{ Name: 'ProductSKU', Values: [TEST_SKU] }] }),
+    );
     expect(listed.Licenses?.map((l) => l.LicenseArn)).toEqual([license.licenseArn]);
     await client.send(new CheckInLicenseCommand({ LicenseConsumptionToken: out.LicenseConsumptionToken }));
     expect(emulator().licenseManager.inUse(license.licenseArn, 'Users')).toBe(0);
@@ -67,7 +85,14 @@ describe('the License Manager emulator, through the official SDK over HTTP', () 
 
   it('a partial PROVISIONAL grant returns what fits', async () => {
     emulator().licenseManager.addLicense(contract(1));
-    const out = await client.send(checkout({ Entitlements: [{ Name: 'Users', Unit: 'Count', Value: '1' }, { Name: 'Admins', Unit: 'Count', Value: '1' }] }));
+    const out = await client.send(
+      checkout({
+        Entitlements: [
+          { Name: 'Users', Unit: 'Count', Value: '1' },
+          { Name: 'Admins', Unit: 'Count', Value: '1' },
+        ],
+      }),
+    );
     expect(out.EntitlementsAllowed?.map((e) => e.Name)).toEqual(['Users']);
   });
 
@@ -83,7 +108,9 @@ describe('the License Manager emulator, through the official SDK over HTTP', () 
 
   it.each([429, 400] as const)('RateLimitExceededException as HTTP %i', async (status) => {
     Object.assign(emulator().licenseManager.scenario, { rateLimitFirst: 1, rateLimitStatus: status });
-    const err = (await rejectionOf(client.send(checkout()), Error)) as Error & { $metadata: { httpStatusCode: number } };
+    const err = (await rejectionOf(client.send(checkout()), Error)) as Error & {
+      $metadata: { httpStatusCode: number };
+    };
     expect(err.name).toBe('RateLimitExceededException');
     expect(err.$metadata.httpStatusCode).toBe(status);
   });
@@ -107,6 +134,9 @@ describe('the License Manager emulator, through the official SDK over HTTP', () 
       body: '{}',
     });
     expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ __type: 'InvalidSignatureException', Message: expect.stringContaining("'license-manager'") });
+    expect(await res.json()).toMatchObject({
+      __type: 'InvalidSignatureException',
+      Message: expect.stringContaining("'license-manager'"),
+    });
   });
 });

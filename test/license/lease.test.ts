@@ -6,7 +6,16 @@ import {
   type Lease,
   type LeaseStatus,
 } from '../../src/license/index.js';
-import { contract, licenseOptions, recordingLogger, rejectionOf, TEST_SKU, useEmulator, USERS, withEmulator } from '../support/index.js';
+import {
+  contract,
+  licenseOptions,
+  recordingLogger,
+  rejectionOf,
+  TEST_SKU,
+  useEmulator,
+  USERS,
+  withEmulator,
+} from '../support/index.js';
 
 const emulator = useEmulator();
 const leases: Lease[] = [];
@@ -33,7 +42,11 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
     expect(lease.expiration!.getTime()).toBeGreaterThan(Date.now());
     expect(lease.status()).toMatchObject({ entitled: true, licenseArn: license.licenseArn, productSku: TEST_SKU });
     const [checkout] = callsOf('CheckoutLicense');
-    expect(checkout!.input).toMatchObject({ ProductSKU: TEST_SKU, CheckoutType: 'PROVISIONAL', KeyFingerprint: AWS_MARKETPLACE_KEY_FINGERPRINT });
+    expect(checkout!.input).toMatchObject({
+      ProductSKU: TEST_SKU,
+      CheckoutType: 'PROVISIONAL',
+      KeyFingerprint: AWS_MARKETPLACE_KEY_FINGERPRINT,
+    });
     expect(checkout!.input.ClientToken).toMatch(/^[0-9a-f-]{36}$/);
     expect(lm().inUse(license.licenseArn, 'Users')).toBe(1);
 
@@ -46,7 +59,10 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
 
   it('refuses a partial grant, naming what is missing, and hands the granted unit back', async () => {
     const license = lm().addLicense(contract(5));
-    const err = await rejectionOf(acquire({ entitlements: [{ ...USERS }, { name: 'Admins', unit: 'Count', value: '1' }] }), NotEntitledError);
+    const err = await rejectionOf(
+      acquire({ entitlements: [{ ...USERS }, { name: 'Admins', unit: 'Count', value: '1' }] }),
+      NotEntitledError,
+    );
     expect(err.exitCode).toBe(77);
     expect(err.message).toContain('Admins (Count 1)');
     expect(err.message).toContain('allowed Users (Count 1)');
@@ -157,24 +173,32 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
     expect(lm().inUse(license.licenseArn, 'Users')).toBe(1);
   });
 
-  it.each([429, 400] as const)('retries RateLimitExceededException sent as %i, with the same ClientToken', async (status) => {
-    lm().addLicense(contract(1));
-    Object.assign(lm().scenario, { rateLimitFirst: 2, rateLimitStatus: status });
-    const lease = await acquire();
-    expect(lease.attempts).toBe(3);
-    const tokens = new Set(callsOf('CheckoutLicense').map((call) => call.input.ClientToken));
-    expect(tokens.size).toBe(1);
-    expect(callsOf('CheckoutLicense').map((call) => call.statusCode)).toEqual([status, status, 200]);
-  });
+  it.each([429, 400] as const)(
+    'retries RateLimitExceededException sent as %i, with the same ClientToken',
+    async (status) => {
+      lm().addLicense(contract(1));
+      Object.assign(lm().scenario, { rateLimitFirst: 2, rateLimitStatus: status });
+      const lease = await acquire();
+      expect(lease.attempts).toBe(3);
+      const tokens = new Set(callsOf('CheckoutLicense').map((call) => call.input.ClientToken));
+      expect(tokens.size).toBe(1);
+      expect(callsOf('CheckoutLicense').map((call) => call.statusCode)).toEqual([status, status, 200]);
+    },
+  );
 
   it('waits out its rate limit under the same retry policy as Metering', async () => {
     lm().addLicense(contract(1));
     lm().scenario.rateLimitFirst = 3;
     const logger = recordingLogger();
     // Windows 20, 30, 40 ms; a 1 ms spread makes every draw land on the window's last millisecond.
-    const lease = await acquire({ logger, retry: { baseDelayMs: 20, doublingLimitMs: 20, stepDelayMs: 10, maxDelayMs: 40, maxJitterMs: 1 } });
+    const lease = await acquire({
+      logger,
+      retry: { baseDelayMs: 20, doublingLimitMs: 20, stepDelayMs: 10, maxDelayMs: 40, maxJitterMs: 1 },
+    });
     expect(lease.attempts).toBe(4);
-    const delays = logger.entries.filter((e) => e.fields?.event === 'license.CheckoutLicense.retry').map((e) => e.fields?.delayMs);
+    const delays = logger.entries
+      .filter((e) => e.fields?.event === 'license.CheckoutLicense.retry')
+      .map((e) => e.fields?.delayMs);
     expect(delays).toEqual([19, 29, 39]);
   });
 
@@ -185,13 +209,16 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
     expect(err.message).toContain('https://license-manager.us-west-2.amazonaws.com');
   });
 
-  it.each(['AccessDeniedException', 'AuthorizationException'])('%s names the IAM actions to allow (exit 78)', async (error) => {
-    lm().scenario.error = error;
-    const err = await rejectionOf(acquire(), ConfigurationError);
-    expect(err).toMatchObject({ code: 'ACCESS_DENIED', exitCode: 78 });
-    expect(err.message).toContain('license-manager:CheckoutLicense');
-    expect(err.message).toContain('license-manager:ExtendLicenseConsumption');
-  });
+  it.each(['AccessDeniedException', 'AuthorizationException'])(
+    '%s names the IAM actions to allow (exit 78)',
+    async (error) => {
+      lm().scenario.error = error;
+      const err = await rejectionOf(acquire(), ConfigurationError);
+      expect(err).toMatchObject({ code: 'ACCESS_DENIED', exitCode: 78 });
+      expect(err.message).toContain('license-manager:CheckoutLicense');
+      expect(err.message).toContain('license-manager:ExtendLicenseConsumption');
+    },
+  );
 
   it('ValidationException is a configuration error', async () => {
     lm().scenario.error = 'ValidationException';
@@ -200,11 +227,14 @@ describe('acquireLicense: contract pricing over AWS License Manager', () => {
 
   it('retries a server fault until the deadline, then says AWS was unavailable (exit 69)', async () => {
     // An emulator of its own: an attempt cut off by the deadline may still reach the server after the test.
-    await withEmulator({ licenses: [contract(1)], licenseManager: { error: 'ServerInternalException' } }, async (own) => {
-      const err = await rejectionOf(acquireLicense(licenseOptions(own, { deadlineMs: 200 })), Error);
-      expect(err).toMatchObject({ code: 'DEADLINE_EXCEEDED', exitCode: 69 });
-      expect(own.calls.filter((call) => call.operation === 'CheckoutLicense').length).toBeGreaterThan(1);
-    });
+    await withEmulator(
+      { licenses: [contract(1)], licenseManager: { error: 'ServerInternalException' } },
+      async (own) => {
+        const err = await rejectionOf(acquireLicense(licenseOptions(own, { deadlineMs: 200 })), Error);
+        expect(err).toMatchObject({ code: 'DEADLINE_EXCEEDED', exitCode: 69 });
+        expect(own.calls.filter((call) => call.operation === 'CheckoutLicense').length).toBeGreaterThan(1);
+      },
+    );
   });
 
   it.each([

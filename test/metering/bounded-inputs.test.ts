@@ -52,10 +52,14 @@ describe('the usage spool is read as a bounded input', () => {
   it.each([
     ['a FIFO (would hang start-up)', async (path: string) => execFileSync('mkfifo', [path]), /not a regular file/],
     ['a link to /dev/zero (would exhaust memory)', (path: string) => symlink('/dev/zero', path), /not a regular file/],
-    ['a file larger than the limit', async (path: string) => {
+    [
+      'a file larger than the limit',
+      async (path: string) => {
         await writeFile(path, '');
         await truncate(path, MAX_SPOOL_BYTES + 1);
-      }, /larger than the \d+ expected/],
+      },
+      /larger than the \d+ expected/,
+    ],
   ])('%s fails start-up with SPOOL_UNREADABLE', async (_name, plant, why) => {
     await plant(file());
     const err = await rejectionOf(startMeter(), InputError);
@@ -74,7 +78,9 @@ describe('zero-quantity usage', () => {
     const report = await meter.flush();
     expect(report.sent.map((s) => s.quantity)).toEqual([7]);
     const sent = emulator().calls.filter((c) => c.operation === 'MeterUsage' && !c.input.DryRun);
-    expect(sent.map((c) => c.input.UsageAllocations)).toEqual([[{ AllocatedUsageQuantity: 7, Tags: [{ Key: 'tenant', Value: 'paying' }] }]]);
+    expect(sent.map((c) => c.input.UsageAllocations)).toEqual([
+      [{ AllocatedUsageQuantity: 7, Tags: [{ Key: 'tenant', Value: 'paying' }] }],
+    ]);
   });
 });
 
@@ -104,7 +110,9 @@ describe('POST /usage bodies', () => {
   }
 
   it('a declared 200 MB body is answered 413 before any of it is sent, and the connection closed', async () => {
-    const answer = await sendPartial(`POST ${USAGE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n{"dim`);
+    const answer = await sendPartial(
+      `POST ${USAGE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n{"dim`,
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(answer).toMatch(/\r\nconnection: close\r\n/i);
     expect(answer).toContain('"error":"TOO_LARGE"');
@@ -113,7 +121,10 @@ describe('POST /usage bodies', () => {
   it('a chunked body is answered 413 as soon as it passes 64 KiB, without waiting for its end', async () => {
     const chunk = 'x'.repeat(16 * 1024);
     const chunked = Array.from({ length: 5 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
-    const answer = await sendPartial(`POST ${USAGE_PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`, chunked);
+    const answer = await sendPartial(
+      `POST ${USAGE_PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      chunked,
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(answer).toContain('"error":"TOO_LARGE"');
   });

@@ -5,13 +5,20 @@ import { emulatorCallOptions, rejectionOf, TEST_PRODUCT_CODE, useEmulator } from
 
 const emulator = useEmulator();
 const check = (overrides: Partial<Parameters<typeof ensureMeteringEntitled>[0]> = {}) =>
-  ensureMeteringEntitled({ productCode: TEST_PRODUCT_CODE, dimension: 'requests', ...emulatorCallOptions(emulator()), ...overrides });
+  ensureMeteringEntitled({
+    productCode: TEST_PRODUCT_CODE,
+    dimension: 'requests',
+    ...emulatorCallOptions(emulator()),
+    ...overrides,
+  });
 
 describe('ensureMeteringEntitled: custom metering checks entitlement with a MeterUsage dry run', () => {
   it('is entitled when AWS permits the dry run; RegisterUsage is never called and nothing is metered', async () => {
     const result = await check();
     expect(result).toMatchObject({ productCode: TEST_PRODUCT_CODE, dimension: 'requests', attempts: 1 });
-    expect(emulator().calls.map((call) => [call.operation, call.input.DryRun, call.errorType])).toEqual([['MeterUsage', true, 'DryRunOperation']]);
+    expect(emulator().calls.map((call) => [call.operation, call.input.DryRun, call.errorType])).toEqual([
+      ['MeterUsage', true, 'DryRunOperation'],
+    ]);
   });
 
   it('a buyer without a subscription is NotEntitledError (exit 77)', async () => {

@@ -25,7 +25,13 @@ const lastHour = (): number => Math.floor(Date.now() / HOUR) * HOUR - HOUR;
 
 function meter(input: Partial<MeterUsageCommandInput> = {}): Promise<{ MeteringRecordId?: string }> {
   return client.send(
-    new MeterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, Timestamp: new Date(lastHour() + 60_000), UsageDimension: 'requests', UsageQuantity: 5, ...input }),
+    new MeterUsageCommand({
+      ProductCode: TEST_PRODUCT_CODE,
+      Timestamp: new Date(lastHour() + 60_000),
+      UsageDimension: 'requests',
+      UsageQuantity: 5,
+      ...input,
+    }),
   );
 }
 
@@ -50,9 +56,14 @@ describe('MeterUsage', () => {
   it('a different quantity in the same hour and dimension is DuplicateRequestException; another hour or dimension is not', async () => {
     await meter({ UsageQuantity: 5 });
 
-    expect(await awsError(meter({ UsageQuantity: 6, Timestamp: new Date(lastHour() + 30 * 60_000) }))).toEqual({ name: 'DuplicateRequestException', status: 400 });
+    expect(await awsError(meter({ UsageQuantity: 6, Timestamp: new Date(lastHour() + 30 * 60_000) }))).toEqual({
+      name: 'DuplicateRequestException',
+      status: 400,
+    });
     await expect(meter({ UsageQuantity: 6, UsageDimension: 'storage' })).resolves.toHaveProperty('MeteringRecordId');
-    await expect(meter({ UsageQuantity: 6, Timestamp: new Date(lastHour() - HOUR) })).resolves.toHaveProperty('MeteringRecordId');
+    await expect(meter({ UsageQuantity: 6, Timestamp: new Date(lastHour() - HOUR) })).resolves.toHaveProperty(
+      'MeteringRecordId',
+    );
   });
 
   it('the hour is per caller (task or pod): another access key may meter the same hour', async () => {
@@ -60,7 +71,12 @@ describe('MeterUsage', () => {
     const otherPod = emulatorClient(emulator(), { credentials: { accessKeyId: 'AKIDOTHERPOD', secretAccessKey: 'x' } });
     try {
       const other = await otherPod.send(
-        new MeterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, Timestamp: new Date(lastHour()), UsageDimension: 'requests', UsageQuantity: 9 }),
+        new MeterUsageCommand({
+          ProductCode: TEST_PRODUCT_CODE,
+          Timestamp: new Date(lastHour()),
+          UsageDimension: 'requests',
+          UsageQuantity: 9,
+        }),
       );
       expect(other.MeteringRecordId).toBeDefined();
     } finally {
@@ -72,7 +88,10 @@ describe('MeterUsage', () => {
     const first = await meter({ ClientToken: 'token-1' });
 
     expect((await meter({ ClientToken: 'token-1' })).MeteringRecordId).toBe(first.MeteringRecordId);
-    expect(await awsError(meter({ ClientToken: 'token-1', UsageQuantity: 7 }))).toEqual({ name: 'IdempotencyConflictException', status: 409 });
+    expect(await awsError(meter({ ClientToken: 'token-1', UsageQuantity: 7 }))).toEqual({
+      name: 'IdempotencyConflictException',
+      status: 409,
+    });
   });
 
   it('allocations: order of tags and allocations does not matter for idempotency; their sum must match', async () => {
@@ -80,17 +99,35 @@ describe('MeterUsage', () => {
       { Key: 'a', Value: '1' },
       { Key: 'b', Value: '2' },
     ];
-    const first = await meter({ UsageQuantity: 5, UsageAllocations: [{ AllocatedUsageQuantity: 2, Tags: tags }, { AllocatedUsageQuantity: 3 }] });
-    const again = await meter({ UsageQuantity: 5, UsageAllocations: [{ AllocatedUsageQuantity: 3 }, { AllocatedUsageQuantity: 2, Tags: [...tags].reverse() }] });
+    const first = await meter({
+      UsageQuantity: 5,
+      UsageAllocations: [{ AllocatedUsageQuantity: 2, Tags: tags }, { AllocatedUsageQuantity: 3 }],
+    });
+    const again = await meter({
+      UsageQuantity: 5,
+      UsageAllocations: [{ AllocatedUsageQuantity: 3 }, { AllocatedUsageQuantity: 2, Tags: [...tags].reverse() }],
+    });
 
     expect(again.MeteringRecordId).toBe(first.MeteringRecordId);
-    expect((await awsError(meter({ UsageDimension: 'x', UsageQuantity: 5, UsageAllocations: [{ AllocatedUsageQuantity: 4 }] }))).name).toBe(
-      'InvalidUsageAllocationsException',
-    );
+    expect(
+      (
+        await awsError(
+          meter({ UsageDimension: 'x', UsageQuantity: 5, UsageAllocations: [{ AllocatedUsageQuantity: 4 }] }),
+        )
+      ).name,
+    ).toBe('InvalidUsageAllocationsException');
     const sixTags = Array.from({ length: 6 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-    expect((await awsError(meter({ UsageDimension: 'y', UsageQuantity: 1, UsageAllocations: [{ AllocatedUsageQuantity: 1, Tags: sixTags }] }))).name).toBe(
-      'InvalidTagException',
-    );
+    expect(
+      (
+        await awsError(
+          meter({
+            UsageDimension: 'y',
+            UsageQuantity: 1,
+            UsageAllocations: [{ AllocatedUsageQuantity: 1, Tags: sixTags }],
+          }),
+        )
+      ).name,
+    ).toBe('InvalidTagException');
   });
 
   it('DryRun answers DryRunOperation when permitted, UnauthorizedException when denied, and meters nothing', async () => {
@@ -106,7 +143,9 @@ describe('MeterUsage', () => {
   it('accepts usage up to 6 hours old, not older and not in the future', async () => {
     const now = Date.now();
     await expect(meter({ Timestamp: new Date(now - 6 * HOUR + 60_000) })).resolves.toBeDefined();
-    expect((await awsError(meter({ Timestamp: new Date(now - 6 * HOUR - 60_000) }))).name).toBe('TimestampOutOfBoundsException');
+    expect((await awsError(meter({ Timestamp: new Date(now - 6 * HOUR - 60_000) }))).name).toBe(
+      'TimestampOutOfBoundsException',
+    );
     expect((await awsError(meter({ Timestamp: new Date(now + HOUR) }))).name).toBe('TimestampOutOfBoundsException');
   });
 
@@ -131,7 +170,8 @@ describe('BatchMeterUsage', () => {
     Quantity: quantity,
     Timestamp: new Date(lastHour() + minute * 60_000),
   });
-  const batch = (records: ReturnType<typeof record>[]) => client.send(new BatchMeterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, UsageRecords: records }));
+  const batch = (records: ReturnType<typeof record>[]) =>
+    client.send(new BatchMeterUsageCommand({ ProductCode: TEST_PRODUCT_CODE, UsageRecords: records }));
 
   it('per-record statuses: Success, DuplicateRecord (other quantity, same hour), CustomerNotSubscribed', async () => {
     emulator().scenario.subscribedCustomers = ['alice', 'bob'];
@@ -160,7 +200,9 @@ describe('BatchMeterUsage', () => {
   it('one record 6 hours old or more rejects the whole batch; more than 25 records is a ValidationException', async () => {
     const late = { ...record('late', 1), Timestamp: new Date(Date.now() - 6 * HOUR - 60_000) };
     expect((await awsError(batch([record('ok', 1), late]))).name).toBe('TimestampOutOfBoundsException');
-    expect((await awsError(batch(Array.from({ length: 26 }, (_, i) => record(`c${i}`, 1))))).name).toBe('ValidationException');
+    expect((await awsError(batch(Array.from({ length: 26 }, (_, i) => record(`c${i}`, 1))))).name).toBe(
+      'ValidationException',
+    );
     expect((await batch([record('ok', 1)])).Results?.[0]?.Status).toBe('Success'); // nothing of the rejected batch was kept
   });
 });
@@ -168,8 +210,16 @@ describe('BatchMeterUsage', () => {
 describe('ResolveCustomer', () => {
   beforeEach(() => {
     emulator().scenario.registrationTokens = {
-      'token-valid': { customerIdentifier: 'cust-1', customerAWSAccountId: '123456789012', productCode: TEST_PRODUCT_CODE },
-      'token-expired': { customerIdentifier: 'cust-2', productCode: TEST_PRODUCT_CODE, expiresAt: new Date(Date.now() - 1000) },
+      'token-valid': {
+        customerIdentifier: 'cust-1',
+        customerAWSAccountId: '123456789012',
+        productCode: TEST_PRODUCT_CODE,
+      },
+      'token-expired': {
+        customerIdentifier: 'cust-2',
+        productCode: TEST_PRODUCT_CODE,
+        expiresAt: new Date(Date.now() - 1000),
+      },
     };
   });
   const resolve = (token: string) => client.send(new ResolveCustomerCommand({ RegistrationToken: token }));

@@ -7,7 +7,9 @@ import { TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 
 const emulator = useEmulator();
 const meter = (...extra: string[]) =>
-  runCli(['meter', '--product-code', TEST_PRODUCT_CODE, '--dimension', 'requests', '--deadline', '10s', ...extra], { env: emulatorEnv(emulator()) });
+  runCli(['meter', '--product-code', TEST_PRODUCT_CODE, '--dimension', 'requests', '--deadline', '10s', ...extra], {
+    env: emulatorEnv(emulator()),
+  });
 
 describe('meter', () => {
   it('sends one MeterUsage with the quantity and tags, and says what AWS recorded', async () => {
@@ -20,7 +22,15 @@ describe('meter', () => {
       ProductCode: TEST_PRODUCT_CODE,
       UsageDimension: 'requests',
       UsageQuantity: 120,
-      UsageAllocations: [{ AllocatedUsageQuantity: 120, Tags: [{ Key: 'tenant', Value: 'acme' }, { Key: 'plan', Value: 'pro' }] }],
+      UsageAllocations: [
+        {
+          AllocatedUsageQuantity: 120,
+          Tags: [
+            { Key: 'tenant', Value: 'acme' },
+            { Key: 'plan', Value: 'pro' },
+          ],
+        },
+      ],
     });
   });
 

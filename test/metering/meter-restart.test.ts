@@ -46,7 +46,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   onCall = undefined;
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await rm(spoolDir, { recursive: true, force: true });
 });
 
@@ -81,7 +82,9 @@ function startMeterProcess(): MeterProcess {
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     exited,
@@ -92,7 +95,9 @@ function startMeterProcess(): MeterProcess {
         const index = messages.findIndex((m) => key in m);
         if (index >= 0) return messages.splice(index, 1)[0]![key] as T;
         if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-          throw new Error(`no "${key}" message from the meter process (exit ${child.exitCode ?? child.signalCode}); stderr: ${stderr}`);
+          throw new Error(
+            `no "${key}" message from the meter process (exit ${child.exitCode ?? child.signalCode}); stderr: ${stderr}`,
+          );
         }
         await new Promise<void>((resolve) => {
           waiters.push(resolve);
@@ -142,8 +147,13 @@ describe('a metering process restarted mid-hour', () => {
     expect(await first.next<FlushReport>('closed')).toEqual({ sent: [], lost: [], failed: [] });
     expect(await first.exited).toEqual({ code: 0, signal: null });
     await secondLifeSendsTheTotal(instanceId);
-    const requests = emulator().calls.find((c) => c.operation === 'MeterUsage' && c.input.UsageDimension === 'requests' && !c.input.DryRun);
-    expect(requests?.input.UsageAllocations).toEqual([{ AllocatedUsageQuantity: 5, Tags: [{ Key: 'tenant', Value: 'acme' }] }, { AllocatedUsageQuantity: 7 }]);
+    const requests = emulator().calls.find(
+      (c) => c.operation === 'MeterUsage' && c.input.UsageDimension === 'requests' && !c.input.DryRun,
+    );
+    expect(requests?.input.UsageAllocations).toEqual([
+      { AllocatedUsageQuantity: 5, Tags: [{ Key: 'tenant', Value: 'acme' }] },
+      { AllocatedUsageQuantity: 7 },
+    ]);
   });
 
   it('after SIGKILL: usage acknowledged before the kill survives in the spool', async () => {
@@ -177,7 +187,9 @@ describe('a metering process restarted mid-hour', () => {
     const ready = await second.next<{ instanceId: string; startupReport: FlushReport }>('ready');
     expect(ready.instanceId).toBe(instanceId);
     expect(ready.startupReport.sent.map((s) => `${s.dimension}=${s.quantity}`)).toEqual(['requests=5', 'storage=0']);
-    const requests = emulator().calls.filter((c) => c.operation === 'MeterUsage' && c.input.UsageDimension === 'requests' && !c.input.DryRun);
+    const requests = emulator().calls.filter(
+      (c) => c.operation === 'MeterUsage' && c.input.UsageDimension === 'requests' && !c.input.DryRun,
+    );
     expect(requests.map((c) => c.statusCode)).toEqual([200, 200]);
     expect(requests[1]!.input).toEqual(requests[0]!.input); // same ClientToken, timestamp, quantity: AWS de-duplicates
     second.child.kill('SIGTERM');

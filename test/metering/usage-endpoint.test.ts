@@ -46,26 +46,44 @@ const post = async (body: string): Promise<{ status: number; json: Record<string
 
 describe('POST /usage', () => {
   it('records the usage in the spool before answering 202 with the hour it counts for', async () => {
-    const { status, json } = await post(JSON.stringify({ dimension: 'requests', quantity: 3, tags: { tenant: 'acme' } }));
+    const { status, json } = await post(
+      JSON.stringify({ dimension: 'requests', quantity: 3, tags: { tenant: 'acme' } }),
+    );
 
     expect(status).toBe(202);
-    expect(json).toEqual({ dimension: 'requests', quantity: 3, hour: expect.stringMatching(/T\d\d:00:00\.000Z$/), durable: true });
+    expect(json).toEqual({
+      dimension: 'requests',
+      quantity: 3,
+      hour: expect.stringMatching(/T\d\d:00:00\.000Z$/),
+      durable: true,
+    });
     const spool = await readFile(meter.spoolFile!, 'utf8');
     expect(spool).toContain('"quantity":3');
     expect(spool).toContain('"tenant"');
   });
 
   it('refuses bad usage with 400 naming the field; bad JSON, other methods and big bodies too', async () => {
-    expect(await post(JSON.stringify({ dimension: 'storage', quantity: 1 }))).toMatchObject({ status: 400, json: { error: 'INVALID_INPUT', field: 'dimension' } });
-    expect(await post(JSON.stringify({ dimension: 'requests', quantity: 1.5 }))).toMatchObject({ status: 400, json: { field: 'quantity' } });
+    expect(await post(JSON.stringify({ dimension: 'storage', quantity: 1 }))).toMatchObject({
+      status: 400,
+      json: { error: 'INVALID_INPUT', field: 'dimension' },
+    });
+    expect(await post(JSON.stringify({ dimension: 'requests', quantity: 1.5 }))).toMatchObject({
+      status: 400,
+      json: { field: 'quantity' },
+    });
     expect(await post('{"dimension":')).toMatchObject({ status: 400, json: { field: 'body' } });
     expect((await fetch(url)).status).toBe(405);
-    expect((await post(JSON.stringify({ dimension: 'requests', quantity: 1, pad: 'x'.repeat(70_000) }))).status).toBe(413);
+    expect((await post(JSON.stringify({ dimension: 'requests', quantity: 1, pad: 'x'.repeat(70_000) }))).status).toBe(
+      413,
+    );
   });
 
   it('answers 503 once the meter is closed', async () => {
     await meter.close({ includeCurrentHour: false });
-    expect(await post(JSON.stringify({ dimension: 'requests', quantity: 1 }))).toMatchObject({ status: 503, json: { error: 'METER_CLOSED' } });
+    expect(await post(JSON.stringify({ dimension: 'requests', quantity: 1 }))).toMatchObject({
+      status: 503,
+      json: { error: 'METER_CLOSED' },
+    });
   });
 });
 

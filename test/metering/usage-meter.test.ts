@@ -16,7 +16,15 @@ import {
   type UsageMeter,
   type UsageMeterOptions,
 } from '../../src/metering/index.js';
-import { DUMMY_CREDENTIALS, emulatorCallOptions, recordingLogger, TEST_PRODUCT_CODE, TEST_REGION, useEmulator, type RecordingLogger } from '../support/index.js';
+import {
+  DUMMY_CREDENTIALS,
+  emulatorCallOptions,
+  recordingLogger,
+  TEST_PRODUCT_CODE,
+  TEST_REGION,
+  useEmulator,
+  type RecordingLogger,
+} from '../support/index.js';
 
 const HOUR = 3_600_000;
 const HOUR_10 = Date.parse('2026-03-10T10:00:00Z');
@@ -59,7 +67,11 @@ async function startMeter(extra: Partial<UsageMeterOptions> = {}): Promise<Usage
 
 /** MeterUsage calls that metered (not dry runs), as dimension -> quantity at hour, in order. */
 const sends = (): RecordedCall[] => emulator().calls.filter((c) => c.operation === 'MeterUsage' && !c.input.DryRun);
-const sent = (): string[] => sends().map((c) => `${c.input.UsageDimension}=${c.input.UsageQuantity}@${new Date((c.input.Timestamp as number) * 1000).toISOString().slice(11, 16)}`);
+const sent = (): string[] =>
+  sends().map(
+    (c) =>
+      `${c.input.UsageDimension}=${c.input.UsageQuantity}@${new Date((c.input.Timestamp as number) * 1000).toISOString().slice(11, 16)}`,
+  );
 
 describe('start-up', () => {
   it('DryRuns every dimension; a role without aws-marketplace:MeterUsage fails createUsageMeter at once', async () => {
@@ -70,7 +82,10 @@ describe('start-up', () => {
     ]);
 
     emulator().scenario.meteringDenied = true;
-    await expect(startMeter()).rejects.toMatchObject({ code: 'ACCESS_DENIED', message: expect.stringContaining('aws-marketplace:MeterUsage') });
+    await expect(startMeter()).rejects.toMatchObject({
+      code: 'ACCESS_DENIED',
+      message: expect.stringContaining('aws-marketplace:MeterUsage'),
+    });
   });
 
   it('an unknown dimension fails at start too', async () => {
@@ -80,17 +95,27 @@ describe('start-up', () => {
 
   it('options are checked: no dimensions, a repeated one', async () => {
     await expect(startMeter({ dimensions: [] })).rejects.toBeInstanceOf(ValidationError);
-    await expect(startMeter({ dimensions: ['a', 'a'] })).rejects.toMatchObject({ field: 'dimensions', rule: expect.stringContaining('repeat') });
+    await expect(startMeter({ dimensions: ['a', 'a'] })).rejects.toMatchObject({
+      field: 'dimensions',
+      rule: expect.stringContaining('repeat'),
+    });
     expect(emulator().calls).toEqual([]);
   });
 
-  it.each([Number.NaN, -1, Number.POSITIVE_INFINITY, '60000'])('sendJitterMs %s is INVALID_OPTION (as every duration option), before any call', async (sendJitterMs) => {
-    const refusal = await startMeter({ sendJitterMs: sendJitterMs as number }).catch((err: unknown) => err);
-    expect(refusal).toBeInstanceOf(ConfigurationError);
-    expect(refusal).not.toBeInstanceOf(ValidationError);
-    expect(refusal).toMatchObject({ code: 'INVALID_OPTION', exitCode: 78, message: expect.stringContaining('sendJitterMs must be a finite number of milliseconds, 0 or more') });
-    expect(emulator().calls).toEqual([]);
-  });
+  it.each([Number.NaN, -1, Number.POSITIVE_INFINITY, '60000'])(
+    'sendJitterMs %s is INVALID_OPTION (as every duration option), before any call',
+    async (sendJitterMs) => {
+      const refusal = await startMeter({ sendJitterMs: sendJitterMs as number }).catch((err: unknown) => err);
+      expect(refusal).toBeInstanceOf(ConfigurationError);
+      expect(refusal).not.toBeInstanceOf(ValidationError);
+      expect(refusal).toMatchObject({
+        code: 'INVALID_OPTION',
+        exitCode: 78,
+        message: expect.stringContaining('sendJitterMs must be a finite number of milliseconds, 0 or more'),
+      });
+      expect(emulator().calls).toEqual([]);
+    },
+  );
 });
 
 describe('the hour boundary', () => {
@@ -106,9 +131,14 @@ describe('the hour boundary', () => {
 
     expect(sent()).toEqual(['requests=12@10:59', 'storage=0@10:59']);
     const [requests, storage] = sends();
-    expect(requests?.input.UsageAllocations).toEqual([{ AllocatedUsageQuantity: 7, Tags: [{ Key: 'tenant', Value: 'acme' }] }, { AllocatedUsageQuantity: 5 }]);
+    expect(requests?.input.UsageAllocations).toEqual([
+      { AllocatedUsageQuantity: 7, Tags: [{ Key: 'tenant', Value: 'acme' }] },
+      { AllocatedUsageQuantity: 5 },
+    ]);
     expect(storage?.input.UsageAllocations).toBeUndefined();
-    expect(requests?.input.ClientToken).toBe(usageClientToken(TEST_PRODUCT_CODE, 'requests', HOUR_10, meter.instanceId));
+    expect(requests?.input.ClientToken).toBe(
+      usageClientToken(TEST_PRODUCT_CODE, 'requests', HOUR_10, meter.instanceId),
+    );
     expect(report.sent.map((s) => [s.dimension, s.quantity, s.hour.toISOString()])).toEqual([
       ['requests', 12, '2026-03-10T10:00:00.000Z'],
       ['storage', 0, '2026-03-10T10:00:00.000Z'],
@@ -170,7 +200,9 @@ describe('restarts and the spool', () => {
     expect(await readdir(spoolDir)).toEqual([`usage-${TEST_PRODUCT_CODE}.json`]);
     const file = join(spoolDir, `usage-${TEST_PRODUCT_CODE}.json`);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
-    const spool = JSON.parse(await readFile(file, 'utf8')) as { hours: { dimensions: { requests: { buckets: Record<string, { quantity: number }> } } }[] };
+    const spool = JSON.parse(await readFile(file, 'utf8')) as {
+      hours: { dimensions: { requests: { buckets: Record<string, { quantity: number }> } } }[];
+    };
     const buckets = Object.values(spool.hours[0]!.dimensions.requests.buckets);
     expect(buckets.map((b) => b.quantity).sort()).toEqual([16, 17, 17]);
   });
@@ -226,7 +258,9 @@ describe('failures', () => {
     const failing = await meter.flush();
     emulator().scenario.throttleFirst = 0;
 
-    expect(failing.failed.map((f) => [f.dimension, f.quantity, f.error.name])).toEqual([['requests', 9, 'ServiceUnavailableError']]);
+    expect(failing.failed.map((f) => [f.dimension, f.quantity, f.error.name])).toEqual([
+      ['requests', 9, 'ServiceUnavailableError'],
+    ]);
     expect(logger.events('error')).toContain('meter.send_failed');
     const attempted = sends()[0]!.input;
     const retried = await meter.flush();
@@ -250,7 +284,9 @@ describe('failures', () => {
     advance(HOUR);
     const report = await meter.flush();
 
-    expect(report.lost).toMatchObject([{ dimension: 'requests', quantity: 4, reason: expect.stringContaining('already metered') }]);
+    expect(report.lost).toMatchObject([
+      { dimension: 'requests', quantity: 4, reason: expect.stringContaining('already metered') },
+    ]);
     await meter.flush();
     expect(sends().filter((c) => c.errorType === 'DuplicateRequestException')).toHaveLength(1);
   });
@@ -283,13 +319,17 @@ describe('failures', () => {
     expect(meter.record('requests', 3).toISOString()).toBe('2026-03-10T11:00:00.000Z'); // 10:00 was sent
     const closing = await meter.close();
 
-    expect(closing.lost.map((l) => [l.dimension, l.quantity, l.hour.toISOString().slice(11, 16)])).toEqual([['requests', 3, '11:00']]);
+    expect(closing.lost.map((l) => [l.dimension, l.quantity, l.hour.toISOString().slice(11, 16)])).toEqual([
+      ['requests', 3, '11:00'],
+    ]);
     expect(logger.entries.filter((e) => e.fields?.event === 'meter.lost').map((e) => e.level)).toEqual(['error']);
     expect(sent()).toEqual(['requests=5@10:20', 'storage=0@10:20']);
 
     const second = await startMeter({ spoolDir: undefined });
     second.record('storage', 7);
-    expect((await second.close({ includeCurrentHour: false })).lost.map((l) => [l.dimension, l.quantity])).toEqual([['storage', 7]]);
+    expect((await second.close({ includeCurrentHour: false })).lost.map((l) => [l.dimension, l.quantity])).toEqual([
+      ['storage', 7],
+    ]);
   });
 });
 
@@ -305,11 +345,17 @@ describe('record()', () => {
       return undefined;
     };
 
-    expect(refusal(() => meter.record('reqs', 1))).toMatchObject({ field: 'dimension', rule: expect.stringContaining('requests, storage') });
+    expect(refusal(() => meter.record('reqs', 1))).toMatchObject({
+      field: 'dimension',
+      rule: expect.stringContaining('requests, storage'),
+    });
     expect(refusal(() => meter.record('requests', -1))).toMatchObject({ field: 'quantity' });
     expect(refusal(() => meter.record('requests', 1, { 'bad|key': 'v' }))).toMatchObject({ field: 'tags[0].Key' });
     expect(refusal(() => meter.record('requests', 2_147_483_647))).toBeUndefined();
-    expect(refusal(() => meter.record('requests', 1))).toMatchObject({ field: 'quantity', rule: expect.stringContaining('2147483647') });
+    expect(refusal(() => meter.record('requests', 1))).toMatchObject({
+      field: 'quantity',
+      rule: expect.stringContaining('2147483647'),
+    });
     await meter.close();
     const closed = refusal(() => meter.record('requests', 1));
     expect(closed).toBeInstanceOf(ConfigurationError);

@@ -92,7 +92,9 @@ describe('/metrics with the usage meter', () => {
 
 describe('the exposition reader', () => {
   it('accepts escaped HELP text and label values, and reads them back', () => {
-    const text = formatMetrics([{ name: 'x_total', help: 'a \\ b\nc', type: 'counter', samples: [{ labels: { code: 'q"u\\o\nte' }, value: 2 }] }]);
+    const text = formatMetrics([
+      { name: 'x_total', help: 'a \\ b\nc', type: 'counter', samples: [{ labels: { code: 'q"u\\o\nte' }, value: 2 }] },
+    ]);
     expect(parseExposition(text)).toEqual([{ name: 'x_total', labels: { code: 'q"u\\o\nte' }, value: 2 }]);
   });
 

@@ -16,7 +16,12 @@ import {
 
 const NOW = new Date('2026-03-10T12:30:00Z');
 const HOUR = 3_600_000;
-const valid: MeterUsageInput = { ProductCode: 'prod-abc', Timestamp: new Date(NOW.getTime() - HOUR), UsageDimension: 'requests', UsageQuantity: 10 };
+const valid: MeterUsageInput = {
+  ProductCode: 'prod-abc',
+  Timestamp: new Date(NOW.getTime() - HOUR),
+  UsageDimension: 'requests',
+  UsageQuantity: 10,
+};
 
 function failure(check: () => unknown): ValidationError {
   try {
@@ -30,7 +35,9 @@ function failure(check: () => unknown): ValidationError {
 
 describe('MeterUsage input', () => {
   it('a valid request passes and comes back ready for the SDK (Timestamp as Date, quantity default 0)', () => {
-    expect(validateMeterUsageInput({ ...valid, Timestamp: '2026-03-10T11:00:00Z', UsageQuantity: undefined }, NOW)).toEqual({
+    expect(
+      validateMeterUsageInput({ ...valid, Timestamp: '2026-03-10T11:00:00Z', UsageQuantity: undefined }, NOW),
+    ).toEqual({
       ProductCode: 'prod-abc',
       Timestamp: new Date('2026-03-10T11:00:00Z'),
       UsageDimension: 'requests',
@@ -54,7 +61,12 @@ describe('MeterUsage input', () => {
     ['timestamp an hour ahead', { Timestamp: new Date(NOW.getTime() + HOUR) }, 'Timestamp', /not in the future/],
     ['DryRun as a string', { DryRun: 'yes' }, 'DryRun', /true or false/],
     ['ClientToken of 65 characters', { ClientToken: 'c'.repeat(65) }, 'ClientToken', /1-64/],
-    ['allocations not summing to the quantity', { UsageAllocations: [{ AllocatedUsageQuantity: 9 }] }, 'UsageAllocations', /summing to the usage quantity 10/],
+    [
+      'allocations not summing to the quantity',
+      { UsageAllocations: [{ AllocatedUsageQuantity: 9 }] },
+      'UsageAllocations',
+      /summing to the usage quantity 10/,
+    ],
     ['empty allocations', { UsageAllocations: [] }, 'UsageAllocations', /1 to 2500/],
     [
       'two untagged allocations',
@@ -66,8 +78,20 @@ describe('MeterUsage input', () => {
       'the same tag set twice, in another order',
       {
         UsageAllocations: [
-          { AllocatedUsageQuantity: 5, Tags: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }] },
-          { AllocatedUsageQuantity: 5, Tags: [{ Key: 'b', Value: '2' }, { Key: 'a', Value: '1' }] },
+          {
+            AllocatedUsageQuantity: 5,
+            Tags: [
+              { Key: 'a', Value: '1' },
+              { Key: 'b', Value: '2' },
+            ],
+          },
+          {
+            AllocatedUsageQuantity: 5,
+            Tags: [
+              { Key: 'b', Value: '2' },
+              { Key: 'a', Value: '1' },
+            ],
+          },
         ],
       },
       'UsageAllocations[1].Tags',
@@ -75,7 +99,11 @@ describe('MeterUsage input', () => {
     ],
     [
       'six tags',
-      { UsageAllocations: [{ AllocatedUsageQuantity: 10, Tags: Array.from({ length: 6 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }] },
+      {
+        UsageAllocations: [
+          { AllocatedUsageQuantity: 10, Tags: Array.from({ length: 6 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) },
+        ],
+      },
       'UsageAllocations[0].Tags',
       /1 to 5 tags/,
     ],
@@ -93,7 +121,17 @@ describe('MeterUsage input', () => {
     ],
     [
       'a repeated tag key',
-      { UsageAllocations: [{ AllocatedUsageQuantity: 10, Tags: [{ Key: 'k', Value: 'a' }, { Key: 'k', Value: 'b' }] }] },
+      {
+        UsageAllocations: [
+          {
+            AllocatedUsageQuantity: 10,
+            Tags: [
+              { Key: 'k', Value: 'a' },
+              { Key: 'k', Value: 'b' },
+            ],
+          },
+        ],
+      },
       'UsageAllocations[0].Tags[1].Key',
       /must not repeat a key/,
     ],
@@ -118,40 +156,81 @@ describe('MeterUsage input', () => {
   it('property: any split of the quantity over distinct tag sets passes; any other sum fails naming UsageAllocations', () => {
     const split = fc.array(fc.nat({ max: 1_000_000 }), { minLength: 1, maxLength: 30 });
     fc.assert(
-      fc.property(split, fc.integer({ min: -5, max: 5 }).filter((d) => d !== 0), (parts, delta) => {
-        const allocations = parts.map((q, i) => ({ AllocatedUsageQuantity: q, Tags: [{ Key: 'bucket', Value: `b${i}` }] }));
-        const total = parts.reduce((a, b) => a + b, 0);
-        expect(validateMeterUsageInput({ ...valid, UsageQuantity: total, UsageAllocations: allocations }, NOW).UsageAllocations).toHaveLength(parts.length);
-        if (total + delta >= 0) {
-          expect(failure(() => validateMeterUsageInput({ ...valid, UsageQuantity: total + delta, UsageAllocations: allocations }, NOW)).field).toBe(
-            'UsageAllocations',
-          );
-        }
-      }),
+      fc.property(
+        split,
+        fc.integer({ min: -5, max: 5 }).filter((d) => d !== 0),
+        (parts, delta) => {
+          const allocations = parts.map((q, i) => ({
+            AllocatedUsageQuantity: q,
+            Tags: [{ Key: 'bucket', Value: `b${i}` }],
+          }));
+          const total = parts.reduce((a, b) => a + b, 0);
+          expect(
+            validateMeterUsageInput({ ...valid, UsageQuantity: total, UsageAllocations: allocations }, NOW)
+              .UsageAllocations,
+          ).toHaveLength(parts.length);
+          if (total + delta >= 0) {
+            expect(
+              failure(() =>
+                validateMeterUsageInput({ ...valid, UsageQuantity: total + delta, UsageAllocations: allocations }, NOW),
+              ).field,
+            ).toBe('UsageAllocations');
+          }
+        },
+      ),
     );
   });
 });
 
 describe('BatchMeterUsage input', () => {
-  const record: UsageRecordInput = { CustomerIdentifier: 'cust-1', Dimension: 'api_calls', Quantity: 3, Timestamp: new Date(NOW.getTime() - 5 * HOUR) };
+  const record: UsageRecordInput = {
+    CustomerIdentifier: 'cust-1',
+    Dimension: 'api_calls',
+    Quantity: 3,
+    Timestamp: new Date(NOW.getTime() - 5 * HOUR),
+  };
 
   it('accepts 25 records up to 6 hours old (the API model: "aren\'t accepted 6 hours or more after an event")', () => {
-    const records = Array.from({ length: 25 }, (_, i) => ({ ...record, CustomerIdentifier: `c${i}`, Timestamp: new Date(NOW.getTime() - 6 * HOUR + 1000) }));
-    expect(validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: records }, NOW).UsageRecords).toHaveLength(25);
+    const records = Array.from({ length: 25 }, (_, i) => ({
+      ...record,
+      CustomerIdentifier: `c${i}`,
+      Timestamp: new Date(NOW.getTime() - 6 * HOUR + 1000),
+    }));
+    expect(
+      validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: records }, NOW).UsageRecords,
+    ).toHaveLength(25);
   });
 
   it('an empty batch needs a ProductCode: no record carries a LicenseArn to name the product', () => {
     expect(failure(() => validateBatchMeterUsageInput({ UsageRecords: [] }, NOW)).field).toBe('ProductCode');
-    expect(validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: [] }, NOW)).toEqual({ ProductCode: 'prod-abc', UsageRecords: [] });
+    expect(validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: [] }, NOW)).toEqual({
+      ProductCode: 'prod-abc',
+      UsageRecords: [],
+    });
   });
 
   it.each<[string, Record<string, unknown>, string, RegExp]>([
     ['26 records', { UsageRecords: Array.from({ length: 26 }, () => record) }, 'UsageRecords', /at most 25/],
     ['no records array', { UsageRecords: undefined }, 'UsageRecords', /array/],
     ['no product code and no LicenseArn', { ProductCode: undefined }, 'ProductCode', /1-255/],
-    ['a record 6 hours and a second old', { UsageRecords: [record, { ...record, Timestamp: new Date(NOW.getTime() - 6 * HOUR - 1000) }] }, 'UsageRecords[1].Timestamp', /last 6 hours/],
-    ['a record without customer', { UsageRecords: [{ ...record, CustomerIdentifier: undefined }] }, 'UsageRecords[0].CustomerIdentifier', /CustomerAWSAccountId/],
-    ['an account id with letters', { UsageRecords: [{ ...record, CustomerAWSAccountId: '12345x' }] }, 'UsageRecords[0].CustomerAWSAccountId', /\[0-9\]/],
+    [
+      'a record 6 hours and a second old',
+      { UsageRecords: [record, { ...record, Timestamp: new Date(NOW.getTime() - 6 * HOUR - 1000) }] },
+      'UsageRecords[1].Timestamp',
+      /last 6 hours/,
+    ],
+    [
+      'a record without customer',
+      { UsageRecords: [{ ...record, CustomerIdentifier: undefined }] },
+      'UsageRecords[0].CustomerIdentifier',
+      /CustomerAWSAccountId/,
+    ],
+    [
+      'an account id with letters',
+      { UsageRecords: [{ ...record, CustomerAWSAccountId: '12345x' }] },
+      'UsageRecords[0].CustomerAWSAccountId',
+      /\[0-9\]/,
+    ],
     [
       // AWS: "These parameters are mutually exclusive. You can't specify both CustomerIdentifier and CustomerAWSAccountID".
       'both a CustomerIdentifier and a CustomerAWSAccountId',
@@ -159,30 +238,52 @@ describe('BatchMeterUsage input', () => {
       'UsageRecords[0].CustomerAWSAccountId',
       /not both/,
     ],
-    ['a record without dimension', { UsageRecords: [{ ...record, Dimension: undefined }] }, 'UsageRecords[0].Dimension', /1-255/],
+    [
+      'a record without dimension',
+      { UsageRecords: [{ ...record, Dimension: undefined }] },
+      'UsageRecords[0].Dimension',
+      /1-255/,
+    ],
     [
       'record allocations not summing up',
       { UsageRecords: [{ ...record, UsageAllocations: [{ AllocatedUsageQuantity: 1 }] }] },
       'UsageRecords[0].UsageAllocations',
       /summing to the usage quantity 3/,
     ],
-    ['a malformed LicenseArn', { UsageRecords: [{ ...record, LicenseArn: 'license-1' }] }, 'UsageRecords[0].LicenseArn', /arn:aws/],
+    [
+      'a malformed LicenseArn',
+      { UsageRecords: [{ ...record, LicenseArn: 'license-1' }] },
+      'UsageRecords[0].LicenseArn',
+      /arn:aws/,
+    ],
   ])('%s', (_name, change, field, rule) => {
-    const err = failure(() => validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: [record], ...change } as never, NOW));
+    const err = failure(() =>
+      validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: [record], ...change } as never, NOW),
+    );
     expect(err.field).toBe(field);
     expect(err.rule).toMatch(rule);
   });
 
   it('ProductCode may be left out when every record carries a LicenseArn', () => {
     const LicenseArn = 'arn:aws:license-manager::123456789012:license:l-0123456789abcdef';
-    expect(validateBatchMeterUsageInput({ UsageRecords: [{ ...record, LicenseArn }] }, NOW).ProductCode).toBeUndefined();
+    expect(
+      validateBatchMeterUsageInput({ UsageRecords: [{ ...record, LicenseArn }] }, NOW).ProductCode,
+    ).toBeUndefined();
   });
 
   it('refuses a batch of 1 MB or more', () => {
-    const tags = (i: number) => Array.from({ length: 5 }, (_, k) => ({ Key: `key-${k}`.padEnd(100, 'k'), Value: `${i}`.padEnd(256, 'v') }));
+    const tags = (i: number) =>
+      Array.from({ length: 5 }, (_, k) => ({ Key: `key-${k}`.padEnd(100, 'k'), Value: `${i}`.padEnd(256, 'v') }));
     const allocations = Array.from({ length: 100 }, (_, i) => ({ AllocatedUsageQuantity: 1, Tags: tags(i) }));
-    const records = Array.from({ length: 25 }, (_, i) => ({ ...record, CustomerIdentifier: `c${i}`, Quantity: 100, UsageAllocations: allocations }));
-    expect(failure(() => validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: records }, NOW)).rule).toMatch(/less than 1 MB/);
+    const records = Array.from({ length: 25 }, (_, i) => ({
+      ...record,
+      CustomerIdentifier: `c${i}`,
+      Quantity: 100,
+      UsageAllocations: allocations,
+    }));
+    expect(
+      failure(() => validateBatchMeterUsageInput({ ProductCode: 'prod-abc', UsageRecords: records }, NOW)).rule,
+    ).toMatch(/less than 1 MB/);
   });
 });
 
@@ -194,12 +295,23 @@ describe('ResolveCustomer and RegisterUsage input', () => {
   });
 
   it('RegisterUsage needs a product code and a 32-bit key version >= 1; the nonce is at most 255 characters', () => {
-    expect(validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 1 })).toEqual({ ProductCode: 'prod-abc', PublicKeyVersion: 1 });
-    expect(validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 2 ** 31 - 1 }).PublicKeyVersion).toBe(2 ** 31 - 1);
+    expect(validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 1 })).toEqual({
+      ProductCode: 'prod-abc',
+      PublicKeyVersion: 1,
+    });
+    expect(
+      validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 2 ** 31 - 1 }).PublicKeyVersion,
+    ).toBe(2 ** 31 - 1);
     for (const version of [0, 2 ** 31, 1.5]) {
-      expect(failure(() => validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: version })).field).toBe('PublicKeyVersion');
+      expect(
+        failure(() => validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: version })).field,
+      ).toBe('PublicKeyVersion');
     }
-    expect(failure(() => validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 1, Nonce: 'n'.repeat(256) })).field).toBe('Nonce');
+    expect(
+      failure(() =>
+        validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 1, Nonce: 'n'.repeat(256) }),
+      ).field,
+    ).toBe('Nonce');
   });
 });
 
@@ -207,7 +319,11 @@ describe('lengths count characters (code points), as the API model does, not UTF
   const emoji = '\u{1F600}'; // one character, two UTF-16 units
 
   it.each([
-    ['Nonce', (text: string) => validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 1, Nonce: text }), 255],
+    [
+      'Nonce',
+      (text: string) => validateRegisterUsageInput({ ProductCode: 'prod-abc', PublicKeyVersion: 1, Nonce: text }),
+      255,
+    ],
     ['UsageDimension', (text: string) => validateMeterUsageInput({ ...valid, UsageDimension: text }, NOW), 255],
     ['ClientToken', (text: string) => validateMeterUsageInput({ ...valid, ClientToken: text }, NOW), 64],
   ] as const)('%s: the maximum in emoji passes, one more is refused', (field, validate, max) => {

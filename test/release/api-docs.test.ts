@@ -10,7 +10,9 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const manifest = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { exports: Record<string, string | { types?: string }> };
+const manifest = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as {
+  exports: Record<string, string | { types?: string }>;
+};
 const entries = Object.entries(manifest.exports)
   .filter((e): e is [string, { types: string }] => typeof e[1] === 'object' && typeof e[1].types === 'string')
   .map(([subpath, { types }]) => [subpath, fileURLToPath(new URL(types, `file://${ROOT}`))] as const);
@@ -23,7 +25,12 @@ function undocumented(file: string): { checked: number; missing: string[] } {
 }
 
 function findUndocumented(file: string): { checked: number; missing: string[] } {
-  const program = ts.createProgram([file], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true });
+  const program = ts.createProgram([file], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    skipLibCheck: true,
+  });
   const checker = program.getTypeChecker();
   const hover = (symbol: ts.Symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim();
   const missing: string[] = [];
@@ -49,7 +56,9 @@ function moduleDoc(file: string): string {
 
 describe('the public API in the emitted .d.ts', () => {
   it('has a typed entry point for the root and for each capability', () => {
-    expect(entries.map(([subpath]) => subpath)).toEqual(expect.arrayContaining(['.', './emulator', './license', './metering', './metering/datafire']));
+    expect(entries.map(([subpath]) => subpath)).toEqual(
+      expect.arrayContaining(['.', './emulator', './license', './metering', './metering/datafire']),
+    );
   });
 
   it.each(entries)('%s documents every export and every member of every exported interface', (_subpath, file) => {
@@ -68,7 +77,9 @@ describe('the public API in the emitted .d.ts', () => {
       .split(/;\s*/)
       .map((statement) => statement.trim())
       .filter(Boolean);
-    expect(code.filter((statement) => !/^export (?:\*|\{[^}]*\}) from '\.{1,2}\/[^']+\.js'$/.test(statement))).toEqual([]);
+    expect(code.filter((statement) => !/^export (?:\*|\{[^}]*\}) from '\.{1,2}\/[^']+\.js'$/.test(statement))).toEqual(
+      [],
+    );
   });
 
   it.each(entries)('%s opens with a module doc comment that names it and shows it imported', (subpath, file) => {

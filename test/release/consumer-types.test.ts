@@ -53,12 +53,24 @@ describe.each([
     writeFileSync(join(dir, 'app.mts'), CONSUMER);
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, skipLibCheck: false }, include: ['app.mts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        include: ['app.mts'],
+      }),
     );
     const tsc = join(ROOT, 'node_modules', compiler, 'bin', 'tsc');
     const { stdout: version } = await promisify(execFile)(process.execPath, [tsc, '--version'], { cwd: ROOT });
     expect(version).toMatch(compiler === 'typescript-7' ? /^Version 7\./ : /^Version 5\./);
-    const errors = await promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: ROOT }).then(
+    const errors = await promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], {
+      cwd: ROOT,
+    }).then(
       () => '',
       (err: { stdout: string }) => err.stdout,
     );
@@ -86,10 +98,23 @@ export type Used = [EnsureEntitledOptions, Lease, MeteringMarketplaceClient, Met
     );
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { strict: true, module: 'commonjs', moduleResolution: 'node10', target: 'es2022', noEmit: true, skipLibCheck: false, types: ['node'] }, include: ['app.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          target: 'es2022',
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        include: ['app.ts'],
+      }),
     );
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const errors = await promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: ROOT }).then(
+    const errors = await promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], {
+      cwd: ROOT,
+    }).then(
       () => '',
       (err: { stdout: string }) => err.stdout,
     );

@@ -33,7 +33,12 @@ interface Block {
 }
 
 function docBlocks(): { blocks: Block[]; badMarkers: string[] } {
-  const files = ['README.md', ...readdirSync(join(ROOT, 'docs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+  const files = [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => join('docs', f)),
+  ];
   const blocks: Block[] = [];
   const badMarkers: string[] = [];
   for (const file of files) {
@@ -69,50 +74,82 @@ describe('code blocks in README.md and docs/', () => {
   });
 
   // With the lockfile's TypeScript and with the current major (devDependency `typescript-7`).
-  it.each(['typescript', 'typescript-7'])('every block that is not a fragment type-checks (strict, nodenext) with %s', async (compiler) => {
-    writeFileSync(
-      join(WORK, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2023'], types: ['node'],
-          allowJs: true, checkJs: true, noEmit: true, skipLibCheck: true,
+  it.each(['typescript', 'typescript-7'])(
+    'every block that is not a fragment type-checks (strict, nodenext) with %s',
+    async (compiler) => {
+      writeFileSync(
+        join(WORK, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            target: 'es2022',
+            lib: ['es2023'],
+            types: ['node'],
+            allowJs: true,
+            checkJs: true,
+            noEmit: true,
+            skipLibCheck: true,
+          },
+          include: ['*.mts', '*.mjs'],
+        }),
+      );
+      const tsc = join(ROOT, 'node_modules', compiler, 'bin', 'tsc');
+      const result = await promisify(execFile)(process.execPath, [tsc, '-p', join(WORK, 'tsconfig.json')], {
+        cwd: ROOT,
+      }).then(
+        () => '',
+        (err: { stdout: string }) => err.stdout,
+      );
+      // Errors named by the doc file and line of their block.
+      const named = result.replace(
+        /(?:\.tmp\/doc-blocks\/)?(\w+)_L(\d+)\.m[tj]s\((\d+),\d+\)/g,
+        (_all, id: string, line: string, at: string) => {
+          const block = blocks.find((b) => b.id === `${id}_L${line}`);
+          return block ? `${relative(ROOT, block.where.split(':')[0]!)} line ${Number(line) + Number(at)}` : _all;
         },
-        include: ['*.mts', '*.mjs'],
-      }),
-    );
-    const tsc = join(ROOT, 'node_modules', compiler, 'bin', 'tsc');
-    const result = await promisify(execFile)(process.execPath, [tsc, '-p', join(WORK, 'tsconfig.json')], { cwd: ROOT }).then(
-      () => '',
-      (err: { stdout: string }) => err.stdout,
-    );
-    // Errors named by the doc file and line of their block.
-    const named = result.replace(/(?:\.tmp\/doc-blocks\/)?(\w+)_L(\d+)\.m[tj]s\((\d+),\d+\)/g, (_all, id: string, line: string, at: string) => {
-      const block = blocks.find((b) => b.id === `${id}_L${line}`);
-      return block ? `${relative(ROOT, block.where.split(':')[0]!)} line ${Number(line) + Number(at)}` : _all;
-    });
-    expect(named).toBe('');
-  }, 120_000);
+      );
+      expect(named).toBe('');
+    },
+    120_000,
+  );
 
   const runnable = blocks.filter((b) => b.runnable);
-  it.each(runnable.map((b) => [b.where, b] as const))('%s runs to a clean exit against the emulator', async (_where, block) => {
-    const emulator = await startMeteringEmulator();
-    try {
-      const program = join(WORK, `${block.id}.run.mjs`);
-      writeFileSync(program, transformSync(readFileSync(sourceOf(block), 'utf8'), { loader: block.language, format: 'esm', target: 'node20' }).code);
-      const env: NodeJS.ProcessEnv = {
-        PATH: process.env.PATH,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_REGION: TEST_REGION,
-        AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL: emulator.url,
-      };
-      // Rejects on a non-zero exit or when the time limit kills it (a server left open, a promise never settled).
-      const run = promisify(execFile)(process.execPath, [program], { cwd: ROOT, env, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
-      const { stderr } = await run;
-      expect(stderr).not.toMatch(/^\w*(Error|Exception)\b|Unhandled/m); // warnings (the SDK's Node notice, retries) are fine
-    } finally {
-      await emulator.close();
-    }
-  });
+  it.each(runnable.map((b) => [b.where, b] as const))(
+    '%s runs to a clean exit against the emulator',
+    async (_where, block) => {
+      const emulator = await startMeteringEmulator();
+      try {
+        const program = join(WORK, `${block.id}.run.mjs`);
+        writeFileSync(
+          program,
+          transformSync(readFileSync(sourceOf(block), 'utf8'), {
+            loader: block.language,
+            format: 'esm',
+            target: 'node20',
+          }).code,
+        );
+        const env: NodeJS.ProcessEnv = {
+          PATH: process.env.PATH,
+          AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_REGION: TEST_REGION,
+          AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+          AWS_ENDPOINT_URL: emulator.url,
+        };
+        // Rejects on a non-zero exit or when the time limit kills it (a server left open, a promise never settled).
+        const run = promisify(execFile)(process.execPath, [program], {
+          cwd: ROOT,
+          env,
+          timeout: RUN_TIMEOUT_MS,
+          killSignal: 'SIGKILL',
+        });
+        const { stderr } = await run;
+        expect(stderr).not.toMatch(/^\w*(Error|Exception)\b|Unhandled/m); // warnings (the SDK's Node notice, retries) are fine
+      } finally {
+        await emulator.close();
+      }
+    },
+  );
 });

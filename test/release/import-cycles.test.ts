@@ -27,7 +27,8 @@ function importGraph(root: string, dir: string): Map<string, string[]> {
       .map((specifier) => {
         // NodeNext: sources import their siblings by the emitted name (./x.js for ./x.ts).
         const target = resolve(dirname(file), specifier.replace(/\.js$/, '.ts'));
-        if (!existsSync(target)) throw new Error(`${relative(root, file)} imports ${specifier}, which resolves to no file`);
+        if (!existsSync(target))
+          throw new Error(`${relative(root, file)} imports ${specifier}, which resolves to no file`);
         return relative(root, target);
       });
     graph.set(relative(root, file), [...new Set(targets)].sort());
@@ -103,7 +104,9 @@ describe('import cycles', () => {
     expect(library.size).toBeGreaterThan(50);
     expect(cli.size).toBeGreaterThan(20);
     expect(importCycles(new Map([...library, ...cli]))).toEqual([]);
-    const libraryImportsOfCli = [...library].flatMap(([file, targets]) => targets.filter((t) => t.startsWith('cmd/')).map((t) => `${file} -> ${t}`));
+    const libraryImportsOfCli = [...library].flatMap(([file, targets]) =>
+      targets.filter((t) => t.startsWith('cmd/')).map((t) => `${file} -> ${t}`),
+    );
     expect(libraryImportsOfCli).toEqual([]);
   });
 

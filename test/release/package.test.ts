@@ -21,7 +21,9 @@ function filesUnder(dir: string): string[] {
     .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
 }
 
-const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' }))[0] as {
+const packed = JSON.parse(
+  execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' }),
+)[0] as {
   files: { path: string }[];
 };
 const shipped = new Set(packed.files.map((f) => f.path));
@@ -32,8 +34,16 @@ describe('the npm package', () => {
       .filter((f) => f.endsWith('.ts'))
       .flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`]);
     const expected = [
-      'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md',
-      'dist/cli.cjs', 'dist/cli.mjs', ...filesUnder('dist/chunks'), 'dist/THIRD_PARTY_NOTICES', 'dist/sbom.cdx.json',
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'SECURITY.md',
+      'dist/cli.cjs',
+      'dist/cli.mjs',
+      ...filesUnder('dist/chunks'),
+      'dist/THIRD_PARTY_NOTICES',
+      'dist/sbom.cdx.json',
       ...library,
       // Tracked files only (what .gitignore keeps out, e.g. `helm dependency build` output, npm does too), never a .gitignore.
       ...execFileSync('git', ['ls-files', '--', 'docs', 'k8s', 'charts', 'ecs', 'iam'], { cwd: ROOT, encoding: 'utf8' })
@@ -46,7 +56,12 @@ describe('the npm package', () => {
   it('points main, types, every entry point of exports (each condition) and bin at shipped files', () => {
     const entries = Object.values(manifest.exports).filter((e): e is Record<string, string> => typeof e === 'object');
     expect(entries.length).toBeGreaterThan(1);
-    const targets = [manifest.main, manifest.types, ...entries.flatMap((e) => Object.values(e)), manifest.bin['marketplace-entitlement']];
+    const targets = [
+      manifest.main,
+      manifest.types,
+      ...entries.flatMap((e) => Object.values(e)),
+      manifest.bin['marketplace-entitlement'],
+    ];
     for (const target of targets) expect(shipped, target).toContain(target.replace(/^\.\//, ''));
     expect(manifest.exports['.'].types).toBe(manifest.types);
   });
@@ -61,9 +76,17 @@ describe('the npm package', () => {
   it('depends at run time on exactly the packages the unbundled library imports', () => {
     const imported = new Set<string>();
     for (const file of [...shipped].filter((f) => f.startsWith('dist/src/') && f.endsWith('.js'))) {
-      const code = readFileSync(join(ROOT, file), 'utf8').split('\n').filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line)); // not doc comments
+      const code = readFileSync(join(ROOT, file), 'utf8')
+        .split('\n')
+        .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line)); // not doc comments
       for (const [, specifier] of code.join('\n').matchAll(/(?:from|import\()\s*'([^'.][^']*)'/g)) {
-        if (!specifier!.startsWith('node:')) imported.add(specifier!.split('/').slice(0, specifier!.startsWith('@') ? 2 : 1).join('/'));
+        if (!specifier!.startsWith('node:'))
+          imported.add(
+            specifier!
+              .split('/')
+              .slice(0, specifier!.startsWith('@') ? 2 : 1)
+              .join('/'),
+          );
       }
     }
     expect(Object.keys(manifest.dependencies).sort()).toEqual([...imported].sort());
@@ -75,17 +98,26 @@ describe('the npm package', () => {
     expect(manifest.homepage).toMatch(/^https:\/\//);
     expect(manifest.bugs.url).toMatch(/^https:\/\//);
     expect(manifest.license).toBe('Apache-2.0');
-    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toContain('Apache License\n                           Version 2.0, January 2004');
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toContain(
+      'Apache License\n                           Version 2.0, January 2004',
+    );
     expect(manifest.engines.node).toBe('>=22.12');
   });
 
   it('CI tests the Node lines engines and the README claim', () => {
-    const tested = /for version in ([\d. ]+); do/.exec(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+    const tested =
+      /for version in ([\d. ]+); do/
+        .exec(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'))?.[1]
+        ?.trim()
+        .split(/\s+/) ?? [];
     const [minMajor, minMinor] = manifest.engines.node.replace('>=', '').split('.').map(Number) as [number, number];
     expect(tested.map((v) => Number(v.split('.')[0]))).toEqual([22, 24]);
     for (const version of tested) {
       const [major, minor] = version.split('.').map(Number) as [number, number];
-      expect(major > minMajor || (major === minMajor && minor >= minMinor), `${version} satisfies ${manifest.engines.node}`).toBe(true);
+      expect(
+        major > minMajor || (major === minMajor && minor >= minMinor),
+        `${version} satisfies ${manifest.engines.node}`,
+      ).toBe(true);
     }
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     expect(readme).toContain('Node.js 22.12 or later');
@@ -111,19 +143,41 @@ describe('writeThirdPartyNotices', () => {
     writeFileSync(join(dir, path, 'package.json'), JSON.stringify(json));
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, path, name), text);
   };
-  pkg('node_modules/used', { name: 'used', version: '1.0.0', license: 'MIT' }, { 'LICENSE.md': 'MIT text of used\n', 'index.js': '' });
-  pkg('node_modules/a/node_modules/used', { name: 'used', version: '1.0.0', license: 'MIT' }, { 'LICENSE.md': 'MIT text of used\n' });
-  pkg('node_modules/@aws-sdk/bare', { name: '@aws-sdk/bare', version: '2.0.0', license: 'Apache-2.0', author: { name: 'AWS' } }, {});
+  pkg(
+    'node_modules/used',
+    { name: 'used', version: '1.0.0', license: 'MIT' },
+    { 'LICENSE.md': 'MIT text of used\n', 'index.js': '' },
+  );
+  pkg(
+    'node_modules/a/node_modules/used',
+    { name: 'used', version: '1.0.0', license: 'MIT' },
+    { 'LICENSE.md': 'MIT text of used\n' },
+  );
+  pkg(
+    'node_modules/@aws-sdk/bare',
+    { name: '@aws-sdk/bare', version: '2.0.0', license: 'Apache-2.0', author: { name: 'AWS' } },
+    {},
+  );
   pkg('node_modules/shaken', { name: 'shaken', version: '3.0.0', license: 'MIT' }, { LICENSE: 'never shown\n' });
   pkg('node_modules/unlicensed', { name: 'unlicensed', version: '4.0.0', license: 'MIT' }, {});
   const output = (inputs: Record<string, number>) => ({
-    outputs: { 'dist/cli.mjs': { inputs: Object.fromEntries(Object.entries(inputs).map(([path, bytesInOutput]) => [path, { bytesInOutput }])) } },
+    outputs: {
+      'dist/cli.mjs': {
+        inputs: Object.fromEntries(Object.entries(inputs).map(([path, bytesInOutput]) => [path, { bytesInOutput }])),
+      },
+    },
   });
 
   it('lists each bundled package once with its own licence files, and the Apache text for those that declare it only', () => {
     const out = join(dir, 'NOTICES');
     const listed = writeThirdPartyNotices(
-      output({ 'node_modules/used/index.js': 10, 'node_modules/a/node_modules/used/x.js': 5, 'node_modules/@aws-sdk/bare/dist/a.js': 7, 'node_modules/shaken/x.js': 0, 'src/own.ts': 100 }),
+      output({
+        'node_modules/used/index.js': 10,
+        'node_modules/a/node_modules/used/x.js': 5,
+        'node_modules/@aws-sdk/bare/dist/a.js': 7,
+        'node_modules/shaken/x.js': 0,
+        'src/own.ts': 100,
+      }),
       dir,
       out,
     ) as { name: string }[];
@@ -131,7 +185,9 @@ describe('writeThirdPartyNotices', () => {
     const text = readFileSync(out, 'utf8');
     expect(text).toContain('used@1.0.0 (MIT)\n--- LICENSE.md\nMIT text of used');
     expect(text.match(/^used@/gm)).toHaveLength(1);
-    expect(text).toContain('@aws-sdk/bare@2.0.0 (Apache-2.0)\nShips no licence file; its package.json declares Apache-2.0 (full text at the end), author AWS.');
+    expect(text).toContain(
+      '@aws-sdk/bare@2.0.0 (Apache-2.0)\nShips no licence file; its package.json declares Apache-2.0 (full text at the end), author AWS.',
+    );
     expect(text.trimEnd().endsWith('APACHE-2.0 FULL TEXT')).toBe(true);
     expect(text).not.toContain('shaken');
   });

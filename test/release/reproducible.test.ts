@@ -23,8 +23,19 @@ afterAll(() => {
 function checkoutCopy(prefix: string): string {
   const dir = mkdtempSync(join(WORK, prefix));
   dirs.push(dir);
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-  for (const file of files) cpSync(join(ROOT, file), join(dir, file), { recursive: true, preserveTimestamps: false, errorOnExist: false, force: true });
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean);
+  for (const file of files)
+    cpSync(join(ROOT, file), join(dir, file), {
+      recursive: true,
+      preserveTimestamps: false,
+      errorOnExist: false,
+      force: true,
+    });
   execFileSync('cp', ['-al', join(ROOT, 'node_modules'), join(dir, 'node_modules')]);
   return dir;
 }
@@ -48,13 +59,22 @@ describe('the build', () => {
     const a = checkoutCopy('a-');
     const b = checkoutCopy('build-b-in-a-longer-directory-name-');
     const build = (cwd: string, env: Record<string, string>) =>
-      promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd, env: { ...process.env, SOURCE_DATE_EPOCH, ...env }, maxBuffer: 16 * 1024 * 1024 });
-    await Promise.all([build(a, { TZ: 'UTC', LANG: 'C.UTF-8' }), build(b, { TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8' })]);
+      promisify(execFile)('npm', ['run', 'build', '--silent'], {
+        cwd,
+        env: { ...process.env, SOURCE_DATE_EPOCH, ...env },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    await Promise.all([
+      build(a, { TZ: 'UTC', LANG: 'C.UTF-8' }),
+      build(b, { TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8' }),
+    ]);
     const first = snapshot(a);
     const second = snapshot(b);
     expect(first.size).toBeGreaterThan(100);
     expect([...second.keys()].sort()).toEqual([...first.keys()].sort());
-    const differing = [...first].filter(([file, { mode, bytes }]) => second.get(file)!.mode !== mode || !second.get(file)!.bytes.equals(bytes)).map(([file]) => file);
+    const differing = [...first]
+      .filter(([file, { mode, bytes }]) => second.get(file)!.mode !== mode || !second.get(file)!.bytes.equals(bytes))
+      .map(([file]) => file);
     expect(differing).toEqual([]);
     // No build-machine path leaks into what ships.
     for (const [file, { bytes }] of first) expect(bytes.includes(a), file).toBe(false);

@@ -36,7 +36,11 @@ console.log(JSON.stringify([...loaded].sort()));
 `;
 
 async function filesLoadedBy(specifier: string): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', LIST_LOADED, specifier], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--input-type=module', '-e', LIST_LOADED, specifier],
+    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+  );
   return (JSON.parse(stdout) as string[]).map((file) => file.replace(ROOT, ''));
 }
 

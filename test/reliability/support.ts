@@ -20,7 +20,8 @@ export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.cjs');
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(MARKETPLACE_|AWS_|POD_UID$|ECS_CONTAINER_METADATA|NODE_OPTIONS$|VITEST|TINYPOOL)/.test(key)) env[key] = value;
+    if (!/^(MARKETPLACE_|AWS_|POD_UID$|ECS_CONTAINER_METADATA|NODE_OPTIONS$|VITEST|TINYPOOL)/.test(key))
+      env[key] = value;
   }
   return {
     ...env,
@@ -34,11 +35,21 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** Dummy credentials and the Region for an emulator. */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return cleanEnv({ AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey, ...extra });
+  return cleanEnv({
+    AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+    ...extra,
+  });
 }
 
 /** The register arguments aimed at `emulator`. */
-export function registerArgs(emulator: MeteringEmulator, keyFile: string, out: string, deadline: string, extra: string[] = []): string[] {
+export function registerArgs(
+  emulator: MeteringEmulator,
+  keyFile: string,
+  out: string,
+  deadline: string,
+  extra: string[] = [],
+): string[] {
   return [
     'register',
     '--product-code',
@@ -107,7 +118,15 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, elapsedMs: performance.now() - started, timedOut, logs: parseLogs(stderr) });
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        elapsedMs: performance.now() - started,
+        timedOut,
+        logs: parseLogs(stderr),
+      });
     });
   });
 }

@@ -51,7 +51,11 @@ async function judge(run: () => Promise<unknown>): Promise<Outcome> {
     await run();
     return { accepted: true };
   } catch (err) {
-    return { accepted: false, code: (err as { code?: string }).code ?? '', kind: err instanceof VerificationError ? 'VerificationError' : String(err) };
+    return {
+      accepted: false,
+      code: (err as { code?: string }).code ?? '',
+      kind: err instanceof VerificationError ? 'VerificationError' : String(err),
+    };
   }
 }
 
@@ -75,7 +79,12 @@ function tally() {
   };
 }
 
-const fileOptions = () => ({ publicKey: emulator.publicKeyPem, productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, instanceId: INSTANCE });
+const fileOptions = () => ({
+  publicKey: emulator.publicKeyPem,
+  productCode: TEST_PRODUCT_CODE,
+  publicKeyVersion: 1,
+  instanceId: INSTANCE,
+});
 
 describe('tampering with the entitlement file', () => {
   it('the untouched file verifies (the baseline the variants are judged against)', async () => {
@@ -98,7 +107,9 @@ describe('tampering with the entitlement file', () => {
         t.add(`byte ${i} ${file[i]}->${value}`, await judge(() => verifyEntitlementFile(path, fileOptions())));
       }
     }
-    console.log(`entitlement file: ${file.length} bytes, ${t.cases} single-byte changes, all rejected by: ${JSON.stringify(Object.fromEntries(t.codes))}`);
+    console.log(
+      `entitlement file: ${file.length} bytes, ${t.cases} single-byte changes, all rejected by: ${JSON.stringify(Object.fromEntries(t.codes))}`,
+    );
     expect(t.wrong).toEqual([]);
     expect(t.cases).toBeGreaterThan(file.length * 3);
   });
@@ -112,7 +123,9 @@ describe('tampering with the entitlement file', () => {
       writeFileSync(path, file.subarray(0, length));
       t.add(`length ${length}`, await judge(() => verifyEntitlementFile(path, fileOptions())));
     }
-    console.log(`entitlement file: ${t.cases} truncations, all rejected by: ${JSON.stringify(Object.fromEntries(t.codes))}`);
+    console.log(
+      `entitlement file: ${t.cases} truncations, all rejected by: ${JSON.stringify(Object.fromEntries(t.codes))}`,
+    );
     expect(t.wrong).toEqual([]);
     expect(t.cases).toBe(file.length - 1);
   });
@@ -137,7 +150,13 @@ describe('tampering with the entitlement file', () => {
 });
 
 describe('tampering with the registration token inside', () => {
-  const options = () => ({ publicKey: emulator.publicKeyPem, productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce, now: issuedAt });
+  const options = () => ({
+    publicKey: emulator.publicKeyPem,
+    productCode: TEST_PRODUCT_CODE,
+    publicKeyVersion: 1,
+    nonce,
+    now: issuedAt,
+  });
 
   it('the untouched token verifies', async () => {
     const claims = await verifyRegistration(registration, options());
@@ -166,9 +185,14 @@ describe('tampering with the registration token inside', () => {
       t.add(`length ${length}`, await judge(() => verifyRegistration(registration.slice(0, length), options())));
     }
     for (const extra of ['A', '.', '=', '\n', ' ']) {
-      t.add(`appended ${JSON.stringify(extra)}`, await judge(() => verifyRegistration(registration + extra, options())));
+      t.add(
+        `appended ${JSON.stringify(extra)}`,
+        await judge(() => verifyRegistration(registration + extra, options())),
+      );
     }
-    console.log(`registration token: ${t.cases} truncations and appends, all rejected by: ${JSON.stringify(Object.fromEntries(t.codes))}`);
+    console.log(
+      `registration token: ${t.cases} truncations and appends, all rejected by: ${JSON.stringify(Object.fromEntries(t.codes))}`,
+    );
     expect(t.wrong).toEqual([]);
   });
 });

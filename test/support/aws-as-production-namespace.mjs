@@ -16,7 +16,9 @@ export function runInNamespace(scenario, running = new Set()) {
   const unshareArgs = ['--net', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc'];
   if (process.getuid?.() !== 0) unshareArgs.push('--map-root-user');
   return new Promise((resolve, reject) => {
-    const child = spawn('unshare', [...unshareArgs, '--', process.execPath, RUNNER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('unshare', [...unshareArgs, '--', process.execPath, RUNNER], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     running.add(child);
     let stdout = '';
     let stderr = '';

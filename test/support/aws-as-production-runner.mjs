@@ -16,14 +16,20 @@ function setUp(program, args, what) {
     execFileSync(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     if (err.code === 'ENOENT') throw new Error(`\`${program}\` is not installed: it is needed to ${what}.`);
-    const said = String(err.stderr ?? '').trim().split('\n')[0];
+    const said = String(err.stderr ?? '')
+      .trim()
+      .split('\n')[0];
     throw new Error(`\`${program} ${args.join(' ')}\` failed (${said || `exit code ${err.status}`}): cannot ${what}.`);
   }
 }
 
 /** Starts a command; resolves its outcome when it has exited. */
 function start(command) {
-  const child = spawn(command.argv[0], command.argv.slice(1), { cwd: command.cwd, env: command.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command.argv[0], command.argv.slice(1), {
+    cwd: command.cwd,
+    env: command.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const result = { code: null, signal: null, stdout: '', stderr: '', timedOut: false };
   const listeners = new Set();
   let exited = false;
@@ -77,11 +83,22 @@ async function main() {
   const scenario = JSON.parse(input);
 
   setUp('ip', ['link', 'set', 'lo', 'up'], 'bring loopback up in the private network namespace');
-  setUp('ip', ['addr', 'add', `${ECS_AGENT_ADDRESS}/32`, 'dev', 'lo'], `give loopback the ECS agent's address ${ECS_AGENT_ADDRESS}`);
+  setUp(
+    'ip',
+    ['addr', 'add', `${ECS_AGENT_ADDRESS}/32`, 'dev', 'lo'],
+    `give loopback the ECS agent's address ${ECS_AGENT_ADDRESS}`,
+  );
   const hostsFile = join(scenario.dir, `hosts-${process.ppid}-${Date.now()}`);
-  writeFileSync(hostsFile, `127.0.0.1 localhost\n::1 localhost\n${scenario.hostNames.map((name) => `127.0.0.1 ${name}\n`).join('')}`);
+  writeFileSync(
+    hostsFile,
+    `127.0.0.1 localhost\n::1 localhost\n${scenario.hostNames.map((name) => `127.0.0.1 ${name}\n`).join('')}`,
+  );
   try {
-    setUp('mount', ['--bind', hostsFile, '/etc/hosts'], 'bind the hosts file over /etc/hosts in the private mount namespace');
+    setUp(
+      'mount',
+      ['--bind', hostsFile, '/etc/hosts'],
+      'bind the hosts file over /etc/hosts in the private mount namespace',
+    );
   } finally {
     // The bind mount holds the file itself; its name in the shared directory is not needed past this point.
     rmSync(hostsFile, { force: true });

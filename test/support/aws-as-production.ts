@@ -34,7 +34,6 @@ import type { MeteringEmulatorOptions, RecordedCall } from '../../src/emulator/i
 import { runInNamespace } from './aws-as-production-namespace.mjs';
 import { testSigningKey } from './emulator.js';
 
-
 /** The environment: one Region, one CA, one emulator signing key, one directory; any number of runs. */
 export interface AwsAsProduction {
   region: string;
@@ -63,7 +62,10 @@ export interface AwsAsProduction {
 /** One run: how the emulator behaves, and the commands to run in order. */
 export interface AwsAsProductionScenario {
   /** The emulator's behaviour (JSON-able options); it always serves HTTPS on 127.0.0.1:443 with the run CA. */
-  emulator?: Pick<MeteringEmulatorOptions, 'scenario' | 'licenses' | 'licenseManager' | 'credentials' | 'roleCredentials'>;
+  emulator?: Pick<
+    MeteringEmulatorOptions,
+    'scenario' | 'licenses' | 'licenseManager' | 'credentials' | 'roleCredentials'
+  >;
   commands: AwsAsProductionCommand[];
 }
 
@@ -120,7 +122,11 @@ export async function startAwsAsProduction(options: { region?: string } = {}): P
   const running = new Set<ChildProcess>();
   const caFile = join(dir, 'ca.pem');
   const publicKeyFile = join(dir, 'emulator-public-key.pem');
-  await Promise.all([writeFile(caFile, ca.certificatePem), writeFile(publicKeyFile, publicKeyPem), mkdir(join(dir, 'home'))]);
+  await Promise.all([
+    writeFile(caFile, ca.certificatePem),
+    writeFile(publicKeyFile, publicKeyPem),
+    mkdir(join(dir, 'home')),
+  ]);
 
   return {
     region,

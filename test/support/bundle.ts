@@ -17,12 +17,16 @@ const ENTRY = 'cli.cjs';
 
 /** Copies the bundle into `dir` and returns the path of its entry; throws when the build is missing or `dir` could resolve packages. */
 export async function copyBundle(dir: string): Promise<string> {
-  if (!existsSync(join(DIST, ENTRY))) throw new Error(`${join(DIST, ENTRY)} is missing: run \`npm run build\` first (npm test does).`);
+  if (!existsSync(join(DIST, ENTRY)))
+    throw new Error(`${join(DIST, ENTRY)} is missing: run \`npm run build\` first (npm test does).`);
   for (let at = dir; at !== parse(at).root; at = dirname(at)) {
-    if (existsSync(join(at, 'node_modules'))) throw new Error(`${join(at, 'node_modules')} exists: the copied bundle could load packages from it.`);
+    if (existsSync(join(at, 'node_modules')))
+      throw new Error(`${join(at, 'node_modules')} exists: the copied bundle could load packages from it.`);
   }
   const entries = await readdir(DIST, { withFileTypes: true });
-  const parts = entries.filter((e) => (e.isFile() && /^cli\.(cjs|mjs)$/.test(e.name)) || (e.isDirectory() && e.name === 'chunks'));
+  const parts = entries.filter(
+    (e) => (e.isFile() && /^cli\.(cjs|mjs)$/.test(e.name)) || (e.isDirectory() && e.name === 'chunks'),
+  );
   for (const part of parts) await cp(join(DIST, part.name), join(dir, part.name), { recursive: true });
   return join(dir, ENTRY);
 }

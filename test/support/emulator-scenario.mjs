@@ -20,7 +20,10 @@ const { rotationTimestamp, ...scenario } = JSON.parse(scenarioJson);
 const emulator = await startMeteringEmulator({
   port: 0,
   host: '127.0.0.1',
-  scenario: { ...scenario, ...(rotationTimestamp !== undefined && { rotationTimestamp: new Date(rotationTimestamp * 1000) }) },
+  scenario: {
+    ...scenario,
+    ...(rotationTimestamp !== undefined && { rotationTimestamp: new Date(rotationTimestamp * 1000) }),
+  },
 });
 writeFileSync(keyOut, emulator.publicKeyPem);
 console.log(`emulator listening on ${emulator.url}; public key in ${keyOut}`);

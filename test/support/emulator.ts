@@ -53,7 +53,10 @@ export async function startTestEmulator(options: MeteringEmulatorOptions = {}): 
 }
 
 /** Runs `body` against a fresh emulator and closes it afterwards, whatever happens. */
-export async function withEmulator<T>(options: MeteringEmulatorOptions, body: (emulator: MeteringEmulator) => Promise<T>): Promise<T> {
+export async function withEmulator<T>(
+  options: MeteringEmulatorOptions,
+  body: (emulator: MeteringEmulator) => Promise<T>,
+): Promise<T> {
   const emulator = await startTestEmulator(options);
   try {
     return await body(emulator);
@@ -83,19 +86,43 @@ export function useEmulator(options: MeteringEmulatorOptions = {}): () => Meteri
  * `ensureEntitled` options aimed at `emulator`: explicit Region and dummy credentials (no discovery, no
  * metadata traffic), fast retries, a 10 s deadline and a silent logger. `overrides` win.
  */
-export function emulatorOptions(emulator: MeteringEmulator, overrides: Partial<EnsureEntitledOptions> = {}): EnsureEntitledOptions {
-  return { productCode: TEST_PRODUCT_CODE, publicKey: emulator.publicKeyPem, ...emulatorCallOptions(emulator), ...overrides };
+export function emulatorOptions(
+  emulator: MeteringEmulator,
+  overrides: Partial<EnsureEntitledOptions> = {},
+): EnsureEntitledOptions {
+  return {
+    productCode: TEST_PRODUCT_CODE,
+    publicKey: emulator.publicKeyPem,
+    ...emulatorCallOptions(emulator),
+    ...overrides,
+  };
 }
 
 /** How every test call reaches `emulator` (Metering and License Manager alike): Region, dummy credentials, fast retries, 10 s, silent. */
 export function emulatorCallOptions(emulator: MeteringEmulator) {
-  return { endpoint: emulator.url, region: TEST_REGION, credentials: DUMMY_CREDENTIALS, retry: FAST_RETRY, deadlineMs: 10_000, logger: {} };
+  return {
+    endpoint: emulator.url,
+    region: TEST_REGION,
+    credentials: DUMMY_CREDENTIALS,
+    retry: FAST_RETRY,
+    deadlineMs: 10_000,
+    logger: {},
+  };
 }
 
 /**
  * A bare SDK client for `emulator`: dummy credentials, `TEST_REGION`, no SDK retries (one call, one answer).
  * Call `destroy()` when done.
  */
-export function emulatorClient(emulator: MeteringEmulator, config: MarketplaceMeteringClientConfig = {}): MarketplaceMeteringClient {
-  return new MarketplaceMeteringClient({ region: TEST_REGION, endpoint: emulator.url, credentials: DUMMY_CREDENTIALS, maxAttempts: 1, ...config });
+export function emulatorClient(
+  emulator: MeteringEmulator,
+  config: MarketplaceMeteringClientConfig = {},
+): MarketplaceMeteringClient {
+  return new MarketplaceMeteringClient({
+    region: TEST_REGION,
+    endpoint: emulator.url,
+    credentials: DUMMY_CREDENTIALS,
+    maxAttempts: 1,
+    ...config,
+  });
 }

@@ -29,7 +29,11 @@ export interface ErrorOutcome {
   retryable: boolean;
 }
 
-const final = (code: string, exitCode: number = ExitCode.CONFIGURATION): ErrorOutcome => ({ code, exitCode, retryable: false });
+const final = (code: string, exitCode: number = ExitCode.CONFIGURATION): ErrorOutcome => ({
+  code,
+  exitCode,
+  retryable: false,
+});
 const retried: ErrorOutcome = { code: 'DEADLINE_EXCEEDED', exitCode: ExitCode.SERVICE_UNAVAILABLE, retryable: true };
 
 /** What each modelled RegisterUsage error (`REGISTER_USAGE_ERRORS`) must end in when AWS answers it every time. */

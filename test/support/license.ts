@@ -15,11 +15,21 @@ export const USERS = Object.freeze({ name: 'Users', unit: 'Count', value: '1' })
 
 /** A contract with `maxCount` floating Users and the `Premium` tier. */
 export function contract(maxCount = 1, extra: Partial<EmulatedLicenseInput> = {}): EmulatedLicenseInput {
-  return { productSku: TEST_SKU, entitlements: [{ name: 'Users', unit: 'Count', maxCount }, { name: 'Premium', unit: 'None' }], ...extra };
+  return {
+    productSku: TEST_SKU,
+    entitlements: [
+      { name: 'Users', unit: 'Count', maxCount },
+      { name: 'Premium', unit: 'None' },
+    ],
+    ...extra,
+  };
 }
 
 /** `acquireLicense` options for `emulator`: explicit Region, dummy credentials, fast retries, silent. `overrides` win. */
-export function licenseOptions(emulator: MeteringEmulator, overrides: Partial<AcquireLicenseOptions> = {}): AcquireLicenseOptions {
+export function licenseOptions(
+  emulator: MeteringEmulator,
+  overrides: Partial<AcquireLicenseOptions> = {},
+): AcquireLicenseOptions {
   return {
     productSku: TEST_SKU,
     entitlements: [{ ...USERS }],

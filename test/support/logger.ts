@@ -24,13 +24,15 @@ export interface RecordingLogger extends Required<Logger> {
 
 export function recordingLogger(): RecordingLogger {
   const entries: LogEntry[] = [];
-  const record = (level: LogLevel) => (message: string, fields?: LogFields) => void entries.push({ level, message, fields });
+  const record = (level: LogLevel) => (message: string, fields?: LogFields) =>
+    void entries.push({ level, message, fields });
   return {
     entries,
     debug: record('debug'),
     info: record('info'),
     warn: record('warn'),
     error: record('error'),
-    events: (level) => entries.filter((e) => level === undefined || e.level === level).map((e) => e.fields?.event ?? ''),
+    events: (level) =>
+      entries.filter((e) => level === undefined || e.level === level).map((e) => e.fields?.event ?? ''),
   };
 }

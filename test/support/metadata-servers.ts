@@ -33,7 +33,9 @@ export interface StubServer {
 }
 
 /** An HTTP server on 127.0.0.1 answering `"METHOD /path"` routes; anything else is a 404. */
-export async function startStubServer(routes: Record<string, (request: StubRequest) => StubReply>): Promise<StubServer> {
+export async function startStubServer(
+  routes: Record<string, (request: StubRequest) => StubReply>,
+): Promise<StubServer> {
   const requests: StubRequest[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -44,7 +46,9 @@ export async function startStubServer(routes: Record<string, (request: StubReque
       const route = routes[`${request.method} ${request.path}`];
       const reply = route ? route(request) : { status: 404, body: 'not found' };
       const isText = typeof reply.body === 'string';
-      res.writeHead(reply.status, { 'content-type': reply.contentType ?? (isText ? 'text/plain' : 'application/json') });
+      res.writeHead(reply.status, {
+        'content-type': reply.contentType ?? (isText ? 'text/plain' : 'application/json'),
+      });
       res.end(isText ? reply.body : JSON.stringify(reply.body));
     });
   });
@@ -67,8 +71,12 @@ export const IMDS_TOKEN = 'imds-stand-in-token';
 export function startImdsServer(region: string): Promise<StubServer> {
   return startStubServer({
     'PUT /latest/api/token': ({ headers }) =>
-      headers['x-aws-ec2-metadata-token-ttl-seconds'] ? { status: 200, body: IMDS_TOKEN } : { status: 400, body: 'missing TTL' },
+      headers['x-aws-ec2-metadata-token-ttl-seconds']
+        ? { status: 200, body: IMDS_TOKEN }
+        : { status: 400, body: 'missing TTL' },
     'GET /latest/meta-data/placement/region': ({ headers }) =>
-      headers['x-aws-ec2-metadata-token'] === IMDS_TOKEN ? { status: 200, body: region } : { status: 401, body: 'unauthorized' },
+      headers['x-aws-ec2-metadata-token'] === IMDS_TOKEN
+        ? { status: 200, body: region }
+        : { status: 401, body: 'unauthorized' },
   });
 }

@@ -8,7 +8,10 @@
  */
 import { expect } from 'vitest';
 
-export async function rejectionOf<E extends Error>(promise: Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
+export async function rejectionOf<E extends Error>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => E,
+): Promise<E> {
   const outcome = await promise.then(
     () => ({ rejected: false as const }),
     (error: unknown) => ({ rejected: true as const, error }),

@@ -16,7 +16,11 @@ export function encodeSegment(value: unknown): string {
 }
 
 /** A PS256 compact JWS over `payload` (JSON-encoded unless already a string). */
-export function signToken(privateKey: KeyObject, payload: unknown, header: Record<string, unknown> = PS256_HEADER): Promise<string> {
+export function signToken(
+  privateKey: KeyObject,
+  payload: unknown,
+  header: Record<string, unknown> = PS256_HEADER,
+): Promise<string> {
   const bytes = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
   return new CompactSign(bytes).setProtectedHeader({ ...header, alg: 'PS256' }).sign(privateKey);
 }

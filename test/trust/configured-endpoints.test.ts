@@ -24,7 +24,10 @@ afterEach(() => {
 });
 
 /** The host the client would have sent `command` to. */
-async function destination(client: { middlewareStack: any; send(command: any): Promise<unknown> }, command: unknown): Promise<string> {
+async function destination(
+  client: { middlewareStack: any; send(command: any): Promise<unknown> },
+  command: unknown,
+): Promise<string> {
   let host = '';
   client.middlewareStack.add(
     () => async (args: { request: { protocol: string; hostname: string; port?: number } }) => {
@@ -38,8 +41,15 @@ async function destination(client: { middlewareStack: any; send(command: any): P
 }
 
 const checkout = () =>
-  new CheckoutLicenseCommand({ ProductSKU: 'sku', CheckoutType: 'PROVISIONAL', KeyFingerprint: 'fp', Entitlements: [{ Name: 'Users', Unit: 'Count' }], ClientToken: 't' });
-const meter = () => new MeterUsageCommand({ ProductCode: 'prod', Timestamp: new Date(), UsageDimension: 'd', DryRun: true });
+  new CheckoutLicenseCommand({
+    ProductSKU: 'sku',
+    CheckoutType: 'PROVISIONAL',
+    KeyFingerprint: 'fp',
+    Entitlements: [{ Name: 'Users', Unit: 'Count' }],
+    ClientToken: 't',
+  });
+const meter = () =>
+  new MeterUsageCommand({ ProductCode: 'prod', Timestamp: new Date(), UsageDimension: 'd', DryRun: true });
 
 describe('endpoints configured outside the seller code are ignored', () => {
   it.each([

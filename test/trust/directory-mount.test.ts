@@ -22,7 +22,11 @@ let volume: string;
 
 beforeAll(async () => {
   requireRoot();
-  sealed = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'none' });
+  sealed = await sealedBundle({
+    productCode: TEST_PRODUCT_CODE,
+    publicKeyPem: emulator().publicKeyPem,
+    binding: 'none',
+  });
   symlinkSync(process.execPath, join(sealed.dir, 'node'));
   volume = mkdtempSync('/var/tmp/me-volume-');
   await copyBundle(volume);
@@ -36,8 +40,14 @@ afterAll(() => {
 /** `DIR/node DIR/cli.cjs register ...` as the image's ENTRYPOINT runs it, in a private mount namespace, after `mounts`. */
 function register(mounts: string[], out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const dir = sealed.dir;
-  const script = ['set -e', ...mounts, `exec ${dir}/node ${dir}/cli.cjs register --product-code ${TEST_PRODUCT_CODE} --endpoint ${emulator().url} --instance-id pod-a --out ${out}`].join('\n');
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { env: emulatorEnv(emulator(), { MARKETPLACE_ENDPOINT: '' }) });
+  const script = [
+    'set -e',
+    ...mounts,
+    `exec ${dir}/node ${dir}/cli.cjs register --product-code ${TEST_PRODUCT_CODE} --endpoint ${emulator().url} --instance-id pod-a --out ${out}`,
+  ].join('\n');
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+    env: emulatorEnv(emulator(), { MARKETPLACE_ENDPOINT: '' }),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

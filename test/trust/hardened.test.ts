@@ -22,7 +22,14 @@ import { createEntitlementGate, runEntitled, serveEntitlement } from '../../src/
 import { checkProcessIntegrity } from '../../src/hardening/index.js';
 import { acquireLicense } from '../../src/license/index.js';
 import { createUsageMeter, ensureMeteringEntitled } from '../../src/metering/index.js';
-import { DUMMY_CREDENTIALS, emulatorCallOptions, emulatorOptions, TEST_PRODUCT_CODE, TEST_REGION, useEmulator } from '../support/index.js';
+import {
+  DUMMY_CREDENTIALS,
+  emulatorCallOptions,
+  emulatorOptions,
+  TEST_PRODUCT_CODE,
+  TEST_REGION,
+  useEmulator,
+} from '../support/index.js';
 import { PERMISSION_FLAG } from './support.js';
 
 const emulator = useEmulator();
@@ -52,21 +59,114 @@ const WEAKER_AWS: [string, Weaker][] = [
 /** Every entry point, called with `hardened: true` and `extra`; whether it reaches AWS decides which conflicts apply. */
 const ENTRY_POINTS: [string, boolean, (extra: Weaker) => Promise<unknown>][] = [
   ['ensureEntitled', true, (extra) => ensureEntitled({ ...emulatorOptions(emulator()), hardened: true, ...extra })],
-  ['registerUsage', true, (extra) => registerUsage({ ...emulatorOptions(emulator()), hardened: true, ...extra }, 'nonce')],
-  ['ensureEntitlementFile', true, (extra) => ensureEntitlementFile({ ...emulatorOptions(emulator()), entitlementFile: join(dir, 'x.jwt'), hardened: true, ...extra })],
-  ['serveEntitlement', true, (extra) => serveEntitlement({ ...emulatorOptions(emulator()), entitlementFile: join(dir, 'x.jwt'), port: 0, hardened: true, ...extra })],
-  ['runEntitled', true, (extra) => runEntitled([process.execPath, '-e', '0'], { ...emulatorOptions(emulator()), entitlementFile: join(dir, 'x.jwt'), hardened: true, ...extra })],
-  ['ensureMeteringEntitled', true, (extra) => ensureMeteringEntitled({ ...emulatorCallOptions(emulator()), productCode: TEST_PRODUCT_CODE, dimension: 'requests', hardened: true, ...extra })],
-  ['createUsageMeter', true, (extra) => createUsageMeter({ ...emulatorCallOptions(emulator()), productCode: TEST_PRODUCT_CODE, dimensions: ['requests'], hardened: true, ...extra })],
-  ['acquireLicense', true, (extra) => acquireLicense({ ...emulatorCallOptions(emulator()), productSku: 'sku', entitlements: [{ name: 'Users', unit: 'Count', value: '1' }], hardened: true, ...extra } as never)],
-  ['verifyEntitlementFile', false, (extra) => verifyEntitlementFile(file, { publicKey: emulator().publicKeyPem, hardened: true, ...extra })],
-  ['verifyEntitlementFileForThisInstance', false, (extra) => verifyEntitlementFileForThisInstance(file, { publicKey: emulator().publicKeyPem, instanceId: 'pod-a', env: {}, hardened: true, ...extra })],
-  ['verifyEntitlementToken', false, (extra) => verifyEntitlementToken('x.y.z', { publicKey: emulator().publicKeyPem, hardened: true, ...extra })],
-  ['createEntitlementGate', false, async (extra) => createEntitlementGate({ file, publicKey: emulator().publicKeyPem, hardened: true, ...extra })],
+  [
+    'registerUsage',
+    true,
+    (extra) => registerUsage({ ...emulatorOptions(emulator()), hardened: true, ...extra }, 'nonce'),
+  ],
+  [
+    'ensureEntitlementFile',
+    true,
+    (extra) =>
+      ensureEntitlementFile({
+        ...emulatorOptions(emulator()),
+        entitlementFile: join(dir, 'x.jwt'),
+        hardened: true,
+        ...extra,
+      }),
+  ],
+  [
+    'serveEntitlement',
+    true,
+    (extra) =>
+      serveEntitlement({
+        ...emulatorOptions(emulator()),
+        entitlementFile: join(dir, 'x.jwt'),
+        port: 0,
+        hardened: true,
+        ...extra,
+      }),
+  ],
+  [
+    'runEntitled',
+    true,
+    (extra) =>
+      runEntitled([process.execPath, '-e', '0'], {
+        ...emulatorOptions(emulator()),
+        entitlementFile: join(dir, 'x.jwt'),
+        hardened: true,
+        ...extra,
+      }),
+  ],
+  [
+    'ensureMeteringEntitled',
+    true,
+    (extra) =>
+      ensureMeteringEntitled({
+        ...emulatorCallOptions(emulator()),
+        productCode: TEST_PRODUCT_CODE,
+        dimension: 'requests',
+        hardened: true,
+        ...extra,
+      }),
+  ],
+  [
+    'createUsageMeter',
+    true,
+    (extra) =>
+      createUsageMeter({
+        ...emulatorCallOptions(emulator()),
+        productCode: TEST_PRODUCT_CODE,
+        dimensions: ['requests'],
+        hardened: true,
+        ...extra,
+      }),
+  ],
+  [
+    'acquireLicense',
+    true,
+    (extra) =>
+      acquireLicense({
+        ...emulatorCallOptions(emulator()),
+        productSku: 'sku',
+        entitlements: [{ name: 'Users', unit: 'Count', value: '1' }],
+        hardened: true,
+        ...extra,
+      } as never),
+  ],
+  [
+    'verifyEntitlementFile',
+    false,
+    (extra) => verifyEntitlementFile(file, { publicKey: emulator().publicKeyPem, hardened: true, ...extra }),
+  ],
+  [
+    'verifyEntitlementFileForThisInstance',
+    false,
+    (extra) =>
+      verifyEntitlementFileForThisInstance(file, {
+        publicKey: emulator().publicKeyPem,
+        instanceId: 'pod-a',
+        env: {},
+        hardened: true,
+        ...extra,
+      }),
+  ],
+  [
+    'verifyEntitlementToken',
+    false,
+    (extra) => verifyEntitlementToken('x.y.z', { publicKey: emulator().publicKeyPem, hardened: true, ...extra }),
+  ],
+  [
+    'createEntitlementGate',
+    false,
+    async (extra) => createEntitlementGate({ file, publicKey: emulator().publicKeyPem, hardened: true, ...extra }),
+  ],
   ['checkProcessIntegrity', false, async (extra) => checkProcessIntegrity({ hardened: true, ...extra })],
 ];
 
-const cases = ENTRY_POINTS.flatMap(([name, reachesAws, call]) => [...WEAKER_GUARDS, ...(reachesAws ? WEAKER_AWS : [])].map(([what, extra]) => [name, what, call, extra] as const));
+const cases = ENTRY_POINTS.flatMap(([name, reachesAws, call]) =>
+  [...WEAKER_GUARDS, ...(reachesAws ? WEAKER_AWS : [])].map(([what, extra]) => [name, what, call, extra] as const),
+);
 
 describe('hardened: true beside a weaker value', () => {
   it.each(cases)('%s with %s: INVALID_OPTION naming it, before any call', async (_name, what, call, extra) => {
@@ -79,10 +179,11 @@ describe('hardened: true beside a weaker value', () => {
   });
 
   it('hardened must be a boolean', async () => {
-    const error = await ensureEntitled({ ...emulatorOptions(emulator()), hardened: 'yes' as never }).catch((err: unknown) => err);
+    const error = await ensureEntitled({ ...emulatorOptions(emulator()), hardened: 'yes' as never }).catch(
+      (err: unknown) => err,
+    );
     expect(error).toMatchObject({ code: 'INVALID_OPTION', exitCode: 78 });
   });
-
 });
 
 describe('hardened: true refuses what the profile refuses', () => {
@@ -103,7 +204,12 @@ describe('hardened: true refuses what the profile refuses', () => {
          console.log('entitled');
        } catch (err) { console.log(err.code + ': ' + err.message); process.exitCode = err.exitCode; }`,
     );
-    const env = { PATH: process.env.PATH, KEY: emulator().publicKeyPem, ENDPOINT: emulator().url, ...(preload && { NODE_OPTIONS: `--require=${preloadFile}` }) };
+    const env = {
+      PATH: process.env.PATH,
+      KEY: emulator().publicKeyPem,
+      ENDPOINT: emulator().url,
+      ...(preload && { NODE_OPTIONS: `--require=${preloadFile}` }),
+    };
     const child = spawn(process.execPath, [script], { env });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -134,7 +240,11 @@ describe('a check that cannot read what it needs fails closed (Linux)', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const script = `const { checkProcessIntegrity } = await import(${JSON.stringify(HARDENING)});
       try { checkProcessIntegrity({ mountedCode: 'refuse' }); console.log('passed'); } catch (err) { console.log(err.code + ': ' + err.message); }`;
-    const child = spawn(process.execPath, [PERMISSION_FLAG, `--allow-fs-read=${root}`, '--input-type=module', '-e', script], { env: { PATH: process.env.PATH } });
+    const child = spawn(
+      process.execPath,
+      [PERMISSION_FLAG, `--allow-fs-read=${root}`, '--input-type=module', '-e', script],
+      { env: { PATH: process.env.PATH } },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

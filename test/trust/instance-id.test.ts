@@ -24,19 +24,28 @@ const POD_B = podUid();
 const TASK_ARN = 'arn:aws:ecs:eu-west-1:123456789012:task/cluster/0123456789abcdef0123456789abcdef';
 const LIBRARY = fileURLToPath(new URL('../../dist/src/platform/index.js', import.meta.url));
 
-const line = (id: number, root: string, mountPoint: string, fs = 'ext4') => `${id} 1 254:0 ${root} ${mountPoint} rw,relatime shared:1 - ${fs} /dev/vda rw`;
+const line = (id: number, root: string, mountPoint: string, fs = 'ext4') =>
+  `${id} 1 254:0 ${root} ${mountPoint} rw,relatime shared:1 - ${fs} /dev/vda rw`;
 const ROOT_FS = line(20, '/', '/', 'overlay');
 const kubeletMounts = (uid: string, kubeletRoot = '/var/lib/kubelet') => [
   line(30, `${kubeletRoot}/pods/${uid}/etc-hosts`, '/etc/hosts'),
   line(31, `${kubeletRoot}/pods/${uid}/containers/app/0a1b2c3d`, '/dev/termination-log'),
-  line(32, `${kubeletRoot}/pods/${uid}/volumes/kubernetes.io~projected/kube-api-access-x`, '/var/run/secrets/kubernetes.io/serviceaccount', 'tmpfs'),
+  line(
+    32,
+    `${kubeletRoot}/pods/${uid}/volumes/kubernetes.io~projected/kube-api-access-x`,
+    '/var/run/secrets/kubernetes.io/serviceaccount',
+    'tmpfs',
+  ),
 ];
 const podsIn = (...lines: string[]) => podUidsInMounts(parseMountInfo(lines.join('\n')));
 
 describe('which mounts name a pod', () => {
-  it.each([0, 1, 2])("each of the kubelet's etc-hosts, containers/ and volumes/ mounts names it (mount %i)", (which) => {
-    expect(podsIn(ROOT_FS, kubeletMounts(POD_A)[which]!)).toEqual([POD_A]);
-  });
+  it.each([0, 1, 2])(
+    "each of the kubelet's etc-hosts, containers/ and volumes/ mounts names it (mount %i)",
+    (which) => {
+      expect(podsIn(ROOT_FS, kubeletMounts(POD_A)[which]!)).toEqual([POD_A]);
+    },
+  );
 
   it('all three name one pod, once', () => {
     expect(podsIn(ROOT_FS, ...kubeletMounts(POD_A))).toEqual([POD_A]);
@@ -48,7 +57,11 @@ describe('which mounts name a pod', () => {
   });
 
   it('ignores a pods/<UUID> path not followed by a kubelet entry, and octal-escaped paths are decoded', () => {
-    const mounts = parseMountInfo([ROOT_FS, line(50, `/srv/pods/${POD_B}/backup`, '/backup'), line(51, '/a\\040b/pods/x', '/with\\040space')].join('\n'));
+    const mounts = parseMountInfo(
+      [ROOT_FS, line(50, `/srv/pods/${POD_B}/backup`, '/backup'), line(51, '/a\\040b/pods/x', '/with\\040space')].join(
+        '\n',
+      ),
+    );
     expect(podUidsInMounts(mounts)).toEqual([]);
     expect(mounts[2]!.mountPoint).toBe('/with space');
   });
@@ -73,9 +86,19 @@ const RESOLVE = `const { resolveInstanceId } = await import(${JSON.stringify(LIB
   );
   console.log(JSON.stringify(answer));`;
 
-async function resolveInPod(pod: Omit<PodOptions, 'args'>, options: Omit<ResolveInstanceOptions, 'env'> = {}): Promise<PodAnswer> {
-  const result = await runInPod({ env: {}, ...pod, args: ['--input-type=module', '-e', RESOLVE, JSON.stringify(options)] });
-  if (result.code !== 0) throw new Error(`the resolver's process in pod ${pod.uid} exited ${String(result.code)}: ${result.stdout}${result.stderr}`);
+async function resolveInPod(
+  pod: Omit<PodOptions, 'args'>,
+  options: Omit<ResolveInstanceOptions, 'env'> = {},
+): Promise<PodAnswer> {
+  const result = await runInPod({
+    env: {},
+    ...pod,
+    args: ['--input-type=module', '-e', RESOLVE, JSON.stringify(options)],
+  });
+  if (result.code !== 0)
+    throw new Error(
+      `the resolver's process in pod ${pod.uid} exited ${String(result.code)}: ${result.stdout}${result.stderr}`,
+    );
   return JSON.parse(result.stdout) as PodAnswer;
 }
 
@@ -87,7 +110,9 @@ describe('in a pod (the kubelet mounts in its own mount namespace)', () => {
   });
 
   it('is found with the kubelet root on its own filesystem (mount roots /pods/<UID>/...)', async () => {
-    expect(await resolveInPod({ uid: POD_A, kubeletOwnFilesystem: true })).toEqual({ resolved: { instance: POD_A, source: 'kubernetes' } });
+    expect(await resolveInPod({ uid: POD_A, kubeletOwnFilesystem: true })).toEqual({
+      resolved: { instance: POD_A, source: 'kubernetes' },
+    });
   });
 
   it("refuses two pods' mounts (a hostPath of another pod's kubelet files): INSTANCE_AMBIGUOUS, exit 78", async () => {
@@ -110,11 +135,15 @@ describe('in a pod (the kubelet mounts in its own mount namespace)', () => {
   });
 
   it('accepts an explicit value equal to the platform one (POD_UID from the downward API)', async () => {
-    expect(await resolveInPod({ uid: POD_A, env: { POD_UID: POD_A } }, { instanceId: POD_A })).toEqual({ resolved: { instance: POD_A, source: 'kubernetes' } });
+    expect(await resolveInPod({ uid: POD_A, env: { POD_UID: POD_A } }, { instanceId: POD_A })).toEqual({
+      resolved: { instance: POD_A, source: 'kubernetes' },
+    });
   });
 
   it.each(['platform', 'kubernetes'] as const)('binding %s is met by the pod', async (binding) => {
-    expect(await resolveInPod({ uid: POD_A }, { binding })).toEqual({ resolved: { instance: POD_A, source: 'kubernetes' } });
+    expect(await resolveInPod({ uid: POD_A }, { binding })).toEqual({
+      resolved: { instance: POD_A, source: 'kubernetes' },
+    });
   });
 
   it('binding ecs refuses a pod: INSTANCE_UNKNOWN, exit 78', async () => {
@@ -137,16 +166,22 @@ describe('on this host (no kubelet mounts)', () => {
 
   describe('off any platform', () => {
     it('uses the explicit value, most specific first, and none when nothing is given', async () => {
-      expect(await resolveInstanceId({ instanceId: 'laptop-1', env: { POD_UID: 'other' } })).toEqual({ instance: 'laptop-1', source: 'instanceId' });
+      expect(await resolveInstanceId({ instanceId: 'laptop-1', env: { POD_UID: 'other' } })).toEqual({
+        instance: 'laptop-1',
+        source: 'instanceId',
+      });
       expect(await resolveInstanceId({ env: { POD_UID: 'pod-x' } })).toEqual({ instance: 'pod-x', source: 'POD_UID' });
       expect(await resolveInstanceId({ env: {} })).toBeUndefined();
     });
 
-    it.each(['platform', 'kubernetes', 'ecs'] as const)('with binding %s fails closed: INSTANCE_UNKNOWN, exit 78, explicit values notwithstanding', async (binding) => {
-      const error = await rejectionOf(resolveInstanceId({ instanceId: POD_A, env: {}, binding }), ConfigurationError);
-      expect(error).toMatchObject({ code: 'INSTANCE_UNKNOWN', exitCode: ExitCode.CONFIGURATION });
-      expect(error.message).toContain('no platform instance was found');
-    });
+    it.each(['platform', 'kubernetes', 'ecs'] as const)(
+      'with binding %s fails closed: INSTANCE_UNKNOWN, exit 78, explicit values notwithstanding',
+      async (binding) => {
+        const error = await rejectionOf(resolveInstanceId({ instanceId: POD_A, env: {}, binding }), ConfigurationError);
+        expect(error).toMatchObject({ code: 'INSTANCE_UNKNOWN', exitCode: ExitCode.CONFIGURATION });
+        expect(error.message).toContain('no platform instance was found');
+      },
+    );
 
     it('binding none is the opt-out: the explicit value is used', async () => {
       expect((await resolveInstanceId({ instanceId: 'local', env: {}, binding: 'none' }))?.instance).toBe('local');
@@ -165,7 +200,9 @@ describe('on this host (no kubelet mounts)', () => {
 
     it('binding kubernetes refuses an ECS task; binding ecs accepts it', () =>
       withTask(async (env) => {
-        await expect(resolveInstanceId({ env, binding: 'kubernetes' })).rejects.toMatchObject({ code: 'INSTANCE_UNKNOWN' });
+        await expect(resolveInstanceId({ env, binding: 'kubernetes' })).rejects.toMatchObject({
+          code: 'INSTANCE_UNKNOWN',
+        });
         expect(await resolveInstanceId({ env, binding: 'ecs' })).toEqual({ instance: TASK_ARN, source: 'ecs' });
       }));
 
@@ -173,18 +210,32 @@ describe('on this host (no kubelet mounts)', () => {
       withTask(async (env) => {
         expect(await resolveInstanceId({ env })).toEqual({ instance: TASK_ARN, source: 'ecs' });
         expect(await resolveInstanceId({ instanceId: TASK_ARN, env })).toEqual({ instance: TASK_ARN, source: 'ecs' });
-        await expect(resolveInstanceId({ env: { ...env, MARKETPLACE_INSTANCE_ID: 'task-b' } })).rejects.toMatchObject({ code: 'INSTANCE_CONFLICT' });
+        await expect(resolveInstanceId({ env: { ...env, MARKETPLACE_INSTANCE_ID: 'task-b' } })).rejects.toMatchObject({
+          code: 'INSTANCE_CONFLICT',
+        });
       }));
   });
 });
 
 describe('mounts over code', () => {
-  const mounts = parseMountInfo([ROOT_FS, line(70, '/configmap/..data/cli.mjs', '/opt/app/cli.mjs', 'tmpfs'), line(71, '/', '/srv/data', 'tmpfs')].join('\n'));
+  const mounts = parseMountInfo(
+    [
+      ROOT_FS,
+      line(70, '/configmap/..data/cli.mjs', '/opt/app/cli.mjs', 'tmpfs'),
+      line(71, '/', '/srv/data', 'tmpfs'),
+    ].join('\n'),
+  );
 
   it('finds a file mounted over, a directory under a mount, and a mount inside a tree', () => {
-    expect(mountsOverCode({ files: ['/opt/app/cli.mjs'], trees: [] }, mounts)).toEqual(['/opt/app/cli.mjs is on a tmpfs mount at /opt/app/cli.mjs']);
-    expect(mountsOverCode({ files: [], trees: ['/srv/data/app'] }, mounts)).toEqual(['/srv/data/app is on a tmpfs mount at /srv/data']);
-    expect(mountsOverCode({ files: [], trees: ['/opt/app'] }, mounts)).toEqual(['a tmpfs mount at /opt/app/cli.mjs lies inside /opt/app']);
+    expect(mountsOverCode({ files: ['/opt/app/cli.mjs'], trees: [] }, mounts)).toEqual([
+      '/opt/app/cli.mjs is on a tmpfs mount at /opt/app/cli.mjs',
+    ]);
+    expect(mountsOverCode({ files: [], trees: ['/srv/data/app'] }, mounts)).toEqual([
+      '/srv/data/app is on a tmpfs mount at /srv/data',
+    ]);
+    expect(mountsOverCode({ files: [], trees: ['/opt/app'] }, mounts)).toEqual([
+      'a tmpfs mount at /opt/app/cli.mjs lies inside /opt/app',
+    ]);
   });
 
   it('finds nothing for code on the root filesystem', () => {

@@ -42,29 +42,50 @@ const REFUSED: [label: string, pem: string, message: RegExp][] = [
 
 describe('key vetting', () => {
   it.each(REFUSED)('the library refuses %s before any network call (exit 78)', async (_label, pem, message) => {
-    const error = await rejectionOf(ensureEntitled(emulatorOptions(emulator(), { publicKey: pem })), ConfigurationError);
+    const error = await rejectionOf(
+      ensureEntitled(emulatorOptions(emulator(), { publicKey: pem })),
+      ConfigurationError,
+    );
     expect(error).toMatchObject({ code: 'INVALID_PUBLIC_KEY', exitCode: 78 });
     expect(error.message).toMatch(message);
     expect(emulator().calls).toHaveLength(0);
   });
 
-  it.each(REFUSED)('`register` and `bake` refuse %s with exit 78; nothing is called or written', async (_label, pem) => {
-    const keyFile = join(dir, `key-${randomBytes(4).toString('hex')}.pem`);
-    writeFileSync(keyFile, pem);
-    const register = await runCli(['register', '--product-code', TEST_PRODUCT_CODE, '--out', join(dir, 'e.jwt'), '--public-key-file', keyFile], {
-      env: emulatorEnv(emulator(), { MARKETPLACE_PUBLIC_KEY: '' }),
-    });
-    expect(register.code, register.stdout).toBe(78);
-    expect(emulator().calls).toHaveLength(0);
-    const bakeInto = mkdtempSync(join(dir, 'bundle-'));
-    const bake = await runCli(['bake', '--product-code', TEST_PRODUCT_CODE, '--public-key-file', keyFile, '--into', bakeInto]);
-    expect(bake.code, bake.stdout).toBe(78);
-    expect(bake.stderr).toMatch(/INVALID_PUBLIC_KEY/);
-    expect(existsSync(join(bakeInto, 'baked-config.json'))).toBe(false);
-  });
+  it.each(REFUSED)(
+    '`register` and `bake` refuse %s with exit 78; nothing is called or written',
+    async (_label, pem) => {
+      const keyFile = join(dir, `key-${randomBytes(4).toString('hex')}.pem`);
+      writeFileSync(keyFile, pem);
+      const register = await runCli(
+        ['register', '--product-code', TEST_PRODUCT_CODE, '--out', join(dir, 'e.jwt'), '--public-key-file', keyFile],
+        {
+          env: emulatorEnv(emulator(), { MARKETPLACE_PUBLIC_KEY: '' }),
+        },
+      );
+      expect(register.code, register.stdout).toBe(78);
+      expect(emulator().calls).toHaveLength(0);
+      const bakeInto = mkdtempSync(join(dir, 'bundle-'));
+      const bake = await runCli([
+        'bake',
+        '--product-code',
+        TEST_PRODUCT_CODE,
+        '--public-key-file',
+        keyFile,
+        '--into',
+        bakeInto,
+      ]);
+      expect(bake.code, bake.stdout).toBe(78);
+      expect(bake.stderr).toMatch(/INVALID_PUBLIC_KEY/);
+      expect(existsSync(join(bakeInto, 'baked-config.json'))).toBe(false);
+    },
+  );
 
   it('accepts an RSA-2048 key with e = 65537, as PEM, DER or KeyObject', () => {
-    for (const form of [pemOf(good.publicKey), good.publicKey.export({ type: 'spki', format: 'der' }), good.publicKey]) {
+    for (const form of [
+      pemOf(good.publicKey),
+      good.publicKey.export({ type: 'spki', format: 'der' }),
+      good.publicKey,
+    ]) {
       expect(loadProductPublicKey(form).asymmetricKeyDetails?.publicExponent).toBe(65537n);
     }
   });

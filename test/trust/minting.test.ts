@@ -24,7 +24,11 @@ const DAY_SEC = 86_400;
 let sealed: SealedBundle;
 
 beforeAll(async () => {
-  sealed = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'none' });
+  sealed = await sealedBundle({
+    productCode: TEST_PRODUCT_CODE,
+    publicKeyPem: emulator().publicKeyPem,
+    binding: 'none',
+  });
 });
 afterAll(() => {
   sealed?.remove();
@@ -32,17 +36,44 @@ afterAll(() => {
 });
 
 /** The buyer's one registration: RegisterUsage with the thumbprint of their own key as the nonce. */
-async function registerOnce(): Promise<{ key: KeyObject; registration: string; nonce: string; registeredAtSec: number }> {
+async function registerOnce(): Promise<{
+  key: KeyObject;
+  registration: string;
+  nonce: string;
+  registeredAtSec: number;
+}> {
   const key = generateKeyPairSync('ed25519').privateKey;
   const nonce = thumbprintOf(key);
   const entitlement = await registerUsage(emulatorOptions(emulator(), { env: {} }), nonce);
-  return { key, registration: entitlement.registration, nonce, registeredAtSec: Math.floor(entitlement.issuedAt.getTime() / 1000) };
+  return {
+    key,
+    registration: entitlement.registration,
+    nonce,
+    registeredAtSec: Math.floor(entitlement.issuedAt.getTime() / 1000),
+  };
 }
 
 /** A file in the documented format, signed by the buyer for `instance`, dated `iat`. */
-function mint(minted: { key: KeyObject; registration: string; nonce: string }, instance: string, iat = Math.floor(Date.now() / 1000)): string {
+function mint(
+  minted: { key: KeyObject; registration: string; nonce: string },
+  instance: string,
+  iat = Math.floor(Date.now() / 1000),
+): string {
   const path = join(dir, `${instance}-${iat}-${Math.random().toString(36).slice(2)}.jwt`);
-  writeFileSync(path, signFile({ productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce: minted.nonce, registration: minted.registration, iat, instance }, { key: minted.key }));
+  writeFileSync(
+    path,
+    signFile(
+      {
+        productCode: TEST_PRODUCT_CODE,
+        publicKeyVersion: 1,
+        nonce: minted.nonce,
+        registration: minted.registration,
+        iat,
+        instance,
+      },
+      { key: minted.key },
+    ),
+  );
   return path;
 }
 
@@ -51,10 +82,26 @@ describe('minted files: one RegisterUsage call, a file for every pod', () => {
     const minted = await registerOnce();
     for (const pod of PODS) {
       const file = mint(minted, pod);
-      await expect(verifyEntitlementFileForThisInstance(file, { publicKey: emulator().publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: pod, env: {} })).resolves.toMatchObject({ instance: pod });
-      const gate = createEntitlementGate({ file, publicKey: emulator().publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: pod, env: {} });
+      await expect(
+        verifyEntitlementFileForThisInstance(file, {
+          publicKey: emulator().publicKeyPem,
+          productCode: TEST_PRODUCT_CODE,
+          instanceId: pod,
+          env: {},
+        }),
+      ).resolves.toMatchObject({ instance: pod });
+      const gate = createEntitlementGate({
+        file,
+        publicKey: emulator().publicKeyPem,
+        productCode: TEST_PRODUCT_CODE,
+        instanceId: pod,
+        env: {},
+      });
       expect(await gate.status()).toMatchObject({ entitled: true, instance: pod });
-      const check = await runCli(['check', '--file', file], { env: baseEnv({ MARKETPLACE_INSTANCE_ID: pod }), entry: sealed.cli });
+      const check = await runCli(['check', '--file', file], {
+        env: baseEnv({ MARKETPLACE_INSTANCE_ID: pod }),
+        entry: sealed.cli,
+      });
       expect(check.code, check.stdout + check.stderr).toBe(0);
     }
     expect(emulator().calls.filter((call) => call.operation === 'RegisterUsage')).toHaveLength(1);
@@ -64,7 +111,22 @@ describe('minted files: one RegisterUsage call, a file for every pod', () => {
     const minted = await registerOnce();
     const file = mint(minted, 'pod-0001');
     const before = emulator().calls.length;
-    const result = await runCli(['run', '--product-code', TEST_PRODUCT_CODE, '--out', file, '--instance-id', 'pod-0001', '--', process.execPath, '-e', '0'], { env: emulatorEnv(emulator()) });
+    const result = await runCli(
+      [
+        'run',
+        '--product-code',
+        TEST_PRODUCT_CODE,
+        '--out',
+        file,
+        '--instance-id',
+        'pod-0001',
+        '--',
+        process.execPath,
+        '-e',
+        '0',
+      ],
+      { env: emulatorEnv(emulator()) },
+    );
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(emulator().calls.length).toBe(before + 1);
     expect(decodeFile(readFileSync(file, 'utf8')).payload.nonce).not.toBe(minted.nonce);
@@ -75,7 +137,10 @@ describe('minted files: one RegisterUsage call, a file for every pod', () => {
     const file = mint(minted, 'pod-0001');
     const before = emulator().calls.length;
     emulator().scenario.latencyMs = 1_500; // registration in flight long enough to probe
-    const serve = startCli(['serve', '--product-code', TEST_PRODUCT_CODE, '--out', file, '--instance-id', 'pod-0001', '--port', '0'], { env: emulatorEnv(emulator()) });
+    const serve = startCli(
+      ['serve', '--product-code', TEST_PRODUCT_CODE, '--out', file, '--instance-id', 'pod-0001', '--port', '0'],
+      { env: emulatorEnv(emulator()) },
+    );
     await waitFor(() => serve.stderr().includes('serve.listening'), 'serve to listen');
     const url = /"url":"(http:[^"]+)"/.exec(serve.stderr())![1]!;
     expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ entitled: false, code: 'NOT_YET_ENTITLED' });
@@ -94,9 +159,18 @@ describe('age: maxAgeSec bounds the registration, not only the file', () => {
     const resignedAtSec = minted.registeredAtSec + 400 * DAY_SEC;
     const file = mint(minted, 'pod-0001', resignedAtSec);
     const judgedAt = new Date((resignedAtSec + 60) * 1000);
-    const options = { publicKey: emulator().publicKeyPem, productCode: TEST_PRODUCT_CODE, instanceId: 'pod-0001', now: judgedAt };
+    const options = {
+      publicKey: emulator().publicKeyPem,
+      productCode: TEST_PRODUCT_CODE,
+      instanceId: 'pod-0001',
+      now: judgedAt,
+    };
     await expect(verifyEntitlementFile(file, options)).resolves.toMatchObject({ registeredAtSource: 'token' });
-    await expect(verifyEntitlementFile(file, { ...options, maxAgeSec: 3600 })).rejects.toMatchObject({ code: 'FILE_TOO_OLD', exitCode: 65, message: expect.stringContaining("AWS's registration") });
+    await expect(verifyEntitlementFile(file, { ...options, maxAgeSec: 3600 })).rejects.toMatchObject({
+      code: 'FILE_TOO_OLD',
+      exitCode: 65,
+      message: expect.stringContaining("AWS's registration"),
+    });
   });
 
   it('a sealed `check --max-age 1h` refuses a file signed now over a registration AWS signed 400 days ago, and accepts it without --max-age', async () => {
@@ -104,7 +178,12 @@ describe('age: maxAgeSec bounds the registration, not only the file', () => {
     const nonce = thumbprintOf(key);
     const iat = Math.floor(Date.now() / 1000) - 400 * DAY_SEC;
     // A token as AWS signed it 400 days ago (the emulator's key is AWS's key here).
-    const registration = await signToken(await testSigningKey(), { productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce, iat });
+    const registration = await signToken(await testSigningKey(), {
+      productCode: TEST_PRODUCT_CODE,
+      publicKeyVersion: 1,
+      nonce,
+      iat,
+    });
     const file = mint({ key, registration, nonce }, 'pod-0001');
     const env = baseEnv({ MARKETPLACE_INSTANCE_ID: 'pod-0001' });
     expect((await runCli(['check', '--file', file], { env, entry: sealed.cli })).code).toBe(0);

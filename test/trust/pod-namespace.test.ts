@@ -35,13 +35,26 @@ function copyOfA(): string {
   return copy;
 }
 const check = (uid: string, file: string, extra: NodeJS.ProcessEnv = {}, options: { hostPathOf?: string } = {}) =>
-  runInPod({ uid, ...options, args: [CLI, 'check', '--file', file, '--product-code', TEST_PRODUCT_CODE], env: env(extra) });
+  runInPod({
+    uid,
+    ...options,
+    args: [CLI, 'check', '--file', file, '--product-code', TEST_PRODUCT_CODE],
+    env: env(extra),
+  });
 
 beforeAll(async () => {
   fileOfA = join(dir, 'a', 'entitlement.jwt');
-  const register = await runInPod({ uid: POD_A, args: [CLI, 'register', '--product-code', TEST_PRODUCT_CODE, '--out', fileOfA], env: env() });
+  const register = await runInPod({
+    uid: POD_A,
+    args: [CLI, 'register', '--product-code', TEST_PRODUCT_CODE, '--out', fileOfA],
+    env: env(),
+  });
   if (register.code !== 0) throw new Error(`register in pod A failed: ${register.stdout}${register.stderr}`);
-  sealed = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'kubernetes' });
+  sealed = await sealedBundle({
+    productCode: TEST_PRODUCT_CODE,
+    publicKeyPem: emulator().publicKeyPem,
+    binding: 'kubernetes',
+  });
 });
 
 describe('pod identity from the kubelet mounts', () => {
@@ -52,7 +65,12 @@ describe('pod identity from the kubelet mounts', () => {
   });
 
   it('the kubelet root on its own filesystem (mount roots /pods/<UID>/...) is read the same way', async () => {
-    const result = await runInPod({ uid: POD_A, kubeletOwnFilesystem: true, args: [CLI, 'check', '--file', fileOfA], env: env() });
+    const result = await runInPod({
+      uid: POD_A,
+      kubeletOwnFilesystem: true,
+      args: [CLI, 'check', '--file', fileOfA],
+      env: env(),
+    });
     expect(result.code, result.stdout).toBe(0);
   });
 
@@ -62,13 +80,16 @@ describe('pod identity from the kubelet mounts', () => {
     expect(result.stderr).toContain('INSTANCE_MISMATCH');
   });
 
-  it.each(['POD_UID', 'MARKETPLACE_INSTANCE_ID'])("... with %s set to A's UID in B's manifest: exit 78 INSTANCE_CONFLICT, naming both", async (variable) => {
-    const result = await check(POD_B, copyOfA(), { [variable]: POD_A });
-    expect(result.code, result.stdout).toBe(78);
-    expect(result.stderr).toContain('INSTANCE_CONFLICT');
-    expect(result.failure()).toContain(POD_A);
-    expect(result.failure()).toContain(POD_B);
-  });
+  it.each(['POD_UID', 'MARKETPLACE_INSTANCE_ID'])(
+    "... with %s set to A's UID in B's manifest: exit 78 INSTANCE_CONFLICT, naming both",
+    async (variable) => {
+      const result = await check(POD_B, copyOfA(), { [variable]: POD_A });
+      expect(result.code, result.stdout).toBe(78);
+      expect(result.stderr).toContain('INSTANCE_CONFLICT');
+      expect(result.failure()).toContain(POD_A);
+      expect(result.failure()).toContain(POD_B);
+    },
+  );
 
   it('a file that names no instance is refused in a pod: exit 65 INSTANCE_MISSING', async () => {
     const anonymous = join(dir, 'anonymous', 'entitlement.jwt');
@@ -87,7 +108,11 @@ describe('pod identity from the kubelet mounts', () => {
   it("`run --` in pod B with A's file registers (a RegisterUsage call) instead of reusing it", async () => {
     const copy = copyOfA();
     const before = emulator().calls.length;
-    const result = await runInPod({ uid: POD_B, args: [CLI, 'run', '--product-code', TEST_PRODUCT_CODE, '--out', copy, '--', process.execPath, '-e', '0'], env: env() });
+    const result = await runInPod({
+      uid: POD_B,
+      args: [CLI, 'run', '--product-code', TEST_PRODUCT_CODE, '--out', copy, '--', process.execPath, '-e', '0'],
+      env: env(),
+    });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(emulator().calls.length).toBe(before + 1);
     expect(decodeFile(readFileSync(copy, 'utf8')).payload.instance).toBe(POD_B);
@@ -96,7 +121,11 @@ describe('pod identity from the kubelet mounts', () => {
   it("`run --` in pod A over A's own valid file still registers from its own process (one RegisterUsage call) and writes a new file", async () => {
     const copy = copyOfA();
     const before = emulator().calls.length;
-    const result = await runInPod({ uid: POD_A, args: [CLI, 'run', '--product-code', TEST_PRODUCT_CODE, '--out', copy, '--', process.execPath, '-e', '0'], env: env() });
+    const result = await runInPod({
+      uid: POD_A,
+      args: [CLI, 'run', '--product-code', TEST_PRODUCT_CODE, '--out', copy, '--', process.execPath, '-e', '0'],
+      env: env(),
+    });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(emulator().calls.length).toBe(before + 1);
     expect(readFileSync(copy, 'utf8')).not.toBe(readFileSync(fileOfA, 'utf8'));
@@ -106,7 +135,11 @@ describe('pod identity from the kubelet mounts', () => {
   it("`serve` in pod B with A's file registers before /healthz says 200", async () => {
     const copy = copyOfA();
     const before = emulator().calls.length;
-    const serve = startInPod({ uid: POD_B, args: [CLI, 'serve', '--product-code', TEST_PRODUCT_CODE, '--out', copy, '--port', '0'], env: env() });
+    const serve = startInPod({
+      uid: POD_B,
+      args: [CLI, 'serve', '--product-code', TEST_PRODUCT_CODE, '--out', copy, '--port', '0'],
+      env: env(),
+    });
     await waitFor(() => /serving on/.test(serve.stdout()) || serve.child.exitCode !== null, 'serve to be entitled');
     serve.child.kill('SIGTERM');
     const result = await serve.done;
@@ -129,7 +162,12 @@ describe('pod identity from the kubelet mounts', () => {
 
 describe('a sealed CLI in a pod', () => {
   const sealedCheck = (extraMounts: string[] = []) =>
-    runInPod({ uid: POD_A, extraMounts, args: [sealed.cli, 'check', '--file', fileOfA], env: env({ MARKETPLACE_PUBLIC_KEY: '', MARKETPLACE_ENDPOINT: '' }) });
+    runInPod({
+      uid: POD_A,
+      extraMounts,
+      args: [sealed.cli, 'check', '--file', fileOfA],
+      env: env({ MARKETPLACE_PUBLIC_KEY: '', MARKETPLACE_ENDPOINT: '' }),
+    });
 
   it('bound to Kubernetes, passes in pod A with no configuration', async () => {
     const result = await sealedCheck();
@@ -138,7 +176,10 @@ describe('a sealed CLI in a pod', () => {
 
   it('a file mounted over baked-config.json (a ConfigMap with another key): exit 78 IMAGE_TAMPERED', async () => {
     const forgedConfig = join(dir, 'baked-config.json');
-    writeFileSync(forgedConfig, readFileSync(join(sealed.dir, 'baked-config.json'), 'utf8').replace(TEST_PRODUCT_CODE, 'other-product'));
+    writeFileSync(
+      forgedConfig,
+      readFileSync(join(sealed.dir, 'baked-config.json'), 'utf8').replace(TEST_PRODUCT_CODE, 'other-product'),
+    );
     const result = await sealedCheck([`mount --bind ${forgedConfig} ${join(sealed.dir, 'baked-config.json')}`]);
     expect(result.code, result.stdout + result.stderr).toBe(78);
     expect(result.stderr).toContain('IMAGE_TAMPERED');

@@ -31,7 +31,8 @@ let platformBound: SealedBundle;
 let emulatorKeyFile: string;
 
 /** What `NODE_OPTIONS=--import=data:...` can do to an unsealed CLI: make every signature "verify". */
-const FORGE_PRELOAD = '--import=data:text/javascript,import%20c%20from%22node:crypto%22;c.verify=()=>true;globalThis.crypto.subtle.verify=async()=>true;';
+const FORGE_PRELOAD =
+  '--import=data:text/javascript,import%20c%20from%22node:crypto%22;c.verify=()=>true;globalThis.crypto.subtle.verify=async()=>true;';
 
 beforeAll(async () => {
   await ensureEntitled(emulatorOptions(emulator(), { entitlementFile: file, instanceId: INSTANCE, env: {} }));
@@ -41,8 +42,16 @@ beforeAll(async () => {
   writeFileSync(emptyOpensslConf, '');
   writeFileSync(scrubbingModule, 'delete process.env.NODE_OPTIONS;\n');
   writeFileSync(otherKeyFile, pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey));
-  sealed = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'none' });
-  platformBound = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'platform' });
+  sealed = await sealedBundle({
+    productCode: TEST_PRODUCT_CODE,
+    publicKeyPem: emulator().publicKeyPem,
+    binding: 'none',
+  });
+  platformBound = await sealedBundle({
+    productCode: TEST_PRODUCT_CODE,
+    publicKeyPem: emulator().publicKeyPem,
+    binding: 'platform',
+  });
 });
 afterAll(() => {
   sealed?.remove();
@@ -58,7 +67,12 @@ async function runSealed(args: string[], env: NodeJS.ProcessEnv = {}, bundle = (
 describe('a sealed CLI', () => {
   it('bake wrote a versioned baked-config.json with the vetted key', () => {
     const config = JSON.parse(readFileSync(join(sealed.dir, 'baked-config.json'), 'utf8')) as Record<string, unknown>;
-    expect(config).toMatchObject({ version: 1, productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, instanceBinding: 'none' });
+    expect(config).toMatchObject({
+      version: 1,
+      productCode: TEST_PRODUCT_CODE,
+      publicKeyVersion: 1,
+      instanceBinding: 'none',
+    });
     expect(config.publicKey).toContain('-----BEGIN PUBLIC KEY-----');
   });
 
@@ -68,7 +82,9 @@ describe('a sealed CLI', () => {
   });
 
   it('accepts flags and variables equal to the baked values', async () => {
-    const result = await runSealed(['check', '--file', file, '--product-code', TEST_PRODUCT_CODE], { MARKETPLACE_PUBLIC_KEY_FILE: emulatorKeyFile });
+    const result = await runSealed(['check', '--file', file, '--product-code', TEST_PRODUCT_CODE], {
+      MARKETPLACE_PUBLIC_KEY_FILE: emulatorKeyFile,
+    });
     expect(result.code, result.stdout).toBe(0);
   });
 
@@ -76,7 +92,11 @@ describe('a sealed CLI', () => {
     ['another key file (MARKETPLACE_PUBLIC_KEY_FILE)', [], () => ({ MARKETPLACE_PUBLIC_KEY_FILE: otherKeyFile })],
     ['another key (--public-key)', () => [`--public-key=${readFileSync(otherKeyFile, 'utf8')}`], () => ({})],
     ['another product code (--product-code)', () => ['--product-code', 'someone-elses-product'], () => ({})],
-    ['another product code (MARKETPLACE_PRODUCT_CODE)', [], () => ({ MARKETPLACE_PRODUCT_CODE: 'someone-elses-product' })],
+    [
+      'another product code (MARKETPLACE_PRODUCT_CODE)',
+      [],
+      () => ({ MARKETPLACE_PRODUCT_CODE: 'someone-elses-product' }),
+    ],
   ] as const)('refuses %s: exit 78 IMAGE_SEALED', async (_label, extra, env) => {
     const args = typeof extra === 'function' ? extra() : extra;
     const result = await runSealed(['check', '--file', file, ...args], env());
@@ -88,8 +108,14 @@ describe('a sealed CLI', () => {
     ['--endpoint', (url: string) => ({ args: ['--endpoint', url], env: {} })],
     ['MARKETPLACE_ENDPOINT', (url: string) => ({ args: [], env: { MARKETPLACE_ENDPOINT: url } })],
     ['AWS_ENDPOINT_URL', (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL: url } })],
-    ['AWS_ENDPOINT_URL_MARKETPLACE_METERING', (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL_MARKETPLACE_METERING: url } })],
-    ['AWS_ENDPOINT_URL_LICENSE_MANAGER', (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL_LICENSE_MANAGER: url } })],
+    [
+      'AWS_ENDPOINT_URL_MARKETPLACE_METERING',
+      (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL_MARKETPLACE_METERING: url } }),
+    ],
+    [
+      'AWS_ENDPOINT_URL_LICENSE_MANAGER',
+      (url: string) => ({ args: [], env: { AWS_ENDPOINT_URL_LICENSE_MANAGER: url } }),
+    ],
   ])('refuses an endpoint from %s before any call: exit 78, the emulator sees nothing', async (_label, endpoint) => {
     const { args, env } = endpoint(emulator().url);
     const callsBefore = emulator().calls.length;
@@ -100,7 +126,12 @@ describe('a sealed CLI', () => {
     ];
     for (const command of commands) {
       const result = await runCli(command, {
-        env: emulatorEnv(emulator(), { MARKETPLACE_ENDPOINT: '', MARKETPLACE_PUBLIC_KEY: '', MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }),
+        env: emulatorEnv(emulator(), {
+          MARKETPLACE_ENDPOINT: '',
+          MARKETPLACE_PUBLIC_KEY: '',
+          MARKETPLACE_INSTANCE_ID: INSTANCE,
+          ...env,
+        }),
         entry: sealed.cli,
       });
       expect(result.code, `${command[0]}: ${result.stdout}`).toBe(78);
@@ -110,7 +141,10 @@ describe('a sealed CLI', () => {
   });
 
   it.each(['emulator', 'demo', 'bake'])('refuses to run `%s`: exit 78', async (command) => {
-    const result = await runSealed([command, ...(command === 'bake' ? ['--product-code', 'x', '--public-key-file', otherKeyFile] : [])]);
+    const result = await runSealed([
+      command,
+      ...(command === 'bake' ? ['--product-code', 'x', '--public-key-file', otherKeyFile] : []),
+    ]);
     expect(result.code, result.stdout).toBe(78);
     expect(result.stderr).toContain('IMAGE_SEALED');
   });
@@ -130,9 +164,20 @@ describe('code injection', () => {
     const attackerRsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const iat = Math.floor(Date.now() / 1000);
     const nonce = thumbprintOf(ed25519);
-    const registration = await signToken(attackerRsa, { productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce, iat });
+    const registration = await signToken(attackerRsa, {
+      productCode: TEST_PRODUCT_CODE,
+      publicKeyVersion: 1,
+      nonce,
+      iat,
+    });
     forged = join(dir, 'forged.jwt');
-    writeFileSync(forged, signFile({ productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce, registration, iat, instance: INSTANCE }, { key: ed25519 }));
+    writeFileSync(
+      forged,
+      signFile(
+        { productCode: TEST_PRODUCT_CODE, publicKeyVersion: 1, nonce, registration, iat, instance: INSTANCE },
+        { key: ed25519 },
+      ),
+    );
   });
 
   it('unsealed, NODE_OPTIONS=--import=data:... makes `check` accept a forged file (why sealing matters)', async () => {
@@ -141,16 +186,26 @@ describe('code injection', () => {
     const injected = await runCli(['check', '--file', forged], { env: { ...env, NODE_OPTIONS: FORGE_PRELOAD } });
     expect(injected.code, injected.stdout).toBe(0);
     // Node drops every double quote in NODE_OPTIONS, so this is the same --import (the sealed guard must see that too).
-    const quoted = await runCli(['check', '--file', forged], { env: { ...env, NODE_OPTIONS: FORGE_PRELOAD.replace('--import', '--im"po"rt') } });
+    const quoted = await runCli(['check', '--file', forged], {
+      env: { ...env, NODE_OPTIONS: FORGE_PRELOAD.replace('--import', '--im"po"rt') },
+    });
     expect(quoted.code, quoted.stdout).toBe(0);
   });
 
   it.each([
     ['NODE_OPTIONS --import=data:', { NODE_OPTIONS: FORGE_PRELOAD }, []],
-    ['NODE_OPTIONS --im"po"rt=data: (Node drops every double quote)', { NODE_OPTIONS: FORGE_PRELOAD.replace('--import', '--im"po"rt') }, []],
+    [
+      'NODE_OPTIONS --im"po"rt=data: (Node drops every double quote)',
+      { NODE_OPTIONS: FORGE_PRELOAD.replace('--import', '--im"po"rt') },
+      [],
+    ],
     ['NODE_OPTIONS --require', { NODE_OPTIONS: `--require ${harmlessModule}` }, []],
     ['NODE_OPTIONS -r', { NODE_OPTIONS: `-r ${harmlessModule}` }, []],
-    ['NODE_OPTIONS --require of a module that deletes NODE_OPTIONS (read from /proc/self/environ)', { NODE_OPTIONS: `--require ${scrubbingModule}` }, []],
+    [
+      'NODE_OPTIONS --require of a module that deletes NODE_OPTIONS (read from /proc/self/environ)',
+      { NODE_OPTIONS: `--require ${scrubbingModule}` },
+      [],
+    ],
     ['NODE_OPTIONS --experimental-loader', { NODE_OPTIONS: '--experimental-loader=data:text/javascript,0' }, []],
     ['NODE_OPTIONS --inspect', { NODE_OPTIONS: '--inspect=127.0.0.1:0' }, []],
     ['NODE_OPTIONS --openssl-config', { NODE_OPTIONS: `--openssl-config=${emptyOpensslConf}` }, []],
@@ -159,14 +214,30 @@ describe('code injection', () => {
     ['LD_LIBRARY_PATH', { LD_LIBRARY_PATH: '/nonexistent' }, []],
     ['OPENSSL_CONF', { OPENSSL_CONF: '/nonexistent/openssl.cnf' }, []],
     ['OPENSSL_MODULES', { OPENSSL_MODULES: '/nonexistent' }, []],
-    ['NODE_COMPILE_CACHE (cached compiled code runs in place of ours, Node 22.1+)', { NODE_COMPILE_CACHE: '/nonexistent/cache' }, []],
+    [
+      'NODE_COMPILE_CACHE (cached compiled code runs in place of ours, Node 22.1+)',
+      { NODE_COMPILE_CACHE: '/nonexistent/cache' },
+      [],
+    ],
     ['NODE_PATH (a missing optional module resolved from a volume)', { NODE_PATH: '/nonexistent/modules' }, []],
     ['NODE_REPL_EXTERNAL_MODULE', { NODE_REPL_EXTERNAL_MODULE: '/nonexistent/repl.js' }, []],
-    [`NODE_OPTIONS ${PERMISSION_FLAG} (denies the /proc reads a check needs)`, { NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=*` }, []],
-    ['NODE_OPTIONS --stack-trace-limit=0 (hides where the library lies)', { NODE_OPTIONS: '--stack-trace-limit=0' }, []],
+    [
+      `NODE_OPTIONS ${PERMISSION_FLAG} (denies the /proc reads a check needs)`,
+      { NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=*` },
+      [],
+    ],
+    [
+      'NODE_OPTIONS --stack-trace-limit=0 (hides where the library lies)',
+      { NODE_OPTIONS: '--stack-trace-limit=0' },
+      [],
+    ],
     ['node --icu-data-dir on the command line', {}, ['--icu-data-dir=/nonexistent']],
   ] as const)('sealed, %s is refused at start: exit 78 CODE_INJECTION naming it', async (label, env, nodeFlags) => {
-    const result = await runCli(['check', '--file', forged], { env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }), entry: sealed.cli, nodeFlags: [...nodeFlags] });
+    const result = await runCli(['check', '--file', forged], {
+      env: baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, ...env }),
+      entry: sealed.cli,
+      nodeFlags: [...nodeFlags],
+    });
     expect(result.code, result.stdout + result.stderr).toBe(78);
     expect(result.stderr).toContain('CODE_INJECTION');
     // What was found is named: the flag (after "NODE_OPTIONS " or "node ") or the variable the label starts with.
@@ -188,7 +259,10 @@ describe('code injection', () => {
 
   it('sealed, with the permission model denying /proc/self/environ and a preload that deletes NODE_OPTIONS, refuses to run: exit 78 CODE_INJECTION (fails closed)', async () => {
     // Nothing left to see in process.env or execArgv: the only trace is in /proc/self/environ, which cannot be read.
-    const env = baseEnv({ MARKETPLACE_INSTANCE_ID: INSTANCE, NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=${sealed.dir} --allow-fs-read=${dir} --require ${scrubbingModule}` });
+    const env = baseEnv({
+      MARKETPLACE_INSTANCE_ID: INSTANCE,
+      NODE_OPTIONS: `${PERMISSION_FLAG} --allow-fs-read=${sealed.dir} --allow-fs-read=${dir} --require ${scrubbingModule}`,
+    });
     const result = await runCli(['check', '--file', forged], { env, entry: sealed.cli });
     expect(result.code, result.stdout + result.stderr).toBe(78);
     expect(result.failure()).toMatch(/CODE_INJECTION: .*\/proc\/self\/environ cannot be read/);
@@ -199,8 +273,12 @@ describe('code injection', () => {
     const script = `const { createEntitlementGate } = await import(${gates});
       try { createEntitlementGate({ file: '/nonexistent', publicKey: process.env.MARKETPLACE_PUBLIC_KEY, codeInjection: 'refuse', allowedPreloads: JSON.parse(process.argv.at(-1)) }); console.log('started'); }
       catch (err) { console.log(err.code); }`;
-    const env = baseEnv({ MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem, NODE_OPTIONS: `--require ${harmlessModule}` });
-    const node = (allowed: string[]) => runCli([JSON.stringify(allowed)], { env, nodeFlags: ['--input-type=module', '-e', script] });
+    const env = baseEnv({
+      MARKETPLACE_PUBLIC_KEY: emulator().publicKeyPem,
+      NODE_OPTIONS: `--require ${harmlessModule}`,
+    });
+    const node = (allowed: string[]) =>
+      runCli([JSON.stringify(allowed)], { env, nodeFlags: ['--input-type=module', '-e', script] });
     expect((await node([])).stdout.trim()).toBe('CODE_INJECTION');
     expect((await node([harmlessModule])).stdout.trim()).toBe('started');
   });
@@ -213,7 +291,12 @@ describe('baked TLS roots', () => {
   beforeAll(async () => {
     caFile = join(dir, 'test-ca.pem');
     writeFileSync(caFile, ca.certificatePem);
-    rooted = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'none', tlsRootsFile: caFile });
+    rooted = await sealedBundle({
+      productCode: TEST_PRODUCT_CODE,
+      publicKeyPem: emulator().publicKeyPem,
+      binding: 'none',
+      tlsRootsFile: caFile,
+    });
   });
   afterAll(() => rooted?.remove());
 
@@ -239,7 +322,17 @@ describe('baked TLS roots', () => {
     const notPem = join(dir, 'not-a-bundle.pem');
     writeFileSync(notPem, 'this is not a certificate\n');
     const bake = (roots: string) =>
-      runCli(['bake', '--product-code', TEST_PRODUCT_CODE, '--public-key-file', emulatorKeyFile, '--tls-roots', roots, '--into', into]);
+      runCli([
+        'bake',
+        '--product-code',
+        TEST_PRODUCT_CODE,
+        '--public-key-file',
+        emulatorKeyFile,
+        '--tls-roots',
+        roots,
+        '--into',
+        into,
+      ]);
     const bad = await bake(notPem);
     expect(bad.code, bad.stdout).toBe(78);
     expect(bad.stderr).toContain('INVALID_TLS_ROOTS');
@@ -249,7 +342,16 @@ describe('baked TLS roots', () => {
   });
 
   it('a baked-config.json whose tlsRoots is not a PEM bundle is IMAGE_TAMPERED', () => {
-    const config = { version: 1, productCode: TEST_PRODUCT_CODE, publicKey: emulator().publicKeyPem, publicKeyVersion: 1, instanceBinding: 'none', tlsRoots: 'system' };
-    expect(() => parseBakedConfig(JSON.stringify(config), 'baked-config.json')).toThrow(expect.objectContaining({ code: 'IMAGE_TAMPERED' }));
+    const config = {
+      version: 1,
+      productCode: TEST_PRODUCT_CODE,
+      publicKey: emulator().publicKeyPem,
+      publicKeyVersion: 1,
+      instanceBinding: 'none',
+      tlsRoots: 'system',
+    };
+    expect(() => parseBakedConfig(JSON.stringify(config), 'baked-config.json')).toThrow(
+      expect.objectContaining({ code: 'IMAGE_TAMPERED' }),
+    );
   });
 });

@@ -37,7 +37,11 @@ setInterval(() => {}, 60_000);
 
 beforeAll(async () => {
   writeFileSync(script, APP);
-  sealed = await sealedBundle({ productCode: TEST_PRODUCT_CODE, publicKeyPem: emulator().publicKeyPem, binding: 'none' });
+  sealed = await sealedBundle({
+    productCode: TEST_PRODUCT_CODE,
+    publicKeyPem: emulator().publicKeyPem,
+    binding: 'none',
+  });
 });
 afterAll(() => {
   sealed?.remove();
@@ -45,7 +49,10 @@ afterAll(() => {
 });
 beforeEach(async () => {
   // Otherwise "nothing listens" would prove nothing, and "something listens" would not be ours.
-  expect(await inspectorListening(), `something already listens on ${INSPECTOR.host}:${INSPECTOR.port}; stop it to run these tests`).toBe(false);
+  expect(
+    await inspectorListening(),
+    `something already listens on ${INSPECTOR.host}:${INSPECTOR.port}; stop it to run these tests`,
+  ).toBe(false);
 });
 afterEach(async () => {
   for (const child of running.splice(0)) {
@@ -58,7 +65,10 @@ afterEach(async () => {
   }
 });
 
-function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcessWithoutNullStreams; output: () => string } {
+function start(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcessWithoutNullStreams; output: () => string } {
   const child = spawn(process.execPath, args, { env });
   running.push(child);
   let output = '';
@@ -88,7 +98,10 @@ async function inspectorTargets(): Promise<unknown> {
   }
 }
 
-async function expectNoInspector(process_: { child: ChildProcessWithoutNullStreams; output: () => string }): Promise<void> {
+async function expectNoInspector(process_: {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+}): Promise<void> {
   process_.child.kill('SIGUSR1');
   // The guard turns each signal into a warning: once it is there, the signal has been handled.
   await waitFor(() => process_.output().includes('Ignored SIGUSR1'), 'the SIGUSR1 guard to report the signal');
@@ -109,20 +122,56 @@ describe('SIGUSR1 to a running process', () => {
   });
 
   it('a hardened app (ensureEntitled({ hardened: true })) opens none', async () => {
-    const app = start([script], { PATH: process.env.PATH, KEY: emulator().publicKeyPem, ENDPOINT: emulator().url, HARDENED: '1' });
+    const app = start([script], {
+      PATH: process.env.PATH,
+      KEY: emulator().publicKeyPem,
+      ENDPOINT: emulator().url,
+      HARDENED: '1',
+    });
     await waitFor(() => app.output().includes('entitled'), 'the app to be entitled');
     await expectNoInspector(app);
   });
 
   it('`serve` (unsealed) opens none once serving', async () => {
-    const serve = start([CLI, 'serve', '--product-code', TEST_PRODUCT_CODE, '--out', join(dir, 'serve.jwt'), '--instance-id', 'pod-a', '--port', '0'], emulatorEnv(emulator()));
+    const serve = start(
+      [
+        CLI,
+        'serve',
+        '--product-code',
+        TEST_PRODUCT_CODE,
+        '--out',
+        join(dir, 'serve.jwt'),
+        '--instance-id',
+        'pod-a',
+        '--port',
+        '0',
+      ],
+      emulatorEnv(emulator()),
+    );
     await waitFor(() => serve.output().includes('serving on'), 'serve to be entitled');
     await expectNoInspector(serve);
   });
 
   it('`run --` (unsealed) opens none while its command runs (the command gets the signal too)', async () => {
-    const child = "process.on('SIGUSR1', () => console.log('command got SIGUSR1')); console.log('command started'); setInterval(() => {}, 60000)";
-    const run = start([CLI, 'run', '--product-code', TEST_PRODUCT_CODE, '--out', join(dir, 'run.jwt'), '--instance-id', 'pod-a', '--', process.execPath, '-e', child], emulatorEnv(emulator()));
+    const child =
+      "process.on('SIGUSR1', () => console.log('command got SIGUSR1')); console.log('command started'); setInterval(() => {}, 60000)";
+    const run = start(
+      [
+        CLI,
+        'run',
+        '--product-code',
+        TEST_PRODUCT_CODE,
+        '--out',
+        join(dir, 'run.jwt'),
+        '--instance-id',
+        'pod-a',
+        '--',
+        process.execPath,
+        '-e',
+        child,
+      ],
+      emulatorEnv(emulator()),
+    );
     await waitFor(() => run.output().includes('command started'), 'the command to start');
     await expectNoInspector(run);
     await waitFor(() => run.output().includes('command got SIGUSR1'), 'the command to get the forwarded signal');
@@ -130,7 +179,12 @@ describe('SIGUSR1 to a running process', () => {
 
   it('a sealed `serve` opens none while it is still calling AWS (before any entitlement)', async () => {
     // Sealed, no endpoint can be set: the calls go to AWS's real host names, unreachable here, and are retried.
-    const env = baseEnv({ AWS_REGION: TEST_REGION, AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey, MARKETPLACE_INSTANCE_ID: 'pod-a' });
+    const env = baseEnv({
+      AWS_REGION: TEST_REGION,
+      AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+      MARKETPLACE_INSTANCE_ID: 'pod-a',
+    });
     const serve = start([sealed.cli, 'serve', '--out', join(dir, 'sealed.jwt'), '--port', '0'], env);
     await waitFor(() => serve.output().includes('serve.listening'), 'sealed serve to listen');
     await expectNoInspector(serve);

@@ -18,10 +18,13 @@ import { copyBundle } from '../support/bundle.js';
 /** DER TLV with the definite length form for any size. */
 function der(tag: number, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
-  const length = body.length < 128 ? Buffer.from([body.length]) : (() => {
-    const bytes = Buffer.from(body.length.toString(16).padStart(body.length > 0xff ? 4 : 2, '0'), 'hex');
-    return Buffer.concat([Buffer.from([0x80 | bytes.length]), bytes]);
-  })();
+  const length =
+    body.length < 128
+      ? Buffer.from([body.length])
+      : (() => {
+          const bytes = Buffer.from(body.length.toString(16).padStart(body.length > 0xff ? 4 : 2, '0'), 'hex');
+          return Buffer.concat([Buffer.from([0x80 | bytes.length]), bytes]);
+        })();
   return Buffer.concat([Buffer.from([tag]), length, body]);
 }
 
@@ -30,7 +33,10 @@ const derInteger = (value: Buffer) => der(0x02, value[0]! & 0x80 ? Buffer.concat
 /** An RSA SubjectPublicKeyInfo with any modulus and exponent: keys no honest generator makes. */
 export function rsaPublicKey(modulus: Buffer, exponent: number): KeyObject {
   const rsaEncryption = Buffer.from('300d06092a864886f70d0101010500', 'hex');
-  const e = Buffer.from(exponent.toString(16).padStart(exponent.toString(16).length + (exponent.toString(16).length % 2), '0'), 'hex');
+  const e = Buffer.from(
+    exponent.toString(16).padStart(exponent.toString(16).length + (exponent.toString(16).length % 2), '0'),
+    'hex',
+  );
   const spki = der(0x30, rsaEncryption, der(0x03, Buffer.from([0]), der(0x30, derInteger(modulus), derInteger(e))));
   return createPublicKey({ key: spki, format: 'der', type: 'spki' });
 }
@@ -50,16 +56,35 @@ export interface SealedBundle {
 }
 
 /** A copy of the bundle sealed by `bake --into` with the given settings (and baked TLS roots, if given); throws when bake fails. */
-export async function sealedBundle(options: { productCode: string; publicKeyPem: string; binding: string; version?: number; tlsRootsFile?: string }): Promise<SealedBundle> {
+export async function sealedBundle(options: {
+  productCode: string;
+  publicKeyPem: string;
+  binding: string;
+  version?: number;
+  tlsRootsFile?: string;
+}): Promise<SealedBundle> {
   const dir = mkdtempSync(join(SEALED_ROOT, 'me-sealed-'));
   const holder = mountHolding(dir, readMountInfo() ?? []);
-  if (holder && holder.mountPoint !== '/') throw new Error(`${dir} is on a ${holder.fsType} mount at ${holder.mountPoint}: a sealed CLI there refuses to run (IMAGE_TAMPERED).`);
+  if (holder && holder.mountPoint !== '/')
+    throw new Error(
+      `${dir} is on a ${holder.fsType} mount at ${holder.mountPoint}: a sealed CLI there refuses to run (IMAGE_TAMPERED).`,
+    );
   const cli = await copyBundle(dir);
   const keyFile = join(dir, 'key.pem');
   writeFileSync(keyFile, options.publicKeyPem);
   const bake = await runCli([
-    'bake', '--product-code', options.productCode, '--public-key-file', keyFile, '--instance-binding', options.binding,
-    '--public-key-version', String(options.version ?? 1), '--into', dir, ...(options.tlsRootsFile ? ['--tls-roots', options.tlsRootsFile] : []),
+    'bake',
+    '--product-code',
+    options.productCode,
+    '--public-key-file',
+    keyFile,
+    '--instance-binding',
+    options.binding,
+    '--public-key-version',
+    String(options.version ?? 1),
+    '--into',
+    dir,
+    ...(options.tlsRootsFile ? ['--tls-roots', options.tlsRootsFile] : []),
   ]);
   rmSync(keyFile);
   if (bake.code !== 0) throw new Error(`bake failed (${bake.code}): ${bake.stdout}${bake.stderr}`);
@@ -67,14 +92,17 @@ export async function sealedBundle(options: { productCode: string; publicKeyPem:
 }
 
 /** The permission model's flag in this Node: `--permission` from Node 24 (22 accepts both), `--experimental-permission` before. */
-export const PERMISSION_FLAG = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
+export const PERMISSION_FLAG = process.allowedNodeEnvironmentFlags.has('--permission')
+  ? '--permission'
+  : '--experimental-permission';
 
 /** A fresh random pod UID. */
 export const podUid = () => crypto.randomUUID();
 
 /** Fails loudly, never skips: the namespace tests need root (CI runs as root). */
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new Error('These tests need root for `unshare -m` and bind mounts (CI runs as root); run them as root.');
+  if (process.getuid?.() !== 0)
+    throw new Error('These tests need root for `unshare -m` and bind mounts (CI runs as root); run them as root.');
 }
 
 export interface PodOptions {
@@ -118,7 +146,12 @@ export function startInPod(options: PodOptions): CliProcess {
     ...(options.kubeletOwnFilesystem ? [`mkdir -p ${kubelet}`, `mount -t tmpfs kubelet ${kubelet}`] : []),
     ...podFiles(options.uid),
     ...bind(options.uid),
-    ...(options.hostPathOf ? [...podFiles(options.hostPathOf), `mount --bind ${pod(options.hostPathOf)}/volumes/kubernetes.io~empty-dir/shared ${base}/mnt/${options.hostPathOf}/shared`] : []),
+    ...(options.hostPathOf
+      ? [
+          ...podFiles(options.hostPathOf),
+          `mount --bind ${pod(options.hostPathOf)}/volumes/kubernetes.io~empty-dir/shared ${base}/mnt/${options.hostPathOf}/shared`,
+        ]
+      : []),
     ...(options.extraMounts ?? []),
     `exec ${[process.execPath, ...options.args].map(quote).join(' ')}`,
   ].join('\n');
@@ -130,7 +163,20 @@ export function startInPod(options: PodOptions): CliProcess {
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     // Only the CLI's own lines: `unshare` and `sh` may print theirs.
-    child.on('close', (code, signal) => resolve(cliResult(code, signal, stdout, stderr, stderr.split('\n').filter((l) => l.startsWith('{')).join('\n'))));
+    child.on('close', (code, signal) =>
+      resolve(
+        cliResult(
+          code,
+          signal,
+          stdout,
+          stderr,
+          stderr
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .join('\n'),
+        ),
+      ),
+    );
   }).finally(() => rmSync(base, { recursive: true, force: true }));
   // `unshare` and `sh` exec: the child is node itself, so signals reach it directly.
   return { child, stdout: () => stdout, stderr: () => stderr, done };
