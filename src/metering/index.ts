@@ -24,9 +24,8 @@ export {
   validateBatchMeterUsageInput,
   validateResolveCustomerInput,
   validateRegisterUsageInput,
-  METER_USAGE_MAX_AGE_MS,
-  BATCH_METER_USAGE_MAX_AGE_MS,
 } from './validation.js';
+export { METER_USAGE_MAX_AGE_MS, BATCH_METER_USAGE_MAX_AGE_MS } from './limits.js';
 export type {
   MeterUsageInput,
   BatchMeterUsageInput,

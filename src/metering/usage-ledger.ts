@@ -13,7 +13,8 @@
  * ledger.add(hourStart(Date.now()), 'requests', 5, undefined);
  */
 import { ValidationError } from '../common/errors.js';
-import { MAX_ALLOCATIONS, MAX_USAGE_QUANTITY, tagSetKey, type TagInput } from './validation.js';
+import { MAX_ALLOCATIONS, MAX_USAGE_QUANTITY } from './limits.js';
+import { tagSetKey, type TagInput } from './validation.js';
 
 export const HOUR_MS = 3_600_000;
 

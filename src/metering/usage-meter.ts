@@ -29,10 +29,10 @@ import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/proces
 import type { MeteringCallOptions } from './call.js';
 import { meterUsage } from './meter-usage.js';
 import { HOUR_MS, hourStart, totalOf, UsageLedger, type DueUsage } from './usage-ledger.js';
+import { METER_USAGE_MAX_AGE_MS } from './limits.js';
 import { readSpool, spoolPath, writeSpool } from './usage-spool.js';
 import {
   dimension as checkDimension,
-  METER_USAGE_MAX_AGE_MS,
   productCode as checkProductCode,
   quantityOf,
   validateTags,

@@ -30,16 +30,6 @@ import {
   METER_USAGE_MAX_AGE_MS,
 } from './limits.js';
 
-export {
-  BATCH_METER_USAGE_MAX_AGE_MS,
-  FUTURE_TOLERANCE_MS,
-  MAX_ALLOCATIONS,
-  MAX_BATCH_RECORDS,
-  MAX_TAGS,
-  MAX_USAGE_QUANTITY,
-  METER_USAGE_MAX_AGE_MS,
-} from './limits.js';
-
 /** Date, ISO 8601 string, or epoch seconds. */
 export type TimestampInput = Date | string | number;
 

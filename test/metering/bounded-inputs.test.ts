@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { createUsageMeter, type UsageMeter } from '../../src/metering/index.js';
 import { handleUsageRequest, USAGE_PATH } from '../../src/metering/usage-endpoint.js';
-import { MAX_ALLOCATIONS } from '../../src/metering/validation.js';
+import { MAX_ALLOCATIONS } from '../../src/metering/limits.js';
 import { MAX_SPOOL_BYTES, spoolPath } from '../../src/metering/usage-spool.js';
 import { emulatorCallOptions, rejectionOf, TEST_PRODUCT_CODE, useEmulator } from '../support/index.js';
 
