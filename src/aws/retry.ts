@@ -19,7 +19,8 @@ import { ConfigurationError, ServiceUnavailableError } from '../common/errors.js
  * Backoff of a retry loop. After the k-th consecutive failure the loop waits a random delay drawn from a window:
  * the window starts at `baseDelayMs`, doubles after each failure up to `doublingLimitMs`, then grows by
  * `stepDelayMs` per failure, never past `maxDelayMs`; the delay is uniform over the last `maxJitterMs` of the
- * window (over the whole window, "full jitter", while the window is no wider than that). See {@link backoffDelay}.
+ * window (over the whole window, "full jitter", while the window is no wider than that). `backoffDelay` in
+ * src/aws/retry.ts computes it.
  */
 export interface RetryPolicy {
   /** The first backoff window. */
