@@ -3,7 +3,11 @@
  * turning their values into library options. Not loaded by `check` (cmd/options.ts has what the probe shares).
  *
  * @example
- * const register = defineCommand({ ..., options: { ...REGISTER_OPTIONS, ...LOG_OPTIONS }, run: async (args, ctx) => ensureEntitled(await entitlementOptions(args, ctx)) });
+ * const register = defineCommand({
+ *   ...,
+ *   options: { ...REGISTER_OPTIONS, ...LOG_OPTIONS },
+ *   run: async (args, ctx) => ensureEntitled(await entitlementOptions(args, ctx))
+ * });
  */
 import { DEFAULT_DEADLINE_MS } from '../src/aws/retry.js';
 import { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from '../src/entitlement-file/entitlement-file-path.js';
@@ -39,8 +43,8 @@ export const CALL_OPTIONS = {
     type: 'string',
     default: 'aws',
     describe:
-      "Which CAs may vouch for AWS's servers: aws (Amazon's roots only), system (Node's default store, NODE_EXTRA_CA_CERTS included) " +
-      'or a PEM bundle FILE; a sealed image uses only the roots baked into it',
+      "Which CAs may vouch for AWS's servers: aws (Amazon's roots only), system (Node's default store, " +
+      'NODE_EXTRA_CA_CERTS included) or a PEM bundle FILE; a sealed image uses only the roots baked into it',
   },
   deadline: {
     type: 'duration',
@@ -50,14 +54,18 @@ export const CALL_OPTIONS = {
   },
 } as const satisfies Record<string, OptionSpec>;
 
-/** How entitlement is checked: RegisterUsage (hourly), a MeterUsage dry run (custom), a License Manager checkout (contract). */
+/**
+ * How entitlement is checked: RegisterUsage (hourly), a MeterUsage dry run (custom), a License Manager checkout
+ * (contract).
+ */
 export const PRICING_OPTIONS = {
   pricing: {
     type: 'string',
     choices: PRICING_MODELS,
     default: 'hourly',
     describe:
-      "The listing's pricing model, which says how entitlement is checked: RegisterUsage, a MeterUsage dry run, or an AWS License Manager checkout",
+      "The listing's pricing model, which says how entitlement is checked: RegisterUsage, a MeterUsage dry run, or " +
+      'an AWS License Manager checkout',
   },
   'product-sku': {
     type: 'string',
@@ -69,7 +77,8 @@ export const PRICING_OPTIONS = {
     multiple: true,
     requiredWhen: { pricing: ['contract'] },
     describe:
-      'Contract: an entitlement to check out, NAME:UNIT[:VALUE] (e.g. Users:Count:1, Premium:None); all must be granted; required with --pricing contract',
+      'Contract: an entitlement to check out, NAME:UNIT[:VALUE] (e.g. Users:Count:1, Premium:None); all must be ' +
+      'granted; required with --pricing contract',
   },
   'checkout-type': {
     type: 'string',
@@ -98,8 +107,8 @@ export const PRICING_OPTIONS = {
     type: 'string',
     requiredWhen: { pricing: ['custom'] },
     describe:
-      'Custom metering dimensions (comma-separated API names from the Portal): with --pricing custom the first is dry-run to check entitlement; ' +
-      'serve also meters them hourly from POST /usage',
+      'Custom metering dimensions (comma-separated API names from the Portal): with --pricing custom the first is ' +
+      'dry-run to check entitlement; serve also meters them hourly from POST /usage',
   },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -1,12 +1,13 @@
 /**
  * The CLI's logger, on stderr: one JSON object per line (`time`, `level`, `event`, `message`, then the fields), or
- * text for people; text by default on a terminal, JSON otherwise. Messages and fields come from the library, which never puts
- * credentials, private keys or whole tokens in them.
+ * text for people; text by default on a terminal, JSON otherwise. Messages and fields come from the library, which
+ * never puts credentials, private keys or whole tokens in them.
  *
  * @example
  * const logger = createCliLogger({ format: 'json', level: 'info' });
  * logger.info?.('Entitlement verified', { event: 'register.verified', productCode: 'abc' });
- * // {"time":"2025-01-01T00:00:00.000Z","level":"info","event":"register.verified","message":"Entitlement verified","productCode":"abc"}
+ * // {"time":"2025-01-01T00:00:00.000Z","level":"info","event":"register.verified",
+ * //  "message":"Entitlement verified","productCode":"abc"}
  */
 import { fstatSync, statSync, writeSync } from 'node:fs';
 import type { LogFields, Logger } from '../src/common/logger.js';

@@ -3,7 +3,10 @@
  * needs), and turning their values into library options. The AWS call and pricing groups: cmd/aws-options.ts.
  *
  * @example
- * const inspect = defineCommand({ ..., options: { ...KEY_OPTIONS, 'product-code': PRODUCT_CODE_OPTION, ...LOG_OPTIONS } });
+ * const inspect = defineCommand({
+ *   ...,
+ *   options: { ...KEY_OPTIONS, 'product-code': PRODUCT_CODE_OPTION, ...LOG_OPTIONS }
+ * });
  */
 import { readInputFile } from '../src/common/input-file.js';
 import { LOG_FORMATS, LOG_LEVELS } from './log.js';
@@ -15,7 +18,8 @@ export const LOG_OPTIONS = {
     type: 'string',
     choices: LOG_FORMATS,
     describe:
-      'Logs and errors on stderr: text for people, or one JSON object per line (default: text on a terminal, json otherwise)',
+      'Logs and errors on stderr: text for people, or one JSON ' +
+      'object per line (default: text on a terminal, json otherwise)',
   },
   'log-level': { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Least severe level logged' },
 } as const satisfies Record<string, OptionSpec>;
@@ -41,7 +45,8 @@ export const PRODUCT_CODE_OPTION = {
 export const INSTANCE_ID_OPTION = {
   type: 'string',
   describe:
-    'Pod UID or ECS task ARN the entitlement is bound to, where the platform gives none (Kubernetes and ECS give theirs; a differing value is refused)',
+    'Pod UID or ECS task ARN the entitlement is bound to, where the platform gives none (Kubernetes and ECS give ' +
+    'theirs; a differing value is refused)',
 } as const satisfies OptionSpec;
 
 /** The product public key PEM from `--public-key-file` or `--public-key`; an unreadable file is exit 66. */
@@ -53,7 +58,8 @@ export async function productPublicKey(args: OptionsOf<typeof KEY_OPTIONS>): Pro
   if (text !== undefined) return text;
   if (file === undefined) {
     throw new UsageError(
-      "The product's public key is required: --public-key-file FILE or --public-key PEM (or MARKETPLACE_PUBLIC_KEY_FILE / MARKETPLACE_PUBLIC_KEY).",
+      "The product's public key is required: --public-key-file FILE or --public-key PEM (or " +
+        'MARKETPLACE_PUBLIC_KEY_FILE / MARKETPLACE_PUBLIC_KEY).',
     );
   }
   return readInputFile(file, {

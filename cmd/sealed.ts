@@ -78,7 +78,8 @@ export async function sealInput(
   const productCode = given('product-code');
   if (productCode !== undefined && productCode !== config.productCode) {
     throw sealedError(
-      `product code ${JSON.stringify(productCode)} differs from the baked ${JSON.stringify(config.productCode)}; remove it.`,
+      `product code ${JSON.stringify(productCode)} differs from the ` +
+        `baked ${JSON.stringify(config.productCode)}; remove it.`,
     );
   }
   const version = given('public-key-version');
@@ -139,7 +140,8 @@ async function refuseOtherTlsRoots(given: string | undefined, baked: string): Pr
   if (given === undefined || given === baked) return;
   const refuse = () =>
     sealedError(
-      `--tls-roots / MARKETPLACE_TLS_ROOTS ${JSON.stringify(given)} is not the trust the image was sealed with (${baked === 'aws' ? "Amazon's roots, aws" : 'the baked roots'}); remove it.`,
+      `--tls-roots / MARKETPLACE_TLS_ROOTS ${JSON.stringify(given)} is not the trust the image was sealed with ` +
+        `(${baked === 'aws' ? "Amazon's roots, aws" : 'the baked roots'}); remove it.`,
     );
   if (given === 'aws' || given === 'system' || baked === 'aws') throw refuse();
   const [{ X509Certificate }, { readInputFile }] = await Promise.all([

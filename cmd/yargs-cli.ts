@@ -14,7 +14,10 @@ import { PROGRAM, type AnyCommand } from './spec.js';
 import { closestName } from './suggest.js';
 import { VERSION } from './version.js';
 
-/** What each exit code means, in a few words: the library's (the compiler asks for a new one's) and a bug's. Listed in order (integer keys). */
+/**
+ * What each exit code means, in a few words: the library's (the compiler asks for a new one's) and a bug's. Listed in
+ * order (integer keys).
+ */
 const EXIT_CODE_MEANINGS = {
   [ExitCode.OK]: 'ok',
   [ExitCode.USAGE]: 'usage',
@@ -120,7 +123,9 @@ function withFix(message: string, spec: AnyCommand | undefined, argv: string[]):
     return `${message}. PEM text starts with dashes: write --public-key="$KEY" (with =) or set MARKETPLACE_PUBLIC_KEY.`;
   }
   if (spec?.passThrough && unknown.every((arg) => argv.includes(arg))) {
-    return `${message}. The command to run goes after --: \`${PROGRAM} ${spec.name} [options] -- ${unknown.join(' ')}\``;
+    return (
+      `${message}. The command to run goes after --: ` + `\`${PROGRAM} ${spec.name} [options] -- ${unknown.join(' ')}\``
+    );
   }
   return message;
 }

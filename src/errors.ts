@@ -9,7 +9,10 @@
  * import { acquireLicense } from 'marketplace-entitlement/license';
  * import { NotEntitledError } from 'marketplace-entitlement/errors';
  * try {
- *   await acquireLicense({ productSku: 'prod-abc123example', entitlements: [{ name: 'Seats', unit: 'Count', value: '1' }] });
+ *   await acquireLicense({
+ *     productSku: 'prod-abc123example',
+ *     entitlements: [{ name: 'Seats', unit: 'Count', value: '1' }]
+ *   });
  * } catch (err) {
  *   if (err instanceof NotEntitledError) process.exit(err.exitCode); // 77
  *   throw err;

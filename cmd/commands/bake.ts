@@ -26,12 +26,14 @@ export const bakeCommand = defineCommand({
       choices: INSTANCE_BINDINGS,
       default: 'platform',
       describe:
-        'Where the sealed CLI must run: platform (a Kubernetes pod or an ECS task), kubernetes, ecs, or none (anywhere)',
+        'Where the sealed CLI must run: platform (a Kubernetes ' +
+        'pod or an ECS task), kubernetes, ecs, or none (anywhere)',
     },
     'tls-roots': {
       type: 'string',
       describe:
-        "A PEM bundle FILE of the only CAs the sealed CLI trusts for AWS's servers (a test CA for a pre-release run); default Amazon's roots",
+        "A PEM bundle FILE of the only CAs the sealed CLI trusts for AWS's servers (a test CA for a pre-release " +
+        "run); default Amazon's roots",
     },
     into: { type: 'string', describe: 'Seal the bundle in this directory instead of the running one' },
     ...LOG_OPTIONS,
@@ -66,7 +68,8 @@ export const bakeCommand = defineCommand({
     if (!isPublicKeyVersion(version)) {
       throw new ConfigurationError(
         'INVALID_PUBLIC_KEY_VERSION',
-        `--public-key-version ${version} is not valid: a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION}, as shown beside the key in the Portal.`,
+        `--public-key-version ${version} is not valid: a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION}, as shown ` +
+          'beside the key in the Portal.',
       );
     }
     const keyFile = args['public-key-file'];
@@ -97,7 +100,8 @@ export const bakeCommand = defineCommand({
     await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o444 });
     const roots = config.tlsRoots ? 'the baked TLS roots' : "Amazon's TLS roots";
     ctx.print(
-      `sealed: product ${config.productCode}, key version ${version}, instance binding ${config.instanceBinding}, ${roots}; wrote ${file}`,
+      `sealed: product ${config.productCode}, key version ${version}, instance ` +
+        `binding ${config.instanceBinding}, ${roots}; wrote ${file}`,
     );
   },
 });

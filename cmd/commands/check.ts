@@ -1,6 +1,7 @@
 /**
  * `check`: the exec healthcheck. Verifies the entitlement file offline (no AWS call, no AWS SDK loaded):
- * exit 0 valid, 65 invalid, 66 missing. Run by dist/cli.cjs alone (cmd/entry.ts): it runs cold every few seconds per pod.
+ * exit 0 valid, 65 invalid, 66 missing. Run by dist/cli.cjs alone (cmd/entry.ts): it runs cold every few seconds per
+ * pod.
  *
  * @example
  * marketplace-entitlement check --public-key-file /etc/marketplace/product-key.pem --product-code abc123

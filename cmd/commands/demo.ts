@@ -80,7 +80,8 @@ export const demoCommand = defineCommand({
       await step(inspectCommand, { 'public-key': emulator.publicKeyPem, file });
       ctx.print('');
       ctx.print(
-        '$ marketplace-entitlement run --pricing contract --product-sku ... --entitlement Users:Count:1 -- node -e ...   (contract pricing)',
+        '$ marketplace-entitlement run --pricing contract --product-sku ... ' +
+          '--entitlement Users:Count:1 -- node -e ...   (contract pricing)',
       );
       const license = emulator.licenseManager.licenses[0]!;
       const child = `console.log("  the app runs holding licence " + process.env.MARKETPLACE_LICENSE_ARN)`;
@@ -95,12 +96,15 @@ export const demoCommand = defineCommand({
       });
       const count = (operation: string) => emulator.calls.filter((call) => call.operation === operation).length;
       ctx.print(
-        `  checked out, then checked in when the app exited: ${emulator.licenseManager.inUse(license.licenseArn, 'Users')} of 2 users in use now`,
+        '  checked out, then checked in when the app ' +
+          `exited: ${emulator.licenseManager.inUse(license.licenseArn, 'Users')} of 2 users in use now`,
       );
       ctx.print('');
       ctx.print(
-        `Done, against the local emulator (${count('RegisterUsage')} RegisterUsage, ${count('CheckoutLicense')} CheckoutLicense, ${count('CheckInLicense')} CheckInLicense call). ` +
-          "In a pod, point --public-key-file at your product's key from the AWS Marketplace Management Portal (or, for a contract, --product-sku at its SKU) and drop --endpoint.",
+        `Done, against the local emulator (${count('RegisterUsage')} ` +
+          `RegisterUsage, ${count('CheckoutLicense')} CheckoutLicense, ${count('CheckInLicense')} ` +
+          "CheckInLicense call). In a pod, point --public-key-file at your product's key from the AWS " +
+          'Marketplace Management Portal (or, for a contract, --product-sku at its SKU) and drop --endpoint.',
       );
     } finally {
       await emulator.close();

@@ -4,9 +4,11 @@
  * every call, stops cleanly on SIGTERM/SIGINT.
  *
  * @example
- * marketplace-entitlement emulator --port 8443 --public-key-out /tmp/emulator-key.pem --throttle-first 2 --dimensions requests
+ * marketplace-entitlement emulator --port 8443 --public-key-out /tmp/emulator-key.pem \
+ *   --throttle-first 2 --dimensions requests
  * MARKETPLACE_SECRET_ACCESS_KEY=s3cret marketplace-entitlement emulator --access-key-id AKIDEXAMPLE
- * marketplace-entitlement emulator --aws-host-names --region us-east-1 --tls-dir /tmp/as-aws --ecs-endpoint 169.254.170.2:80
+ * marketplace-entitlement emulator --aws-host-names --region us-east-1 --tls-dir /tmp/as-aws \
+ *   --ecs-endpoint 169.254.170.2:80
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,20 +21,23 @@ import { UsageError, usageErrorOf } from '../usage-error.js';
 export const emulatorCommand = defineCommand({
   name: 'emulator',
   describe:
-    'Run the local AWS Marketplace Metering emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer) and, at the same URL, ' +
-    'AWS License Manager (CheckoutLicense, ExtendLicenseConsumption, CheckInLicense, GetLicense, ListReceivedLicenses) in the foreground',
+    'Run the local AWS Marketplace Metering emulator (RegisterUsage, MeterUsage, BatchMeterUsage, ResolveCustomer) ' +
+    'and, at the same URL, AWS License Manager (CheckoutLicense, ExtendLicenseConsumption, CheckInLicense, ' +
+    'GetLicense, ListReceivedLicenses) in the foreground',
   options: {
     port: {
       type: 'port',
       describe:
-        'Port to listen on; 0 (the default) picks a free one (the URL is printed); 443 by default with --aws-host-names',
+        'Port to listen on; 0 (the default) picks a free one (the ' +
+        'URL is printed); 443 by default with --aws-host-names',
     },
     host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind' },
     'aws-host-names': {
       type: 'boolean',
       describe:
-        "Serve HTTPS as AWS does, under the --region's own host names (metering.marketplace.REGION.amazonaws.com, license-manager..., sts...), " +
-        'with a certificate from a CA made for this run; clients need no endpoint setting, only the names resolved here (--tls-dir hosts) and the CA trusted',
+        "Serve HTTPS as AWS does, under the --region's own host names (metering.marketplace.REGION.amazonaws.com, " +
+        'license-manager..., sts...), with a certificate from a CA made for this run; clients need no endpoint ' +
+        'setting, only the names resolved here (--tls-dir hosts) and the CA trusted',
     },
     region: {
       type: 'string',
@@ -43,12 +48,14 @@ export const emulatorCommand = defineCommand({
       type: 'string',
       required: (args) => args['aws-host-names'] === true,
       describe:
-        'With --aws-host-names: write the run CA (ca.pem, to trust: bake --tls-roots) and a hosts-file snippet (hosts: each name to --host) here',
+        'With --aws-host-names: write the run CA (ca.pem, to trust: bake --tls-roots) and a hosts-file snippet ' +
+        '(hosts: each name to --host) here',
     },
     'ecs-endpoint': {
       type: 'string',
       describe:
-        'Also answer as the ECS agent (task metadata v4, container credentials) on ADDRESS:PORT over HTTP; in a task it is 169.254.170.2:80',
+        'Also answer as the ECS agent (task metadata v4, container credentials) ' +
+        'on ADDRESS:PORT over HTTP; in a task it is 169.254.170.2:80',
     },
     'public-key-out': { type: 'string', describe: 'Write the public key its tokens verify under (PEM) to this file' },
     'private-key-file': {
@@ -74,12 +81,14 @@ export const emulatorCommand = defineCommand({
     'operation-errors': {
       type: 'string',
       describe:
-        'Answer every call of these operations with one of its modelled errors: OPERATION=Exception, comma separated, e.g. MeterUsage=InvalidEndpointRegionException',
+        'Answer every call of these operations with one of its modelled errors: OPERATION=Exception, comma ' +
+        'separated, e.g. MeterUsage=InvalidEndpointRegionException',
     },
     'access-key-id': {
       type: 'string',
       describe:
-        'Verify SigV4 signatures fully against this access key id and --secret-access-key (default: any well-formed signature passes)',
+        'Verify SigV4 signatures fully against this access key id and ' +
+        '--secret-access-key (default: any well-formed signature passes)',
     },
     'secret-access-key': {
       type: 'string',
@@ -89,12 +98,14 @@ export const emulatorCommand = defineCommand({
     dimensions: {
       type: 'string',
       describe:
-        'MeterUsage/BatchMeterUsage: only these dimensions exist, comma separated (others: InvalidUsageDimensionException)',
+        'MeterUsage/BatchMeterUsage: only these dimensions exist, comma separated (others: ' +
+        'InvalidUsageDimensionException)',
     },
     'metering-denied': {
       type: 'boolean',
       describe:
-        'MeterUsage/BatchMeterUsage not allowed (an IAM role without them): DryRun answers UnauthorizedException, a real call AccessDeniedException',
+        'MeterUsage/BatchMeterUsage not allowed (an IAM role without them): DryRun answers UnauthorizedException, a ' +
+        'real call AccessDeniedException',
     },
     'unprocessed-first': {
       type: 'number',
@@ -104,18 +115,21 @@ export const emulatorCommand = defineCommand({
     'subscribed-customers': {
       type: 'string',
       describe:
-        'BatchMeterUsage: only these customers (identifiers or AWS account ids, comma separated) are subscribed; default all',
+        'BatchMeterUsage: only these customers (identifiers or AWS ' +
+        'account ids, comma separated) are subscribed; default all',
     },
     license: {
       type: 'string',
       multiple: true,
       describe:
-        'License Manager: a contract licence entitlement SKU:NAME:UNIT:MAX (MAX a count or "unlimited"); repeatable or comma-separated, one licence per SKU',
+        'License Manager: a contract licence entitlement SKU:NAME:UNIT:MAX (MAX a count or "unlimited"); repeatable ' +
+        'or comma-separated, one licence per SKU',
     },
     'license-file': {
       type: 'string',
       describe:
-        'License Manager: JSON [{"productSku", "entitlements": [{"name", "unit", "maxCount" | "unlimited"}], "keyFingerprint"?, "validityEnd"?, "status"?}]',
+        'License Manager: JSON [{"productSku", "entitlements": [{"name", "unit", "maxCount" | "unlimited"}], ' +
+        '"keyFingerprint"?, "validityEnd"?, "status"?}]',
     },
     'license-ttl': {
       type: 'duration',
@@ -126,7 +140,8 @@ export const emulatorCommand = defineCommand({
     'registration-tokens-file': {
       type: 'string',
       describe:
-        'ResolveCustomer: JSON {"TOKEN": {"productCode", "customerIdentifier", "customerAWSAccountId", "licenseArn", "expiresAt"}} (productCode required); other tokens are invalid',
+        'ResolveCustomer: JSON {"TOKEN": {"productCode", "customerIdentifier", "customerAWSAccountId", "licenseArn", ' +
+        '"expiresAt"}} (productCode required); other tokens are invalid',
     },
     ...LOG_OPTIONS,
   },
@@ -216,7 +231,8 @@ export const emulatorCommand = defineCommand({
     ];
     const privateKeyFile = args['private-key-file'];
     const { region, 'ecs-endpoint': ecsEndpoint } = args;
-    // --region is required by the option table with --aws-host-names or --ecs-endpoint, and --tls-dir with --aws-host-names.
+    // --region is required by the option table with --aws-host-names or --ecs-endpoint, and --tls-dir with
+    // --aws-host-names.
     const ecs =
       ecsEndpoint === undefined ? undefined : { region: region!, ...serveAsAws.parseEcsEndpoint(ecsEndpoint) };
     const asAws =
@@ -281,7 +297,8 @@ export const emulatorCommand = defineCommand({
     if (keyOut !== undefined) await writeFileAtomic(keyOut, emulator.publicKeyPem);
     const signatures = credentials ? `; SigV4 verified for ${credentials.accessKeyId}` : '';
     ctx.print(
-      `emulator listening on ${emulator.url}${keyOut ? `; public key in ${keyOut}${scratchDir ? ' (removed when it stops)' : ''}` : ''}${signatures}`,
+      `emulator listening on ${emulator.url}` +
+        `${keyOut ? `; public key in ${keyOut}${scratchDir ? ' (removed when it stops)' : ''}` : ''}${signatures}`,
     );
     // Under AWS's host names there is no endpoint to set: the hosts entries and the CA are the settings.
     if (forPeople && !asAws)
@@ -317,8 +334,10 @@ function settingsToPaste(url: string, keyFile: string, accessKeyId: string | und
     `  export MARKETPLACE_ENDPOINT=${shellWord(url)}`,
     '  export AWS_REGION=us-east-1',
     accessKeyId === undefined
-      ? '  export AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator   # dummies: the emulator checks only that requests are signed'
-      : `  export AWS_ACCESS_KEY_ID=${shellWord(accessKeyId)} AWS_SECRET_ACCESS_KEY=...   # the secret the emulator was given`,
+      ? '  export AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator   ' +
+        '# dummies: the emulator checks only that requests are signed'
+      : `  export AWS_ACCESS_KEY_ID=${shellWord(accessKeyId)} ` +
+        'AWS_SECRET_ACCESS_KEY=...   # the secret the emulator was given',
     `  export MARKETPLACE_PUBLIC_KEY_FILE=${shellWord(keyFile)}`,
     'Then, e.g.: marketplace-entitlement register --product-code abc123 --out ./entitlement.jwt',
   ];
@@ -348,7 +367,8 @@ function credentialsOption(
   if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
   if (!accessKeyId || !secretAccessKey) {
     throw new UsageError(
-      '--access-key-id and --secret-access-key go together (or MARKETPLACE_ACCESS_KEY_ID and MARKETPLACE_SECRET_ACCESS_KEY): give both to verify SigV4, neither to accept any well-formed signature.',
+      '--access-key-id and --secret-access-key go together (or MARKETPLACE_ACCESS_KEY_ID and ' +
+        'MARKETPLACE_SECRET_ACCESS_KEY): give both to verify SigV4, neither to accept any well-formed signature.',
     );
   }
   return { accessKeyId, secretAccessKey };

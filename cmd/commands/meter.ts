@@ -41,7 +41,10 @@ export const meterCommand = defineCommand({
     },
     timestamp: {
       type: 'string',
-      describe: `When the usage happened (ISO 8601, at most ${formatDuration(METER_USAGE_MAX_AGE_MS)} ago); default now`,
+      describe:
+        'When the usage happened ' +
+        `(ISO 8601, at most ${formatDuration(METER_USAGE_MAX_AGE_MS)} ago); ` +
+        'default now',
     },
     tags: {
       type: 'string',
@@ -90,7 +93,8 @@ export const meterCommand = defineCommand({
     ctx.print(
       dryRun
         ? `dry run: MeterUsage for ${args.dimension} is permitted (${result.region})`
-        : `metered ${quantity} ${args.dimension}: record ${result.meteringRecordId ?? '-'} after ${result.attempts} attempt(s) (${result.region})`,
+        : `metered ${quantity} ${args.dimension}: record ${result.meteringRecordId ?? '-'} after ${result.attempts} ` +
+            `attempt(s) (${result.region})`,
     );
   },
 });

@@ -15,7 +15,8 @@ import { UsageError } from '../usage-error.js';
 export const registerCommand = defineCommand({
   name: 'register',
   describe:
-    'Register this pod/task with AWS Marketplace (RegisterUsage) and write the signed entitlement file; --pricing custom: a MeterUsage dry run, no file',
+    'Register this pod/task with AWS Marketplace (RegisterUsage) and write the signed entitlement file; --pricing ' +
+    'custom: a MeterUsage dry run, no file',
   options: { ...REGISTER_OPTIONS, ...LOG_OPTIONS },
   examples: [
     [
@@ -27,22 +28,26 @@ export const registerCommand = defineCommand({
       'The same, configured from the environment',
     ],
     [
-      'AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $0 register --product-code abc123 --public-key-file /tmp/emulator-key.pem --endpoint http://127.0.0.1:8443 --region us-east-1 --out ./entitlement.jwt',
+      'AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $0 register --product-code abc123 --public-key-file ' +
+        '/tmp/emulator-key.pem --endpoint http://127.0.0.1:8443 --region us-east-1 --out ./entitlement.jwt',
       'Against a local emulator (any credentials; it checks only that calls are signed)',
     ],
   ],
   async run(args, ctx) {
     if (args.pricing === 'contract') {
       throw new UsageError(
-        'register --pricing contract: a contract licence is held by a live process and checked in when it ends, so there is nothing for an init container ' +
-          'to leave behind (and no file: Marketplace licences have no public key to sign one with). Use `serve --pricing contract` (a sidecar) or `run --pricing contract -- COMMAND`.',
+        'register --pricing contract: a contract licence is held by a live process and ' +
+          'checked in when it ends, so there is nothing for an init container to leave behind ' +
+          '(and no file: Marketplace licences have no public key to sign one with). Use ' +
+          '`serve --pricing contract` (a sidecar) or `run --pricing contract -- COMMAND`.',
       );
     }
     if (args.pricing === 'custom') {
       const { ensureMeteringEntitled } = await import('../../src/metering/custom-entitlement.js');
       const checked = await ensureMeteringEntitled(await customPricingOptions(args, ctx));
       ctx.print(
-        `entitled: product ${checked.productCode}, MeterUsage dry run for ${checked.dimension} permitted after ${checked.attempts} attempt(s); ` +
+        `entitled: product ${checked.productCode}, MeterUsage dry run ` +
+          `for ${checked.dimension} permitted after ${checked.attempts} attempt(s); ` +
           'no file written (custom metering has no signed answer to bind one to)',
       );
       return;

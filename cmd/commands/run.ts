@@ -1,8 +1,8 @@
 /**
- * `run -- COMMAND [ARGS...]`: the entrypoint wrapper. Registers from this process at every start (never reusing a file),
- * then runs COMMAND with MARKETPLACE_ENTITLEMENT_FILE set, forwarding signals and exiting with its code. With
- * `--pricing custom` the check is a MeterUsage dry run; with `--pricing contract` the licence is held for
- * COMMAND's life and checked in when it exits.
+ * `run -- COMMAND [ARGS...]`: the entrypoint wrapper. Registers from this process at every start (never reusing a
+ * file), then runs COMMAND with MARKETPLACE_ENTITLEMENT_FILE set, forwarding signals and exiting with its code. With
+ * `--pricing custom` the check is a MeterUsage dry run; with `--pricing contract` the licence is held for COMMAND's
+ * life and checked in when it exits.
  *
  * @example
  * marketplace-entitlement run --product-code abc123 --public-key-file key.pem -- node server.js
@@ -15,7 +15,8 @@ import { UsageError } from '../usage-error.js';
 export const runEntrypointCommand = defineCommand({
   name: 'run',
   describe:
-    'run [options] -- COMMAND [ARGS...]: register, then run COMMAND with MARKETPLACE_ENTITLEMENT_FILE set; exit with its code',
+    'run [options] -- COMMAND [ARGS...]: register, then run COMMAND ' +
+    'with MARKETPLACE_ENTITLEMENT_FILE set; exit with its code',
   passThrough: true,
   runsUntilStopped: true,
   options: { ...REGISTER_OPTIONS, ...LOG_OPTIONS },

@@ -6,7 +6,8 @@
  * `/metrics`. Exit 0 on SIGTERM, after the meter has sent what it holds and the licence is checked in.
  *
  * @example
- * marketplace-entitlement serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/key.pem --meter-dimensions requests
+ * marketplace-entitlement serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/key.pem \
+ *   --meter-dimensions requests
  */
 import { pricingOptions, REGISTER_OPTIONS } from '../aws-options.js';
 import { listOption, LOG_OPTIONS } from '../options.js';
@@ -18,8 +19,9 @@ const DEFAULT_SPOOL_DIR = '/var/lib/marketplace-entitlement/usage';
 export const serveCommand = defineCommand({
   name: 'serve',
   describe:
-    'Obtain entitlement for --pricing (hourly: register from this process and write the file; custom: MeterUsage dry run; contract: hold a License Manager checkout), ' +
-    'then serve /healthz, /entitlement, /metrics and, with --meter-dimensions, POST /usage',
+    'Obtain entitlement for --pricing (hourly: register from this process and write the file; custom: MeterUsage dry ' +
+    'run; contract: hold a License Manager checkout), then serve /healthz, /entitlement, /metrics and, with ' +
+    '--meter-dimensions, POST /usage',
   options: {
     ...REGISTER_OPTIONS,
     port: { type: 'port', default: 8080, describe: 'Port to listen on (0 picks a free one)' },
@@ -32,7 +34,8 @@ export const serveCommand = defineCommand({
       type: 'string',
       default: DEFAULT_SPOOL_DIR,
       describe:
-        'Where usage not yet sent is kept (with --meter-dimensions): mount an emptyDir or a volume here so a restart loses nothing',
+        'Where usage not yet sent is kept (with --meter-dimensions): ' +
+        'mount an emptyDir or a volume here so a restart loses nothing',
     },
     ...LOG_OPTIONS,
   },
@@ -44,7 +47,8 @@ export const serveCommand = defineCommand({
     ],
     ['curl -s 127.0.0.1:8080/metrics', 'Prometheus metrics'],
     [
-      '$0 serve --product-code abc123 --public-key-file /etc/marketplace/product-key.pem --meter-dimensions requests,gb_stored',
+      '$0 serve --product-code abc123 --public-key-file ' +
+        '/etc/marketplace/product-key.pem --meter-dimensions requests,gb_stored',
       'Also meter usage',
     ],
     [
@@ -91,10 +95,12 @@ export const serveCommand = defineCommand({
       }),
     });
     const what = service.outcome
-      ? `product ${service.outcome.claims.productCode} registered at ${service.outcome.claims.registeredAt.toISOString()}`
+      ? `product ${service.outcome.claims.productCode} registered ` +
+        `at ${service.outcome.claims.registeredAt.toISOString()}`
       : `${options.pricing} pricing, ${service.held!.summary}`;
     ctx.print(
-      `serving on ${service.url}: entitled, ${what}${metered ? `; POST /usage meters ${metered.dimensions.join(', ')}` : ''}`,
+      `serving on ${service.url}: ` +
+        `entitled, ${what}${metered ? `; POST /usage meters ${metered.dimensions.join(', ')}` : ''}`,
     );
     service.held?.onLost((status) =>
       ctx.logger.error?.(`Entitlement lost: /healthz now answers 503 (${status.reason})`, {

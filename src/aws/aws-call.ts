@@ -106,7 +106,8 @@ export async function callAws<Client, T>(call: AwsCall<Client, T>, options: AwsC
       if (!warnedDeadlineNear && remainingMs < deadlineMs * DEADLINE_NEAR_FRACTION) {
         warnedDeadlineNear = true;
         logger.warn?.(
-          `${operation} has failed ${n} time(s) and less than ${Math.ceil(remainingMs / 1000)} s of its ${Math.round(deadlineMs / 1000)} s deadline is left: ` +
+          `${operation} has failed ${n} time(s) and less than ${Math.ceil(remainingMs / 1000)} s ` +
+            `of its ${Math.round(deadlineMs / 1000)} s deadline is left: ` +
             'check network egress to the AWS endpoint, the credentials and the Region',
           { event: `${eventPrefix}.deadline_near`, attempt: n, remainingMs, deadlineMs, error: describeError(error) },
         );

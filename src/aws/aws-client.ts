@@ -122,7 +122,8 @@ function refuseTlsKeyLog(env: NodeJS.ProcessEnv): void {
   if (findings.length === 0) return;
   throw new ConfigurationError(
     'TLS_KEYLOG',
-    `Refusing to call AWS with TLS session keys written to a file (${findings.join('; ')}): whoever reads it can read and rewrite AWS's answers. Remove --tls-keylog.`,
+    `Refusing to call AWS with TLS session keys written to a file (${findings.join('; ')}): whoever reads it can ` +
+      "read and rewrite AWS's answers. Remove --tls-keylog.",
   );
 }
 
@@ -138,8 +139,8 @@ function checkEndpoint(endpoint: string | undefined): void {
   if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
     throw new ConfigurationError(
       'INVALID_OPTION',
-      `The endpoint ${JSON.stringify(endpoint)} is not an http(s) URL. Give the emulator's URL (e.g. http://127.0.0.1:8443), ` +
-        'or leave the endpoint out to use AWS.',
+      `The endpoint ${JSON.stringify(endpoint)} is not an http(s) URL. Give the emulator's URL (e.g. ` +
+        'http://127.0.0.1:8443), or leave the endpoint out to use AWS.',
     );
   }
 }

@@ -92,9 +92,9 @@ export function classifyAwsError(err: unknown, service: AwsService, call: Failed
       retryable: false,
       error: new ConfigurationError(
         'UNEXPECTED_ANSWER',
-        `The answer to ${operation} (HTTP ${status}) is not ${service.name}'s: ${message}. Something between this container and AWS ` +
-          'answered instead (an egress proxy or firewall, or an endpoint that is neither AWS nor the emulator): check the endpoint ' +
-          'and let the AWS endpoints through untouched.',
+        `The answer to ${operation} (HTTP ${status}) is not ${service.name}'s: ${message}. Something between this ` +
+          'container and AWS answered instead (an egress proxy or firewall, or an endpoint that is neither AWS nor ' +
+          'the emulator): check the endpoint and let the AWS endpoints through untouched.',
         { cause: err },
       ),
     };
@@ -138,10 +138,11 @@ function untrustedServer(err: unknown, operation: string): ErrorVerdict | undefi
     retryable: false,
     error: new UntrustedServerError(
       reason,
-      `The server that answered ${operation} is not trusted as AWS (${reason}): its certificate does not chain to the trusted roots ` +
-        "(by default Amazon's own) or names another host. Likely a TLS-intercepting egress proxy, or a CA added to the container " +
-        '(NODE_EXTRA_CA_CERTS is not used for AWS calls). Let the AWS endpoints through the proxy untouched (a CONNECT tunnel or a VPC ' +
-        'endpoint), or, if the seller allows it, choose other roots with tlsRoots / --tls-roots.' +
+      `The server that answered ${operation} is not trusted as AWS (${reason}): its certificate does not chain to ` +
+        "the trusted roots (by default Amazon's own) or names another host. Likely a TLS-intercepting egress proxy, " +
+        'or a CA added to the container (NODE_EXTRA_CA_CERTS is not used for AWS calls). Let the AWS endpoints ' +
+        'through the proxy untouched (a CONNECT tunnel or a VPC endpoint), or, if the seller allows it, choose other ' +
+        'roots with tlsRoots / --tls-roots.' +
         (reason === 'CERT_NOT_YET_VALID' || reason === 'CERT_HAS_EXPIRED'
           ? " Or this machine's clock is wrong: check it is synchronised."
           : ''),

@@ -59,7 +59,10 @@ export const DEFAULT_DEADLINE_MS = 30 * 60_000;
  * The backoff window after `failures` consecutive failures (1 = the first failure): `baseDelayMs`, doubled
  * per further failure up to `doublingLimitMs`, then `stepDelayMs` more per failure, at most `maxDelayMs`.
  *
- * @example backoffWindow(5, { baseDelayMs: 1000, doublingLimitMs: 4000, stepDelayMs: 500, maxDelayMs: 30000, maxJitterMs: 8000 }) // 1, 2, 4, 4.5, 5 s: 5000
+ * @example
+ * backoffWindow(5, { baseDelayMs: 1000, doublingLimitMs: 4000, stepDelayMs: 500,
+ *   maxDelayMs: 30000, maxJitterMs: 8000 })
+ * // 1, 2, 4, 4.5, 5 s: 5000
  */
 export function backoffWindow(failures: number, policy: RetryPolicy): number {
   let window = policy.baseDelayMs;
@@ -77,7 +80,9 @@ export function backoffWindow(failures: number, policy: RetryPolicy): number {
  * milliseconds: floor(window - spread) + floor(random() * spread), where window = {@link backoffWindow} and
  * spread = min(window, `maxJitterMs`); that is, uniform over [window - spread, window).
  *
- * @example backoffDelay(3, { baseDelayMs: 100, doublingLimitMs: 1000, stepDelayMs: 100, maxDelayMs: 1000, maxJitterMs: 1000 }) // somewhere in [0, 400)
+ * @example
+ * backoffDelay(3, { baseDelayMs: 100, doublingLimitMs: 1000, stepDelayMs: 100, maxDelayMs: 1000, maxJitterMs: 1000 })
+ * // somewhere in [0, 400)
  */
 export function backoffDelay(failures: number, policy: RetryPolicy, random: () => number = Math.random): number {
   const window = backoffWindow(failures, policy);

@@ -50,8 +50,9 @@ export function amazonRootCertificates(): string[] {
   if (amazonRoots.length === 0) {
     throw new ConfigurationError(
       'TLS_ROOTS_MISSING',
-      "This Node.js binary's bundled root store has none of Amazon's root certificates, so no AWS endpoint can be verified. " +
-        'Use an official Node.js release, or give tlsRoots / --tls-roots a PEM bundle of the roots to trust.',
+      "This Node.js binary's bundled root store has none of Amazon's root " +
+        'certificates, so no AWS endpoint can be verified. Use an official Node.js ' +
+        'release, or give tlsRoots / --tls-roots a PEM bundle of the roots to trust.',
     );
   }
   return amazonRoots;
@@ -71,7 +72,8 @@ export function checkTlsRoots(value: unknown): TlsRoots {
   const bad = (why: string) =>
     new ConfigurationError(
       'INVALID_TLS_ROOTS',
-      `tlsRoots ${why}. Give 'aws' (Amazon's roots, the default), 'system' (Node's default store) or a PEM bundle of CA certificates.`,
+      `tlsRoots ${why}. Give 'aws' (Amazon's roots, the default), 'system' ` +
+        "(Node's default store) or a PEM bundle of CA certificates.",
     );
   if (typeof value !== 'string') throw bad(`must be a string, got ${typeof value}`);
   if (value.length > MAX_BUNDLE_CHARS)

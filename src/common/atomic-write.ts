@@ -30,8 +30,9 @@ async function ensureParentDirectory(path: string): Promise<string> {
   } catch (err) {
     throw new OutputError(
       'OUTPUT_DIR_UNAVAILABLE',
-      `Cannot create the directory ${dir} for ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). ` +
-        'Mount a writable volume there (e.g. an emptyDir) or choose another --out.',
+      `Cannot create the directory ${dir} for ${path} ` +
+        `(${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Mount a writable volume there (e.g. an ` +
+        'emptyDir) or choose another --out.',
       { cause: err },
     );
   }
@@ -83,8 +84,8 @@ export async function prepareOutputPath(path: string): Promise<void> {
   } catch (err) {
     throw new OutputError(
       'OUTPUT_NOT_WRITABLE',
-      `Cannot write in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was written. ` +
-        'Mount a writable volume there (e.g. an emptyDir) or choose another --out.',
+      `Cannot write in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was ` +
+        'written. Mount a writable volume there (e.g. an emptyDir) or choose another --out.',
       { cause: err },
     );
   } finally {

@@ -63,7 +63,9 @@ export class CompactJws {
     return new CompactJws(segments as [string, string, string], refuse);
   }
 
-  /** Refuses unless every segment is canonical base64url: all are checked against the alphabet before any for its form. */
+  /**
+   * Refuses unless every segment is canonical base64url: all are checked against the alphabet before any for its form.
+   */
   requireCanonical(): void {
     if (!this.segments.every((segment) => BASE64URL.test(segment))) throw this.refuse({ kind: 'not-compact' });
     if (!this.segments.every(isCanonicalBase64url)) throw this.refuse({ kind: 'not-canonical' });

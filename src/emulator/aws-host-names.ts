@@ -34,12 +34,16 @@ const PARTITIONS: ReadonlyArray<{ regionPattern: RegExp; dnsSuffix: string }> = 
   { regionPattern: /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/, dnsSuffix: 'amazonaws.com' },
 ];
 
-/** The Metering, License Manager and STS host names the AWS SDK uses in `region`; throws for a string that is not a Region. */
+/**
+ * The Metering, License Manager and STS host names the AWS SDK uses in `region`; throws for a string that is not a
+ * Region.
+ */
 export function awsHostNames(region: string): AwsHostNames {
   const partition = PARTITIONS.find(({ regionPattern }) => regionPattern.test(region));
   if (!partition) {
     throw new Error(
-      `${JSON.stringify(region)} is not an AWS Region of the commercial, China or GovCloud partitions, e.g. us-east-1, cn-north-1, us-gov-west-1.`,
+      `${JSON.stringify(region)} is not an AWS Region of the commercial, China or GovCloud partitions, e.g. ` +
+        'us-east-1, cn-north-1, us-gov-west-1.',
     );
   }
   const metering = `metering.marketplace.${region}.${partition.dnsSuffix}`;

@@ -205,7 +205,10 @@ function ipBytes(address: string): Buffer {
 }
 
 function pem(der: Buffer): string {
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+  return (
+    `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}` +
+    '-----END CERTIFICATE-----\n'
+  );
 }
 
 // DER encoding (X.690), only the types a certificate needs.

@@ -37,7 +37,10 @@ export interface EcsStandIns {
   url: string;
   /** The container's metadata v4 URI: the value of `ECS_CONTAINER_METADATA_URI_V4`. */
   metadataUri: string;
-  /** The credentials path: the value of `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (the SDK prefixes http://169.254.170.2). */
+  /**
+   * The credentials path: the value of `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (the SDK prefixes
+   * http://169.254.170.2).
+   */
   credentialsRelativeUri: string;
   /** The task ARN the metadata names. */
   taskArn: string;
@@ -94,7 +97,8 @@ export async function startEcsStandIns(
     DesiredStatus: 'RUNNING',
     KnownStatus: 'RUNNING',
     Type: 'NORMAL',
-    ContainerARN: `arn:aws:ecs:${options.region}:${ACCOUNT_ID}:container/emulated-cluster/${ECS_TASK_ID}/${ECS_CONTAINER_ID}`,
+    ContainerARN:
+      `arn:aws:ecs:${options.region}:${ACCOUNT_ID}:container/` + `emulated-cluster/${ECS_TASK_ID}/${ECS_CONTAINER_ID}`,
   };
   const task = {
     Cluster: cluster,

@@ -4,7 +4,10 @@
  * in the file, rather than a licence that never matches a checkout.
  *
  * @example
- * const licenses = [...parseLicenseItems(['sku-1:Users:Count:5']), ...parseLicenseFile(readFileSync('licenses.json', 'utf8'), 'licenses.json')];
+ * const licenses = [
+ *   ...parseLicenseItems(['sku-1:Users:Count:5']),
+ *   ...parseLicenseFile(readFileSync('licenses.json', 'utf8'), 'licenses.json')
+ * ];
  * await startMeteringEmulator({ licenses });
  */
 import { ConfigurationError } from '../common/errors.js';
@@ -94,7 +97,8 @@ export function parseLicenseFile(text: string, source: string): EmulatedLicenseI
     }
     if (strings.validityEnd !== undefined && Number.isNaN(Date.parse(strings.validityEnd))) {
       throw bad(
-        `${where}: "validityEnd" ${JSON.stringify(strings.validityEnd)} is not an ISO 8601 time, e.g. 2030-01-01T00:00:00Z.`,
+        `${where}: "validityEnd" ${JSON.stringify(strings.validityEnd)} ` +
+          'is not an ISO 8601 time, e.g. 2030-01-01T00:00:00Z.',
       );
     }
     const entitlements = entry.entitlements.map((e: unknown, j): EmulatedEntitlement => {
@@ -103,7 +107,8 @@ export function parseLicenseFile(text: string, source: string): EmulatedLicenseI
       const unknownField = Object.keys(e).find((key) => !ENTITLEMENT_FIELDS.includes(key));
       if (unknownField !== undefined)
         throw bad(
-          `${where} entitlement ${j}: "${unknownField}" is not one of ${ENTITLEMENT_FIELDS.join(', ')}; fix or remove it.`,
+          `${where} entitlement ${j}: "${unknownField}" is not one ` +
+            `of ${ENTITLEMENT_FIELDS.join(', ')}; fix or remove it.`,
         );
       return {
         name: e.name,
@@ -127,7 +132,8 @@ function entitlementMaximum(max: unknown, where: string): Pick<EmulatedEntitleme
   const count = typeof max === 'number' || typeof max === 'string' ? Number(max) : Number.NaN;
   if (!Number.isInteger(count) || count < 0) {
     throw invalid(
-      `${where}: the maximum ${JSON.stringify(max) ?? String(max)} is not a whole number or "unlimited"; give the units available, e.g. 5.`,
+      `${where}: the maximum ${JSON.stringify(max) ?? String(max)} is not ` +
+        'a whole number or "unlimited"; give the units available, e.g. 5.',
     );
   }
   return { maxCount: count };

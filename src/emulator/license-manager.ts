@@ -15,7 +15,9 @@
  * answers ResourceNotFoundException; the newest licence (highest version, then last added) of a SKU is used.
  *
  * @example
- * const emulator = await startMeteringEmulator({ licenses: [{ productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 1 }] }] });
+ * const emulator = await startMeteringEmulator({
+ *   licenses: [{ productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 1 }] }]
+ * });
  * emulator.licenseManager.expire(emulator.licenseManager.licenses[0].licenseArn); // mid-run expiry
  */
 import { randomUUID } from 'node:crypto';
@@ -59,7 +61,9 @@ export interface EmulatedLicenseInput {
   entitlements: EmulatedEntitlement[];
   /** Default: a fresh `arn:aws:license-manager::294406891311:license:l-...`. */
   licenseArn?: string;
-  /** The issuer fingerprint a checkout must send. Default: AWS Marketplace's ({@link AWS_MARKETPLACE_KEY_FINGERPRINT}). */
+  /**
+   * The issuer fingerprint a checkout must send. Default: AWS Marketplace's ({@link AWS_MARKETPLACE_KEY_FINGERPRINT}).
+   */
   keyFingerprint?: string;
   /** Default: a year from the emulator's clock. */
   validityEnd?: Date | string;
@@ -124,7 +128,9 @@ interface Consumption {
  * its licences, checkouts and clock, to steer a contract-pricing test.
  *
  * @example
- * const lm = createLicenseManagerEmulator([{ productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 1 }] }]);
+ * const lm = createLicenseManagerEmulator([
+ *   { productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 1 }] }
+ * ]);
  * lm.advanceClock(61 * 60_000); // unextended PROVISIONAL checkouts return to the pool
  */
 export interface LicenseManagerEmulator {
@@ -148,7 +154,10 @@ export interface LicenseManagerEmulator {
   consumptions(): string[];
   /** Answers one call; throws EmulatorServiceError for modelled errors. */
   handle(operation: string, input: Record<string, unknown>): unknown;
-  /** Back to the start: the initial licences (fresh versions and validity), scenario and clock; no checkouts, no seen ClientTokens. */
+  /**
+   * Back to the start: the initial licences (fresh versions and validity), scenario and clock; no checkouts, no seen
+   * ClientTokens.
+   */
   reset(): void;
 }
 
@@ -157,7 +166,10 @@ export interface LicenseManagerEmulator {
  * serves one at its URL).
  *
  * @example
- * const lm = createLicenseManagerEmulator([{ productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 1 }] }], { ttlMs: 1_000 });
+ * const lm = createLicenseManagerEmulator(
+ *   [{ productSku: 'sku-1', entitlements: [{ name: 'Users', unit: 'Count', maxCount: 1 }] }],
+ *   { ttlMs: 1_000 }
+ * );
  * lm.handle('GetLicense', { LicenseArn: lm.licenses[0].licenseArn });
  */
 export function createLicenseManagerEmulator(

@@ -4,7 +4,10 @@
  * naming the token and the field rather than a token that resolves oddly.
  *
  * @example
- * const registrationTokens = parseRegistrationTokens('{"tok-1": {"productCode": "abc123", "customerIdentifier": "cust-1"}}', 'tokens.json');
+ * const registrationTokens = parseRegistrationTokens(
+ *   '{"tok-1": {"productCode": "abc123", "customerIdentifier": "cust-1"}}',
+ *   'tokens.json'
+ * );
  * await startMeteringEmulator({ scenario: { registrationTokens } });
  */
 import { ConfigurationError } from '../common/errors.js';
@@ -53,7 +56,8 @@ export function parseRegistrationTokens(text: string, source: string): Record<st
     );
     if (field !== undefined)
       throw bad(
-        `${at}: "${field}" is not one of ${REGISTRATION_TOKEN_GRANT_FIELDS.join(', ')} with a string value; fix or remove it.`,
+        `${at}: "${field}" is not one of ${REGISTRATION_TOKEN_GRANT_FIELDS.join(', ')} ` +
+          'with a string value; fix or remove it.',
       );
     // Every field is now a known one holding a string.
     const { customerIdentifier, customerAWSAccountId, licenseArn, expiresAt } = grant as Partial<

@@ -5,7 +5,10 @@
  * `INVALID_OPTION` saying what is allowed.
  *
  * @example
- * const scenario = { throttleFirst: callCountOption('--throttle-first', 2), errors: operationErrorsOption('--operation-errors', ['MeterUsage=InvalidEndpointRegionException']) };
+ * const scenario = {
+ *   throttleFirst: callCountOption('--throttle-first', 2),
+ *   errors: operationErrorsOption('--operation-errors', ['MeterUsage=InvalidEndpointRegionException'])
+ * };
  */
 import { ConfigurationError } from '../common/errors.js';
 import { MODELLED_ERRORS } from './modelled-errors.js';
@@ -38,7 +41,9 @@ export function registerUsageErrorOption(name: string, value: string): string {
  * `OPERATION=Exception` items as the scenario's `errors`: each operation one the emulator serves, each error one
  * that operation models.
  *
- * @example operationErrorsOption('--operation-errors', ['MeterUsage=InvalidEndpointRegionException']) // { MeterUsage: 'InvalidEndpointRegionException' }
+ * @example
+ * operationErrorsOption('--operation-errors', ['MeterUsage=InvalidEndpointRegionException'])
+ * // { MeterUsage: 'InvalidEndpointRegionException' }
  */
 export function operationErrorsOption(name: string, items: readonly string[]): Record<string, string> {
   const errors: Record<string, string> = {};
@@ -47,7 +52,8 @@ export function operationErrorsOption(name: string, items: readonly string[]): R
     const modelled = Object.hasOwn(MODELLED_ERRORS, operation) ? MODELLED_ERRORS[operation] : undefined;
     if (extra !== undefined || modelled === undefined) {
       throw invalid(
-        `${name} ${JSON.stringify(item)}: expected OPERATION=Exception with OPERATION one of ${Object.keys(MODELLED_ERRORS).join(', ')}.`,
+        `${name} ${JSON.stringify(item)}: expected OPERATION=Exception with OPERATION one ` +
+          `of ${Object.keys(MODELLED_ERRORS).join(', ')}.`,
       );
     }
     if (!Object.hasOwn(modelled, error))

@@ -50,7 +50,8 @@ export async function prepareServingAsAws(options: {
   if (isIP(options.address) === 0) {
     throw new ConfigurationError(
       'INVALID_ADDRESS',
-      `--host ${JSON.stringify(options.address)} is not an IP address: the hosts file maps AWS's names to it, so give the address clients reach the emulator at (e.g. 127.0.0.1, or the host's address for containers).`,
+      `--host ${JSON.stringify(options.address)} is not an IP address: the hosts file maps AWS's names to it, so ` +
+        "give the address clients reach the emulator at (e.g. 127.0.0.1, or the host's address for containers).",
     );
   }
   const ca = createTestCertificateAuthority();
@@ -73,7 +74,8 @@ export function parseEcsEndpoint(value: string): { host: string; port: number } 
   if (!match || isIP(host) === 0 || port > 65_535) {
     throw new ConfigurationError(
       'INVALID_ECS_ENDPOINT',
-      `--ecs-endpoint ${JSON.stringify(value)} is not ADDRESS:PORT with an IP address, e.g. 169.254.170.2:80 (where ECS tasks reach the agent) or 127.0.0.1:0.`,
+      `--ecs-endpoint ${JSON.stringify(value)} is not ADDRESS:PORT with an IP address, e.g. 169.254.170.2:80 (where ` +
+        'ECS tasks reach the agent) or 127.0.0.1:0.',
     );
   }
   return { host, port };

@@ -75,7 +75,10 @@ export interface MeteringEmulatorOptions {
   onCall?: (call: RecordedCall) => void;
   /** License Manager: the licences that exist (contract pricing). Default none. */
   licenses?: EmulatedLicenseInput[];
-  /** License Manager's initial scenario (merged over its defaults: 60-minute checkouts, no faults); `reset()` returns to it. */
+  /**
+   * License Manager's initial scenario (merged over its defaults: 60-minute checkouts, no faults); `reset()` returns to
+   * it.
+   */
   licenseManager?: Partial<LicenseManagerScenario>;
   /**
    * Serve HTTPS with this certificate and key (PEM) instead of plain HTTP, e.g. one issued for
@@ -114,7 +117,10 @@ export interface MeteringEmulator {
   roleCredentials: RoleCredentials;
   /** Restores the initial scenario and forgets recorded calls and counters. */
   reset(): void;
-  /** Stops the server (and the ECS stand-ins) and closes their connections; a process that started an emulator cannot exit before this. */
+  /**
+   * Stops the server (and the ECS stand-ins) and closes their connections; a process that started an emulator cannot
+   * exit before this.
+   */
   close(): Promise<void>;
 }
 

@@ -1,7 +1,8 @@
 /**
  * SigV4 checking for the emulator: the request must be signed for the service it calls (`aws-marketplace`, or
- * `license-manager`), as the real endpoints demand. With known credentials the signature itself is recomputed and compared; without,
- * any well-formed signature is accepted (like other local AWS emulators) so tests can use dummy keys.
+ * `license-manager`), as the real endpoints demand. With known credentials the signature itself is recomputed and
+ * compared; without, any well-formed signature is accepted (like other local AWS emulators) so tests can use dummy
+ * keys.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';

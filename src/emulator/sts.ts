@@ -5,7 +5,12 @@
  * credentials, so the Metering and License Manager calls signed with them can be checked.
  *
  * @example
- * const answer = answerStsQuery('Action=AssumeRoleWithWebIdentity&RoleArn=...&RoleSessionName=s&WebIdentityToken=t', role, new Date(), id);
+ * const answer = answerStsQuery(
+ *   'Action=AssumeRoleWithWebIdentity&RoleArn=...&RoleSessionName=s&WebIdentityToken=t',
+ *   role,
+ *   new Date(),
+ *   id
+ * );
  * answer.statusCode; // 200
  */
 import type { RoleCredentials } from './types.js';
@@ -37,8 +42,9 @@ export function answerStsQuery(form: string, credentials: RoleCredentials, now: 
     statusCode,
     errorType: code,
     body:
-      `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code>` +
-      `<Message>${xml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+      '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">' +
+      `<Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error>` +
+      `<RequestId>${requestId}</RequestId></ErrorResponse>`,
   });
   if (operation !== 'AssumeRoleWithWebIdentity')
     return error(
@@ -55,12 +61,18 @@ export function answerStsQuery(form: string, credentials: RoleCredentials, now: 
     input,
     statusCode: 200,
     body:
-      `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>` +
-      `<SubjectFromWebIdentityToken>system:serviceaccount:default:product</SubjectFromWebIdentityToken><Audience>sts.amazonaws.com</Audience>` +
-      `<AssumedRoleUser><Arn>${xml(`${input.RoleArn}/${session}`)}</Arn><AssumedRoleId>AROAEMULATOR:${xml(session)}</AssumedRoleId></AssumedRoleUser>` +
-      `<Credentials><AccessKeyId>${xml(credentials.accessKeyId)}</AccessKeyId><SecretAccessKey>${xml(credentials.secretAccessKey)}</SecretAccessKey>` +
-      `<SessionToken>${xml(credentials.sessionToken)}</SessionToken><Expiration>${expiration}</Expiration></Credentials>` +
-      `</AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
+      '<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">' +
+      '<AssumeRoleWithWebIdentityResult>' +
+      '<SubjectFromWebIdentityToken>system:serviceaccount:default:product</SubjectFromWebIdentityToken>' +
+      '<Audience>sts.amazonaws.com</Audience>' +
+      `<AssumedRoleUser><Arn>${xml(`${input.RoleArn}/${session}`)}</Arn>` +
+      `<AssumedRoleId>AROAEMULATOR:${xml(session)}</AssumedRoleId></AssumedRoleUser>` +
+      `<Credentials><AccessKeyId>${xml(credentials.accessKeyId)}</AccessKeyId>` +
+      `<SecretAccessKey>${xml(credentials.secretAccessKey)}</SecretAccessKey>` +
+      `<SessionToken>${xml(credentials.sessionToken)}</SessionToken>` +
+      `<Expiration>${expiration}</Expiration></Credentials>` +
+      '</AssumeRoleWithWebIdentityResult>' +
+      `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
   };
 }
 

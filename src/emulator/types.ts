@@ -2,7 +2,10 @@ import type { KeyObject } from 'node:crypto';
 
 /** Transport-level misbehaviour, to test what happens below the API. */
 export const TRANSPORT_FAULTS = ['reset', 'hang', 'malformed-json', 'empty-signature', 'non-jwt-signature'] as const;
-/** A way the emulator can break an answer (`scenario.transportFault`): reset the connection, hang, malformed JSON, a missing or non-JWT signature. */
+/**
+ * A way the emulator can break an answer (`scenario.transportFault`): reset the connection, hang, malformed JSON, a
+ * missing or non-JWT signature.
+ */
 export type TransportFault = (typeof TRANSPORT_FAULTS)[number];
 
 /** Ways the emulator can spoil the token it returns. */
@@ -16,7 +19,10 @@ export const TOKEN_FAULTS = [
   'hs256',
   'rs256',
 ] as const;
-/** A way the emulator can spoil the RegisterUsage token it returns (`scenario.tokenFault`), e.g. `'wrong-nonce'`, `'alg-none'`. */
+/**
+ * A way the emulator can spoil the RegisterUsage token it returns (`scenario.tokenFault`), e.g. `'wrong-nonce'`,
+ * `'alg-none'`.
+ */
 export type TokenFault = (typeof TOKEN_FAULTS)[number];
 
 /**
@@ -60,9 +66,13 @@ export interface EmulatorScenario {
   transportFault?: TransportFault | undefined;
   /** Apply `transportFault` only to the first N calls (default: every call). */
   transportFaultFirst?: number | undefined;
-  /** MeterUsage/BatchMeterUsage: only these dimensions exist (InvalidUsageDimensionException otherwise). Default: any. */
+  /**
+   * MeterUsage/BatchMeterUsage: only these dimensions exist (InvalidUsageDimensionException otherwise). Default: any.
+   */
   dimensions?: string[] | undefined;
-  /** MeterUsage/BatchMeterUsage are denied: a DryRun answers UnauthorizedException, a real call AccessDeniedException. */
+  /**
+   * MeterUsage/BatchMeterUsage are denied: a DryRun answers UnauthorizedException, a real call AccessDeniedException.
+   */
   meteringDenied?: boolean | undefined;
   /** BatchMeterUsage: the first N calls leave every other record (the 1st, 3rd, ...) in UnprocessedRecords. */
   unprocessedFirst?: number | undefined;
@@ -82,7 +92,10 @@ export interface RegistrationTokenGrant {
   productCode: string;
   /** The License Manager license ARN ResolveCustomer returns (contract products). */
   licenseArn?: string | undefined;
-  /** From this instant (a Date, or ISO 8601 when the scenario comes from JSON) the token answers ExpiredTokenException. Default: never. */
+  /**
+   * From this instant (a Date, or ISO 8601 when the scenario comes from JSON) the token answers ExpiredTokenException.
+   * Default: never.
+   */
   expiresAt?: Date | string | undefined;
 }
 
@@ -110,7 +123,10 @@ export interface OperationContext {
   accessKeyId?: string | undefined;
 }
 
-/** An operation's implementation: the parsed JSON input in, the JSON output out; throw an {@link EmulatorServiceError} for an AWS error. */
+/**
+ * An operation's implementation: the parsed JSON input in, the JSON output out; throw an {@link EmulatorServiceError}
+ * for an AWS error.
+ */
 export type OperationHandler = (input: Record<string, unknown>, ctx: OperationContext) => Promise<unknown> | unknown;
 
 /** A modelled AWS error, answered as `{"__type","message"}` with its HTTP status. */

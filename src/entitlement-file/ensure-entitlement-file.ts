@@ -6,7 +6,11 @@
  * buyer can mint (docs/threat-model.md), so it is outside the line and never the default.
  *
  * @example
- * const { claims, attempts } = await ensureEntitlementFile({ productCode, publicKey, entitlementFile: '/shared/entitlement.jwt' });
+ * const { claims, attempts } = await ensureEntitlementFile({
+ *   productCode,
+ *   publicKey,
+ *   entitlementFile: '/shared/entitlement.jwt'
+ * });
  */
 import {
   verifyEntitlementFile,
@@ -20,7 +24,9 @@ import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/proces
 import { ensureEntitled } from '../registration/register.js';
 import type { EnsureEntitledOptions } from '../registration/types.js';
 
-/** Options of {@link ensureEntitlementFile}: those of `ensureEntitled`, the file, and whether to keep an existing one. */
+/**
+ * Options of {@link ensureEntitlementFile}: those of `ensureEntitled`, the file, and whether to keep an existing one.
+ */
 export interface EnsureEntitlementFileOptions extends EnsureEntitledOptions {
   /** Where the signed entitlement file is written (docs/entitlement-file.md). */
   entitlementFile: string;
@@ -32,7 +38,10 @@ export interface EnsureEntitlementFileOptions extends EnsureEntitledOptions {
   reuseExistingFile?: boolean;
 }
 
-/** What {@link ensureEntitlementFile} did: kept a valid file (only with `reuseExistingFile`) or registered and wrote a new one. */
+/**
+ * What {@link ensureEntitlementFile} did: kept a valid file (only with `reuseExistingFile`) or registered and wrote a
+ * new one.
+ */
 export interface EntitlementFileOutcome {
   /** True when an existing valid file was kept and AWS was not called (only with `reuseExistingFile: true`). */
   reused: boolean;
@@ -40,7 +49,10 @@ export interface EntitlementFileOutcome {
   claims: EntitlementFileClaims;
   /** RegisterUsage calls made (0 when reused). */
   attempts: number;
-  /** What a verifier in this instance should expect (for a gate over the same file); `nonce` when this process registered. */
+  /**
+   * What a verifier in this instance should expect (for a gate over the same file); `nonce` when this process
+   * registered.
+   */
   expectations: Omit<VerifyEntitlementFileOptions, 'now'>;
 }
 
@@ -51,7 +63,12 @@ export interface EntitlementFileOutcome {
  * this instance is kept instead.
  *
  * @example
- * const { attempts } = await ensureEntitlementFile({ productCode, publicKey, entitlementFile: '/var/run/marketplace-entitlement/entitlement.jwt', hardened: true });
+ * const { attempts } = await ensureEntitlementFile({
+ *   productCode,
+ *   publicKey,
+ *   entitlementFile: '/var/run/marketplace-entitlement/entitlement.jwt',
+ *   hardened: true
+ * });
  */
 export async function ensureEntitlementFile(options: EnsureEntitlementFileOptions): Promise<EntitlementFileOutcome> {
   // Before the first await: the SIGUSR1 guard must be in place while AWS is called.

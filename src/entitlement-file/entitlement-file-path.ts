@@ -17,7 +17,8 @@ export const DEFAULT_ENTITLEMENT_FILE = '/var/run/marketplace-entitlement/entitl
 export const ENTITLEMENT_FILE_ENV = 'MARKETPLACE_ENTITLEMENT_FILE';
 
 /**
- * The entitlement file's path: `MARKETPLACE_ENTITLEMENT_FILE` when set and not empty, else {@link DEFAULT_ENTITLEMENT_FILE}.
+ * The entitlement file's path: `MARKETPLACE_ENTITLEMENT_FILE` when set and not empty, else
+ * {@link DEFAULT_ENTITLEMENT_FILE}.
  *
  * @example
  * const claims = await verifyEntitlementFile(entitlementFilePath(), { publicKey });

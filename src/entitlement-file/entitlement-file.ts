@@ -11,7 +11,11 @@
  * probe) never loads the writing code.
  *
  * @example
- * await ensureEntitled({ productCode, publicKey, entitlementFile: '/var/run/marketplace-entitlement/entitlement.jwt' });
+ * await ensureEntitled({
+ *   productCode,
+ *   publicKey,
+ *   entitlementFile: '/var/run/marketplace-entitlement/entitlement.jwt'
+ * });
  * // later, in the main container:
  * const claims = await verifyEntitlementFileForThisInstance('/var/run/marketplace-entitlement/entitlement.jwt', {
  *   publicKey, productCode, // the instance: the platform's (kubelet pod UID, ECS task ARN)
@@ -57,7 +61,10 @@ export interface EntitlementFileClaims {
   registration: string;
   /** When AWS signed the registration (its `iat`); the file's `iat` when the registration has no usable `iat`. */
   registeredAt: Date;
-  /** `'token'`: `registeredAt` is AWS's `iat`; `'received'`: the registration has none, `registeredAt` is the file's `iat`. */
+  /**
+   * `'token'`: `registeredAt` is AWS's `iat`; `'received'`: the registration has none, `registeredAt` is the file's
+   * `iat`.
+   */
   registeredAtSource: 'token' | 'received';
   /** When the file was signed (its `iat`). */
   issuedAt: Date;
@@ -67,7 +74,9 @@ export interface EntitlementFileClaims {
   publicKeyRotationTimestamp?: Date;
 }
 
-/** How {@link verifyEntitlementFile} checks a file: the product key, what the file must be for, and the process guards. */
+/**
+ * How {@link verifyEntitlementFile} checks a file: the product key, what the file must be for, and the process guards.
+ */
 export interface VerifyEntitlementFileOptions extends Omit<ProcessGuardOptions, 'env'> {
   /** The product's public key (AWS Marketplace Management Portal), PEM or KeyObject. */
   publicKey: PublicKeyInput;
@@ -78,10 +87,10 @@ export interface VerifyEntitlementFileOptions extends Omit<ProcessGuardOptions, 
   /** When given, the file must name this instance (a file without one is rejected). */
   instanceId?: string;
   /**
-   * When given (finite seconds, above 0), a registration older than this is rejected (`FILE_TOO_OLD`): its age runs from the older of AWS's
-   * token `iat` and the file's own `iat`, so re-signing an old registration does not make it young. When AWS's token
-   * carries no usable `iat` (`registeredAtSource: 'received'`), only the file's `iat` bounds it, and whoever signed
-   * the file chose that. Default: no limit.
+   * When given (finite seconds, above 0), a registration older than this is rejected (`FILE_TOO_OLD`): its age runs
+   * from the older of AWS's token `iat` and the file's own `iat`, so re-signing an old registration does not make it
+   * young. When AWS's token carries no usable `iat` (`registeredAtSource: 'received'`), only the file's `iat` bounds
+   * it, and whoever signed the file chose that. Default: no limit.
    */
   maxAgeSec?: number;
   /**
@@ -118,7 +127,9 @@ export async function verifyEntitlementFile(
   const text = await readInputFile(path, {
     code: 'ENTITLEMENT_FILE',
     what: 'entitlement file',
-    hint: 'It is written by `marketplace-entitlement register` (the init container); check that it ran and that the volume is shared.',
+    hint:
+      'It is written by `marketplace-entitlement register` (the init ' +
+      'container); check that it ran and that the volume is shared.',
     maxBytes: MAX_FILE_BYTES,
   });
   return verifyEntitlementToken(text, options);
@@ -139,7 +150,10 @@ export interface VerifyForThisInstanceOptions extends VerifyEntitlementFileOptio
  * ConfigurationError). Use this, not `verifyEntitlementFile`, in an app that checks the file itself.
  *
  * @example
- * const claims = await verifyEntitlementFileForThisInstance(process.env.MARKETPLACE_ENTITLEMENT_FILE!, { publicKey, productCode: 'abc123' });
+ * const claims = await verifyEntitlementFileForThisInstance(process.env.MARKETPLACE_ENTITLEMENT_FILE!, {
+ *   publicKey,
+ *   productCode: 'abc123'
+ * });
  */
 export async function verifyEntitlementFileForThisInstance(
   path: string,
@@ -194,7 +208,8 @@ export async function verifyEntitlementToken(
   if (claims.iat > nowSec + tolerance) {
     throw new VerificationError(
       'FILE_IAT_IN_FUTURE',
-      `The entitlement file was signed ${Math.round(claims.iat - nowSec)} s in the future (tolerance ${tolerance} s). Check this host's clock (NTP).`,
+      `The entitlement file was signed ${Math.round(claims.iat - nowSec)} s in the future ` +
+        `(tolerance ${tolerance} s). Check this host's clock (NTP).`,
     );
   }
   const registration = await verifyInnerRegistration(claims, options);
@@ -213,7 +228,8 @@ export async function verifyEntitlementToken(
   if (options.nonce !== undefined && claims.nonce !== options.nonce) {
     throw new VerificationError(
       'REGISTRATION_NOT_OURS',
-      'The entitlement file holds another registration than the one this process made: it was replaced after it was written.',
+      'The entitlement file holds another registration than the one ' +
+        'this process made: it was replaced after it was written.',
     );
   }
   const agedFromSec = registrationAgedFrom(claims.iat, registration);
@@ -369,7 +385,8 @@ function headerKey(value: unknown): Ed25519PublicJwk {
   ) {
     throw new VerificationError(
       'FILE_KEY_INVALID',
-      'The entitlement file header jwk must be a public Ed25519 key with exactly the members kty "OKP", crv "Ed25519" and x.',
+      'The entitlement file header jwk must be a public Ed25519 key ' +
+        'with exactly the members kty "OKP", crv "Ed25519" and x.',
     );
   }
   if (!isCanonicalBase64url(jwk!.x as string)) throw malformed('its header key x is not canonical base64url');
@@ -406,8 +423,8 @@ const CLAIM_MISMATCHES = new Set(['NONCE_MISMATCH', 'PRODUCT_CODE_MISMATCH', 'PU
 
 /**
  * The AWS token inside, judged at the file's iat: its claims must be the file's. Its own `iat` is advisory, as at
- * registration (src/registration/verify.ts): the nonce, the thumbprint of the key that signed this file, already proves the
- * registration was made for this file.
+ * registration (src/registration/verify.ts): the nonce, the thumbprint of the key that signed this file, already proves
+ * the registration was made for this file.
  */
 async function verifyInnerRegistration(claims: FilePayload, options: VerifyEntitlementFileOptions) {
   try {

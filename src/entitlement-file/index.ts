@@ -6,7 +6,10 @@
  *
  * @example
  * import { readFileSync } from 'node:fs';
- * import { DEFAULT_ENTITLEMENT_FILE, verifyEntitlementFileForThisInstance } from 'marketplace-entitlement/entitlement-file';
+ * import {
+ *   DEFAULT_ENTITLEMENT_FILE,
+ *   verifyEntitlementFileForThisInstance
+ * } from 'marketplace-entitlement/entitlement-file';
  * const claims = await verifyEntitlementFileForThisInstance(DEFAULT_ENTITLEMENT_FILE, {
  *   publicKey: readFileSync('/etc/marketplace/product-key.pem', 'utf8'),
  *   productCode: 'abc123example',

@@ -4,8 +4,8 @@
  *
  * A probe every second must cost microseconds, yet a replaced, tampered or deleted file must be noticed on
  * the very next call. So each call makes one synchronous `stat` (a few microseconds for a local file; the
- * asynchronous one costs a round trip through libuv's thread pool, about ten times that), and the full verification (one
- * Ed25519 and one PS256 signature check) runs only when the file's identity (device, inode, size, mtime and ctime
+ * asynchronous one costs a round trip through libuv's thread pool, about ten times that), and the full verification
+ * (one Ed25519 and one PS256 signature check) runs only when the file's identity (device, inode, size, mtime and ctime
  * in nanoseconds) differs from the last verified one, or when a verdict expires (`maxAgeSec`). The key and the
  * expectations are fixed for the life of the gate. Calls that arrive while a verification is running share it.
  *
@@ -17,7 +17,8 @@
  *   productCode: 'abc123example', // in a pod, the file must name the pod UID the kubelet's mounts name
  * });
  * createServer(gate.handler).listen(8081); // readinessProbe: httpGet :8081/
- * console.log(await gate.status()); // { entitled: true, productCode: 'abc123example', registeredAt: '...', instance: '...' }
+ * console.log(await gate.status());
+ * // { entitled: true, productCode: 'abc123example', registeredAt: '...', instance: '...' }
  */
 import { statSync, type BigIntStats } from 'node:fs';
 import { entitlementFilePath } from '../entitlement-file/entitlement-file-path.js';
@@ -35,7 +36,9 @@ import type { ProcessGuardOptions } from '../hardening/integrity.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import { loadProductPublicKey } from '../registration/public-key.js';
 
-/** What {@link createEntitlementGate} verifies: the file, the product key, and optionally the product code and instance. */
+/**
+ * What {@link createEntitlementGate} verifies: the file, the product key, and optionally the product code and instance.
+ */
 export interface EntitlementGateOptions extends Omit<VerifyEntitlementFileOptions, 'now'>, ProcessGuardOptions {
   /**
    * The entitlement file the init container (`marketplace-entitlement register`) writes. Default:
@@ -58,7 +61,9 @@ export interface EntitlementGateStatus {
   entitled: boolean;
   /** Why not entitled, and what to do about it. */
   reason?: string;
-  /** Stable code of the failed check, e.g. `FILE_SIGNATURE_INVALID`, `INSTANCE_MISMATCH`, `ENTITLEMENT_FILE_MISSING`. */
+  /**
+   * Stable code of the failed check, e.g. `FILE_SIGNATURE_INVALID`, `INSTANCE_MISMATCH`, `ENTITLEMENT_FILE_MISSING`.
+   */
   code?: string;
   /** The product the file is for. */
   productCode?: string;
@@ -119,7 +124,8 @@ const RECHECK_NEXT_CALL = 0;
  * misconfigured gate fails at start-up ({@link ConfigurationError}) instead of answering 503 forever.
  *
  * @example
- * const gate = createEntitlementGate({ publicKey, maxAgeSec: 86_400 }); // the file: MARKETPLACE_ENTITLEMENT_FILE, else the default path
+ * // the file: MARKETPLACE_ENTITLEMENT_FILE, else the default path
+ * const gate = createEntitlementGate({ publicKey, maxAgeSec: 86_400 });
  * app.get('/readyz', gate.handler); // Express
  */
 export function createEntitlementGate(given: EntitlementGateOptions): EntitlementGate {

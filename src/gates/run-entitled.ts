@@ -1,19 +1,22 @@
 /**
  * The entrypoint wrapper (`marketplace-entitlement run -- COMMAND`): makes sure the pod is entitled (hourly: a
- * RegisterUsage call from this process at every start, never a file that was already there), then runs COMMAND with the entitlement file's path in
- * `MARKETPLACE_ENTITLEMENT_FILE` and the terminal's stdin/stdout/stderr, forwards the signals a container
- * runtime sends, and resolves with COMMAND's exit code (128 + signal number when it died of a signal).
- * Other pricing models (src/pricing/pricing.ts): `custom` checks with a MeterUsage dry run first; `contract` holds the
- * licence while COMMAND runs (its ARN in MARKETPLACE_LICENSE_ARN), stops COMMAND with SIGTERM if it is lost (then
- * rejecting with NotEntitledError, exit 77, whatever COMMAND's own code), and
- * checks it in when COMMAND exits.
+ * RegisterUsage call from this process at every start, never a file that was already there), then runs COMMAND with the
+ * entitlement file's path in `MARKETPLACE_ENTITLEMENT_FILE` and the terminal's stdin/stdout/stderr, forwards the
+ * signals a container runtime sends, and resolves with COMMAND's exit code (128 + signal number when it died of a
+ * signal). Other pricing models (src/pricing/pricing.ts): `custom` checks with a MeterUsage dry run first; `contract`
+ * holds the licence while COMMAND runs (its ARN in MARKETPLACE_LICENSE_ARN), stops COMMAND with SIGTERM if it is lost
+ * (then rejecting with NotEntitledError, exit 77, whatever COMMAND's own code), and checks it in when COMMAND exits.
  * When registration fails COMMAND never starts.
  *
  * Caveat (AWS): a buyer can override a wrapper in ENTRYPOINT/CMD; a library call inside the application
  * (`ensureEntitled`, `createEntitlementGate`) cannot be bypassed that way.
  *
  * @example
- * process.exitCode = await runEntitled(['node', 'server.js'], { productCode, publicKey, entitlementFile: '/tmp/e.jwt' });
+ * process.exitCode = await runEntitled(['node', 'server.js'], {
+ *   productCode,
+ *   publicKey,
+ *   entitlementFile: '/tmp/e.jwt'
+ * });
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -36,7 +39,11 @@ export type RunEntitledOptions = PricingOptions & {
  * `MARKETPLACE_ENTITLEMENT_FILE`, forwarding signals; resolves with its exit code (128+signal when killed).
  *
  * @example
- * process.exitCode = await runEntitled(['node', 'server.js'], { productCode, publicKey, entitlementFile: '/tmp/e.jwt' });
+ * process.exitCode = await runEntitled(['node', 'server.js'], {
+ *   productCode,
+ *   publicKey,
+ *   entitlementFile: '/tmp/e.jwt'
+ * });
  */
 export async function runEntitled(command: string[], given: RunEntitledOptions): Promise<number> {
   // Before the first await: the SIGUSR1 guard must be in place while AWS is called and COMMAND runs.
@@ -69,7 +76,8 @@ export async function runEntitled(command: string[], given: RunEntitledOptions):
         reject(
           new ConfigurationError(
             'COMMAND_NOT_STARTED',
-            `Cannot start ${JSON.stringify(program)} (${err.code ?? err.message}): check the command and that it is executable in the image.`,
+            `Cannot start ${JSON.stringify(program)} (${err.code ?? err.message}): ` +
+              'check the command and that it is executable in the image.',
             { cause: err },
           ),
         ),

@@ -9,7 +9,12 @@
  *   is given; 404 otherwise, 503 while the meter is still starting (it starts once the pod is entitled).
  *
  * @example
- * const service = await serveEntitlement({ productCode, publicKey, entitlementFile: '/shared/entitlement.jwt', port: 8080 });
+ * const service = await serveEntitlement({
+ *   productCode,
+ *   publicKey,
+ *   entitlementFile: '/shared/entitlement.jwt',
+ *   port: 8080
+ * });
  * // ... on SIGTERM:
  * await service.close();
  */
@@ -28,12 +33,17 @@ import { applyHardenedProfile } from '../hardening/process-guards.js';
 
 /** Hourly pricing (the default): RegisterUsage and the entitlement file, gated on the file. */
 export interface ServeEntitlementOptions extends EnsureEntitledOptions, ServeOptions {
-  /** The pricing model; `'hourly'` or absent selects these options (`'custom'` and `'contract'` take {@link ServeHeldEntitlementOptions}). */
+  /**
+   * The pricing model; `'hourly'` or absent selects these options (`'custom'` and `'contract'` take
+   * {@link ServeHeldEntitlementOptions}).
+   */
   pricing?: 'hourly';
   entitlementFile: string;
 }
 
-/** Custom or contract pricing: the entitlement is held in memory (src/pricing/pricing.ts) and `/healthz` reflects it. */
+/**
+ * Custom or contract pricing: the entitlement is held in memory (src/pricing/pricing.ts) and `/healthz` reflects it.
+ */
 export type ServeHeldEntitlementOptions = (CustomPricing | ContractPricing) & ServeOptions;
 
 /** What the server itself takes, whatever the pricing model. */
@@ -80,7 +90,12 @@ interface UsageRoute {
  * `usageMeter`, `POST /usage`.
  *
  * @example
- * const service = await serveEntitlement({ productCode, publicKey, entitlementFile: '/shared/entitlement.jwt', port: 8080 });
+ * const service = await serveEntitlement({
+ *   productCode,
+ *   publicKey,
+ *   entitlementFile: '/shared/entitlement.jwt',
+ *   port: 8080
+ * });
  * process.once('SIGTERM', () => void service.close());
  */
 export async function serveEntitlement(
@@ -96,7 +111,8 @@ export async function serveEntitlement(
       metrics.errors.set(status.code ?? 'UNKNOWN', (metrics.errors.get(status.code ?? 'UNKNOWN') ?? 0) + 1);
     return status;
   };
-  // Every verdict served is also counted for /metrics; one status() per request (concurrent calls share one verification).
+  // Every verdict served is also counted for /metrics; one status() per request (concurrent calls share one
+  // verification).
   const status = () => source.gate.status().then(observe);
   const verdicts: Verdicts = { stats: () => source.gate.stats(), status, healthz: statusHandler(status) };
   const usage: UsageRoute = { enabled: options.usageMeter !== undefined };
@@ -280,7 +296,8 @@ function route(
 function routeUsage(req: IncomingMessage, res: ServerResponse, usage: UsageRoute): void {
   if (!usage.enabled) {
     const message =
-      'Usage metering is off: start serve with --meter-dimensions (MARKETPLACE_METER_DIMENSIONS) to accept POST /usage.';
+      'Usage metering is off: start serve with --meter-dimensions ' +
+      '(MARKETPLACE_METER_DIMENSIONS) to accept POST /usage.';
     return void send(
       res,
       404,

@@ -16,7 +16,8 @@ let inspectorSignalGuarded = false;
  * warning instead. The listener is never removed. Idempotent.
  *
  * Limit: a signal that arrives before this runs (while Node starts and loads modules) still opens the inspector;
- * `node --disable-sigusr1` (in Node 22.23.5 and 24.21.0, not in 20.20.2) closes that window, as the image's ENTRYPOINT does.
+ * `node --disable-sigusr1` (in Node 22.23.5 and 24.21.0, not in 20.20.2) closes that window, as the image's ENTRYPOINT
+ * does.
  *
  * @example guardInspectorSignal(); // first thing in a hardened process
  */

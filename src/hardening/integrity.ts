@@ -17,7 +17,10 @@ import { mountsOverCode, readMountInfo } from '../platform/mountinfo.js';
 /** `refuse`: a finding is a ConfigurationError (exit 78); `allow`: not checked. */
 export type GuardMode = 'refuse' | 'allow';
 
-/** The library's guards, as options of every entry point that reaches AWS or judges an entitlement, and of `checkProcessIntegrity`. */
+/**
+ * The library's guards, as options of every entry point that reaches AWS or judges an entitlement, and of
+ * `checkProcessIntegrity`.
+ */
 export interface ProcessGuardOptions {
   /**
    * The hardened profile, in one switch: `codeInjection` and `mountedCode` `'refuse'`, `tlsRoots` `'aws'` (where
@@ -74,13 +77,17 @@ const CODE_FLAGS = new Set([
   // rewrite every answer, pinned roots or not.
   TLS_KEYLOG_FLAG,
 ]);
-/** A debugger (`--inspect*`, `--debug*`), and the permission model under its Node 24 name and its variants (`--permission-audit`). */
+/**
+ * A debugger (`--inspect*`, `--debug*`), and the permission model under its Node 24 name and its variants
+ * (`--permission-audit`).
+ */
 const PREFIX_FLAGS = /^--(inspect|debug|permission)/;
 /**
  * Variables that make the dynamic loader, OpenSSL or Node load other code or data it executes or parses as code:
  * `NODE_COMPILE_CACHE` (Node 22.1+) runs cached compiled code from its directory in place of our sources,
  * `NODE_PATH` resolves a module missing from node_modules (an optional dependency) from anywhere,
- * `NODE_REPL_EXTERNAL_MODULE` replaces the REPL with a module, `NODE_ICU_DATA` loads a binary data file that ICU parses.
+ * `NODE_REPL_EXTERNAL_MODULE` replaces the REPL with a module, `NODE_ICU_DATA` loads a binary data file that ICU
+ * parses.
  */
 export const CODE_LOADING_VARIABLES = [
   'LD_PRELOAD',
@@ -98,7 +105,8 @@ export const CODE_LOADING_VARIABLES = [
 /**
  * What in `NODE_OPTIONS`, `execArgv` or the environments loads or injects code, one line per finding.
  *
- * @example findCodeInjection([{ NODE_OPTIONS: '--import=data:text/javascript,0' }], []) // ['NODE_OPTIONS carries --import=...']
+ * @example
+ * findCodeInjection([{ NODE_OPTIONS: '--import=data:text/javascript,0' }], []) // ['NODE_OPTIONS carries --import=...']
  */
 export function findCodeInjection(
   environments: readonly NodeJS.ProcessEnv[],
@@ -135,7 +143,9 @@ export function findCodeInjection(
  * connection of this process go to that file, so whoever reads it can decrypt and rewrite AWS's answers over a
  * genuine, pinned handshake. Our AWS clients refuse it whenever they pin their roots.
  *
- * @example findTlsKeyLog({ NODE_OPTIONS: '--tls-keylog=/shared/keys' }, []) // ['NODE_OPTIONS carries --tls-keylog=/shared/keys']
+ * @example
+ * findTlsKeyLog({ NODE_OPTIONS: '--tls-keylog=/shared/keys' }, [])
+ * // ['NODE_OPTIONS carries --tls-keylog=/shared/keys']
  */
 export function findTlsKeyLog(env: NodeJS.ProcessEnv, execArgv: readonly string[]): string[] {
   const sources = [
@@ -167,7 +177,8 @@ export function refuseCodeInjection(
   if (findings.length > 0) {
     throw new ConfigurationError(
       'CODE_INJECTION',
-      `${context}Refusing to run with code loaded from outside: ${findings.join('; ')}. Remove it from the container's environment and command.`,
+      `${context}Refusing to run with code loaded from outside: ${findings.join('; ')}. Remove it from the ` +
+        "container's environment and command.",
     );
   }
 }
@@ -188,8 +199,8 @@ export function refuseMountedCode(paths: { files: readonly string[]; trees: read
   if (!mounts) {
     throw new ConfigurationError(
       'IMAGE_TAMPERED',
-      `${context}Refusing to run: /proc/self/mountinfo cannot be read, so a volume mounted over the code cannot be ruled out. ` +
-        'Remove whatever denies it (a --permission flag, a seccomp profile) or mount /proc.',
+      `${context}Refusing to run: /proc/self/mountinfo cannot be read, so a volume mounted over the code cannot be ` +
+        'ruled out. Remove whatever denies it (a --permission flag, a seccomp profile) or mount /proc.',
     );
   }
   const real = (path: string) => {
@@ -203,7 +214,8 @@ export function refuseMountedCode(paths: { files: readonly string[]; trees: read
   if (findings.length > 0) {
     throw new ConfigurationError(
       'IMAGE_TAMPERED',
-      `${context}Refusing to run code that a volume was mounted over: ${findings.join('; ')}. Remove the volume; the code must come from the image.`,
+      `${context}Refusing to run code that a volume was mounted over: ${findings.join('; ')}. Remove the volume; the ` +
+        'code must come from the image.',
     );
   }
 }
@@ -247,8 +259,9 @@ function startEnvironment(context: string): NodeJS.ProcessEnv {
   } catch (err) {
     throw new ConfigurationError(
       'CODE_INJECTION',
-      `${context}Refusing to run: /proc/self/environ cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), so variables removed after start cannot be checked. ` +
-        'Remove whatever denies it (a --permission flag, a seccomp profile) or mount /proc.',
+      `${context}Refusing to run: /proc/self/environ cannot be read ` +
+        `(${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), so variables removed after start cannot ` +
+        'be checked. Remove whatever denies it (a --permission flag, a seccomp profile) or mount /proc.',
     );
   }
   const env: NodeJS.ProcessEnv = {};

@@ -86,14 +86,18 @@ export function applyHardenedProfile<T extends HardenableOptions>(
   if (conflicts.length > 0) {
     throw new ConfigurationError(
       'INVALID_OPTION',
-      `${entryPoint}: hardened: true conflicts with ${conflicts.join(', ')}. Remove ${conflicts.length === 1 ? 'it' : 'them'}, or hardened.`,
+      `${entryPoint}: hardened: true conflicts with ${conflicts.join(', ')}. ` +
+        `Remove ${conflicts.length === 1 ? 'it' : 'them'}, or hardened.`,
     );
   }
   guardInspectorSignal();
   return { ...options, codeInjection: 'refuse', mountedCode: 'refuse', ...(reachesAws && { tlsRoots: 'aws' }) };
 }
 
-/** The library's own code: dist/src in the package (this module sits in its hardening/ folder), else the bundle's directory. */
+/**
+ * The library's own code: dist/src in the package (this module sits in its hardening/ folder), else the bundle's
+ * directory.
+ */
 function libraryDirectory(): string {
   const here = dirname(thisModuleFile());
   return basename(here) === 'hardening' ? dirname(here) : here;

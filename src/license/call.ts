@@ -14,7 +14,10 @@ import { awsClientConfig, type AwsClientOptions } from '../aws/aws-client.js';
 import type { Logger } from '../common/logger.js';
 import { LICENSE_MANAGER } from './errors.js';
 
-/** The License Manager operations this package calls; the name appears in log events (`license.<Operation>.*`) and errors. */
+/**
+ * The License Manager operations this package calls; the name appears in log events (`license.<Operation>.*`) and
+ * errors.
+ */
 export type LicenseManagerOperation =
   | 'CheckoutLicense'
   | 'ExtendLicenseConsumption'
@@ -22,9 +25,14 @@ export type LicenseManagerOperation =
   | 'GetLicense'
   | 'ListReceivedLicenses';
 
-/** How to reach License Manager: `region`, `endpoint` (the same URL as Metering's), `credentials`, `tlsRoots`, `requestTimeoutMs`, `env`. */
+/**
+ * How to reach License Manager: `region`, `endpoint` (the same URL as Metering's), `credentials`, `tlsRoots`,
+ * `requestTimeoutMs`, `env`.
+ */
 export interface LicenseManagerClientOptions extends AwsClientOptions {
-  /** An existing client; `region`, `endpoint`, `credentials` and `tlsRoots` are then ignored: its own settings apply. */
+  /**
+   * An existing client; `region`, `endpoint`, `credentials` and `tlsRoots` are then ignored: its own settings apply.
+   */
   client?: LicenseManagerClient;
 }
 

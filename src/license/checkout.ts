@@ -71,9 +71,10 @@ export async function checkOut(request: CheckedRequest, options: LeaseCallOption
         `CheckoutLicense answered ${answerProblem}; the checkout is not trusted.`,
       );
     throw new NotEntitledError(
-      `AWS License Manager allowed ${allowed.length === 0 ? 'none' : allowed.map(describeEntitlement).join(', ')} but not ` +
-        `${missing.map(describeEntitlement).join(', ')} for product SKU ${request.productSku}: the contract does not include ` +
-        'them, or their pool is checked out. Buy or free them, or request only what the contract has (names and units must match the licence).',
+      `AWS License Manager allowed ${allowed.length === 0 ? 'none' : allowed.map(describeEntitlement).join(', ')} ` +
+        `but not ${missing.map(describeEntitlement).join(', ')} for product SKU ${request.productSku}: the contract ` +
+        'does not include them, or their pool is checked out. Buy or free them, or request only what the contract ' +
+        'has (names and units must match the licence).',
     );
   }
   return {

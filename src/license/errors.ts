@@ -27,8 +27,9 @@ export const LICENSE_MANAGER_ACTIONS = [
 
 /** What a refusal or missing credentials point at: the container's role and the License Manager actions it needs. */
 const ROLE_HINT =
-  `Check the IAM role the container runs with (the ECS task role, or on EKS the IRSA role): allow ${LICENSE_MANAGER_ACTIONS.join(', ')} ` +
-  'on * (iam/contract-policy.json, or the managed policy AWSLicenseManagerConsumptionPolicy).';
+  'Check the IAM role the container runs with (the ECS task role, or on EKS the IRSA role): ' +
+  `allow ${LICENSE_MANAGER_ACTIONS.join(', ')} on * (iam/contract-policy.json, or the managed policy ` +
+  'AWSLicenseManagerConsumptionPolicy).';
 
 const denied = (m: string) =>
   new ConfigurationError('ACCESS_DENIED', `AWS License Manager refused the call (${m}). ${ROLE_HINT}`);
@@ -36,21 +37,24 @@ const denied = (m: string) =>
 const invalid = (m: string) =>
   new ConfigurationError(
     'INVALID_LICENSE_REQUEST',
-    `AWS License Manager rejected the request (${m}). Check the product SKU, the entitlement names and units (they must match the ` +
-      "contract dimensions' API names and units in the AWS Marketplace Management Portal) and the key fingerprint.",
+    `AWS License Manager rejected the request (${m}). Check the product SKU, the ` +
+      "entitlement names and units (they must match the contract dimensions' API names " +
+      'and units in the AWS Marketplace Management Portal) and the key fingerprint.',
   );
 
 /** AWS exception name -> typed error, for CheckoutLicense, ExtendLicenseConsumption, CheckInLicense and GetLicense. */
 export const LICENSE_MANAGER_ERRORS: ErrorTable = {
   NoEntitlementsAllowedException: (m) =>
     new NotEntitledError(
-      `AWS License Manager allowed none of the requested entitlements (${m}): the buyer has no active contract for this product, ` +
-        'a floating pool is fully checked out, or a drawdown is used up. The container must not serve until a licence is available.',
+      `AWS License Manager allowed none of the requested entitlements (${m}): the buyer has no active contract for ` +
+        'this product, a floating pool is fully checked out, or a drawdown is used up. The container must not serve ' +
+        'until a licence is available.',
     ),
   ResourceNotFoundException: (m) =>
     new NotEntitledError(
-      `AWS License Manager found no licence for this request (${m}): the buyer has no contract for this product SKU, or the ` +
-        'licence or checkout no longer exists. Check the product SKU from the AWS Marketplace Management Portal.',
+      `AWS License Manager found no licence for this request (${m}): the buyer has ` +
+        'no contract for this product SKU, or the licence or checkout no longer ' +
+        'exists. Check the product SKU from the AWS Marketplace Management Portal.',
     ),
   AccessDeniedException: denied,
   AuthorizationException: denied,
@@ -62,8 +66,9 @@ export const LICENSE_MANAGER_ERRORS: ErrorTable = {
     const where = typeof location === 'string' && location !== '' ? `: AWS points at ${location}` : '';
     return new ConfigurationError(
       'WRONG_REGION',
-      `AWS License Manager answered with a redirect (${m})${where}. The licence lives in another Region: set --region ` +
-        '(AWS_REGION) to the Region of that endpoint, or leave it to discovery when the task or pod runs there.',
+      `AWS License Manager answered with a redirect (${m})${where}. The licence ` +
+        'lives in another Region: set --region (AWS_REGION) to the Region of ' +
+        'that endpoint, or leave it to discovery when the task or pod runs there.',
     );
   },
 };
@@ -75,10 +80,11 @@ export const LICENSE_MANAGER: AwsService = {
   // Retried whatever the HTTP status: RateLimitExceeded arrives as 429 or 400; Conflict asks for a retry.
   retryable: new Set(['RateLimitExceededException', 'ServerInternalException', 'ConflictException']),
   accessAdvice: ROLE_HINT,
-  // AWS documents Pod Identity as unsupported for MeterUsage and says nothing of License Manager (docs/pricing-models.md).
+  // AWS documents Pod Identity as unsupported for MeterUsage and says nothing of License Manager
+  // (docs/pricing-models.md).
   podIdentityAdvice:
-    'Credentials come from EKS Pod Identity, which AWS does not document for AWS License Manager checkouts of AWS Marketplace ' +
-    'licences: use IAM Roles for Service Accounts (IRSA) for this pod, as AWS documents.',
+    'Credentials come from EKS Pod Identity, which AWS does not document for AWS License Manager checkouts of AWS ' +
+    'Marketplace licences: use IAM Roles for Service Accounts (IRSA) for this pod, as AWS documents.',
 };
 
 /**

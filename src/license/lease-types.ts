@@ -15,7 +15,10 @@ import type { LicenseManagerCallOptions } from './call.js';
  * @example CHECKOUT_TYPES.includes(args.checkoutType) // validate a CLI or config value
  */
 export const CHECKOUT_TYPES = ['PROVISIONAL', 'PERPETUAL'] as const;
-/** A License Manager checkout type, one of {@link CHECKOUT_TYPES}: `'PROVISIONAL'` (floating) or `'PERPETUAL'` (drawdown). */
+/**
+ * A License Manager checkout type, one of {@link CHECKOUT_TYPES}: `'PROVISIONAL'` (floating) or `'PERPETUAL'`
+ * (drawdown).
+ */
 export type CheckoutTypeName = (typeof CHECKOUT_TYPES)[number];
 
 /**
@@ -24,7 +27,10 @@ export type CheckoutTypeName = (typeof CHECKOUT_TYPES)[number];
  */
 export const DEFAULT_RECHECK_MS = 15 * 60_000;
 
-/** One entitlement to check out: a contract dimension's API name and unit, e.g. `{ name: 'Users', unit: 'Count', value: '1' }`. */
+/**
+ * One entitlement to check out: a contract dimension's API name and unit, e.g.
+ * `{ name: 'Users', unit: 'Count', value: '1' }`.
+ */
 export interface RequestedEntitlement {
   /** The dimension's API name exactly as in the licence (names are unique within a request); matched with `unit`. */
   name: string;
@@ -83,7 +89,10 @@ export interface LeaseStatus {
   expiration?: string;
   /** The licence's status and end of validity from the last GetLicense. */
   licenseStatus?: string;
-  /** The contract's end (`Validity.End`) as GetLicense wrote it (possibly without a zone: read it as UTC); absent before the first lookup. */
+  /**
+   * The contract's end (`Validity.End`) as GetLicense wrote it (possibly without a zone: read it as UTC); absent before
+   * the first lookup.
+   */
   validityEnd?: string;
   /** The licence version from the last GetLicense; it changes on an upgrade or renewal (a 'change' event). */
   licenseVersion?: string;

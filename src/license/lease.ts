@@ -51,7 +51,10 @@ export type {
  * ServiceUnavailableError (69) otherwise.
  *
  * @example
- * const lease = await acquireLicense({ productSku: '1a2b3c4d-example-sku', entitlements: [{ name: 'Users', unit: 'Count', value: '1' }] });
+ * const lease = await acquireLicense({
+ *   productSku: '1a2b3c4d-example-sku',
+ *   entitlements: [{ name: 'Users', unit: 'Count', value: '1' }]
+ * });
  * lease.on('lost', () => server.close());
  * process.once('SIGTERM', () => void lease.close());
  */

@@ -139,7 +139,8 @@ export class LicenseLease extends EventEmitter implements Lease {
     } catch (err) {
       // Nothing more to do on the way out: the unit returns to the pool when the checkout expires.
       this.options.logger.warn?.(
-        `CheckInLicense failed; the unit returns to the pool at ${this.checkout.expiration?.toISOString() ?? 'the end of its time-to-live'}`,
+        'CheckInLicense failed; the unit returns to the pool ' +
+          `at ${this.checkout.expiration?.toISOString() ?? 'the end of its time-to-live'}`,
         {
           event: 'license.check_in_failed',
           error: describeError(err),
@@ -214,7 +215,8 @@ export class LicenseLease extends EventEmitter implements Lease {
       if (Date.now() >= expiresAt) {
         return this.troubled(
           'CHECKOUT_EXPIRED',
-          `The checkout expired at ${new Date(expiresAt).toISOString()} before it could be extended: ${describeError(err).message}`,
+          `The checkout expired at ${new Date(expiresAt).toISOString()} before it could be ` +
+            `extended: ${describeError(err).message}`,
         );
       }
       this.options.logger.warn?.('ExtendLicenseConsumption failed; trying again before the checkout expires', {
@@ -255,7 +257,8 @@ export class LicenseLease extends EventEmitter implements Lease {
       else
         this.troubled(
           'RECHECK_FAILED',
-          `The licence recheck (GetLicense) failed: ${describeError(err).message}. Entitlement that cannot be confirmed ends after graceMs.`,
+          `The licence recheck (GetLicense) failed: ${describeError(err).message}. Entitlement that cannot be ` +
+            'confirmed ends after graceMs.',
         );
     }
     if (!this.lost) this.schedule(() => this.recheck(), this.request.recheckMs);
@@ -282,7 +285,8 @@ export class LicenseLease extends EventEmitter implements Lease {
         });
       } catch (err) {
         logger.warn?.(
-          `The licence changed (version ${from} -> ${to}) but a new checkout failed (a full pool?); keeping the held one`,
+          `The licence changed (version ${from} -> ${to}) but a new ` +
+            'checkout failed (a full pool?); keeping the held one',
           {
             ...fields,
             error: describeError(err),

@@ -52,7 +52,8 @@ export function checkLicenseOptions(options: AcquireLicenseOptions): CheckedRequ
     names.add(entitlement.name);
     if (!UNITS.has(entitlement.unit))
       throw bad(
-        `${where}.unit ${JSON.stringify(entitlement.unit)} is not a License Manager unit; one of ${[...UNITS].join(', ')}.`,
+        `${where}.unit ${JSON.stringify(entitlement.unit)} is not a License Manager unit; one ` +
+          `of ${[...UNITS].join(', ')}.`,
       );
     if (entitlement.value !== undefined && (typeof entitlement.value !== 'string' || entitlement.value === '')) {
       throw bad(`${where}.value must be a non-empty string such as "1", got ${JSON.stringify(entitlement.value)}.`);

@@ -4,7 +4,12 @@
  * Metering's: ./errors.ts), everything logged with the operation's name.
  *
  * @example
- * const { value } = await callMetering('MeterUsage', (client, signal) => client.send(command, { abortSignal: signal }), options, METER_USAGE_ERRORS);
+ * const { value } = await callMetering(
+ *   'MeterUsage',
+ *   (client, signal) => client.send(command, { abortSignal: signal }),
+ *   options,
+ *   METER_USAGE_ERRORS
+ * );
  */
 import type { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { callAws, type AwsCallOptions, type CallResult } from '../aws/aws-call.js';

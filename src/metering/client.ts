@@ -15,7 +15,9 @@ import { METERING } from './errors.js';
 
 /** How to reach the Metering Service. */
 export interface MeteringClientOptions extends AwsClientOptions {
-  /** An existing client; `region`, `endpoint`, `credentials` and `tlsRoots` are then ignored: its own settings apply. */
+  /**
+   * An existing client; `region`, `endpoint`, `credentials` and `tlsRoots` are then ignored: its own settings apply.
+   */
   client?: MarketplaceMeteringClient;
 }
 
@@ -25,7 +27,10 @@ const REGISTER_PURPOSE: CallPurpose = { operation: 'RegisterUsage', eventPrefix:
  * The SDK client to use and the Region it talks to; `purpose.eventPrefix` names the events logged while building it.
  *
  * @example
- * const { client, region } = await meteringClient({}, logger, { operation: 'MeterUsage', eventPrefix: 'metering.MeterUsage' });
+ * const { client, region } = await meteringClient({}, logger, {
+ *   operation: 'MeterUsage',
+ *   eventPrefix: 'metering.MeterUsage'
+ * });
  */
 export async function meteringClient(
   options: MeteringClientOptions,

@@ -18,7 +18,9 @@ import { meterUsage } from './meter-usage.js';
 
 /** Options of {@link ensureMeteringEntitled}: the product and dimension to dry-run, plus how to reach Metering. */
 export interface MeteringEntitlementOptions extends MeteringCallOptions, Omit<ProcessGuardOptions, 'env'> {
-  /** The custom-metering product's product code (AWS Marketplace Management Portal), sent as MeterUsage's `ProductCode`. */
+  /**
+   * The custom-metering product's product code (AWS Marketplace Management Portal), sent as MeterUsage's `ProductCode`.
+   */
   productCode: string;
   /** A metering dimension's API name from the AWS Marketplace Management Portal. */
   dimension: string;

@@ -6,7 +6,8 @@
  * `BatchMeterUsage` resolves only once every record is processed (`UnprocessedRecords` is always empty).
  *
  * @example
- * // before: const metering = require('@datafire/amazonaws_metering_marketplace').create({ accessKeyId, secretAccessKey, region });
+ * // before: const metering = require('@datafire/amazonaws_metering_marketplace')
+ * //   .create({ accessKeyId, secretAccessKey, region });
  * import { create } from 'marketplace-entitlement/metering/datafire';
  * const metering = create({ region: 'us-east-1' }); // credentials from the default chain
  * const { MeteringRecordId } = await metering.MeterUsage({
@@ -72,7 +73,8 @@ export function create(account: DataFireAccount = {}): MeteringMarketplaceClient
     if (!accessKeyId || !secretAccessKey) {
       throw new ConfigurationError(
         'INCOMPLETE_CREDENTIALS',
-        `create() was given ${accessKeyId ? 'accessKeyId without secretAccessKey' : 'secretAccessKey without accessKeyId'}: ` +
+        'create() was given ' +
+          `${accessKeyId ? 'accessKeyId without secretAccessKey' : 'secretAccessKey without accessKeyId'}: ` +
           'give both, or neither to use the default credential chain (the task or IRSA role).',
       );
     }

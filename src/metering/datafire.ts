@@ -5,7 +5,8 @@
  * "Migrating from @datafire/amazonaws_metering_marketplace").
  *
  * @example
- * // before: const metering = require('@datafire/amazonaws_metering_marketplace').create({ accessKeyId, secretAccessKey, region });
+ * // before: const metering = require('@datafire/amazonaws_metering_marketplace')
+ * //   .create({ accessKeyId, secretAccessKey, region });
  * import { create } from 'marketplace-entitlement/metering/datafire';
  * const metering = create({ region: 'us-east-1' }); // credentials from the default chain
  * const { MeteringRecordId } = await metering.MeterUsage({

@@ -18,10 +18,11 @@ export type MeteringOperation = 'MeterUsage' | 'BatchMeterUsage' | 'ResolveCusto
 
 /** What an unmodelled refusal or missing credentials point at: the container's role and its aws-marketplace actions. */
 const ROLE_HINT =
-  'Check the IAM role the container runs with: on EKS an IRSA role (ServiceAccount annotation eks.amazonaws.com/role-arn) ' +
-  'and on ECS the task role, allowing aws-marketplace:RegisterUsage (iam/register-usage-policy.json, or the managed policy ' +
-  'AWSMarketplaceMeteringRegisterUsage) and, where usage is metered, aws-marketplace:MeterUsage ' +
-  '(iam/register-and-meter-usage-policy.json). Node roles, EKS Pod Identity and long-term keys are not supported by AWS Marketplace.';
+  'Check the IAM role the container runs with: on EKS an IRSA role (ServiceAccount annotation ' +
+  'eks.amazonaws.com/role-arn) and on ECS the task role, allowing aws-marketplace:RegisterUsage ' +
+  '(iam/register-usage-policy.json, or the managed policy AWSMarketplaceMeteringRegisterUsage) and, where usage is ' +
+  'metered, aws-marketplace:MeterUsage (iam/register-and-meter-usage-policy.json). Node roles, EKS Pod Identity and ' +
+  'long-term keys are not supported by AWS Marketplace.';
 
 /** AWS Marketplace Metering Service: its errors common to every operation, and its advice. */
 export const METERING: AwsService = {
@@ -29,8 +30,8 @@ export const METERING: AwsService = {
   errors: {
     CustomerNotEntitledException: (m) =>
       new NotEntitledError(
-        `AWS Marketplace says the account running this container is not subscribed to the product (${m}). ` +
-          'Subscribe to the product in AWS Marketplace, or check the product code; the container must not serve until then.',
+        `AWS Marketplace says the account running this container is not subscribed to the product (${m}). Subscribe ` +
+          'to the product in AWS Marketplace, or check the product code; the container must not serve until then.',
       ),
     PlatformNotSupportedException: (m) =>
       new ConfigurationError(
@@ -46,13 +47,14 @@ export const METERING: AwsService = {
     InvalidPublicKeyVersionException: (m) =>
       new ConfigurationError(
         'INVALID_PUBLIC_KEY_VERSION',
-        `AWS rejects the public key version (${m}). Use the version number shown next to the key in the AWS Marketplace Management Portal.`,
+        `AWS rejects the public key version (${m}). Use the version number shown next to the key in the AWS ` +
+          'Marketplace Management Portal.',
       ),
     InvalidRegionException: (m) =>
       new ConfigurationError(
         'INVALID_REGION',
-        `AWS says RegisterUsage was called in the wrong Region (${m}). Call it in the Region the task or pod runs in: ` +
-          'do not hard-code --region; let AWS_REGION or ECS task metadata supply it.',
+        `AWS says RegisterUsage was called in the wrong Region (${m}). Call it in the Region the task or pod runs ` +
+          'in: do not hard-code --region; let AWS_REGION or ECS task metadata supply it.',
       ),
     DisabledApiException: (m) =>
       new ConfigurationError('DISABLED_API', `The Metering API is disabled for this call (${m}).`),
@@ -130,8 +132,8 @@ export const METER_USAGE_ERRORS: ErrorTable = {
   ...USAGE_ERRORS,
   DuplicateRequestException: configurationError(
     'DUPLICATE_REQUEST',
-    'A different quantity was already metered for this dimension and hour from this task or pod; AWS keeps the first. ' +
-      "Send each hour's total once (createUsageMeter does).",
+    'A different quantity was already metered for this dimension and hour from this task or pod; AWS keeps the ' +
+      "first. Send each hour's total once (createUsageMeter does).",
   ),
   IdempotencyConflictException: configurationError(
     'IDEMPOTENCY_CONFLICT',
@@ -160,7 +162,8 @@ export const BATCH_METER_USAGE_ERRORS: ErrorTable = {
   ),
   TimestampOutOfBoundsException: configurationError(
     'TIMESTAMP_OUT_OF_BOUNDS',
-    'BatchMeterUsage refuses records 6 hours old or more; one late record rejects the whole batch, so remove it and resend the rest.',
+    'BatchMeterUsage refuses records 6 hours old or more; one late ' +
+      'record rejects the whole batch, so remove it and resend the rest.',
   ),
 };
 
@@ -169,13 +172,13 @@ export const RESOLVE_CUSTOMER_ERRORS: ErrorTable = {
   InvalidTokenException: (m) =>
     new VerificationError(
       'REGISTRATION_TOKEN_INVALID',
-      `AWS does not recognise the registration token (${m}). Pass the x-amzn-marketplace-token form field the buyer's browser posted, unmodified, ` +
-        'and call ResolveCustomer from the account that published the product.',
+      `AWS does not recognise the registration token (${m}). Pass the x-amzn-marketplace-token form field the ` +
+        "buyer's browser posted, unmodified, and call ResolveCustomer from the account that published the product.",
     ),
   ExpiredTokenException: (m) =>
     new VerificationError(
       'REGISTRATION_TOKEN_EXPIRED',
-      `AWS says the token has expired (${m}). Redeem a registration token as soon as the buyer's browser posts it, once; ` +
-        "if the message is about the security token, it is the AWS credentials' session that expired instead.",
+      `AWS says the token has expired (${m}). Redeem a registration token as soon as the buyer's browser posts it, ` +
+        "once; if the message is about the security token, it is the AWS credentials' session that expired instead.",
     ),
 };

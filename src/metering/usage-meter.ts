@@ -14,7 +14,11 @@
  * spool, sends the current hour too, since it would otherwise die with the process.
  *
  * @example
- * const meter = await createUsageMeter({ productCode: 'abc123example', dimensions: ['requests'], spoolDir: '/var/lib/usage' });
+ * const meter = await createUsageMeter({
+ *   productCode: 'abc123example',
+ *   dimensions: ['requests'],
+ *   spoolDir: '/var/lib/usage'
+ * });
  * meter.record('requests', 1, [{ Key: 'tenant', Value: 'acme' }]);
  * process.once('SIGTERM', () => void meter.close().finally(() => process.exit(0)));
  */
@@ -61,7 +65,10 @@ export interface UsageMeterOptions extends MeteringCallOptions, Omit<ProcessGuar
   instanceId?: string;
   /** DryRun each dimension at start. Default true. */
   dryRun?: boolean;
-  /** After each hour boundary, sends wait a random 0..sendJitterMs (finite, 0 or more: 0 sends at once). Default 5 minutes. */
+  /**
+   * After each hour boundary, sends wait a random 0..sendJitterMs (finite, 0 or more: 0 sends at once). Default 5
+   * minutes.
+   */
   sendJitterMs?: number;
 }
 
@@ -153,7 +160,10 @@ export interface UsageMeter {
   stats(): UsageMeterStats;
 }
 
-/** Checks the options, loads the spool, DryRuns each dimension, sends what the spool held that is due, starts the hourly timer. */
+/**
+ * Checks the options, loads the spool, DryRuns each dimension, sends what the spool held that is due, starts the hourly
+ * timer.
+ */
 export async function createUsageMeter(given: UsageMeterOptions): Promise<UsageMeter> {
   const options = applyHardenedProfile(given, 'createUsageMeter', { reachesAws: true });
   const productCode = checkProductCode(options.productCode, 'productCode');
@@ -381,10 +391,12 @@ class HourlyUsageMeter implements UsageMeter {
         this.counts.sendFailures += 1;
         this.counts.lastSendError = { code: (err as { code?: string }).code ?? (err as Error).name, at: this.clock() };
         (this.parts.logger.error ?? this.parts.logger.warn)?.(
-          `MeterUsage for ${item.dimension} in ${item.hour.toISOString()} failed; kept for the next flush: ${(err as Error).message}`,
+          `MeterUsage for ${item.dimension} in ${item.hour.toISOString()} failed; kept for the next ` +
+            `flush: ${(err as Error).message}`,
           { event: 'meter.send_failed', ...item, error: describeError(err) },
         );
-        if (err instanceof ServiceUnavailableError) break; // AWS unreachable: do not spend a deadline per remaining item
+        // AWS unreachable: do not spend a deadline per remaining item
+        if (err instanceof ServiceUnavailableError) break;
       }
     }
     this.ledger.prune(nowMs, KEEP_MARKERS_MS);
@@ -399,7 +411,8 @@ class HourlyUsageMeter implements UsageMeter {
     lost.records += 1;
     lost.quantity += item.quantity;
     (this.parts.logger.error ?? this.parts.logger.warn)?.(
-      `USAGE LOST: ${item.quantity} ${item.dimension} for the hour ${item.hour.toISOString()} will not be billed: ${reason}`,
+      `USAGE LOST: ${item.quantity} ${item.dimension} for the hour ${item.hour.toISOString()} ` +
+        `will not be billed: ${reason}`,
       { event: 'meter.lost', ...item, reason },
     );
     return { ...item, reason };
@@ -435,7 +448,8 @@ class HourlyUsageMeter implements UsageMeter {
 /**
  * The ClientToken for one hour of one dimension from one instance: the same on every retry and restart.
  *
- * @example usageClientToken('abc123', 'requests', Date.parse('2026-01-01T10:00:00Z'), 'pod-uid') // 43 base64url characters
+ * @example
+ * usageClientToken('abc123', 'requests', Date.parse('2026-01-01T10:00:00Z'), 'pod-uid') // 43 base64url characters
  */
 export function usageClientToken(productCode: string, dimension: string, hour: number, instanceId: string): string {
   return createHash('sha256')

@@ -47,7 +47,8 @@ export async function readSpool(file: string, productCode: string, logger: Logge
     const aside = `${file}.corrupt-${Date.now()}`;
     await rename(file, aside);
     (logger.error ?? logger.warn)?.(
-      `The usage spool ${file} is not a usage ledger; moved it to ${aside} and started an empty one. Usage it held is not sent.`,
+      `The usage spool ${file} is not a usage ledger; moved it ` +
+        `to ${aside} and started an empty one. Usage it held is not sent.`,
       {
         event: 'meter.spool_corrupt',
         file,
@@ -59,7 +60,8 @@ export async function readSpool(file: string, productCode: string, logger: Logge
   if (ledger.data.productCode !== productCode) {
     throw new ConfigurationError(
       'SPOOL_PRODUCT_MISMATCH',
-      `The usage spool ${file} belongs to product ${JSON.stringify(ledger.data.productCode)}, not ${JSON.stringify(productCode)}. Give each product its own spool directory.`,
+      `The usage spool ${file} belongs to product ${JSON.stringify(ledger.data.productCode)}, ` +
+        `not ${JSON.stringify(productCode)}. Give each product its own spool directory.`,
     );
   }
   return ledger;

@@ -6,7 +6,12 @@
  * string or epoch seconds (what aws-sdk v2, under DataFire, accepted).
  *
  * @example
- * const request = validateMeterUsageInput({ ProductCode: 'abc', Timestamp: new Date(), UsageDimension: 'users', UsageQuantity: 3 });
+ * const request = validateMeterUsageInput({
+ *   ProductCode: 'abc',
+ *   Timestamp: new Date(),
+ *   UsageDimension: 'users',
+ *   UsageQuantity: 3
+ * });
  * await client.send(new MeterUsageCommand(request));
  */
 import type {
@@ -187,7 +192,8 @@ export function validateRegisterUsageInput(input: RegisterUsageInput): RegisterU
   if (!isPublicKeyVersion(request.PublicKeyVersion)) {
     throw new ValidationError(
       'PublicKeyVersion',
-      `must be a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION} (the version shown beside the key in the Management Portal)`,
+      `must be a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION} ` +
+        '(the version shown beside the key in the Management Portal)',
       request.PublicKeyVersion,
     );
   }
@@ -224,7 +230,9 @@ export function validateTags(tags: unknown, field: string): TagInput[] {
 /**
  * A canonical string for a tag set, order-insensitive: two allocations with the same tags get the same key.
  *
- * @example tagSetKey([{ Key: 'b', Value: '2' }, { Key: 'a', Value: '1' }]) === tagSetKey([{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }])
+ * @example
+ * tagSetKey([{ Key: 'b', Value: '2' }, { Key: 'a', Value: '1' }]) ===
+ *   tagSetKey([{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }])
  */
 export function tagSetKey(tags: readonly Tag[] | undefined): string {
   if (!tags || tags.length === 0) return '';
@@ -372,7 +380,8 @@ function timestampWithin(value: unknown, field: string, now: Date, maxAgeMs: num
   if (age > maxAgeMs || age < -FUTURE_TOLERANCE_MS) {
     throw new ValidationError(
       field,
-      `must lie within the last ${maxAgeMs / HOUR_MS} hours (AWS refuses older usage) and not in the future; now is ${now.toISOString()}`,
+      `must lie within the last ${maxAgeMs / HOUR_MS} hours (AWS refuses ` +
+        `older usage) and not in the future; now is ${now.toISOString()}`,
       date,
     );
   }

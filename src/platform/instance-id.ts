@@ -12,7 +12,8 @@
  *   (`INSTANCE_CONFLICT`, exit 78) and an equal one is fine.
  *
  * @example
- * const instance = await resolveInstanceId({ env: process.env }); // { instance: '4f6c2a1e-...', source: 'kubernetes' } in a pod
+ * const instance = await resolveInstanceId({ env: process.env });
+ * // { instance: '4f6c2a1e-...', source: 'kubernetes' } in a pod
  */
 import { ConfigurationError } from '../common/errors.js';
 import { readEcsTaskMetadata } from './ecs-metadata.js';
@@ -72,8 +73,8 @@ export async function resolveInstanceId(options: ResolveInstanceOptions = {}): P
       : 'no platform instance was found';
     throw new ConfigurationError(
       'INSTANCE_UNKNOWN',
-      `This image is bound to run in ${wanted}, but ${found} (kubelet pod mounts in ${MOUNTINFO_PATH}, ECS task metadata). ` +
-        'Run it there, or ask the seller for an image baked with another --instance-binding.',
+      `This image is bound to run in ${wanted}, but ${found} (kubelet pod mounts in ${MOUNTINFO_PATH}, ECS task ` +
+        'metadata). Run it there, or ask the seller for an image baked with another --instance-binding.',
     );
   }
   if (!platform) return explicit[0];
@@ -81,8 +82,9 @@ export async function resolveInstanceId(options: ResolveInstanceOptions = {}): P
   if (differing) {
     throw new ConfigurationError(
       'INSTANCE_CONFLICT',
-      `${differing.source} says the instance is ${JSON.stringify(differing.instance)}, but the platform (${platform.source}) says ` +
-        `${JSON.stringify(platform.instance)}. The platform's answer is the one used: remove ${differing.source} or set it to that value.`,
+      `${differing.source} says the instance is ${JSON.stringify(differing.instance)}, but the platform ` +
+        `(${platform.source}) says ${JSON.stringify(platform.instance)}. The platform's answer is the one used: ` +
+        `remove ${differing.source} or set it to that value.`,
     );
   }
   return platform;
@@ -106,8 +108,9 @@ function kubernetesInstance(): ResolvedInstance | undefined {
   if (uids.length > 1) {
     throw new ConfigurationError(
       'INSTANCE_AMBIGUOUS',
-      `The kubelet mounts in ${MOUNTINFO_PATH} name ${uids.length} pods (${uids.join(', ')}): a volume mounts another pod's ` +
-        "kubelet files (a hostPath under the kubelet's pods/ directory?). Remove that volume; the pod's identity must be unambiguous.",
+      `The kubelet mounts in ${MOUNTINFO_PATH} name ${uids.length} pods (${uids.join(', ')}): a volume mounts ` +
+        "another pod's kubelet files (a hostPath under the kubelet's pods/ directory?). Remove that volume; the " +
+        "pod's identity must be unambiguous.",
     );
   }
   return uids[0] === undefined ? undefined : { instance: uids[0], source: 'kubernetes' };

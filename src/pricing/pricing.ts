@@ -10,7 +10,11 @@
  * Each model's modules (and AWS client) load only when it is used, so option tables may import this module.
  *
  * @example
- * const held = await holdEntitlement({ pricing: 'contract', productSku, entitlements: [{ name: 'Users', unit: 'Count', value: '1' }] });
+ * const held = await holdEntitlement({
+ *   pricing: 'contract',
+ *   productSku,
+ *   entitlements: [{ name: 'Users', unit: 'Count', value: '1' }]
+ * });
  * held.onLost((status) => console.error(status.reason));
  * await held.close(); // checks the licence in
  */
@@ -124,7 +128,8 @@ async function holdLicense(options: ContractPricing): Promise<HeldEntitlement> {
     status: () => statusOf(lease.status()),
     metrics: () => leaseMetrics(lease),
     summary:
-      `licence ${lease.licenseArn} checked out (${lease.checkoutType}: ${lease.entitlementsAllowed.map((e) => e.name).join(', ')})` +
+      `licence ${lease.licenseArn} checked out ` +
+      `(${lease.checkoutType}: ${lease.entitlementsAllowed.map((e) => e.name).join(', ')})` +
       `${lease.expiration ? `, held until ${lease.expiration.toISOString()} and extended` : ''}`,
     env: { MARKETPLACE_LICENSE_ARN: lease.licenseArn },
     onLost: (listener) => void lease.on('lost', (s) => listener(statusOf(s))),
@@ -145,7 +150,9 @@ function leaseMetrics(lease: Lease): Metric[] {
   return [
     {
       name: 'marketplace_entitlement_license_state',
-      help: 'The contract licence lease: 1 for its current state (held, degraded within the grace period, lost, closed).',
+      help:
+        'The contract licence lease: 1 for its current state ' +
+        '(held, degraded within the grace period, lost, closed).',
       type: 'gauge',
       samples: ['held', 'degraded', 'lost', 'closed'].map((s) => ({
         labels: { state: s },

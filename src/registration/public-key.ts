@@ -61,8 +61,9 @@ export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
   if (type !== 'rsa' && type !== 'rsa-pss') {
     throw new ConfigurationError(
       'INVALID_PUBLIC_KEY',
-      `The product public key is a ${type ?? 'non-asymmetric'} key; RegisterUsage signatures are PS256, so it must be ` +
-        'the RSA public key AWS Marketplace issued for this product (Management Portal, product page, "public key").',
+      `The product public key is a ${type ?? 'non-asymmetric'} key; RegisterUsage ` +
+        'signatures are PS256, so it must be the RSA public key AWS Marketplace ' +
+        'issued for this product (Management Portal, product page, "public key").',
     );
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
@@ -70,8 +71,8 @@ export function loadProductPublicKey(input: PublicKeyInput): KeyObject {
   if (exponent !== RSA_PUBLIC_EXPONENT) {
     throw new ConfigurationError(
       'INVALID_PUBLIC_KEY',
-      `The product public key has public exponent ${String(exponent)}; only ${RSA_PUBLIC_EXPONENT} is accepted (with e = 1 anyone ` +
-        'could forge a signature). Use the public key AWS Marketplace issued for your product.',
+      `The product public key has public exponent ${String(exponent)}; only ${RSA_PUBLIC_EXPONENT} is accepted (with ` +
+        'e = 1 anyone could forge a signature). Use the public key AWS Marketplace issued for your product.',
     );
   }
   if (isDocPlaceholder(key)) {
@@ -136,9 +137,9 @@ function checkSinglePublicKeyPem(text: string): void {
   if (labels.length !== 1 || !block.test(text)) {
     throw new ConfigurationError(
       'INVALID_PUBLIC_KEY',
-      `The product public key must be exactly one PEM block "-----BEGIN PUBLIC KEY-----" with nothing else around it; ` +
-        `found ${labels.length === 0 ? 'none' : labels.map((label) => `"${label}"`).join(', ')}${labels.length === 1 ? ' with other text' : ''}. ` +
-        'Keep only the key AWS Marketplace issued for this product.',
+      'The product public key must be exactly one PEM block "-----BEGIN PUBLIC KEY-----" with nothing else around ' +
+        `it; found ${labels.length === 0 ? 'none' : labels.map((label) => `"${label}"`).join(', ')}` +
+        `${labels.length === 1 ? ' with other text' : ''}. Keep only the key AWS Marketplace issued for this product.`,
     );
   }
 }
@@ -159,7 +160,8 @@ function parsePublicKey(input: PublicKeyInput): KeyObject {
   if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
     throw new ConfigurationError(
       'INVALID_PUBLIC_KEY',
-      `The product public key must be PEM text, DER bytes or a KeyObject, got ${Object.prototype.toString.call(input)}.`,
+      'The product public key must be PEM text, DER bytes or a KeyObject, ' +
+        `got ${Object.prototype.toString.call(input)}.`,
     );
   }
   const text = typeof input === 'string' ? input : input.includes('-----BEGIN') ? input.toString('utf8') : undefined;

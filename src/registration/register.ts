@@ -130,8 +130,8 @@ function logIssuedAt(claims: RegistrationClaims, logger: Logger): void {
     );
   } else if (Math.abs(claims.clockSkewSec!) > DEFAULT_CLOCK_TOLERANCE_SEC) {
     logger.warn?.(
-      `The RegisterUsage token's iat is ${claims.clockSkewSec} s from this host's clock (accepted: the nonce proves the answer is fresh). ` +
-        "Check this host's clock (NTP).",
+      `The RegisterUsage token's iat is ${claims.clockSkewSec} s from this host's clock (accepted: the nonce proves ` +
+        "the answer is fresh). Check this host's clock (NTP).",
       { event: 'register.clock_skew', clockSkewSec: claims.clockSkewSec, iat: claims.payload.iat },
     );
   }
@@ -146,16 +146,17 @@ function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
   if (typeof options.productCode !== 'string' || !PRODUCT_CODE_PATTERN.test(options.productCode)) {
     throw new ConfigurationError(
       'INVALID_PRODUCT_CODE',
-      `Product code ${JSON.stringify(options.productCode)} is not valid: 1-255 characters of letters, digits and -/=:_.@. ` +
-        'Copy it from the AWS Marketplace Management Portal.',
+      `Product code ${JSON.stringify(options.productCode)} is not valid: 1-255 characters of letters, digits and ` +
+        '-/=:_.@. Copy it from the AWS Marketplace Management Portal.',
     );
   }
   const publicKeyVersion = options.publicKeyVersion ?? 1;
   if (!isPublicKeyVersion(publicKeyVersion)) {
     throw new ConfigurationError(
       'INVALID_PUBLIC_KEY_VERSION',
-      `Public key version ${JSON.stringify(options.publicKeyVersion)} is not valid: a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION} ` +
-        '(RegisterUsage takes a 32-bit integer), as shown beside the key in the Management Portal.',
+      `Public key version ${JSON.stringify(options.publicKeyVersion)} is not ` +
+        `valid: a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION} (RegisterUsage ` +
+        'takes a 32-bit integer), as shown beside the key in the Management Portal.',
     );
   }
   // The verification options too: a NaN tolerance found only after AWS answered would waste the registration.

@@ -12,7 +12,10 @@ import type { InstanceBinding } from '../platform/instance-id.js';
 import type { PublicKeyInput } from './public-key.js';
 import type { RegistrationClaims } from './verify.js';
 
-/** Also: `region`, `endpoint`, `credentials`, `client`, `requestTimeoutMs`, `env`, `deadlineMs`, `retry`, `signal`, `logger`. */
+/**
+ * Also: `region`, `endpoint`, `credentials`, `client`, `requestTimeoutMs`, `env`, `deadlineMs`, `retry`, `signal`,
+ * `logger`.
+ */
 export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'>, Omit<ProcessGuardOptions, 'env'> {
   /** The product code from the AWS Marketplace Management Portal. */
   productCode: string;
@@ -20,9 +23,15 @@ export interface EnsureEntitledOptions extends Omit<MeteringCallOptions, 'now'>,
   publicKey: PublicKeyInput;
   /** The version of `publicKey`. Default 1. */
   publicKeyVersion?: number;
-  /** When set (finite seconds, 0 or more), a token `iat` this far ahead of the local clock is refused. Default: advisory (a warning only). */
+  /**
+   * When set (finite seconds, 0 or more), a token `iat` this far ahead of the local clock is refused. Default: advisory
+   * (a warning only).
+   */
   clockToleranceSec?: number;
-  /** When set (finite seconds, above 0), a token `iat` older than this is refused. Default: advisory (the nonce already proves freshness). */
+  /**
+   * When set (finite seconds, above 0), a token `iat` older than this is refused. Default: advisory (the nonce already
+   * proves freshness).
+   */
   maxTokenAgeSec?: number;
   /** When given, a signed entitlement file is written there (docs/entitlement-file.md). Default: no file. */
   entitlementFile?: string;

@@ -30,7 +30,10 @@ import { VerificationError } from '../common/errors.js';
 import { judgedAtSec } from '../common/now-option.js';
 import { loadProductPublicKey, type PublicKeyInput } from './public-key.js';
 
-/** Allowed skew for times in the future in the entitlement file's own `iat`, and the skew of AWS's `iat` worth a warning. */
+/**
+ * Allowed skew for times in the future in the entitlement file's own `iat`, and the skew of AWS's `iat` worth a
+ * warning.
+ */
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 300;
 /**
  * An `iat` outside these bounds (2016-01-01, the Metering API's release, to 2100-01-01) is not a NumericDate in
@@ -48,9 +51,15 @@ export interface VerifyRegistrationOptions {
   publicKeyVersion: number;
   /** The nonce sent with RegisterUsage. */
   nonce: string;
-  /** When set (finite, 0 or more), a token `iat` more than this many seconds after `now` is refused (`IAT_IN_FUTURE`). Default: not checked. */
+  /**
+   * When set (finite, 0 or more), a token `iat` more than this many seconds after `now` is refused (`IAT_IN_FUTURE`).
+   * Default: not checked.
+   */
   clockToleranceSec?: number;
-  /** When set (finite, above 0), a token `iat` more than this many seconds before `now` is refused (`TOKEN_TOO_OLD`). Default: not checked. */
+  /**
+   * When set (finite, above 0), a token `iat` more than this many seconds before `now` is refused (`TOKEN_TOO_OLD`).
+   * Default: not checked.
+   */
   maxTokenAgeSec?: number;
   /** The moment the token is judged at. Default: the current time. */
   now?: Date;
@@ -64,7 +73,9 @@ export interface RegistrationClaims {
   publicKeyVersion: number;
   /** The nonce sent (and signed back). */
   nonce: string;
-  /** The token's `iat` when it is a plausible NumericDate in seconds; otherwise the time the answer was judged (`now`). */
+  /**
+   * The token's `iat` when it is a plausible NumericDate in seconds; otherwise the time the answer was judged (`now`).
+   */
   issuedAt: Date;
   /** Where `issuedAt` came from: the token's `iat`, or the local clock when the answer was received. */
   issuedAtSource: 'token' | 'received';
@@ -122,8 +133,8 @@ export async function verifyRegistration(
   if (!ps256Verifies(Buffer.from(jws.signingInput), jws.signature(), key)) {
     throw new VerificationError(
       'SIGNATURE_INVALID',
-      'The RegisterUsage token signature does not verify under the configured public key. Check that the key is ' +
-        'the one AWS issued for this product and that --public-key-version matches it; otherwise the answer was forged.',
+      'The RegisterUsage token signature does not verify under the configured public key. Check that the key is the ' +
+        'one AWS issued for this product and that --public-key-version matches it; otherwise the answer was forged.',
     );
   }
   // Only a payload under a valid signature is read: a forged token is refused for its signature, whatever it holds.
@@ -147,7 +158,10 @@ export async function verifyRegistration(
   return { productCode, publicKeyVersion, nonce, ...checkIssuedAt(payload.iat, options), payload };
 }
 
-/** Whether `signature` is a PS256 signature of `input` under `key`. A key that cannot make one (an RSA-PSS key restricted to another hash) makes none. */
+/**
+ * Whether `signature` is a PS256 signature of `input` under `key`. A key that cannot make one (an RSA-PSS key
+ * restricted to another hash) makes none.
+ */
 function ps256Verifies(input: Buffer, signature: Buffer, key: KeyObject): boolean {
   try {
     return verify('sha256', input, { key, ...PS256_PARAMETERS }, signature);
@@ -172,7 +186,8 @@ function expectClaim<T extends string | number>(
     if (normalize(payload[name]) !== expected) {
       throw new VerificationError(
         code,
-        `The RegisterUsage token's ${name} is ${JSON.stringify(payload[name])}, but ${JSON.stringify(expected)} was sent.`,
+        `The RegisterUsage token's ${name} is ${JSON.stringify(payload[name])}, ` +
+          `but ${JSON.stringify(expected)} was sent.`,
       );
     }
   }
@@ -204,7 +219,8 @@ function checkIssuedAt(iat: unknown, options: VerifyRegistrationOptions): Issued
   if (maxAge !== undefined && nowSec - iat > maxAge) {
     throw new VerificationError(
       'TOKEN_TOO_OLD',
-      `The RegisterUsage token was issued ${Math.round(nowSec - iat)} s ago (limit ${maxAge} s): a replayed or delayed answer.`,
+      `The RegisterUsage token was issued ${Math.round(nowSec - iat)} s ago ` +
+        `(limit ${maxAge} s): a replayed or delayed answer.`,
     );
   }
   return { issuedAt: new Date(iat * 1000), issuedAtSource: 'token', clockSkewSec: Math.round(iat - nowSec) };
