@@ -9,9 +9,16 @@
  *   run: async (args, ctx) => ensureEntitled(await entitlementOptions(args, ctx))
  * });
  */
+import { DEFAULT_TLS_ROOTS } from '../src/aws/defaults.js';
 import { DEFAULT_DEADLINE_MS } from '../src/aws/retry.js';
 import { DEFAULT_ENTITLEMENT_FILE, ENTITLEMENT_FILE_ENV } from '../src/entitlement-file/entitlement-file-path.js';
-import { CHECKOUT_TYPES, DEFAULT_RECHECK_MS, type RequestedEntitlement } from '../src/license/lease-types.js';
+import {
+  CHECKOUT_TYPES,
+  DEFAULT_CHECKOUT_TYPE,
+  DEFAULT_GRACE_MS,
+  DEFAULT_RECHECK_MS,
+  type RequestedEntitlement,
+} from '../src/license/lease-types.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../src/license/fingerprint.js';
 import { PRICING_MODELS } from '../src/pricing/pricing.js';
 import { readInputFile } from '../src/common/input-file.js';
@@ -41,7 +48,7 @@ export const CALL_OPTIONS = {
   },
   'tls-roots': {
     type: 'string',
-    default: 'aws',
+    default: DEFAULT_TLS_ROOTS,
     describe:
       "Which CAs may vouch for AWS's servers: aws (Amazon's roots only), system (Node's default store, " +
       'NODE_EXTRA_CA_CERTS included) or a PEM bundle FILE; a sealed image uses only the roots baked into it',
@@ -83,7 +90,7 @@ export const PRICING_OPTIONS = {
   'checkout-type': {
     type: 'string',
     choices: CHECKOUT_TYPES,
-    default: 'PROVISIONAL',
+    default: DEFAULT_CHECKOUT_TYPE,
     describe: 'Contract: PROVISIONAL (floating, checked in on exit) or PERPETUAL (drawdown)',
   },
   'key-fingerprint': {
@@ -100,7 +107,7 @@ export const PRICING_OPTIONS = {
   },
   'license-grace': {
     type: 'duration',
-    default: '0s',
+    default: formatDuration(DEFAULT_GRACE_MS),
     describe: 'Contract: how long a lost or expired licence is tolerated before /healthz answers 503 (0: at once)',
   },
   'meter-dimensions': {

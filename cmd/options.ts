@@ -9,6 +9,7 @@
  * });
  */
 import { readInputFile } from '../src/common/input-file.js';
+import { DEFAULT_PUBLIC_KEY_VERSION } from '../src/registration/public-key-version.js';
 import { LOG_FORMATS, LOG_LEVELS } from './log.js';
 import type { OptionSpec, OptionsOf } from './spec.js';
 import { UsageError } from './usage-error.js';
@@ -34,7 +35,7 @@ export const KEY_OPTIONS = {
 
 export const PUBLIC_KEY_VERSION_OPTION = {
   type: 'number',
-  default: 1,
+  default: DEFAULT_PUBLIC_KEY_VERSION,
   describe: 'Version of the public key (shown beside it in the Portal)',
 } as const satisfies OptionSpec;
 

@@ -14,6 +14,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readInputFile } from '../../src/common/input-file.js';
+import { DEFAULT_EMULATOR_HOST, DEFAULT_SCENARIO } from '../../src/emulator/types.js';
+import { PROVISIONAL_CHECKOUT_TTL_MS } from '../../src/license/lease-types.js';
+import { formatDuration } from '../args.js';
 import { listOption, LOG_OPTIONS } from '../options.js';
 import { defineCommand } from '../spec.js';
 import { UsageError, usageErrorOf } from '../usage-error.js';
@@ -31,7 +34,7 @@ export const emulatorCommand = defineCommand({
         'Port to listen on; 0 (the default) picks a free one (the ' +
         'URL is printed); 443 by default with --aws-host-names',
     },
-    host: { type: 'string', default: '127.0.0.1', describe: 'Address to bind' },
+    host: { type: 'string', default: DEFAULT_EMULATOR_HOST, describe: 'Address to bind' },
     'aws-host-names': {
       type: 'boolean',
       describe:
@@ -65,12 +68,12 @@ export const emulatorCommand = defineCommand({
     'not-entitled': { type: 'boolean', describe: 'Answer CustomerNotEntitledException' },
     'throttle-first': {
       type: 'number',
-      default: 0,
+      default: DEFAULT_SCENARIO.throttleFirst,
       describe: 'Answer ThrottlingException to the first N calls of each operation',
     },
     'fail-first': {
       type: 'number',
-      default: 0,
+      default: DEFAULT_SCENARIO.failFirst,
       describe: 'Answer InternalServiceErrorException (HTTP 500) to the first N calls of each operation',
     },
     'rate-limit': { type: 'number', describe: 'Throttle beyond this many calls per second (AWS: 5 for RegisterUsage)' },
@@ -94,7 +97,11 @@ export const emulatorCommand = defineCommand({
       type: 'string',
       describe: 'The secret for --access-key-id; prefer the MARKETPLACE_SECRET_ACCESS_KEY environment variable',
     },
-    latency: { type: 'duration', default: '0ms', describe: 'Delay every answer by this long' },
+    latency: {
+      type: 'duration',
+      default: formatDuration(DEFAULT_SCENARIO.latencyMs),
+      describe: 'Delay every answer by this long',
+    },
     dimensions: {
       type: 'string',
       describe:
@@ -133,7 +140,7 @@ export const emulatorCommand = defineCommand({
     },
     'license-ttl': {
       type: 'duration',
-      default: '60m',
+      default: formatDuration(PROVISIONAL_CHECKOUT_TTL_MS),
       positive: true,
       describe: 'License Manager: how long a PROVISIONAL checkout holds its unit unless extended or checked in',
     },

@@ -9,6 +9,7 @@
  * marketplace-entitlement serve --port 8080 --product-code abc123 --public-key-file /etc/marketplace/key.pem \
  *   --meter-dimensions requests
  */
+import { DEFAULT_SERVE_HOST, DEFAULT_SERVE_PORT } from '../../src/gates/serve-defaults.js';
 import { pricingOptions, REGISTER_OPTIONS } from '../aws-options.js';
 import { listOption, LOG_OPTIONS } from '../options.js';
 import { defineCommand } from '../spec.js';
@@ -24,10 +25,10 @@ export const serveCommand = defineCommand({
     '--meter-dimensions, POST /usage',
   options: {
     ...REGISTER_OPTIONS,
-    port: { type: 'port', default: 8080, describe: 'Port to listen on (0 picks a free one)' },
+    port: { type: 'port', default: DEFAULT_SERVE_PORT, describe: 'Port to listen on (0 picks a free one)' },
     host: {
       type: 'string',
-      default: '127.0.0.1',
+      default: DEFAULT_SERVE_HOST,
       describe: 'Address to bind; 0.0.0.0 only if probes come from outside the pod',
     },
     'spool-dir': {

@@ -16,5 +16,6 @@
  */
 export { DEFAULT_RETRY_POLICY, DEFAULT_DEADLINE_MS } from './retry.js';
 export type { RetryPolicy, RetryOptions } from './retry.js';
-export { amazonRootCertificates, DEFAULT_TLS_ROOTS } from './tls-roots.js';
+export { amazonRootCertificates } from './tls-roots.js';
+export { DEFAULT_TLS_ROOTS } from './defaults.js';
 export type { TlsRoots } from './tls-roots.js';

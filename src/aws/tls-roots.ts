@@ -11,6 +11,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { checkServerIdentity, rootCertificates, type ConnectionOptions } from 'node:tls';
 import { ConfigurationError } from '../common/errors.js';
+import { DEFAULT_TLS_ROOTS } from './defaults.js';
 
 /**
  * `'aws'` (default): Amazon's roots only. `'system'`: Node's default store (its bundled roots, plus
@@ -19,9 +20,6 @@ import { ConfigurationError } from '../common/errors.js';
  * elsewhere).
  */
 export type TlsRoots = 'aws' | 'system' | (string & {});
-
-/** The roots used when none are given. */
-export const DEFAULT_TLS_ROOTS = 'aws';
 
 /** SHA-256 of each Amazon root's DER, as published by Amazon Trust Services, by name. */
 const AMAZON_ROOTS: ReadonlyMap<string, string> = new Map([

@@ -22,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from '../license/fingerprint.js';
+import { PROVISIONAL_CHECKOUT_TTL_MS } from '../license/lease-types.js';
 import { EmulatorServiceError } from './types.js';
 
 export const LICENSE_MANAGER_TARGET_PREFIX = 'AWSLicenseManager.';
@@ -110,7 +111,7 @@ export interface LicenseManagerScenario {
 }
 
 export const DEFAULT_LICENSE_MANAGER_SCENARIO: Readonly<LicenseManagerScenario> = Object.freeze({
-  ttlMs: 60 * 60_000,
+  ttlMs: PROVISIONAL_CHECKOUT_TTL_MS,
   rateLimitFirst: 0,
   rateLimitStatus: 429,
 });

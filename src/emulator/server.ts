@@ -35,6 +35,7 @@ import { checkSignature, SignatureCheckError, type EmulatorCredentials } from '.
 import { answerStsQuery, isStsQuery } from './sts.js';
 import { TokenBucket } from './token-bucket.js';
 import {
+  DEFAULT_EMULATOR_HOST,
   DEFAULT_SCENARIO,
   EmulatorServiceError,
   type EmulatorScenario,
@@ -348,7 +349,12 @@ export async function startMeteringEmulator(options: MeteringEmulatorOptions = {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  emulator.url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1', options.tls ? 'https' : 'http');
+  emulator.url = await listen(
+    server,
+    options.port ?? 0,
+    options.host ?? DEFAULT_EMULATOR_HOST,
+    options.tls ? 'https' : 'http',
+  );
   emulator.port = (server.address() as AddressInfo).port;
   if (options.ecs) {
     try {

@@ -99,6 +99,10 @@ export interface RegistrationTokenGrant {
   expiresAt?: Date | string | undefined;
 }
 
+/** The address the emulator binds when none is given: this host only, never exposed beyond it unless asked. */
+export const DEFAULT_EMULATOR_HOST = '127.0.0.1';
+
+/** The scenario an emulator starts with, unless told otherwise: every call answered at once and entitled. */
 export const DEFAULT_SCENARIO: Readonly<EmulatorScenario> = Object.freeze({
   entitled: true,
   throttleFirst: 0,

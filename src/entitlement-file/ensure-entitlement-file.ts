@@ -22,6 +22,7 @@ import { resolveLogger } from '../common/logger.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import { ensureEntitled } from '../registration/register.js';
+import { DEFAULT_PUBLIC_KEY_VERSION } from '../registration/public-key-version.js';
 import type { EnsureEntitledOptions } from '../registration/types.js';
 
 /**
@@ -83,7 +84,7 @@ export async function ensureEntitlementFile(options: EnsureEntitlementFileOption
   const expectations = {
     publicKey: hardened.publicKey,
     productCode: hardened.productCode,
-    publicKeyVersion: hardened.publicKeyVersion ?? 1,
+    publicKeyVersion: hardened.publicKeyVersion ?? DEFAULT_PUBLIC_KEY_VERSION,
     ...(instance && { instanceId: instance.instance }),
   };
   if (hardened.reuseExistingFile === true) {

@@ -23,6 +23,7 @@ import { ensureEntitlementFile, type EntitlementFileOutcome } from '../entitleme
 import { createEntitlementGate, statusHandler, type EntitlementGate, type EntitlementGateStatus } from './gate.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
 import { listen } from '../common/listen.js';
+import { DEFAULT_SERVE_HOST, DEFAULT_SERVE_PORT } from './serve-defaults.js';
 import { handleUsageRequest, USAGE_PATH } from '../metering/usage-endpoint.js';
 import type { UsageMeter } from '../metering/usage-meter.js';
 import { usageMeterMetrics } from '../metering/usage-metrics.js';
@@ -117,7 +118,7 @@ export async function serveEntitlement(
   const verdicts: Verdicts = { stats: () => source.gate.stats(), status, healthz: statusHandler(status) };
   const usage: UsageRoute = { enabled: options.usageMeter !== undefined };
   const server = createServer((req, res) => route(req, res, verdicts, metrics, usage));
-  const url = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1');
+  const url = await listen(server, options.port ?? DEFAULT_SERVE_PORT, options.host ?? DEFAULT_SERVE_HOST);
   const close = async () => {
     try {
       await usage.meter?.close();

@@ -21,11 +21,26 @@ export const CHECKOUT_TYPES = ['PROVISIONAL', 'PERPETUAL'] as const;
  */
 export type CheckoutTypeName = (typeof CHECKOUT_TYPES)[number];
 
-/**
- * AWS's guidance: check out again (here: look the licence up) every 15 minutes to see expiry and upgrades. Here,
- * beside the types and not in license-options.ts, so an option table can import it without the License Manager SDK.
+/*
+ * The defaults below live beside the types and not in license-options.ts or the lease, so an option table can import
+ * them without the License Manager SDK.
  */
+
+/** The `checkoutType` when none is given: a floating unit, checked back in on close. */
+export const DEFAULT_CHECKOUT_TYPE: CheckoutTypeName = 'PROVISIONAL';
+
+/** AWS's guidance: check out again (here: look the licence up) every 15 minutes to see expiry and upgrades. */
 export const DEFAULT_RECHECK_MS = 15 * 60_000;
+
+/** The `graceMs` when none is given: a lost or expired licence is not tolerated at all. */
+export const DEFAULT_GRACE_MS = 0;
+
+/**
+ * How long a PROVISIONAL checkout (and each extension) lasts at AWS: 60 minutes, the `MaxTimeToLiveInMinutes` AWS
+ * Marketplace sets on its products' licences (docs/pricing-models.md). The lease assumes it when AWS returns no usable
+ * `Expiration`; the emulator grants it by default.
+ */
+export const PROVISIONAL_CHECKOUT_TTL_MS = 60 * 60_000;
 
 /**
  * One entitlement to check out: a contract dimension's API name and unit, e.g.

@@ -14,11 +14,14 @@ import { describeError } from '../common/logger.js';
 import { parseAwsTime } from './aws-time.js';
 import { callLicenseManager } from './call.js';
 import { CHECK_IN_DEADLINE_MS, checkIn, checkOut, type Checkout, type LeaseCallOptions } from './checkout.js';
-import type { AllowedEntitlement, CheckoutTypeName, Lease, LeaseStatus } from './lease-types.js';
+import {
+  PROVISIONAL_CHECKOUT_TTL_MS,
+  type AllowedEntitlement,
+  type CheckoutTypeName,
+  type Lease,
+  type LeaseStatus,
+} from './lease-types.js';
 import type { CheckedRequest } from './license-options.js';
-
-/** The checkout lifetime assumed when AWS returns no usable `Expiration` (AWS documents 60 minutes). */
-const ASSUMED_CHECKOUT_TTL_MS = 60 * 60_000;
 
 /** Floor of an extension delay, so a checkout answered already expired is not extended in a busy loop. */
 const MIN_TIMER_MS = 50;
@@ -171,7 +174,7 @@ export class LicenseLease extends EventEmitter implements Lease {
 
   /** Extend halfway through the time left, whatever its length (an hour at AWS, seconds in tests). */
   private scheduleExtension(): void {
-    const expiresAt = this.checkout.expiration?.getTime() ?? Date.now() + ASSUMED_CHECKOUT_TTL_MS;
+    const expiresAt = this.checkout.expiration?.getTime() ?? Date.now() + PROVISIONAL_CHECKOUT_TTL_MS;
     if (this.extensionTimer) {
       clearTimeout(this.extensionTimer);
       this.timers.delete(this.extensionTimer);
@@ -187,7 +190,7 @@ export class LicenseLease extends EventEmitter implements Lease {
 
   private async extend(): Promise<void> {
     const token = this.checkout.token!;
-    const expiresAt = this.checkout.expiration?.getTime() ?? Date.now() + ASSUMED_CHECKOUT_TTL_MS;
+    const expiresAt = this.checkout.expiration?.getTime() ?? Date.now() + PROVISIONAL_CHECKOUT_TTL_MS;
     const command = new ExtendLicenseConsumptionCommand({ LicenseConsumptionToken: token });
     try {
       const { value } = await callLicenseManager(

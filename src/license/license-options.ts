@@ -11,6 +11,8 @@ import { ConfigurationError } from '../common/errors.js';
 import { AWS_MARKETPLACE_KEY_FINGERPRINT } from './fingerprint.js';
 import {
   CHECKOUT_TYPES,
+  DEFAULT_CHECKOUT_TYPE,
+  DEFAULT_GRACE_MS,
   DEFAULT_RECHECK_MS,
   type AcquireLicenseOptions,
   type CheckoutTypeName,
@@ -59,7 +61,7 @@ export function checkLicenseOptions(options: AcquireLicenseOptions): CheckedRequ
       throw bad(`${where}.value must be a non-empty string such as "1", got ${JSON.stringify(entitlement.value)}.`);
     }
   }
-  const checkoutType = options.checkoutType ?? 'PROVISIONAL';
+  const checkoutType = options.checkoutType ?? DEFAULT_CHECKOUT_TYPE;
   if (!CHECKOUT_TYPES.includes(checkoutType))
     throw bad(`checkoutType ${JSON.stringify(checkoutType)} is not one of ${CHECKOUT_TYPES.join(', ')}.`);
   const keyFingerprint = options.keyFingerprint ?? AWS_MARKETPLACE_KEY_FINGERPRINT;
@@ -71,7 +73,12 @@ export function checkLicenseOptions(options: AcquireLicenseOptions): CheckedRequ
     { unit: 'milliseconds', allowZero: false },
     DEFAULT_RECHECK_MS,
   );
-  const graceMs = durationOption('graceMs', options.graceMs, { unit: 'milliseconds', allowZero: true }, 0);
+  const graceMs = durationOption(
+    'graceMs',
+    options.graceMs,
+    { unit: 'milliseconds', allowZero: true },
+    DEFAULT_GRACE_MS,
+  );
   return {
     productSku: options.productSku,
     entitlements: options.entitlements.map(({ name, unit, value }) => ({

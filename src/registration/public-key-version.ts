@@ -7,6 +7,9 @@
  * if (!isPublicKeyVersion(version)) throw new Error(`a whole number from 1 to ${MAX_PUBLIC_KEY_VERSION}`);
  */
 
+/** The version assumed when none is given: a product's first key is version 1. */
+export const DEFAULT_PUBLIC_KEY_VERSION = 1;
+
 /** RegisterUsage's PublicKeyVersion is the model's `integer`: 32-bit signed, at least 1. */
 export const MAX_PUBLIC_KEY_VERSION = 2_147_483_647;
 

@@ -22,7 +22,7 @@ import { resolveLogger } from '../common/logger.js';
 import { callMetering } from '../metering/call.js';
 import { applyHardenedProfile, checkProcessIntegrity } from '../hardening/process-guards.js';
 import { loadProductPublicKey } from './public-key.js';
-import { isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from './public-key-version.js';
+import { DEFAULT_PUBLIC_KEY_VERSION, isPublicKeyVersion, MAX_PUBLIC_KEY_VERSION } from './public-key-version.js';
 import type { EnsureEntitledOptions, Entitlement } from './types.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, iatBounds, verifyRegistration, type RegistrationClaims } from './verify.js';
 import type { Logger } from '../common/logger.js';
@@ -150,7 +150,7 @@ function checkOptions(options: EnsureEntitledOptions): CheckedOptions {
         '-/=:_.@. Copy it from the AWS Marketplace Management Portal.',
     );
   }
-  const publicKeyVersion = options.publicKeyVersion ?? 1;
+  const publicKeyVersion = options.publicKeyVersion ?? DEFAULT_PUBLIC_KEY_VERSION;
   if (!isPublicKeyVersion(publicKeyVersion)) {
     throw new ConfigurationError(
       'INVALID_PUBLIC_KEY_VERSION',
