@@ -19,7 +19,7 @@
  * await service.close();
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { ensureEntitlementFile, type EntitlementFileOutcome } from '../entitlement-file/ensure-entitlement-file.js';
+import type { EntitlementFileOutcome } from '../entitlement-file/ensure-entitlement-file.js';
 import { createEntitlementGate, statusHandler, type EntitlementGate, type EntitlementGateStatus } from './gate.js';
 import { resolveInstanceId } from '../platform/instance-id.js';
 import { listen } from '../common/listen.js';
@@ -162,6 +162,10 @@ async function fileSource(options: ServeEntitlementOptions): Promise<Entitlement
   const source: EntitlementSource = {
     gate: notYetEntitled,
     obtain: async () => {
+      // Loaded only here, once the server listens: an app that imports the gates for the in-process gate or
+      // formatMetrics does not pay at boot for RegisterUsage and the Metering SDK (docs/benchmarks.md, "Importing
+      // the package"). A failure to load rejects like a failed registration: the server closes, serve rejects.
+      const { ensureEntitlementFile } = await import('../entitlement-file/ensure-entitlement-file.js');
       const outcome = await ensureEntitlementFile({
         ...options,
         ...(instance && { instanceId: instance.instance }),

@@ -4,7 +4,9 @@
  * name, a module loader hook records every module file the import loads (ES modules and the CommonJS ones they
  * import), and the test asserts on the list. The emulators (and with them jose), License Manager and its SDK client,
  * the DataFire client and the entitlement file's writer each have their own entry point or load on the path that
- * needs them.
+ * needs them. `marketplace-entitlement/gates` is listed too: an app that only asks the in-process gate or formats
+ * metrics loads no AWS SDK client; `serveEntitlement` and `runEntitled` load what registers, meters or checks out a
+ * licence when they start.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -74,5 +76,23 @@ describe("import 'marketplace-entitlement'", () => {
     const loaded = await filesLoadedBy('marketplace-entitlement/emulator');
     expect(loaded.some((f) => f.startsWith('node_modules/jose/'))).toBe(true);
     expect(loaded).toContain('dist/src/emulator/license-manager.js');
+  }, 60_000);
+});
+
+describe("import 'marketplace-entitlement/gates'", () => {
+  it('loads the in-process gate but no AWS SDK client, emulator or jose: serve and run load them when they start', async () => {
+    const loaded = await filesLoadedBy('marketplace-entitlement/gates');
+    expect(loaded).toContain('dist/src/gates/gate.js');
+    expect(loaded).toContain('dist/src/entitlement-file/entitlement-file.js');
+    const unneeded = loaded.filter(
+      (f) =>
+        f.startsWith('node_modules/@aws-sdk/client-marketplace-metering/') ||
+        f.startsWith('node_modules/@aws-sdk/client-license-manager/') ||
+        f === 'dist/src/registration/register.js' ||
+        f.startsWith('dist/src/license/') ||
+        f.startsWith('dist/src/emulator/') ||
+        f.startsWith('node_modules/jose/'),
+    );
+    expect(unneeded).toEqual([]);
   }, 60_000);
 });
