@@ -29,6 +29,7 @@ import type { UsageMeter } from '../metering/usage-meter.js';
 import { usageMeterMetrics } from '../metering/usage-metrics.js';
 import { holdEntitlement, type ContractPricing, type CustomPricing, type HeldEntitlement } from '../pricing/pricing.js';
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE, type Metric } from './prometheus.js';
+import { DEFAULT_PUBLIC_KEY_VERSION } from '../registration/public-key-version.js';
 import type { EnsureEntitledOptions } from '../registration/types.js';
 import { applyHardenedProfile } from '../hardening/process-guards.js';
 
@@ -175,7 +176,7 @@ async function fileSource(options: ServeEntitlementOptions): Promise<Entitlement
         file: options.entitlementFile,
         publicKey: options.publicKey,
         productCode: options.productCode,
-        publicKeyVersion: options.publicKeyVersion ?? 1,
+        publicKeyVersion: options.publicKeyVersion ?? DEFAULT_PUBLIC_KEY_VERSION,
         nonce: outcome.claims.nonce,
         ...(instance && { instanceId: instance.instance }),
         ...(options.env && { env: options.env }),
