@@ -10,10 +10,10 @@
  * network failures and timeouts.
  *
  * @example
- * const verdict = classifyLicenseManagerError(err);
+ * const verdict = classifyAwsError(err, LICENSE_MANAGER, { operation: 'CheckoutLicense' });
  * if (!verdict.retryable) throw verdict.error;
  */
-import { classifyAwsError, type AwsService, type ErrorTable, type ErrorVerdict } from '../aws/aws-errors.js';
+import type { AwsService, ErrorTable } from '../aws/aws-errors.js';
 import { ConfigurationError, NotEntitledError } from '../common/errors.js';
 
 /** The IAM actions a contract-priced container needs (iam/contract-policy.json). */
@@ -86,11 +86,3 @@ export const LICENSE_MANAGER: AwsService = {
     'Credentials come from EKS Pod Identity, which AWS does not document for AWS License Manager checkouts of AWS ' +
     'Marketplace licences: use IAM Roles for Service Accounts (IRSA) for this pod, as AWS documents.',
 };
-
-/**
- * The verdict for one License Manager failure: retry, or end with this typed error. `operationErrors` are looked up
- * before {@link LICENSE_MANAGER_ERRORS}.
- */
-export function classifyLicenseManagerError(err: unknown, operationErrors: ErrorTable = {}): ErrorVerdict {
-  return classifyAwsError(err, LICENSE_MANAGER, { errors: operationErrors });
-}
